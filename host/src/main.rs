@@ -1,0 +1,8 @@
+//! The `dagr` command line. See `dagr --help`.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,1 @@
+fn main() {} // criterion bench for llrp: being written

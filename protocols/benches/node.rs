@@ -1,0 +1,1 @@
+fn main() {} // criterion bench for node: being written

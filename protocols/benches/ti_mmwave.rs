@@ -1,0 +1,1 @@
+fn main() {} // criterion bench for ti_mmwave: being written

@@ -1,0 +1,3 @@
+#![no_main]
+// Fuzz target for node: being written.
+libfuzzer_sys::fuzz_target!(|_data: &[u8]| {});

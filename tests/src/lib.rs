@@ -1,0 +1,63 @@
+//! Shared helpers for the end-to-end tests: where the real recordings are, and how to run
+//! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The folder of real device recordings: `$DAGR_FIXTURES`, else `../shared/fixtures/real`
+/// beside the checkout (where CI puts it).
+pub fn fixtures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DAGR_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
+}
+
+/// Reads one recording, failing the test with a message that says where it looked.
+pub fn fixture(relative: &str) -> Vec<u8> {
+    let path = fixtures_dir().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+/// The Python interpreter of the peers' venv: `$DAGR_PYTHON`, else
+/// `$HOME/.cache/dagr/venv/bin/python` (what .ci/run creates).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("DAGR_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    Path::new(&home).join(".cache/dagr/venv/bin/python")
+}
+
+/// Runs a Python script from `tests/peers/` with arguments; returns its standard output.
+/// Panics with the script's standard error when it fails (a test failure, not a skip: the
+/// peers are part of the test environment .ci/run builds).
+pub fn run_peer(script: &str, args: &[&str]) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("peers")
+        .join(script);
+    let out = Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} with {}: {e} (run .ci/run once to create the venv)",
+                path.display(),
+                python().display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A scratch directory unique to this test process.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dagr-tests-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
