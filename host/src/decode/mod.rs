@@ -34,6 +34,20 @@ pub enum Format {
     Node,
 }
 
+impl Format {
+    /// The name used on the command line (`--format NAME`) and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::TiMmwave => "ti-mmwave",
+            Format::Esp32Csi => "esp32-csi",
+            Format::EspCsi => "esp-csi",
+            Format::Intel5300 => "intel5300",
+            Format::Llrp => "llrp",
+            Format::Node => "node",
+        }
+    }
+}
+
 /// How a decoded record is shown to people and to programs.
 pub trait ShowRecord {
     /// The JSON object for `--json` output; field names are fixed by DESIGN.md.

@@ -1,0 +1,70 @@
+//! The command line's contract for scripts: error messages that name the file, and exit codes.
+use std::process::Command;
+
+fn dagr() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dagr"))
+}
+
+#[test]
+fn missing_input_file_exits_2_and_names_the_file() {
+    let out = dagr()
+        .args(["decode", "--format", "llrp", "/nonexistent/capture.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/capture.bin"), "stderr: {err}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+}
+
+#[test]
+fn unknown_format_is_a_usage_error_listing_the_formats() {
+    let out = dagr()
+        .args(["decode", "--format", "pcap", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in [
+        "ti-mmwave",
+        "esp32-csi",
+        "esp-csi",
+        "intel5300",
+        "llrp",
+        "node",
+    ] {
+        assert!(err.contains(name), "stderr lacks {name}: {err}");
+    }
+}
+
+#[test]
+fn every_format_reports_garbage_as_nothing_decodable() {
+    let dir = std::env::temp_dir().join(format!("dagr-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("garbage.bin");
+    // Text with no frame of any format in it: no magic word, no CSI_DATA row, no LLRP
+    // header (version bits 0), no 0x00 delimiter for node frames.
+    std::fs::write(&path, "hello, this is not a capture\n".repeat(50)).unwrap();
+    for format in [
+        "ti-mmwave",
+        "esp32-csi",
+        "esp-csi",
+        "intel5300",
+        "llrp",
+        "node",
+    ] {
+        let out = dagr()
+            .args(["decode", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(out.stdout.is_empty(), "{format} printed records");
+        assert!(
+            err.contains("no ") && err.contains("records found"),
+            "{format}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{format}: {err}");
+    }
+}
