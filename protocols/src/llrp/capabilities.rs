@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 /// TLV type of GeneralDeviceCapabilities.
 pub const GENERAL_DEVICE_CAPABILITIES: u16 = 137;
 
-/// GeneralDeviceCapabilities' fixed fields (its sub-parameters are not kept).
+/// GeneralDeviceCapabilities: the identity fields, its sub-parameters (sensitivity
+/// table, GPIO, per-antenna protocols) kept raw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DeviceCapabilities {
     /// MaxNumberOfAntennaSupported.
@@ -25,6 +26,27 @@ pub struct DeviceCapabilities {
     pub model: u32,
     /// ReaderFirmwareVersion.
     pub firmware_version: String,
+    /// The sub-parameters, raw, in order.
+    pub sub_params: Vec<RawParam>,
+}
+
+impl DeviceCapabilities {
+    /// Parses the value of a GeneralDeviceCapabilities parameter.
+    pub fn parse(value: &[u8]) -> Result<Self> {
+        let mut r = FieldReader::new(value);
+        let mut caps = DeviceCapabilities {
+            max_antennas: r.u16()?,
+            flags: r.u16()?,
+            manufacturer: r.u32()?,
+            model: r.u32()?,
+            firmware_version: String::from(r.utf8v()?),
+            sub_params: Vec::new(),
+        };
+        for param in Params::new(r.rest()) {
+            caps.sub_params.push(RawParam::from_param(&param?));
+        }
+        Ok(caps)
+    }
 }
 
 /// A GET_READER_CAPABILITIES_RESPONSE body.
@@ -48,14 +70,7 @@ impl Capabilities {
             match param.param_type() {
                 LLRP_STATUS => status = Some(Status::parse(param.value())?),
                 GENERAL_DEVICE_CAPABILITIES => {
-                    let mut r = FieldReader::new(param.value());
-                    caps.general = Some(DeviceCapabilities {
-                        max_antennas: r.u16()?,
-                        flags: r.u16()?,
-                        manufacturer: r.u32()?,
-                        model: r.u32()?,
-                        firmware_version: String::from(r.utf8v()?),
-                    });
+                    caps.general = Some(DeviceCapabilities::parse(param.value())?);
                 }
                 _ => caps.other.push(RawParam::from_param(&param)),
             }
@@ -74,6 +89,9 @@ impl Capabilities {
             w.u32(g.manufacturer)?;
             w.u32(g.model)?;
             w.utf8v(&g.firmware_version)?;
+            for raw in &g.sub_params {
+                raw.emit(w)?;
+            }
             w.end_tlv(t)?;
         }
         for raw in &self.other {

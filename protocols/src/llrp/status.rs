@@ -1,9 +1,10 @@
 //! LLRPStatus (TLV 287): the result every *_RESPONSE and ERROR_MESSAGE carries.
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 use super::cursor::{FieldReader, Writer};
-use super::param::{Param, Params};
+use super::param::{Param, Params, RawParam};
 use crate::error::{Error, Result};
 
 /// TLV type of LLRPStatus.
@@ -23,14 +24,16 @@ pub mod code {
     pub const UNSUPPORTED_VERSION: u16 = 110;
 }
 
-/// A reader's answer to a request: a status code and a human description.
-/// (The optional FieldError/ParameterError sub-parameters are not kept.)
+/// A reader's answer to a request: a status code and a human description, with the
+/// optional FieldError/ParameterError sub-parameters kept raw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Status {
     /// StatusCode (0 = M_Success).
     pub code: u16,
     /// ErrorDescription (empty on success).
     pub description: String,
+    /// FieldError / ParameterError sub-parameters, raw.
+    pub details: Vec<RawParam>,
 }
 
 impl Status {
@@ -49,7 +52,15 @@ impl Status {
         let mut r = FieldReader::new(value);
         let code = r.u16()?;
         let description = String::from(r.utf8v()?);
-        Ok(Status { code, description })
+        let mut details = Vec::new();
+        for param in Params::new(r.rest()) {
+            details.push(RawParam::from_param(&param?));
+        }
+        Ok(Status {
+            code,
+            description,
+            details,
+        })
     }
 
     /// Finds and parses the LLRPStatus in a parameter list.
@@ -72,6 +83,9 @@ impl Status {
         let t = w.begin_tlv(LLRP_STATUS)?;
         w.u16(self.code)?;
         w.utf8v(&self.description)?;
+        for raw in &self.details {
+            raw.emit(w)?;
+        }
         w.end_tlv(t)
     }
 }

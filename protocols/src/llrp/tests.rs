@@ -521,7 +521,11 @@ fn arb_config() -> impl Strategy<Value = ReaderConfig> {
 }
 
 fn arb_status() -> impl Strategy<Value = Status> {
-    (any::<u16>(), arb_text()).prop_map(|(code, description)| Status { code, description })
+    (any::<u16>(), arb_text()).prop_map(|(code, description)| Status {
+        code,
+        description,
+        details: Vec::new(),
+    })
 }
 
 fn arb_message() -> impl Strategy<Value = Message> {
@@ -568,6 +572,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
                             manufacturer,
                             model,
                             firmware_version: fw,
+                            sub_params: Vec::new(),
                         }
                     }),
                     other: Vec::new(),
