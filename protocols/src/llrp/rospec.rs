@@ -158,7 +158,7 @@ pub struct RoSpec {
     pub start: StartTrigger,
     /// ROSpecStopTrigger.
     pub stop: StopTrigger,
-    /// AISpec antenna IDs ([0] = all antennas).
+    /// AISpec antenna IDs (`[0]` = all antennas).
     pub antennas: Vec<u16>,
     /// AISpecStopTrigger.
     pub ai_stop: StopTrigger,
