@@ -165,6 +165,16 @@ impl Modality {
     }
 }
 
+impl fmt::Display for Modality {
+    /// The name, or `unknown(code)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Modality::Unknown(code) => write!(f, "unknown({code})"),
+            known => f.write_str(known.name()),
+        }
+    }
+}
+
 /// A typed view of one decoded (un-COBSed) frame: header, payload and CRC trailer.
 #[derive(Debug, Clone)]
 pub struct FrameHeader<T: AsRef<[u8]>> {
@@ -405,9 +415,7 @@ impl fmt::Display for HeaderRepr {
         write!(
             f,
             "node {} stream {} ({}) seq {} t={}µs",
-            self.node,
-            self.stream,
-            self.modality.name(),
+            self.node, self.stream, self.modality,
             self.seq,
             self.timestamp_us
         )
