@@ -91,11 +91,11 @@ impl fmt::Debug for Epc {
 }
 
 impl fmt::Display for Epc {
-    /// Upper-case hex, as readers print EPCs.
+    /// Lower-case hex without separators, as the LLRP codec prints EPCs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_bytes()
             .iter()
-            .try_for_each(|b| write!(f, "{b:02X}"))
+            .try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
