@@ -510,6 +510,13 @@ mod tests {
     }
 
     #[test]
+    fn worked_example_time_sync_arithmetic_matches_the_spec() {
+        let e = RESPONSE.estimate(5_000_400);
+        assert_eq!(e.offset_us, -3_765_608);
+        assert_eq!(e.delay_us, 350);
+    }
+
+    #[test]
     fn decode_frame_undoes_cobs_in_place() {
         let mut buf = WIRE;
         let f = decode_frame(&mut buf[..49]).unwrap();
