@@ -35,8 +35,18 @@ fn json_lines(out: &Output) -> Vec<Value> {
 #[test]
 fn json_of_the_test_vector_matches_the_committed_listing() {
     let bin = vectors().join("stream.bin");
-    let out = dagr(&["decode", "--format", "node", "--json", bin.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dagr(&[
+        "decode",
+        "--format",
+        "node",
+        "--json",
+        bin.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stderr.is_empty(), "clean stream reports nothing");
     let listing = vectors().join("stream.jsonl");
     if std::env::var_os("DAGR_BLESS").is_some() {
@@ -49,7 +59,13 @@ fn json_of_the_test_vector_matches_the_committed_listing() {
 #[test]
 fn json_fields_hold_the_encoded_values() {
     let bin = vectors().join("stream.bin");
-    let out = dagr(&["decode", "--format", "node", "--json", bin.to_str().unwrap()]);
+    let out = dagr(&[
+        "decode",
+        "--format",
+        "node",
+        "--json",
+        bin.to_str().unwrap(),
+    ]);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 10);
     let kinds: Vec<_> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
@@ -101,7 +117,11 @@ fn human_output_is_one_summary_line_per_frame() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<_> = text.lines().collect();
     assert_eq!(lines.len(), 10);
-    assert!(lines[0].starts_with("node 1 stream 0 (wifi) seq 100"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("node 1 stream 0 (wifi) seq 100"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[8].contains("nack bad_argument"), "{}", lines[8]);
 }
 
@@ -113,25 +133,39 @@ fn corrupted_frame_is_reported_and_the_rest_still_decodes() {
     let mut noisy = b"boot: node fw 0.1\r\n".to_vec();
     noisy.extend(&bytes);
     let path = scratch_file("noisy.bin", &noisy);
-    let out = dagr(&["decode", "--format", "node", "--json", path.to_str().unwrap()]);
+    let out = dagr(&[
+        "decode",
+        "--format",
+        "node",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     assert_eq!(json_lines(&out).len(), 9);
     let stderr = String::from_utf8(out.stderr).unwrap();
     // The 19-byte log line and the delimiter that ends it are skipped (mid-stream attach).
     assert!(
-        stderr.contains("9 records; skipped 20 bytes, rejected 1 frames (last: integrity check failed)"),
+        stderr.contains(
+            "9 records; skipped 20 bytes, rejected 1 frames (last: integrity check failed)"
+        ),
         "{stderr}"
     );
 }
 
 #[test]
 fn input_without_frames_fails_with_a_clear_message_and_no_panic() {
-    let path = scratch_file("garbage.bin", b"this is a log line, not a node frame\n\0more text\0");
+    let path = scratch_file(
+        "garbage.bin",
+        b"this is a log line, not a node frame\n\0more text\0",
+    );
     let out = dagr(&["decode", "--format", "node", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("no Node records found in 48 bytes"), "{stderr}");
+    assert!(
+        stderr.contains("no Node records found in 48 bytes"),
+        "{stderr}"
+    );
     assert!(stderr.contains("rejected 1 frames"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

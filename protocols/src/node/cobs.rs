@@ -154,9 +154,7 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
         if code == 0 {
             return Err(Error::Malformed("COBS: zero byte inside a frame"));
         }
-        let block = input
-            .get(read + 1..read + code)
-            .ok_or(Error::Truncated)?;
+        let block = input.get(read + 1..read + code).ok_or(Error::Truncated)?;
         if block.contains(&0) {
             return Err(Error::Malformed("COBS: zero byte inside a frame"));
         }
@@ -171,6 +169,9 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    // Linked explicitly so these tests also run with `--no-default-features`.
+    extern crate std;
+
     use super::*;
     use proptest::prelude::*;
 
@@ -248,14 +249,26 @@ mod tests {
         let mut out = [0u8; 16];
         assert_eq!(decode(&[], &mut out), Err(Error::Truncated));
         assert_eq!(decode(&[0x05, 1, 2], &mut out), Err(Error::Truncated));
-        assert!(matches!(decode(&[0x03, 1, 0], &mut out), Err(Error::Malformed(_))));
-        assert!(matches!(decode(&[0x00], &mut out), Err(Error::Malformed(_))));
-        assert_eq!(decode(&[0x03, 1, 2, 0x02, 3], &mut [0u8; 3]), Err(Error::BufferTooSmall));
+        assert!(matches!(
+            decode(&[0x03, 1, 0], &mut out),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(&[0x00], &mut out),
+            Err(Error::Malformed(_))
+        ));
+        assert_eq!(
+            decode(&[0x03, 1, 2, 0x02, 3], &mut [0u8; 3]),
+            Err(Error::BufferTooSmall)
+        );
     }
 
     #[test]
     fn encoder_reports_a_short_output_buffer() {
-        assert_eq!(encode(&[1, 2, 3], &mut [0u8; 3]), Err(Error::BufferTooSmall));
+        assert_eq!(
+            encode(&[1, 2, 3], &mut [0u8; 3]),
+            Err(Error::BufferTooSmall)
+        );
         assert_eq!(encode(&[1, 2, 3], &mut [0u8; 4]), Ok(4));
     }
 

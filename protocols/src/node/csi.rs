@@ -276,7 +276,8 @@ mod tests {
     use super::*;
 
     static BYTES: [u8; 14] = [
-        0xC4, 0xA1, 0x06, 0x01, 0x14, 0x00, 0x03, 0x00, // rssi -60, noise -95, ch 6, ant 1, 20 MHz, n 3
+        0xC4, 0xA1, 0x06, 0x01, 0x14, 0x00, 0x03,
+        0x00, // rssi -60, noise -95, ch 6, ant 1, 20 MHz, n 3
         0x01, 0xFF, 0x7F, 0x80, 0x00, 0x05, // (1,-1) (127,-128) (0,5)
     ];
     const IQ: [Iq; 3] = [
@@ -325,7 +326,8 @@ mod tests {
     fn emit_writes_the_spec_bytes() {
         let mut buf = [0u8; 14];
         assert_eq!(REPR.buffer_len(), 14);
-        REPR.emit(&mut CsiPacket::new_unchecked(&mut buf[..])).unwrap();
+        REPR.emit(&mut CsiPacket::new_unchecked(&mut buf[..]))
+            .unwrap();
         assert_eq!(buf, BYTES);
     }
 

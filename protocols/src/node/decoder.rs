@@ -161,7 +161,13 @@ impl FrameDecoder {
         let len = self.buf.len();
         if self.synced {
             let limit = self.max_run();
-            self.stats.reject(len, Error::TooLong { claimed: len, limit });
+            self.stats.reject(
+                len,
+                Error::TooLong {
+                    claimed: len,
+                    limit,
+                },
+            );
         } else {
             self.stats.skip(len);
         }
@@ -233,8 +239,15 @@ pub(crate) mod samples {
 
     /// One frame of each kind, plus a nack and a kind from a newer minor version.
     pub fn frames() -> Vec<Frame> {
-        let iq = (0..8i8).map(|i| Iq { re: i * 3 - 10, im: 7 - i * 2 }).collect();
-        let epc12 = Epc::new(&[0xE2, 0x80, 0x11, 0x60, 0x60, 0x00, 0x02, 0x05, 0x2A, 0x44, 0x12, 0x9F]);
+        let iq = (0..8i8)
+            .map(|i| Iq {
+                re: i * 3 - 10,
+                im: 7 - i * 2,
+            })
+            .collect();
+        let epc12 = Epc::new(&[
+            0xE2, 0x80, 0x11, 0x60, 0x60, 0x00, 0x02, 0x05, 0x2A, 0x44, 0x12, 0x9F,
+        ]);
         let reads = vec![
             RfidRead {
                 antenna: 1,
@@ -274,8 +287,22 @@ pub(crate) mod samples {
                 payload: Payload::Radar(Radar {
                     frame_number: 812,
                     points: vec![
-                        RadarPoint { x: 0.25, y: 1.5, z: -0.125, v: 0.0, snr: 221, noise: 80 },
-                        RadarPoint { x: -0.5, y: 2.75, z: 0.5, v: -1.25, snr: 150, noise: 92 },
+                        RadarPoint {
+                            x: 0.25,
+                            y: 1.5,
+                            z: -0.125,
+                            v: 0.0,
+                            snr: 221,
+                            noise: 80,
+                        },
+                        RadarPoint {
+                            x: -0.5,
+                            y: 2.75,
+                            z: 0.5,
+                            v: -1.25,
+                            snr: 150,
+                            noise: 92,
+                        },
                     ],
                 }),
             },
@@ -511,7 +538,10 @@ mod tests {
         assert_eq!(s.bytes_skipped, 0);
         let (out, s) = decode(&bytes[..bytes.len() - 10]);
         assert_eq!(out, frames[..1]);
-        assert_eq!(s.bytes_skipped, (frames[1].to_wire().unwrap().len() - 10) as u64);
+        assert_eq!(
+            s.bytes_skipped,
+            (frames[1].to_wire().unwrap().len() - 10) as u64
+        );
         assert_accounted(&s);
     }
 
@@ -533,7 +563,7 @@ mod tests {
     }
 
     /// Re-encodes `raw` (an un-stuffed frame with any CRC) with a fresh CRC.
-    fn wire_of_raw(raw: &mut Vec<u8>) -> Vec<u8> {
+    fn wire_of_raw(raw: &mut [u8]) -> Vec<u8> {
         let n = raw.len();
         let crc = crc::crc32c(&raw[..n - CRC_LEN]);
         raw[n - CRC_LEN..].copy_from_slice(&crc.to_le_bytes());
@@ -584,18 +614,36 @@ mod tests {
     // ------------------------------------------------------------------ property tests
 
     fn arb_header() -> impl Strategy<Value = HeaderRepr> {
-        (any::<u16>(), any::<u8>(), any::<u8>(), any::<u32>(), any::<u64>()).prop_map(
-            |(node, stream, modality, seq, ts)| {
-                HeaderRepr::new(node, stream, Modality::from_code(modality), seq, ts)
-            },
+        (
+            any::<u16>(),
+            any::<u8>(),
+            any::<u8>(),
+            any::<u32>(),
+            any::<u64>(),
         )
+            .prop_map(|(node, stream, modality, seq, ts)| {
+                HeaderRepr::new(node, stream, Modality::from_code(modality), seq, ts)
+            })
     }
 
     fn arb_point() -> impl Strategy<Value = RadarPoint> {
         let f = -100.0f32..100.0;
-        (f.clone(), f.clone(), f.clone(), f, any::<i16>(), any::<i16>()).prop_map(
-            |(x, y, z, v, snr, noise)| RadarPoint { x, y, z, v, snr, noise },
+        (
+            f.clone(),
+            f.clone(),
+            f.clone(),
+            f,
+            any::<i16>(),
+            any::<i16>(),
         )
+            .prop_map(|(x, y, z, v, snr, noise)| RadarPoint {
+                x,
+                y,
+                z,
+                v,
+                snr,
+                noise,
+            })
     }
 
     fn arb_read() -> impl Strategy<Value = RfidRead> {
@@ -608,15 +656,17 @@ mod tests {
             any::<u64>(),
             proptest::collection::vec(any::<u8>(), 0..=62),
         )
-            .prop_map(|(antenna, rssi, channel, phase, doppler, seen, epc)| RfidRead {
-                antenna,
-                peak_rssi_cdbm: rssi,
-                channel,
-                phase,
-                doppler,
-                first_seen_us: seen,
-                epc: Epc::new(&epc).unwrap(),
-            })
+            .prop_map(
+                |(antenna, rssi, channel, phase, doppler, seen, epc)| RfidRead {
+                    antenna,
+                    peak_rssi_cdbm: rssi,
+                    channel,
+                    phase,
+                    doppler,
+                    first_seen_us: seen,
+                    epc: Epc::new(&epc).unwrap(),
+                },
+            )
     }
 
     fn arb_payload() -> impl Strategy<Value = Payload> {
@@ -626,10 +676,23 @@ mod tests {
         );
         prop_oneof![
             (any::<(i8, i8, u8, u8, u16)>(), iq).prop_map(|((r, n, c, a, b), iq)| {
-                Payload::Csi(Csi { rssi: r, noise_floor: n, channel: c, antenna: a, bandwidth_mhz: b, iq })
+                Payload::Csi(Csi {
+                    rssi: r,
+                    noise_floor: n,
+                    channel: c,
+                    antenna: a,
+                    bandwidth_mhz: b,
+                    iq,
+                })
             }),
-            (any::<u32>(), proptest::collection::vec(arb_point(), 0..=radar::MAX_POINTS))
-                .prop_map(|(frame_number, points)| Payload::Radar(Radar { frame_number, points })),
+            (
+                any::<u32>(),
+                proptest::collection::vec(arb_point(), 0..=radar::MAX_POINTS)
+            )
+                .prop_map(|(frame_number, points)| Payload::Radar(Radar {
+                    frame_number,
+                    points
+                })),
             // 12 reads of the longest EPC (80 bytes each) still fit 1024 bytes.
             proptest::collection::vec(arb_read(), 0..=12).prop_map(Payload::Rfid),
             any::<(u64, u64, u64, u32, u32, u32, u32, u32)>().prop_map(|t| {
@@ -645,10 +708,15 @@ mod tests {
                 })
             }),
             any::<u64>().prop_map(|t1| Payload::TimeSyncRequest(TimeSyncRequest { t1 })),
-            any::<(u64, u64, u64)>()
-                .prop_map(|(t1, t2, t3)| Payload::TimeSyncResponse(TimeSyncResponse { t1, t2, t3 })),
+            any::<(u64, u64, u64)>().prop_map(|(t1, t2, t3)| Payload::TimeSyncResponse(
+                TimeSyncResponse { t1, t2, t3 }
+            )),
             any::<(u8, u8, u32)>().prop_map(|(o, stream, arg)| {
-                Payload::Command(Command { opcode: Opcode::from_code(o), stream, arg })
+                Payload::Command(Command {
+                    opcode: Opcode::from_code(o),
+                    stream,
+                    arg,
+                })
             }),
             any::<(u32, u8, u8)>().prop_map(|(seq, o, s)| {
                 Payload::Ack(Ack {
@@ -657,7 +725,10 @@ mod tests {
                     status: AckStatus::from_code(s),
                 })
             }),
-            (0x80u8..=0xFF, proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD_LEN))
+            (
+                0x80u8..=0xFF,
+                proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD_LEN)
+            )
                 .prop_map(|(kind, bytes)| Payload::Unknown { kind, bytes }),
         ]
     }

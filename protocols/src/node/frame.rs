@@ -115,11 +115,9 @@ impl fmt::Display for PayloadRepr<'_> {
             PayloadRepr::Rfid(p) => write!(f, "{p}"),
             PayloadRepr::Heartbeat(p) => write!(f, "{p}"),
             PayloadRepr::TimeSyncRequest(p) => write!(f, "time-sync request t1={}", p.t1),
-            PayloadRepr::TimeSyncResponse(p) => write!(
-                f,
-                "time-sync response t1={} t2={} t3={}",
-                p.t1, p.t2, p.t3
-            ),
+            PayloadRepr::TimeSyncResponse(p) => {
+                write!(f, "time-sync response t1={} t2={} t3={}", p.t1, p.t2, p.t3)
+            }
             PayloadRepr::Command(p) => write!(
                 f,
                 "command {} stream {} arg {}",
@@ -226,7 +224,9 @@ pub fn parse_frame_view(frame: &[u8]) -> Result<FrameRef<'_>> {
     let view = FrameHeader::new_unchecked(frame);
     let header = HeaderRepr::parse(&view)?;
     if view.frame_len() != frame.len() {
-        return Err(Error::Malformed("payload_len disagrees with the frame length"));
+        return Err(Error::Malformed(
+            "payload_len disagrees with the frame length",
+        ));
     }
     Ok(FrameRef {
         header,
@@ -250,7 +250,8 @@ pub fn decode_frame(encoded: &mut [u8]) -> Result<FrameRef<'_>> {
 /// Rejects bytes after a known payload's layout, unless the sender speaks a newer minor
 /// version (which may append fields this code does not know).
 pub fn check_payload_end(used: usize, available: usize, version_minor: u8) -> Result<()> {
-    if used < available && version_minor <= VERSION_MINOR {
+    let newer_sender = version_minor > VERSION_MINOR;
+    if used < available && !newer_sender {
         return Err(Error::Malformed("payload longer than its kind's layout"));
     }
     Ok(())
@@ -426,16 +427,16 @@ mod tests {
 
     /// SPEC.md's worked example: node 7's time-sync response on the control stream.
     static FRAME: [u8; 48] = [
-        0x10, 0x12, 0x07, 0x00, 0xFF, 0x00, 0x18, 0x00, 0x2A, 0x00, 0x00, 0x00, 0xB9, 0xD6,
-        0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x4B, 0x4C, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x87, 0xD6, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0xB9, 0xD6, 0x12, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0xD7, 0x44, 0xBC, 0x64,
+        0x10, 0x12, 0x07, 0x00, 0xFF, 0x00, 0x18, 0x00, 0x2A, 0x00, 0x00, 0x00, 0xB9, 0xD6, 0x12,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x4B, 0x4C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x87, 0xD6,
+        0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0xB9, 0xD6, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0xD7,
+        0x44, 0xBC, 0x64,
     ];
     static WIRE: [u8; 50] = [
-        0x04, 0x10, 0x12, 0x07, 0x02, 0xFF, 0x02, 0x18, 0x02, 0x2A, 0x01, 0x01, 0x04, 0xB9,
-        0xD6, 0x12, 0x01, 0x01, 0x01, 0x01, 0x04, 0x40, 0x4B, 0x4C, 0x01, 0x01, 0x01, 0x01,
-        0x04, 0x87, 0xD6, 0x12, 0x01, 0x01, 0x01, 0x01, 0x04, 0xB9, 0xD6, 0x12, 0x01, 0x01,
-        0x01, 0x01, 0x05, 0xD7, 0x44, 0xBC, 0x64, 0x00,
+        0x04, 0x10, 0x12, 0x07, 0x02, 0xFF, 0x02, 0x18, 0x02, 0x2A, 0x01, 0x01, 0x04, 0xB9, 0xD6,
+        0x12, 0x01, 0x01, 0x01, 0x01, 0x04, 0x40, 0x4B, 0x4C, 0x01, 0x01, 0x01, 0x01, 0x04, 0x87,
+        0xD6, 0x12, 0x01, 0x01, 0x01, 0x01, 0x04, 0xB9, 0xD6, 0x12, 0x01, 0x01, 0x01, 0x01, 0x05,
+        0xD7, 0x44, 0xBC, 0x64, 0x00,
     ];
     const HEADER: HeaderRepr = HeaderRepr {
         version_minor: 0,
@@ -527,7 +528,8 @@ mod tests {
     #[test]
     fn encode_path_runs_on_stack_buffers_only() {
         // Everything here is the no-alloc API the firmware uses: borrowed reprs over
-        // arrays and one fixed transmit buffer.
+        // arrays and one fixed transmit buffer. This module's tests also pass under
+        // `cargo test -p dagr-protocols --no-default-features --lib node` (no `alloc`).
         let iq = [crate::csi::Iq { re: 3, im: -4 }; 52];
         let csi = PayloadRepr::Csi(CsiRepr {
             rssi: -50,
@@ -546,7 +548,9 @@ mod tests {
         assert_eq!(f.header, header);
         let view = CsiPacket::new_checked(f.payload).unwrap();
         assert_eq!(view.n_subcarriers(), 52);
-        assert!(view.iq_iter().all(|s| s == crate::csi::Iq { re: 3, im: -4 }));
+        assert!(view
+            .iq_iter()
+            .all(|s| s == crate::csi::Iq { re: 3, im: -4 }));
     }
 
     #[test]

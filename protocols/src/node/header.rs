@@ -415,9 +415,7 @@ impl fmt::Display for HeaderRepr {
         write!(
             f,
             "node {} stream {} ({}) seq {} t={}µs",
-            self.node, self.stream, self.modality,
-            self.seq,
-            self.timestamp_us
+            self.node, self.stream, self.modality, self.seq, self.timestamp_us
         )
     }
 }

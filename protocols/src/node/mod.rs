@@ -30,17 +30,17 @@ pub use control::{
     TimeSyncEstimate, TimeSyncRequest, TimeSyncRequestPacket, TimeSyncResponse,
     TimeSyncResponsePacket,
 };
+#[cfg(feature = "alloc")]
+pub use csi::Csi;
 pub use csi::{CsiPacket, CsiRepr};
 #[cfg(feature = "alloc")]
 pub use decoder::FrameDecoder;
-#[cfg(feature = "alloc")]
-pub use csi::Csi;
 pub use frame::{decode_frame, emit_frame, encode_frame, parse_frame_view, FrameRef, PayloadRepr};
 #[cfg(feature = "alloc")]
 pub use frame::{Frame, Payload};
+pub use header::{FrameHeader, HeaderRepr, Kind, Modality};
 #[cfg(feature = "alloc")]
 pub use radar::Radar;
-pub use header::{FrameHeader, HeaderRepr, Kind, Modality};
 pub use radar::{RadarPacket, RadarPoint, RadarRepr};
 pub use rfid::{Epc, RfidPacket, RfidRead, RfidRepr};
 
