@@ -27,7 +27,9 @@
 //! decoder that splits a console stream into rows, skipping and counting everything else.
 use core::fmt;
 
-use super::lines::{flag_column, int_column, parse_mac, u32_printed_as_d, Tokens, ROW_PREFIX};
+use super::lines::{
+    flag_column, int_column, parse_mac, scan_values, u32_printed_as_d, Tokens, ROW_PREFIX,
+};
 use super::Iq;
 use crate::error::{Error, Result};
 
@@ -169,14 +171,20 @@ pub struct Row<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> Row<T> {
     /// Splits and validates a row; the error names the first bad column.
     pub fn new_checked(buffer: T) -> Result<Row<T>> {
-        let body = line_body(buffer.as_ref());
-        let bounds = column_bounds(body)?;
-        let mut row = Row {
+        let mut row = Row::split(buffer)?;
+        row.value_count = scan_list(row.list(), |_| {})?;
+        Ok(row)
+    }
+
+    /// Splits the columns and checks all but the CSI list (whose caller scans it).
+    fn split(buffer: T) -> Result<Row<T>> {
+        let bounds = column_bounds(line_body(buffer.as_ref()))?;
+        let row = Row {
             buffer,
             bounds,
             value_count: 0,
         };
-        row.value_count = row.check()?;
+        row.check_columns()?;
         Ok(row)
     }
 
@@ -191,8 +199,8 @@ impl<T: AsRef<[u8]>> Row<T> {
         body.get(start..end).unwrap_or_default()
     }
 
-    /// Validates every column; returns the number of CSI values.
-    fn check(&self) -> Result<usize> {
+    /// Validates every column but the CSI list.
+    fn check_columns(&self) -> Result<()> {
         Role::parse(self.column(field::ROLE))?;
         parse_mac(self.column(field::MAC)).ok_or(Error::Malformed("mac"))?;
         int_column::<i8>(self.column(field::RSSI), "rssi")?;
@@ -205,7 +213,7 @@ impl<T: AsRef<[u8]>> Row<T> {
         flag_column(self.column(field::REAL_TIME_SET), "real_time_set")?;
         parse_real_timestamp(self.column(field::REAL_TIMESTAMP))?;
         int_column::<u16>(self.column(field::LEN), "len")?;
-        check_values(self.list())
+        Ok(())
     }
 
     fn u8_at(&self, i: usize) -> u8 {
@@ -424,15 +432,11 @@ fn column_bounds(body: &[u8]) -> Result<[usize; field::COUNT + 1]> {
     Ok(bounds)
 }
 
-/// Counts the values of a list, checking each is a CSI byte and that they pair up.
-fn check_values(list: &[u8]) -> Result<usize> {
-    let mut count = 0usize;
-    for token in Tokens::new(list, b' ') {
-        token.and_then(csi_value).ok_or(Error::Malformed(
-            "csi: value is not an integer in -128..=255",
-        ))?;
-        count += 1;
-    }
+/// Scans a list in one pass, handing each value to `sink`; returns the number of values,
+/// checking each is a CSI byte and that they pair up.
+fn scan_list(list: &[u8], sink: impl FnMut(i8)) -> Result<usize> {
+    let count = scan_values(list, b' ', csi_value, sink)
+        .map_err(|_| Error::Malformed("csi: value is not an integer in -128..=255"))?;
     if count % 2 != 0 {
         return Err(Error::Malformed("csi: odd number of values"));
     }
@@ -528,7 +532,25 @@ mod owned {
         pub fn parse(row: &Row<impl AsRef<[u8]>>) -> Result<CsiRow> {
             let mut csi = Vec::with_capacity(row.value_count() / 2);
             csi.extend(row.subcarriers());
-            Ok(CsiRow {
+            Ok(CsiRow::from_view(row, csi))
+        }
+
+        /// Parses one line (with or without its line end), scanning the CSI list once.
+        pub fn parse_line(line: &[u8]) -> Result<CsiRow> {
+            let row = Row::split(line)?;
+            let list = row.list();
+            let mut csi = Vec::with_capacity(list.len() / 4);
+            let mut im = None;
+            scan_list(list, |v| match im.take() {
+                None => im = Some(v),
+                Some(im) => csi.push(Iq { re: v, im }),
+            })?;
+            Ok(CsiRow::from_view(&row, csi))
+        }
+
+        /// The row's columns from a view whose list is already decoded into `csi`.
+        fn from_view(row: &Row<impl AsRef<[u8]>>, csi: Vec<Iq>) -> CsiRow {
+            CsiRow {
                 role: row.role(),
                 mac: row.mac(),
                 rssi: row.rssi(),
@@ -554,12 +576,7 @@ mod owned {
                 real_timestamp: row.real_timestamp(),
                 len: row.len(),
                 csi,
-            })
-        }
-
-        /// Parses one line (with or without its line end).
-        pub fn parse_line(line: &[u8]) -> Result<CsiRow> {
-            CsiRow::parse(&Row::new_checked(line)?)
+            }
         }
 
         /// Writes the row exactly as current firmware prints it, `\n` included:

@@ -28,7 +28,9 @@
 //! decoder.
 use core::fmt;
 
-use super::lines::{flag_column, int_column, parse_mac, u32_printed_as_d, Tokens, ROW_PREFIX};
+use super::lines::{
+    flag_column, int_column, parse_mac, scan_values, u32_printed_as_d, BadValue, Tokens, ROW_PREFIX,
+};
 use super::Iq;
 use crate::error::{Error, Result};
 
@@ -181,14 +183,23 @@ pub struct Row<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> Row<T> {
     /// Splits and validates a row; the error names the first bad column.
     pub fn new_checked(buffer: T) -> Result<Row<T>> {
+        let mut row = Row::split(buffer)?;
+        let count = scan_list(row.list(), |_| {})?;
+        row.value_count = check_len(&row, count)?;
+        Ok(row)
+    }
+
+    /// Splits the columns and checks all but the CSI list (whose caller scans it and
+    /// then calls [`check_len`]).
+    fn split(buffer: T) -> Result<Row<T>> {
         let (layout, bounds) = column_bounds(line_body(buffer.as_ref()))?;
-        let mut row = Row {
+        let row = Row {
             buffer,
             layout,
             bounds,
             value_count: 0,
         };
-        row.value_count = row.check()?;
+        row.check_columns()?;
         Ok(row)
     }
 
@@ -231,8 +242,8 @@ impl<T: AsRef<[u8]>> Row<T> {
         }
     }
 
-    /// Validates every column; returns the number of CSI values.
-    fn check(&self) -> Result<usize> {
+    /// Validates every column but the CSI list.
+    fn check_columns(&self) -> Result<()> {
         use field::{c5c6 as n, esp32 as w};
         u32_printed_as_d(self.common(w::ID, n::SEQ), "id")?;
         parse_mac(self.common(w::MAC, n::MAC)).ok_or(Error::Malformed("mac"))?;
@@ -252,12 +263,8 @@ impl<T: AsRef<[u8]>> Row<T> {
         for &(i, name) in columns {
             int_column::<u8>(self.column(i), name)?;
         }
-        let count = check_values(self.list())?;
-        let len: usize = int_column(self.common(w::LEN, n::LEN), "len")?;
-        if len != count {
-            return Err(Error::Malformed("len: differs from the number of values"));
-        }
-        Ok(count)
+        int_column::<usize>(self.common(w::LEN, n::LEN), "len")?;
+        Ok(())
     }
 
     /// Sequence number the sender put in its payload (`id` / `seq` column).
@@ -481,27 +488,26 @@ fn column_bounds(body: &[u8]) -> Result<(Layout, [usize; MAX_COLUMNS + 1])> {
     Ok((layout, bounds))
 }
 
-/// Counts the values of a list, checking each is an `i8` and that they pair up.
-fn check_values(list: &[u8]) -> Result<usize> {
-    let mut count = 0usize;
-    for token in Tokens::new(list, b',') {
-        match token {
-            Some(v) if csi_value(v).is_some() => {}
-            Some(v) if i16::try_from(v).is_ok() => {
-                return Err(Error::Unsupported(
-                    "data: 16-bit samples (C5 CSI_FORCE_LLTF build)",
-                ))
-            }
-            _ => {
-                return Err(Error::Malformed(
-                    "data: value is not an integer in -128..=127",
-                ))
-            }
+/// Scans a list in one pass, handing each value to `sink`; returns the number of values,
+/// checking each is an `i8` and that they pair up.
+fn scan_list(list: &[u8], sink: impl FnMut(i8)) -> Result<usize> {
+    let count = scan_values(list, b',', csi_value, sink).map_err(|bad| match bad {
+        BadValue::OutOfRange(v) if i16::try_from(v).is_ok() => {
+            Error::Unsupported("data: 16-bit samples (C5 CSI_FORCE_LLTF build)")
         }
-        count += 1;
-    }
+        _ => Error::Malformed("data: value is not an integer in -128..=127"),
+    })?;
     if count % 2 != 0 {
         return Err(Error::Malformed("data: odd number of values"));
+    }
+    Ok(count)
+}
+
+/// Checks the `len` column against the values counted; returns the count.
+fn check_len<T: AsRef<[u8]>>(row: &Row<T>, count: usize) -> Result<usize> {
+    let len: usize = int_column(row.common(field::esp32::LEN, field::c5c6::LEN), "len")?;
+    if len != count {
+        return Err(Error::Malformed("len: differs from the number of values"));
     }
     Ok(count)
 }
@@ -594,6 +600,27 @@ mod owned {
     impl CsiRow {
         /// Copies a checked row out of its view.
         pub fn parse(row: &Row<impl AsRef<[u8]>>) -> Result<CsiRow> {
+            let mut csi = Vec::with_capacity(row.value_count() / 2);
+            csi.extend(row.subcarriers());
+            Ok(CsiRow::from_view(row, csi))
+        }
+
+        /// Parses one line (with or without its line end), scanning the CSI list once.
+        pub fn parse_line(line: &[u8]) -> Result<CsiRow> {
+            let row = Row::split(line)?;
+            let list = row.list();
+            let mut csi = Vec::with_capacity(list.len() / 4);
+            let mut im = None;
+            let count = scan_list(list, |v| match im.take() {
+                None => im = Some(v),
+                Some(im) => csi.push(Iq { re: v, im }),
+            })?;
+            check_len(&row, count)?;
+            Ok(CsiRow::from_view(&row, csi))
+        }
+
+        /// The row's columns from a view whose list is already decoded into `csi`.
+        fn from_view(row: &Row<impl AsRef<[u8]>>, csi: Vec<Iq>) -> CsiRow {
             let chip = match row.layout() {
                 Layout::Esp32 => ChipFields::Esp32(Esp32RxCtrl {
                     sig_mode: row.sig_mode().unwrap_or_default(),
@@ -614,9 +641,7 @@ mod owned {
                     agc_gain: row.agc_gain().unwrap_or_default(),
                 },
             };
-            let mut csi = Vec::with_capacity(row.value_count() / 2);
-            csi.extend(row.subcarriers());
-            Ok(CsiRow {
+            CsiRow {
                 id: row.id(),
                 mac: row.mac(),
                 rssi: row.rssi(),
@@ -629,12 +654,7 @@ mod owned {
                 first_word_invalid: row.first_word_invalid(),
                 chip,
                 csi,
-            })
-        }
-
-        /// Parses one line (with or without its line end).
-        pub fn parse_line(line: &[u8]) -> Result<CsiRow> {
-            CsiRow::parse(&Row::new_checked(line)?)
+            }
         }
 
         /// Which layout this row is printed in.

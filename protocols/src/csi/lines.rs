@@ -85,6 +85,106 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
+/// Why a CSI value list did not scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadValue {
+    /// A token that is not `-?[0-9]{1,18}`.
+    NotInteger,
+    /// An integer the format's value mapping refused.
+    OutOfRange(i64),
+}
+
+/// Scans a CSI value list (integers separated by runs of `sep`) in one pass, handing each
+/// value, mapped by `map`, to `sink`; returns the number of values. The hot loop of both
+/// row decoders, so it works on bytes directly rather than through [`Tokens`].
+pub(crate) fn scan_values(
+    list: &[u8],
+    sep: u8,
+    map: impl Fn(i64) -> Option<i8>,
+    mut sink: impl FnMut(i8),
+) -> Result<usize, BadValue> {
+    let n = list.len();
+    let mut i = 0;
+    let mut count = 0;
+    loop {
+        while i < n && list[i] == sep {
+            i += 1;
+        }
+        if i == n {
+            return Ok(count);
+        }
+        let negative = list[i] == b'-';
+        if negative {
+            i += 1;
+        }
+        let start = i;
+        let mut value: i64 = 0;
+        while i < n {
+            let digit = list[i].wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if i - start == MAX_DIGITS {
+                return Err(BadValue::NotInteger);
+            }
+            value = value * 10 + i64::from(digit);
+            i += 1;
+        }
+        if i == start || (i < n && list[i] != sep) {
+            return Err(BadValue::NotInteger);
+        }
+        let value = if negative { -value } else { value };
+        sink(map(value).ok_or(BadValue::OutOfRange(value))?);
+        count += 1;
+    }
+}
+
+/// Eight copies of `byte` in a word, for the word-at-a-time searches below.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// True when some byte of `word` is zero (the classic bit trick; exact, no false hits).
+fn has_zero_byte(word: u64) -> bool {
+    const LOW: u64 = splat(0x01);
+    const HIGH: u64 = splat(0x80);
+    (word.wrapping_sub(LOW) & !word & HIGH) != 0
+}
+
+/// Index of the first `needle` in `hay`, eight bytes per step where possible.
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = splat(needle);
+    let mut words = hay.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        if has_zero_byte(u64::from_ne_bytes(bytes) ^ pattern) {
+            break;
+        }
+        offset += 8;
+    }
+    hay.get(offset..)?
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| offset + i)
+}
+
+/// Index of the last `needle` in `hay`, eight bytes per step where possible.
+pub(crate) fn rfind_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = splat(needle);
+    let mut end = hay.len();
+    while end >= 8 {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&hay[end - 8..end]);
+        if has_zero_byte(u64::from_ne_bytes(bytes) ^ pattern) {
+            break;
+        }
+        end -= 8;
+    }
+    hay[..end].iter().rposition(|&b| b == needle)
+}
+
 /// Tokens of a CSI value list: decimal integers separated by runs of `sep`.
 #[derive(Debug, Clone)]
 pub(crate) struct Tokens<'a> {
@@ -190,7 +290,7 @@ mod emit {
 
 #[cfg(feature = "alloc")]
 mod splitter {
-    use super::ROW_PREFIX;
+    use super::{find_byte, rfind_byte, ROW_PREFIX};
     use crate::error::Error;
     use crate::stream::{ByteBuf, StreamStats};
 
@@ -250,7 +350,7 @@ mod splitter {
                 let data = self.buf.as_slice();
                 let newline = data
                     .get(self.scanned..)
-                    .and_then(|tail| tail.iter().position(|&b| b == b'\n'))
+                    .and_then(|tail| find_byte(tail, b'\n'))
                     .map(|i| self.scanned + i);
                 let (line_end, next_start) = match newline {
                     Some(i) => (i, i + 1),
@@ -316,14 +416,77 @@ mod splitter {
     /// an unterminated log line is glued in front of it.
     pub(crate) fn find_last_row_start(line: &[u8]) -> Option<usize> {
         // 'C' is rare in rows (only in MAC digits), so test the full prefix only there.
-        let last = line.len().checked_sub(ROW_PREFIX.len())?;
-        (0..=last)
-            .rev()
-            .find(|&i| line[i] == b'C' && line[i..].starts_with(ROW_PREFIX))
+        let mut end = line.len();
+        while let Some(i) = rfind_byte(&line[..end], b'C') {
+            if line[i..].starts_with(ROW_PREFIX) {
+                return Some(i);
+            }
+            end = i;
+        }
+        None
     }
 
     /// Drops one trailing `\r` (serial consoles often send `\r\n`).
     pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
         line.strip_suffix(b"\r").unwrap_or(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn scan_values_reads_signed_tokens_and_names_the_failure() {
+        let mut got = [0i8; 4];
+        let mut n = 0;
+        let count = scan_values(
+            b" 101 -48  5 0 ",
+            b' ',
+            |v| i8::try_from(v).ok(),
+            |v| {
+                got[n] = v;
+                n += 1;
+            },
+        );
+        assert_eq!(count, Ok(4));
+        assert_eq!(got, [101, -48, 5, 0]);
+        let map = |v: i64| i8::try_from(v).ok();
+        assert_eq!(
+            scan_values(b"1 2x", b' ', map, |_| {}),
+            Err(BadValue::NotInteger)
+        );
+        assert_eq!(
+            scan_values(b"1 -", b' ', map, |_| {}),
+            Err(BadValue::NotInteger)
+        );
+        assert_eq!(
+            scan_values(b"300", b' ', map, |_| {}),
+            Err(BadValue::OutOfRange(300))
+        );
+        let huge = b"1234567890123456789";
+        assert_eq!(
+            scan_values(huge, b' ', map, |_| {}),
+            Err(BadValue::NotInteger)
+        );
+    }
+
+    #[test]
+    fn mac_parses_either_case_and_rejects_bad_separators() {
+        assert_eq!(
+            parse_mac(b"3c:71:BF:6d:2a:78"),
+            Some([0x3c, 0x71, 0xbf, 0x6d, 0x2a, 0x78])
+        );
+        assert_eq!(parse_mac(b"3c-71-bf-6d-2a-78"), None);
+        assert_eq!(parse_mac(b"3c:71:bf:6d:2a:7"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn word_searches_agree_with_naive_ones(hay in prop::collection::vec(0u8..4, 0..64), needle in 0u8..4) {
+            prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+            prop_assert_eq!(rfind_byte(&hay, needle), hay.iter().rposition(|&b| b == needle));
+        }
     }
 }
