@@ -9,7 +9,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&knob, input)) = data.split_first() else {
         return;
     };
-    let limit = if knob & 1 == 0 { 8 * 1024 } else { 16 + usize::from(knob) * 4 };
+    let limit = if knob & 1 == 0 {
+        8 * 1024
+    } else {
+        16 + usize::from(knob) * 4
+    };
     let mut decoder = RowDecoder::with_limit(limit);
     let mut rest = input;
     let mut sizes = data.iter().cycle();
@@ -30,12 +34,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(s.bytes_in, s.bytes_consumed + s.bytes_skipped, "{s:?}");
 
     for line in input.split(|&b| b == b'\n') {
-        if let Ok(view) = Row::new_checked(line) {
-            let _ = (view.values().count(), view.real_timestamp_text());
-            let row = CsiRow::parse(&view).expect("a checked view parses");
-            assert_eq!(row.csi.len() * 2, view.value_count());
-            check_round_trip(&row);
-        }
+        let Ok(view) = Row::new_checked(line) else {
+            assert!(
+                CsiRow::parse_line(line).is_err(),
+                "parse_line is no more lenient than the view"
+            );
+            continue;
+        };
+        let _ = (view.values().count(), view.real_timestamp_text());
+        let row = CsiRow::parse(&view).expect("a checked view parses");
+        let one_pass = CsiRow::parse_line(line).expect("what the view accepts, parse_line accepts");
+        assert_eq!(one_pass, row, "view path and one-pass path agree");
+        assert_eq!(row.csi.len() * 2, view.value_count());
+        check_round_trip(&row);
     }
 });
 

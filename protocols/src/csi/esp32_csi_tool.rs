@@ -195,8 +195,9 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     fn column(&self, i: usize) -> &[u8] {
         let body = line_body(self.buffer.as_ref());
-        let (start, end) = (self.bounds[i], self.bounds[i + 1].saturating_sub(1));
-        body.get(start..end).unwrap_or_default()
+        let start = self.bounds.get(i).copied().unwrap_or(0);
+        let end = self.bounds.get(i + 1).copied().unwrap_or(0);
+        body.get(start..end.saturating_sub(1)).unwrap_or_default()
     }
 
     /// Validates every column but the CSI list.
