@@ -8,6 +8,7 @@
 pub mod esp32_csi_tool;
 pub mod esp_csi;
 pub mod intel5300;
+mod lines;
 
 /// One complex CSI sample as the hardware reports it: signed 8-bit real and imaginary
 /// parts, before any scaling or phase correction.
