@@ -6,8 +6,8 @@ use core::fmt;
 use super::header::{HeaderLayout, HeaderRepr, Packet, SEGMENT_LEN};
 use super::payload::{Complex16, Complex16Array, Stats, TemperatureStats, U16Array};
 use super::points::{
-    metres_to_q, q_to_metres, CartesianPoint, PointCloud, QFormatObject, QFormatObjects,
-    SideInfo, SideInfoList, DESCR_LEN, OBJECT_LEN, POINT_LEN, SIDE_INFO_LEN,
+    metres_to_q, q_to_metres, CartesianPoint, PointCloud, QFormatObject, QFormatObjects, SideInfo,
+    SideInfoList, DESCR_LEN, OBJECT_LEN, POINT_LEN, SIDE_INFO_LEN,
 };
 use super::tlv::{Tlv, TlvIter, TlvType, TL_LEN};
 use crate::error::{Error, Result};
@@ -138,7 +138,11 @@ impl Frame {
         for tlv in TlvIter::new(packet.tlv_area(), header.num_tlvs) {
             let tlv = tlv?;
             let raw = tlv.raw_type();
-            let bit = if (1..=9).contains(&raw) { 1u16 << raw } else { 0 };
+            let bit = if (1..=9).contains(&raw) {
+                1u16 << raw
+            } else {
+                0
+            };
             if bit == 0 || seen & bit != 0 {
                 frame.other_tlvs.push(RawTlv {
                     tlv_type: raw,
@@ -334,7 +338,8 @@ impl Frame {
         let total = self.buffer_len();
         let header = HeaderRepr {
             version: self.version,
-            total_packet_len: u32::try_from(total).map_err(|_| Error::Unsupported("frame over 4 GiB"))?,
+            total_packet_len: u32::try_from(total)
+                .map_err(|_| Error::Unsupported("frame over 4 GiB"))?,
             platform: self.platform,
             frame_number: self.frame_number,
             time_cpu_cycles: self.time_cpu_cycles,
@@ -371,13 +376,18 @@ impl Frame {
 
     fn write_section(&self, section: &Section<'_>, out: &mut [u8]) -> Result<()> {
         match section {
-            Section::Points if self.layout().has_q_format_points() => self.write_q_format_points(out),
+            Section::Points if self.layout().has_q_format_points() => {
+                self.write_q_format_points(out)
+            }
             Section::Points => self.write_float_points(out),
             Section::SideInfo => self.write_side_info(out),
             Section::U16(_, values) => U16Array::new_checked(out)?.set_all(values),
             Section::Complex(_, values) => {
                 let mut view = Complex16Array::new_checked(out)?;
-                values.iter().enumerate().try_for_each(|(i, c)| view.set(i, *c))
+                values
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, c)| view.set(i, *c))
             }
             Section::Stats(stats) => stats.emit(out),
             Section::Temperature(t) => t.emit(out),
@@ -458,7 +468,12 @@ fn complexes(payload: &[u8]) -> Result<Vec<Complex16>> {
 
 impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "frame {}: {} points, TLVs", self.frame_number, self.points.len())?;
+        write!(
+            f,
+            "frame {}: {} points, TLVs",
+            self.frame_number,
+            self.points.len()
+        )?;
         let mut any = false;
         for t in self.tlv_types() {
             write!(f, " {t}")?;
@@ -568,7 +583,10 @@ pub(crate) mod tests {
         assert_eq!((p.x, p.y, p.z), (-0.5, 2.0, 0.25));
         assert!(p.v.is_nan(), "velocity unknown without the config");
         let bins = p.bins.unwrap();
-        assert_eq!((bins.range_idx, bins.doppler_idx, bins.peak_val), (20, -2, 200));
+        assert_eq!(
+            (bins.range_idx, bins.doppler_idx, bins.peak_val),
+            (20, -2, 200)
+        );
         assert_eq!(frame.points[0].x, 1.0);
         assert_eq!(frame.points[0].y, -0.5);
     }
@@ -655,7 +673,13 @@ pub(crate) mod tests {
 
     fn arb_sdk3_points() -> impl Strategy<Value = Vec<Point>> {
         let coord = -50.0f32..50.0;
-        let point = (coord.clone(), coord.clone(), coord.clone(), coord, any::<(i16, i16)>());
+        let point = (
+            coord.clone(),
+            coord.clone(),
+            coord.clone(),
+            coord,
+            any::<(i16, i16)>(),
+        );
         (any::<bool>(), proptest::collection::vec(point, 0..24)).prop_map(|(side, pts)| {
             pts.into_iter()
                 .map(|(x, y, z, v, (snr, noise))| Point {
@@ -684,24 +708,26 @@ pub(crate) mod tests {
             proptest::option::of(arb_temperature()),
             proptest::collection::vec(arb_raw(), 0..3),
         )
-            .prop_map(|(h, points, (rp, np, az, rd, azel), stats, temperature, other)| Frame {
-                version: 0x0300_0000 | u32::from(h.0) << 8,
-                platform: h.1[0],
-                frame_number: h.1[1],
-                time_cpu_cycles: h.1[2],
-                num_detected_obj: h.1[3],
-                subframe: Some(h.2),
-                points,
-                xyz_q_format: None,
-                range_profile: rp,
-                noise_profile: np,
-                azimuth_heatmap: az,
-                range_doppler_heatmap: rd,
-                stats,
-                azimuth_elevation_heatmap: azel,
-                temperature,
-                other_tlvs: other,
-            })
+            .prop_map(
+                |(h, points, (rp, np, az, rd, azel), stats, temperature, other)| Frame {
+                    version: 0x0300_0000 | u32::from(h.0) << 8,
+                    platform: h.1[0],
+                    frame_number: h.1[1],
+                    time_cpu_cycles: h.1[2],
+                    num_detected_obj: h.1[3],
+                    subframe: Some(h.2),
+                    points,
+                    xyz_q_format: None,
+                    range_profile: rp,
+                    noise_profile: np,
+                    azimuth_heatmap: az,
+                    range_doppler_heatmap: rd,
+                    stats,
+                    azimuth_elevation_heatmap: azel,
+                    temperature,
+                    other_tlvs: other,
+                },
+            )
     }
 
     fn arb_legacy_frame() -> impl Strategy<Value = Frame> {

@@ -434,10 +434,22 @@ mod tests {
 
     #[test]
     fn layout_is_short_for_xwr14xx_below_sdk3_only() {
-        assert_eq!(HeaderLayout::of(0x0201_0004, PLATFORM_XWR14XX), HeaderLayout::LegacyShort);
-        assert_eq!(HeaderLayout::of(0x0102_0000, PLATFORM_XWR16XX), HeaderLayout::LegacyShort);
-        assert_eq!(HeaderLayout::of(0x0201_0004, PLATFORM_XWR16XX), HeaderLayout::Legacy);
-        assert_eq!(HeaderLayout::of(0x0302_0000, PLATFORM_XWR14XX), HeaderLayout::Sdk3);
+        assert_eq!(
+            HeaderLayout::of(0x0201_0004, PLATFORM_XWR14XX),
+            HeaderLayout::LegacyShort
+        );
+        assert_eq!(
+            HeaderLayout::of(0x0102_0000, PLATFORM_XWR16XX),
+            HeaderLayout::LegacyShort
+        );
+        assert_eq!(
+            HeaderLayout::of(0x0201_0004, PLATFORM_XWR16XX),
+            HeaderLayout::Legacy
+        );
+        assert_eq!(
+            HeaderLayout::of(0x0302_0000, PLATFORM_XWR14XX),
+            HeaderLayout::Sdk3
+        );
     }
 
     #[test]

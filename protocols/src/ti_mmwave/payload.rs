@@ -111,7 +111,9 @@ impl<T: AsRef<[u8]>> Complex16Array<T> {
     /// Wraps a payload whose length must be a multiple of 4.
     pub fn new_checked(buffer: T) -> Result<Complex16Array<T>> {
         if buffer.as_ref().len() % COMPLEX16_LEN != 0 {
-            return Err(Error::Malformed("complex heatmap TLV length not a multiple of 4"));
+            return Err(Error::Malformed(
+                "complex heatmap TLV length not a multiple of 4",
+            ));
         }
         Ok(Complex16Array { buffer })
     }
@@ -144,8 +146,8 @@ impl<T: AsRef<[u8]>> Complex16Array<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Complex16Array<T> {
     /// Writes cell `index`; `BufferTooSmall` past the end.
     pub fn set(&mut self, index: usize, value: Complex16) -> Result<()> {
-        let r = record_mut(self.buffer.as_mut(), index, COMPLEX16_LEN)
-            .ok_or(Error::BufferTooSmall)?;
+        let r =
+            record_mut(self.buffer.as_mut(), index, COMPLEX16_LEN).ok_or(Error::BufferTooSmall)?;
         put(r, 0, &value.imag.to_le_bytes());
         put(r, 2, &value.real.to_le_bytes());
         Ok(())
@@ -196,10 +198,19 @@ impl Stats {
             return Err(Error::BufferTooSmall);
         }
         let fields = [
-            (field::INTER_FRAME_PROCESSING_TIME, self.inter_frame_processing_time),
+            (
+                field::INTER_FRAME_PROCESSING_TIME,
+                self.inter_frame_processing_time,
+            ),
             (field::TRANSMIT_OUTPUT_TIME, self.transmit_output_time),
-            (field::INTER_FRAME_PROCESSING_MARGIN, self.inter_frame_processing_margin),
-            (field::INTER_CHIRP_PROCESSING_MARGIN, self.inter_chirp_processing_margin),
+            (
+                field::INTER_FRAME_PROCESSING_MARGIN,
+                self.inter_frame_processing_margin,
+            ),
+            (
+                field::INTER_CHIRP_PROCESSING_MARGIN,
+                self.inter_chirp_processing_margin,
+            ),
             (field::ACTIVE_FRAME_CPU_LOAD, self.active_frame_cpu_load),
             (field::INTER_FRAME_CPU_LOAD, self.inter_frame_cpu_load),
         ];
@@ -257,7 +268,11 @@ impl TemperatureStats {
         if out.len() < TEMPERATURE_LEN {
             return Err(Error::BufferTooSmall);
         }
-        put(out, field::TEMP_REPORT_VALID, &self.temp_report_valid.to_le_bytes());
+        put(
+            out,
+            field::TEMP_REPORT_VALID,
+            &self.temp_report_valid.to_le_bytes(),
+        );
         put(out, field::TEMP_TIME, &self.time_ms.to_le_bytes());
         for (i, t) in self.sensors.iter().enumerate() {
             put(out, field::TEMP_SENSORS + 2 * i, &t.to_le_bytes());
@@ -303,7 +318,10 @@ mod tests {
     #[test]
     fn arrays_read_little_endian_and_reject_ragged_lengths() {
         let profile = U16Array::new_checked(&[0x34u8, 0x12, 0xff, 0xff][..]).unwrap();
-        assert_eq!((profile.len(), profile.get(0), profile.get(1)), (2, 0x1234, 0xffff));
+        assert_eq!(
+            (profile.len(), profile.get(0), profile.get(1)),
+            (2, 0x1234, 0xffff)
+        );
         assert!(U16Array::new_checked(&[0u8; 3][..]).is_err());
         let heat = Complex16Array::new_checked(&[0xff_u8, 0xff, 0x02, 0x00][..]).unwrap();
         assert_eq!(heat.get(0), Some(Complex16 { imag: -1, real: 2 }));

@@ -138,15 +138,25 @@ pub fn q_to_metres(value: i16, q_format: u16) -> f32 {
     f32::from(value) / q_scale(q_format)
 }
 
-/// Converts metres to a Q-format coordinate, rounding and saturating to i16.
+/// Converts metres to a Q-format coordinate, rounding half away from zero and saturating to
+/// i16 (`core` has no `f32::round`, so this adds 0.5 and truncates).
 pub fn metres_to_q(metres: f32, q_format: u16) -> i16 {
-    let scaled = (metres * q_scale(q_format)).round();
-    // `as` saturates float-to-int conversions (NaN becomes 0).
-    scaled as i16
+    let scaled = metres * q_scale(q_format);
+    let rounded = if scaled >= 0.0 {
+        scaled + 0.5
+    } else {
+        scaled - 0.5
+    };
+    // `as` truncates toward zero and saturates (NaN becomes 0).
+    rounded as i16
 }
 
+/// 2^q_format as an f32, built from its exponent bits (infinite above 2^127).
 fn q_scale(q_format: u16) -> f32 {
-    2f32.powi(i32::from(q_format))
+    if q_format > 127 {
+        return f32::INFINITY;
+    }
+    f32::from_bits((u32::from(q_format) + 127) << 23)
 }
 
 /// View over an SDK 1.x/2.x TLV 1 payload: descriptor then Q-format objects.
@@ -289,7 +299,8 @@ impl<T: AsRef<[u8]>> SideInfoList<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> SideInfoList<T> {
     /// Writes entry `index`; `BufferTooSmall` past the end.
     pub fn set_entry(&mut self, index: usize, e: &SideInfo) -> Result<()> {
-        let r = record_mut(self.buffer.as_mut(), index, SIDE_INFO_LEN).ok_or(Error::BufferTooSmall)?;
+        let r =
+            record_mut(self.buffer.as_mut(), index, SIDE_INFO_LEN).ok_or(Error::BufferTooSmall)?;
         put(r, field::SIDE_SNR, &e.snr.to_le_bytes());
         put(r, field::SIDE_NOISE, &e.noise.to_le_bytes());
         Ok(())
@@ -315,8 +326,10 @@ mod tests {
     /// SDK 2.x TLV 1 built by hand from the spec: 2 objects, Q9.
     static Q_OBJECTS: [u8; 28] = [
         0x02, 0x00, 0x09, 0x00, // numObj 2, Q9
-        0x0a, 0x00, 0x01, 0x00, 0x64, 0x00, 0x00, 0x02, 0x00, 0xff, 0x00, 0x00, // r10 d1 p100 x1.0 y-0.5 z0
-        0x14, 0x00, 0xfe, 0xff, 0xc8, 0x00, 0x00, 0xff, 0x00, 0x04, 0x80, 0x00, // r20 d-2 p200 x-0.5 y2 z0.25
+        0x0a, 0x00, 0x01, 0x00, 0x64, 0x00, 0x00, 0x02, 0x00, 0xff, 0x00,
+        0x00, // r10 d1 p100 x1.0 y-0.5 z0
+        0x14, 0x00, 0xfe, 0xff, 0xc8, 0x00, 0x00, 0xff, 0x00, 0x04, 0x80,
+        0x00, // r20 d-2 p200 x-0.5 y2 z0.25
     ];
 
     #[test]
@@ -370,13 +383,19 @@ mod tests {
     fn q_format_objects_emit_matches_hand_built_bytes() {
         let objs = QFormatObjects::new_checked(&Q_OBJECTS[..]).unwrap();
         let mut out = [0u8; 28];
-        let mut view = QFormatObjects { buffer: &mut out[..] };
+        let mut view = QFormatObjects {
+            buffer: &mut out[..],
+        };
         view.set_descriptor(2, 9);
         for (i, o) in objs.iter().enumerate() {
             view.set_object(i, &o).unwrap();
         }
         assert_eq!(out, Q_OBJECTS);
         assert_eq!(metres_to_q(-0.5, 9), -256);
+        assert_eq!(metres_to_q(0.0031, 9), 2); // 1.587 rounds up
+        assert_eq!(metres_to_q(-0.0031, 9), -2);
+        assert_eq!(metres_to_q(1e9, 9), i16::MAX);
+        assert_eq!(q_to_metres(1, 200), 0.0);
     }
 
     #[test]

@@ -145,12 +145,20 @@ impl<T: AsRef<[u8]>> Tlv<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Tlv<T> {
     /// Sets `type`.
     pub fn set_raw_type(&mut self, value: u32) {
-        put(self.buffer.as_mut(), field::TYPE.start, &value.to_le_bytes());
+        put(
+            self.buffer.as_mut(),
+            field::TYPE.start,
+            &value.to_le_bytes(),
+        );
     }
 
     /// Sets `length` (payload bytes).
     pub fn set_length(&mut self, value: u32) {
-        put(self.buffer.as_mut(), field::LENGTH.start, &value.to_le_bytes());
+        put(
+            self.buffer.as_mut(),
+            field::LENGTH.start,
+            &value.to_le_bytes(),
+        );
     }
 
     /// The payload, writable (clamped to the buffer).
