@@ -305,8 +305,11 @@ mod tests {
         assert!(f.stats.is_some() && f.temperature.is_some());
     }
 
-    /// Rows of `tlv_TI_demo_mmw.csv` by frame: (frame, [(x, y, z, v, snr, noise)]).
-    fn csv_frames() -> Vec<(u32, Vec<([f32; 4], i16, i16)>)> {
+    /// One CSV row: ([x, y, z, v], snr, noise).
+    type CsvPoint = ([f32; 4], i16, i16);
+
+    /// Rows of `tlv_TI_demo_mmw.csv` grouped by frame number.
+    fn csv_frames() -> Vec<(u32, Vec<CsvPoint>)> {
         let text = String::from_utf8(recording("tlv_TI_demo_mmw.csv")).unwrap();
         let mut frames: Vec<(u32, Vec<_>)> = Vec::new();
         for line in text.lines().skip(1) {

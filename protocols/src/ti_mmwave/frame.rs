@@ -268,16 +268,25 @@ impl Frame {
         self.sections().map(|s| u32::from(s.tlv_type()))
     }
 
-    fn has_side_info(&self) -> bool {
+    /// Points the TLV 7 covers: the leading ones with side info (a TLV 7 shorter than TLV 1
+    /// leaves the last points without). A missing half of a pair is written as 0.
+    fn side_info_len(&self) -> usize {
         self.points
             .iter()
-            .any(|p| p.snr.is_some() || p.noise.is_some())
+            .take_while(|p| p.snr.is_some() || p.noise.is_some())
+            .count()
+    }
+
+    /// True when TLV 1 is written: there are points, or an SDK 1.x/2.x descriptor to keep.
+    fn has_points_tlv(&self) -> bool {
+        !self.points.is_empty()
+            || (self.layout().has_q_format_points() && self.xyz_q_format.is_some())
     }
 
     fn sections(&self) -> impl Iterator<Item = Section<'_>> {
         let fixed = [
-            (!self.points.is_empty()).then_some(Section::Points),
-            self.has_side_info().then_some(Section::SideInfo),
+            self.has_points_tlv().then_some(Section::Points),
+            (self.side_info_len() > 0).then_some(Section::SideInfo),
             self.range_profile
                 .as_deref()
                 .map(|v| Section::U16(TlvType::RangeProfile, v)),
@@ -309,7 +318,7 @@ impl Frame {
                 n.saturating_mul(OBJECT_LEN).saturating_add(DESCR_LEN)
             }
             Section::Points => n.saturating_mul(POINT_LEN),
-            Section::SideInfo => n.saturating_mul(SIDE_INFO_LEN),
+            Section::SideInfo => self.side_info_len().saturating_mul(SIDE_INFO_LEN),
             Section::U16(_, v) => v.len().saturating_mul(2),
             Section::Complex(_, v) => v.len().saturating_mul(4),
             Section::Stats(s) => s.buffer_len(),
@@ -435,7 +444,8 @@ impl Frame {
 
     fn write_side_info(&self, out: &mut [u8]) -> Result<()> {
         let mut view = SideInfoList::new_checked(out)?;
-        self.points.iter().enumerate().try_for_each(|(i, p)| {
+        let covered = self.points.iter().take(self.side_info_len());
+        covered.enumerate().try_for_each(|(i, p)| {
             let info = SideInfo {
                 snr: p.snr.unwrap_or(0),
                 noise: p.noise.unwrap_or(0),
@@ -621,6 +631,28 @@ pub(crate) mod tests {
         let parsed = Frame::parse_bytes(&bytes).unwrap();
         assert!(parsed.points.is_empty());
         assert_eq!(parsed.other_tlvs, frame.other_tlvs);
+    }
+
+    #[test]
+    fn short_side_info_and_empty_q_format_points_round_trip() {
+        let mut frame = Frame::parse_bytes(&first_real_packet()).unwrap();
+        frame.points[2].snr = None;
+        frame.points[2].noise = None;
+        frame.points[3].snr = None;
+        frame.points[3].noise = None;
+        let bytes = frame.encode().unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[116..120].try_into().unwrap()), 8);
+        assert_eq!(Frame::parse_bytes(&bytes).unwrap(), frame);
+
+        let mut legacy = Frame::parse_bytes(&sdk2_packet(0xA1642)).unwrap();
+        legacy.points.clear();
+        let parsed = Frame::parse_bytes(&legacy.encode().unwrap()).unwrap();
+        assert_eq!(
+            parsed.xyz_q_format,
+            Some(9),
+            "descriptor with 0 objects kept"
+        );
+        assert_eq!(parsed, legacy);
     }
 
     #[test]
