@@ -2,8 +2,9 @@
 use alloc::vec::Vec;
 
 use super::frame::Frame;
-use super::header::{HeaderLayout, MAGIC, PREFIX_LEN};
+use super::header::{HeaderLayout, Packet, MAGIC, PREFIX_LEN};
 use super::le::u32_at;
+use super::tlv::TlvIter;
 use crate::error::Error;
 use crate::stream::{ByteBuf, StreamDecoder, StreamStats};
 
@@ -15,11 +16,20 @@ pub const MIN_LIMIT: usize = 64;
 
 /// Decodes a data-port byte stream into [`Frame`]s.
 ///
-/// It scans for the 8 magic bytes, reads `totalPacketLen` (which must cover the header and
-/// not exceed the limit, else the candidate is skipped one byte at a time), waits for the
-/// whole packet and decodes it. A packet whose TLVs overrun it is rejected and the scan
-/// resumes right after its magic word, so a real frame hidden behind a corrupt one is found.
-/// Bytes outside frames are counted in [`StreamStats::bytes_skipped`].
+/// It scans for the 8 magic bytes, reads `version`/`platform` (header length 36 or 40, see
+/// [`HeaderLayout::of`]) and `totalPacketLen`, waits for the whole packet and decodes it.
+///
+/// * `totalPacketLen` shorter than the header or above the limit: not a packet; the
+///   candidate is skipped one byte (counted in [`StreamStats::bytes_skipped`]) and the scan
+///   resumes. An over-limit length also records [`Error::TooLong`] in `last_error`.
+/// * TLVs overrunning the packet, a malformed known TLV, or a magic word inside the padding
+///   (a corrupt, too-large length): the frame is rejected (`frames_rejected`, its 8 magic
+///   bytes count as consumed) and the scan resumes right after the magic word, so real
+///   frames behind a corrupt one are still found.
+/// * Garbage before and between frames, and a partial frame at [`finish`], are skipped
+///   and counted.
+///
+/// [`finish`]: StreamDecoder::finish
 #[derive(Debug, Clone)]
 pub struct FrameDecoder {
     buf: ByteBuf,
@@ -146,7 +156,7 @@ impl StreamDecoder for FrameDecoder {
         while self.seek_magic() {
             match self.head() {
                 Head::Packet(len) => {
-                    let parsed = Frame::parse_bytes(self.buf.as_slice().get(..len).unwrap_or(&[]));
+                    let parsed = decode_packet(self.buf.as_slice().get(..len).unwrap_or(&[]));
                     match parsed {
                         Ok(frame) => {
                             self.stats.accept(len);
@@ -179,6 +189,24 @@ impl StreamDecoder for FrameDecoder {
     fn stats(&self) -> &StreamStats {
         &self.stats
     }
+}
+
+/// Decodes one whole candidate packet. Besides [`Frame::parse`], it checks that the padding
+/// (after the last TLV, up to `totalPacketLen`) holds no magic word: real padding is under
+/// 32 bytes of junk, so a magic word there means a corrupt, too-large `totalPacketLen` that
+/// would otherwise swallow the frames that follow.
+fn decode_packet(bytes: &[u8]) -> Result<Frame, Error> {
+    let packet = Packet::new_checked(bytes)?;
+    let mut end = packet.header_len();
+    for tlv in TlvIter::new(packet.tlv_area(), packet.num_tlvs()) {
+        end = end.saturating_add(tlv?.total_len().unwrap_or(usize::MAX));
+    }
+    if find_magic(bytes.get(end..).unwrap_or(&[])).is_some() {
+        return Err(Error::Malformed(
+            "magic word inside the padding (totalPacketLen too large)",
+        ));
+    }
+    Frame::parse(&packet)
 }
 
 /// Offset of the first whole magic word in `bytes`: a fast scan for its first byte, then a
@@ -452,6 +480,18 @@ mod tests {
         let (frames, stats) = decode_bytes(&lying);
         assert_eq!(frames.len(), 2, "found after finish by rescanning");
         assert_eq!(stats.bytes_skipped, 736);
+    }
+
+    #[test]
+    fn too_large_length_within_limit_does_not_swallow_following_frames() {
+        let mut data = recording(FIRST)[..736 * 5].to_vec();
+        data[736 + 12..736 + 16].copy_from_slice(&(736u32 * 3).to_le_bytes());
+        let (frames, stats) = decode_bytes(&data);
+        let numbers: Vec<u32> = frames.iter().map(|f| f.frame_number).collect();
+        assert_eq!(numbers, [370, 372, 373, 374]);
+        assert_eq!(stats.frames_rejected, 1);
+        assert_eq!(stats.bytes_skipped, 736 - 8);
+        assert_invariant(&stats, 0);
     }
 
     #[test]
