@@ -152,13 +152,13 @@ impl Frame {
             }
             seen |= bit;
             if tlv.tlv_type() == TlvType::DetectedPointsSideInfo {
-                side_info = Some(tlv);
+                side_info = Some((tlv, frame.other_tlvs.len()));
             } else {
                 frame.absorb(&tlv, layout)?;
             }
         }
-        if let Some(tlv) = side_info {
-            frame.pair_side_info(&SideInfoList::new_checked(tlv.payload())?);
+        if let Some((tlv, position)) = side_info {
+            frame.pair_side_info(tlv, position)?;
         }
         Ok(frame)
     }
@@ -240,13 +240,25 @@ impl Frame {
         Ok(())
     }
 
-    /// Pairs TLV 7 entries with points by index; entries beyond the points are ignored and
-    /// points beyond the entries keep `None`.
-    fn pair_side_info(&mut self, list: &SideInfoList<&[u8]>) {
+    /// Pairs TLV 7 entries with points by index (points beyond the entries keep `None`).
+    /// A TLV 7 with more entries than there are points cannot be paired; it is kept raw in
+    /// `other_tlvs` at its arrival `position`, so no byte of it is lost.
+    fn pair_side_info(&mut self, tlv: Tlv<&[u8]>, position: usize) -> Result<()> {
+        let list = SideInfoList::new_checked(tlv.payload())?;
+        if list.len() > self.points.len() {
+            let raw = RawTlv {
+                tlv_type: tlv.raw_type(),
+                payload: tlv.payload().to_vec(),
+            };
+            self.other_tlvs
+                .insert(position.min(self.other_tlvs.len()), raw);
+            return Ok(());
+        }
         for (point, info) in self.points.iter_mut().zip(list.iter()) {
             point.snr = Some(info.snr);
             point.noise = Some(info.noise);
         }
+        Ok(())
     }
 
     /// Sets `v` of SDK 1.x/2.x points from their Doppler bin and the radar's m/s per bin.
@@ -653,6 +665,18 @@ pub(crate) mod tests {
             "descriptor with 0 objects kept"
         );
         assert_eq!(parsed, legacy);
+    }
+
+    #[test]
+    fn side_info_without_enough_points_is_kept_raw_and_round_trips() {
+        let mut bytes = first_real_packet();
+        bytes[40] = 0x77; // TLV 1 becomes an unknown type: TLV 7 has nothing to pair with
+        let frame = Frame::parse_bytes(&bytes).unwrap();
+        assert!(frame.points.is_empty());
+        let kept: Vec<u32> = frame.other_tlvs.iter().map(|t| t.tlv_type).collect();
+        assert_eq!(kept, [0x77, 7]);
+        assert_eq!(frame.other_tlvs[1].payload, bytes[120..136]);
+        assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
     }
 
     #[test]
