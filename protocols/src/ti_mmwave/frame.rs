@@ -372,20 +372,25 @@ impl Frame {
             return Err(Error::BufferTooSmall);
         }
         header.emit(packet)?;
-        let mut area = packet.tlv_area_mut();
+        let area = packet.tlv_area_mut();
+        let mut at = 0;
         for section in self.sections() {
-            let len = self.section_payload_len(&section);
-            let whole = core::mem::take(&mut area);
-            let end = TL_LEN.saturating_add(len).min(whole.len());
-            let (this, rest) = whole.split_at_mut(end);
-            area = rest;
-            let mut tlv = Tlv::new_unchecked(this);
-            tlv.set_raw_type(section.tlv_type().into());
-            tlv.set_length(u32::try_from(len).map_err(|_| Error::Unsupported("TLV over 4 GiB"))?);
-            self.write_section(&section, tlv.payload_mut())?;
+            let rest = area.get_mut(at..).ok_or(Error::BufferTooSmall)?;
+            at += self.emit_section(&section, rest)?;
         }
-        area.fill(0);
+        area.get_mut(at..).unwrap_or_default().fill(0);
         Ok(())
+    }
+
+    /// Writes one TLV (header and payload) at the start of `out`; returns its length.
+    fn emit_section(&self, section: &Section<'_>, out: &mut [u8]) -> Result<usize> {
+        let len = self.section_payload_len(section);
+        let total = TL_LEN.saturating_add(len);
+        let mut tlv = Tlv::new_unchecked(out.get_mut(..total).ok_or(Error::BufferTooSmall)?);
+        tlv.set_raw_type(section.tlv_type().into());
+        tlv.set_length(u32::try_from(len).map_err(|_| Error::Unsupported("TLV over 4 GiB"))?);
+        self.write_section(section, tlv.payload_mut())?;
+        Ok(total)
     }
 
     /// The packet as a new byte vector.
