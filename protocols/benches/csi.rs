@@ -4,6 +4,9 @@
 //! * `esp32_csi_tool`: the real ESP32-CSI-Tool recording (128-value rows) interleaved
 //!   with 384-value HT40 rows from our encoder and ESP-IDF log lines.
 //! * `esp_csi`: esp-csi rows of both layouts from our encoder, with a header and logs.
+#[path = "intel5300_bench.rs"]
+mod intel5300_bench;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dagr_protocols::csi::{esp32_csi_tool, esp_csi, Iq};
 use dagr_protocols::stream::{decode_chunk, StreamDecoder};
@@ -117,10 +120,8 @@ fn bench_csi(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("esp_csi", esp.len()), &esp, |b, s| {
         b.iter(|| decode_stream(esp_csi::RowDecoder::new(), s))
     });
-    // --- intel5300: the Intel 5300 `.dat` decoder's benchmark goes here (its own
-    // worktree adds a stream builder and one `group.bench_with_input` like the above). ---
     group.finish();
 }
 
-criterion_group!(benches, bench_csi);
+criterion_group!(benches, bench_csi, intel5300_bench::bench_intel5300);
 criterion_main!(benches);
