@@ -92,7 +92,19 @@ def sllurp_tags(frame):
 
 def time_ours_example(path, count):
     out = subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "dagr-protocols", "--example", "throughput", "--", "llrp", path],
+        [
+            "cargo",
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "dagr-protocols",
+            "--example",
+            "throughput",
+            "--",
+            "llrp",
+            path,
+        ],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -104,23 +116,50 @@ def time_ours_example(path, count):
 
 
 def time_ours_cli(path, count, runs):
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "dagr-host"], cwd=REPO, check=True)
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "dagr-host"], cwd=REPO, check=True
+    )
     binary = os.path.join(REPO, "target", "release", "dagr")
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         with open(os.devnull, "wb") as sink:
-            subprocess.run([binary, "decode", "--format", "llrp", path, "--json"], stdout=sink, check=True)
+            subprocess.run(
+                [binary, "decode", "--format", "llrp", path, "--json"],
+                stdout=sink,
+                check=True,
+            )
         times.append(time.perf_counter() - start)
     return count / statistics.median(times)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--messages", type=int, default=100_000, help="RO_ACCESS_REPORTs in the file (default 100000)")
-    ap.add_argument("--subset", type=int, default=10_000, help="messages the Python decoders time (default 10000)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per decoder; the median is reported (default 3)")
-    ap.add_argument("--ours-cmd", action="store_true", help="time the dagr CLI instead of the throughput example")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--messages",
+        type=int,
+        default=100_000,
+        help="RO_ACCESS_REPORTs in the file (default 100000)",
+    )
+    ap.add_argument(
+        "--subset",
+        type=int,
+        default=10_000,
+        help="messages the Python decoders time (default 10000)",
+    )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="runs per decoder; the median is reported (default 3)",
+    )
+    ap.add_argument(
+        "--ours-cmd",
+        action="store_true",
+        help="time the dagr CLI instead of the throughput example",
+    )
     args = ap.parse_args()
     subset = min(args.subset, args.messages)
 
@@ -128,9 +167,13 @@ def main():
         path = os.path.join(tmp, "ro_access_reports.bin")
         size = generate(path, args.messages)
         data = open(path, "rb").read()
-        print(f"{args.messages} RO_ACCESS_REPORT messages, {size} bytes (Python decoders time {subset})")
+        print(
+            f"{args.messages} RO_ACCESS_REPORT messages, {size} bytes (Python decoders time {subset})"
+        )
         rates = {
-            "llrpkit 0.3.0": time_python("llrpkit", data, subset, args.runs, llrpkit_tags),
+            "llrpkit 0.3.0": time_python(
+                "llrpkit", data, subset, args.runs, llrpkit_tags
+            ),
             "sllurp 3.0.5": time_python("sllurp", data, subset, args.runs, sllurp_tags),
         }
         if args.ours_cmd:

@@ -39,7 +39,13 @@ def main():
     while pos < len(data):
         length = int.from_bytes(data[pos + 2 : pos + 6], "big")
         msg = decode_message(data[pos : pos + length])
-        decoded.append({"class": type(msg).__name__, "message_id": msg.message_id, "fields": plain(msg)})
+        decoded.append(
+            {
+                "class": type(msg).__name__,
+                "message_id": msg.message_id,
+                "fields": plain(msg),
+            }
+        )
         pos += length
     json.dump(decoded, sys.stdout)
 

@@ -15,10 +15,16 @@ from llrpkit.protocol import BitStr, impinj, messages, params
 
 def status(rng):
     if rng.random() < 0.6:
-        return params.LLRPStatus(status_code=0, error_description=""), {"code": 0, "description": ""}
+        return params.LLRPStatus(status_code=0, error_description=""), {
+            "code": 0,
+            "description": "",
+        }
     code = rng.choice([100, 101, 109, 110])
     text = rng.choice(["bad field", "unsupported", "nope \u00e9", ""])
-    return params.LLRPStatus(status_code=code, error_description=text), {"code": code, "description": text}
+    return params.LLRPStatus(status_code=code, error_description=text), {
+        "code": code,
+        "description": text,
+    }
 
 
 def maybe(rng, p=0.8):
@@ -50,14 +56,24 @@ def tag_report(rng):
     expect["spec_index"] = opt(
         "spec_index", 0.3, lambda v: params.SpecIndex(spec_index=v), rng.getrandbits(16)
     )
-    expect["antenna"] = opt("antenna_id", 0.9, lambda v: params.AntennaID(antenna_id=v), rng.randint(1, 32))
-    expect["peak_rssi"] = opt("peak_rssi", 0.9, lambda v: params.PeakRSSI(peak_rssi=v), rng.randint(-90, -20))
+    expect["antenna"] = opt(
+        "antenna_id", 0.9, lambda v: params.AntennaID(antenna_id=v), rng.randint(1, 32)
+    )
+    expect["peak_rssi"] = opt(
+        "peak_rssi", 0.9, lambda v: params.PeakRSSI(peak_rssi=v), rng.randint(-90, -20)
+    )
     expect["channel"] = opt(
-        "channel_index", 0.8, lambda v: params.ChannelIndex(channel_index=v), rng.randint(1, 50)
+        "channel_index",
+        0.8,
+        lambda v: params.ChannelIndex(channel_index=v),
+        rng.randint(1, 50),
     )
     now = 1_700_000_000_000_000 + rng.getrandbits(40)
     expect["first_seen_utc_us"] = opt(
-        "first_seen_timestamp_utc", 0.9, lambda v: params.FirstSeenTimestampUTC(microseconds=v), now
+        "first_seen_timestamp_utc",
+        0.9,
+        lambda v: params.FirstSeenTimestampUTC(microseconds=v),
+        now,
     )
     expect["last_seen_utc_us"] = opt(
         "last_seen_timestamp_utc",
@@ -72,10 +88,16 @@ def tag_report(rng):
         rng.getrandbits(48),
     )
     expect["tag_seen_count"] = opt(
-        "tag_seen_count", 0.7, lambda v: params.TagSeenCount(tag_count=v), rng.randint(1, 500)
+        "tag_seen_count",
+        0.7,
+        lambda v: params.TagSeenCount(tag_count=v),
+        rng.randint(1, 500),
     )
     expect["access_spec_id"] = opt(
-        "access_spec_id", 0.2, lambda v: params.AccessSpecID(access_spec_id=v), rng.getrandbits(32)
+        "access_spec_id",
+        0.2,
+        lambda v: params.AccessSpecID(access_spec_id=v),
+        rng.getrandbits(32),
     )
     expect["pc"] = None
     if maybe(rng, 0.3):
@@ -92,7 +114,9 @@ def tag_report(rng):
         trd.custom.append(impinj.ImpinjRFPhaseAngle(phase_angle=expect["impinj_phase"]))
     if maybe(rng, 0.7):
         expect["impinj_doppler"] = rng.randint(-320 * 16, 320 * 16)
-        trd.custom.append(impinj.ImpinjRFDopplerFrequency(doppler_frequency=expect["impinj_doppler"]))
+        trd.custom.append(
+            impinj.ImpinjRFDopplerFrequency(doppler_frequency=expect["impinj_doppler"])
+        )
     return trd, expect
 
 
@@ -104,7 +128,9 @@ def ro_access_report(rng):
 
 def reader_event(rng):
     utc = 1_700_000_000_000_000 + rng.getrandbits(40)
-    data = params.ReaderEventNotificationData(timestamp=params.UTCTimestamp(microseconds=utc))
+    data = params.ReaderEventNotificationData(
+        timestamp=params.UTCTimestamp(microseconds=utc)
+    )
     event = {
         "utc_us": utc,
         "connection_attempt": None,
@@ -115,16 +141,24 @@ def reader_event(rng):
     kind = rng.randrange(4)
     if kind == 0:
         event["connection_attempt"] = rng.randint(0, 4)
-        data.connection_attempt_event = params.ConnectionAttemptEvent(status=event["connection_attempt"])
+        data.connection_attempt_event = params.ConnectionAttemptEvent(
+            status=event["connection_attempt"]
+        )
     elif kind == 1:
         event["ro_spec_id"] = rng.getrandbits(32)
-        data.ro_spec_event = params.ROSpecEvent(event_type=rng.randint(0, 2), ro_spec_id=event["ro_spec_id"])
+        data.ro_spec_event = params.ROSpecEvent(
+            event_type=rng.randint(0, 2), ro_spec_id=event["ro_spec_id"]
+        )
     elif kind == 2:
         event["antenna_id"] = rng.randint(1, 4)
-        data.antenna_event = params.AntennaEvent(event_type=rng.randint(0, 1), antenna_id=event["antenna_id"])
+        data.antenna_event = params.AntennaEvent(
+            event_type=rng.randint(0, 1), antenna_id=event["antenna_id"]
+        )
     else:
         event["exception"] = rng.choice(["antenna fault", "overheat", "temp \u00b0C"])
-        data.reader_exception_event = params.ReaderExceptionEvent(message=event["exception"])
+        data.reader_exception_event = params.ReaderExceptionEvent(
+            message=event["exception"]
+        )
     msg = messages.READER_EVENT_NOTIFICATION(reader_event_notification_data=data)
     return msg, {"type": "READER_EVENT_NOTIFICATION", "event": event}
 
@@ -156,14 +190,28 @@ def other_message(rng):
             model_name=rng.choice([700, 2001002]),
             reader_firmware_version="5.12.1",
             receive_sensitivity_table_entrys=[
-                params.ReceiveSensitivityTableEntry(index=1, receive_sensitivity_value=0)
+                params.ReceiveSensitivityTableEntry(
+                    index=1, receive_sensitivity_value=0
+                )
             ],
-            per_antenna_air_protocols=[params.PerAntennaAirProtocol(antenna_id=1, protocol_id=b"\x01")],
+            per_antenna_air_protocols=[
+                params.PerAntennaAirProtocol(antenna_id=1, protocol_id=b"\x01")
+            ],
             gpio_capabilities=params.GPIOCapabilities(num_gp_is=4, num_gp_os=4),
         )
-        msg = messages.GET_READER_CAPABILITIES_RESPONSE(llrp_status=st, general_device_capabilities=general)
-        device = {"manufacturer": 25882, "model": general.model_name, "firmware_version": "5.12.1"}
-        return msg, {"type": "GET_READER_CAPABILITIES_RESPONSE", "status": expect, "device": device}
+        msg = messages.GET_READER_CAPABILITIES_RESPONSE(
+            llrp_status=st, general_device_capabilities=general
+        )
+        device = {
+            "manufacturer": 25882,
+            "model": general.model_name,
+            "firmware_version": "5.12.1",
+        }
+        return msg, {
+            "type": "GET_READER_CAPABILITIES_RESPONSE",
+            "status": expect,
+            "device": device,
+        }
     return reader_event(rng)
 
 
