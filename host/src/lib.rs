@@ -1,10 +1,13 @@
 //! dagr-host: the gateway side of dagr-edge.
 //!
-//! It composes the pieces: device bytes come in through sources, are decoded by
-//! `dagr-protocols`, and leave as records, windows and predictions. One module per stage
-//! of the data flow in DESIGN.md, so a reader can follow a record by module name. Today:
-//! [`decode`], which turns a recorded byte stream of any supported format into JSON
-//! lines or a human summary (`dagr decode`).
+//! It composes the pieces: device bytes come in through [`source`]s, are decoded by
+//! `dagr-protocols` into [`record::Record`]s ([`ingest`]), and leave as records, windows
+//! and predictions. One module per stage of the data flow in DESIGN.md, so a reader can
+//! follow a record by module name. [`decode`] is `dagr decode`: a recorded byte stream of
+//! any supported format to JSON lines or a human summary.
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod ingest;
+pub mod record;
+pub mod source;
