@@ -38,7 +38,7 @@ enum Inner {
     EspCsi(esp_csi::RowDecoder),
     Intel5300(intel5300::BfeeDecoder),
     Llrp(llrp::MessageDecoder),
-    Node(node::FrameDecoder),
+    Node(Box<node::FrameDecoder>),
 }
 
 /// The streaming decoder of one source, producing records stamped with the source's name
@@ -57,7 +57,7 @@ impl RecordDecoder {
             Format::EspCsi => Inner::EspCsi(esp_csi::RowDecoder::new()),
             Format::Intel5300 => Inner::Intel5300(intel5300::BfeeDecoder::new()),
             Format::Llrp => Inner::Llrp(llrp::MessageDecoder::new()),
-            Format::Node => Inner::Node(node::FrameDecoder::new()),
+            Format::Node => Inner::Node(Box::default()),
         };
         RecordDecoder { source, inner }
     }
@@ -76,7 +76,9 @@ impl RecordDecoder {
             Inner::EspCsi(d) => pump(d, bytes, |r| sink(espressif(source, arrival_ns, r))),
             Inner::Intel5300(d) => pump(d, bytes, |b| sink(intel(source, arrival_ns, b))),
             Inner::Llrp(d) => pump(d, bytes, |m| llrp_message(source, arrival_ns, m, sink)),
-            Inner::Node(d) => pump(d, bytes, |f| sink(node_frame(source, arrival_ns, f))),
+            Inner::Node(d) => pump(d.as_mut(), bytes, |f| {
+                sink(node_frame(source, arrival_ns, f))
+            }),
         }
     }
 
