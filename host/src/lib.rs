@@ -7,7 +7,9 @@
 //! any supported format to JSON lines or a human summary.
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod decode;
 pub mod ingest;
 pub mod record;
 pub mod source;
+pub mod sync;

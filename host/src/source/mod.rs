@@ -13,9 +13,61 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::record::Record;
 
+pub mod llrp;
+pub mod replay;
+pub mod serial;
 pub mod uri;
 
 pub use uri::{Scheme, SourceUri, UriError};
+
+use crate::clock::GatewayClock;
+
+/// Everything a source thread needs from the gateway.
+#[derive(Clone)]
+pub struct SourceContext {
+    /// The source's name (from its URI), stamped on its chunks and records.
+    pub name: Arc<str>,
+    /// Where its events go.
+    pub events: EventSender,
+    /// Set when the gateway shuts down.
+    pub stop: StopFlag,
+    /// The clock arrivals are stamped with.
+    pub clock: GatewayClock,
+}
+
+/// Why a source could not be started (a device that fails later is retried, not an error).
+#[derive(Debug)]
+pub enum SourceError {
+    /// A parameter of the URI or a file it names is wrong; the text says which.
+    Config(String),
+    /// This kind of source is not available in this build.
+    Unsupported(String),
+    /// Starting the thread failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Config(m) | SourceError::Unsupported(m) => f.write_str(m),
+            SourceError::Io(e) => write!(f, "cannot start source thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Starts the thread of the source `uri` names.
+pub fn spawn(
+    uri: &SourceUri,
+    ctx: SourceContext,
+) -> Result<std::thread::JoinHandle<()>, SourceError> {
+    match uri.scheme {
+        Scheme::Serial(_) => serial::spawn(uri, ctx),
+        Scheme::Llrp => llrp::spawn(uri, ctx),
+        Scheme::Replay => replay::spawn(uri, ctx),
+    }
+}
 
 /// Raw bytes exactly as a source received them, with their arrival time.
 #[derive(Debug, Clone)]

@@ -1,0 +1,1 @@
+//! The synchronizer: sliding windows over mapped device time (placeholder, being written).
