@@ -469,8 +469,7 @@ mod owned {
     use core::fmt;
 
     use super::*;
-    use crate::csi::lines::{emit_with, write_mac, CountingWriter, RowSplitter};
-    use crate::stream::{StreamDecoder, StreamStats};
+    use crate::csi::lines::{emit_with, write_mac, CountingWriter};
 
     /// One ESP32-CSI-Tool row with every column, owned: what [`RowDecoder`] yields and what
     /// tests and the simulator encode with [`CsiRow::emit`].
@@ -654,59 +653,12 @@ mod owned {
         }
     }
 
-    /// Turns an ESP32-CSI-Tool console stream into [`CsiRow`]s.
-    ///
-    /// Lines are split on `\n` (a trailing `\r` dropped). A line holding `CSI_DATA,` is a
-    /// row from its last such prefix on (serial noise glued in front is skipped); other
-    /// lines (the header, ESP-IDF logs) are skipped and counted in `bytes_skipped`; rows
-    /// that fail to parse count as rejected frames with the error naming the column. A line
-    /// longer than the limit is dropped up to its newline. [`finish`](StreamDecoder::finish)
-    /// decodes a last row without a line end.
-    #[derive(Debug, Clone)]
-    pub struct RowDecoder {
-        lines: RowSplitter,
-    }
+    /// The streaming decoder of this format's console output (see [`crate::csi::RowDecoder`]).
+    pub type RowDecoder = crate::csi::RowDecoder<CsiRow>;
 
-    impl RowDecoder {
-        /// Longest line [`new`](Self::new) accepts: a 612-value row is about 3 KiB.
-        pub const DEFAULT_MAX_LINE: usize = 8 * 1024;
-
-        /// A decoder accepting lines up to [`DEFAULT_MAX_LINE`](Self::DEFAULT_MAX_LINE).
-        pub fn new() -> Self {
-            Self::with_limit(Self::DEFAULT_MAX_LINE)
-        }
-
-        /// A decoder buffering at most `max_line_bytes` of one line (plus its `\n`).
-        pub fn with_limit(max_line_bytes: usize) -> Self {
-            RowDecoder {
-                lines: RowSplitter::new(max_line_bytes),
-            }
-        }
-    }
-
-    impl Default for RowDecoder {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    impl StreamDecoder for RowDecoder {
-        type Item = CsiRow;
-
-        fn push(&mut self, input: &[u8]) -> usize {
-            self.lines.push(input)
-        }
-
-        fn next_item(&mut self) -> Option<CsiRow> {
-            self.lines.next_row(CsiRow::parse_line)
-        }
-
-        fn finish(&mut self) {
-            self.lines.finish();
-        }
-
-        fn stats(&self) -> &StreamStats {
-            &self.lines.stats
+    impl crate::csi::CsvRow for CsiRow {
+        fn parse_line(line: &[u8]) -> Result<CsiRow> {
+            CsiRow::parse_line(line)
         }
     }
 }

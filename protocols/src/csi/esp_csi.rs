@@ -521,8 +521,7 @@ mod owned {
     use core::fmt;
 
     use super::*;
-    use crate::csi::lines::{emit_with, write_mac, CountingWriter, RowSplitter};
-    use crate::stream::{StreamDecoder, StreamStats};
+    use crate::csi::lines::{emit_with, write_mac, CountingWriter};
 
     /// The `rx_ctrl` columns only ESP32/S2/S3/C3 rows carry.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -767,55 +766,12 @@ mod owned {
 
     /// Turns an esp-csi console stream into [`CsiRow`]s.
     ///
-    /// Same line handling as the ESP32-CSI-Tool decoder: lines split on `\n` (trailing `\r`
-    /// dropped), rows from the last `CSI_DATA,` of a line, header and log lines skipped
-    /// and counted, bad rows rejected with the column named, over-long lines dropped to
-    /// their newline, and [`finish`](StreamDecoder::finish) decodes a last unterminated row.
-    #[derive(Debug, Clone)]
-    pub struct RowDecoder {
-        lines: RowSplitter,
-    }
+    /// The streaming decoder of this format's console output (see [`crate::csi::RowDecoder`]).
+    pub type RowDecoder = crate::csi::RowDecoder<CsiRow>;
 
-    impl RowDecoder {
-        /// Longest line [`new`](Self::new) accepts: a 612-value row is about 2.5 KiB.
-        pub const DEFAULT_MAX_LINE: usize = 8 * 1024;
-
-        /// A decoder accepting lines up to [`DEFAULT_MAX_LINE`](Self::DEFAULT_MAX_LINE).
-        pub fn new() -> Self {
-            Self::with_limit(Self::DEFAULT_MAX_LINE)
-        }
-
-        /// A decoder buffering at most `max_line_bytes` of one line (plus its `\n`).
-        pub fn with_limit(max_line_bytes: usize) -> Self {
-            RowDecoder {
-                lines: RowSplitter::new(max_line_bytes),
-            }
-        }
-    }
-
-    impl Default for RowDecoder {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    impl StreamDecoder for RowDecoder {
-        type Item = CsiRow;
-
-        fn push(&mut self, input: &[u8]) -> usize {
-            self.lines.push(input)
-        }
-
-        fn next_item(&mut self) -> Option<CsiRow> {
-            self.lines.next_row(CsiRow::parse_line)
-        }
-
-        fn finish(&mut self) {
-            self.lines.finish();
-        }
-
-        fn stats(&self) -> &StreamStats {
-            &self.lines.stats
+    impl crate::csi::CsvRow for CsiRow {
+        fn parse_line(line: &[u8]) -> Result<CsiRow> {
+            CsiRow::parse_line(line)
         }
     }
 }
