@@ -240,8 +240,8 @@ fn esp32_rows_through_a_pty_become_thirteen_wifi_records() {
 /// What the fake radar's CLI port received, line by line.
 type Received = Arc<Mutex<Vec<String>>>;
 
-/// A TI OOB demo's CLI on a pty master: echoes each command after the prompt, then
-/// `Done`, or `Error -1` for the command named `fail`.
+/// A TI OOB demo's CLI on a pty master: echoes each command after the prompt, then the
+/// verdict `answer` gives for the command's name (`None`: says nothing more).
 struct FakeTiCli {
     received: Received,
     quit: Arc<AtomicBool>,
@@ -249,8 +249,13 @@ struct FakeTiCli {
     path: String,
 }
 
+/// A radar that accepts every command.
+fn accepts_all(_: &str) -> Option<&'static str> {
+    Some("Done")
+}
+
 impl FakeTiCli {
-    fn start(fail: Option<&'static str>) -> FakeTiCli {
+    fn start(answer: fn(&str) -> Option<&'static str>) -> FakeTiCli {
         let Pty {
             mut master,
             _slave,
@@ -264,10 +269,7 @@ impl FakeTiCli {
             let mut line = Vec::new();
             let mut buf = [0u8; 256];
             while !done.load(Ordering::Relaxed) {
-                let n = match master.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(_) => continue,
-                };
+                let n = master.read(&mut buf).unwrap_or(0);
                 for &b in &buf[..n] {
                     if b != b'\n' {
                         line.push(b);
@@ -275,14 +277,12 @@ impl FakeTiCli {
                     }
                     let command = String::from_utf8_lossy(&line).trim().to_string();
                     line.clear();
-                    let name = command.split_whitespace().next().unwrap_or("").to_string();
-                    let verdict = if Some(name.as_str()) == fail {
-                        "Error -1"
-                    } else {
-                        "Done"
-                    };
                     log.lock().unwrap().push(command.clone());
-                    let reply = format!("mmwDemo:/>{command}\r\n{verdict}\r\nmmwDemo:/>");
+                    let name = command.split_whitespace().next().unwrap_or("");
+                    let mut reply = format!("mmwDemo:/>{command}\r\n");
+                    if let Some(verdict) = answer(name) {
+                        reply.push_str(&format!("{verdict}\r\nmmwDemo:/>"));
+                    }
                     let _ = master.write_all(reply.as_bytes());
                 }
             }
@@ -334,7 +334,7 @@ fn cfg_file(tag: &str) -> PathBuf {
 
 #[test]
 fn ti_cfg_goes_out_in_order_ending_with_sensor_start_and_shutdown_sends_sensor_stop() {
-    let cli = FakeTiCli::start(None);
+    let cli = FakeTiCli::start(accepts_all);
     let cfg = cfg_file("ti-cfg-ok");
     let mut data = Pty::new();
     let mut src = Running::start(&format!(
@@ -369,7 +369,10 @@ fn ti_cfg_goes_out_in_order_ending_with_sensor_start_and_shutdown_sends_sensor_s
 
 #[test]
 fn ti_cfg_error_names_file_line_and_command_then_is_retried() {
-    let cli = FakeTiCli::start(Some("channelCfg"));
+    let cli = FakeTiCli::start(|cmd| match cmd {
+        "channelCfg" => Some("Error -1"),
+        _ => Some("Done"),
+    });
     let cfg = cfg_file("ti-cfg-error");
     let data = Pty::new();
     let mut src = Running::start(&format!(
@@ -408,6 +411,33 @@ fn ti_cfg_error_names_file_line_and_command_then_is_retried() {
             "channelCfg 15 3 0"
         ]
     );
+    src.stop();
+}
+
+#[test]
+fn a_radar_that_does_not_answer_a_command_is_reported_after_the_timeout() {
+    let cli = FakeTiCli::start(|cmd| (cmd != "frameCfg").then_some("Done"));
+    let cfg = cfg_file("ti-cfg-silent");
+    let data = Pty::new();
+    let mut src = Running::start(&format!(
+        "ti-mmwave://{}?cli={}&cfg={}",
+        data.path,
+        cli.path,
+        cfg.display()
+    ));
+    let started = Instant::now();
+    src.until("Disconnected", |s| !s.states.is_empty());
+    let waited = started.elapsed();
+    let expected = format!(
+        "radar config {} line 6: `frameCfg 0 1 16 0 100 1 0`: no answer within 2000 ms",
+        cfg.display()
+    );
+    assert!(
+        matches!(&src.seen.states[0], SourceState::Disconnected { reason, .. } if *reason == expected),
+        "{:?}",
+        src.seen.states
+    );
+    assert!(waited >= Duration::from_secs(2), "gave up after {waited:?}");
     src.stop();
 }
 

@@ -6,6 +6,7 @@
 //! be completed by bytes from after the replug (the device restarted or bytes were lost
 //! in between), and gluing the two halves could yield a plausible but false record (an
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
+use crate::decode::Format;
 use crate::ingest::{Control, Decoded, RecordDecoder};
 use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent};
 
@@ -13,7 +14,6 @@ use super::port::{self, Port, ReadOutcome};
 use super::settings::SerialSettings;
 use super::ti_cli::{self, ConfigureError};
 use super::time_sync::{self, TimeSyncRequester};
-use crate::decode::Format;
 
 /// Bytes asked for per read (a 921 600 Bd line delivers ~4.6 KiB per 50 ms read window).
 const READ_BUF: usize = 4096;

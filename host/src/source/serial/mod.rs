@@ -17,8 +17,9 @@
 //! [`StopFlag`]: crate::source::StopFlag
 use std::thread::JoinHandle;
 
-use super::SourceUri;
-use super::{SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus};
+use super::{
+    SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
+};
 
 pub mod backoff;
 pub mod link;

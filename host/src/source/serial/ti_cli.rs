@@ -37,7 +37,11 @@ pub fn configure(cli: &TiCliSettings, stop: &StopFlag) -> Result<Port, Configure
         port::write(&mut port, command.as_bytes(), &cli.path).map_err(ConfigureError::Failed)?;
         let report = await_answer(&mut port, &mut session, &cli.path, COMMAND_TIMEOUT, stop)
             .map_err(|e| match e {
-                Wait::Stopped => ConfigureError::Stopped,
+                Wait::Stopped => {
+                    // The command in flight may have been `sensorStart`.
+                    stop_sensor(&mut port, &cli.path);
+                    ConfigureError::Stopped
+                }
                 Wait::TimedOut => ConfigureError::Failed(format!(
                     "radar config {} line {}: `{}`: no answer within {} ms",
                     cli.cfg_file.display(),
