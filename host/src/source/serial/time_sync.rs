@@ -1,4 +1,4 @@
-//! Time sync with a node: a request every [`INTERVAL`] stamped with the gateway clock,
+//! Time sync with a node: a request every [`INTERVAL_NS`] stamped with the gateway clock,
 //! and the node's answers turned into [`TimeSyncExchange`]s for its clock model.
 use std::sync::Arc;
 
