@@ -116,6 +116,41 @@ pub enum SourceEvent {
     Records(Vec<Record>),
     /// Connection state change.
     Status(SourceStatus),
+    /// A completed time-sync exchange with a node, for its clock model.
+    TimeSync(TimeSyncExchange),
+}
+
+/// The four timestamps of one NTP-style exchange with a node (protocols/SPEC.md §4.5):
+/// the gateway sent a request at `t1_ns`, the node received it at `t2_us` and answered at
+/// `t3_us` on its own clock, and the answer arrived at `t4_ns`.
+///
+/// Gateway times are [`GatewayClock`] ns (`t1_ns` went on the wire in µs, so it is a
+/// multiple of 1000); node times are the node's µs, as in its frames' `timestamp_us`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSyncExchange {
+    /// Source name.
+    pub source: Arc<str>,
+    /// Gateway time the request was sent, ns.
+    pub t1_ns: u64,
+    /// Node time the request was received, µs.
+    pub t2_us: u64,
+    /// Node time the response was sent, µs.
+    pub t3_us: u64,
+    /// Gateway time the response arrived, ns.
+    pub t4_ns: u64,
+}
+
+impl TimeSyncExchange {
+    /// Node clock minus gateway clock and the round-trip delay, µs (the protocol crate's
+    /// arithmetic, in wide integers so no pair of clocks overflows it).
+    pub fn estimate(&self) -> dagr_protocols::node::TimeSyncEstimate {
+        let response = dagr_protocols::node::TimeSyncResponse {
+            t1: self.t1_ns / 1000,
+            t2: self.t2_us,
+            t3: self.t3_us,
+        };
+        response.estimate(self.t4_ns / 1000)
+    }
 }
 
 /// What to do when the gateway's channel is full.

@@ -1,0 +1,224 @@
+//! What a serial source URI asks for, checked once at spawn time so that a typo or a
+//! missing `.cfg` file stops start-up with a clear message instead of a retry loop.
+use std::path::PathBuf;
+
+use crate::decode::Format;
+use crate::source::{Scheme, SourceError, SourceUri};
+
+/// Data-port speed when the URI gives no `baud=` (every supported device streams at it).
+pub const DEFAULT_BAUD: u32 = 921_600;
+/// TI config (CLI) port speed when the URI gives no `cli_baud=` (the OOB demo's).
+pub const DEFAULT_CLI_BAUD: u32 = 115_200;
+
+/// A checked serial source configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialSettings {
+    /// Byte format of the data port.
+    pub format: Format,
+    /// The data port's device path.
+    pub path: String,
+    /// The data port's speed, Bd.
+    pub baud: u32,
+    /// The radar's config port, when the gateway configures the radar itself.
+    pub ti_cli: Option<TiCliSettings>,
+}
+
+/// How to configure a TI radar over its CLI port before reading frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiCliSettings {
+    /// The CLI port's device path.
+    pub path: String,
+    /// The CLI port's speed, Bd.
+    pub baud: u32,
+    /// The `.cfg` file, for messages.
+    pub cfg_file: PathBuf,
+    /// The `.cfg` text as sent: the file's lines, plus `sensorStart` if the file lacks it.
+    pub cfg_text: String,
+}
+
+impl SerialSettings {
+    /// Checks `uri` (a serial scheme) and reads the `.cfg` file it names, if any.
+    pub fn from_uri(uri: &SourceUri) -> Result<SerialSettings, SourceError> {
+        let Scheme::Serial(format) = uri.scheme else {
+            return Err(config(uri, "not a serial source"));
+        };
+        check_known_params(uri, format)?;
+        let ti_cli = match format {
+            Format::TiMmwave => ti_cli_settings(uri)?,
+            _ => None,
+        };
+        Ok(SerialSettings {
+            format,
+            path: uri.target.clone(),
+            baud: baud_param(uri, "baud", DEFAULT_BAUD)?,
+            ti_cli,
+        })
+    }
+}
+
+fn config(uri: &SourceUri, what: &str) -> SourceError {
+    SourceError::Config(format!("source {:?}: {what}", uri.text))
+}
+
+/// Refuses parameters this kind of source does not read (a misspelt `buad=` would
+/// otherwise be silently ignored).
+fn check_known_params(uri: &SourceUri, format: Format) -> Result<(), SourceError> {
+    let known: &[&str] = match format {
+        Format::TiMmwave => &["name", "baud", "cli", "cfg", "cli_baud"],
+        _ => &["name", "baud"],
+    };
+    match uri
+        .params
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()))
+    {
+        Some((key, _)) => Err(config(
+            uri,
+            &format!(
+                "unknown parameter {key:?}; expected one of {}",
+                known.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A positive speed in Bd from parameter `key`, or `default`.
+fn baud_param(uri: &SourceUri, key: &str, default: u32) -> Result<u32, SourceError> {
+    let Some(text) = uri.param(key) else {
+        return Ok(default);
+    };
+    match text.parse::<u32>() {
+        Ok(baud) if baud > 0 => Ok(baud),
+        _ => Err(config(
+            uri,
+            &format!(
+                "{key}={text:?} is not a speed; expected a positive number of Bd, e.g. {default}"
+            ),
+        )),
+    }
+}
+
+/// `cli=` and `cfg=` go together: without both, the radar is taken as already configured.
+fn ti_cli_settings(uri: &SourceUri) -> Result<Option<TiCliSettings>, SourceError> {
+    let (path, cfg) = match (uri.param("cli"), uri.param("cfg")) {
+        (None, None) => return Ok(None),
+        (Some(path), Some(cfg)) => (path, cfg),
+        (Some(_), None) => {
+            return Err(config(
+                uri,
+                "cli= needs cfg=FILE (the .cfg to send to the radar)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(config(uri, "cfg= needs cli=PORT (the radar's config port)"))
+        }
+    };
+    if path.is_empty() {
+        return Err(config(
+            uri,
+            "cli= is empty; expected the config port's path",
+        ));
+    }
+    let cfg_file = PathBuf::from(cfg);
+    let text = std::fs::read_to_string(&cfg_file).map_err(|e| {
+        config(
+            uri,
+            &format!("cannot read radar config {}: {e}", cfg_file.display()),
+        )
+    })?;
+    Ok(Some(TiCliSettings {
+        path: path.to_string(),
+        baud: baud_param(uri, "cli_baud", DEFAULT_CLI_BAUD)?,
+        cfg_file,
+        cfg_text: with_sensor_start(text),
+    }))
+}
+
+/// The radar only streams after `sensorStart`; a `.cfg` saved without it gets it appended.
+fn with_sensor_start(mut text: String) -> String {
+    let starts =
+        dagr_protocols::ti_mmwave::cli::parse_cfg(&text).any(|l| l.command() == "sensorStart");
+    if !starts {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("sensorStart\n");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(uri: &str) -> Result<SerialSettings, String> {
+        SerialSettings::from_uri(&SourceUri::parse(uri).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn serial_uris_default_to_921600_baud() {
+        for uri in [
+            "esp32-csi:///dev/x",
+            "esp-csi:///dev/x",
+            "node:///dev/x",
+            "ti-mmwave:///dev/x",
+        ] {
+            let s = settings(uri).unwrap();
+            assert_eq!(
+                (s.path.as_str(), s.baud, s.ti_cli),
+                ("/dev/x", 921_600, None)
+            );
+        }
+        assert_eq!(settings("node:///dev/x?baud=115200").unwrap().baud, 115_200);
+    }
+
+    #[test]
+    fn bad_speeds_and_unknown_parameters_are_named() {
+        let e = settings("esp32-csi:///dev/x?baud=fast").unwrap_err();
+        assert!(e.contains("baud=\"fast\" is not a speed"), "{e}");
+        let e = settings("node:///dev/x?baud=0").unwrap_err();
+        assert!(e.contains("baud=\"0\""), "{e}");
+        let e = settings("esp32-csi:///dev/x?buad=9600").unwrap_err();
+        assert!(e.contains("unknown parameter \"buad\""), "{e}");
+        let e = settings("node:///dev/x?cli=/dev/y").unwrap_err();
+        assert!(e.contains("unknown parameter \"cli\""), "{e}");
+    }
+
+    #[test]
+    fn ti_cli_needs_a_readable_cfg_and_names_the_file() {
+        let e = settings("ti-mmwave:///dev/x?cli=/dev/y&cfg=/nonexistent/radar.cfg").unwrap_err();
+        assert!(
+            e.contains("cannot read radar config /nonexistent/radar.cfg"),
+            "{e}"
+        );
+        let e = settings("ti-mmwave:///dev/x?cli=/dev/y").unwrap_err();
+        assert!(e.contains("cli= needs cfg=FILE"), "{e}");
+        let e = settings("ti-mmwave:///dev/x?cfg=a.cfg").unwrap_err();
+        assert!(e.contains("cfg= needs cli=PORT"), "{e}");
+    }
+
+    #[test]
+    fn ti_cli_reads_the_cfg_and_its_port_speed() {
+        let dir = std::env::temp_dir().join(format!("dagr-serial-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("radar.cfg");
+        std::fs::write(&cfg, "sensorStop\nflushCfg").unwrap();
+        let uri = format!(
+            "ti-mmwave:///dev/x?cli=/dev/y&cfg={}&cli_baud=9600",
+            cfg.display()
+        );
+        let cli = settings(&uri).unwrap().ti_cli.unwrap();
+        assert_eq!((cli.path.as_str(), cli.baud), ("/dev/y", 9600));
+        assert_eq!(cli.cfg_text, "sensorStop\nflushCfg\nsensorStart\n");
+        let e = settings(&format!("{uri}x")).unwrap_err();
+        assert!(e.contains("cli_baud=\"9600x\""), "{e}");
+    }
+
+    #[test]
+    fn a_cfg_that_starts_the_sensor_is_sent_unchanged() {
+        let text = "% comment\nsensorStop\nsensorStart\n".to_string();
+        assert_eq!(with_sensor_start(text.clone()), text);
+        assert_eq!(with_sensor_start(String::new()), "sensorStart\n");
+    }
+}
