@@ -128,17 +128,20 @@ impl<'a> Session<'a> {
             true,
             |m| matches!(&m.body, Body::ReaderEvent(e) if e.connection_attempt.is_some()),
         )?;
-        match event.body {
-            Body::ReaderEvent(e) if e.connection_attempt == Some(0) => Ok(()),
-            Body::ReaderEvent(e) => {
-                let status = e.connection_attempt.unwrap_or(u16::MAX);
+        let status = match &event.body {
+            Body::ReaderEvent(e) => e.connection_attempt,
+            _ => None,
+        };
+        match status {
+            Some(0) => Ok(()),
+            status => {
+                let status = status.unwrap_or(u16::MAX);
                 Err(Ended::Lost(format!(
                     "{} refused the connection: ConnectionAttemptEvent status {status} ({})",
                     self.link.address(),
                     connection_attempt_meaning(status)
                 )))
             }
-            _ => unreachable!("wait_for returned a message its predicate rejected"),
         }
     }
 
