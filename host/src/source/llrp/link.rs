@@ -1,0 +1,160 @@
+//! The TCP byte stream to one reader: every read becomes a [`SourceEvent::Chunk`] (what
+//! a capture stores), tag reports in it become [`SourceEvent::Records`], and every other
+//! LLRP message is queued for the session.
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use dagr_protocols::llrp::Message;
+
+use super::session::Ended;
+use super::settings::Settings;
+use crate::decode::Format;
+use crate::ingest::{Control, Decoded, RecordDecoder};
+use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent};
+
+/// How long one read waits, so the stop flag and the silence limit are checked often.
+const READ_POLL: Duration = Duration::from_millis(100);
+/// Bound on one write (a reader that stops reading is a lost reader).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest read at once.
+const READ_BUF: usize = 64 * 1024;
+
+/// An open connection to a reader and the decoder of what it sends.
+pub(super) struct Link {
+    stream: TcpStream,
+    address: String,
+    decoder: RecordDecoder,
+    ctx: SourceContext,
+    inbox: VecDeque<Message>,
+    last_rx: Instant,
+    buf: Vec<u8>,
+}
+
+impl Link {
+    /// Connects to the reader (each resolved address in turn, each within the connect
+    /// timeout).
+    pub(super) fn open(settings: &Settings, ctx: &SourceContext) -> Result<Link, Ended> {
+        let address = settings.address.clone();
+        let stream = connect(&address, settings.connect_timeout)?;
+        let setup = |e: std::io::Error| Ended::Lost(format!("cannot set up {address}: {e}"));
+        stream.set_read_timeout(Some(READ_POLL)).map_err(setup)?;
+        stream
+            .set_write_timeout(Some(WRITE_TIMEOUT))
+            .map_err(setup)?;
+        stream.set_nodelay(true).map_err(setup)?;
+        Ok(Link {
+            stream,
+            decoder: RecordDecoder::new(Format::Llrp, ctx.name.clone()),
+            address,
+            ctx: ctx.clone(),
+            inbox: VecDeque::new(),
+            last_rx: Instant::now(),
+            buf: vec![0; READ_BUF],
+        })
+    }
+
+    /// Sends one message.
+    pub(super) fn send(&mut self, message: &Message) -> Result<(), Ended> {
+        let bytes = message
+            .to_vec()
+            .map_err(|e| Ended::Lost(format!("cannot encode {}: {e}", message.name())))?;
+        self.stream.write_all(&bytes).map_err(|e| {
+            Ended::Lost(format!(
+                "sending {} to {}: {e}",
+                message.name(),
+                self.address
+            ))
+        })
+    }
+
+    /// Waits up to the read poll interval for bytes and forwards whatever arrived.
+    pub(super) fn poll(&mut self) -> Result<(), Ended> {
+        match self.stream.read(&mut self.buf) {
+            Ok(0) => Err(Ended::Lost(format!(
+                "{} closed the connection",
+                self.address
+            ))),
+            Ok(n) => self.forward(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Ended::Lost(format!("reading from {}: {e}", self.address))),
+        }
+    }
+
+    /// The oldest queued message that was not a tag report.
+    pub(super) fn next_control(&mut self) -> Option<Message> {
+        self.inbox.pop_front()
+    }
+
+    /// Time since the reader last sent anything.
+    pub(super) fn silent_for(&self) -> Duration {
+        self.last_rx.elapsed()
+    }
+
+    /// The reader's `HOST:PORT`, for messages.
+    pub(super) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Closes both directions (the reader sees end of stream).
+    pub(super) fn shutdown(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Sends the `n` bytes just read as a chunk, then the records decoded from them.
+    fn forward(&mut self, n: usize) -> Result<(), Ended> {
+        self.last_rx = Instant::now();
+        let arrival_ns = self.ctx.clock.now_ns();
+        let bytes = self.buf[..n].to_vec();
+        let mut records = Vec::new();
+        let inbox = &mut self.inbox;
+        self.decoder
+            .feed(&bytes, arrival_ns, &mut |decoded| match decoded {
+                Decoded::Record(r) => records.push(r),
+                Decoded::Control(Control::Llrp(m)) => inbox.push_back(m),
+                Decoded::Control(Control::Node(_)) => {}
+            });
+        let counters = self.ctx.events.counters();
+        SourceCounters::add(&counters.bytes_in, n as u64);
+        SourceCounters::add(&counters.records, records.len() as u64);
+        let chunk = RawChunk {
+            source: self.ctx.name.clone(),
+            arrival_ns,
+            bytes,
+        };
+        self.emit(SourceEvent::Chunk(chunk))?;
+        if !records.is_empty() {
+            self.emit(SourceEvent::Records(records))?;
+        }
+        Ok(())
+    }
+
+    fn emit(&self, event: SourceEvent) -> Result<(), Ended> {
+        self.ctx.events.send(event).map_err(|_| Ended::Stopped)
+    }
+}
+
+fn connect(address: &str, timeout: Duration) -> Result<TcpStream, Ended> {
+    let addrs = address
+        .to_socket_addrs()
+        .map_err(|e| Ended::Lost(format!("cannot resolve {address}: {e}")))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Ended::Lost(match last {
+        Some(e) => format!("cannot connect to {address}: {e}"),
+        None => format!("{address} resolves to no address"),
+    }))
+}

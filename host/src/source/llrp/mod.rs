@@ -1,0 +1,167 @@
+//! The `llrp://HOST:PORT` source: an LLRP client for one UHF RFID reader over TCP.
+//!
+//! The thread connects, configures the reader (capabilities, Impinj extensions when the
+//! reader is an Impinj, keepalive, one ROSpec reporting phase, peak RSSI and Doppler),
+//! starts inventory, and then forwards every received byte as a [`SourceEvent::Chunk`]
+//! and the tag reports decoded from them as [`SourceEvent::Records`] (through
+//! [`RecordDecoder`](crate::ingest::RecordDecoder), so a replayed capture decodes alike).
+//! A lost reader (refused, reset, silent past three keepalive periods, an error status)
+//! is reported as [`SourceState::Disconnected`] and retried with exponential backoff; on
+//! stop the ROSpec is stopped and the connection closed the LLRP way.
+//!
+//! Modules: `settings` (URI parameters), `backoff` (retry delays), `link` (the TCP byte
+//! stream and its decoding), `session` (the LLRP conversation on one connection).
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{
+    SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
+};
+
+mod backoff;
+mod link;
+mod session;
+mod settings;
+
+pub use settings::Settings;
+
+use backoff::Backoff;
+use session::{Ended, Session};
+
+/// Who made the connected reader, as its GET_READER_CAPABILITIES_RESPONSE says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderIdentity {
+    /// DeviceManufacturerName: the vendor's IANA PEN (25882 = Impinj).
+    pub manufacturer: u32,
+    /// ModelName: the vendor's model number.
+    pub model: u32,
+    /// ReaderFirmwareVersion.
+    pub firmware: String,
+    /// Whether the Impinj extensions (phase, peak RSSI, Doppler) were enabled.
+    pub impinj_extensions: bool,
+}
+
+/// The identity of the reader a source last connected to, shared with whoever reports
+/// status (set on every successful connection, kept across disconnects).
+#[derive(Debug, Clone, Default)]
+pub struct ReaderInfo(Arc<Mutex<Option<ReaderIdentity>>>);
+
+impl ReaderInfo {
+    /// The last connected reader's identity, if the source ever connected.
+    pub fn get(&self) -> Option<ReaderIdentity> {
+        self.0.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+
+    fn set(&self, identity: ReaderIdentity) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(identity);
+        }
+    }
+}
+
+/// Starts the source thread for `llrp://HOST:PORT`.
+pub fn spawn(uri: &SourceUri, ctx: SourceContext) -> Result<JoinHandle<()>, SourceError> {
+    spawn_with_info(uri, ctx, ReaderInfo::default())
+}
+
+/// Like [`spawn`], and publishes the connected reader's identity in `info`.
+pub fn spawn_with_info(
+    uri: &SourceUri,
+    ctx: SourceContext,
+    info: ReaderInfo,
+) -> Result<JoinHandle<()>, SourceError> {
+    let settings = Settings::from_uri(uri)?;
+    let supervisor = Supervisor {
+        backoff: Backoff::new(settings.first_retry, settings.max_retry),
+        settings,
+        ctx,
+        info,
+    };
+    std::thread::Builder::new()
+        .name(format!("llrp {}", supervisor.ctx.name))
+        .spawn(move || supervisor.run())
+        .map_err(SourceError::Io)
+}
+
+/// The source thread: connects, streams until the connection ends, waits, reconnects.
+struct Supervisor {
+    settings: Settings,
+    ctx: SourceContext,
+    info: ReaderInfo,
+    backoff: Backoff,
+}
+
+/// How often a waiting thread looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(20);
+
+impl Supervisor {
+    fn run(mut self) {
+        while !self.ctx.stop.is_stopped() {
+            match self.connect_and_stream() {
+                Ended::Stopped => break,
+                Ended::Lost(reason) => {
+                    let retry = self.backoff.next_delay();
+                    SourceCounters::add(&self.ctx.events.counters().disconnects, 1);
+                    let retry_in_ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+                    let state = SourceState::Disconnected {
+                        reason,
+                        retry_in_ms,
+                    };
+                    if !self.report(state) || !self.sleep_unless_stopped(retry) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.report(SourceState::Finished);
+    }
+
+    /// One connection, from TCP connect to its end; closes it cleanly when asked to stop.
+    fn connect_and_stream(&mut self) -> Ended {
+        let mut session = match Session::open(&self.settings, &self.ctx) {
+            Ok(session) => session,
+            Err(ended) => return ended,
+        };
+        let ended = match session.start() {
+            Ok(identity) => {
+                self.info.set(identity);
+                SourceCounters::add(&self.ctx.events.counters().connects, 1);
+                self.backoff.reset();
+                if self.report(SourceState::Connected) {
+                    session.run()
+                } else {
+                    Ended::Stopped
+                }
+            }
+            Err(ended) => ended,
+        };
+        if matches!(ended, Ended::Stopped) {
+            session.close();
+        }
+        ended
+    }
+
+    /// Sends a status change; false when the gateway no longer listens.
+    fn report(&self, state: SourceState) -> bool {
+        let status = SourceStatus {
+            source: self.ctx.name.clone(),
+            at_ns: self.ctx.clock.now_ns(),
+            state,
+        };
+        self.ctx.events.send(SourceEvent::Status(status)).is_ok()
+    }
+
+    /// Waits `delay`; false if a stop was requested meanwhile.
+    fn sleep_unless_stopped(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        while !self.ctx.stop.is_stopped() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(STOP_POLL));
+        }
+        false
+    }
+}

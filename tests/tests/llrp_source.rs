@@ -1,0 +1,667 @@
+//! The `llrp://` source against real readers' stand-ins: the llrpkit emulator (a separate
+//! implementation of the reader side) and, where a test must control exactly what the
+//! reader says or see exactly what the client sent, a scripted reader on 127.0.0.1.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::Receiver;
+use dagr_host::clock::GatewayClock;
+use dagr_host::decode::Format;
+use dagr_host::ingest::{Decoded, RecordDecoder};
+use dagr_host::record::{DeviceTime, Payload, Record};
+use dagr_host::source::llrp::{spawn_with_info, ReaderInfo};
+use dagr_host::source::{
+    channel, OverflowPolicy, RawChunk, SourceContext, SourceCounters, SourceEvent, SourceState,
+    SourceUri, StopFlag,
+};
+use dagr_protocols::llrp::message_type as mt;
+use dagr_protocols::llrp::{
+    Body, Capabilities, DeviceCapabilities, Message, MessageDecoder, Status, TagReport,
+};
+use dagr_protocols::stream::StreamDecoder;
+
+const EMULATOR_EPC_PREFIX: &str = "e2000017010b01621000";
+const IMPINJ: u32 = 25882;
+
+// ---------------------------------------------------------------------------------------
+// Processes and the source under test
+
+/// A child process killed (SIGKILL) and reaped when dropped, so no test leaves one behind.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads one line of a child's output on a helper thread, so the wait is bounded.
+fn line_within(
+    mut reader: BufReader<ChildStdout>,
+    timeout: Duration,
+) -> (String, BufReader<ChildStdout>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send((line, reader));
+    });
+    rx.recv_timeout(timeout)
+        .expect("the peer printed nothing in time")
+}
+
+/// `llrpkit emulate` on 127.0.0.1 (`port` 0 = any free port).
+struct Emulator {
+    _child: ChildGuard,
+    port: u16,
+}
+
+impl Emulator {
+    fn start(port: u16) -> Emulator {
+        let llrpkit = dagr_tests::python().with_file_name("llrpkit");
+        let mut child = Command::new(&llrpkit)
+            .args([
+                "emulate",
+                "--port",
+                &port.to_string(),
+                "--tags",
+                "6",
+                "--rate",
+                "50",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", llrpkit.display()));
+        let out = child.stdout.take().expect("piped stdout");
+        let child = ChildGuard(child);
+        let (line, _) = line_within(BufReader::new(out), Duration::from_secs(10));
+        // "emulated Impinj-style reader on port N (...)"
+        let port = line
+            .split("on port ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected emulator banner {line:?}"));
+        Emulator {
+            _child: child,
+            port,
+        }
+    }
+}
+
+/// An `llrp://` source running on its thread, with everything it sent so far.
+struct Running {
+    handle: Option<JoinHandle<()>>,
+    events: Receiver<SourceEvent>,
+    stop: StopFlag,
+    info: ReaderInfo,
+    chunks: Vec<RawChunk>,
+    records: Vec<Record>,
+    states: Vec<SourceState>,
+}
+
+impl Running {
+    fn start(uri: &str) -> Running {
+        let uri = SourceUri::parse(uri).unwrap();
+        let counters = Arc::new(SourceCounters::default());
+        let (events, rx) = channel(1 << 16, OverflowPolicy::DropNewest, counters);
+        let stop = StopFlag::default();
+        let ctx = SourceContext {
+            name: uri.name().into(),
+            events,
+            stop: stop.clone(),
+            clock: GatewayClock::new(),
+        };
+        let info = ReaderInfo::default();
+        let handle = spawn_with_info(&uri, ctx, info.clone()).expect("source starts");
+        Running {
+            handle: Some(handle),
+            events: rx,
+            stop,
+            info,
+            chunks: Vec::new(),
+            records: Vec::new(),
+            states: Vec::new(),
+        }
+    }
+
+    /// Collects events until `done` holds; panics with `what` after `timeout`.
+    fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&Running) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; states {:?}",
+                self.states
+            );
+            if let Ok(event) = self
+                .events
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                self.take(event);
+            }
+        }
+    }
+
+    fn take(&mut self, event: SourceEvent) {
+        match event {
+            SourceEvent::Chunk(c) => self.chunks.push(c),
+            SourceEvent::Records(r) => self.records.extend(r),
+            SourceEvent::Status(s) => self.states.push(s.state),
+        }
+    }
+
+    fn count(&self, want: impl Fn(&SourceState) -> bool) -> usize {
+        self.states.iter().filter(|s| want(s)).count()
+    }
+
+    fn connected(&self) -> usize {
+        self.count(|s| *s == SourceState::Connected)
+    }
+
+    fn disconnects(&self) -> Vec<(String, u64)> {
+        self.states
+            .iter()
+            .filter_map(|s| match s {
+                SourceState::Disconnected {
+                    reason,
+                    retry_in_ms,
+                } => Some((reason.clone(), *retry_in_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Asks the source to stop; it must report Finished and end its thread in time.
+    fn stop_within(&mut self, timeout: Duration) -> Duration {
+        let asked = Instant::now();
+        self.stop.stop();
+        self.until("Finished", timeout, |r| {
+            r.states.last() == Some(&SourceState::Finished)
+        });
+        let handle = self.handle.take().expect("stopped once");
+        while !handle.is_finished() {
+            assert!(asked.elapsed() < timeout, "source thread still running");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        handle.join().expect("source thread did not panic");
+        while let Ok(event) = self.events.try_recv() {
+            self.take(event);
+        }
+        asked.elapsed()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.stop();
+    }
+}
+
+fn tag(record: &Record) -> &TagReport {
+    match &record.payload {
+        Payload::Tag(t) => t,
+        other => panic!("expected a tag report, got {other:?}"),
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+// ---------------------------------------------------------------------------------------
+// Against the llrpkit emulator
+
+#[test]
+fn emulator_tag_reads_arrive_as_records_with_impinj_phase_rssi_and_doppler() {
+    let emulator = Emulator::start(0);
+    let mut source = Running::start(&format!("llrp://127.0.0.1:{}", emulator.port));
+    source.until("30 tag records", secs(8), |r| r.records.len() >= 30);
+    let stopped_in = source.stop_within(secs(3));
+    assert!(stopped_in < secs(2), "stop took {stopped_in:?}");
+    assert_eq!(source.states.first(), Some(&SourceState::Connected));
+    assert_eq!(source.disconnects(), vec![]);
+
+    let identity = source.info.get().expect("reader identity kept");
+    assert_eq!((identity.manufacturer, identity.model), (IMPINJ, 700));
+    assert!(identity.impinj_extensions);
+
+    let now = now_us();
+    for record in &source.records {
+        let t = tag(record);
+        let epc = t.epc.to_string();
+        assert!(epc.starts_with(EMULATOR_EPC_PREFIX), "{epc}");
+        let index = u16::from_str_radix(&epc[EMULATOR_EPC_PREFIX.len()..], 16).unwrap();
+        assert!(index < 6, "tag index {index} outside the 6 emulated tags");
+        assert!(matches!(t.antenna_id, Some(1..=4)), "{t}");
+        assert!(matches!(t.peak_rssi, Some(-80..=-30)), "{t}");
+        assert!(matches!(t.channel_index, Some(1..=50)), "{t}");
+        let DeviceTime::UtcMicros(first_seen) = record.device_time else {
+            panic!(
+                "expected FirstSeenTimestampUTC, got {:?}",
+                record.device_time
+            );
+        };
+        assert!(
+            now.abs_diff(first_seen) < 15_000_000,
+            "{first_seen} vs now {now}"
+        );
+        let phase = t.phase_rad().expect("ImpinjRFPhaseAngle selected");
+        assert!((0.0..std::f64::consts::TAU).contains(&phase));
+        let rssi = t.impinj_peak_rssi_dbm().expect("ImpinjPeakRSSI selected");
+        assert!((rssi - f64::from(t.peak_rssi.unwrap())).abs() <= 0.5 + 1e-9);
+        let doppler = t.doppler_hz().expect("ImpinjRFDopplerFrequency selected");
+        assert!(doppler.abs() <= 20.0, "{doppler}");
+    }
+}
+
+#[test]
+fn replaying_the_received_chunks_yields_the_same_records() {
+    let emulator = Emulator::start(0);
+    let mut source = Running::start(&format!("llrp://127.0.0.1:{}", emulator.port));
+    source.until("20 tag records", secs(8), |r| r.records.len() >= 20);
+    source.stop_within(secs(3));
+
+    let mut replay = RecordDecoder::new(Format::Llrp, "llrp:127.0.0.1".into());
+    let mut replayed = Vec::new();
+    for chunk in &source.chunks {
+        replay.feed(&chunk.bytes, chunk.arrival_ns, &mut |d| {
+            if let Decoded::Record(r) = d {
+                replayed.push(r);
+            }
+        });
+    }
+    let key = |r: &Record| (tag(r).clone(), r.device_time, r.arrival_ns);
+    let live: Vec<_> = source.records.iter().map(key).collect();
+    let again: Vec<_> = replayed.iter().map(key).collect();
+    assert_eq!(live, again);
+}
+
+#[test]
+fn keepalives_are_acknowledged_and_the_session_outlives_many_periods() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/llrp_emulator_acks.py");
+    let mut child = Command::new(dagr_tests::python())
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the emulator peer");
+    let stdin = child.stdin.take().expect("piped stdin");
+    let out = child.stdout.take().expect("piped stdout");
+    let _guard = ChildGuard(child);
+    let (line, out) = line_within(BufReader::new(out), secs(10));
+    let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+
+    let mut source = Running::start(&format!("llrp://127.0.0.1:{port}?keepalive_ms=100"));
+    source.until("Connected", secs(5), |r| r.connected() == 1);
+    let connected_at = Instant::now();
+    source.until("1.5 s of streaming", secs(3), |_| {
+        connected_at.elapsed() >= Duration::from_millis(1500)
+    });
+    source.stop_within(secs(3));
+    assert_eq!(source.disconnects(), vec![]);
+
+    drop(stdin); // end of input: the peer reports and exits
+    let (line, _) = line_within(out, secs(5));
+    let acks: u32 = line
+        .trim()
+        .strip_prefix("keepalive_acks ")
+        .unwrap_or_else(|| panic!("unexpected peer output {line:?}"))
+        .parse()
+        .unwrap();
+    // 15 periods of 100 ms; allow for timer slack on a loaded machine.
+    assert!(acks >= 8, "only {acks} KEEPALIVE_ACKs in 1.5 s");
+}
+
+#[test]
+fn reader_killed_and_restarted_on_the_same_port_is_reconnected_and_reads_resume() {
+    let emulator = Emulator::start(0);
+    let port = emulator.port;
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?retry_ms=50&max_retry_ms=400"
+    ));
+    source.until("records", secs(8), |r| r.records.len() >= 5);
+
+    drop(emulator); // SIGKILL: no CLOSE, no FIN from LLRP, just a dead process
+    source.until("Disconnected", secs(3), |r| !r.disconnects().is_empty());
+    let before = source.records.len();
+
+    let emulator = Emulator::start(port);
+    assert_eq!(emulator.port, port);
+    source.until("second Connected", secs(8), |r| r.connected() == 2);
+    source.until("records after reconnecting", secs(5), |r| {
+        r.records.len() >= before + 5
+    });
+    source.stop_within(secs(3));
+
+    let states: String = source
+        .states
+        .iter()
+        .map(|s| match s {
+            SourceState::Connected => "C",
+            SourceState::Disconnected { .. } => "D",
+            SourceState::Finished => "F",
+        })
+        .collect::<Vec<_>>()
+        .join("");
+    assert!(
+        states.starts_with("CD") && states.ends_with("CF"),
+        "states {states}"
+    );
+    let (reason, retry) = &source.disconnects()[0];
+    assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
+    assert_eq!(*retry, 50);
+}
+
+#[test]
+fn a_reader_busy_with_another_client_refuses_us_and_we_retry_until_it_is_free() {
+    let emulator = Emulator::start(0);
+    let mut occupant = TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+    let mut first = [0u8; 10];
+    occupant.set_read_timeout(Some(secs(5))).unwrap();
+    occupant.read_exact(&mut first).unwrap(); // its ConnectionAttemptEvent: it holds the reader
+
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{}?retry_ms=100&max_retry_ms=200",
+        emulator.port
+    ));
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    let (reason, _) = &source.disconnects()[0];
+    assert!(
+        reason.contains("ConnectionAttemptEvent status 2"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("client-initiated connection already exists"),
+        "{reason}"
+    );
+
+    drop(occupant);
+    source.until("Connected once the reader is free", secs(5), |r| {
+        r.connected() == 1
+    });
+    source.until("records", secs(5), |r| !r.records.is_empty());
+    source.stop_within(secs(3));
+}
+
+// ---------------------------------------------------------------------------------------
+// Without a reader
+
+#[test]
+fn refused_connections_are_retried_with_growing_backoff_and_stop_finishes_promptly() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // nothing listens there now
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?retry_ms=20&max_retry_ms=160"
+    ));
+    source.until("5 failed attempts", secs(5), |r| r.disconnects().len() >= 5);
+    let stopped_in = source.stop_within(secs(2));
+    assert!(
+        stopped_in < Duration::from_millis(500),
+        "stop took {stopped_in:?}"
+    );
+
+    let disconnects = source.disconnects();
+    let retries: Vec<u64> = disconnects.iter().take(5).map(|(_, ms)| *ms).collect();
+    assert_eq!(retries, [20, 40, 80, 160, 160]);
+    for (reason, _) in &disconnects {
+        assert!(
+            reason.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+            "{reason}"
+        );
+        assert!(reason.to_lowercase().contains("refused"), "{reason}");
+    }
+    assert_eq!(source.connected(), 0);
+    assert_eq!(source.states.last(), Some(&SourceState::Finished));
+}
+
+// ---------------------------------------------------------------------------------------
+// Against a scripted reader that records what the client sent
+
+/// What the scripted reader does.
+#[derive(Clone, Default)]
+struct Script {
+    /// GeneralDeviceCapabilities manufacturer.
+    manufacturer: u32,
+    /// Answer this request type with this (error) status.
+    refuse: Option<(u16, Status)>,
+    /// After START_ROSPEC: send a KEEPALIVE with this ID, then one tag report once acked.
+    keepalive_id: Option<u32>,
+}
+
+/// Accepts one client, answers it per `script`, returns every message the client sent.
+fn scripted_reader(script: Script) -> (u16, JoinHandle<Vec<Message>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + secs(10);
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("no client connected: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(secs(10))).unwrap();
+        serve(&mut stream, &script)
+    });
+    (port, handle)
+}
+
+fn serve(stream: &mut TcpStream, script: &Script) -> Vec<Message> {
+    let mut writer = stream.try_clone().unwrap();
+    let mut send = |m: Message| writer.write_all(&m.to_vec().unwrap());
+    let accepted = dagr_protocols::llrp::ReaderEvent {
+        timestamp: dagr_protocols::llrp::Timestamp::Utc(now_us()),
+        connection_attempt: Some(0),
+        ..Default::default()
+    };
+    send(Message::reader_event_notification(0, accepted)).unwrap();
+    let mut decoder = MessageDecoder::new();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return received,
+            Ok(n) => n,
+        };
+        decoder.push(&buf[..n]);
+        while let Some(m) = decoder.next_item() {
+            received.push(m.clone());
+            let ok = Status::success();
+            let status = match &script.refuse {
+                Some((t, s)) if *t == m.message_type => s.clone(),
+                _ => ok.clone(),
+            };
+            let reply = match (&m.body, m.message_type) {
+                (Body::ImpinjEnableExtensions, _) => {
+                    Some(Message::impinj_enable_extensions_response(m.id, status))
+                }
+                (_, mt::GET_READER_CAPABILITIES) => Some(Message {
+                    message_type: mt::GET_READER_CAPABILITIES_RESPONSE,
+                    id: m.id,
+                    body: Body::Capabilities(Capabilities {
+                        status,
+                        general: Some(DeviceCapabilities {
+                            max_antennas: 1,
+                            manufacturer: script.manufacturer,
+                            model: 9,
+                            firmware_version: "scripted".into(),
+                            ..Default::default()
+                        }),
+                        other: vec![],
+                    }),
+                }),
+                (_, mt::KEEPALIVE_ACK) => Some(Message::ro_access_report(
+                    1,
+                    vec![TagReport {
+                        epc: dagr_protocols::llrp::Epc::Epc96([7; 12]),
+                        first_seen_utc_us: Some(now_us()),
+                        ..Default::default()
+                    }],
+                )),
+                (_, mt::CLOSE_CONNECTION) => {
+                    let _ = send(Message::status_response(
+                        mt::CLOSE_CONNECTION_RESPONSE,
+                        m.id,
+                        ok,
+                    ));
+                    return received;
+                }
+                (_, t) => Some(Message::status_response(t + 10, m.id, status)),
+            };
+            if let Some(reply) = reply {
+                let _ = send(reply);
+            }
+            if m.message_type == mt::START_ROSPEC {
+                if let Some(id) = script.keepalive_id {
+                    let _ = send(Message::keepalive(id));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn clean_stop_stops_the_rospec_then_closes_the_connection() {
+    let (port, reader) = scripted_reader(Script {
+        manufacturer: IMPINJ,
+        keepalive_id: Some(4242),
+        ..Default::default()
+    });
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=250&rospec_id=9"
+    ));
+    // The scripted reader sends its tag report only after our KEEPALIVE_ACK.
+    source.until("the tag report that follows the ack", secs(5), |r| {
+        !r.records.is_empty()
+    });
+    source.stop_within(secs(3));
+    assert_eq!(
+        source.states,
+        [SourceState::Connected, SourceState::Finished]
+    );
+
+    let sent = reader.join().expect("scripted reader ran");
+    let names: Vec<&str> = sent.iter().map(Message::name).collect();
+    assert_eq!(
+        names,
+        [
+            "GET_READER_CAPABILITIES",
+            "IMPINJ_ENABLE_EXTENSIONS",
+            "SET_READER_CONFIG",
+            "DELETE_ROSPEC",
+            "ADD_ROSPEC",
+            "ENABLE_ROSPEC",
+            "START_ROSPEC",
+            "KEEPALIVE_ACK",
+            "STOP_ROSPEC",
+            "CLOSE_CONNECTION",
+        ]
+    );
+    let ack = sent
+        .iter()
+        .find(|m| m.message_type == mt::KEEPALIVE_ACK)
+        .unwrap();
+    assert_eq!(ack.id, 4242, "KEEPALIVE_ACK echoes the KEEPALIVE's ID");
+    for m in &sent {
+        match &m.body {
+            Body::SetReaderConfig(c) => assert_eq!(c.keepalive_ms, Some(250)),
+            Body::AddRoSpec(spec) => {
+                assert_eq!(spec.id, 9);
+                let selector = spec.report.as_ref().unwrap().impinj;
+                assert!(
+                    selector.rf_phase_angle && selector.peak_rssi && selector.rf_doppler_frequency
+                );
+            }
+            Body::RoSpecId(id) => assert_eq!(*id, 9, "{m}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn an_error_status_disconnects_with_the_readers_description_and_no_impinj_request_for_others() {
+    let refusal = Status {
+        code: 100,
+        description: "antenna 9 does not exist".into(),
+        details: vec![],
+    };
+    let (port, reader) = scripted_reader(Script {
+        manufacturer: 161, // not Impinj
+        refuse: Some((mt::ADD_ROSPEC, refusal)),
+        ..Default::default()
+    });
+    let mut source = Running::start(&format!("llrp://127.0.0.1:{port}?retry_ms=1000"));
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    source.stop_within(secs(3));
+
+    let (reason, _) = &source.disconnects()[0];
+    assert!(
+        reason.contains("refused ADD_ROSPEC: M_ParameterError 100: antenna 9 does not exist"),
+        "{reason}"
+    );
+    assert_eq!(source.connected(), 0);
+    let sent = reader.join().expect("scripted reader ran");
+    assert!(sent.iter().all(|m| m.message_type != mt::CUSTOM_MESSAGE));
+    let spec = sent
+        .iter()
+        .find_map(|m| match &m.body {
+            Body::AddRoSpec(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("ADD_ROSPEC sent");
+    assert!(spec.report.unwrap().impinj.is_empty());
+    assert_eq!(
+        source.info.get(),
+        None,
+        "identity is published for working connections only"
+    );
+}
+
+#[test]
+fn a_reader_silent_for_three_keepalive_periods_is_declared_lost() {
+    let (port, _reader) = scripted_reader(Script {
+        manufacturer: IMPINJ,
+        ..Default::default()
+    });
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
+    ));
+    source.until("Connected", secs(5), |r| r.connected() == 1);
+    let connected_at = Instant::now();
+    source.until("Disconnected", secs(3), |r| !r.disconnects().is_empty());
+    let lost_after = connected_at.elapsed();
+    source.stop_within(secs(3));
+
+    assert!(
+        lost_after >= Duration::from_millis(250),
+        "lost after {lost_after:?}"
+    );
+    assert!(
+        lost_after < Duration::from_millis(1200),
+        "lost after {lost_after:?}"
+    );
+    let (reason, _) = &source.disconnects()[0];
+    assert!(reason.contains("no message from"), "{reason}");
+    assert!(reason.contains("keepalive period 100 ms"), "{reason}");
+}
