@@ -155,6 +155,7 @@ impl Running {
             SourceEvent::Chunk(c) => self.chunks.push(c),
             SourceEvent::Records(r) => self.records.extend(r),
             SourceEvent::Status(s) => self.states.push(s.state),
+            SourceEvent::TimeSync(_) => panic!("an LLRP source sends no node time sync"),
         }
     }
 

@@ -13,6 +13,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::record::Record;
 
+pub mod backoff;
 pub mod llrp;
 pub mod replay;
 pub mod serial;

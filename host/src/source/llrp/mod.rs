@@ -13,20 +13,18 @@
 //! stream and its decoding), `session` (the LLRP conversation on one connection).
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use super::{
     SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
 };
 
-mod backoff;
 mod link;
 mod session;
 mod settings;
 
 pub use settings::Settings;
 
-use backoff::Backoff;
+use crate::source::backoff::{wait_unless_stopped, Backoff};
 use session::{Ended, Session};
 
 /// Who made the connected reader, as its GET_READER_CAPABILITIES_RESPONSE says.
@@ -92,9 +90,6 @@ struct Supervisor {
     backoff: Backoff,
 }
 
-/// How often a waiting thread looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(20);
-
 impl Supervisor {
     fn run(mut self) {
         while !self.ctx.stop.is_stopped() {
@@ -108,7 +103,7 @@ impl Supervisor {
                         reason,
                         retry_in_ms,
                     };
-                    if !self.report(state) || !self.sleep_unless_stopped(retry) {
+                    if !self.report(state) || !wait_unless_stopped(retry, &self.ctx.stop) {
                         break;
                     }
                 }
@@ -150,18 +145,5 @@ impl Supervisor {
             state,
         };
         self.ctx.events.send(SourceEvent::Status(status)).is_ok()
-    }
-
-    /// Waits `delay`; false if a stop was requested meanwhile.
-    fn sleep_unless_stopped(&self, delay: Duration) -> bool {
-        let until = Instant::now() + delay;
-        while !self.ctx.stop.is_stopped() {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return true;
-            }
-            std::thread::sleep(left.min(STOP_POLL));
-        }
-        false
     }
 }

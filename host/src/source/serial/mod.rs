@@ -21,14 +21,13 @@ use super::{
     SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
 };
 
-pub mod backoff;
 pub mod link;
 pub mod port;
 pub mod settings;
 pub mod ti_cli;
 pub mod time_sync;
 
-use backoff::{wait_unless_stopped, Backoff};
+use crate::source::backoff::{wait_unless_stopped, Backoff};
 use link::{send, Link, LinkEnd, OpenError};
 use settings::SerialSettings;
 
