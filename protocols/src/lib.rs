@@ -11,6 +11,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Text and bit helpers serve the owned records; without `alloc` only the views use them.
+#![cfg_attr(not(feature = "alloc"), allow(dead_code))]
 
 // Tests always run with std, so their helpers may allocate even in no-alloc builds.
 #[cfg(any(feature = "alloc", test))]
