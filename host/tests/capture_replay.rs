@@ -278,3 +278,51 @@ fn missing_or_corrupt_captures_exit_2_naming_the_file() {
     .to_string();
     assert!(err.contains("not an MCAP file"), "{err}");
 }
+
+#[test]
+fn replay_source_waits_for_room_instead_of_dropping_into_a_full_channel() {
+    let dir = scratch("replay-backpressure");
+    let capture = dir.join("a.mcap");
+    write_capture(&capture, 8.0);
+    let uri = SourceUri::parse(&format!("replay://{}?max", capture.display())).unwrap();
+    let counters = Arc::new(SourceCounters::default());
+    let (events, rx) = source::channel(2, OverflowPolicy::DropOldest, counters.clone());
+    let ctx = SourceContext {
+        name: uri.name().into(),
+        events,
+        stop: StopFlag::default(),
+        clock: GatewayClock::new(),
+    };
+    let thread = source::spawn(&uri, ctx).unwrap();
+    let (mut records, mut finished) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while finished < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left).expect("replay finished in time") {
+            SourceEvent::Records(rs) => records += rs.len(),
+            SourceEvent::Status(s) => finished += u32::from(s.state == SourceState::Finished),
+            SourceEvent::Chunk(_) => {}
+        }
+        std::thread::sleep(Duration::from_micros(200)); // a slow consumer
+    }
+    thread.join().unwrap();
+    assert_eq!(records, 101 + 13 + 45);
+    assert_eq!(SourceCounters::get(&counters.dropped_events), 0);
+}
+
+#[test]
+fn record_refuses_to_overwrite_the_capture_it_replays() {
+    let dir = scratch("record-overwrite");
+    let capture = dir.join("a.mcap");
+    write_capture(&capture, 1.0);
+    let before = std::fs::read(&capture).unwrap();
+    let uri = format!("replay://{}?max", capture.display());
+    let out = dagr()
+        .args(["record", "--source", &uri, "--out", path_str(&capture)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is the capture"), "{err}");
+    assert_eq!(std::fs::read(&capture).unwrap(), before);
+}

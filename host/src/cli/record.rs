@@ -49,6 +49,7 @@ fn record(sources: &[String], out: &Path, duration: Option<f64>) -> Result<(), S
         .iter()
         .map(|s| SourceUri::parse(s).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
+    refuse_to_overwrite_a_replayed_capture(&uris, out)?;
     let (streams, labels) = catalog(&uris)?;
     let interrupted = watch_signals()?;
     let clock = GatewayClock::new();
@@ -122,6 +123,26 @@ fn catalog(uris: &[SourceUri]) -> Result<(Vec<StreamInfo>, Vec<Label>), String> 
         }
     }
     Ok((streams, labels))
+}
+
+/// `--out` naming a capture being replayed would destroy it before it is read.
+fn refuse_to_overwrite_a_replayed_capture(uris: &[SourceUri], out: &Path) -> Result<(), String> {
+    let Ok(out) = out.canonicalize() else {
+        return Ok(()); // does not exist yet
+    };
+    for uri in uris.iter().filter(|u| u.scheme == Scheme::Replay) {
+        if Path::new(&uri.target)
+            .canonicalize()
+            .is_ok_and(|t| t == out)
+        {
+            return Err(format!(
+                "--out {} is the capture {} replays; write to another file",
+                out.display(),
+                uri.text
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A flag set by SIGINT or SIGTERM.

@@ -6,10 +6,14 @@
 //! [`RecordDecoder`] decodes from it per the channel's format; recorded status changes are
 //! re-emitted too. Chunks are paced by their log time (`speed=1`, the default, is real
 //! time; `max` does not wait). At the end each stream reports [`SourceState::Finished`].
+//!
+//! Unlike a device, a file can wait: when the gateway's channel is full the replay waits
+//! for room instead of dropping, so a replay at any speed delivers every chunk and record.
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::{
     Disconnected, RawChunk, SourceContext, SourceCounters, SourceError, SourceEvent, SourceState,
@@ -88,7 +92,7 @@ impl Replay {
                 bytes,
                 ..
             } => self.play_chunk(&stream, log_ns, bytes),
-            Entry::Status(status) => self.ctx.events.send(SourceEvent::Status(status)),
+            Entry::Status(status) => self.send(SourceEvent::Status(status)),
             Entry::Label(_) => Ok(()),
         }
     }
@@ -113,7 +117,7 @@ impl Replay {
             .feed(&bytes, log_ns, &mut |d| keep_record(d, &mut records));
         let counters = self.ctx.events.counters();
         SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
-        self.ctx.events.send(SourceEvent::Chunk(RawChunk {
+        self.send(SourceEvent::Chunk(RawChunk {
             source: info.name.clone(),
             arrival_ns: log_ns,
             bytes,
@@ -127,7 +131,15 @@ impl Replay {
         }
         let counters = self.ctx.events.counters();
         SourceCounters::add(&counters.records, records.len() as u64);
-        self.ctx.events.send(SourceEvent::Records(records))
+        self.send(SourceEvent::Records(records))
+    }
+
+    /// Sends once the channel has room (or the gateway asks to stop).
+    fn send(&self, event: SourceEvent) -> Result<(), Disconnected> {
+        while self.ctx.events.is_full() && !self.ctx.stop.is_stopped() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.ctx.events.send(event)
     }
 
     /// Decodes what each stream's decoder still holds and reports every stream finished.
@@ -140,7 +152,7 @@ impl Replay {
                 .decoder
                 .finish(stream.last_ns, &mut |d| keep_record(d, &mut records));
             self.send_records(records)?;
-            self.ctx.events.send(SourceEvent::Status(SourceStatus {
+            self.send(SourceEvent::Status(SourceStatus {
                 source: name,
                 at_ns: stream.last_ns,
                 state: SourceState::Finished,
