@@ -21,6 +21,14 @@
 //! - Channel `/status` (encoding `json`, JSON-schema `dagr.SourceStatus`): one message per
 //!   source state change, `{"source", "state": "connected"|"disconnected"|"finished",
 //!   "reason", "retry_in_ms"}`; `log_time` = when it happened.
+//! - Who writes what: [`CaptureWriter`] lays the file out; [`Recorder`] turns source events
+//!   into it, running each stream's own decoder to find the records a chunk completed (so
+//!   publish times depend only on the bytes in the file); recording a `replay://` source
+//!   keeps the original source names, arrival times and the replayed capture's labels.
+//! - Readers: [`CaptureReader`] (entries in file order), the replay source
+//!   (`source::replay`, records per the gateway's [`RecordDecoder`](crate::ingest)),
+//!   [`inspect`] (per-stream report). `dagr replay` prints what `dagr decode` prints for
+//!   each stream's bytes (one object per LLRP message, not per tag report).
 //! - Uncompressed chunks (no C dependency; the bytes are mostly small binary frames or CSV
 //!   rows), closed at least every second and at 512 KiB, each with its CRC: a writer killed
 //!   mid-run leaves a file whose complete chunks a [`CaptureReader`] still reads; the reader

@@ -145,11 +145,13 @@ fn refuse_to_overwrite_a_replayed_capture(uris: &[SourceUri], out: &Path) -> Res
     Ok(())
 }
 
-/// A flag set by SIGINT or SIGTERM.
+/// A flag set by SIGINT or SIGTERM; a second signal ends the process at once (exit 1),
+/// leaving the file readable up to its last closed chunk.
 fn watch_signals() -> Result<Arc<AtomicBool>, String> {
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, flag.clone())
+        signal_hook::flag::register_conditional_shutdown(signal, 1, flag.clone())
+            .and_then(|_| signal_hook::flag::register(signal, flag.clone()))
             .map_err(|e| format!("cannot watch signal {signal}: {e}"))?;
     }
     Ok(flag)

@@ -70,7 +70,9 @@ impl Replay {
     fn run(mut self, mut reader: CaptureReader, speed: Speed) {
         let mut pacer = Pacer::new(speed);
         let stop = self.ctx.stop.clone();
-        for entry in reader.by_ref() {
+        // Labels are ground truth for evaluation, not device data: not replayed, not paced.
+        let played = reader.by_ref().filter(|e| !matches!(e, Entry::Label(_)));
+        for entry in played {
             if !pacer.wait_until(entry.log_ns(), &|| stop.is_stopped()) {
                 break;
             }
