@@ -7,6 +7,7 @@
 //! any supported format to JSON lines or a human summary.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod clock;
 pub mod decode;
 pub mod ingest;

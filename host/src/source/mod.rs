@@ -270,6 +270,12 @@ impl EventSender {
     pub fn counters(&self) -> &Arc<SourceCounters> {
         &self.counters
     }
+
+    /// True when the next [`send`](Self::send) would drop an event. A source that can wait
+    /// (a replayed file, unlike a device) checks this to never drop.
+    pub fn is_full(&self) -> bool {
+        self.tx.is_full()
+    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub struct SourceUri {
     pub scheme: Scheme,
     /// Serial device path, `HOST:PORT`, or capture file path.
     pub target: String,
-    /// `key=value` query parameters, in order.
+    /// `key=value` query parameters, in order (a bare `key` has an empty value).
     pub params: Vec<(String, String)>,
     /// The text the user wrote, for messages.
     pub text: String,
@@ -50,7 +50,7 @@ impl fmt::Display for UriError {
 impl std::error::Error for UriError {}
 
 impl SourceUri {
-    /// Parses `scheme://target?key=value&...`.
+    /// Parses `scheme://target?key=value&flag&...`.
     pub fn parse(text: &str) -> Result<SourceUri, UriError> {
         let err = |reason: &str| UriError {
             uri: text.to_string(),
@@ -78,9 +78,8 @@ impl SourceUri {
         }
         let mut params = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| err(&format!("query item {pair:?} is not key=value")))?;
+            // A bare `key` is a flag (`replay://x.mcap?max`): its value is empty.
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             params.push((k.to_string(), v.to_string()));
         }
         let uri = SourceUri {

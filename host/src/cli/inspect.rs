@@ -1,0 +1,28 @@
+//! `dagr inspect`: a capture's per-stream report.
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use dagr_host::capture::inspect::inspect;
+
+/// Prints the report of `file` (JSON or human); the truncation warning goes to stderr.
+pub fn run(file: &Path, json: bool) -> ExitCode {
+    let inspection = match inspect(file) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("dagr inspect: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = if json {
+        format!("{}\n", inspection.to_json())
+    } else {
+        inspection.summary()
+    };
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = io::stdout().lock().write_all(text.as_bytes());
+    if let Some(warning) = &inspection.warning {
+        eprintln!("dagr inspect: warning: {warning}");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,156 @@
+//! The `dagr` command line: subcommands and flags that read as English, errors that name
+//! the file and what was expected, and exit codes a script can trust (0 ok, 1 the input held
+//! nothing decodable, 2 usage or I/O error).
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use dagr_host::capture::Speed;
+use dagr_host::decode::Format;
+
+mod decode;
+mod inspect;
+mod record;
+mod replay;
+
+#[derive(Parser)]
+#[command(
+    name = "dagr",
+    version,
+    about = "Edge gateway for live activity recognition from mmWave radar, WiFi CSI and UHF RFID"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a recorded device byte stream and print one record per line.
+    ///
+    /// The input is read as it came off the wire (serial dump, socket dump or file);
+    /// garbage between frames is skipped and counted. A summary of what was skipped or
+    /// rejected goes to standard error.
+    Decode {
+        /// Device format of the input.
+        #[arg(long, value_enum)]
+        format: FormatArg,
+        /// File to decode (`-` reads standard input).
+        file: PathBuf,
+        /// Print JSON lines (field names as in DESIGN.md) instead of human summaries.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record every byte the sources receive into an MCAP capture.
+    ///
+    /// Runs until --duration has passed, every source has finished (a replayed capture
+    /// ends), or SIGINT/SIGTERM; then completes the file and prints per source the bytes,
+    /// chunks, records and drops to standard error. A capture cut short by a crash stays
+    /// readable up to its last chunk (chunks are closed at least every second).
+    Record {
+        /// Source URI (repeatable): esp32-csi:///dev/ttyUSB0, ti-mmwave:///dev/ttyACM1?cli=...,
+        /// node:///dev/ttyUSB1, llrp://HOST:5084, replay://FILE.mcap[?speed=X|?max].
+        #[arg(long = "source", value_name = "URI", required = true)]
+        sources: Vec<String>,
+        /// The capture file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE.mcap")]
+        out: PathBuf,
+        /// Stop after this many seconds (default: until the sources finish or a signal).
+        #[arg(long, value_name = "S")]
+        duration: Option<f64>,
+    },
+    /// Replay a capture through the decoders and print one record per line.
+    ///
+    /// Records come out paced by their recorded arrival times (real time by default), each
+    /// with its source, modality and gateway time `t`; label annotations are printed among
+    /// them in time order.
+    Replay {
+        /// The capture to replay.
+        file: PathBuf,
+        /// Playback speed factor (1 = as recorded).
+        #[arg(long, value_name = "X", default_value = "1", conflicts_with = "max", value_parser = parse_speed)]
+        speed: Speed,
+        /// Do not wait: replay as fast as possible.
+        #[arg(long)]
+        max: bool,
+        /// Print JSON lines (field names as in DESIGN.md) instead of human summaries.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report what a capture holds per stream: bytes, records, rate, span, gaps, decoder
+    /// counters and clock offset, and whether the file is complete.
+    Inspect {
+        /// The capture to inspect.
+        file: PathBuf,
+        /// Print one JSON object instead of the human report.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_speed(text: &str) -> Result<Speed, String> {
+    Speed::parse(text)
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// TI mmWave out-of-box demo UART data port
+    #[value(name = "ti-mmwave")]
+    TiMmwave,
+    /// ESP32-CSI-Tool CSV rows
+    #[value(name = "esp32-csi")]
+    Esp32Csi,
+    /// Espressif esp-csi CSV rows
+    #[value(name = "esp-csi")]
+    EspCsi,
+    /// Intel 5300 CSI Tool .dat file
+    #[value(name = "intel5300")]
+    Intel5300,
+    /// LLRP 1.0.1 reader messages
+    #[value(name = "llrp")]
+    Llrp,
+    /// dagr node link frames
+    #[value(name = "node")]
+    Node,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::TiMmwave => Format::TiMmwave,
+            FormatArg::Esp32Csi => Format::Esp32Csi,
+            FormatArg::EspCsi => Format::EspCsi,
+            FormatArg::Intel5300 => Format::Intel5300,
+            FormatArg::Llrp => Format::Llrp,
+            FormatArg::Node => Format::Node,
+        }
+    }
+}
+
+/// Runs the command line and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode { format, file, json } => decode::run(format.into(), &file, json),
+        Command::Record {
+            sources,
+            out,
+            duration,
+        } => record::run(&sources, &out, duration),
+        Command::Replay {
+            file,
+            speed,
+            max,
+            json,
+        } => replay::run(&file, if max { Speed::Max } else { speed }, json),
+        Command::Inspect { file, json } => inspect::run(&file, json),
+    }
+}
+
+/// True if writing failed because the reader of our output went away (`| head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,231 @@
+//! Crash safety: a recorder killed mid-run, a capture cut at any byte, a capture read while
+//! it is still being written; and the clean ways a recording stops (signal, duration).
+mod capture_support;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use capture_support::*;
+use dagr_host::capture::{CaptureReader, CaptureWriter, Entry, ReadEnd, StreamInfo};
+use dagr_host::decode::Format;
+use serde_json::Value;
+
+/// Waits for `child` to exit, killing it after `limit`.
+fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dagr did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `dagr record` of a capture replayed in real time.
+fn start_recording(source: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Child {
+    let uri = format!("replay://{}?speed=1", source.display());
+    dagr()
+        .args(["record", "--source", &uri, "--out", path_str(out)])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn record_times(lines: &[Value]) -> Vec<f64> {
+    lines.iter().filter_map(|v| v["t"].as_f64()).collect()
+}
+
+#[test]
+fn a_recorder_killed_mid_run_leaves_a_capture_readable_up_to_its_last_second() {
+    let dir = scratch("kill-9");
+    let (a, b) = (dir.join("a.mcap"), dir.join("b.mcap"));
+    write_capture(&a, 8.0);
+    let started = Instant::now();
+    let mut child = start_recording(&a, &b, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    child.kill().unwrap(); // SIGKILL
+    let ran = started.elapsed().as_secs_f64();
+    child.wait().unwrap();
+
+    let inspect = dagr()
+        .args(["inspect", "--json", path_str(&b)])
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let report = &json_lines(&inspect)[0];
+    assert_eq!(report["complete"], false);
+    assert!(report["warning"].as_str().unwrap().contains(path_str(&b)));
+    let replay = dagr()
+        .args(["replay", "--max", "--json", path_str(&b)])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("incomplete"));
+
+    // Replayed in real time from its first message (CONNECTED_S), the recorder had been
+    // given data up to about CONNECTED_S + ran when it was killed; at most the last second
+    // of it (plus start-up) may be lost.
+    let recovered = json_lines(&replay);
+    let last = record_times(&recovered).into_iter().fold(0.0, f64::max);
+    let written = CONNECTED_S + ran;
+    eprintln!("recovered records up to {last:.3} s of data given up to {written:.3} s");
+    assert!(
+        last >= written - 1.0 - 0.3,
+        "recovered up to {last} s of {written} s"
+    );
+    assert!(
+        last < START_S + 8.0 - 1.0,
+        "recovered {last} s: was the recorder still writing?"
+    );
+    // What was recovered is exactly the start of the original, stream by stream.
+    let original = replay_json(&a);
+    for f in &FIXTURES {
+        let of = |lines: &[Value]| -> Vec<Value> {
+            lines
+                .iter()
+                .filter(|v| v["source"] == f.name)
+                .cloned()
+                .collect()
+        };
+        let (got, all) = (of(&recovered), of(&original));
+        assert!(!got.is_empty() && got.len() < all.len(), "{}", f.name);
+        assert_eq!(got[..], all[..got.len()], "{}", f.name);
+    }
+}
+
+#[test]
+fn sigterm_stops_a_recording_and_completes_the_file() {
+    let dir = scratch("sigterm");
+    let (a, b) = (dir.join("a.mcap"), dir.join("b.mcap"));
+    write_capture(&a, 8.0);
+    let mut child = start_recording(&a, &b, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("radar:") && stderr.contains("events dropped"),
+        "{stderr}"
+    );
+    let report = &json_lines(&run_ok(&["inspect", "--json", path_str(&b)]))[0];
+    assert_eq!(report["complete"], true, "{report}");
+    let radar = report["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "radar");
+    let records = radar.unwrap()["records"].as_u64().unwrap();
+    assert!(
+        records > 5 && records < 101,
+        "{records} radar records after 1.5 s"
+    );
+}
+
+#[test]
+fn duration_stops_a_recording_of_a_longer_source() {
+    let dir = scratch("duration");
+    let (a, b) = (dir.join("a.mcap"), dir.join("b.mcap"));
+    write_capture(&a, 8.0);
+    let started = Instant::now();
+    let mut child = start_recording(&a, &b, &["--duration", "1"]);
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert!(status.success());
+    let took = started.elapsed().as_secs_f64();
+    assert!((1.0..4.0).contains(&took), "took {took} s");
+    let lines = replay_json(&b);
+    let last = record_times(&lines).into_iter().fold(0.0, f64::max);
+    let given = CONNECTED_S + 1.0;
+    assert!(
+        last > given - 0.4 && last <= given + 0.1,
+        "last record at {last} s"
+    );
+}
+
+#[test]
+fn truncating_a_capture_at_any_byte_never_panics_the_reader() {
+    let dir = scratch("truncate");
+    let (a, cut) = (dir.join("a.mcap"), dir.join("cut.mcap"));
+    write_capture(&a, 8.0);
+    let bytes = std::fs::read(&a).unwrap();
+    let full = CaptureReader::open(&a).unwrap().count();
+    let offsets = (0..80)
+        .chain((80..bytes.len()).step_by(173))
+        .chain([bytes.len() - 1]);
+    let mut previous = 0;
+    for offset in offsets {
+        std::fs::write(&cut, &bytes[..offset]).unwrap();
+        let Ok(mut reader) = CaptureReader::open(&cut) else {
+            assert!(offset < 8, "a file with the magic opens (cut at {offset})");
+            continue;
+        };
+        let entries = reader.by_ref().count();
+        assert!(
+            matches!(reader.end(), ReadEnd::Truncated { .. }),
+            "cut at {offset}"
+        );
+        assert!(reader.warning().unwrap().contains(path_str(&cut)));
+        assert!(
+            entries >= previous && entries <= full,
+            "cut at {offset}: {entries}"
+        );
+        previous = entries;
+    }
+    let mut reader = CaptureReader::open(&a).unwrap();
+    assert_eq!(reader.by_ref().count(), full);
+    assert_eq!(reader.end(), &ReadEnd::Complete);
+}
+
+#[test]
+fn a_capture_still_being_written_reads_up_to_its_last_closed_chunk() {
+    let dir = scratch("unfinished");
+    let path = dir.join("live.mcap");
+    let mut writer = CaptureWriter::create(&path, 0).unwrap();
+    let stream = StreamInfo {
+        name: "esp32".into(),
+        format: Format::Esp32Csi,
+        uri: String::new(),
+    };
+    writer.add_stream(&stream).unwrap();
+    let rows = real("esp32_csi/example_csi.csv");
+    let mut chunks = rows.chunks(500);
+    for (i, chunk) in chunks.by_ref().take(6).enumerate() {
+        writer
+            .write_chunk("esp32", i as u64, i as u64, chunk)
+            .unwrap();
+    }
+    writer.flush().unwrap();
+    for chunk in chunks.by_ref().take(3) {
+        writer.write_chunk("esp32", 99, 99, chunk).unwrap();
+    }
+    let mut reader = CaptureReader::open(&path).unwrap();
+    let times: Vec<u64> = reader.by_ref().map(|e| e.log_ns()).collect();
+    assert_eq!(times, [0, 1, 2, 3, 4, 5]);
+    assert!(matches!(reader.end(), ReadEnd::Truncated { .. }));
+    // A second later the open chunk is closed by the next write or tick.
+    std::thread::sleep(Duration::from_millis(1050));
+    writer.flush_if_due().unwrap();
+    let read: Vec<Entry> = CaptureReader::open(&path).unwrap().collect();
+    assert_eq!(read.len(), 9);
+    writer.finish().unwrap();
+}
