@@ -179,40 +179,6 @@ fn lower_hull(sorted: &[Point]) -> Vec<Point> {
     hull
 }
 
-/// A point with a weight, for least squares.
-#[derive(Debug, Clone, Copy)]
-pub struct Weighted {
-    /// The point.
-    pub p: Point,
-    /// Its weight (> 0).
-    pub w: f64,
-}
-
-/// Weighted least-squares slope and the weighted means it pivots on; `None` when the points
-/// do not spread along `x`.
-pub fn least_squares(points: impl Iterator<Item = Weighted> + Clone) -> Option<(f64, Point)> {
-    let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
-    for q in points.clone() {
-        sw += q.w;
-        sx += q.w * q.p.x;
-        sy += q.w * q.p.y;
-    }
-    if sw <= 0.0 {
-        return None;
-    }
-    let mean = Point {
-        x: sx / sw,
-        y: sy / sw,
-    };
-    let (mut sxx, mut sxy) = (0.0, 0.0);
-    for q in points {
-        let dx = q.p.x - mean.x;
-        sxx += q.w * dx * dx;
-        sxy += q.w * dx * (q.p.y - mean.y);
-    }
-    (sxx > 0.0 && sxx.is_finite()).then(|| (sxy / sxx, mean))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,22 +207,6 @@ mod tests {
         }
         let xs: Vec<f64> = env.points(0).map(|p| p.x).collect();
         assert_eq!(xs, vec![6.0, 7.0, 8.0]);
-    }
-
-    #[test]
-    fn least_squares_recovers_a_line_and_refuses_a_vertical_set() {
-        let pts = [(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)].map(|(x, y)| Weighted {
-            p: Point { x, y },
-            w: 1.0,
-        });
-        let (slope, mean) = least_squares(pts.iter().copied()).unwrap();
-        assert!((slope - 2.0).abs() < 1e-12);
-        assert!((mean.y - 3.0).abs() < 1e-12);
-        let same_x = pts.map(|q| Weighted {
-            p: Point { x: 1.0, ..q.p },
-            ..q
-        });
-        assert!(least_squares(same_x.iter().copied()).is_none());
     }
 
     #[test]

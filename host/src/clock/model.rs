@@ -71,6 +71,9 @@ pub struct ClockDiagnostics {
     pub samples: u64,
     /// Time-sync exchanges used.
     pub sync_samples: u64,
+    /// Half the round-trip delay of the fastest exchange held: a bound on the offset error
+    /// of a time-synced node, ns.
+    pub sync_bound_ns: Option<f64>,
     /// Time-sync exchanges rejected as impossible.
     pub sync_rejected: u64,
     /// Re-anchors after the device clock jumped (steps, reboots, a change of timestamp kind).
@@ -177,11 +180,12 @@ impl ClockModel {
             }
         };
         let Some(anchor) = self.anchor else {
-            self.anchor = Some(Anchor {
+            let anchor = Anchor {
                 ticks,
                 gateway_ns: arrival_ns,
-            });
-            return self.learn(ticks, arrival_ns);
+            };
+            self.anchor = Some(anchor);
+            return self.learn(anchor, ticks, arrival_ns);
         };
         let p = point(anchor, ticks, arrival_ns);
         if self.nominal.is_none() && self.envelope.points(0).count() < 2 && p.x > 0.0 {
@@ -193,14 +197,15 @@ impl ClockModel {
         {
             return self.reanchor(ticks, arrival_ns);
         }
-        self.learn(ticks, arrival_ns)
+        self.learn(anchor, ticks, arrival_ns)
     }
 
     /// Learns from one time-sync exchange with a node: request sent at gateway `t1`,
     /// received at node `t2`, answered at node `t3`, answer received at gateway `t4`.
     ///
-    /// Once a model has exchanges it fits them instead of the arrival envelope. Exchanges
-    /// are ignored for sources whose timestamps are not a node clock.
+    /// Once a model has exchanges it fits them instead of the arrival envelope (they also
+    /// see the constant part of the link delay, which arrivals cannot). Exchanges are
+    /// refused for sources whose timestamps are not a node clock.
     pub fn time_sync(
         &mut self,
         t1_gateway_ns: u64,
@@ -259,6 +264,7 @@ impl ClockModel {
             jitter_ns: self.lateness.var.max(0.0).sqrt(),
             samples: self.samples,
             sync_samples: self.sync_used,
+            sync_bound_ns: self.syncs.fastest_delay_ns().map(|d| d / 2.0),
             sync_rejected: self.sync_rejected,
             steps: self.steps,
             wraps: self.unwrap.wraps(),
@@ -278,26 +284,27 @@ impl ClockModel {
         }
         let since = *self.late_run.since_ns.get_or_insert(arrival_ns);
         self.late_run.samples += 1;
-        arrival_ns - since >= self.config.step_confirm_ns && self.late_run.samples >= 3
+        arrival_ns.saturating_sub(since) >= self.config.step_confirm_ns
+            && self.late_run.samples >= 3
     }
 
     /// Restarts the model at this sample, keeping the drift.
     fn reanchor(&mut self, ticks: i64, arrival_ns: u64) -> u64 {
         self.steps += 1;
-        self.anchor = Some(Anchor {
+        let anchor = Anchor {
             ticks,
             gateway_ns: arrival_ns,
-        });
+        };
+        self.anchor = Some(anchor);
         self.line.a = 0.0;
         self.envelope.clear();
         self.syncs.clear();
         self.late_run = LateRun::default();
-        self.learn(ticks, arrival_ns)
+        self.learn(anchor, ticks, arrival_ns)
     }
 
     /// Feeds a sample to the envelope, refits if that matters, and maps it.
-    fn learn(&mut self, ticks: i64, arrival_ns: u64) -> u64 {
-        let anchor = self.anchor.expect("anchored before learning");
+    fn learn(&mut self, anchor: Anchor, ticks: i64, arrival_ns: u64) -> u64 {
         let p = point(anchor, ticks, arrival_ns);
         match self.envelope.add(p, arrival_ns, &self.line) {
             Change::Closed => self.refit(),

@@ -255,6 +255,11 @@ fn node_time_sync_with_asymmetric_delays_maps_within_1ms() {
         let d = model.diagnostics();
         assert_eq!((d.sync_samples, d.sync_rejected), (40, 0));
         assert!(
+            d.sync_bound_ns.unwrap() < 2e6,
+            "bound {:?}",
+            d.sync_bound_ns
+        );
+        assert!(
             (d.drift_ppm.unwrap() + 80.0).abs() < 50.0,
             "drift {:?}",
             d.drift_ppm

@@ -96,6 +96,11 @@ impl SyncSamples {
         self.samples.is_empty()
     }
 
+    /// The fastest exchange held: half its delay bounds the offset error, ns.
+    pub fn fastest_delay_ns(&self) -> Option<f64> {
+        self.samples.iter().map(|s| s.delay_ns).reduce(f64::min)
+    }
+
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.samples.clear();

@@ -230,3 +230,37 @@ fn a_full_buffer_drops_new_records_and_counts_them() {
     );
     assert_eq!(s.stats().overflow, 1);
 }
+
+#[test]
+fn windows_are_cut_on_mapped_device_time_not_on_bursty_arrival() {
+    // A CSI link sampling at 100 Hz whose bytes arrive in bursts once a second; the
+    // allowed lateness covers the burst period.
+    let mut clocks = crate::clock::SourceClocks::new();
+    let config = SyncConfig {
+        lateness_ns: 1_500 * MS,
+        ..SyncConfig::default()
+    };
+    let mut s = Synchronizer::new(config).unwrap();
+    let mut windows = Vec::new();
+    for i in 0..2_000u64 {
+        let made = i * 10 * MS;
+        let arrival = (made / S + 1) * S;
+        let mut r = record("csi", Modality::Wifi);
+        r.device_time = DeviceTime::MicrosU32((made / 1000) as u32);
+        r.arrival_ns = arrival;
+        let t = clocks.map(&r);
+        s.push(r, t);
+        windows.extend(s.poll(arrival));
+    }
+    let settled: Vec<&Window> = windows.iter().filter(|w| w.start_ns >= 5 * S).collect();
+    assert!(!settled.is_empty());
+    for w in settled {
+        let wifi = w.coverage(Modality::Wifi);
+        assert_eq!(
+            (wifi.coverage, wifi.records),
+            (1.0, 200),
+            "window {}",
+            w.index
+        );
+    }
+}
