@@ -1,8 +1,22 @@
 //! Time on the gateway: the monotonic gateway clock every arrival is stamped with, and the
 //! per-source clock models that map a device's own timestamps onto it.
+//!
+//! - [`unwrap`]: each kind of device timestamp as one continuous tick count.
+//! - [`envelope`]: the lower envelope of (ticks, arrival) and the line under it.
+//! - [`time_sync`]: NTP-style exchanges with nodes.
+//! - [`model`]: [`ClockModel`], one per source, combining the three.
+//! - [`sources`]: [`SourceClocks`], a model per source name, created on first sight.
 use std::time::Instant;
 
-use crate::record::DeviceTime;
+pub mod envelope;
+pub mod model;
+pub mod sources;
+pub mod time_sync;
+pub mod unwrap;
+
+pub use model::{ClockConfig, ClockDiagnostics, ClockModel};
+pub use sources::SourceClocks;
+pub use time_sync::SyncRejected;
 
 /// The gateway's monotonic clock: nanoseconds since the gateway started.
 ///
@@ -32,21 +46,5 @@ impl GatewayClock {
     }
 }
 
-/// Maps one source's device timestamps to gateway time (PLACEHOLDER being replaced by the
-/// real estimator: offset + drift, robust to arrival jitter, unwrapping counters).
-#[derive(Debug, Clone, Default)]
-pub struct ClockModel {
-    _private: (),
-}
-
-impl ClockModel {
-    /// A model for a source whose records carry timestamps like `first`.
-    pub fn new(_first: &DeviceTime) -> Self {
-        ClockModel::default()
-    }
-
-    /// Learns from one (device time, arrival) pair; returns the mapped gateway time, ns.
-    pub fn observe(&mut self, _device: DeviceTime, arrival_ns: u64) -> u64 {
-        arrival_ns
-    }
-}
+#[cfg(test)]
+mod simulated;

@@ -1,1 +1,0 @@
-//! The synchronizer: sliding windows over mapped device time (placeholder, being written).
