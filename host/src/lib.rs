@@ -12,5 +12,6 @@ pub mod clock;
 pub mod decode;
 pub mod ingest;
 pub mod record;
+pub mod sim;
 pub mod source;
 pub mod sync;

@@ -1,0 +1,14 @@
+//! The digital twin: one physical scene rendered as the bytes the real devices would send.
+//!
+//! [`scene`] is the contract: a room with its devices and a person made of moving point
+//! scatterers. Renderers turn the scatterers at an instant into a TI radar frame, ESP32 CSI
+//! rows or LLRP tag reports, using the protocol crate's encoders, so the gateway reads
+//! simulated devices through exactly the decoders it uses for real ones.
+pub mod geometry;
+pub mod scene;
+
+pub use geometry::Vec3;
+pub use scene::{RadarMount, RfidSetup, Room, Scatterer, Scene, Tag, WifiLink};
+
+/// Speed of light, m/s.
+pub const C: f64 = 299_792_458.0;
