@@ -34,9 +34,10 @@
 //! `f_D = −(1/2π)·d(arg h)/dt = −(1/π)·Im(ḣ_f / h_f)`, with each path's rate
 //! `ḣ/h = Ȧ/A + jκ·dL/dt` from the scatterer's (and the tag's) velocity, so a moving
 //! reflector beating against the line of sight gives the Doppler the reader would measure;
-//! the change of the body's shadow is neglected. For the line of sight alone this is `f_D = −(2/λ)·dd/dt`: positive while the
-//! path shortens (approach), negative while it lengthens — the radar convention, which is
-//! also the sign of the physical frequency shift of the backscatter.
+//! the change of the body's shadow is neglected. For the line of sight alone this is
+//! `f_D = −(2/λ)·dd/dt`: positive while the path shortens (approach), negative while it
+//! lengthens — the radar convention, which is also the sign of the physical frequency
+//! shift of the backscatter.
 //!
 //! Not modelled: antenna patterns and polarisation (antennas are isotropic apart from a
 //! fixed gain), second-order bounces, diffraction, tag detuning and coupling between tags.
