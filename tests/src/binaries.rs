@@ -24,7 +24,14 @@ const DAGR: Binary = Binary {
 
 const NODE_SIM: Binary = Binary {
     name: "dagr-node-sim",
-    build: &["-p", "dagr-firmware", "--features", "std", "--bin", "dagr-node-sim"],
+    build: &[
+        "-p",
+        "dagr-firmware",
+        "--features",
+        "std",
+        "--bin",
+        "dagr-node-sim",
+    ],
 };
 
 /// The `dagr` command line.
@@ -78,7 +85,11 @@ fn build(binary: &Binary) -> PathBuf {
     let status = command
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build {}: {e}", binary.name));
-    assert!(status.success(), "building {} failed: {status}", binary.name);
+    assert!(
+        status.success(),
+        "building {} failed: {status}",
+        binary.name
+    );
     let built = target_dir
         .join(if release { "release" } else { "debug" })
         .join(binary.name);

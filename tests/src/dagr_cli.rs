@@ -30,14 +30,20 @@ pub fn start_record(sources: &[String], out: &Path, duration_s: f64) -> ChildGua
 pub fn finish_record(record: ChildGuard, timeout: Duration) -> String {
     let out = record.wait_output("dagr record", timeout);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "dagr record failed with {}: {stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "dagr record failed with {}: {stderr}",
+        out.status
+    );
     stderr
 }
 
 /// `dagr inspect --json FILE`.
 pub fn inspect(capture: &Path) -> Value {
     let out = run_ok(
-        Command::new(dagr()).args(["inspect", "--json"]).arg(capture),
+        Command::new(dagr())
+            .args(["inspect", "--json"])
+            .arg(capture),
         COMMAND_TIMEOUT,
     );
     serde_json::from_slice(&out).expect("inspect --json prints one JSON object")

@@ -18,7 +18,15 @@ impl Emulator {
     pub fn start(port: u16) -> Emulator {
         let llrpkit = crate::python().with_file_name("llrpkit");
         let mut child = Command::new(&llrpkit)
-            .args(["emulate", "--port", &port.to_string(), "--tags", "6", "--rate", "50"])
+            .args([
+                "emulate",
+                "--port",
+                &port.to_string(),
+                "--tags",
+                "6",
+                "--rate",
+                "50",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

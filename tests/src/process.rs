@@ -47,7 +47,9 @@ impl Drop for ChildGuard {
     }
 }
 
-fn read_to_end_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+fn read_to_end_in_background(
+    mut pipe: impl Read + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
@@ -98,7 +100,10 @@ pub fn line_within(
 pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -106,9 +111,13 @@ pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 /// True when process `pid` has `path` (after resolving symlinks) open: how a test knows
 /// that a program it started has opened its device before data are sent to it.
 pub fn has_open(pid: u32, path: &std::path::Path) -> bool {
-    let Ok(target) = path.canonicalize() else {
-        return false;
-    };
+    path.canonicalize().is_ok_and(|target| holds(pid, &target))
+}
+
+/// True when one of process `pid`'s file descriptors names `target` (a resolved path,
+/// which may no longer exist: a device that vanished stays named by the descriptors still
+/// open on it).
+pub fn holds(pid: u32, target: &std::path::Path) -> bool {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };

@@ -45,12 +45,18 @@ fn llrp_reader_recorded_then_replayed_prints_tag_reads_with_impinj_phase() {
         let phase = field(tag, "phase_rad").as_f64().expect("Impinj phase");
         assert!((0.0..std::f64::consts::TAU).contains(&phase), "{tag}");
         assert!(field(tag, "epc").as_str().unwrap().len() == 24, "{tag}");
-        assert!(field(tag, "first_seen_utc_us").as_u64().unwrap() > 0, "{tag}");
+        assert!(
+            field(tag, "first_seen_utc_us").as_u64().unwrap() > 0,
+            "{tag}"
+        );
     }
     let report = inspect(&capture);
     let stream = &field(&report, "streams")[0];
     assert_eq!(field(stream, "format"), "llrp");
-    assert_eq!(field(stream, "records").as_u64().unwrap(), reads.len() as u64);
+    assert_eq!(
+        field(stream, "records").as_u64().unwrap(),
+        reads.len() as u64
+    );
     assert_eq!(field(stream, "disconnects").as_array().unwrap().len(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -79,17 +85,26 @@ fn llrp_reader_killed_mid_record_shows_as_a_disconnect_gap_and_reads_resume() {
     assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
     let lost_at = field(&disconnects[0], "at").as_f64().unwrap();
     // Gateway time starts a little after our clock: the disconnect comes soon after the kill.
-    assert!(lost_at <= killed_after + 1.0, "disconnect at {lost_at} s, kill at {killed_after} s");
+    assert!(
+        lost_at <= killed_after + 1.0,
+        "disconnect at {lost_at} s, kill at {killed_after} s"
+    );
     let gap = &field(stream, "largest_gaps")[0];
     let silence = field(gap, "seconds").as_f64().unwrap();
     let after = field(gap, "after").as_f64().unwrap();
     assert!(silence >= 0.2, "the restart left no gap: {stream}");
-    assert!((after - lost_at).abs() < 1.0, "the largest gap {gap} is not the outage at {lost_at}");
+    assert!(
+        (after - lost_at).abs() < 1.0,
+        "the largest gap {gap} is not the outage at {lost_at}"
+    );
 
     let source = format!("llrp:127.0.0.1:{port}");
     let reads = tags(&replay(&capture), &source);
     let before = reads.iter().filter(|(t, _)| *t <= lost_at).count();
-    let resumed = reads.iter().filter(|(t, _)| *t > after + silence - 0.01).count();
+    let resumed = reads
+        .iter()
+        .filter(|(t, _)| *t > after + silence - 0.01)
+        .count();
     assert!(before >= 20, "{before} reads before the kill");
     assert!(resumed >= 20, "{resumed} reads after the reader came back");
     let _ = std::fs::remove_dir_all(&dir);

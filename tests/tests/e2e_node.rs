@@ -28,9 +28,11 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
     let uri = format!("node://{}", link.b().display());
     let source = format!("node:{}", link.b().display()); // the stream's name
     let record = start_record(&[uri], &capture, RECORD_S);
-    wait_for("dagr record to open its port", Duration::from_secs(5), || {
-        has_open(record.id(), link.b())
-    });
+    wait_for(
+        "dagr record to open its port",
+        Duration::from_secs(5),
+        || has_open(record.id(), link.b()),
+    );
     let _node = spawn_piped(
         Command::new(node_sim())
             .arg("--port")
@@ -51,11 +53,16 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
     // ~2.5 s of 100 CSI + 20 radar + 10 RFID frames per second.
     let records = field(node, "records").as_u64().unwrap();
     assert!(records > 150, "only {records} records: {node}");
-    assert!(field(node, "control_messages").as_u64().unwrap() >= 2, "{node}");
+    assert!(
+        field(node, "control_messages").as_u64().unwrap() >= 2,
+        "{node}"
+    );
     assert_eq!(field(node, "bytes_skipped"), 0, "{node}");
     // Publish times come from the time-synced clock model: never after arrival, and
     // behind it by at most the link's latency.
-    let offset = field(node, "clock_offset_s").as_f64().expect("a clock offset");
+    let offset = field(node, "clock_offset_s")
+        .as_f64()
+        .expect("a clock offset");
     assert!((-0.5..=0.0).contains(&offset), "clock offset {offset} s");
 
     let lines = replay(&capture);
@@ -80,9 +87,16 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
     let kinds: Vec<&str> = seqs.keys().map(|(_, k)| k.as_str()).collect();
     assert_eq!(kinds, ["csi", "radar", "rfid"], "streams {:?}", seqs.keys());
     for ((stream, kind), seq) in &seqs {
-        assert!(seq.len() >= 10, "{kind} on stream {stream}: {} frames", seq.len());
+        assert!(
+            seq.len() >= 10,
+            "{kind} on stream {stream}: {} frames",
+            seq.len()
+        );
         let gaps: Vec<_> = seq.windows(2).filter(|w| w[1] != w[0] + 1).collect();
-        assert!(gaps.is_empty(), "{kind} on stream {stream}: seq jumps {gaps:?}");
+        assert!(
+            gaps.is_empty(),
+            "{kind} on stream {stream}: seq jumps {gaps:?}"
+        );
     }
     // The gateway asked once a second and the node answered: t1 echoed, t2 <= t3 on its clock.
     assert!(time_sync_answers.len() >= 2, "{time_sync_answers:?}");
