@@ -221,6 +221,10 @@ pub struct EventSender {
     counters: Arc<SourceCounters>,
 }
 
+/// Events a source may queue before drops start, as `dagr record` sizes its channels:
+/// minutes of data at normal rates.
+pub const DEFAULT_CAPACITY: usize = 1 << 16;
+
 /// The gateway's side: the receiver and the channel's capacity.
 pub fn channel(
     capacity: usize,
