@@ -209,7 +209,7 @@ fn replay_source_reemits_original_chunks_and_times_then_finishes_every_stream() 
                 }
             }
             SourceEvent::Status(s) => finished += u32::from(s.state == SourceState::Finished),
-            SourceEvent::TimeSync(_) => panic!("a replay sends no live time-sync exchange"),
+            SourceEvent::TimeSync(_) => panic!("these captures hold no node time-sync answers"),
         }
     }
     thread.join().unwrap();
@@ -303,7 +303,7 @@ fn replay_source_waits_for_room_instead_of_dropping_into_a_full_channel() {
             SourceEvent::Records(rs) => records += rs.len(),
             SourceEvent::Status(s) => finished += u32::from(s.state == SourceState::Finished),
             SourceEvent::Chunk(_) => {}
-            SourceEvent::TimeSync(_) => panic!("a replay sends no live time-sync exchange"),
+            SourceEvent::TimeSync(_) => panic!("these captures hold no node time-sync answers"),
         }
         std::thread::sleep(Duration::from_micros(200)); // a slow consumer
     }

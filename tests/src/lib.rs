@@ -1,7 +1,16 @@
-//! Shared helpers for the end-to-end tests: where the real recordings are, and how to run
-//! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs.
+//! Shared helpers for the end-to-end tests: where the real recordings are, how to run
+//! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs,
+//! the workspace's own programs ([`binaries`], [`dagr_cli`]), socat-joined serial paths ([`pty_link`]),
+//! the LLRP reader emulator ([`llrp_emulator`]) and guarded child processes ([`process`]).
+#![forbid(unsafe_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod binaries;
+pub mod dagr_cli;
+pub mod llrp_emulator;
+pub mod process;
+pub mod pty_link;
 
 /// The folder of real device recordings: `$DAGR_FIXTURES`, else `../shared/fixtures/real`
 /// beside the checkout (where CI puts it).

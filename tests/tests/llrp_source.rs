@@ -1,9 +1,9 @@
 //! The `llrp://` source against real readers' stand-ins: the llrpkit emulator (a separate
 //! implementation of the reader side) and, where a test must control exactly what the
 //! reader says or see exactly what the client sent, a scripted reader on 127.0.0.1.
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,77 +23,14 @@ use dagr_protocols::llrp::{
     Body, Capabilities, DeviceCapabilities, Message, MessageDecoder, Status, TagReport,
 };
 use dagr_protocols::stream::StreamDecoder;
+use dagr_tests::llrp_emulator::Emulator;
+use dagr_tests::process::{line_within, ChildGuard};
 
 const EMULATOR_EPC_PREFIX: &str = "e2000017010b01621000";
 const IMPINJ: u32 = 25882;
 
 // ---------------------------------------------------------------------------------------
 // Processes and the source under test
-
-/// A child process killed (SIGKILL) and reaped when dropped, so no test leaves one behind.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Reads one line of a child's output on a helper thread, so the wait is bounded.
-fn line_within(
-    mut reader: BufReader<ChildStdout>,
-    timeout: Duration,
-) -> (String, BufReader<ChildStdout>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send((line, reader));
-    });
-    rx.recv_timeout(timeout)
-        .expect("the peer printed nothing in time")
-}
-
-/// `llrpkit emulate` on 127.0.0.1 (`port` 0 = any free port).
-struct Emulator {
-    _child: ChildGuard,
-    port: u16,
-}
-
-impl Emulator {
-    fn start(port: u16) -> Emulator {
-        let llrpkit = dagr_tests::python().with_file_name("llrpkit");
-        let mut child = Command::new(&llrpkit)
-            .args([
-                "emulate",
-                "--port",
-                &port.to_string(),
-                "--tags",
-                "6",
-                "--rate",
-                "50",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", llrpkit.display()));
-        let out = child.stdout.take().expect("piped stdout");
-        let child = ChildGuard(child);
-        let (line, _) = line_within(BufReader::new(out), Duration::from_secs(10));
-        // "emulated Impinj-style reader on port N (...)"
-        let port = line
-            .split("on port ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected emulator banner {line:?}"));
-        Emulator {
-            _child: child,
-            port,
-        }
-    }
-}
 
 /// An `llrp://` source running on its thread, with everything it sent so far.
 struct Running {

@@ -15,8 +15,6 @@ use dagr_host::source::{
     self, OverflowPolicy, Scheme, SourceContext, SourceCounters, SourceEvent, SourceUri, StopFlag,
 };
 
-/// Events a source may queue before drops start: minutes of data at normal rates.
-const CHANNEL_CAPACITY: usize = 1 << 16;
 /// How long sources get to wind down after a stop request.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -166,7 +164,7 @@ fn start(
     for uri in uris {
         let counters = Arc::new(SourceCounters::default());
         let (events, receiver) = source::channel(
-            CHANNEL_CAPACITY,
+            source::DEFAULT_CAPACITY,
             OverflowPolicy::DropOldest,
             counters.clone(),
         );

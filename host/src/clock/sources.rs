@@ -3,7 +3,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::model::{ClockConfig, ClockModel};
-use crate::record::Record;
+use super::time_sync::SyncRejected;
+use crate::record::{DeviceTime, Record};
+use crate::source::TimeSyncExchange;
 
 /// The clock models of every source of a gateway run (or a replay), by source name.
 #[derive(Debug, Clone, Default)]
@@ -38,12 +40,33 @@ impl SourceClocks {
         model.observe(record.device_time, record.arrival_ns)
     }
 
-    /// The model of `source`, if it has sent a record.
+    /// Learns from a completed time-sync exchange with a node (a
+    /// [`SourceEvent::TimeSync`](crate::source::SourceEvent::TimeSync)); the node's model is
+    /// created if it has sent no record yet. From then on [`map`](Self::map) places the
+    /// node's records by the two-way sync rather than by their arrivals alone.
+    pub fn time_sync(&mut self, exchange: &TimeSyncExchange) -> Result<(), SyncRejected> {
+        let first = DeviceTime::NodeMicros(exchange.t2_us);
+        let model = match self.models.get_mut(&exchange.source) {
+            Some(model) => model,
+            None => self
+                .models
+                .entry(exchange.source.clone())
+                .or_insert_with(|| ClockModel::with_config(&first, self.config)),
+        };
+        model.time_sync(
+            exchange.t1_ns,
+            exchange.t2_us,
+            exchange.t3_us,
+            exchange.t4_ns,
+        )
+    }
+
+    /// The model of `source`, if it has sent a record or a time-sync answer.
     pub fn get(&self, source: &str) -> Option<&ClockModel> {
         self.models.get(source)
     }
 
-    /// The model of `source` (time-sync answers go here), if it has sent a record.
+    /// The model of `source`, for changes, if it has sent a record or a time-sync answer.
     pub fn get_mut(&mut self, source: &str) -> Option<&mut ClockModel> {
         self.models.get_mut(source)
     }

@@ -142,6 +142,26 @@ pub struct TimeSyncExchange {
 }
 
 impl TimeSyncExchange {
+    /// The exchange a node frame completes, if it is a time-sync response; `t4_ns` is the
+    /// arrival of the bytes that completed it. Live sources, replays and the recorder all
+    /// derive exchanges this way, so the same bytes give the same exchanges everywhere.
+    pub fn from_frame(
+        source: &Arc<str>,
+        frame: &dagr_protocols::node::Frame,
+        t4_ns: u64,
+    ) -> Option<TimeSyncExchange> {
+        let dagr_protocols::node::Payload::TimeSyncResponse(response) = &frame.payload else {
+            return None;
+        };
+        Some(TimeSyncExchange {
+            source: source.clone(),
+            t1_ns: response.t1.saturating_mul(1000),
+            t2_us: response.t2,
+            t3_us: response.t3,
+            t4_ns,
+        })
+    }
+
     /// Node clock minus gateway clock and the round-trip delay, µs (the protocol crate's
     /// arithmetic, in wide integers so no pair of clocks overflows it).
     pub fn estimate(&self) -> dagr_protocols::node::TimeSyncEstimate {
@@ -200,6 +220,10 @@ pub struct EventSender {
     policy: OverflowPolicy,
     counters: Arc<SourceCounters>,
 }
+
+/// Events a source may queue before drops start, as `dagr record` sizes its channels:
+/// minutes of data at normal rates.
+pub const DEFAULT_CAPACITY: usize = 1 << 16;
 
 /// The gateway's side: the receiver and the channel's capacity.
 pub fn channel(

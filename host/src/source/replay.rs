@@ -3,7 +3,8 @@
 //!
 //! Every raw chunk is re-emitted under its original source name with its ORIGINAL arrival
 //! time (so a recording of a replay reproduces the capture), followed by the records
-//! [`RecordDecoder`] decodes from it per the channel's format; recorded status changes are
+//! [`RecordDecoder`] decodes from it per the channel's format, then the node time-sync
+//! exchanges it completed (as a live node source sends them); recorded status changes are
 //! re-emitted too. Chunks are paced by their log time (`speed=1`, the default, is real
 //! time; `max` does not wait). At the end each stream reports [`SourceState::Finished`].
 //!
@@ -17,10 +18,10 @@ use std::time::Duration;
 
 use super::{
     Disconnected, RawChunk, SourceContext, SourceCounters, SourceError, SourceEvent, SourceState,
-    SourceStatus, SourceUri,
+    SourceStatus, SourceUri, TimeSyncExchange,
 };
 use crate::capture::{CaptureReader, Entry, Pacer, Speed, StreamInfo};
-use crate::ingest::{Decoded, RecordDecoder};
+use crate::ingest::{Control, Decoded, RecordDecoder};
 use crate::record::Record;
 
 /// Starts the source thread; fails at once if the capture cannot be opened or the speed
@@ -113,10 +114,14 @@ impl Replay {
                 last_ns: log_ns,
             });
         stream.last_ns = log_ns;
-        let mut records = Vec::new();
-        stream
-            .decoder
-            .feed(&bytes, log_ns, &mut |d| keep_record(d, &mut records));
+        let (mut records, mut exchanges) = (Vec::new(), Vec::new());
+        stream.decoder.feed(&bytes, log_ns, &mut |d| match d {
+            Decoded::Record(record) => records.push(record),
+            Decoded::Control(Control::Node(frame)) => {
+                exchanges.extend(TimeSyncExchange::from_frame(&info.name, &frame, log_ns));
+            }
+            Decoded::Control(Control::Llrp(_)) => {}
+        });
         let counters = self.ctx.events.counters();
         SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
         self.send(SourceEvent::Chunk(RawChunk {
@@ -124,7 +129,10 @@ impl Replay {
             arrival_ns: log_ns,
             bytes,
         }))?;
-        self.send_records(records)
+        self.send_records(records)?;
+        exchanges
+            .into_iter()
+            .try_for_each(|e| self.send(SourceEvent::TimeSync(e)))
     }
 
     fn send_records(&self, records: Vec<Record>) -> Result<(), Disconnected> {

@@ -8,12 +8,12 @@
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
 use crate::decode::Format;
 use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent};
+use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent, TimeSyncExchange};
 
 use super::port::{self, Port, ReadOutcome};
 use super::settings::SerialSettings;
 use super::ti_cli::{self, ConfigureError};
-use super::time_sync::{self, TimeSyncRequester};
+use super::time_sync::TimeSyncRequester;
 
 /// Bytes asked for per read (a 921 600 Bd line delivers ~4.6 KiB per 50 ms read window).
 const READ_BUF: usize = 4096;
@@ -131,7 +131,7 @@ impl<'s> Link<'s> {
             .feed(bytes, arrival_ns, &mut |decoded| match decoded {
                 Decoded::Record(record) => records.push(record),
                 Decoded::Control(Control::Node(frame)) => {
-                    exchanges.extend(time_sync::exchange(&ctx.name, &frame, arrival_ns));
+                    exchanges.extend(TimeSyncExchange::from_frame(&ctx.name, &frame, arrival_ns));
                 }
                 // Node heartbeats and acks have no consumer yet; LLRP never comes over serial.
                 Decoded::Control(_) => {}

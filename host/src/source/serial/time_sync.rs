@@ -1,12 +1,8 @@
-//! Time sync with a node: a request every [`INTERVAL_NS`] stamped with the gateway clock,
-//! and the node's answers turned into [`TimeSyncExchange`]s for its clock model.
-use std::sync::Arc;
-
+//! Time sync with a node: a request every [`INTERVAL_NS`] stamped with the gateway clock
+//! (the node's answers become [`TimeSyncExchange`](crate::source::TimeSyncExchange)s).
 use dagr_protocols::node::{
-    self, encode_frame, HeaderRepr, Modality, Payload, PayloadRepr, TimeSyncRequest,
+    self, encode_frame, HeaderRepr, Modality, PayloadRepr, TimeSyncRequest,
 };
-
-use crate::source::TimeSyncExchange;
 
 /// Time between requests (the node's heartbeat period: cheap on the link, enough points
 /// for a drift fit).
@@ -46,25 +42,10 @@ impl TimeSyncRequester {
     }
 }
 
-/// The exchange a node frame completes, if it is a time-sync response; `t4_ns` is the
-/// arrival of the bytes that completed it.
-pub fn exchange(source: &Arc<str>, frame: &node::Frame, t4_ns: u64) -> Option<TimeSyncExchange> {
-    let Payload::TimeSyncResponse(response) = &frame.payload else {
-        return None;
-    };
-    Some(TimeSyncExchange {
-        source: source.clone(),
-        t1_ns: response.t1.saturating_mul(1000),
-        t2_us: response.t2,
-        t3_us: response.t3,
-        t4_ns,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dagr_protocols::node::FrameDecoder;
+    use dagr_protocols::node::{FrameDecoder, Payload};
     use dagr_protocols::stream::StreamDecoder;
 
     #[test]
