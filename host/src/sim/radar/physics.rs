@@ -75,8 +75,8 @@ pub(super) fn in_field_of_view(config: &RadarConfig, echo: &Echo) -> bool {
 }
 
 /// Mean SNR of a reflector of `amplitude` at `range` (m), azimuth `az` and elevation `el`
-/// (radians), dB, before clutter removal: the radar
-/// equation, the two-way antenna gain and the near-range leakage.
+/// (radians), dB, before clutter removal: the radar equation, the two-way antenna gain and
+/// the near-range leakage.
 pub fn mean_snr_db(config: &RadarConfig, amplitude: f64, range: f64, az: f64, el: f64) -> f64 {
     let r = range.max(1e-3);
     config.reference_snr_db + 20.0 * amplitude.max(1e-12).log10()
