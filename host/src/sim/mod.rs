@@ -5,6 +5,7 @@
 //! rows or LLRP tag reports, using the protocol crate's encoders, so the gateway reads
 //! simulated devices through exactly the decoders it uses for real ones.
 pub mod geometry;
+pub mod radar;
 pub mod rfid;
 pub mod scene;
 
