@@ -21,7 +21,8 @@ use std::f64::consts::{FRAC_PI_2, PI};
 use rand_chacha::ChaCha8Rng;
 
 use super::body::{
-    floor_deficit, grounded_pelvis_height, ArmPose, LegPose, Pose, Segments, Subject, LEFT, RIGHT,
+    floor_deficit, grounded_pelvis_height, part, ArmPose, LegPose, Pose, Segments, Subject, LEFT,
+    RIGHT,
 };
 use super::draw::uniform;
 use super::geometry::Vec3;
@@ -152,8 +153,8 @@ pub struct Motion {
     anchor: Vec3,
     /// Facing at the start, radians.
     yaw: f64,
-    /// Walking: circle radius (m), start angle, direction (±1) and speed (m/s).
-    path: (f64, f64, f64, f64),
+    /// Walking's arc.
+    path: WalkPath,
     style: Style,
 }
 
@@ -186,20 +187,16 @@ impl Motion {
                 uniform(rng, -slack, slack),
                 0.0,
             );
-        let path = (
+        let path = WalkPath {
             radius,
-            uniform(rng, -PI, PI),
-            if uniform(rng, 0.0, 1.0) < 0.5 {
-                -1.0
-            } else {
-                1.0
-            },
-            subject.walking_speed * uniform(rng, 0.9, 1.1),
-        );
+            start_angle: uniform(rng, -PI, PI),
+            direction: sign(rng),
+            speed: subject.walking_speed * uniform(rng, 0.9, 1.1),
+        };
         let lead = if subject.right_handed { RIGHT } else { LEFT };
         let (count, rate) = match activity {
-            Activity::Jumping => (((duration / 1.6) as u32).clamp(1, 2), 0.0),
-            Activity::Kicking => (((duration / 1.2) as u32).clamp(1, 2), 0.0),
+            Activity::Jumping => (((duration / 1.6) as u32).clamp(1, 6), 0.0),
+            Activity::Kicking => (((duration / 1.2) as u32).clamp(1, 8), 0.0),
             _ => (1, uniform(rng, 2.0, 3.2) * subject.vigour),
         };
         let style = Style {
@@ -211,12 +208,7 @@ impl Motion {
             rate,
             size: subject.vigour * uniform(rng, 0.85, 1.15),
             count,
-            turn: uniform(rng, FRAC_PI_2, PI)
-                * if uniform(rng, 0.0, 1.0) < 0.5 {
-                    -1.0
-                } else {
-                    1.0
-                },
+            turn: uniform(rng, FRAC_PI_2, PI) * sign(rng),
         };
         Motion {
             activity,
@@ -323,25 +315,33 @@ impl Motion {
             arms: shape.arms,
             legs: shape.legs,
         };
-        let feet = pose.joints(&self.seg).points;
-        use super::body::part::FOOT;
+        // The body placed at the origin; placing it elsewhere only shifts every point.
+        let mut joints = pose.joints(&self.seg);
         let support = match shape.support {
-            Some(side) => feet[FOOT[side]],
-            None => (feet[FOOT[LEFT]] + feet[FOOT[RIGHT]]) * 0.5,
+            Some(side) => joints.points[part::FOOT[side]],
+            None => (joints.points[part::FOOT[LEFT]] + joints.points[part::FOOT[RIGHT]]) * 0.5,
         };
         pose.root = Vec3::new(
             self.anchor.x - support.x,
             self.anchor.y - support.y,
             grounded_pelvis_height(&shape.legs, &self.seg, shape.support) + shape.lift,
         );
-        pose.root.z += floor_deficit(&pose.joints(&self.seg));
+        for p in &mut joints.points {
+            *p += pose.root;
+        }
+        pose.root.z += floor_deficit(&joints);
         pose
     }
 
     /// Walking along the arc: distance walked with 0.5 s ramps at both ends, gait phase
     /// from distance (stride 0.8 H · √(v / 1.3 m/s)).
     fn walking(&self, tau: f64) -> Pose {
-        let (radius, theta0, dir, speed) = self.path;
+        let WalkPath {
+            radius,
+            start_angle: theta0,
+            direction: dir,
+            speed,
+        } = self.path;
         let ramp = 0.5_f64.min(self.duration / 2.0);
         let distance = ramped_distance(tau, self.duration, ramp, speed);
         let now_speed = speed * ramp_factor(tau, self.duration, ramp);
@@ -370,6 +370,28 @@ impl Motion {
         };
         pose.root.z = grounded_pelvis_height(&shape.legs, &self.seg, None);
         pose
+    }
+}
+
+/// A walk along an arc of a circle centred on the motion's anchor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct WalkPath {
+    /// m.
+    radius: f64,
+    /// Where on the circle the walk starts, radians.
+    start_angle: f64,
+    /// +1 counter-clockwise, −1 clockwise.
+    direction: f64,
+    /// Full walking speed, m/s.
+    speed: f64,
+}
+
+/// +1 or −1 with equal odds.
+fn sign(rng: &mut ChaCha8Rng) -> f64 {
+    if uniform(rng, 0.0, 1.0) < 0.5 {
+        -1.0
+    } else {
+        1.0
     }
 }
 

@@ -234,10 +234,15 @@ pub fn write_capture(
         writer.add_stream(stream)?;
         writer.write_status(&status(&stream.name, 0, SourceState::Connected))?;
     }
+    // Activities cut short by the end of the run are labeled up to the end.
     let labels: Vec<Label> = world
         .labels()
         .into_iter()
         .filter(|l| l.start < duration)
+        .map(|l| Label {
+            end: l.end.min(duration),
+            ..l
+        })
         .collect();
     let mut queue = BinaryHeap::new();
     let mut order = 0u64;
@@ -364,6 +369,95 @@ fn status(name: &Arc<str>, at_ns: u64, state: SourceState) -> SourceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::path::PathBuf;
+
+    use crate::sim::body::Subject;
+    use crate::sim::scenario::Schedule;
+    use crate::sim::Room;
+
+    /// A renderer that sends `b"x"` at `times` (or stalls at its first when `stall`).
+    struct Stub {
+        name: &'static str,
+        times: Vec<f64>,
+        stall: bool,
+    }
+
+    impl DeviceRenderer for Stub {
+        fn stream(&self) -> StreamInfo {
+            StreamInfo {
+                name: self.name.into(),
+                format: Format::Llrp,
+                uri: String::new(),
+            }
+        }
+        fn next_due(&self) -> f64 {
+            self.times.first().copied().unwrap_or(f64::INFINITY)
+        }
+        fn render(&mut self, _: &dyn Scene, _: f64, out: &mut Vec<u8>) {
+            out.push(b'x');
+            if !self.stall {
+                self.times.remove(0);
+            }
+        }
+    }
+
+    fn run_stubs(name: &str, stubs: Vec<Stub>) -> Result<(SimSummary, PathBuf), SimError> {
+        let dir = std::env::temp_dir().join(format!("dagr-run-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schedule = Schedule::parse("1 3 waving\n4 9 walking").unwrap();
+        let world = World::new(Room::generate(0), Subject::generate(0), schedule, 0);
+        let mut renderers: Vec<Box<dyn DeviceRenderer>> = stubs
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn DeviceRenderer>)
+            .collect();
+        let path = dir.join("a.mcap");
+        write_capture(&path, &world, &mut renderers, 5.0, 0).map(|summary| (summary, path))
+    }
+
+    #[test]
+    fn a_renderer_that_does_not_advance_is_an_error_naming_it() {
+        let stall = Stub {
+            name: "stuck",
+            times: vec![0.5],
+            stall: true,
+        };
+        let err = run_stubs("stall", vec![stall]).unwrap_err().to_string();
+        assert!(
+            err.contains("stuck") && err.contains("did not advance"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn two_renderers_with_one_name_are_refused() {
+        let a = Stub {
+            name: "same",
+            times: vec![],
+            stall: false,
+        };
+        let b = Stub {
+            name: "same",
+            times: vec![],
+            stall: false,
+        };
+        let err = run_stubs("dup", vec![a, b]).unwrap_err().to_string();
+        assert!(err.contains("same"), "{err}");
+    }
+
+    #[test]
+    fn emissions_at_or_after_the_duration_are_not_rendered_and_labels_end_with_the_run() {
+        let stub = Stub {
+            name: "s",
+            times: vec![0.0, 4.9, 5.0, 6.0],
+            stall: false,
+        };
+        let (summary, path) = run_stubs("end", vec![stub]).unwrap();
+        assert_eq!(summary.streams, vec![("s".to_string(), 2, 2)]);
+        let (_, labels) = crate::capture::CaptureReader::catalog(&path).unwrap();
+        let spans: Vec<(f64, f64)> = labels.iter().map(|l| (l.start, l.end)).collect();
+        assert_eq!(spans, [(1.0, 3.0), (4.0, 5.0)]);
+    }
 
     #[test]
     fn a_device_clock_maps_back_to_scene_time() {
