@@ -34,6 +34,7 @@ pub struct CaptureWriter {
     status: u16,
     sequences: HashMap<u16, u32>,
     chunk_opened: Option<Instant>,
+    age_flush: bool,
 }
 
 /// The wall-clock time at `clock`'s zero, ns since the Unix epoch.
@@ -82,7 +83,16 @@ impl CaptureWriter {
             status,
             sequences: HashMap::new(),
             chunk_opened: None,
+            age_flush: true,
         })
+    }
+
+    /// Closes chunks only at [`CHUNK_SIZE`] or on [`flush`](Self::flush), never by
+    /// wall-clock age: for writers not fed in real time (the simulator), whose files must
+    /// depend only on what was written, not on how fast.
+    pub fn without_age_flush(mut self) -> Self {
+        self.age_flush = false;
+        self
     }
 
     /// The file being written.
@@ -139,7 +149,7 @@ impl CaptureWriter {
     /// also when no data arrive.
     pub fn flush_if_due(&mut self) -> Result<(), CaptureError> {
         match self.chunk_opened {
-            Some(at) if at.elapsed() >= MAX_CHUNK_AGE => self.flush(),
+            Some(at) if self.age_flush && at.elapsed() >= MAX_CHUNK_AGE => self.flush(),
             _ => Ok(()),
         }
     }

@@ -4,10 +4,17 @@
 //! scatterers. Renderers turn the scatterers at an instant into a TI radar frame, ESP32 CSI
 //! rows or LLRP tag reports, using the protocol crate's encoders, so the gateway reads
 //! simulated devices through exactly the decoders it uses for real ones.
+pub mod activity;
+pub mod body;
+pub mod draw;
 pub mod geometry;
 pub mod radar;
 pub mod rfid;
+pub mod room;
+pub mod run;
+pub mod scenario;
 pub mod scene;
+pub mod world;
 
 pub use geometry::Vec3;
 pub use scene::{RadarMount, RfidSetup, Room, Scatterer, Scene, Tag, WifiLink};

@@ -1,0 +1,261 @@
+//! Activity schedules: what the person does when. Scripted from a file (`--scenario FILE`)
+//! or drawn at random from the seed.
+//!
+//! # Scenario file format
+//! Plain text, one activity per line: `START_S END_S ACTIVITY`, fields separated by spaces
+//! or tabs, times in seconds from the start of the run, the activity by its class name
+//! (`empty_room`, `walking`, `sitting_down`, `standing_up`, `falling`, `waving`,
+//! `clapping`, `kicking`, `jumping`, `bending`, `turning`, `drinking`, `phone_call`).
+//! Blank lines and everything after `#` are ignored. Lines must be in time order and must
+//! not overlap; gaps between them are idle time (the person stands still, unlabeled).
+//! ```text
+//! # a person walks in, waves, sits down
+//! 0.5  4.5  walking
+//! 5.0  7.5  waving
+//! 8.0 10.5  sitting_down
+//! ```
+use std::path::{Path, PathBuf};
+
+use super::activity::Activity;
+use super::draw::{seeded, uniform, Stream};
+
+/// One scheduled activity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scheduled {
+    /// Start, s since the run started.
+    pub start: f64,
+    /// End, s (after `start`).
+    pub end: f64,
+    /// What is done.
+    pub activity: Activity,
+}
+
+/// Activities in time order, not overlapping.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schedule {
+    /// The activities.
+    pub items: Vec<Scheduled>,
+}
+
+/// Shortest activity a scenario may ask for, s.
+pub const MIN_ACTIVITY: f64 = 0.5;
+/// Idle gap between random activities, s (drawn uniformly in this range).
+pub const RANDOM_GAP: (f64, f64) = (0.5, 1.5);
+
+/// A scenario file that could not be read or understood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line number (0: the file as a whole).
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "scenario {}: {}", self.path.display(), self.reason)
+        } else {
+            write!(
+                f,
+                "scenario {} line {}: {}",
+                self.path.display(),
+                self.line,
+                self.reason
+            )
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Schedule {
+    /// Reads a scenario file (format in the [module doc](self)).
+    pub fn load(path: &Path) -> Result<Schedule, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
+        Schedule::parse(&text).map_err(|(line, reason)| ScenarioError {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        })
+    }
+
+    /// Parses scenario text; errors are (1-based line, reason naming the field).
+    pub fn parse(text: &str) -> Result<Schedule, (usize, String)> {
+        let mut items: Vec<Scheduled> = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let content = raw.split('#').next().unwrap_or_default();
+            let fields: Vec<&str> = content.split_whitespace().collect();
+            if fields.is_empty() {
+                continue;
+            }
+            let item = parse_line(&fields).map_err(|reason| (line, reason))?;
+            if let Some(previous) = items.last() {
+                if item.start < previous.end {
+                    return Err((
+                        line,
+                        format!(
+                            "field start_s: {} is before the previous activity's end {}; \
+                             lines must be in time order and must not overlap",
+                            item.start, previous.end
+                        ),
+                    ));
+                }
+            }
+            items.push(item);
+        }
+        Ok(Schedule { items })
+    }
+
+    /// A random schedule filling `duration` s: activities drawn uniformly from all classes
+    /// (never `empty_room` twice in a row), each lasting its typical duration, separated by
+    /// idle gaps of [`RANDOM_GAP`]; the first starts after one gap, and the last ends by
+    /// `duration` (cut short if at least its shortest typical duration fits).
+    pub fn random(seed: u64, duration: f64) -> Schedule {
+        let mut rng = seeded(Stream::Schedule, seed, 0);
+        let mut items: Vec<Scheduled> = Vec::new();
+        let mut t = uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+        loop {
+            let previous = items.last().map(|i| i.activity);
+            let activity = loop {
+                let pick = Activity::ALL[(uniform(&mut rng, 0.0, 1.0) * 13.0) as usize % 13];
+                if !(pick == Activity::EmptyRoom && previous == Some(Activity::EmptyRoom)) {
+                    break pick;
+                }
+            };
+            let (lo, hi) = activity.typical_duration();
+            let end = (t + uniform(&mut rng, lo, hi)).min(duration);
+            if end - t < lo {
+                break;
+            }
+            items.push(Scheduled {
+                start: t,
+                end,
+                activity,
+            });
+            t = end + uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+        }
+        Schedule { items }
+    }
+
+    /// The activity under way at `t`, if any.
+    pub fn at(&self, t: f64) -> Option<&Scheduled> {
+        let i = self.items.partition_point(|s| s.end <= t);
+        self.items.get(i).filter(|s| s.start <= t)
+    }
+}
+
+fn parse_line(fields: &[&str]) -> Result<Scheduled, String> {
+    let [start, end, name] = fields else {
+        return Err(format!(
+            "expected 3 fields `start_s end_s activity`, found {}",
+            fields.len()
+        ));
+    };
+    let seconds = |field: &str, text: &str| -> Result<f64, String> {
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            _ => Err(format!(
+                "field {field}: expected seconds (a number >= 0), found {text:?}"
+            )),
+        }
+    };
+    let start = seconds("start_s", start)?;
+    let end = seconds("end_s", end)?;
+    if end < start + MIN_ACTIVITY {
+        return Err(format!(
+            "field end_s: {end} must be at least {MIN_ACTIVITY} s after start_s {start}"
+        ));
+    }
+    let activity = Activity::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Activity::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "field activity: unknown activity {name:?}; expected one of {}",
+            names.join(", ")
+        )
+    })?;
+    Ok(Scheduled {
+        start,
+        end,
+        activity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_good_file_parses_with_comments_and_blank_lines() {
+        let text = "# header\n\n0.5 4.5 walking\n5\t7.5 waving # hi\n  8.0 10.5 sitting_down\n";
+        let s = Schedule::parse(text).unwrap();
+        assert_eq!(s.items.len(), 3);
+        assert_eq!(
+            s.items[1],
+            Scheduled {
+                start: 5.0,
+                end: 7.5,
+                activity: Activity::Waving
+            }
+        );
+        assert_eq!(s.at(6.0).map(|i| i.activity), Some(Activity::Waving));
+        assert_eq!(s.at(4.7), None);
+        assert_eq!(s.at(0.5).map(|i| i.activity), Some(Activity::Walking));
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_their_line_number_and_field() {
+        let cases = [
+            ("0 1 walking\n0 2 dancing\n", 2, "field activity"),
+            ("\n\n1.0 x walking\n", 3, "field end_s"),
+            ("-1 2 walking\n", 1, "field start_s"),
+            ("0 1\n", 1, "expected 3 fields"),
+            ("0 3 walking\n2 4 waving\n", 2, "overlap"),
+            ("2 2.1 waving\n", 1, "at least 0.5"),
+            ("0 inf waving\n", 1, "field end_s"),
+        ];
+        for (text, line, needle) in cases {
+            let (at, reason) = Schedule::parse(text).unwrap_err();
+            assert_eq!(at, line, "{text:?}: {reason}");
+            assert!(reason.contains(needle), "{text:?}: {reason}");
+        }
+        let (_, reason) = Schedule::parse("0 1 dancing").unwrap_err();
+        assert!(reason.contains("phone_call"), "lists the names: {reason}");
+    }
+
+    #[test]
+    fn a_missing_file_error_names_the_file() {
+        let err = Schedule::load(Path::new("/nonexistent/plan.txt")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/plan.txt"), "{err}");
+    }
+
+    #[test]
+    fn random_schedules_fill_the_duration_in_order_and_repeat_per_seed() {
+        let s = Schedule::random(7, 120.0);
+        assert_eq!(s, Schedule::random(7, 120.0));
+        assert_ne!(s, Schedule::random(8, 120.0));
+        assert!(s.items.len() >= 15, "{}", s.items.len());
+        for pair in s.items.windows(2) {
+            assert!(pair[1].start - pair[0].end >= RANDOM_GAP.0 - 1e-9);
+            assert!(
+                !(pair[0].activity == Activity::EmptyRoom
+                    && pair[1].activity == Activity::EmptyRoom)
+            );
+        }
+        assert!(s.items.last().unwrap().end <= 120.0);
+        let kinds: std::collections::BTreeSet<_> = s.items.iter().map(|i| i.activity).collect();
+        assert!(kinds.len() >= 10, "{kinds:?}");
+    }
+
+    #[test]
+    fn a_run_too_short_for_any_activity_has_an_empty_schedule() {
+        assert!(Schedule::random(1, 0.5).items.is_empty());
+    }
+}

@@ -1,0 +1,331 @@
+//! `dagr sim` end to end: a world played through a device renderer into a capture that
+//! holds the schedule's labels, replays through `dagr replay`, and is byte-identical for
+//! the same arguments.
+//!
+//! The renderer here is a test device only (the real radar, CSI and RFID renderers live in
+//! their own modules): one ESP32-CSI-Tool receiver whose subcarriers all carry the phase
+//! of the path from the person's right hand to its antenna.
+use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use dagr_host::capture::{CaptureReader, Entry, StreamInfo};
+use dagr_host::decode::Format;
+use dagr_host::sim::body::{part, Subject, RIGHT};
+use dagr_host::sim::room::wifi_wavelength;
+use dagr_host::sim::run::{write_capture, DeviceClock, DeviceRenderer, SimSummary};
+use dagr_host::sim::scenario::Schedule;
+use dagr_host::sim::world::World;
+use dagr_host::sim::{Room, Scene, Vec3};
+use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
+use dagr_protocols::csi::Iq;
+use serde_json::Value;
+
+const SOURCE: &str = "esp32-hand";
+const ROWS_PER_S: f64 = 50.0;
+/// Amplitude of every subcarrier, quantized units.
+const AMPLITUDE: f64 = 40.0;
+
+/// One ESP32 receiver at 50 rows/s: 64 subcarriers, all with phase −2π·d/λ, d the distance
+/// from the right hand to the link's first receive antenna (no hand: phase 0); stamped with
+/// its own drifting µs clock.
+struct HandPhaseEsp32 {
+    clock: DeviceClock,
+    sent: u32,
+    antenna: Vec3,
+    wavelength: f64,
+    channel: u8,
+    mac: [u8; 6],
+}
+
+impl HandPhaseEsp32 {
+    fn new(room: &Room, seed: u64) -> Self {
+        let link = &room.wifi[0];
+        HandPhaseEsp32 {
+            clock: DeviceClock::free_running(seed, 0),
+            sent: 0,
+            antenna: link.rx[0],
+            wavelength: wifi_wavelength(link.channel),
+            channel: link.channel,
+            mac: link.mac,
+        }
+    }
+}
+
+/// The phase the renderer puts on a row sent at `t`.
+fn expected_phase(scene: &dyn Scene, antenna: Vec3, wavelength: f64, t: f64) -> f64 {
+    let mut body = Vec::new();
+    scene.body_at(t, &mut body);
+    body.get(part::HAND[RIGHT]).map_or(0.0, |hand| {
+        -2.0 * PI * hand.pos.distance(antenna) / wavelength
+    })
+}
+
+impl DeviceRenderer for HandPhaseEsp32 {
+    fn stream(&self) -> StreamInfo {
+        StreamInfo {
+            name: SOURCE.into(),
+            format: Format::Esp32Csi,
+            uri: "sim://test/esp32-hand".into(),
+        }
+    }
+
+    fn next_due(&self) -> f64 {
+        f64::from(self.sent) / ROWS_PER_S
+    }
+
+    fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
+        let phase = expected_phase(scene, self.antenna, self.wavelength, t);
+        let iq = Iq {
+            re: (AMPLITUDE * phase.cos()).round() as i8,
+            im: (AMPLITUDE * phase.sin()).round() as i8,
+        };
+        let row = CsiRow {
+            role: Role::Ap,
+            mac: self.mac,
+            rssi: -50,
+            rate: 11,
+            sig_mode: 1,
+            mcs: 0,
+            bandwidth: 0,
+            smoothing: 1,
+            not_sounding: 1,
+            aggregation: 0,
+            stbc: 0,
+            fec_coding: 0,
+            sgi: 0,
+            noise_floor: -95,
+            ampdu_cnt: 0,
+            channel: self.channel,
+            secondary_channel: 0,
+            local_timestamp: self.clock.micros_u32(t),
+            ant: 0,
+            sig_len: 100,
+            rx_state: 0,
+            real_time_set: false,
+            real_timestamp: 0.0,
+            len: 128,
+            csi: vec![iq; 64],
+        };
+        out.extend_from_slice(&row.to_line());
+        self.sent += 1;
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dagr-sim-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn world(seed: u64) -> World {
+    World::new(
+        Room::generate(3),
+        Subject::generate(5),
+        Schedule::random(seed, 20.0),
+        seed,
+    )
+}
+
+fn simulate(path: &Path, world: &World, seed: u64) -> SimSummary {
+    let mut renderers: Vec<Box<dyn DeviceRenderer>> =
+        vec![Box::new(HandPhaseEsp32::new(world.room(), seed))];
+    write_capture(path, world, &mut renderers, 20.0, seed).unwrap()
+}
+
+fn dagr(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_capture_holds_the_schedules_labels_and_every_row() {
+    let dir = scratch("labels");
+    let path = dir.join("a.mcap");
+    let world = world(1);
+    let summary = simulate(&path, &world, 1);
+    let (streams, labels) = CaptureReader::catalog(&path).unwrap();
+    assert_eq!(labels, world.labels());
+    assert!(labels.len() >= 3, "{labels:?}");
+    assert_eq!(summary.labels, labels.len());
+    assert_eq!(streams.len(), 1);
+    assert_eq!(
+        (&*streams[0].name, streams[0].format),
+        (SOURCE, Format::Esp32Csi)
+    );
+    assert_eq!(summary.streams[0].1, 1000, "20 s at 50 rows/s");
+}
+
+#[test]
+fn chunks_arrive_in_order_a_little_after_they_were_sent() {
+    let dir = scratch("order");
+    let path = dir.join("a.mcap");
+    simulate(&path, &world(2), 2);
+    let mut last = 0;
+    let mut chunks = 0;
+    for entry in CaptureReader::open(&path).unwrap() {
+        let log = entry.log_ns();
+        assert!(log >= last, "file order is arrival order");
+        last = log;
+        if let Entry::Chunk {
+            log_ns, publish_ns, ..
+        } = entry
+        {
+            let delay = log_ns - publish_ns;
+            assert!((1_000_000..50_000_000).contains(&delay), "delay {delay} ns");
+            chunks += 1;
+        }
+    }
+    assert_eq!(chunks, 1000);
+}
+
+#[test]
+fn the_same_world_writes_a_byte_identical_file_and_another_seed_a_different_one() {
+    let dir = scratch("determinism");
+    let (a, b, c) = (dir.join("a.mcap"), dir.join("b.mcap"), dir.join("c.mcap"));
+    simulate(&a, &world(4), 4);
+    simulate(&b, &world(4), 4);
+    simulate(&c, &world(5), 5);
+    let bytes = |p: &Path| std::fs::read(p).unwrap();
+    assert!(bytes(&a) == bytes(&b), "same arguments, different bytes");
+    assert!(bytes(&a) != bytes(&c));
+}
+
+#[test]
+fn the_capture_replays_rows_whose_phase_follows_the_hand_and_labels() {
+    let dir = scratch("replay");
+    let path = dir.join("a.mcap");
+    let world = world(6);
+    simulate(&path, &world, 6);
+    let out = dagr(&["replay", "--max", "--json", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rows: Vec<&Value> = lines.iter().filter(|v| v["source"] == SOURCE).collect();
+    let labels = lines.iter().filter(|v| v.get("label").is_some()).count();
+    assert_eq!((rows.len(), labels), (1000, world.labels().len()));
+
+    // Each row's phase is the hand's path at the instant its device clock stamped.
+    let device = HandPhaseEsp32::new(world.room(), 6);
+    let mut previous_us: Option<u64> = None;
+    let mut checked = 0;
+    for row in rows {
+        let stamp = row["local_timestamp"].as_u64().unwrap();
+        // Unwrap the u32 counter against the clock's full reading.
+        let full = device.clock.micros(0.0) & !0xFFFF_FFFF | stamp;
+        let full = match previous_us {
+            Some(p) if full < p => full + (1 << 32),
+            _ => full,
+        };
+        previous_us = Some(full);
+        let t = device.clock.scene_time(full);
+        let iq = &row["csi"][0];
+        let (re, im) = (iq[0].as_f64().unwrap(), iq[1].as_f64().unwrap());
+        let expected = expected_phase(&world, device.antenna, device.wavelength, t);
+        let error = (im.atan2(re) - expected).rem_euclid(2.0 * PI);
+        let error = error.min(2.0 * PI - error);
+        assert!(error < 0.05, "row at {t:.3} s: phase off by {error} rad");
+        checked += 1;
+    }
+    assert_eq!(checked, 1000);
+}
+
+#[test]
+fn dagr_sim_is_deterministic_and_the_seed_matters() {
+    let dir = scratch("cli");
+    let run = |seed: &str, name: &str| {
+        let path = dir.join(name);
+        let out = dagr(&[
+            "sim",
+            "--seed",
+            seed,
+            "--room",
+            "2",
+            "--subject",
+            "1",
+            "--duration",
+            "60",
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(path).unwrap()
+    };
+    let (a, b, c) = (run("7", "a.mcap"), run("7", "b.mcap"), run("8", "c.mcap"));
+    assert!(a == b && a != c);
+    let (_, labels) = CaptureReader::catalog(&dir.join("a.mcap")).unwrap();
+    assert!(labels.len() >= 8, "{}", labels.len());
+}
+
+#[test]
+fn dagr_sim_runs_a_scenario_file_and_reports_its_bad_lines() {
+    let dir = scratch("scenario");
+    let good = dir.join("good.txt");
+    std::fs::write(&good, "# plan\n0.5 3.5 walking\n4 6 waving\n").unwrap();
+    let out_path = dir.join("s.mcap");
+    let out = dagr(&[
+        "sim",
+        "--scenario",
+        good.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, labels) = CaptureReader::catalog(&out_path).unwrap();
+    let classes: Vec<&str> = labels.iter().map(|l| l.class.as_str()).collect();
+    assert_eq!(classes, ["walking", "waving"]);
+    assert_eq!((labels[1].start, labels[1].end), (4.0, 6.0));
+
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "0.5 3.5 walking\n4 six waving\n").unwrap();
+    let out = dagr(&[
+        "sim",
+        "--scenario",
+        bad.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.txt") && err.contains("line 2") && err.contains("end_s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dagr_sim_serve_is_not_yet_available() {
+    let out = dagr(&["sim", "--serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available"));
+}
+
+#[test]
+fn streams_keep_their_arc_names() {
+    // The renderer's stream info is what the capture declares.
+    let device = HandPhaseEsp32::new(&Room::generate(0), 0);
+    let info = device.stream();
+    assert_eq!(info.name, Arc::<str>::from(SOURCE));
+    assert_eq!(info.modality_name(), "wifi");
+}
