@@ -4,6 +4,7 @@
 //! scatterers. Renderers turn the scatterers at an instant into a TI radar frame, ESP32 CSI
 //! rows or LLRP tag reports, using the protocol crate's encoders, so the gateway reads
 //! simulated devices through exactly the decoders it uses for real ones.
+pub mod csi;
 pub mod geometry;
 pub mod scene;
 
