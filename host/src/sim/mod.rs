@@ -6,6 +6,7 @@
 //! simulated devices through exactly the decoders it uses for real ones.
 pub mod activity;
 pub mod body;
+pub mod csi;
 pub mod draw;
 pub mod geometry;
 pub mod radar;

@@ -1,0 +1,490 @@
+//! The WiFi CSI renderer: the channel of each simulated link, as an ESP32-CSI-Tool receiver
+//! (or an Intel 5300) would report it, encoded with the protocol crate.
+//!
+//! Per packet and link, for each receive antenna:
+//! 1. [`channel`]: the true channel `H(f_k) = Σ_p a_p · exp(−j 2π f_k τ_p)` over the line of
+//!    sight, wall/floor/ceiling image sources scaled by `room.multipath`, the room's static
+//!    scatterers and the body's scatterers, on the 64 subcarriers `f_k = f_c + k · 312.5 kHz`.
+//! 2. [`receiver`]: what the radio does to it: a random common phase and phase slope per
+//!    packet, automatic gain control with occasional jumps, noise, int8 quantization.
+//! 3. The report: one [`CsiRow`] per antenna (64 subcarriers in ESP32 buffer order, see
+//!    [`subcarriers`]; DC and guard bins 0), or one Intel 5300 [`Bfee`] for all antennas.
+//!
+//! Power and RSSI: received power `P = P_tx · mean_k |H(f_k)|²` over the used subcarriers;
+//! the row's RSSI is `10·log10(P + N_floor)` dBm, rounded. The RSSI is measured before the
+//! gain control, so it keeps the absolute level the normalised CSI loses.
+//!
+//! Row header (HT20 as a station hears its access point's frames, values as in the real
+//! recording of wire-formats §2.1): `sig_mode` 1 (HT), `rate` 11, `mcs` from the config,
+//! `bandwidth` (cwb) 0 (20 MHz), secondary channel 0, `smoothing` 1, `not_sounding` 1,
+//! `noise_floor` from the config (−93 dBm), `len` 256 (the HT20 buffer: LLTF + HT-LTF, of
+//! which the tool prints the LLTF's 64 subcarriers, as `SHOULD_COLLECT_ONLY_LLTF` builds do).
+pub mod channel;
+pub mod receiver;
+pub mod subcarriers;
+
+use std::fmt;
+
+use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
+use dagr_protocols::csi::intel5300::Bfee;
+use dagr_protocols::csi::Iq;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use self::channel::{add_response, body_paths, response_of, static_paths, Path, Response};
+use self::receiver::PacketDistortion;
+use self::receiver::{mean_power, peak_magnitude, report, AgcState, Impairments};
+use self::subcarriers::{bin_of_subcarrier, carrier_hz, Occupancy, BINS, INTEL5300_SUBCARRIERS};
+use super::{Room, Scatterer, Vec3, WifiLink, C};
+
+/// `len` of an HT20 row with no secondary channel: the ESP32's buffer bytes (LLTF + HT-LTF).
+pub const ESP32_HT20_BUFFER_LEN: u16 = 256;
+
+/// Intel 5300 `antenna_sel` mapping chain `i` to antenna `i` (2 bits per chain).
+const INTEL_IDENTITY_ANTENNA_SEL: u8 = 0b10_01_00;
+
+/// Intel `rate_n_flags`: HT (bit 8) sent from antenna A (bit 14); the MCS is or-ed in.
+const INTEL_HT_ANT_A: u16 = 0x4100;
+
+/// The Intel driver reports per-chain RSSI as `P_dBm + 44 + agc`; the AGC aims this level.
+const INTEL_RSSI_TARGET: f64 = 40.0;
+
+/// What the renderer simulates: packet timing, radio levels and the receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsiConfig {
+    /// Packets per second per link (the driver calls [`CsiRenderer::render_packet`] at this
+    /// rate; see [`packet_interval_s`](Self::packet_interval_s)).
+    pub packet_rate_hz: f64,
+    /// Transmit power including both antennas' gains and losses, dBm.
+    pub tx_power_dbm: f64,
+    /// Receiver noise floor over the 20 MHz band, dBm (also printed in each row).
+    pub noise_floor_dbm: f64,
+    /// int8 level the ESP32's gain control puts the strongest subcarrier at.
+    pub esp32_agc_target: f64,
+    /// int8 level the Intel 5300's gain control puts the strongest subcarrier at.
+    pub intel_agc_target: f64,
+    /// The receiver's imperfections.
+    pub impairments: Impairments,
+    /// Which ESP32-CSI-Tool firmware prints the rows.
+    pub role: Role,
+    /// MCS of the measured frames.
+    pub mcs: u8,
+    /// Length of the measured frames, bytes (`sig_len`).
+    pub sig_len: u16,
+}
+
+impl Default for CsiConfig {
+    /// 100 packets/s per link, an ESP32 station 10 dBm EIRP away, realistic impairments.
+    fn default() -> Self {
+        CsiConfig {
+            packet_rate_hz: 100.0,
+            tx_power_dbm: 10.0,
+            noise_floor_dbm: -93.0,
+            esp32_agc_target: 90.0,
+            intel_agc_target: 40.0,
+            impairments: Impairments::default(),
+            role: Role::Sta,
+            mcs: 0,
+            sig_len: 101,
+        }
+    }
+}
+
+impl CsiConfig {
+    /// Time between two packets of one link, s.
+    pub fn packet_interval_s(&self) -> f64 {
+        1.0 / self.packet_rate_hz
+    }
+
+    fn tx_power_mw(&self) -> f64 {
+        dbm_to_mw(self.tx_power_dbm)
+    }
+
+    fn noise_mw(&self) -> f64 {
+        dbm_to_mw(self.noise_floor_dbm)
+    }
+}
+
+/// Why a packet could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsiError {
+    /// The room has fewer WiFi links.
+    NoSuchLink {
+        /// Index asked for.
+        link: usize,
+        /// Links in the room.
+        links: usize,
+    },
+    /// The link has no receive antenna.
+    NoAntennas {
+        /// Index of the link.
+        link: usize,
+    },
+}
+
+impl fmt::Display for CsiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CsiError::NoSuchLink { link, links } => write!(
+                f,
+                "csi: room has {links} WiFi link(s), no link index {link}"
+            ),
+            CsiError::NoAntennas { link } => {
+                write!(f, "csi: WiFi link {link} has no receive antenna")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CsiError {}
+
+/// The two receivers the renderer can play; each keeps its own gain control per link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Receiver {
+    Esp32,
+    Intel5300,
+}
+
+impl Receiver {
+    fn occupancy(self) -> Occupancy {
+        match self {
+            Receiver::Esp32 => Occupancy::LegacyLtf,
+            Receiver::Intel5300 => Occupancy::Ht20,
+        }
+    }
+}
+
+/// Renders CSI reports of a room's WiFi links. Seeded: the same seed and the same calls give
+/// byte-identical output.
+#[derive(Debug, Clone)]
+pub struct CsiRenderer {
+    config: CsiConfig,
+    rng: ChaCha8Rng,
+    /// Gain control per link, created at a link's first packet.
+    esp32_agc: Vec<Option<AgcState>>,
+    intel_agc: Vec<Option<AgcState>>,
+    /// Running bfee count per link.
+    bfee_count: Vec<u16>,
+    /// Person-independent channel per link.
+    statics: Vec<Option<StaticChannel>>,
+    /// Scratch: paths of one antenna, true channel and report per antenna, the row.
+    paths: Vec<Path>,
+    responses: Vec<Response>,
+    reports: Vec<[Iq; BINS]>,
+    row: CsiRow,
+}
+
+impl CsiRenderer {
+    /// A renderer drawing its randomness from `seed`.
+    pub fn new(config: CsiConfig, seed: u64) -> Self {
+        CsiRenderer {
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            esp32_agc: Vec::new(),
+            intel_agc: Vec::new(),
+            bfee_count: Vec::new(),
+            statics: Vec::new(),
+            paths: Vec::new(),
+            responses: Vec::new(),
+            reports: Vec::new(),
+            row: empty_row(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CsiConfig {
+        &self.config
+    }
+
+    /// Appends to `out` one ESP32-CSI-Tool row per receive antenna of `room.wifi[link]`:
+    /// the packet received at scene time `t` (s) with the person's scatterers `body`,
+    /// stamped with the receiver's µs counter `device_time_us`. Row `ant` is the antenna's
+    /// index in the link. A link that does not exist or has no antenna is an error and
+    /// writes nothing.
+    pub fn render_packet(
+        &mut self,
+        room: &Room,
+        link: usize,
+        body: &[Scatterer],
+        t: f64,
+        device_time_us: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CsiError> {
+        let wifi = wifi_link(room, link)?;
+        self.receive(room, link, body, t, Receiver::Esp32)?;
+        self.fill_row_header(wifi, device_time_us);
+        for antenna in 0..wifi.rx.len() {
+            self.row.rssi = self.rssi_dbm(antenna);
+            self.row.ant = u8::try_from(antenna).unwrap_or(u8::MAX);
+            self.row.csi.clear();
+            self.row.csi.extend_from_slice(&self.reports[antenna]);
+            // Writing into a Vec cannot fail.
+            let _ = self.row.write_row(&mut VecWriter(out));
+        }
+        Ok(())
+    }
+
+    /// Appends to `out` one Intel 5300 bfee record (`.dat` framing) of the same channel as
+    /// [`render_packet`](Self::render_packet): one transmit stream, the link's first three
+    /// antennas as receive chains, 30 grouped subcarriers; errors as `render_packet`. The
+    /// 5300 is a receiver of its own: its gain control and randomness are separate draws.
+    pub fn render_intel(
+        &mut self,
+        room: &Room,
+        link: usize,
+        body: &[Scatterer],
+        t: f64,
+        device_time_us: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CsiError> {
+        self.receive(room, link, body, t, Receiver::Intel5300)?;
+        let bfee = self.bfee(link, device_time_us);
+        // The shape (1..=3 chains, 30 samples each) is valid by construction.
+        let _ = bfee.encode_into(out);
+        Ok(())
+    }
+
+    /// The true (impairment-free, unquantized) channel of every antenna of `room.wifi[link]`
+    /// at this instant, in ESP32 buffer order: what the reports are made from.
+    pub fn channel(
+        &mut self,
+        room: &Room,
+        link: usize,
+        body: &[Scatterer],
+    ) -> Result<&[Response], CsiError> {
+        let wifi = wifi_link(room, link)?;
+        if wifi.rx.is_empty() {
+            return Err(CsiError::NoAntennas { link });
+        }
+        let carrier = carrier_hz(wifi.channel);
+        let wavelength = C / carrier;
+        self.refresh_static_channel(room, link);
+        let statics = self.statics[link]
+            .as_ref()
+            .map_or(&[][..], |c| &c.responses);
+        self.responses.clear();
+        self.responses.extend_from_slice(statics);
+        for (rx, h) in wifi.rx.iter().zip(self.responses.iter_mut()) {
+            self.paths.clear();
+            body_paths(wifi.tx, *rx, body, wavelength, &mut self.paths);
+            add_response(&self.paths, carrier, h);
+        }
+        Ok(&self.responses)
+    }
+
+    /// Makes `self.statics[link]` the person-independent part of the link's channel (line of
+    /// sight, walls, statics), recomputing it only when the room or the link changed.
+    fn refresh_static_channel(&mut self, room: &Room, link: usize) {
+        if self.statics.len() <= link {
+            self.statics.resize_with(link + 1, || None);
+        }
+        let cached = &mut self.statics[link];
+        if !cached.as_ref().is_some_and(|c| c.is_for(room, link)) {
+            *cached = Some(StaticChannel::new(room, link, &mut self.paths));
+        }
+    }
+
+    /// Computes the channel and the receiver's report of it into `self.reports`.
+    fn receive(
+        &mut self,
+        room: &Room,
+        link: usize,
+        body: &[Scatterer],
+        t: f64,
+        receiver: Receiver,
+    ) -> Result<(), CsiError> {
+        self.channel(room, link, body)?;
+        let occupancy = receiver.occupancy();
+        let imp = &self.config.impairments;
+        let (agcs, target) = match receiver {
+            Receiver::Esp32 => (&mut self.esp32_agc, self.config.esp32_agc_target),
+            Receiver::Intel5300 => (&mut self.intel_agc, self.config.intel_agc_target),
+        };
+        if agcs.len() <= link {
+            agcs.resize(link + 1, None);
+        }
+        let agc = agcs[link].get_or_insert_with(|| AgcState::new(t, imp, &mut self.rng));
+        let offset_db = agc.offset_at(t, imp, &mut self.rng);
+        let peak = peak_magnitude(&self.responses, occupancy);
+        let packet = PacketDistortion::draw(imp, peak, target, offset_db, &mut self.rng);
+        let thermal = if imp.thermal_noise {
+            self.config.noise_mw() / self.config.tx_power_mw()
+        } else {
+            0.0
+        };
+        let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
+        self.reports
+            .resize(self.responses.len(), [Iq::default(); BINS]);
+        for (h, out) in self.responses.iter().zip(self.reports.iter_mut()) {
+            let noise_var = thermal + mean_power(h, occupancy) * estimation;
+            report(h, &packet, noise_var, occupancy, &mut self.rng, out);
+        }
+        Ok(())
+    }
+
+    /// Received power of `antenna` over the used subcarriers plus noise, dBm.
+    fn received_dbm(&self, antenna: usize, occupancy: Occupancy) -> f64 {
+        let gain = mean_power(&self.responses[antenna], occupancy);
+        mw_to_dbm(self.config.tx_power_mw() * gain + self.config.noise_mw())
+    }
+
+    fn rssi_dbm(&self, antenna: usize) -> i8 {
+        let dbm = self.received_dbm(antenna, Occupancy::LegacyLtf);
+        dbm.round().clamp(-128.0, 127.0) as i8
+    }
+
+    /// Sets the columns that are the same for every antenna of a packet.
+    fn fill_row_header(&mut self, wifi: &WifiLink, device_time_us: u32) {
+        let row = &mut self.row;
+        row.role = self.config.role;
+        row.mac = wifi.mac;
+        row.mcs = self.config.mcs;
+        row.noise_floor = self.config.noise_floor_dbm.round().clamp(-128.0, 127.0) as i8;
+        row.channel = wifi.channel;
+        row.local_timestamp = device_time_us;
+        row.sig_len = self.config.sig_len;
+        row.real_timestamp = f64::from(device_time_us) / 1e6;
+    }
+
+    /// The bfee record of the reports in `self.reports` (chains = first three antennas).
+    fn bfee(&mut self, link: usize, device_time_us: u32) -> Bfee {
+        let nrx = self.reports.len().min(3);
+        let occupancy = Receiver::Intel5300.occupancy();
+        let dbm: Vec<f64> = (0..nrx).map(|a| self.received_dbm(a, occupancy)).collect();
+        let strongest = dbm.iter().copied().fold(f64::MIN, f64::max);
+        let agc = (INTEL_RSSI_TARGET - 44.0 - strongest)
+            .round()
+            .clamp(0.0, 63.0);
+        let rssi = |a: usize| {
+            dbm.get(a)
+                .map_or(0, |p| (p + 44.0 + agc).round().clamp(0.0, 255.0) as u8)
+        };
+        let mut csi = Vec::with_capacity(nrx * INTEL5300_SUBCARRIERS.len());
+        for report in &self.reports[..nrx] {
+            csi.extend(
+                INTEL5300_SUBCARRIERS
+                    .iter()
+                    .map(|&k| report[bin_of_subcarrier(k)]),
+            );
+        }
+        if self.bfee_count.len() <= link {
+            self.bfee_count.resize(link + 1, 0);
+        }
+        let count = &mut self.bfee_count[link];
+        *count = count.wrapping_add(1);
+        Bfee {
+            timestamp_low: device_time_us,
+            bfee_count: *count,
+            nrx: nrx as u8,
+            ntx: 1,
+            rssi_a: rssi(0),
+            rssi_b: rssi(1),
+            rssi_c: rssi(2),
+            noise: self.config.noise_floor_dbm.round().clamp(-128.0, 127.0) as i8,
+            agc: agc as u8,
+            antenna_sel: INTEL_IDENTITY_ANTENNA_SEL,
+            rate: INTEL_HT_ANT_A | u16::from(self.config.mcs),
+            csi,
+        }
+    }
+}
+
+/// The channel of a link's antennas without the person, with what it was computed from.
+#[derive(Debug, Clone)]
+struct StaticChannel {
+    link: WifiLink,
+    size: Vec3,
+    multipath: f64,
+    statics: Vec<Scatterer>,
+    responses: Vec<Response>,
+}
+
+impl StaticChannel {
+    fn new(room: &Room, link: usize, paths: &mut Vec<Path>) -> Self {
+        let wifi = room.wifi[link].clone();
+        let carrier = carrier_hz(wifi.channel);
+        let responses = wifi
+            .rx
+            .iter()
+            .map(|rx| {
+                paths.clear();
+                static_paths(room, wifi.tx, *rx, C / carrier, paths);
+                response_of(paths, carrier)
+            })
+            .collect();
+        StaticChannel {
+            link: wifi,
+            size: room.size,
+            multipath: room.multipath,
+            statics: room.statics.clone(),
+            responses,
+        }
+    }
+
+    /// Whether this is still the static channel of `room.wifi[link]`.
+    fn is_for(&self, room: &Room, link: usize) -> bool {
+        room.wifi.get(link) == Some(&self.link)
+            && room.size == self.size
+            && room.multipath == self.multipath
+            && room.statics == self.statics
+    }
+}
+
+fn wifi_link(room: &Room, link: usize) -> Result<&WifiLink, CsiError> {
+    room.wifi.get(link).ok_or(CsiError::NoSuchLink {
+        link,
+        links: room.wifi.len(),
+    })
+}
+
+/// The HT20 row every packet starts from (per-packet columns are overwritten).
+fn empty_row() -> CsiRow {
+    CsiRow {
+        role: Role::Sta,
+        mac: [0; 6],
+        rssi: 0,
+        rate: 11,
+        sig_mode: 1,
+        mcs: 0,
+        bandwidth: 0,
+        smoothing: 1,
+        not_sounding: 1,
+        aggregation: 0,
+        stbc: 0,
+        fec_coding: 0,
+        sgi: 0,
+        noise_floor: -93,
+        ampdu_cnt: 0,
+        channel: 1,
+        secondary_channel: 0,
+        local_timestamp: 0,
+        ant: 0,
+        sig_len: 0,
+        rx_state: 0,
+        real_time_set: false,
+        real_timestamp: 0.0,
+        len: ESP32_HT20_BUFFER_LEN,
+        csi: Vec::with_capacity(BINS),
+    }
+}
+
+fn dbm_to_mw(dbm: f64) -> f64 {
+    10f64.powf(dbm / 10.0)
+}
+
+fn mw_to_dbm(mw: f64) -> f64 {
+    10.0 * mw.log10()
+}
+
+/// `fmt::Write` into a byte vector, so rows are formatted without a temporary string.
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+//! What a WiFi receiver does to the true channel before it reports it: per-packet phase
+//! offsets, automatic gain control, noise and 8-bit quantization.
+//!
+//! For a packet, with `H_a(k)` the channel of antenna `a` on subcarrier `k`, the reported
+//! estimate is
+//!
+//! ```text
+//! Ĥ_a(k) = Q( g · ( exp(j (φ0 − 2π k Δf δ)) · H_a(k) + n_a(k) ) )
+//! ```
+//!
+//! * `φ0 ~ U(0, 2π)`: the residual carrier frequency offset and phase noise, a new random
+//!   value each packet.
+//! * `δ ~ U(0, max_timing_offset_s)`: the packet-detection delay plus sampling-frequency
+//!   offset, a linear phase slope `−2π Δf δ` per subcarrier, new each packet.
+//! * `g`: automatic gain control. It scales the strongest used subcarrier (over the
+//!   antennas) to `agc_target` int8 units, times a gain error: a per-packet jitter
+//!   `N(0, agc_jitter_db)` plus an offset that stays put and jumps by ±U(min, max) dB at
+//!   Poisson times (`agc_jump_rate_hz`), drifting back towards 0 dB.
+//! * `n ~ CN(0, σ²)`: thermal noise `σ² = N_floor / P_tx` (the noise floor over the band
+//!   relative to the transmit power, in the channel's power-gain units) plus channel
+//!   estimation error `mean|H_a|² / 10^(estimation_snr_db/10)`; independent per antenna
+//!   and subcarrier.
+//! * `Q`: rounding to the nearest integer and clipping to −128..=127 (never wrapping).
+//!
+//! The antennas of a link are the chains of one receiver: they share the oscillator, the
+//! sampling clock and the gain, so `φ0`, `δ` and `g` are common to all antennas of a packet
+//! and cancel in `Ĥ_a · conj(Ĥ_b)`. Subcarriers the receiver does not estimate (DC,
+//! guards) are reported as exactly 0, as the firmware does.
+use dagr_protocols::csi::Iq;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Exp, StandardNormal};
+
+use super::channel::{Complex, Response};
+use super::subcarriers::{subcarrier_of_bin, Occupancy, BINS, SPACING_HZ};
+
+/// The receiver's imperfections; [`Impairments::none`] turns every one off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Impairments {
+    /// Rotate each packet by a random common phase `φ0 ~ U(0, 2π)`.
+    pub random_common_phase: bool,
+    /// Upper bound of the per-packet timing offset `δ`, s (0 = no phase slope).
+    pub max_timing_offset_s: f64,
+    /// Standard deviation of the per-packet gain error, dB.
+    pub agc_jitter_db: f64,
+    /// Mean rate of AGC gain jumps, per second (0 = never).
+    pub agc_jump_rate_hz: f64,
+    /// Smallest gain jump, dB.
+    pub agc_jump_min_db: f64,
+    /// Largest gain jump, dB.
+    pub agc_jump_max_db: f64,
+    /// Add receiver thermal noise at the noise floor.
+    pub thermal_noise: bool,
+    /// Signal-to-error ratio of the channel estimate itself, dB (`f64::INFINITY` = exact).
+    pub estimation_snr_db: f64,
+}
+
+impl Default for Impairments {
+    /// An ESP32-like receiver: random phase, up to 150 ns (3 samples) of detection delay,
+    /// a gain jump every 5 s on average, ~25 dB estimation SNR.
+    fn default() -> Self {
+        Impairments {
+            random_common_phase: true,
+            max_timing_offset_s: 150e-9,
+            agc_jitter_db: 0.2,
+            agc_jump_rate_hz: 0.2,
+            agc_jump_min_db: 1.0,
+            agc_jump_max_db: 3.0,
+            thermal_noise: true,
+            estimation_snr_db: 25.0,
+        }
+    }
+}
+
+impl Impairments {
+    /// A perfect receiver: only the gain normalisation and the quantization remain.
+    pub fn none() -> Self {
+        Impairments {
+            random_common_phase: false,
+            max_timing_offset_s: 0.0,
+            agc_jitter_db: 0.0,
+            agc_jump_rate_hz: 0.0,
+            agc_jump_min_db: 0.0,
+            agc_jump_max_db: 0.0,
+            thermal_noise: false,
+            estimation_snr_db: f64::INFINITY,
+        }
+    }
+}
+
+/// The slowly changing part of one receiver's gain: an offset that jumps now and then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgcState {
+    /// Current gain offset from the ideal, dB.
+    offset_db: f64,
+    /// Scene time of the next jump, s (`None`: jumps are off).
+    next_jump_s: Option<f64>,
+}
+
+impl AgcState {
+    /// A receiver whose gain is right at `t`, first jump scheduled after it.
+    pub fn new(t: f64, impairments: &Impairments, rng: &mut ChaCha8Rng) -> Self {
+        let mut state = AgcState {
+            offset_db: 0.0,
+            next_jump_s: None,
+        };
+        state.next_jump_s = state.wait(t, impairments, rng);
+        state
+    }
+
+    /// The gain offset in force at `t`, dB, after applying every jump due by then.
+    pub fn offset_at(&mut self, t: f64, impairments: &Impairments, rng: &mut ChaCha8Rng) -> f64 {
+        while let Some(due) = self.next_jump_s.filter(|&due| due <= t) {
+            self.offset_db += self.jump_db(impairments, rng);
+            self.next_jump_s = self.wait(due, impairments, rng);
+        }
+        self.offset_db
+    }
+
+    /// A jump of random size; its sign pulls the offset back once it exceeds one jump.
+    fn jump_db(&self, impairments: &Impairments, rng: &mut ChaCha8Rng) -> f64 {
+        let (lo, hi) = (impairments.agc_jump_min_db, impairments.agc_jump_max_db);
+        let size = if hi > lo {
+            rng.random_range(lo..hi)
+        } else {
+            lo
+        };
+        let up = if self.offset_db.abs() > hi {
+            self.offset_db < 0.0
+        } else {
+            rng.random_bool(0.5)
+        };
+        if up {
+            size
+        } else {
+            -size
+        }
+    }
+
+    /// The time of the jump after `from`: exponential waiting times.
+    fn wait(&self, from: f64, impairments: &Impairments, rng: &mut ChaCha8Rng) -> Option<f64> {
+        let exp = Exp::new(impairments.agc_jump_rate_hz).ok()?;
+        (impairments.agc_jump_rate_hz > 0.0).then(|| from + rng.sample(exp))
+    }
+}
+
+/// What one packet's receiver did, common to all its antennas.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacketDistortion {
+    /// Common phase `φ0`, rad.
+    pub common_phase: f64,
+    /// Timing offset `δ`, s.
+    pub timing_offset_s: f64,
+    /// Linear gain `g`, int8 units per unit of channel amplitude.
+    pub gain: f64,
+}
+
+impl PacketDistortion {
+    /// Draws the phase and timing offsets; `gain` sets `peak` to `target` int8 units after a
+    /// gain error of `error_db`.
+    pub fn draw(
+        impairments: &Impairments,
+        peak: f64,
+        target: f64,
+        error_db: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let common_phase = if impairments.random_common_phase {
+            rng.random_range(0.0..std::f64::consts::TAU)
+        } else {
+            0.0
+        };
+        let timing_offset_s = if impairments.max_timing_offset_s > 0.0 {
+            rng.random_range(0.0..impairments.max_timing_offset_s)
+        } else {
+            0.0
+        };
+        let jitter_db = if impairments.agc_jitter_db > 0.0 {
+            impairments.agc_jitter_db * rng.sample::<f64, _>(StandardNormal)
+        } else {
+            0.0
+        };
+        let gain = if peak > 0.0 {
+            target / peak * db_to_amplitude(error_db + jitter_db)
+        } else {
+            0.0
+        };
+        PacketDistortion {
+            common_phase,
+            timing_offset_s,
+            gain,
+        }
+    }
+
+    /// The unit phasor this packet multiplies subcarrier `k` by.
+    fn rotation(&self, k: i32) -> Complex {
+        let slope = -std::f64::consts::TAU * SPACING_HZ * self.timing_offset_s;
+        Complex::from_polar(1.0, self.common_phase + slope * f64::from(k))
+    }
+}
+
+/// `10^(db/20)`.
+pub fn db_to_amplitude(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+/// Largest `|H(k)|` over the used subcarriers of all `responses`.
+pub fn peak_magnitude(responses: &[Response], occupancy: Occupancy) -> f64 {
+    responses
+        .iter()
+        .flat_map(|h| {
+            h.iter()
+                .enumerate()
+                .filter(|&(b, _)| occupancy.bin_is_used(b))
+                .map(|(_, z)| z.abs())
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Mean `|H(k)|²` over the used subcarriers: the channel's power gain.
+pub fn mean_power(h: &Response, occupancy: Occupancy) -> f64 {
+    let (sum, n) = h
+        .iter()
+        .enumerate()
+        .filter(|&(b, _)| occupancy.bin_is_used(b))
+        .fold((0.0, 0usize), |(s, n), (_, z)| (s + z.norm_sqr(), n + 1));
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
+
+/// Rounds to the nearest integer and clips to the `i8` range.
+pub fn quantize(x: f64) -> i8 {
+    x.round().clamp(f64::from(i8::MIN), f64::from(i8::MAX)) as i8
+}
+
+/// One antenna's reported estimate: `h` distorted by `packet`, plus complex Gaussian noise of
+/// variance `noise_var` (channel units), quantized; unused bins are 0.
+pub fn report(
+    h: &Response,
+    packet: &PacketDistortion,
+    noise_var: f64,
+    occupancy: Occupancy,
+    rng: &mut ChaCha8Rng,
+    out: &mut [Iq; BINS],
+) {
+    let sigma = (noise_var / 2.0).sqrt();
+    for (bin, (z, iq)) in h.iter().zip(out.iter_mut()).enumerate() {
+        let k = subcarrier_of_bin(bin);
+        if !occupancy.is_used(k) {
+            *iq = Iq::default();
+            continue;
+        }
+        let mut y = *z * packet.rotation(k);
+        if sigma > 0.0 {
+            let n_re: f64 = rng.sample(StandardNormal);
+            let n_im: f64 = rng.sample(StandardNormal);
+            y += Complex::new(n_re, n_im).scale(sigma);
+        }
+        let y = y.scale(packet.gain);
+        *iq = Iq {
+            re: quantize(y.re),
+            im: quantize(y.im),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn quantization_clips_instead_of_wrapping() {
+        assert_eq!(quantize(127.4), 127);
+        assert_eq!(quantize(1e9), 127);
+        assert_eq!(quantize(-1e9), -128);
+        assert_eq!(quantize(-128.6), -128);
+        assert_eq!(quantize(f64::INFINITY), 127);
+        assert_eq!(quantize(-3.5), -4);
+    }
+
+    #[test]
+    fn agc_offset_jumps_by_the_configured_steps_and_stays_bounded() {
+        let imp = Impairments {
+            agc_jump_rate_hz: 5.0,
+            ..Impairments::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut agc = AgcState::new(0.0, &imp, &mut rng);
+        let mut last = 0.0;
+        let mut jumps = 0;
+        for i in 1..=2000 {
+            let now = agc.offset_at(f64::from(i) * 0.01, &imp, &mut rng);
+            let step = (now - last).abs();
+            if step > 0.0 {
+                jumps += 1;
+                assert!((1.0..=6.0).contains(&step), "one or two jumps: {step}");
+            }
+            assert!(now.abs() <= 2.0 * imp.agc_jump_max_db, "offset {now}");
+            last = now;
+        }
+        assert!((50..=150).contains(&jumps), "~100 jumps in 20 s: {jumps}");
+    }
+
+    #[test]
+    fn agc_never_jumps_when_the_rate_is_zero() {
+        let imp = Impairments::none();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut agc = AgcState::new(0.0, &imp, &mut rng);
+        assert_eq!(agc.offset_at(1e6, &imp, &mut rng), 0.0);
+    }
+}
