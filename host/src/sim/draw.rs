@@ -19,6 +19,8 @@ pub enum Stream {
     Motion = 0x4d4f_5449,
     /// Device clocks and delivery delays.
     Device = 0x4445_5649,
+    /// The seeds of the device renderers (radar, CSI links, RFID reader).
+    Renderer = 0x5245_4e44,
 }
 
 /// The random stream for item `k` of `stream` under `seed`.
@@ -47,6 +49,11 @@ pub fn integer(rng: &mut ChaCha8Rng, lo: u32, hi: u32) -> u32 {
 /// Exponentially distributed with the given mean (≥ 0).
 pub fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
     -(1.0 - rng.random::<f64>()).ln() * mean
+}
+
+/// A 64-bit seed for item `k` of `stream` (for components that seed themselves).
+pub fn seed_for(stream: Stream, seed: u64, k: u64) -> u64 {
+    seeded(stream, seed, k).random::<u64>()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod body;
 pub mod csi;
+pub mod devices;
 pub mod draw;
 pub mod geometry;
 pub mod radar;

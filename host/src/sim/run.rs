@@ -57,8 +57,7 @@ pub trait DeviceRenderer {
 /// seeded from `seed`. The renderers are built in their own modules; this list is where
 /// they are wired in.
 pub fn default_renderers(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer>> {
-    let _ = (world, seed);
-    Vec::new()
+    super::devices::room_devices(world, seed)
 }
 
 /// A simulated device's own clock: it started `base_us` µs before scene time 0 (its boot,

@@ -1,0 +1,212 @@
+//! The simulated devices `dagr sim` runs: each renderer (radar, CSI link, RFID reader) behind
+//! the [`DeviceRenderer`] contract, with its own device clock and its emission schedule.
+//!
+//! - radar: one TI frame every frame period (20 Hz), frame counter starting at a seeded value,
+//!   as the OOB demo's data port sends it;
+//! - CSI: one ESP32-CSI-Tool console per link, one row per receive antenna every packet
+//!   interval (100 packets/s), `local_timestamp` from the link's free-running µs clock;
+//! - RFID: one LLRP reader whose tag reads fall at their own (Poisson) times; the reader's
+//!   RO_ACCESS_REPORTs leave in TCP batches every [`RFID_BATCH_S`], stamped with the
+//!   reader's UTC clock at each read.
+//!
+//! A renderer error (an encoder refusing a value) loses that emission, as a device drops a
+//! packet; configurations are validated when the renderers are built.
+use super::csi::{CsiConfig, CsiRenderer};
+use super::draw::{integer, seed_for, seeded, Stream};
+use super::radar::{RadarConfig, RadarRenderer};
+use super::rfid::{RfidConfig, RfidRenderer};
+use super::run::{DeviceClock, DeviceRenderer};
+use super::scene::{Scatterer, Scene};
+use super::world::World;
+use crate::capture::StreamInfo;
+use crate::decode::Format;
+
+/// How often the simulated reader sends the reports of the reads since its last send, s.
+pub const RFID_BATCH_S: f64 = 0.02;
+
+/// Device numbers keeping the devices' seeds and clocks apart.
+const RADAR: u64 = 0;
+const RFID: u64 = 1;
+const FIRST_CSI_LINK: u64 = 16;
+
+/// The devices of `world`'s room, seeded from `seed`: the radar, one CSI console per WiFi
+/// link, and the RFID reader (when the room has tags and antennas).
+pub fn room_devices(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer>> {
+    let room = world.room();
+    let mut devices: Vec<Box<dyn DeviceRenderer>> = Vec::new();
+    devices.push(Box::new(RadarDevice::new(seed)));
+    for link in 0..room.wifi.len() {
+        devices.push(Box::new(CsiDevice::new(seed, link)));
+    }
+    if !room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty() {
+        devices.push(Box::new(RfidDevice::new(seed)));
+    }
+    devices
+}
+
+/// The TI radar's data port.
+pub struct RadarDevice {
+    renderer: RadarRenderer,
+    first_frame: u32,
+    sent: u32,
+    body: Vec<Scatterer>,
+}
+
+impl RadarDevice {
+    /// The radar with the default (IWR6843-like, 20 Hz) configuration.
+    pub fn new(seed: u64) -> Self {
+        let renderer = RadarRenderer::new(
+            RadarConfig::default(),
+            seed_for(Stream::Renderer, seed, RADAR),
+        )
+        .expect("the default radar configuration is valid");
+        let first_frame = integer(&mut seeded(Stream::Device, seed, RADAR), 1, 100_000);
+        RadarDevice {
+            renderer,
+            first_frame,
+            sent: 0,
+            body: Vec::new(),
+        }
+    }
+}
+
+impl DeviceRenderer for RadarDevice {
+    fn stream(&self) -> StreamInfo {
+        StreamInfo {
+            name: "sim-radar".into(),
+            format: Format::TiMmwave,
+            uri: "sim://radar".into(),
+        }
+    }
+
+    fn next_due(&self) -> f64 {
+        self.renderer.frame_time(self.sent)
+    }
+
+    fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
+        self.body.clear();
+        scene.body_at(t, &mut self.body);
+        let frame_number = self.first_frame.wrapping_add(self.sent);
+        if let Ok(bytes) = self
+            .renderer
+            .render_bytes(scene.room(), &self.body, t, frame_number)
+        {
+            out.extend_from_slice(&bytes);
+        }
+        self.sent += 1;
+    }
+}
+
+/// One WiFi link's ESP32-CSI-Tool receiver console.
+pub struct CsiDevice {
+    renderer: CsiRenderer,
+    link: usize,
+    clock: DeviceClock,
+    sent: u64,
+    body: Vec<Scatterer>,
+}
+
+impl CsiDevice {
+    /// The receiver of link `link` with the default configuration (100 packets/s).
+    pub fn new(seed: u64, link: usize) -> Self {
+        let device = FIRST_CSI_LINK + link as u64;
+        let renderer = CsiRenderer::new(
+            CsiConfig::default(),
+            seed_for(Stream::Renderer, seed, device),
+        );
+        let clock = DeviceClock::free_running(seed, device);
+        CsiDevice {
+            renderer,
+            link,
+            clock,
+            sent: 0,
+            body: Vec::new(),
+        }
+    }
+}
+
+impl DeviceRenderer for CsiDevice {
+    fn stream(&self) -> StreamInfo {
+        StreamInfo {
+            name: format!("sim-wifi-{}", self.link + 1).into(),
+            format: Format::Esp32Csi,
+            uri: format!("sim://wifi/{}", self.link + 1),
+        }
+    }
+
+    fn next_due(&self) -> f64 {
+        self.sent as f64 * self.renderer.config().packet_interval_s()
+    }
+
+    fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
+        self.body.clear();
+        scene.body_at(t, &mut self.body);
+        let local_us = self.clock.micros_u32(t);
+        let mut row_bytes = Vec::new();
+        if self
+            .renderer
+            .render_packet(
+                scene.room(),
+                self.link,
+                &self.body,
+                t,
+                local_us,
+                &mut row_bytes,
+            )
+            .is_ok()
+        {
+            out.extend_from_slice(&row_bytes);
+        }
+        self.sent += 1;
+    }
+}
+
+/// The LLRP reader.
+pub struct RfidDevice {
+    renderer: RfidRenderer,
+    clock: DeviceClock,
+    batches: u64,
+}
+
+impl RfidDevice {
+    /// The reader with the default configuration (~30 reads/s per tag, FCC hopping).
+    pub fn new(seed: u64) -> Self {
+        let config = RfidConfig {
+            seed: seed_for(Stream::Renderer, seed, RFID),
+            ..RfidConfig::default()
+        };
+        RfidDevice {
+            renderer: RfidRenderer::new(config),
+            clock: DeviceClock::utc(seed, RFID),
+            batches: 0,
+        }
+    }
+}
+
+impl DeviceRenderer for RfidDevice {
+    fn stream(&self) -> StreamInfo {
+        StreamInfo {
+            name: "sim-rfid".into(),
+            format: Format::Llrp,
+            uri: "sim://rfid".into(),
+        }
+    }
+
+    fn next_due(&self) -> f64 {
+        (self.batches + 1) as f64 * RFID_BATCH_S
+    }
+
+    fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
+        let clock = self.clock;
+        let mut batch = Vec::new();
+        let body_at = |at: f64, body: &mut Vec<Scatterer>| scene.body_at(at, body);
+        if self
+            .renderer
+            .render_until(scene.room(), body_at, t, |at| clock.micros(at), &mut batch)
+            .is_ok()
+        {
+            out.extend_from_slice(&batch);
+        }
+        self.batches += 1;
+    }
+}
