@@ -11,6 +11,7 @@ pub mod capture;
 pub mod clock;
 pub mod decode;
 pub mod ingest;
+pub mod preprocess;
 pub mod record;
 pub mod sim;
 pub mod source;
