@@ -9,6 +9,7 @@
 
 pub mod capture;
 pub mod clock;
+pub mod dataset;
 pub mod decode;
 pub mod ingest;
 pub mod preprocess;
