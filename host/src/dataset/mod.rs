@@ -12,6 +12,8 @@
 //!   room, subject and present modality.
 //! - `splits.json` ([`manifest::Splits`]): a split by room and one by subject.
 //!
+//! [`xrf55`] loads samples of the published XRF55 dataset ([`npy`] reads its files).
+//!
 //! # Labels
 //! A window takes the class of the capture label covering its centre (`start ≤ c < end`).
 //! Windows whose centre no label covers are skipped (counted as `unlabeled`): nothing says
@@ -33,8 +35,10 @@ use crate::sim::activity::Activity;
 use crate::sim::run::{META_ROOM, META_SUBJECT};
 
 pub mod manifest;
+pub mod npy;
 pub mod shard;
 pub mod windows;
+pub mod xrf55;
 
 use manifest::{FileEntry, Manifest, Splits};
 use shard::{SampleTags, Shard};
