@@ -9,8 +9,10 @@
 
 pub mod capture;
 pub mod clock;
+pub mod dataset;
 pub mod decode;
 pub mod ingest;
+pub mod preprocess;
 pub mod record;
 pub mod sim;
 pub mod source;

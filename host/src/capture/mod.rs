@@ -7,6 +7,8 @@
 //!   Metadata record named `dagr` with `dagr_version` and `gateway_epoch_unix_ns` (the
 //!   wall-clock time, ns since the Unix epoch, at the gateway clock's zero; add it to a
 //!   `log_time` to get wall-clock time).
+//!   Writers may add further `dagr` Metadata records (readers merge them); simulated
+//!   captures add `sim_room`, `sim_subject` and `sim_seed` (`--room`, `--subject`, `--seed`).
 //! - One channel per source, topic = source name, message encoding
 //!   `application/octet-stream`, no schema, channel metadata `format` (`ti-mmwave`,
 //!   `esp32-csi`, `esp-csi`, `intel5300`, `llrp`, `node`), `uri` (the source URI as given)

@@ -132,6 +132,20 @@ impl CaptureWriter {
         self.write(channel, log_ns, publish_ns, bytes)
     }
 
+    /// Adds entries to the capture's `dagr` metadata (another Metadata record of that name;
+    /// [`CaptureReader::metadata`](super::CaptureReader::metadata) merges them), e.g. the
+    /// simulator's room and subject, which `dagr dataset export` reads back.
+    pub fn write_metadata(
+        &mut self,
+        entries: BTreeMap<String, String>,
+    ) -> Result<(), CaptureError> {
+        let record = Metadata {
+            name: METADATA_NAME.to_string(),
+            metadata: entries,
+        };
+        self.mcap.write_metadata(&record).map_err(|e| self.error(e))
+    }
+
     /// Writes a label annotation (logged at its start).
     pub fn write_label(&mut self, label: &Label) -> Result<(), CaptureError> {
         let body = serde_json::to_vec(&label.to_json()).map_err(|e| self.error(e))?;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dagr_host::capture::Speed;
 use dagr_host::decode::Format;
 
+mod dataset;
 mod decode;
 mod inspect;
 mod record;
@@ -110,6 +111,11 @@ enum Command {
         #[arg(long, conflicts_with = "out")]
         serve: bool,
     },
+    /// Build training data from labeled captures.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
     /// Report what a capture holds per stream: bytes, records, rate, span, gaps, decoder
     /// counters and clock offset, and whether the file is complete.
     Inspect {
@@ -118,6 +124,31 @@ enum Command {
         /// Print one JSON object instead of the human report.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Cut labeled captures into windows and write the model's input tensors.
+    ///
+    /// Each capture is replayed at full speed through the gateway's decoders, clock models,
+    /// synchronizer and preprocessing. A window takes the class of the label covering its
+    /// centre; windows without one are skipped. Writes one CAPTURE.safetensors per capture
+    /// (wifi, rfid, mmwave, present, label, room, subject, start_s), dataset.json (classes,
+    /// shapes, preprocessing, counts) and splits.json (held-out rooms and subjects).
+    Export {
+        /// Captures to export (`dagr sim` or `dagr record` output).
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+        /// Output directory (created if missing; files in it are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Window length, s.
+        #[arg(long, value_name = "S", default_value = "2")]
+        window: f64,
+        /// Distance between window starts, s.
+        #[arg(long, value_name = "S", default_value = "0.5")]
+        hop: f64,
     },
 }
 
@@ -177,6 +208,15 @@ pub fn main() -> ExitCode {
             json,
         } => replay::run(&file, if max { Speed::Max } else { speed }, json),
         Command::Inspect { file, json } => inspect::run(&file, json),
+        Command::Dataset {
+            command:
+                DatasetCommand::Export {
+                    captures,
+                    out,
+                    window,
+                    hop,
+                },
+        } => dataset::export_run(&captures, &out, window, hop),
         Command::Sim {
             seed,
             room,

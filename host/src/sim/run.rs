@@ -60,6 +60,23 @@ pub fn default_renderers(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer
     super::devices::room_devices(world, seed)
 }
 
+/// Capture metadata key of the simulated room's `--room K`.
+pub const META_ROOM: &str = "sim_room";
+/// Capture metadata key of the simulated person's `--subject K`.
+pub const META_SUBJECT: &str = "sim_subject";
+/// Capture metadata key of the simulation's `--seed N`.
+pub const META_SEED: &str = "sim_seed";
+
+/// What a simulated capture records about its own making (room, subject, seed), so a
+/// dataset export can group windows by domain.
+fn sim_metadata(world: &World, seed: u64) -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        (META_ROOM.to_string(), world.room().id.to_string()),
+        (META_SUBJECT.to_string(), world.subject().id.to_string()),
+        (META_SEED.to_string(), seed.to_string()),
+    ])
+}
+
 /// A simulated device's own clock: it started `base_us` µs before scene time 0 (its boot,
 /// or the Unix epoch for a UTC clock), is off by `offset_s` and runs `ppm` parts per million
 /// fast (negative: slow). Renderers stamp their records with it.
@@ -222,6 +239,7 @@ pub fn write_capture(
     seed: u64,
 ) -> Result<SimSummary, SimError> {
     let mut writer = CaptureWriter::create(path, SIM_EPOCH_UNIX_NS)?.without_age_flush();
+    writer.write_metadata(sim_metadata(world, seed))?;
     let streams: Vec<StreamInfo> = renderers.iter().map(|r| r.stream()).collect();
     for (i, stream) in streams.iter().enumerate() {
         if streams[..i].iter().any(|s| s.name == stream.name) {

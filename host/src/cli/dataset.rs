@@ -1,0 +1,50 @@
+//! `dagr dataset export`: labeled captures to safetensors shards, a manifest and splits.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use dagr_host::dataset::{export, MANIFEST_FILE, SPLITS_FILE};
+use dagr_host::preprocess::PreprocessSpec;
+
+/// Exports `captures` into `out` with `window_s`-second windows every `hop_s`.
+pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -> ExitCode {
+    if !(window_s.is_finite() && window_s > 0.0) {
+        eprintln!("dagr dataset export: --window {window_s}: expected seconds > 0");
+        return ExitCode::from(2);
+    }
+    if !(hop_s.is_finite() && hop_s > 0.0 && hop_s <= window_s) {
+        eprintln!("dagr dataset export: --hop {hop_s}: expected seconds > 0 and at most --window");
+        return ExitCode::from(2);
+    }
+    let spec = PreprocessSpec::new(window_s, hop_s);
+    let manifest = match export(captures, out, &spec) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("dagr dataset export: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for f in &manifest.files {
+        if let Some(w) = &f.warning {
+            eprintln!("dagr dataset export: warning: {}: {w}", f.capture);
+        }
+        let file = if f.file.is_empty() {
+            "(no labeled window)"
+        } else {
+            &f.file
+        };
+        eprintln!(
+            "  {} -> {file}: {} windows (room {}, subject {}; skipped {} unlabeled, {} unknown class)",
+            f.capture, f.windows, f.room, f.subject, f.unlabeled, f.unknown_class
+        );
+    }
+    eprintln!(
+        "dagr dataset export: {} windows into {} ({MANIFEST_FILE}, {SPLITS_FILE})",
+        manifest.counts.windows,
+        out.display()
+    );
+    if manifest.counts.windows == 0 {
+        eprintln!("dagr dataset export: no labeled window in any capture");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,140 @@
+//! The uniform time grid every modality is resampled onto, and the two signal helpers the
+//! per-modality modules share: linear resampling of irregular series and phase unwrapping.
+use std::f64::consts::{PI, TAU};
+
+/// Times of `steps` uniform grid points over a window of `window_s` seconds, relative to
+/// its start: the centre of each of `steps` equal cells, `(k + 0.5) · window_s / steps`.
+pub fn grid_times(window_s: f64, steps: usize) -> Vec<f64> {
+    (0..steps)
+        .map(|k| (k as f64 + 0.5) * window_s / steps as f64)
+        .collect()
+}
+
+/// An irregularly sampled vector series: `times[i]` (s, non-decreasing) holds the
+/// `width` values `values[i * width..(i + 1) * width]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// Sample times, s from the window's start, non-decreasing.
+    pub times: Vec<f64>,
+    /// Row-major samples, `width` values each.
+    pub values: Vec<f32>,
+}
+
+impl Series {
+    /// Appends one sample (`row.len()` must be the series' width).
+    pub fn push(&mut self, t: f64, row: &[f32]) {
+        self.times.push(t);
+        self.values.extend_from_slice(row);
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// True when the series holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// Resamples onto `grid` by linear interpolation between the neighbouring samples
+    /// (holding the first/last sample before/after them) and writes value `j` at grid point
+    /// `k` to `out[j * grid.len() + k]`: a `[width, steps]` block, time along rows. Leaves
+    /// `out` untouched when the series is empty.
+    pub fn resample_into(&self, grid: &[f64], out: &mut [f32]) {
+        let n = self.len();
+        if n == 0 {
+            return;
+        }
+        let width = self.values.len() / n;
+        let row = |i: usize| &self.values[i * width..(i + 1) * width];
+        for (k, &g) in grid.iter().enumerate() {
+            let after = self.times.partition_point(|&t| t <= g);
+            let (a, b, w) = match after {
+                0 => (0, 0, 0.0),
+                i if i == n => (n - 1, n - 1, 0.0),
+                i => {
+                    let (t0, t1) = (self.times[i - 1], self.times[i]);
+                    let w = if t1 > t0 { (g - t0) / (t1 - t0) } else { 0.0 };
+                    (i - 1, i, w as f32)
+                }
+            };
+            for (j, (&va, &vb)) in row(a).iter().zip(row(b)).enumerate() {
+                out[j * grid.len() + k] = va + (vb - va) * w;
+            }
+        }
+    }
+}
+
+/// `x` wrapped into `(-π, π]`.
+pub fn wrap_pi(x: f64) -> f64 {
+    let y = x.rem_euclid(TAU);
+    if y > PI {
+        y - TAU
+    } else {
+        y
+    }
+}
+
+/// Unwraps `phases` (rad) in place: each step is replaced by its wrapped difference from the
+/// previous sample, so jumps of more than π become the smaller turn the other way.
+pub fn unwrap(phases: &mut [f64]) {
+    let mut offset = 0.0;
+    for i in 1..phases.len() {
+        let raw_prev = phases[i - 1] - offset;
+        let step = wrap_pi(phases[i] - raw_prev);
+        let unwrapped = phases[i - 1] + step;
+        offset = unwrapped - phases[i];
+        phases[i] = unwrapped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_points_sit_at_cell_centres() {
+        assert_eq!(grid_times(2.0, 4), vec![0.25, 0.75, 1.25, 1.75]);
+    }
+
+    #[test]
+    fn resampling_interpolates_between_samples_and_holds_the_ends() {
+        let mut s = Series::default();
+        s.push(0.5, &[0.0, 10.0]);
+        s.push(1.5, &[1.0, 20.0]);
+        let grid = [0.0, 0.5, 1.0, 1.25, 2.0];
+        let mut out = [f32::NAN; 10];
+        s.resample_into(&grid, &mut out);
+        assert_eq!(&out[..5], &[0.0, 0.0, 0.5, 0.75, 1.0]);
+        assert_eq!(&out[5..], &[10.0, 10.0, 15.0, 17.5, 20.0]);
+    }
+
+    #[test]
+    fn an_empty_series_leaves_the_output_alone() {
+        let mut out = [7.0f32; 3];
+        Series::default().resample_into(&[0.0, 1.0, 2.0], &mut out);
+        assert_eq!(out, [7.0; 3]);
+    }
+
+    #[test]
+    fn unwrapping_recovers_a_ramp_through_many_turns() {
+        let truth: Vec<f64> = (0..100).map(|i| 0.3 * i as f64).collect();
+        let mut wrapped: Vec<f64> = truth.iter().map(|p| p.rem_euclid(TAU)).collect();
+        unwrap(&mut wrapped);
+        let first = wrapped[0] - truth[0];
+        for (u, t) in wrapped.iter().zip(&truth) {
+            assert!((u - t - first).abs() < 1e-9, "{u} vs {t}");
+        }
+        let mut falling: Vec<f64> = truth.iter().map(|p| (-p).rem_euclid(TAU)).collect();
+        unwrap(&mut falling);
+        assert!((falling[99] - falling[0] + 0.3 * 99.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn wrap_pi_lands_in_the_half_open_interval() {
+        assert!((wrap_pi(3.0 * PI) - PI).abs() < 1e-12);
+        assert!((wrap_pi(-PI) - PI).abs() < 1e-12);
+        assert!((wrap_pi(0.5) - 0.5).abs() < 1e-12);
+    }
+}

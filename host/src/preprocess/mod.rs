@@ -1,0 +1,239 @@
+//! Preprocessing: one synchronizer [`Window`] to the model's fixed-shape float32 inputs and
+//! its presence mask. The one implementation: the gateway's inference and `dagr dataset
+//! export` both call [`preprocess`], so a model sees at run time exactly what it was
+//! trained on.
+//!
+//! # Layout (XRF55-compatible per-sample shapes, time last)
+//! XRF55 (Wang et al., IMWUT 2024) stores one sample per modality as WiFi `[270, 1000]`
+//! (3 receivers × 3 antennas × 30 subcarriers, 200 Hz × 5 s), RFID `[23, 148]` (tags ×
+//! samples) and mmWave `[17, 256, 128]` heatmaps. We keep its channel axes so the same
+//! networks fit both datasets, and put our own window length on the time axis:
+//! - **WiFi `[270, T]`** ([`wifi`]): row `(link · 3 + antenna) · 30 + s`, `s` one of 30
+//!   subcarriers picked evenly from the 52 used ESP32 LLTF bins; the value is the CSI
+//!   *amplitude* normalized per packet by its RMS over those 30 subcarriers (cancels AGC
+//!   gain jumps and transmit power; the phase is left out: its per-packet CFO/SFO offsets
+//!   need a calibration we do not do yet), centred and scaled by [`WIFI_AMPLITUDE_CENTER`]
+//!   and [`WIFI_AMPLITUDE_SCALE`], linearly resampled onto `T` uniform steps.
+//! - **RFID `[23, T]`** ([`rfid`]): one row per tag in EPC order (up to 23, zero-padded);
+//!   the value is the tag's unwrapped Impinj phase relative to its first read in the
+//!   window, in units of [`RFID_PHASE_SCALE`], resampled onto `T` steps.
+//! - **mmWave `[F, P, 5]`** ([`mmwave`]): our radar gives point clouds, not XRF55's
+//!   heatmaps, so a compact point tensor: `F` frame slots × the `P` strongest points ×
+//!   `(x, y, z, v, snr)`, scaled by the `MMWAVE_*` constants, zero-padded.
+//! - **present `[3]`**: 1.0 where the synchronizer marked the modality present
+//!   ([`Window::present`]), in [`Modality::ALL`] order; an absent modality's tensor is all
+//!   zeros whatever records it has.
+//!
+//! Grid times are the centres of `T` equal cells of the window (see [`grid`]). All shapes
+//! and constants are in [`PreprocessSpec`], which serializes into model.json and the
+//! dataset manifest.
+use serde::Serialize;
+
+use crate::record::Modality;
+use crate::sync::Window;
+
+pub mod grid;
+pub mod mmwave;
+pub mod rfid;
+pub mod wifi;
+
+#[cfg(test)]
+mod tests;
+
+/// WiFi links (receivers) in the tensor, in source-name order; further links are ignored.
+pub const WIFI_LINKS: usize = 3;
+/// Receive antennas per link.
+pub const WIFI_ANTENNAS: usize = 3;
+/// Subcarriers per antenna (XRF55's Intel 5300 grouping).
+pub const WIFI_SUBCARRIERS: usize = 30;
+/// Subtracted from the RMS-normalized amplitude (its mean over subcarriers is about 1).
+pub const WIFI_AMPLITUDE_CENTER: f32 = 1.0;
+/// Divides the centred amplitude.
+pub const WIFI_AMPLITUDE_SCALE: f32 = 0.5;
+/// Most tags in the RFID tensor (XRF55's 23).
+pub const RFID_TAGS: usize = 23;
+/// Divides the unwrapped relative phase, rad.
+pub const RFID_PHASE_SCALE: f32 = std::f32::consts::PI;
+/// Values per radar point: x, y, z, v, snr.
+pub const MMWAVE_FEATURES: usize = 5;
+/// Divides x, y, z, m.
+pub const MMWAVE_POSITION_SCALE_M: f32 = 5.0;
+/// Divides the radial velocity, m/s.
+pub const MMWAVE_VELOCITY_SCALE_MPS: f32 = 2.0;
+/// Divides the point SNR, dB.
+pub const MMWAVE_SNR_SCALE_DB: f32 = 30.0;
+
+/// The normalization constants, as written into model.json.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Normalization {
+    /// [`WIFI_AMPLITUDE_CENTER`].
+    pub wifi_amplitude_center: f32,
+    /// [`WIFI_AMPLITUDE_SCALE`].
+    pub wifi_amplitude_scale: f32,
+    /// [`RFID_PHASE_SCALE`].
+    pub rfid_phase_scale_rad: f32,
+    /// [`MMWAVE_POSITION_SCALE_M`].
+    pub mmwave_position_scale_m: f32,
+    /// [`MMWAVE_VELOCITY_SCALE_MPS`].
+    pub mmwave_velocity_scale_mps: f32,
+    /// [`MMWAVE_SNR_SCALE_DB`].
+    pub mmwave_snr_scale_db: f32,
+}
+
+impl Normalization {
+    /// The constants this build uses.
+    pub const CURRENT: Normalization = Normalization {
+        wifi_amplitude_center: WIFI_AMPLITUDE_CENTER,
+        wifi_amplitude_scale: WIFI_AMPLITUDE_SCALE,
+        rfid_phase_scale_rad: RFID_PHASE_SCALE,
+        mmwave_position_scale_m: MMWAVE_POSITION_SCALE_M,
+        mmwave_velocity_scale_mps: MMWAVE_VELOCITY_SCALE_MPS,
+        mmwave_snr_scale_db: MMWAVE_SNR_SCALE_DB,
+    };
+}
+
+/// Per-sample tensor shapes (no batch axis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Shapes {
+    /// `[270, wifi_steps]`.
+    pub wifi: [usize; 2],
+    /// `[23, rfid_steps]`.
+    pub rfid: [usize; 2],
+    /// `[mmwave_frames, mmwave_points, 5]`.
+    pub mmwave: [usize; 3],
+    /// `[3]`.
+    pub present: [usize; 1],
+}
+
+/// Everything that fixes what [`preprocess`] produces: window geometry, grid sizes, the
+/// resulting shapes and the normalization constants. Serialized into model.json and
+/// dataset.json so a model and its data say how they were made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreprocessSpec {
+    /// Window length, s.
+    pub window_s: f64,
+    /// Distance between window starts, s.
+    pub hop_s: f64,
+    /// WiFi time steps per window.
+    pub wifi_steps: usize,
+    /// RFID time steps per window.
+    pub rfid_steps: usize,
+    /// Radar frame slots per window.
+    pub mmwave_frames: usize,
+    /// Radar points kept per frame (strongest first).
+    pub mmwave_points: usize,
+    /// Which WiFi subcarriers (802.11 index `k`) fill the 30 rows of each antenna.
+    pub wifi_subcarriers: [i32; WIFI_SUBCARRIERS],
+    /// Tensor shapes that follow from the above.
+    pub shapes: Shapes,
+    /// Normalization constants.
+    pub normalization: Normalization,
+}
+
+impl Default for PreprocessSpec {
+    /// 2 s windows every 0.5 s: WiFi at its 100 packets/s (200 steps), RFID at its ~30
+    /// reads/s per tag (60 steps), the radar's 20 frames/s (40 slots) of up to 64 points.
+    fn default() -> Self {
+        PreprocessSpec::new(2.0, 0.5)
+    }
+}
+
+impl PreprocessSpec {
+    /// A spec for `window_s`-second windows every `hop_s`, with grids at the devices'
+    /// native rates (WiFi 100 Hz, RFID 30 Hz, radar 20 frames/s; at least one step each).
+    pub fn new(window_s: f64, hop_s: f64) -> Self {
+        let steps = |hz: f64| ((window_s * hz).round() as usize).max(1);
+        PreprocessSpec::with_grid(window_s, hop_s, steps(100.0), steps(30.0), steps(20.0), 64)
+    }
+
+    /// A spec with explicit grid sizes (each at least 1).
+    pub fn with_grid(
+        window_s: f64,
+        hop_s: f64,
+        wifi_steps: usize,
+        rfid_steps: usize,
+        mmwave_frames: usize,
+        mmwave_points: usize,
+    ) -> Self {
+        let (wifi_steps, rfid_steps) = (wifi_steps.max(1), rfid_steps.max(1));
+        let (mmwave_frames, mmwave_points) = (mmwave_frames.max(1), mmwave_points.max(1));
+        PreprocessSpec {
+            window_s,
+            hop_s,
+            wifi_steps,
+            rfid_steps,
+            mmwave_frames,
+            mmwave_points,
+            wifi_subcarriers: wifi::picked_subcarriers(),
+            shapes: Shapes {
+                wifi: [WIFI_LINKS * WIFI_ANTENNAS * WIFI_SUBCARRIERS, wifi_steps],
+                rfid: [RFID_TAGS, rfid_steps],
+                mmwave: [mmwave_frames, mmwave_points, MMWAVE_FEATURES],
+                present: [Modality::ALL.len()],
+            },
+            normalization: Normalization::CURRENT,
+        }
+    }
+}
+
+/// One window's model inputs, flat row-major in the spec's [`Shapes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensors {
+    /// `[270, wifi_steps]`.
+    pub wifi: Vec<f32>,
+    /// `[23, rfid_steps]`.
+    pub rfid: Vec<f32>,
+    /// `[mmwave_frames, mmwave_points, 5]`.
+    pub mmwave: Vec<f32>,
+    /// 1.0 = present, in [`Modality::ALL`] order.
+    pub present: [f32; 3],
+}
+
+impl Tensors {
+    /// The tensor of one modality.
+    pub fn of(&self, modality: Modality) -> &[f32] {
+        match modality {
+            Modality::Mmwave => &self.mmwave,
+            Modality::Wifi => &self.wifi,
+            Modality::Rfid => &self.rfid,
+        }
+    }
+}
+
+/// Turns `window` into the model's inputs per `spec`. Pure: the same window and spec give
+/// the same tensors. Window times are taken over the spec's `window_s` from the window's
+/// start, so the caller's synchronizer should cut windows of that length.
+pub fn preprocess(window: &Window, spec: &PreprocessSpec) -> Tensors {
+    let present = window.present();
+    let gated = |modality: Modality, make: &dyn Fn() -> Vec<f32>, len: usize| {
+        if present[modality.index()] {
+            make()
+        } else {
+            vec![0.0; len]
+        }
+    };
+    let s = &spec.shapes;
+    Tensors {
+        wifi: gated(
+            Modality::Wifi,
+            &|| wifi::tensor(window, spec),
+            s.wifi.iter().product(),
+        ),
+        rfid: gated(
+            Modality::Rfid,
+            &|| rfid::tensor(window, spec),
+            s.rfid.iter().product(),
+        ),
+        mmwave: gated(
+            Modality::Mmwave,
+            &|| mmwave::tensor(window, spec),
+            s.mmwave.iter().product(),
+        ),
+        present: present.map(|p| if p { 1.0 } else { 0.0 }),
+    }
+}
+
+/// Seconds from the window's start to mapped time `t_ns` (negative before it).
+fn seconds_into(window: &Window, t_ns: u64) -> f64 {
+    (t_ns as f64 - window.start_ns as f64) * 1e-9
+}

@@ -1,0 +1,337 @@
+//! [`preprocess`] on hand-built windows: shapes, presence, tag order, time grid, and a
+//! moving reflector seen in the WiFi tensor.
+use std::f64::consts::{PI, TAU};
+use std::sync::Arc;
+
+use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
+use dagr_protocols::csi::Iq;
+use dagr_protocols::llrp::{Epc, TagReport};
+use dagr_protocols::ti_mmwave::{Frame, Point};
+
+use super::*;
+use crate::record::{DeviceTime, Payload, Record};
+use crate::sync::{ModalityCoverage, SourceCount, TimedRecord, Window};
+
+const START_NS: u64 = 10_000_000_000;
+
+fn record(source: &str, modality: Modality, t_s: f64, payload: Payload) -> Arc<TimedRecord> {
+    Arc::new(TimedRecord {
+        t_ns: START_NS + (t_s * 1e9) as u64,
+        record: Record {
+            source: source.into(),
+            modality,
+            device_time: DeviceTime::MicrosU32(0),
+            arrival_ns: 0,
+            payload,
+        },
+    })
+}
+
+/// A 2 s window holding `records`, each modality present iff `present` says so.
+fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> Window {
+    records.sort_by_key(|r| r.t_ns);
+    let mut sources: Vec<SourceCount> = Vec::new();
+    for r in &records {
+        match sources.iter_mut().find(|s| s.source == r.record.source) {
+            Some(s) => s.records += 1,
+            None => sources.push(SourceCount {
+                source: r.record.source.clone(),
+                modality: r.record.modality,
+                records: 1,
+            }),
+        }
+    }
+    sources.sort_by(|a, b| a.source.cmp(&b.source));
+    Window {
+        index: 0,
+        start_ns: START_NS,
+        end_ns: START_NS + 2_000_000_000,
+        modalities: present.map(|present| ModalityCoverage {
+            present,
+            coverage: if present { 1.0 } else { 0.0 },
+            records: 0,
+        }),
+        sources,
+        records,
+    }
+}
+
+fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
+    Payload::Esp32Csi(CsiRow {
+        role: Role::Sta,
+        mac: [0; 6],
+        rssi: -40,
+        rate: 11,
+        sig_mode: 1,
+        mcs: 0,
+        bandwidth: 0,
+        smoothing: 1,
+        not_sounding: 1,
+        aggregation: 0,
+        stbc: 0,
+        fec_coding: 0,
+        sgi: 0,
+        noise_floor: -93,
+        ampdu_cnt: 0,
+        channel: 6,
+        secondary_channel: 0,
+        local_timestamp: 0,
+        ant,
+        sig_len: 100,
+        rx_state: 0,
+        real_time_set: false,
+        real_timestamp: 0.0,
+        len: 128,
+        csi,
+    })
+}
+
+/// CSI of a direct path plus a reflector `delay_ns` longer on channel 6 (2.437 GHz), in
+/// ESP32 buffer order.
+fn two_path_csi(delay_ns: f64) -> Vec<Iq> {
+    (0..64)
+        .map(|b| {
+            let k = if b < 32 { b as f64 } else { b as f64 - 64.0 };
+            let angle = -TAU * (2.437e9 + k * 312_500.0) * delay_ns * 1e-9;
+            let (re, im) = (60.0 + 40.0 * angle.cos(), 40.0 * angle.sin());
+            Iq {
+                re: re.round() as i8,
+                im: im.round() as i8,
+            }
+        })
+        .collect()
+}
+
+fn tag(epc_last: u8, phase: f64, channel: u16) -> Payload {
+    let mut epc = [0u8; 12];
+    epc[11] = epc_last;
+    Payload::Tag(TagReport {
+        epc: Epc::Epc96(epc),
+        antenna_id: Some(1),
+        channel_index: Some(channel),
+        impinj_phase: Some((phase.rem_euclid(TAU) / TAU * 4096.0).round() as u16 % 4096),
+        ..TagReport::default()
+    })
+}
+
+fn radar(points: Vec<Point>) -> Payload {
+    Payload::Radar(Frame {
+        points,
+        ..Frame::default()
+    })
+}
+
+fn point(x: f32, snr: i16) -> Point {
+    Point {
+        x,
+        y: 2.0,
+        z: 1.0,
+        v: -0.5,
+        snr: Some(snr),
+        ..Point::default()
+    }
+}
+
+fn spec() -> PreprocessSpec {
+    PreprocessSpec::default()
+}
+
+#[test]
+fn default_spec_has_xrf55_channel_axes_and_native_rate_grids() {
+    let s = spec().shapes;
+    assert_eq!(s.wifi, [270, 200]);
+    assert_eq!(s.rfid, [23, 60]);
+    assert_eq!(s.mmwave, [40, 64, 5]);
+    assert_eq!(s.present, [3]);
+    let json = serde_json::to_value(spec()).unwrap();
+    assert_eq!(json["shapes"]["wifi"], serde_json::json!([270, 200]));
+    assert_eq!(json["normalization"]["mmwave_position_scale_m"], 5.0);
+}
+
+#[test]
+fn an_empty_window_gives_zero_tensors_of_the_spec_shapes_and_no_presence() {
+    let t = preprocess(&window(vec![], [false; 3]), &spec());
+    assert_eq!(t.wifi.len(), 270 * 200);
+    assert_eq!(t.rfid.len(), 23 * 60);
+    assert_eq!(t.mmwave.len(), 40 * 64 * 5);
+    assert_eq!(t.present, [0.0; 3]);
+    assert!(t
+        .wifi
+        .iter()
+        .chain(&t.rfid)
+        .chain(&t.mmwave)
+        .all(|&x| x == 0.0));
+}
+
+#[test]
+fn an_absent_modality_is_zero_even_with_records_and_presence_follows_the_window() {
+    let records = vec![
+        record("radar", Modality::Mmwave, 0.5, radar(vec![point(1.0, 200)])),
+        record(
+            "wifi-a",
+            Modality::Wifi,
+            0.5,
+            csi_row(0, two_path_csi(10.0)),
+        ),
+    ];
+    let t = preprocess(&window(records, [true, false, false]), &spec());
+    assert_eq!(t.present, [1.0, 0.0, 0.0]);
+    assert!(t.mmwave.iter().any(|&x| x != 0.0));
+    assert!(t.wifi.iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn rfid_rows_follow_epc_order_whatever_the_read_order() {
+    let records = vec![
+        record("reader", Modality::Rfid, 0.1, tag(9, 0.0, 1)),
+        record("reader", Modality::Rfid, 0.2, tag(2, 0.0, 1)),
+        record("reader", Modality::Rfid, 0.3, tag(5, 0.0, 1)),
+        // Tag 5 turns by +1 rad, tag 9 by −1 rad, tag 2 stays.
+        record("reader", Modality::Rfid, 1.9, tag(5, 1.0, 1)),
+        record("reader", Modality::Rfid, 1.9, tag(9, -1.0, 1)),
+        record("reader", Modality::Rfid, 1.9, tag(2, 0.0, 1)),
+    ];
+    let t = preprocess(&window(records, [false, false, true]), &spec());
+    let last = |row: usize| t.rfid[row * 60 + 59] * RFID_PHASE_SCALE;
+    assert!(last(0).abs() < 0.01, "tag 2 first: {}", last(0));
+    assert!((last(1) - 1.0).abs() < 0.01, "tag 5 second: {}", last(1));
+    assert!((last(2) + 1.0).abs() < 0.01, "tag 9 third: {}", last(2));
+    assert!(t.rfid[3 * 60..].iter().all(|&x| x == 0.0), "padding rows");
+}
+
+#[test]
+fn rfid_phase_is_unwrapped_and_resampled_onto_the_grid() {
+    // One tag turning 4 rad/s, read every 40 ms over the window: the track is a ramp.
+    let records = (0..50)
+        .map(|i| {
+            let t = 0.02 + 0.04 * i as f64;
+            record("reader", Modality::Rfid, t, tag(1, 4.0 * t, 1))
+        })
+        .collect();
+    let t = preprocess(&window(records, [false, false, true]), &spec());
+    for (k, &g) in grid::grid_times(2.0, 60).iter().enumerate() {
+        let expected = (4.0 * (g.clamp(0.02, 1.98) - 0.02)) as f32;
+        let got = t.rfid[k] * RFID_PHASE_SCALE;
+        assert!(
+            (got - expected).abs() < 0.01,
+            "step {k}: {got} vs {expected}"
+        );
+    }
+    assert!(
+        t.rfid[59] * RFID_PHASE_SCALE > 2.0 * PI as f32,
+        "beyond one turn"
+    );
+}
+
+#[test]
+fn radar_frames_land_in_their_time_slots_strongest_point_first() {
+    let records = vec![
+        record(
+            "radar",
+            Modality::Mmwave,
+            0.01,
+            radar(vec![point(1.0, 100), point(2.0, 300)]),
+        ),
+        record(
+            "radar",
+            Modality::Mmwave,
+            1.01,
+            radar(vec![point(-1.0, 50)]),
+        ),
+    ];
+    let t = preprocess(&window(records, [true, false, false]), &spec());
+    let at = |slot: usize, p: usize, f: usize| t.mmwave[(slot * 64 + p) * 5 + f];
+    assert_eq!(
+        at(0, 0, 0),
+        2.0 / MMWAVE_POSITION_SCALE_M,
+        "strongest first"
+    );
+    assert_eq!(at(0, 0, 4), 30.0 / MMWAVE_SNR_SCALE_DB);
+    assert_eq!(at(0, 1, 0), 1.0 / MMWAVE_POSITION_SCALE_M);
+    assert_eq!(at(0, 1, 3), -0.5 / MMWAVE_VELOCITY_SCALE_MPS);
+    assert_eq!(
+        at(20, 0, 0),
+        -1.0 / MMWAVE_POSITION_SCALE_M,
+        "1.01 s is slot 20 of 40"
+    );
+    assert!((0..5).all(|f| at(0, 2, f) == 0.0), "padding points");
+    assert!(
+        t.mmwave[5 * 64 * 5..20 * 64 * 5].iter().all(|&x| x == 0.0),
+        "empty slots"
+    );
+}
+
+#[test]
+fn a_moving_reflector_changes_the_wifi_tensor_over_time_and_a_still_one_does_not() {
+    let packets = |delay: &dyn Fn(f64) -> f64| -> Vec<Arc<TimedRecord>> {
+        (0..200)
+            .flat_map(|i| {
+                let t = 0.005 + 0.01 * i as f64;
+                (0..3).map(move |ant| (t, ant))
+            })
+            .map(|(t, ant)| {
+                record(
+                    "wifi-a",
+                    Modality::Wifi,
+                    t,
+                    csi_row(ant, two_path_csi(delay(t))),
+                )
+            })
+            .collect()
+    };
+    let change = |tensor: &[f32]| -> f32 {
+        // Row block of link 0, antenna 0: mean |first step − last step| over subcarriers.
+        (0..30)
+            .map(|s| (tensor[s * 200] - tensor[s * 200 + 199]).abs())
+            .sum::<f32>()
+            / 30.0
+    };
+    let still = preprocess(&window(packets(&|_| 20.0), [false, true, false]), &spec());
+    // The reflector's extra path grows by 1.2 m over the window (walking at 0.6 m/s).
+    let moving = preprocess(
+        &window(packets(&|t| 20.0 + 2.0 * t), [false, true, false]),
+        &spec(),
+    );
+    assert_eq!(still.present, [0.0, 1.0, 0.0]);
+    assert!(change(&still.wifi) < 1e-6, "still: {}", change(&still.wifi));
+    assert!(
+        change(&moving.wifi) > 0.1,
+        "moving: {}",
+        change(&moving.wifi)
+    );
+    assert!(
+        still.wifi[..3 * 30 * 200].iter().any(|&x| x != 0.0),
+        "link 0 filled"
+    );
+    assert!(
+        still.wifi[3 * 30 * 200..].iter().all(|&x| x == 0.0),
+        "links 1, 2 silent"
+    );
+}
+
+#[test]
+fn wifi_links_are_the_wifi_sources_in_name_order() {
+    let records = vec![
+        record(
+            "wifi-b",
+            Modality::Wifi,
+            1.0,
+            csi_row(1, two_path_csi(20.0)),
+        ),
+        record(
+            "wifi-a",
+            Modality::Wifi,
+            1.0,
+            csi_row(0, two_path_csi(20.0)),
+        ),
+    ];
+    let t = preprocess(&window(records, [false, true, false]), &spec());
+    let block = |link: usize, ant: usize| {
+        let from = (link * 3 + ant) * 30 * 200;
+        &t.wifi[from..from + 30 * 200]
+    };
+    assert!(block(0, 0).iter().any(|&x| x != 0.0), "wifi-a antenna 0");
+    assert!(block(1, 1).iter().any(|&x| x != 0.0), "wifi-b antenna 1");
+    assert!(block(0, 1).iter().all(|&x| x == 0.0));
+    assert!(block(1, 0).iter().all(|&x| x == 0.0));
+}
