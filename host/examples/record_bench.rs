@@ -3,8 +3,9 @@
 //! The sensor set of `ingest_bench` (3 ESP32-CSI-Tool links x 1000 rows/s, a TI radar at
 //! 20 frames/s x 64 points, an LLRP reader reporting 23 tags x 30 reads/s; 60 s of each)
 //! goes through the real path of `dagr record`: one producer thread per source does what a
-//! live source does (sends each chunk as `SourceEvent::Chunk`, decodes it and sends the
-//! records as `SourceEvent::Records`) into its own bounded `source::channel` of
+//! live source does under `dagr record`'s `Output::ChunksOnly` (sends each chunk as
+//! `SourceEvent::Chunk`; with `--records`, `Output::ChunksAndRecords`: also decodes it and
+//! sends the records as `SourceEvent::Records`) into its own bounded `source::channel` of
 //! `source::DEFAULT_CAPACITY` under `OverflowPolicy::DropOldest`, and one thread moves the
 //! events into a `capture::Recorder` writing an MCAP file in a temp directory.
 //!
@@ -14,7 +15,7 @@
 //! to the finished file, as a multiple of real time) and the sum of `dropped_events` over
 //! the sources (the largest of the runs).
 //!
-//! `cargo run --release -p dagr-host --example record_bench [-- --runs 5 --subcarriers 64]`
+//! `cargo run --release -p dagr-host --example record_bench [-- --runs 5 --subcarriers 64 --records]`
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -23,8 +24,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Select};
 use dagr_host::capture::{CaptureWriter, Recorder, StreamInfo};
 use dagr_host::ingest::{Decoded, RecordDecoder};
+use dagr_host::record::Record;
 use dagr_host::source::{
-    channel, EventSender, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, DEFAULT_CAPACITY,
+    channel, EventSender, Output, OverflowPolicy, RawChunk, SourceCounters, SourceEvent,
+    DEFAULT_CAPACITY,
 };
 
 #[path = "support/sensor_set.rs"]
@@ -56,28 +59,33 @@ struct Run {
     file_bytes: u64,
 }
 
+/// How the producers run: their pace and which events they send.
+#[derive(Clone, Copy)]
+struct Producers {
+    pace: Pace,
+    output: Output,
+}
+
 /// One source's producer: what a live source thread does with each chunk it reads.
 fn produce(
     source: &Source,
     chunks: Vec<Chunk>,
     events: EventSender,
-    pace: Pace,
+    how: Producers,
     start: Instant,
 ) -> JoinHandle<()> {
     let mut decoder = RecordDecoder::new(source.format, source.name.clone());
     let name = source.name.clone();
     std::thread::spawn(move || {
         for (_, arrival_ns, bytes) in chunks {
-            if let Pace::Times(x) = pace {
+            if let Pace::Times(x) = how.pace {
                 let due = start + Duration::from_nanos((arrival_ns as f64 / x) as u64);
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
             }
-            let mut records = Vec::new();
-            decoder.feed(&bytes, arrival_ns, &mut |d| {
-                if let Decoded::Record(r) = d {
-                    records.push(r);
-                }
-            });
+            let records = match how.output.records() {
+                true => decode(&mut decoder, &bytes, arrival_ns),
+                false => Vec::new(),
+            };
             let chunk = RawChunk {
                 source: name.clone(),
                 arrival_ns,
@@ -93,6 +101,17 @@ fn produce(
             }
         }
     })
+}
+
+/// The records `bytes` complete.
+fn decode(decoder: &mut RecordDecoder, bytes: &[u8], arrival_ns: u64) -> Vec<Record> {
+    let mut records = Vec::new();
+    decoder.feed(bytes, arrival_ns, &mut |d| {
+        if let Decoded::Record(r) = d {
+            records.push(r);
+        }
+    });
+    records
 }
 
 /// The loop of `dagr record`: events into the recorder until every producer is done.
@@ -123,7 +142,7 @@ fn consume(
     }
 }
 
-fn run_once(sources: &[Source], chunks: &[Chunk], pace: Pace, path: &Path) -> Run {
+fn run_once(sources: &[Source], chunks: &[Chunk], how: Producers, path: &Path) -> Run {
     let writer = CaptureWriter::create(path, 0).expect("create the capture");
     let mut recorder = Recorder::new(writer);
     for s in sources {
@@ -140,7 +159,7 @@ fn run_once(sources: &[Source], chunks: &[Chunk], pace: Pace, path: &Path) -> Ru
         let mine: Vec<Chunk> = chunks.iter().filter(|c| c.0 == i).cloned().collect();
         let count = Arc::new(SourceCounters::default());
         let (tx, rx) = channel(DEFAULT_CAPACITY, OverflowPolicy::DropOldest, count.clone());
-        threads.push(produce(s, mine, tx, pace, start));
+        threads.push(produce(s, mine, tx, how, start));
         receivers.push(rx);
         counters.push(count);
     }
@@ -166,19 +185,17 @@ fn run_once(sources: &[Source], chunks: &[Chunk], pace: Pace, path: &Path) -> Ru
 
 /// The recorder's own ceiling: every event made beforehand (as the producers would send
 /// them, in arrival order), then fed to the recorder on this one thread. Returns seconds.
-fn recorder_alone(sources: &[Source], chunks: &[Chunk], path: &Path) -> f64 {
+fn recorder_alone(sources: &[Source], chunks: &[Chunk], output: Output, path: &Path) -> f64 {
     let mut decoders: Vec<RecordDecoder> = sources
         .iter()
         .map(|s| RecordDecoder::new(s.format, s.name.clone()))
         .collect();
     let mut events = Vec::with_capacity(chunks.len() * 2);
     for (i, arrival_ns, bytes) in chunks {
-        let mut records = Vec::new();
-        decoders[*i].feed(bytes, *arrival_ns, &mut |d| {
-            if let Decoded::Record(r) = d {
-                records.push(r);
-            }
-        });
+        let records = match output.records() {
+            true => decode(&mut decoders[*i], bytes, *arrival_ns),
+            false => Vec::new(),
+        };
         events.push(SourceEvent::Chunk(RawChunk {
             source: sources[*i].name.clone(),
             arrival_ns: *arrival_ns,
@@ -214,13 +231,17 @@ fn temp_capture() -> PathBuf {
 fn main() {
     let subcarriers = arg("--subcarriers", 64);
     let runs = arg("--runs", 5).max(1);
+    let output = match std::env::args().any(|a| a == "--records") {
+        true => Output::ChunksAndRecords,
+        false => Output::ChunksOnly,
+    };
     let (sources, chunks) = full_set(subcarriers);
     let input: u64 = chunks.iter().map(|c| c.2.len() as u64).sum();
     let path = temp_capture();
     println!(
         "record_bench: {SECONDS} s of a full sensor set ({} chunks, {:.1} MB, {subcarriers} CSI subcarriers), \
          {} sources x 1 thread -> Recorder -> MCAP, channel capacity {DEFAULT_CAPACITY} (dagr record's), \
-         median of {runs} runs",
+         producers send {output:?}, median of {runs} runs",
         chunks.len(),
         input as f64 / 1e6,
         sources.len(),
@@ -231,7 +252,7 @@ fn main() {
     );
     let alone = median(
         (0..runs)
-            .map(|_| recorder_alone(&sources, &chunks, &path))
+            .map(|_| recorder_alone(&sources, &chunks, output, &path))
             .collect(),
     );
     println!(
@@ -251,7 +272,7 @@ fn main() {
         Pace::Times(50.0),
     ] {
         let all: Vec<Run> = (0..runs)
-            .map(|_| run_once(&sources, &chunks, pace, &path))
+            .map(|_| run_once(&sources, &chunks, Producers { pace, output }, &path))
             .collect();
         let seconds = median(all.iter().map(|r| r.seconds).collect());
         let dropped = all.iter().map(|r| r.dropped).max().unwrap_or(0);

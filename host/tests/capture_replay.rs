@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use capture_support::*;
 use dagr_host::clock::GatewayClock;
 use dagr_host::source::{
-    self, OverflowPolicy, SourceContext, SourceCounters, SourceEvent, SourceState, SourceUri,
-    StopFlag,
+    self, Output, OverflowPolicy, SourceContext, SourceCounters, SourceEvent, SourceState,
+    SourceUri, StopFlag,
 };
 use serde_json::Value;
 
@@ -184,6 +184,7 @@ fn replay_source_reemits_original_chunks_and_times_then_finishes_every_stream() 
         events,
         stop: StopFlag::default(),
         clock: GatewayClock::new(),
+        output: Output::ChunksAndRecords,
     };
     let thread = source::spawn(&uri, ctx).unwrap();
     let (mut bytes, mut arrivals, mut records, mut finished) =
@@ -222,6 +223,42 @@ fn replay_source_reemits_original_chunks_and_times_then_finishes_every_stream() 
     }
     assert_eq!(SourceCounters::get(&counters.records), 101 + 13 + 45);
     assert_eq!(SourceCounters::get(&counters.dropped_events), 0);
+}
+
+#[test]
+fn replay_source_for_recording_sends_every_chunk_and_status_but_no_records() {
+    let dir = scratch("replay-chunks-only");
+    let capture = dir.join("a.mcap");
+    write_capture(&capture, 8.0);
+    let uri = SourceUri::parse(&format!("replay://{}?speed=max", capture.display())).unwrap();
+    let counters = Arc::new(SourceCounters::default());
+    let (events, rx) = source::channel(1 << 16, OverflowPolicy::DropNewest, counters.clone());
+    let ctx = SourceContext {
+        name: uri.name().into(),
+        events,
+        stop: StopFlag::default(),
+        clock: GatewayClock::new(),
+        output: Output::ChunksOnly,
+    };
+    let thread = source::spawn(&uri, ctx).unwrap();
+    let (mut bytes, mut finished) = (HashMap::new(), 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while finished < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left).expect("replay finished in time") {
+            SourceEvent::Chunk(c) => bytes
+                .entry(c.source.to_string())
+                .or_insert_with(Vec::new)
+                .extend(c.bytes),
+            SourceEvent::Status(s) => finished += u32::from(s.state == SourceState::Finished),
+            other => panic!("chunks only, yet the replay sent {other:?}"),
+        }
+    }
+    thread.join().unwrap();
+    for f in FIXTURES {
+        assert_eq!(bytes[f.name], real(f.file), "{}", f.name);
+    }
+    assert_eq!(SourceCounters::get(&counters.records), 0);
 }
 
 #[test]
@@ -293,6 +330,7 @@ fn replay_source_waits_for_room_instead_of_dropping_into_a_full_channel() {
         events,
         stop: StopFlag::default(),
         clock: GatewayClock::new(),
+        output: Output::ChunksAndRecords,
     };
     let thread = source::spawn(&uri, ctx).unwrap();
     let (mut records, mut finished) = (0, 0);

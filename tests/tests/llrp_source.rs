@@ -15,8 +15,8 @@ use dagr_host::ingest::{Decoded, RecordDecoder};
 use dagr_host::record::{DeviceTime, Payload, Record};
 use dagr_host::source::llrp::{spawn_with_info, ReaderInfo};
 use dagr_host::source::{
-    channel, OverflowPolicy, RawChunk, SourceContext, SourceCounters, SourceEvent, SourceState,
-    SourceUri, StopFlag,
+    channel, Output, OverflowPolicy, RawChunk, SourceContext, SourceCounters, SourceEvent,
+    SourceState, SourceUri, StopFlag,
 };
 use dagr_protocols::llrp::message_type as mt;
 use dagr_protocols::llrp::{
@@ -54,6 +54,7 @@ impl Running {
             events,
             stop: stop.clone(),
             clock: GatewayClock::new(),
+            output: Output::ChunksAndRecords,
         };
         let info = ReaderInfo::default();
         let handle = spawn_with_info(&uri, ctx, info.clone()).expect("source starts");

@@ -12,8 +12,8 @@ use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
 use dagr_host::record::{DeviceTime, Record};
 use dagr_host::source::{
-    self, OverflowPolicy, SourceContext, SourceCounters, SourceError, SourceEvent, SourceState,
-    SourceUri, StopFlag, TimeSyncExchange,
+    self, Output, OverflowPolicy, SourceContext, SourceCounters, SourceError, SourceEvent,
+    SourceState, SourceUri, StopFlag, TimeSyncExchange,
 };
 use dagr_protocols::node::{
     self, encode_frame, CsiRepr, FrameDecoder, HeaderRepr, Modality, Payload, PayloadRepr,
@@ -93,6 +93,7 @@ impl Running {
             events,
             stop: stop.clone(),
             clock: GatewayClock::new(),
+            output: Output::ChunksAndRecords,
         };
         let handle = source::spawn(&uri, ctx).expect("source starts");
         Running {
@@ -535,6 +536,7 @@ fn bad_parameters_are_refused_at_spawn_naming_what_is_wrong() {
             events,
             stop: StopFlag::default(),
             clock: GatewayClock::new(),
+            output: Output::ChunksAndRecords,
         };
         match source::spawn(&uri, ctx) {
             Err(SourceError::Config(message)) => message,

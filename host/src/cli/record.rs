@@ -12,7 +12,8 @@ use dagr_host::capture::{CaptureReader, CaptureWriter, Label, Recorder, StreamIn
 use dagr_host::clock::GatewayClock;
 use dagr_host::decode::Format;
 use dagr_host::source::{
-    self, OverflowPolicy, Scheme, SourceContext, SourceCounters, SourceEvent, SourceUri, StopFlag,
+    self, Output, OverflowPolicy, Scheme, SourceContext, SourceCounters, SourceEvent, SourceUri,
+    StopFlag,
 };
 
 /// How long sources get to wind down after a stop request.
@@ -173,6 +174,7 @@ fn start(
             events,
             stop: stop.clone(),
             clock: *clock,
+            output: Output::ChunksOnly,
         };
         match source::spawn(uri, ctx) {
             Ok(thread) => running.push(Running {

@@ -34,6 +34,33 @@ pub struct SourceContext {
     pub stop: StopFlag,
     /// The clock arrivals are stamped with.
     pub clock: GatewayClock,
+    /// Which events the source sends besides statuses.
+    pub output: Output,
+}
+
+/// Which events a source sends: recording needs only the raw bytes, everything that reads
+/// records needs them decoded too.
+///
+/// Decoding on the source thread costs as much as decoding in the recorder (which decodes the
+/// bytes it writes anyway, see [`crate::capture::Recorder`]), so `dagr record` asks for
+/// [`Output::ChunksOnly`] and every byte is decoded once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// [`SourceEvent::Chunk`]s and [`SourceEvent::Status`]es only: no decoding on the source
+    /// thread beyond what its protocol needs (an LLRP client still reads the reader's
+    /// answers), no [`SourceEvent::Records`] nor [`SourceEvent::TimeSync`], and the
+    /// `records` counter stays at 0.
+    ChunksOnly,
+    /// Chunks, statuses, and the records and time-sync exchanges decoded from the chunks.
+    #[default]
+    ChunksAndRecords,
+}
+
+impl Output {
+    /// Whether the source decodes its bytes into records and time-sync exchanges.
+    pub fn records(self) -> bool {
+        self == Output::ChunksAndRecords
+    }
 }
 
 /// Why a source could not be started (a device that fails later is retried, not an error).

@@ -5,7 +5,8 @@
 //! time (so a recording of a replay reproduces the capture), followed by the records
 //! [`RecordDecoder`] decodes from it per the channel's format, then the node time-sync
 //! exchanges it completed (as a live node source sends them); recorded status changes are
-//! re-emitted too. Chunks are paced by their log time (`speed=1`, the default, is real
+//! re-emitted too (with [`Output::ChunksOnly`](super::Output) only the chunks and statuses,
+//! nothing is decoded). Chunks are paced by their log time (`speed=1`, the default, is real
 //! time; `max` does not wait). At the end each stream reports [`SourceState::Finished`].
 //!
 //! Unlike a device, a file can wait: when the gateway's channel is full the replay waits
@@ -115,13 +116,15 @@ impl Replay {
             });
         stream.last_ns = log_ns;
         let (mut records, mut exchanges) = (Vec::new(), Vec::new());
-        stream.decoder.feed(&bytes, log_ns, &mut |d| match d {
-            Decoded::Record(record) => records.push(record),
-            Decoded::Control(Control::Node(frame)) => {
-                exchanges.extend(TimeSyncExchange::from_frame(&info.name, &frame, log_ns));
-            }
-            Decoded::Control(Control::Llrp(_)) => {}
-        });
+        if self.ctx.output.records() {
+            stream.decoder.feed(&bytes, log_ns, &mut |d| match d {
+                Decoded::Record(record) => records.push(record),
+                Decoded::Control(Control::Node(frame)) => {
+                    exchanges.extend(TimeSyncExchange::from_frame(&info.name, &frame, log_ns));
+                }
+                Decoded::Control(Control::Llrp(_)) => {}
+            });
+        }
         let counters = self.ctx.events.counters();
         SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
         self.send(SourceEvent::Chunk(RawChunk {

@@ -166,6 +166,24 @@ pub struct Row<T: AsRef<[u8]>> {
     bounds: [usize; field::COUNT + 1],
     /// Number of values in the brackets.
     value_count: usize,
+    /// Every column but the list, parsed once at construction.
+    header: Header,
+}
+
+/// The parsed columns before the CSI list, what the accessors read.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    role: Role,
+    mac: [u8; 6],
+    rssi: i8,
+    /// The plain `u8` columns ([`U8_COLUMNS`]), indexed by column; other slots stay 0.
+    u8s: [u8; field::COUNT],
+    noise_floor: i8,
+    local_timestamp: u32,
+    sig_len: u16,
+    real_time_set: bool,
+    real_timestamp: f64,
+    len: u16,
 }
 
 impl<T: AsRef<[u8]>> Row<T> {
@@ -176,16 +194,17 @@ impl<T: AsRef<[u8]>> Row<T> {
         Ok(row)
     }
 
-    /// Splits the columns and checks all but the CSI list (whose caller scans it).
+    /// Splits the columns and parses all but the CSI list (whose caller scans it).
     fn split(buffer: T) -> Result<Row<T>> {
-        let bounds = column_bounds(line_body(buffer.as_ref()))?;
-        let row = Row {
+        let body = line_body(buffer.as_ref());
+        let bounds = column_bounds(body)?;
+        let header = Header::parse(&|i| column(body, &bounds, i))?;
+        Ok(Row {
             buffer,
             bounds,
             value_count: 0,
-        };
-        row.check_columns()?;
-        Ok(row)
+            header,
+        })
     }
 
     /// The underlying buffer.
@@ -194,46 +213,26 @@ impl<T: AsRef<[u8]>> Row<T> {
     }
 
     fn column(&self, i: usize) -> &[u8] {
-        let body = line_body(self.buffer.as_ref());
-        let start = self.bounds.get(i).copied().unwrap_or(0);
-        let end = self.bounds.get(i + 1).copied().unwrap_or(0);
-        body.get(start..end.saturating_sub(1)).unwrap_or_default()
-    }
-
-    /// Validates every column but the CSI list.
-    fn check_columns(&self) -> Result<()> {
-        Role::parse(self.column(field::ROLE))?;
-        parse_mac(self.column(field::MAC)).ok_or(Error::Malformed("mac"))?;
-        int_column::<i8>(self.column(field::RSSI), "rssi")?;
-        for (i, name) in U8_COLUMNS {
-            int_column::<u8>(self.column(i), name)?;
-        }
-        int_column::<i8>(self.column(field::NOISE_FLOOR), "noise_floor")?;
-        u32_printed_as_d(self.column(field::LOCAL_TIMESTAMP), "local_timestamp")?;
-        int_column::<u16>(self.column(field::SIG_LEN), "sig_len")?;
-        flag_column(self.column(field::REAL_TIME_SET), "real_time_set")?;
-        parse_real_timestamp(self.column(field::REAL_TIMESTAMP))?;
-        int_column::<u16>(self.column(field::LEN), "len")?;
-        Ok(())
+        column(line_body(self.buffer.as_ref()), &self.bounds, i)
     }
 
     fn u8_at(&self, i: usize) -> u8 {
-        int_column(self.column(i), "").unwrap_or_default()
+        self.header.u8s[i]
     }
 
     /// Which example firmware printed the row.
     pub fn role(&self) -> Role {
-        Role::parse(self.column(field::ROLE)).unwrap_or(Role::Ap)
+        self.header.role
     }
 
     /// Transmitter MAC address.
     pub fn mac(&self) -> [u8; 6] {
-        parse_mac(self.column(field::MAC)).unwrap_or_default()
+        self.header.mac
     }
 
     /// Received signal strength, dBm.
     pub fn rssi(&self) -> i8 {
-        int_column(self.column(field::RSSI), "").unwrap_or_default()
+        self.header.rssi
     }
 
     /// PHY rate code of the frame.
@@ -288,7 +287,7 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     /// Noise floor, dBm.
     pub fn noise_floor(&self) -> i8 {
-        int_column(self.column(field::NOISE_FLOOR), "").unwrap_or_default()
+        self.header.noise_floor
     }
 
     /// Subframes in the AMPDU.
@@ -308,7 +307,7 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     /// Receiver's µs counter at reception (`rx_ctrl.timestamp`, wraps at 2^32).
     pub fn local_timestamp(&self) -> u32 {
-        u32_printed_as_d(self.column(field::LOCAL_TIMESTAMP), "").unwrap_or_default()
+        self.header.local_timestamp
     }
 
     /// Antenna number.
@@ -318,7 +317,7 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     /// Length of the received packet, bytes.
     pub fn sig_len(&self) -> u16 {
-        int_column(self.column(field::SIG_LEN), "").unwrap_or_default()
+        self.header.sig_len
     }
 
     /// Receiver state (0 = no error).
@@ -328,12 +327,12 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     /// Whether the host had set the wall clock when the row was printed.
     pub fn real_time_set(&self) -> bool {
-        self.column(field::REAL_TIME_SET) == b"1"
+        self.header.real_time_set
     }
 
     /// `real_timestamp` as the float it prints as (see the module docs for old builds).
     pub fn real_timestamp(&self) -> f64 {
-        parse_real_timestamp(self.column(field::REAL_TIMESTAMP)).unwrap_or_default()
+        self.header.real_timestamp
     }
 
     /// `real_timestamp` as printed, for [`reinterpret_unpadded_timestamp`].
@@ -344,7 +343,7 @@ impl<T: AsRef<[u8]>> Row<T> {
     /// `len` as printed: the CSI buffer length the driver reported, which need not be the
     /// number of values printed ([`value_count`](Self::value_count)).
     pub fn len(&self) -> u16 {
-        int_column(self.column(field::LEN), "").unwrap_or_default()
+        self.header.len
     }
 
     /// Number of CSI values between the brackets (twice the subcarrier count).
@@ -378,6 +377,39 @@ impl<T: AsRef<[u8]>> Row<T> {
             Some(Iq { re, im })
         })
     }
+}
+
+impl Header {
+    /// Parses every column but the CSI list, in column order; the error names the first
+    /// bad one.
+    fn parse<'a>(column: &dyn Fn(usize) -> &'a [u8]) -> Result<Header> {
+        let role = Role::parse(column(field::ROLE))?;
+        let mac = parse_mac(column(field::MAC)).ok_or(Error::Malformed("mac"))?;
+        let rssi = int_column(column(field::RSSI), "rssi")?;
+        let mut u8s = [0u8; field::COUNT];
+        for (i, name) in U8_COLUMNS {
+            u8s[i] = int_column(column(i), name)?;
+        }
+        Ok(Header {
+            role,
+            mac,
+            rssi,
+            u8s,
+            noise_floor: int_column(column(field::NOISE_FLOOR), "noise_floor")?,
+            local_timestamp: u32_printed_as_d(column(field::LOCAL_TIMESTAMP), "local_timestamp")?,
+            sig_len: int_column(column(field::SIG_LEN), "sig_len")?,
+            real_time_set: flag_column(column(field::REAL_TIME_SET), "real_time_set")?,
+            real_timestamp: parse_real_timestamp(column(field::REAL_TIMESTAMP))?,
+            len: int_column(column(field::LEN), "len")?,
+        })
+    }
+}
+
+/// Column `i` of `body` split at `bounds` (see [`Row`]), without its comma.
+fn column<'a>(body: &'a [u8], bounds: &[usize; field::COUNT + 1], i: usize) -> &'a [u8] {
+    let start = bounds.get(i).copied().unwrap_or(0);
+    let end = bounds.get(i + 1).copied().unwrap_or(0);
+    body.get(start..end.saturating_sub(1)).unwrap_or_default()
 }
 
 /// The column indices holding plain `u8` values, with their names for errors.

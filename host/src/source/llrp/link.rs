@@ -109,16 +109,21 @@ impl Link {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    /// Sends the `n` bytes just read as a chunk, then the records decoded from them.
+    /// Sends the `n` bytes just read as a chunk, then the records decoded from them (unless
+    /// the context asks for chunks only).
     fn forward(&mut self, n: usize) -> Result<(), Ended> {
         self.last_rx = Instant::now();
         let arrival_ns = self.ctx.clock.now_ns();
         let bytes = self.buf[..n].to_vec();
         let mut records = Vec::new();
+        let keep_records = self.ctx.output.records();
         let inbox = &mut self.inbox;
         self.decoder
             .feed(&bytes, arrival_ns, &mut |decoded| match decoded {
-                Decoded::Record(r) => records.push(r),
+                // Chunks only: the reports are decoded (the conversation needs the decoder's
+                // framing) but no record is kept.
+                Decoded::Record(r) if keep_records => records.push(r),
+                Decoded::Record(_) => {}
                 Decoded::Control(Control::Llrp(m)) => inbox.push_back(m),
                 Decoded::Control(Control::Node(_)) => {}
             });

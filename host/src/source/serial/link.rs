@@ -111,8 +111,8 @@ impl<'s> Link<'s> {
         }
     }
 
-    /// Forwards one read: the raw chunk, then the records and time-sync exchanges it
-    /// completed. Err when the gateway no longer listens.
+    /// Forwards one read: the raw chunk, then (unless the context asks for chunks only) the
+    /// records and time-sync exchanges it completed. Err when the gateway no longer listens.
     fn deliver(&mut self, bytes: &[u8], ctx: &SourceContext) -> Result<(), GatewayGone> {
         let arrival_ns = ctx.clock.now_ns();
         let counters = ctx.events.counters();
@@ -125,6 +125,9 @@ impl<'s> Link<'s> {
                 bytes: bytes.to_vec(),
             }),
         )?;
+        if !ctx.output.records() {
+            return Ok(());
+        }
         let mut records = Vec::new();
         let mut exchanges = Vec::new();
         self.decoder
