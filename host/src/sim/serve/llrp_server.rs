@@ -172,3 +172,65 @@ fn refuse(mut stream: TcpStream, now_utc_us: u64) {
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use dagr_protocols::llrp::message_type as mt;
+    use dagr_protocols::llrp::Body;
+
+    /// Pumps the server until `client` has received one whole message.
+    fn next_message(server: &mut LlrpServer, client: &mut TcpStream) -> Message {
+        client
+            .set_read_timeout(Some(Duration::from_millis(5)))
+            .unwrap();
+        let mut decoder = MessageDecoder::new();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut buf = [0u8; 1024];
+        loop {
+            assert!(Instant::now() < deadline, "no message from the reader");
+            server.pump(42);
+            if let Ok(n) = client.read(&mut buf) {
+                let mut got = Vec::new();
+                decode_chunk(&mut decoder, &buf[..n], |m| got.push(m));
+                if let Some(message) = got.into_iter().next() {
+                    return message;
+                }
+            }
+        }
+    }
+
+    fn connection_attempt(message: &Message) -> Option<u16> {
+        match &message.body {
+            Body::ReaderEvent(event) => event.connection_attempt,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_first_client_is_greeted_and_a_second_is_refused_while_it_stays() {
+        let mut server = LlrpServer::bind(0, 2).unwrap();
+        let address = server.address().unwrap();
+        let mut first = TcpStream::connect(address).unwrap();
+        assert_eq!(
+            connection_attempt(&next_message(&mut server, &mut first)),
+            Some(0)
+        );
+        let mut second = TcpStream::connect(address).unwrap();
+        assert_eq!(
+            connection_attempt(&next_message(&mut server, &mut second)),
+            Some(2)
+        );
+        assert_eq!(server.connections, 1);
+        first
+            .write_all(&Message::get_reader_capabilities(7).to_vec().unwrap())
+            .unwrap();
+        let reply = next_message(&mut server, &mut first);
+        assert_eq!(
+            (reply.message_type, reply.id),
+            (mt::GET_READER_CAPABILITIES_RESPONSE, 7)
+        );
+        assert!(!server.inventory_running());
+    }
+}
