@@ -315,10 +315,11 @@ fn dagr_sim_runs_a_scenario_file_and_reports_its_bad_lines() {
 }
 
 #[test]
-fn dagr_sim_serve_is_not_yet_available() {
-    let out = dagr(&["sim", "--serve"]);
+fn dagr_sim_serve_refuses_a_duration_that_is_not_positive() {
+    // Serving itself is tested in sim_serve.rs.
+    let out = dagr(&["sim", "--serve", "--duration", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration 0"));
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod inspect;
 mod record;
 mod replay;
 mod sim;
+mod sim_serve;
 
 #[derive(Parser)]
 #[command(
@@ -107,9 +108,17 @@ enum Command {
         /// Seconds to simulate (default with --scenario: until its last activity ends, plus 1 s).
         #[arg(long, value_name = "S")]
         duration: Option<f64>,
-        /// Serve the simulated devices live (not yet available).
+        /// Serve the simulated devices live instead: pseudo-terminals for the radar and
+        /// the CSI receivers, an LLRP reader on 127.0.0.1; prints one source URI per line
+        /// for `dagr record`/`dagr run` and serves until --duration or SIGINT/SIGTERM.
         #[arg(long, conflicts_with = "out")]
         serve: bool,
+        /// With --serve: the simulated LLRP reader's TCP port (default: any free port).
+        #[arg(long, value_name = "PORT", requires = "serve", default_value = "0")]
+        llrp_port: u16,
+        /// With --serve: append each activity label as a JSON line when it starts.
+        #[arg(long, value_name = "FILE", requires = "serve")]
+        labels: Option<PathBuf>,
     },
     /// Build training data from labeled captures.
     Dataset {
@@ -225,6 +234,8 @@ pub fn main() -> ExitCode {
             out,
             duration,
             serve,
+            llrp_port,
+            labels,
         } => sim::run(&sim::SimArgs {
             seed,
             room,
@@ -233,6 +244,8 @@ pub fn main() -> ExitCode {
             out,
             duration,
             serve,
+            llrp_port,
+            labels,
         }),
     }
 }

@@ -24,6 +24,10 @@ pub struct SimArgs {
     pub duration: Option<f64>,
     /// `--serve`.
     pub serve: bool,
+    /// `--llrp-port` (0: any).
+    pub llrp_port: u16,
+    /// `--labels`.
+    pub labels: Option<PathBuf>,
 }
 
 /// Runs the simulation; see `dagr sim --help`.
@@ -39,7 +43,7 @@ pub fn run(args: &SimArgs) -> ExitCode {
 
 fn simulate(args: &SimArgs) -> Result<(), String> {
     if args.serve {
-        return Err("--serve is not yet available; write a capture with --out FILE.mcap".into());
+        return super::sim_serve::serve(args);
     }
     let Some(out) = &args.out else {
         return Err("--out FILE.mcap is required".into());
@@ -73,7 +77,7 @@ fn simulate(args: &SimArgs) -> Result<(), String> {
 
 /// The schedule to play and for how long: a scenario runs to its last activity's end plus
 /// one second unless `--duration` says otherwise; a random schedule needs `--duration`.
-fn schedule_and_duration(args: &SimArgs) -> Result<(Schedule, f64), String> {
+pub(super) fn schedule_and_duration(args: &SimArgs) -> Result<(Schedule, f64), String> {
     if let Some(d) = args.duration {
         if !(d.is_finite() && d > 0.0) {
             return Err(format!("--duration {d} is not a number of seconds > 0"));

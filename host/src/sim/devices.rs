@@ -181,6 +181,20 @@ impl RfidDevice {
             batches: 0,
         }
     }
+
+    /// The reader of [`new`](Self::new) with its UTC clock started at `base_us` µs since the
+    /// Unix epoch at scene time 0 (a served reader reads the real wall clock), keeping its
+    /// seeded offset and drift.
+    pub fn with_utc_base(seed: u64, base_us: u64) -> Self {
+        let mut device = Self::new(seed);
+        device.clock.base_us = base_us;
+        device
+    }
+
+    /// The reader's UTC clock.
+    pub fn clock(&self) -> DeviceClock {
+        self.clock
+    }
 }
 
 impl DeviceRenderer for RfidDevice {

@@ -16,6 +16,7 @@ pub mod room;
 pub mod run;
 pub mod scenario;
 pub mod scene;
+pub mod serve;
 pub mod world;
 
 pub use geometry::Vec3;

@@ -1,0 +1,301 @@
+//! `dagr sim --serve`: the simulated devices live, on real interfaces, so the gateway's own
+//! sources (`dagr record`, `dagr run`) read them as they would read hardware.
+//!
+//! The world and the device renderers are those of `dagr sim --out`; scene time is wall
+//! time since the devices started. Each device appears where its real counterpart would:
+//!
+//! - the TI radar as two pseudo-terminals, the data port and the CLI port; the CLI answers
+//!   like the OOB demo ([`ti_cli`]) and the data port sends frames only between
+//!   `sensorStart` and `sensorStop`, so the client's `.cfg` (see [`ti_cli::RADAR_CFG`])
+//!   drives it;
+//! - each WiFi link's ESP32-CSI-Tool receiver as one pseudo-terminal, printing the
+//!   firmware's header line whenever a client opens it (opening an ESP32 board resets it),
+//!   then one row per antenna and packet;
+//! - the RFID reader as an LLRP server on 127.0.0.1 ([`llrp_server`]) sending tag reports
+//!   while the client's ROSpec runs.
+//!
+//! One thread renders and does all device I/O without blocking, polling the ports at least
+//! every [`IO_POLL`]. What a client does not read in time is dropped whole and counted
+//! ([`outbox`]); what a device sends while no client has its port open is lost, as on a
+//! UART. The reader's UTC clock reads the real wall clock (with its seeded offset and
+//! drift); the serial devices keep their free-running counters.
+pub mod llrp_reader;
+pub mod llrp_server;
+pub mod outbox;
+pub mod pty;
+pub mod ti_cli;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dagr_protocols::csi::esp32_csi_tool::field::HEADER;
+
+use super::devices::{CsiDevice, RadarDevice, RfidDevice};
+use super::run::DeviceRenderer;
+use super::scene::Scene;
+use super::world::World;
+use crate::capture::Label;
+use llrp_server::LlrpServer;
+use pty::{Attachment, VirtualPort};
+use ti_cli::TiCli;
+
+/// Longest the simulation thread waits before looking at the ports again.
+pub const IO_POLL: Duration = Duration::from_millis(2);
+
+/// The radar: its renderer, its two ports and its CLI.
+struct Radar {
+    device: RadarDevice,
+    data: VirtualPort,
+    cli_port: VirtualPort,
+    cli: TiCli,
+}
+
+/// One WiFi link's receiver console.
+struct CsiConsole {
+    device: CsiDevice,
+    port: VirtualPort,
+}
+
+/// The RFID reader.
+struct Reader {
+    device: RfidDevice,
+    server: LlrpServer,
+}
+
+/// A label as served: when its activity starts, in scene time and on the wall clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedLabel {
+    /// The activity and its scene-time span (s since the devices started).
+    pub label: Label,
+    /// Wall-clock time of `label.start`, ns since the Unix epoch.
+    pub start_unix_ns: u64,
+}
+
+impl ServedLabel {
+    /// One JSON line: `{"start", "end", "class", "start_unix_ns"}`.
+    pub fn to_json_line(&self) -> String {
+        let mut value = self.label.to_json();
+        value["start_unix_ns"] = self.start_unix_ns.into();
+        value.to_string()
+    }
+}
+
+/// What a serving run did, for the closing summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServeSummary {
+    /// Seconds served.
+    pub seconds: f64,
+    /// Per device: source name and chunks dropped because its client did not keep up.
+    pub dropped: Vec<(String, u64)>,
+    /// Radar CLI commands answered.
+    pub cli_commands: u64,
+    /// LLRP clients accepted.
+    pub llrp_connections: u64,
+}
+
+/// The room's devices, live.
+pub struct VirtualDevices {
+    world: World,
+    radar: Radar,
+    consoles: Vec<CsiConsole>,
+    reader: Option<Reader>,
+    cfg_path: PathBuf,
+    epoch: Instant,
+    epoch_unix_us: u64,
+}
+
+impl VirtualDevices {
+    /// Creates every device of `world`'s room (seeded from `seed`): pseudo-terminals, the
+    /// LLRP listener on 127.0.0.1:`llrp_port` (0: any), and the radar `.cfg` in `work_dir`.
+    pub fn start(
+        world: World,
+        seed: u64,
+        llrp_port: u16,
+        work_dir: &Path,
+    ) -> Result<VirtualDevices, String> {
+        let cfg_path = work_dir.join("radar.cfg");
+        std::fs::write(&cfg_path, ti_cli::RADAR_CFG)
+            .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
+        let radar = Radar {
+            device: RadarDevice::new(seed),
+            data: VirtualPort::create()?,
+            cli_port: VirtualPort::create()?,
+            cli: TiCli::new(),
+        };
+        let consoles = (0..world.room().wifi.len())
+            .map(|link| {
+                Ok(CsiConsole {
+                    device: CsiDevice::new(seed, link),
+                    port: VirtualPort::create()?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let epoch_unix_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let rfid = &world.room().rfid;
+        let reader = if rfid.tags.is_empty() || rfid.antennas.is_empty() {
+            None
+        } else {
+            let antennas = u16::try_from(rfid.antennas.len()).unwrap_or(u16::MAX);
+            Some(Reader {
+                device: RfidDevice::with_utc_base(seed, epoch_unix_us),
+                server: LlrpServer::bind(llrp_port, antennas)?,
+            })
+        };
+        Ok(VirtualDevices {
+            world,
+            radar,
+            consoles,
+            reader,
+            cfg_path,
+            epoch: Instant::now(),
+            epoch_unix_us,
+        })
+    }
+
+    /// The source URIs a gateway opens, one per device (named like `dagr sim --out`'s
+    /// streams).
+    pub fn uris(&self) -> Result<Vec<String>, String> {
+        let mut uris = vec![format!(
+            "ti-mmwave://{}?cli={}&cfg={}&name=sim-radar",
+            self.radar.data.path(),
+            self.radar.cli_port.path(),
+            self.cfg_path.display()
+        )];
+        for (i, console) in self.consoles.iter().enumerate() {
+            uris.push(format!(
+                "esp32-csi://{}?name=sim-wifi-{}",
+                console.port.path(),
+                i + 1
+            ));
+        }
+        if let Some(reader) = &self.reader {
+            uris.push(format!("llrp://{}?name=sim-rfid", reader.server.address()?));
+        }
+        Ok(uris)
+    }
+
+    /// Serves until `stop` is raised or `duration` s have passed; hands each label to
+    /// `on_label` when its activity starts.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        duration: Option<f64>,
+        mut on_label: impl FnMut(&ServedLabel),
+    ) -> ServeSummary {
+        let end = duration.unwrap_or(f64::INFINITY);
+        let labels = self.world.labels();
+        let mut next_label = 0;
+        let mut t = 0.0;
+        while !stop.load(Ordering::Relaxed) && t < end {
+            t = self.epoch.elapsed().as_secs_f64().min(end);
+            while let Some(label) = labels.get(next_label).filter(|l| l.start <= t) {
+                on_label(&ServedLabel {
+                    label: label.clone(),
+                    start_unix_ns: self.epoch_unix_us * 1000 + (label.start * 1e9) as u64,
+                });
+                next_label += 1;
+            }
+            self.step(t);
+            let wake = self.next_due().min(t + IO_POLL.as_secs_f64()).min(end);
+            let now = self.epoch.elapsed().as_secs_f64();
+            if wake > now {
+                std::thread::sleep(Duration::from_secs_f64(wake - now));
+            }
+        }
+        self.summary(t)
+    }
+
+    /// One pass: client input answered, every emission due by `t` rendered and queued,
+    /// queued bytes written.
+    fn step(&mut self, t: f64) {
+        let mut out = Vec::new();
+        let world = &self.world;
+        let radar = &mut self.radar;
+        radar.data.attachment();
+        if radar.cli_port.attachment() != Attachment::Closed {
+            let mut typed = Vec::new();
+            radar.cli_port.receive(&mut typed);
+            radar.cli.feed(&typed, &mut out);
+            radar.cli_port.send(&out);
+            radar.cli_port.flush();
+        }
+        render_due(&mut radar.device, world, t, |bytes| {
+            if radar.cli.running() {
+                radar.data.send(bytes);
+            }
+        });
+        radar.data.flush();
+        for console in &mut self.consoles {
+            if console.port.attachment() == Attachment::Opened {
+                console.port.send(format!("{HEADER}\n").as_bytes());
+            }
+            let port = &mut console.port;
+            render_due(&mut console.device, world, t, |bytes| port.send(bytes));
+            port.flush();
+        }
+        if let Some(reader) = self.reader.as_mut() {
+            let now_us = reader.device.clock().micros(t);
+            reader.server.pump(now_us);
+            let server = &mut reader.server;
+            render_due(&mut reader.device, world, t, |bytes| {
+                server.send_reports(bytes)
+            });
+            reader.server.pump(now_us);
+        }
+    }
+
+    /// Scene time of the earliest next emission.
+    fn next_due(&self) -> f64 {
+        let mut due = self.radar.device.next_due();
+        for console in &self.consoles {
+            due = due.min(console.device.next_due());
+        }
+        if let Some(reader) = &self.reader {
+            due = due.min(reader.device.next_due());
+        }
+        due
+    }
+
+    fn summary(&self, seconds: f64) -> ServeSummary {
+        let mut dropped = vec![("sim-radar".to_string(), self.radar.data.dropped_chunks())];
+        for (i, console) in self.consoles.iter().enumerate() {
+            dropped.push((format!("sim-wifi-{}", i + 1), console.port.dropped_chunks()));
+        }
+        let mut llrp_connections = 0;
+        if let Some(reader) = &self.reader {
+            dropped.push(("sim-rfid".to_string(), reader.server.dropped_reports));
+            llrp_connections = reader.server.connections;
+        }
+        ServeSummary {
+            seconds,
+            dropped,
+            cli_commands: self.radar.cli.commands,
+            llrp_connections,
+        }
+    }
+}
+
+/// Renders every emission of `device` due by `t`, handing each non-empty one to `sink`.
+fn render_due(
+    device: &mut dyn DeviceRenderer,
+    scene: &dyn Scene,
+    t: f64,
+    mut sink: impl FnMut(&[u8]),
+) {
+    let mut out = Vec::new();
+    while device.next_due() <= t {
+        let due = device.next_due();
+        out.clear();
+        device.render(scene, due, &mut out);
+        if !out.is_empty() {
+            sink(&out);
+        }
+        if device.next_due() <= due {
+            // A renderer that does not advance would spin this thread forever.
+            break;
+        }
+    }
+}

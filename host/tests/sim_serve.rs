@@ -1,0 +1,242 @@
+//! `dagr sim --serve` end to end: the served devices are opened by the gateway's own
+//! sources (`dagr record`) exactly as hardware would be, and what they record decodes
+//! cleanly at the devices' rates.
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use dagr_host::sim::serve::ti_cli::RADAR_CFG;
+use dagr_protocols::ti_mmwave::cli::parse_cfg;
+use serde_json::Value;
+
+/// A running `dagr sim --serve`, killed when dropped.
+struct Served {
+    child: Child,
+    uris: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Served {
+    /// Starts the simulator with `args` after `--serve` and reads its URIs (the LLRP one is
+    /// printed last).
+    fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dagr"))
+            .args(["sim", "--serve", "--seed", "3"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dagr sim --serve");
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            text
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            uris: Vec::new(),
+            stderr: Some(stderr),
+        };
+        while !served.uris.last().is_some_and(|u| u.starts_with("llrp://")) {
+            match lines.recv_timeout(Duration::from_secs(5)) {
+                Ok(line) => served.uris.push(line),
+                Err(_) => panic!("no LLRP URI within 5 s; got {:?}", served.uris),
+            }
+        }
+        served
+    }
+
+    fn uri(&self, scheme: &str) -> &str {
+        self.uris
+            .iter()
+            .find(|u| u.starts_with(scheme))
+            .unwrap_or_else(|| panic!("no {scheme} URI in {:?}", self.uris))
+    }
+
+    /// Waits for the simulator to end by itself; returns its exit status and stderr.
+    fn wait(mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "dagr sim --serve did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        (status, stderr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dagr-sim-serve-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn dagr(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dagr {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn record(uris: &[String], out: &Path, seconds: &str) {
+    let mut args = vec!["record"];
+    for uri in uris {
+        args.extend(["--source", uri.as_str()]);
+    }
+    args.extend(["--out", out.to_str().unwrap(), "--duration", seconds]);
+    dagr(&args);
+}
+
+#[test]
+fn a_recording_of_every_served_device_decodes_cleanly_at_the_device_rates() {
+    let dir = scratch("rates");
+    let labels = dir.join("labels.jsonl");
+    let served = Served::start(&["--duration", "8", "--labels", labels.to_str().unwrap()]);
+    assert!(
+        served.uri("ti-mmwave://").contains("cli=") && served.uri("ti-mmwave://").contains("cfg=")
+    );
+    let capture = dir.join("live.mcap");
+    record(&served.uris, &capture, "3");
+    let inspection: Value =
+        serde_json::from_slice(&dagr(&["inspect", "--json", capture.to_str().unwrap()]).stdout)
+            .unwrap();
+    let streams = inspection["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), served.uris.len(), "{inspection}");
+    for s in streams {
+        let name = s["source"].as_str().unwrap();
+        let rate = s["rate_hz"].as_f64().unwrap();
+        assert_eq!(s["frames_rejected"], 0, "{name}: {s}");
+        let (lo, hi) = match s["format"].as_str().unwrap() {
+            "ti-mmwave" => (18.0, 22.0),
+            "esp32-csi" => (270.0, 330.0), // 100 packets/s x 3 antennas
+            "llrp" => (100.0, f64::INFINITY),
+            other => panic!("unexpected format {other}"),
+        };
+        assert!(rate >= lo && rate <= hi, "{name}: {rate} records/s");
+        assert_eq!(s["disconnects"].as_array().unwrap().len(), 0, "{name}: {s}");
+    }
+    // The reader's tag reads carry the Impinj phase the gateway asked for.
+    let replay = dagr(&["replay", "--max", "--json", capture.to_str().unwrap()]).stdout;
+    let with_phase = String::from_utf8(replay)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("RO_ACCESS_REPORT") && l.contains("\"phase_rad\":"))
+        .count();
+    assert!(with_phase > 100, "{with_phase} reports with phase");
+    let (status, stderr) = served.wait(Duration::from_secs(10));
+    assert!(status.success(), "{stderr}");
+    // The gateway's TI source sent the whole cfg (and sensorStop when it finished).
+    let cfg_commands = parse_cfg(RADAR_CFG).count();
+    assert!(
+        stderr.contains(&format!("{} radar CLI commands", cfg_commands + 1)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 LLRP connections"), "{stderr}");
+    let labels = std::fs::read_to_string(&labels).unwrap();
+    let first: Value = serde_json::from_str(labels.lines().next().expect("a label")).unwrap();
+    assert!(
+        first["class"].is_string() && first["start_unix_ns"].is_u64(),
+        "{first}"
+    );
+}
+
+/// Reads what `port` gives within `window`.
+fn read_for(port: &mut dyn serialport::SerialPort, window: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + window;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = port.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    got
+}
+
+fn open(path: &str) -> Box<dyn serialport::SerialPort> {
+    serialport::new(path, 921_600)
+        .timeout(Duration::from_millis(20))
+        .open()
+        .unwrap_or_else(|e| panic!("open {path}: {e}"))
+}
+
+/// Sends one CLI command and returns what the radar printed within half a second.
+fn command(cli: &mut dyn serialport::SerialPort, line: &str) -> String {
+    cli.write_all(format!("{line}\n").as_bytes()).unwrap();
+    String::from_utf8_lossy(&read_for(cli, Duration::from_millis(300))).into_owned()
+}
+
+#[test]
+fn the_radar_data_port_sends_frames_only_between_sensor_start_and_sensor_stop() {
+    let served = Served::start(&["--duration", "10"]);
+    let uri = served.uri("ti-mmwave://").to_string();
+    let data_path = &uri["ti-mmwave://".len()..uri.find('?').unwrap()];
+    let cli_path = uri.split("cli=").nth(1).unwrap().split('&').next().unwrap();
+    let mut data = open(data_path);
+    let mut cli = open(cli_path);
+    assert!(read_for(data.as_mut(), Duration::from_millis(300)).is_empty());
+    let started = Instant::now();
+    let answer = command(cli.as_mut(), "sensorStart");
+    assert!(answer.contains("sensorStart\r\nDone"), "{answer:?}");
+    let frames = read_for(data.as_mut(), Duration::from_millis(300));
+    let expected = started.elapsed().as_secs_f64() * 20.0;
+    let magic = [2u8, 1, 4, 3, 6, 5, 8, 7];
+    let count = frames.windows(8).filter(|w| *w == magic).count() as f64;
+    assert!(
+        (count - expected).abs() <= 2.5,
+        "{count} frames, {expected:.1} expected at 20 Hz"
+    );
+    let answer = command(cli.as_mut(), "sensorStop");
+    assert!(answer.contains("Done"), "{answer:?}");
+    read_for(data.as_mut(), Duration::from_millis(60));
+    assert!(read_for(data.as_mut(), Duration::from_millis(200)).is_empty());
+    let answer = command(cli.as_mut(), "frobnicate 1");
+    assert!(
+        answer.contains("'frobnicate' is not recognized as a CLI command"),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn serving_ends_cleanly_on_sigterm_and_removes_its_cfg() {
+    let served = Served::start(&[]);
+    let uri = served.uri("ti-mmwave://").to_string();
+    let cfg = PathBuf::from(uri.split("cfg=").nth(1).unwrap().split('&').next().unwrap());
+    assert!(cfg.exists());
+    let killed = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, stderr) = served.wait(Duration::from_secs(5));
+    assert!(status.success(), "{stderr}");
+    assert!(!cfg.exists(), "{} left behind", cfg.display());
+}
