@@ -4,6 +4,9 @@
 //! scatterers. Renderers turn the scatterers at an instant into a TI radar frame, ESP32 CSI
 //! rows or LLRP tag reports, using the protocol crate's encoders, so the gateway reads
 //! simulated devices through exactly the decoders it uses for real ones.
+//!
+//! Difficulty calibration (per-modality and fused accuracy of a simple classifier on unseen
+//! rooms and subjects): `CALIBRATION.md` next to this file (`models/calibrate_sim.py`).
 pub mod activity;
 pub mod body;
 pub mod csi;
