@@ -151,3 +151,71 @@ fn other_rooms_place_the_devices_differently() {
         stream(&ib, "sim-wifi-1")["bytes"]
     );
 }
+
+#[test]
+fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
+    let path = scratch("intel").join("sim.mcap");
+    let out = path.to_str().unwrap();
+    dagr(&[
+        "sim",
+        "--seed",
+        "2",
+        "--room",
+        "1",
+        "--csi-format",
+        "intel5300",
+        "--csi-rate",
+        "50",
+        "--duration",
+        "4",
+        "--out",
+        out,
+    ]);
+    let inspection: Value =
+        serde_json::from_slice(&dagr(&["inspect", "--json", out]).stdout).unwrap();
+    for link in ["sim-wifi-1", "sim-wifi-2", "sim-wifi-3"] {
+        let s = stream(&inspection, link);
+        assert_eq!(s["format"], "intel5300");
+        assert_eq!(
+            (s["bytes_skipped"].as_u64(), s["frames_rejected"].as_u64()),
+            (Some(0), Some(0)),
+            "{s}"
+        );
+        let rate = s["rate_hz"].as_f64().unwrap();
+        assert!((48.0..=52.0).contains(&rate), "{link}: {rate} bfee/s"); // one record per packet
+    }
+    let lines = String::from_utf8(dagr(&["replay", "--max", "--json", out]).stdout).unwrap();
+    let bfee: Value = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l.get("bfee_count").is_some())
+        .expect("a bfee record");
+    assert_eq!(
+        (bfee["nrx"].as_u64(), bfee["ntx"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(
+        bfee["csi"][0][0].as_array().unwrap().len(),
+        30,
+        "[tx][rx][30 subcarriers]"
+    );
+}
+
+#[test]
+fn a_csi_rate_outside_the_range_is_refused() {
+    let path = scratch("badrate").join("sim.mcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args([
+            "sim",
+            "--csi-rate",
+            "0",
+            "--duration",
+            "1",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--csi-rate 0"));
+}

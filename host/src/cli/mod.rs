@@ -119,6 +119,12 @@ enum Command {
         /// With --serve: append each activity label as a JSON line when it starts.
         #[arg(long, value_name = "FILE", requires = "serve")]
         labels: Option<PathBuf>,
+        /// CSI packets per second per WiFi link (with --out).
+        #[arg(long, value_name = "HZ", default_value = "100")]
+        csi_rate: f64,
+        /// What the CSI receivers send (with --out): esp32-csi rows or intel5300 records.
+        #[arg(long, value_name = "FORMAT", default_value = "esp32-csi", value_parser = ["esp32-csi", "intel5300"])]
+        csi_format: String,
     },
     /// Build training data from labeled captures.
     Dataset {
@@ -236,6 +242,8 @@ pub fn main() -> ExitCode {
             serve,
             llrp_port,
             labels,
+            csi_rate,
+            csi_format,
         } => sim::run(&sim::SimArgs {
             seed,
             room,
@@ -246,6 +254,8 @@ pub fn main() -> ExitCode {
             serve,
             llrp_port,
             labels,
+            csi_rate,
+            intel5300: csi_format == "intel5300",
         }),
     }
 }

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dagr_host::sim::run::{default_renderers, write_capture};
+use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
+use dagr_host::sim::run::{renderers_with, write_capture};
 use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
@@ -28,6 +29,10 @@ pub struct SimArgs {
     pub llrp_port: u16,
     /// `--labels`.
     pub labels: Option<PathBuf>,
+    /// `--csi-rate` (packets/s per link).
+    pub csi_rate: f64,
+    /// `--csi-format intel5300` instead of ESP32-CSI-Tool rows.
+    pub intel5300: bool,
 }
 
 /// Runs the simulation; see `dagr sim --help`.
@@ -55,7 +60,21 @@ fn simulate(args: &SimArgs) -> Result<(), String> {
         schedule,
         args.seed,
     );
-    let mut renderers = default_renderers(&world, args.seed);
+    if !(args.csi_rate > 0.0 && args.csi_rate <= 5000.0) {
+        return Err(format!(
+            "--csi-rate {}: expected packets per second in (0, 5000]",
+            args.csi_rate
+        ));
+    }
+    let options = DeviceOptions {
+        csi_rate_hz: args.csi_rate,
+        csi_output: if args.intel5300 {
+            CsiOutput::Intel5300
+        } else {
+            CsiOutput::Esp32Rows
+        },
+    };
+    let mut renderers = renderers_with(&world, args.seed, &options);
     let summary = write_capture(out, &world, &mut renderers, duration, args.seed)
         .map_err(|e| e.to_string())?;
     eprintln!(

@@ -3,8 +3,9 @@
 //!
 //! - radar: one TI frame every frame period (20 Hz), frame counter starting at a seeded value,
 //!   as the OOB demo's data port sends it;
-//! - CSI: one ESP32-CSI-Tool console per link, one row per receive antenna every packet
-//!   interval (100 packets/s), `local_timestamp` from the link's free-running µs clock;
+//! - CSI: one receiver per link: an ESP32-CSI-Tool console (one row per receive antenna every
+//!   packet interval, 100 packets/s by default, `local_timestamp` from the link's free-running
+//!   µs clock) or, by choice, an Intel 5300 log (one bfee record per packet);
 //! - RFID: one LLRP reader whose tag reads fall at their own (Poisson) times; the reader's
 //!   RO_ACCESS_REPORTs leave in TCP batches every [`RFID_BATCH_S`], stamped with the
 //!   reader's UTC clock at each read.
@@ -29,14 +30,51 @@ const RADAR: u64 = 0;
 const RFID: u64 = 1;
 const FIRST_CSI_LINK: u64 = 16;
 
-/// The devices of `world`'s room, seeded from `seed`: the radar, one CSI console per WiFi
-/// link, and the RFID reader (when the room has tags and antennas).
+/// What the CSI receivers send: ESP32-CSI-Tool console rows or Intel 5300 bfee records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsiOutput {
+    /// One ESP32-CSI-Tool row per receive antenna per packet (64 subcarriers).
+    #[default]
+    Esp32Rows,
+    /// One Intel 5300 bfee record per packet (all receive antennas, 30 grouped subcarriers).
+    Intel5300,
+}
+
+/// Choices a user makes about the simulated devices (`dagr sim --csi-rate --csi-format`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeviceOptions {
+    /// Packets per second per WiFi link.
+    pub csi_rate_hz: f64,
+    /// What the CSI receivers send.
+    pub csi_output: CsiOutput,
+}
+
+impl Default for DeviceOptions {
+    fn default() -> Self {
+        DeviceOptions {
+            csi_rate_hz: CsiConfig::default().packet_rate_hz,
+            csi_output: CsiOutput::default(),
+        }
+    }
+}
+
+/// The devices of `world`'s room, seeded from `seed`, with the default options.
 pub fn room_devices(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer>> {
+    room_devices_with(world, seed, &DeviceOptions::default())
+}
+
+/// The devices of `world`'s room, seeded from `seed`: the radar, one CSI receiver per WiFi
+/// link, and the RFID reader (when the room has tags and antennas).
+pub fn room_devices_with(
+    world: &World,
+    seed: u64,
+    options: &DeviceOptions,
+) -> Vec<Box<dyn DeviceRenderer>> {
     let room = world.room();
     let mut devices: Vec<Box<dyn DeviceRenderer>> = Vec::new();
     devices.push(Box::new(RadarDevice::new(seed)));
     for link in 0..room.wifi.len() {
-        devices.push(Box::new(CsiDevice::new(seed, link)));
+        devices.push(Box::new(CsiDevice::with_options(seed, link, options)));
     }
     if !room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty() {
         devices.push(Box::new(RfidDevice::new(seed)));
@@ -97,9 +135,10 @@ impl DeviceRenderer for RadarDevice {
     }
 }
 
-/// One WiFi link's ESP32-CSI-Tool receiver console.
+/// One WiFi link's receiver: an ESP32-CSI-Tool console or an Intel 5300 log.
 pub struct CsiDevice {
     renderer: CsiRenderer,
+    output: CsiOutput,
     link: usize,
     clock: DeviceClock,
     sent: u64,
@@ -107,16 +146,23 @@ pub struct CsiDevice {
 }
 
 impl CsiDevice {
-    /// The receiver of link `link` with the default configuration (100 packets/s).
+    /// The receiver of link `link` with the default configuration (ESP32 rows, 100 packets/s).
     pub fn new(seed: u64, link: usize) -> Self {
+        Self::with_options(seed, link, &DeviceOptions::default())
+    }
+
+    /// The receiver of link `link` at `options.csi_rate_hz`, sending `options.csi_output`.
+    pub fn with_options(seed: u64, link: usize, options: &DeviceOptions) -> Self {
         let device = FIRST_CSI_LINK + link as u64;
-        let renderer = CsiRenderer::new(
-            CsiConfig::default(),
-            seed_for(Stream::Renderer, seed, device),
-        );
+        let config = CsiConfig {
+            packet_rate_hz: options.csi_rate_hz,
+            ..CsiConfig::default()
+        };
+        let renderer = CsiRenderer::new(config, seed_for(Stream::Renderer, seed, device));
         let clock = DeviceClock::free_running(seed, device);
         CsiDevice {
             renderer,
+            output: options.csi_output,
             link,
             clock,
             sent: 0,
@@ -127,9 +173,13 @@ impl CsiDevice {
 
 impl DeviceRenderer for CsiDevice {
     fn stream(&self) -> StreamInfo {
+        let format = match self.output {
+            CsiOutput::Esp32Rows => Format::Esp32Csi,
+            CsiOutput::Intel5300 => Format::Intel5300,
+        };
         StreamInfo {
             name: format!("sim-wifi-{}", self.link + 1).into(),
-            format: Format::Esp32Csi,
+            format,
             uri: format!("sim://wifi/{}", self.link + 1),
         }
     }
@@ -142,20 +192,18 @@ impl DeviceRenderer for CsiDevice {
         self.body.clear();
         scene.body_at(t, &mut self.body);
         let local_us = self.clock.micros_u32(t);
-        let mut row_bytes = Vec::new();
-        if self
-            .renderer
-            .render_packet(
-                scene.room(),
-                self.link,
-                &self.body,
-                t,
-                local_us,
-                &mut row_bytes,
-            )
-            .is_ok()
-        {
-            out.extend_from_slice(&row_bytes);
+        let mut bytes = Vec::new();
+        let (room, link, body) = (scene.room(), self.link, &self.body);
+        let rendered = match self.output {
+            CsiOutput::Esp32Rows => self
+                .renderer
+                .render_packet(room, link, body, t, local_us, &mut bytes),
+            CsiOutput::Intel5300 => self
+                .renderer
+                .render_intel(room, link, body, t, local_us, &mut bytes),
+        };
+        if rendered.is_ok() {
+            out.extend_from_slice(&bytes);
         }
         self.sent += 1;
     }

@@ -60,6 +60,15 @@ pub fn default_renderers(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer
     super::devices::room_devices(world, seed)
 }
 
+/// [`default_renderers`] with the user's device options (CSI rate and format).
+pub fn renderers_with(
+    world: &World,
+    seed: u64,
+    options: &super::devices::DeviceOptions,
+) -> Vec<Box<dyn DeviceRenderer>> {
+    super::devices::room_devices_with(world, seed, options)
+}
+
 /// Capture metadata key of the simulated room's `--room K`.
 pub const META_ROOM: &str = "sim_room";
 /// Capture metadata key of the simulated person's `--subject K`.
