@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use dagr_protocols::csi::{esp32_csi_tool, esp_csi, intel5300};
-use dagr_protocols::stream::{StreamDecoder, StreamStats};
+use dagr_protocols::stream::{decode_chunk, StreamDecoder, StreamStats};
 use dagr_protocols::{llrp, node, ti_mmwave};
 
 use crate::decode::Format;
@@ -71,12 +71,12 @@ impl RecordDecoder {
     pub fn feed(&mut self, bytes: &[u8], arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
         let source = &self.source;
         match &mut self.inner {
-            Inner::TiMmwave(d) => pump(d, bytes, |f| sink(radar(source, arrival_ns, f))),
-            Inner::Esp32Csi(d) => pump(d, bytes, |r| sink(esp32(source, arrival_ns, r))),
-            Inner::EspCsi(d) => pump(d, bytes, |r| sink(espressif(source, arrival_ns, r))),
-            Inner::Intel5300(d) => pump(d, bytes, |b| sink(intel(source, arrival_ns, b))),
-            Inner::Llrp(d) => pump(d, bytes, |m| llrp_message(source, arrival_ns, m, sink)),
-            Inner::Node(d) => pump(d.as_mut(), bytes, |f| {
+            Inner::TiMmwave(d) => decode_chunk(d, bytes, |f| sink(radar(source, arrival_ns, f))),
+            Inner::Esp32Csi(d) => decode_chunk(d, bytes, |r| sink(esp32(source, arrival_ns, r))),
+            Inner::EspCsi(d) => decode_chunk(d, bytes, |r| sink(espressif(source, arrival_ns, r))),
+            Inner::Intel5300(d) => decode_chunk(d, bytes, |b| sink(intel(source, arrival_ns, b))),
+            Inner::Llrp(d) => decode_chunk(d, bytes, |m| llrp_message(source, arrival_ns, m, sink)),
+            Inner::Node(d) => decode_chunk(d.as_mut(), bytes, |f| {
                 sink(node_frame(source, arrival_ns, f))
             }),
         }
@@ -104,20 +104,6 @@ impl RecordDecoder {
             Inner::Intel5300(d) => *d.stats(),
             Inner::Llrp(d) => *d.stats(),
             Inner::Node(d) => *d.stats(),
-        }
-    }
-}
-
-/// Pushes all of `bytes` (possibly none) and drains every completed item.
-fn pump<D: StreamDecoder>(decoder: &mut D, mut bytes: &[u8], mut each: impl FnMut(D::Item)) {
-    loop {
-        let taken = decoder.push(bytes);
-        bytes = &bytes[taken..];
-        while let Some(item) = decoder.next_item() {
-            each(item);
-        }
-        if bytes.is_empty() {
-            break;
         }
     }
 }
