@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Select};
 use dagr_host::capture::{CaptureWriter, Recorder, StreamInfo};
+use dagr_host::events::{
+    channel, EventSender, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, DEFAULT_CAPACITY,
+};
 use dagr_host::ingest::{Decoded, RecordDecoder};
 use dagr_host::record::Record;
-use dagr_host::source::{
-    channel, EventSender, Output, OverflowPolicy, RawChunk, SourceCounters, SourceEvent,
-    DEFAULT_CAPACITY,
-};
+use dagr_host::source::Output;
 
 #[path = "support/sensor_set.rs"]
 mod sensor_set;

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod clock;
 pub mod dataset;
 pub mod decode;
+pub mod events;
 pub mod ingest;
 pub mod preprocess;
 pub mod record;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dagr_host::capture::{CaptureReader, Entry};
-use dagr_host::source::SourceState;
+use dagr_host::events::SourceState;
 use dagr_tests::dagr_cli::{decode, finish_record, inspect, replay, start_record};
 use dagr_tests::process::{has_open, holds, wait_for, ChildGuard};
 use dagr_tests::pty_link::PtyLink;

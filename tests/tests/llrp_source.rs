@@ -11,13 +11,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
 use dagr_host::decode::Format;
+use dagr_host::events::{
+    channel, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, SourceState, StopFlag,
+};
 use dagr_host::ingest::{Decoded, RecordDecoder};
 use dagr_host::record::{DeviceTime, Payload, Record};
 use dagr_host::source::llrp::{spawn_with_info, ReaderInfo};
-use dagr_host::source::{
-    channel, Output, OverflowPolicy, RawChunk, SourceContext, SourceCounters, SourceEvent,
-    SourceState, SourceUri, StopFlag,
-};
+use dagr_host::source::{Output, SourceContext, SourceUri};
 use dagr_protocols::llrp::message_type as mt;
 use dagr_protocols::llrp::{
     Body, Capabilities, DeviceCapabilities, Message, MessageDecoder, Status, TagReport,

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
+use dagr_host::clock::TimeSyncExchange;
+use dagr_host::events::{self, OverflowPolicy, SourceCounters, SourceEvent, SourceState, StopFlag};
 use dagr_host::record::{DeviceTime, Record};
-use dagr_host::source::{
-    self, Output, OverflowPolicy, SourceContext, SourceCounters, SourceError, SourceEvent,
-    SourceState, SourceUri, StopFlag, TimeSyncExchange,
-};
+use dagr_host::source::{self, Output, SourceContext, SourceError, SourceUri};
 use dagr_protocols::node::{
     self, encode_frame, CsiRepr, FrameDecoder, HeaderRepr, Modality, Payload, PayloadRepr,
     TimeSyncResponse,
@@ -86,7 +85,7 @@ impl Running {
     fn start(uri: &str) -> Running {
         let uri = SourceUri::parse(uri).expect("valid URI");
         let counters = Arc::new(SourceCounters::default());
-        let (events, rx) = source::channel(4096, OverflowPolicy::DropNewest, counters.clone());
+        let (events, rx) = events::channel(4096, OverflowPolicy::DropNewest, counters.clone());
         let stop = StopFlag::default();
         let ctx = SourceContext {
             name: uri.name().into(),
@@ -530,7 +529,7 @@ fn bad_parameters_are_refused_at_spawn_naming_what_is_wrong() {
     let refused = |uri: &str| {
         let uri = SourceUri::parse(uri).unwrap();
         let counters = Arc::new(SourceCounters::default());
-        let (events, _rx) = source::channel(4, OverflowPolicy::DropNewest, counters);
+        let (events, _rx) = events::channel(4, OverflowPolicy::DropNewest, counters);
         let ctx = SourceContext {
             name: uri.name().into(),
             events,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{seconds, CaptureError, CaptureReader, Entry, StreamInfo};
+use crate::events::{SourceState, SourceStatus};
 use crate::ingest::{Decoded, RecordDecoder};
-use crate::source::{SourceState, SourceStatus};
 
 /// How many of the largest inter-arrival gaps are reported per stream.
 pub const GAPS_SHOWN: usize = 3;

@@ -42,8 +42,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::decode::Format;
+use crate::events::{SourceState, SourceStatus};
 use crate::record::Modality;
-use crate::source::{SourceState, SourceStatus};
 
 pub mod inspect;
 pub mod pace;

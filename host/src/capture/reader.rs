@@ -17,7 +17,7 @@ use super::{
     format_by_name, status_from_json, CaptureError, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME,
     STATUS_TOPIC,
 };
-use crate::source::SourceStatus;
+use crate::events::SourceStatus;
 
 /// The MCAP magic bytes every capture starts with.
 const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";

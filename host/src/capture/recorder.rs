@@ -17,9 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CaptureError, CaptureWriter, Label, StreamInfo};
+use crate::clock::TimeSyncExchange;
 use crate::clock::{ClockModel, SourceClocks};
+use crate::events::{RawChunk, SourceEvent};
 use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::source::{RawChunk, SourceEvent, TimeSyncExchange};
 
 /// What the recorder wrote for one stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use super::{
     RAW_ENCODING, STATUS_TOPIC,
 };
 use crate::clock::GatewayClock;
-use crate::source::SourceStatus;
+use crate::events::SourceStatus;
 
 /// Longest time data stays in an open (not yet on disk) chunk.
 pub const MAX_CHUNK_AGE: Duration = Duration::from_secs(1);

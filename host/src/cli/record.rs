@@ -11,10 +11,8 @@ use dagr_host::capture::writer::epoch_unix_ns;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Label, Recorder, StreamInfo};
 use dagr_host::clock::GatewayClock;
 use dagr_host::decode::Format;
-use dagr_host::source::{
-    self, Output, OverflowPolicy, Scheme, SourceContext, SourceCounters, SourceEvent, SourceUri,
-    StopFlag,
-};
+use dagr_host::events::{self, OverflowPolicy, SourceCounters, SourceEvent, StopFlag};
+use dagr_host::source::{self, Output, Scheme, SourceContext, SourceUri};
 
 /// How long sources get to wind down after a stop request.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -164,8 +162,8 @@ fn start(
     let mut running = Vec::new();
     for uri in uris {
         let counters = Arc::new(SourceCounters::default());
-        let (events, receiver) = source::channel(
-            source::DEFAULT_CAPACITY,
+        let (events, receiver) = events::channel(
+            events::DEFAULT_CAPACITY,
             OverflowPolicy::DropOldest,
             counters.clone(),
         );

@@ -3,7 +3,7 @@
 //!
 //! - [`unwrap`]: each kind of device timestamp as one continuous tick count.
 //! - [`envelope`]: the lower envelope of (ticks, arrival) and the line under it.
-//! - [`time_sync`]: NTP-style exchanges with nodes.
+//! - [`time_sync`]: NTP-style exchanges with nodes ([`TimeSyncExchange`]) and their fit.
 //! - [`model`]: [`ClockModel`], one per source, combining the three.
 //! - [`sources`]: [`SourceClocks`], a model per source name, created on first sight.
 use std::time::Instant;
@@ -16,7 +16,7 @@ pub mod unwrap;
 
 pub use model::{ClockConfig, ClockDiagnostics, ClockModel};
 pub use sources::SourceClocks;
-pub use time_sync::SyncRejected;
+pub use time_sync::{SyncRejected, TimeSyncExchange};
 
 /// The gateway's monotonic clock: nanoseconds since the gateway started.
 ///

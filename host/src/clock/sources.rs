@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::model::{ClockConfig, ClockModel};
 use super::time_sync::SyncRejected;
+use crate::clock::TimeSyncExchange;
 use crate::record::{DeviceTime, Record};
-use crate::source::TimeSyncExchange;
 
 /// The clock models of every source of a gateway run (or a replay), by source name.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +41,7 @@ impl SourceClocks {
     }
 
     /// Learns from a completed time-sync exchange with a node (a
-    /// [`SourceEvent::TimeSync`](crate::source::SourceEvent::TimeSync)); the node's model is
+    /// [`SourceEvent::TimeSync`](crate::events::SourceEvent::TimeSync)); the node's model is
     /// created if it has sent no record yet. From then on [`map`](Self::map) places the
     /// node's records by the two-way sync rather than by their arrivals alone.
     pub fn time_sync(&mut self, exchange: &TimeSyncExchange) -> Result<(), SyncRejected> {

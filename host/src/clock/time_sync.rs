@@ -1,6 +1,10 @@
 //! NTP-style time-sync exchanges with a node: the gateway sends at `t1`, the node receives
 //! at `t2` and answers at `t3` (its own µs), the gateway receives at `t4`.
 //!
+//! [`TimeSyncExchange`] is one such exchange as the decoders surface it (from the node's
+//! answer frame, whoever decodes it: a live source, a replay, the recorder); the rest of
+//! this module turns exchanges into a line between the two clocks.
+//!
 //! Each exchange bounds the node's clock from both sides: the node's `t2` happened after the
 //! gateway's `t1` (the request's point `(t2, t1)` lies *below* the true line by the outbound
 //! delay) and its `t3` before the gateway's `t4` (the answer's point `(t3, t4)` lies *above*
@@ -13,8 +17,62 @@
 //! would instead carry the mean asymmetry.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::envelope::{envelope_fit, Line, Point};
+
+/// The four timestamps of one NTP-style exchange with a node (protocols/SPEC.md §4.5):
+/// the gateway sent a request at `t1_ns`, the node received it at `t2_us` and answered at
+/// `t3_us` on its own clock, and the answer arrived at `t4_ns`.
+///
+/// Gateway times are [`GatewayClock`](super::GatewayClock) ns (`t1_ns` went on the wire in µs, so it is a
+/// multiple of 1000); node times are the node's µs, as in its frames' `timestamp_us`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSyncExchange {
+    /// Source name.
+    pub source: Arc<str>,
+    /// Gateway time the request was sent, ns.
+    pub t1_ns: u64,
+    /// Node time the request was received, µs.
+    pub t2_us: u64,
+    /// Node time the response was sent, µs.
+    pub t3_us: u64,
+    /// Gateway time the response arrived, ns.
+    pub t4_ns: u64,
+}
+
+impl TimeSyncExchange {
+    /// The exchange a node frame completes, if it is a time-sync response; `t4_ns` is the
+    /// arrival of the bytes that completed it. Live sources, replays and the recorder all
+    /// derive exchanges this way, so the same bytes give the same exchanges everywhere.
+    pub fn from_frame(
+        source: &Arc<str>,
+        frame: &dagr_protocols::node::Frame,
+        t4_ns: u64,
+    ) -> Option<TimeSyncExchange> {
+        let dagr_protocols::node::Payload::TimeSyncResponse(response) = &frame.payload else {
+            return None;
+        };
+        Some(TimeSyncExchange {
+            source: source.clone(),
+            t1_ns: response.t1.saturating_mul(1000),
+            t2_us: response.t2,
+            t3_us: response.t3,
+            t4_ns,
+        })
+    }
+
+    /// Node clock minus gateway clock and the round-trip delay, µs (the protocol crate's
+    /// arithmetic, in wide integers so no pair of clocks overflows it).
+    pub fn estimate(&self) -> dagr_protocols::node::TimeSyncEstimate {
+        let response = dagr_protocols::node::TimeSyncResponse {
+            t1: self.t1_ns / 1000,
+            t2: self.t2_us,
+            t3: self.t3_us,
+        };
+        response.estimate(self.t4_ns / 1000)
+    }
+}
 
 /// One exchange, as its two one-way points relative to the anchor (node ticks, gateway ns).
 #[derive(Debug, Clone, Copy)]

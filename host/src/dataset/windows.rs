@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::capture::{CaptureError, CaptureReader, Entry, StreamInfo};
 use crate::clock::SourceClocks;
+use crate::clock::TimeSyncExchange;
 use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::source::TimeSyncExchange;
 use crate::sync::{SyncConfig, Synchronizer, Window};
 
 /// Window geometry for `window_s`-second windows every `hop_s`, the rest as the gateway's

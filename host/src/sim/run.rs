@@ -30,7 +30,7 @@ use super::scene::Scene;
 use super::world::World;
 use crate::capture::{nanos, CaptureError, CaptureWriter, Label, StreamInfo};
 use crate::decode::Format;
-use crate::source::{SourceState, SourceStatus};
+use crate::events::{SourceState, SourceStatus};
 
 /// Wall-clock time of gateway time 0 in simulated captures, ns since the Unix epoch
 /// (2026-01-01T00:00:00Z).

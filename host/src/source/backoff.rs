@@ -3,7 +3,7 @@
 //! Shared by every source that reconnects.
 use std::time::{Duration, Instant};
 
-use crate::source::StopFlag;
+use crate::events::StopFlag;
 
 /// Default first wait after a failure.
 pub const INITIAL: Duration = Duration::from_millis(100);

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{
-    Disconnected, RawChunk, SourceContext, SourceCounters, SourceError, SourceEvent, SourceState,
-    SourceStatus, SourceUri, TimeSyncExchange,
-};
+use super::{SourceContext, SourceError, SourceUri};
 use crate::capture::{CaptureReader, Entry, Pacer, Speed, StreamInfo};
+use crate::clock::TimeSyncExchange;
+use crate::events::{
+    Disconnected, RawChunk, SourceCounters, SourceEvent, SourceState, SourceStatus,
+};
 use crate::ingest::{Control, Decoded, RecordDecoder};
 use crate::record::Record;
 

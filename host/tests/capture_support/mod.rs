@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use dagr_host::capture::{nanos, CaptureWriter, Label, StreamInfo};
 use dagr_host::decode::Format;
-use dagr_host::source::{SourceState, SourceStatus};
+use dagr_host::events::{SourceState, SourceStatus};
 use serde_json::Value;
 
 /// A real recording, its format, the source name it gets and the chunk size it is cut at.

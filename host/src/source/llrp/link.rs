@@ -11,8 +11,9 @@ use dagr_protocols::llrp::Message;
 use super::session::Ended;
 use super::settings::Settings;
 use crate::decode::Format;
+use crate::events::{RawChunk, SourceCounters, SourceEvent};
 use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent};
+use crate::source::SourceContext;
 
 /// How long one read waits, so the stop flag and the silence limit are checked often.
 const READ_POLL: Duration = Duration::from_millis(100);

@@ -14,9 +14,8 @@
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::{
-    SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
-};
+use super::{SourceContext, SourceError, SourceUri};
+use crate::events::{SourceCounters, SourceEvent, SourceState, SourceStatus};
 
 mod link;
 mod session;

@@ -10,7 +10,8 @@ use dagr_protocols::llrp::{Body, Message, ReaderConfig, RoSpec, Status};
 use super::link::Link;
 use super::settings::Settings;
 use super::ReaderIdentity;
-use crate::source::{SourceContext, StopFlag};
+use crate::events::StopFlag;
+use crate::source::SourceContext;
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,11 @@
 //! be completed by bytes from after the replug (the device restarted or bytes were lost
 //! in between), and gluing the two halves could yield a plausible but false record (an
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
+use crate::clock::TimeSyncExchange;
 use crate::decode::Format;
+use crate::events::{RawChunk, SourceCounters, SourceEvent};
 use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::source::{RawChunk, SourceContext, SourceCounters, SourceEvent, TimeSyncExchange};
+use crate::source::SourceContext;
 
 use super::port::{self, Port, ReadOutcome};
 use super::settings::SerialSettings;

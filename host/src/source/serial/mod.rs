@@ -14,12 +14,11 @@
 //! - [`ti_cli`]: the radar's config port (`.cfg` out, `sensorStop` at shutdown).
 //! - [`time_sync`]: node time-sync requests and the exchanges they complete.
 //!
-//! [`StopFlag`]: crate::source::StopFlag
+//! [`StopFlag`]: crate::events::StopFlag
 use std::thread::JoinHandle;
 
-use super::{
-    SourceContext, SourceCounters, SourceError, SourceEvent, SourceState, SourceStatus, SourceUri,
-};
+use super::{SourceContext, SourceError, SourceUri};
+use crate::events::{SourceCounters, SourceEvent, SourceState, SourceStatus};
 
 pub mod link;
 pub mod port;

@@ -7,7 +7,7 @@ use dagr_protocols::ti_mmwave::cli::{CfgSession, CommandReport};
 
 use super::port::{self, Port, ReadOutcome};
 use super::settings::TiCliSettings;
-use crate::source::StopFlag;
+use crate::events::StopFlag;
 
 /// Longest wait for a command's `Done` (`sensorStart` calibrates first, which takes a
 /// few hundred ms on an xWR16xx).

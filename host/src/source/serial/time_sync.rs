@@ -1,5 +1,5 @@
 //! Time sync with a node: a request every [`INTERVAL_NS`] stamped with the gateway clock
-//! (the node's answers become [`TimeSyncExchange`](crate::source::TimeSyncExchange)s).
+//! (the node's answers become [`TimeSyncExchange`](crate::clock::TimeSyncExchange)s).
 use dagr_protocols::node::{
     self, encode_frame, HeaderRepr, Modality, PayloadRepr, TimeSyncRequest,
 };

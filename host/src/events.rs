@@ -1,0 +1,241 @@
+//! The gateway's vocabulary: what every stage says to every other.
+//!
+//! A source thread sends [`SourceEvent`]s — the raw bytes it received ([`RawChunk`], what the
+//! recorder stores), the records decoded from them, changes of its connection state
+//! ([`SourceStatus`]) and completed node time-sync exchanges — on a bounded channel
+//! ([`channel`]). A source never blocks silently on a full channel: [`EventSender`] applies
+//! an explicit [`OverflowPolicy`] and counts every drop in the source's [`SourceCounters`],
+//! which status and metrics read. The gateway asks every thread to stop with one
+//! [`StopFlag`].
+//!
+//! Sources produce these, capture and the pipeline consume them; this module knows neither
+//! (it must not import `source`, `capture` or `cli`): arrows point into it, never out of it
+//! except to the record and clock vocabulary its events carry.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::clock::TimeSyncExchange;
+use crate::record::Record;
+
+/// Raw bytes exactly as a source received them, with their arrival time.
+#[derive(Debug, Clone)]
+pub struct RawChunk {
+    /// Source name.
+    pub source: Arc<str>,
+    /// Gateway monotonic time of arrival, ns.
+    pub arrival_ns: u64,
+    /// The bytes, unmodified.
+    pub bytes: Vec<u8>,
+}
+
+/// A source's connection state, reported when it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceState {
+    /// The device is open and data may flow.
+    Connected,
+    /// The device went away; the source retries after `retry_in_ms`.
+    Disconnected {
+        /// Why (the OS or protocol error, in words).
+        reason: String,
+        /// Backoff before the next attempt.
+        retry_in_ms: u64,
+    },
+    /// The source ended (replay finished, or shutdown requested).
+    Finished,
+}
+
+/// A state change of one source, with the gateway time it happened at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// Source name.
+    pub source: Arc<str>,
+    /// Gateway monotonic time, ns.
+    pub at_ns: u64,
+    /// The new state.
+    pub state: SourceState,
+}
+
+/// What a source thread sends to the gateway.
+#[derive(Debug, Clone)]
+pub enum SourceEvent {
+    /// Bytes as received.
+    Chunk(RawChunk),
+    /// Records decoded from the preceding chunk(s).
+    Records(Vec<Record>),
+    /// Connection state change.
+    Status(SourceStatus),
+    /// A completed time-sync exchange with a node, for its clock model.
+    TimeSync(TimeSyncExchange),
+}
+
+/// What to do when the gateway's channel is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverflowPolicy {
+    /// Discard the oldest queued event to make room (live data stays fresh).
+    #[default]
+    DropOldest,
+    /// Discard the event being sent (what is queued is kept).
+    DropNewest,
+}
+
+/// Counters a source keeps; shared with status and metrics.
+#[derive(Debug, Default)]
+pub struct SourceCounters {
+    /// Bytes received from the device.
+    pub bytes_in: AtomicU64,
+    /// Records decoded.
+    pub records: AtomicU64,
+    /// Events discarded because the channel was full.
+    pub dropped_events: AtomicU64,
+    /// Connections (re)established.
+    pub connects: AtomicU64,
+    /// Connections lost.
+    pub disconnects: AtomicU64,
+}
+
+impl SourceCounters {
+    /// Reads one counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Adds to one counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The sending end a source thread uses: bounded, never blocking, counting its drops.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: Sender<SourceEvent>,
+    // Held to pop the oldest event under DropOldest.
+    rx: Receiver<SourceEvent>,
+    policy: OverflowPolicy,
+    counters: Arc<SourceCounters>,
+}
+
+/// Events a source may queue before drops start, as `dagr record` sizes its channels:
+/// minutes of data at normal rates.
+pub const DEFAULT_CAPACITY: usize = 1 << 16;
+
+/// The gateway's side: the receiver and the channel's capacity.
+pub fn channel(
+    capacity: usize,
+    policy: OverflowPolicy,
+    counters: Arc<SourceCounters>,
+) -> (EventSender, Receiver<SourceEvent>) {
+    let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+    (
+        EventSender {
+            tx,
+            rx: rx.clone(),
+            policy,
+            counters,
+        },
+        rx,
+    )
+}
+
+/// The gateway dropped its receiver: the source should stop.
+///
+/// Under [`OverflowPolicy::DropOldest`] the sender holds a receiver clone (to pop the
+/// oldest event), so the channel never reports this; sources therefore also watch a
+/// [`StopFlag`], which is how the gateway asks them to shut down cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disconnected;
+
+/// Shared request to stop: set by the gateway, polled by source threads between reads
+/// (so a TI radar gets its `sensorStop` and an LLRP reader its CLOSE_CONNECTION).
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl StopFlag {
+    /// Asks every holder to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// True once [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl EventSender {
+    /// Sends without blocking; on a full channel applies the policy and counts the drop.
+    pub fn send(&self, event: SourceEvent) -> Result<(), Disconnected> {
+        let mut event = event;
+        loop {
+            match self.tx.try_send(event) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(Disconnected),
+                Err(TrySendError::Full(back)) => {
+                    SourceCounters::add(&self.counters.dropped_events, 1);
+                    match self.policy {
+                        OverflowPolicy::DropNewest => return Ok(()),
+                        OverflowPolicy::DropOldest => {
+                            let _ = self.rx.try_recv();
+                            event = back;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The counters this sender updates.
+    pub fn counters(&self) -> &Arc<SourceCounters> {
+        &self.counters
+    }
+
+    /// True when the next [`send`](Self::send) would drop an event. A source that can wait
+    /// (a replayed file, unlike a device) checks this to never drop.
+    pub fn is_full(&self) -> bool {
+        self.tx.is_full()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(n: u64) -> SourceEvent {
+        SourceEvent::Status(SourceStatus {
+            source: "s".into(),
+            at_ns: n,
+            state: SourceState::Connected,
+        })
+    }
+
+    fn at(e: SourceEvent) -> u64 {
+        match e {
+            SourceEvent::Status(s) => s.at_ns,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_newest_and_counts_each_drop() {
+        let counters = Arc::new(SourceCounters::default());
+        let (tx, rx) = channel(2, OverflowPolicy::DropOldest, counters.clone());
+        for n in 0..5 {
+            tx.send(status(n)).unwrap();
+        }
+        assert_eq!(SourceCounters::get(&counters.dropped_events), 3);
+        assert_eq!(rx.try_iter().map(at).collect::<Vec<_>>(), vec![3, 4]);
+    }
+
+    #[test]
+    fn drop_newest_keeps_the_queue_and_counts_each_drop() {
+        let counters = Arc::new(SourceCounters::default());
+        let (tx, rx) = channel(2, OverflowPolicy::DropNewest, counters.clone());
+        for n in 0..5 {
+            tx.send(status(n)).unwrap();
+        }
+        assert_eq!(SourceCounters::get(&counters.dropped_events), 3);
+        assert_eq!(rx.try_iter().map(at).collect::<Vec<_>>(), vec![0, 1]);
+    }
+}
