@@ -10,7 +10,8 @@
 use std::time::Instant;
 
 use dagr_host::clock::SourceClocks;
-use dagr_host::ingest::{Decoded, RecordDecoder};
+use dagr_host::format::Decoded;
+use dagr_host::pipeline::RecordDecoder;
 use dagr_host::sync::{SyncConfig, Synchronizer};
 
 #[path = "support/sensor_set.rs"]

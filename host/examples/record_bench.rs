@@ -26,7 +26,8 @@ use dagr_host::capture::{CaptureWriter, Recorder, StreamInfo};
 use dagr_host::events::{
     channel, EventSender, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, DEFAULT_CAPACITY,
 };
-use dagr_host::ingest::{Decoded, RecordDecoder};
+use dagr_host::format::Decoded;
+use dagr_host::pipeline::RecordDecoder;
 use dagr_host::record::Record;
 use dagr_host::source::Output;
 

@@ -10,11 +10,13 @@
 pub mod capture;
 pub mod clock;
 pub mod dataset;
-pub mod decode;
 pub mod events;
-pub mod ingest;
+pub mod format;
+pub mod pipeline;
 pub mod preprocess;
+pub mod print;
 pub mod record;
+pub mod runtime;
 pub mod sim;
 pub mod source;
 pub mod sync;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use capture_support::*;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Entry, ReadEnd, StreamInfo};
-use dagr_host::decode::Format;
+use dagr_host::format::Format;
 use serde_json::Value;
 
 /// Waits for `child` to exit, killing it after `limit`.

@@ -163,7 +163,7 @@ fn input_without_frames_fails_with_a_clear_message_and_no_panic() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("no Node records found in 48 bytes"),
+        stderr.contains("no node records found in 48 bytes"),
         "{stderr}"
     );
     assert!(stderr.contains("rejected 1 frames"), "{stderr}");

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use dagr_host::capture::{CaptureReader, Entry, StreamInfo};
-use dagr_host::decode::Format;
+use dagr_host::format::Format;
 use dagr_host::sim::body::{part, Subject, RIGHT};
 use dagr_host::sim::room::wifi_wavelength;
 use dagr_host::sim::run::{write_capture, DeviceClock, DeviceRenderer, SimSummary};

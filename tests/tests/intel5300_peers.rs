@@ -10,7 +10,7 @@
 //! `perm[j]`); our decoder reports chains in RF-chain order and leaves that to the user. The
 //! peer script undoes csiread's permutation, which is well defined because the generated
 //! `antenna_sel` values hold real permutations of the 3 antennas, as the NIC reports them.
-use dagr_host::decode::ShowRecord;
+use dagr_host::format::Unit;
 use dagr_protocols::csi::intel5300::{Bfee, BfeeDecoder, CODE_CONNECTOR_LOG};
 use dagr_protocols::csi::Iq;
 use dagr_protocols::stream::{decode_all, StreamDecoder};
@@ -157,7 +157,7 @@ fn our_decoder_agrees_with_csiread_record_by_record() {
 fn file_packed_by_the_peer_decodes_to_its_records_and_matches_our_bytes() {
     // perm carries only 6 bits of antenna_sel, so keep the top two bits clear.
     let (records, _) = generated_file(0x5300_0003, false);
-    let json: Vec<Value> = records.iter().map(ShowRecord::to_json).collect();
+    let json: Vec<Value> = records.iter().map(Unit::to_json).collect();
     let json_path = write_scratch(
         "intel5300-c",
         "records.json",

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
-use dagr_host::decode::Format;
 use dagr_host::events::{
     channel, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, SourceState, StopFlag,
 };
-use dagr_host::ingest::{Decoded, RecordDecoder};
+use dagr_host::format::Decoded;
+use dagr_host::format::Format;
+use dagr_host::pipeline::RecordDecoder;
 use dagr_host::record::{DeviceTime, Payload, Record};
 use dagr_host::source::llrp::{spawn_with_info, ReaderInfo};
 use dagr_host::source::{Output, SourceContext, SourceUri};

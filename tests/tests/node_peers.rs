@@ -2,7 +2,7 @@
 //! alone (tests/peers/node_frames.py: bitwise CRC-32C, textbook COBS, struct layouts).
 //! Both directions: Python decodes our committed test vector, and we decode frames of
 //! every kind that Python encoded from random values.
-use dagr_host::decode::ShowRecord;
+use dagr_host::format::Unit;
 use dagr_protocols::node::FrameDecoder;
 use dagr_protocols::stream::{decode_all, StreamDecoder};
 use dagr_tests::{run_peer, scratch_dir};

@@ -3,7 +3,7 @@
 //! tags x 30 reads/s, [`SECONDS`] of each, every chunk stamped with a jittered arrival.
 use std::sync::Arc;
 
-use dagr_host::decode::Format;
+use dagr_host::format::Format;
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
 use dagr_protocols::csi::Iq;
 use dagr_protocols::llrp::{Epc, Message, TagReport};

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use super::{seconds, CaptureError, CaptureReader, Entry, StreamInfo};
 use crate::events::{SourceState, SourceStatus};
-use crate::ingest::{Decoded, RecordDecoder};
+use crate::format::Decoded;
+use crate::pipeline::RecordDecoder;
 
 /// How many of the largest inter-arrival gaps are reported per stream.
 pub const GAPS_SHOWN: usize = 3;
@@ -235,7 +236,7 @@ impl Tally {
         let (mut records, mut control) = (0, 0);
         let mut count = |d: Decoded| match d {
             Decoded::Record(_) => records += 1,
-            Decoded::Control(_) => control += 1,
+            Decoded::Control(_) | Decoded::TimeSync(_) => control += 1,
         };
         if finish {
             self.decoder.finish(at_ns, &mut count);

@@ -28,7 +28,7 @@
 //!   publish times depend only on the bytes in the file); recording a `replay://` source
 //!   keeps the original source names, arrival times and the replayed capture's labels.
 //! - Readers: [`CaptureReader`] (entries in file order), the replay source
-//!   (`source::replay`, records per the gateway's [`RecordDecoder`](crate::ingest)),
+//!   (`source::replay`, records per the gateway's [`RecordDecoder`](crate::pipeline)),
 //!   [`inspect`] (per-stream report). `dagr replay` prints what `dagr decode` prints for
 //!   each stream's bytes (one object per LLRP message, not per tag report).
 //! - Uncompressed chunks (no C dependency; the bytes are mostly small binary frames or CSV
@@ -41,8 +41,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::decode::Format;
 use crate::events::{SourceState, SourceStatus};
+use crate::format::Format;
 use crate::record::Modality;
 
 pub mod inspect;
@@ -81,7 +81,7 @@ pub struct StreamInfo {
 impl StreamInfo {
     /// The modality a stream's records feed, `None` for node links (one per frame).
     pub fn modality(&self) -> Option<Modality> {
-        format_modality(self.format)
+        self.format.modality()
     }
 
     /// The `modality` channel metadata value.
@@ -97,30 +97,6 @@ impl StreamInfo {
             ("modality".to_string(), self.modality_name().to_string()),
         ])
     }
-}
-
-/// The modality every record of a format feeds (`None`: node links carry any).
-pub fn format_modality(format: Format) -> Option<Modality> {
-    match format {
-        Format::TiMmwave => Some(Modality::Mmwave),
-        Format::Esp32Csi | Format::EspCsi | Format::Intel5300 => Some(Modality::Wifi),
-        Format::Llrp => Some(Modality::Rfid),
-        Format::Node => None,
-    }
-}
-
-/// The format whose command-line name is `name` (`ti-mmwave`, `llrp`...).
-pub fn format_by_name(name: &str) -> Option<Format> {
-    [
-        Format::TiMmwave,
-        Format::Esp32Csi,
-        Format::EspCsi,
-        Format::Intel5300,
-        Format::Llrp,
-        Format::Node,
-    ]
-    .into_iter()
-    .find(|f| f.name() == name)
 }
 
 /// A ground-truth annotation: the person did `class` from `start` to `end`.
@@ -247,20 +223,5 @@ mod tests {
         let body = serde_json::to_vec(&status_to_json(&status)).unwrap();
         assert_eq!(status_from_json(&body, 7), Some(status));
         assert_eq!(Label::from_json(b"{\"start\": 1}"), None);
-    }
-
-    #[test]
-    fn every_format_name_maps_back() {
-        for name in [
-            "ti-mmwave",
-            "esp32-csi",
-            "esp-csi",
-            "intel5300",
-            "llrp",
-            "node",
-        ] {
-            assert_eq!(format_by_name(name).map(Format::name), Some(name));
-        }
-        assert_eq!(format_by_name("pcap"), None);
     }
 }

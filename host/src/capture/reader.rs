@@ -14,10 +14,10 @@ use mcap::records::Record as McapRecord;
 use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 
 use super::{
-    format_by_name, status_from_json, CaptureError, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME,
-    STATUS_TOPIC,
+    status_from_json, CaptureError, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME, STATUS_TOPIC,
 };
 use crate::events::SourceStatus;
+use crate::format::Format;
 
 /// The MCAP magic bytes every capture starts with.
 const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";
@@ -305,7 +305,7 @@ fn channel_kind(c: &mcap::records::Channel) -> Channel {
         STATUS_TOPIC => return Channel::Status,
         _ => {}
     }
-    let format = c.metadata.get("format").and_then(|f| format_by_name(f));
+    let format = c.metadata.get("format").and_then(|f| Format::from_name(f));
     match format {
         Some(format) => Channel::Raw(Arc::new(StreamInfo {
             name: c.topic.as_str().into(),

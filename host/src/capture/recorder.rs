@@ -3,24 +3,27 @@
 //! Chunks are written the moment they arrive, so the file is in arrival order. Each chunk's
 //! `publish_time` is the device time of the last record it completed, mapped to gateway
 //! time by the source's clock model; to know which records a chunk completed the recorder
-//! runs the stream's own [`RecordDecoder`] over the bytes it writes, so a capture's publish
-//! times depend only on its own bytes, not on which `Records` events a full channel kept.
+//! runs the bytes it writes through the gateway's [`Pipeline`] (without windows), so a
+//! capture's publish times depend only on its own bytes, not on which `Records` events a
+//! full channel kept.
 //!
 //! Node streams are mapped by their two-way time sync: a node's time-sync answer (`t1`
 //! echoed, `t2`, `t3`) is in the chunk that carries it and `t4` is that chunk's arrival, so
-//! the recorder rebuilds each exchange from the bytes (exactly the [`TimeSyncExchange`] the
-//! live source sent as [`SourceEvent::TimeSync`]) and feeds it to the node's clock model.
-//! Rebuilding rather than taking the event keeps publish times a function of the file alone,
-//! so recording a replay of a capture reproduces them.
+//! the pipeline rebuilds each exchange from the bytes (exactly the
+//! [`TimeSyncExchange`](crate::clock::TimeSyncExchange) the live source sent as
+//! [`SourceEvent::TimeSync`]) and feeds it to the node's clock model. Rebuilding rather than
+//! taking the event keeps publish times a function of the file alone, so recording a replay
+//! of a capture reproduces them.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CaptureError, CaptureWriter, Label, StreamInfo};
-use crate::clock::TimeSyncExchange;
-use crate::clock::{ClockModel, SourceClocks};
+use crate::clock::ClockModel;
 use crate::events::{RawChunk, SourceEvent};
-use crate::ingest::{Control, Decoded, RecordDecoder};
+use crate::format::Format;
+use crate::pipeline::Pipeline;
+use crate::runtime::EventSink;
 
 /// What the recorder wrote for one stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +37,7 @@ pub struct StreamTally {
 }
 
 struct Stream {
-    decoder: RecordDecoder,
+    format: Format,
     tally: StreamTally,
 }
 
@@ -42,7 +45,7 @@ struct Stream {
 pub struct Recorder {
     writer: CaptureWriter,
     streams: BTreeMap<Arc<str>, Stream>,
-    clocks: SourceClocks,
+    pipeline: Pipeline,
     unregistered: u64,
 }
 
@@ -52,7 +55,7 @@ impl Recorder {
         Recorder {
             writer,
             streams: BTreeMap::new(),
-            clocks: SourceClocks::new(),
+            pipeline: Pipeline::without_windows(),
             unregistered: 0,
         }
     }
@@ -64,7 +67,7 @@ impl Recorder {
         self.streams
             .entry(stream.name.clone())
             .or_insert_with(|| Stream {
-                decoder: RecordDecoder::new(stream.format, stream.name.clone()),
+                format: stream.format,
                 tally: StreamTally::default(),
             });
         Ok(())
@@ -110,7 +113,7 @@ impl Recorder {
     /// The clock model that maps `source`'s publish times, once it sent a record or a
     /// time-sync answer.
     pub fn clock(&self, source: &str) -> Option<&ClockModel> {
-        self.clocks.get(source)
+        self.pipeline.clock(source)
     }
 
     /// Chunks skipped because their source's stream was never declared.
@@ -120,14 +123,12 @@ impl Recorder {
 
     /// Completes the file; returns what was written per stream.
     pub fn finish(mut self) -> Result<BTreeMap<Arc<str>, StreamTally>, CaptureError> {
-        for stream in self.streams.values_mut() {
-            let records = &mut stream.tally.records;
-            stream.decoder.finish(u64::MAX, &mut |d| {
-                if let Decoded::Record(_) = d {
-                    *records += 1;
-                }
-            });
-        }
+        let streams = &mut self.streams;
+        self.pipeline.finish(&mut |name, outcome| {
+            if let Some(stream) = streams.get_mut(name) {
+                stream.tally.records += outcome.records;
+            }
+        });
         let tallies = self.tallies();
         self.writer.finish()?;
         Ok(tallies)
@@ -138,25 +139,12 @@ impl Recorder {
             self.unregistered += 1;
             return Ok(());
         };
-        let mut publish = chunk.arrival_ns;
-        let (clocks, tally) = (&mut self.clocks, &mut stream.tally);
-        stream
-            .decoder
-            .feed(&chunk.bytes, chunk.arrival_ns, &mut |d| match d {
-                Decoded::Record(record) => {
-                    publish = clocks.map(&record);
-                    tally.records += 1;
-                }
-                Decoded::Control(Control::Node(frame)) => {
-                    let exchange =
-                        TimeSyncExchange::from_frame(&chunk.source, &frame, chunk.arrival_ns);
-                    // An impossible exchange is counted by the model and otherwise ignored.
-                    if let Some(exchange) = exchange {
-                        let _ = clocks.time_sync(&exchange);
-                    }
-                }
-                Decoded::Control(Control::Llrp(_)) => {}
-            });
+        let outcome =
+            self.pipeline
+                .push_chunk(&chunk.source, stream.format, &chunk.bytes, chunk.arrival_ns);
+        let publish = outcome.last_mapped_ns.unwrap_or(chunk.arrival_ns);
+        let tally = &mut stream.tally;
+        tally.records += outcome.records;
         tally.bytes += chunk.bytes.len() as u64;
         tally.chunks += 1;
         self.writer
@@ -164,11 +152,29 @@ impl Recorder {
     }
 }
 
+/// The recorder as the gateway runtime's sink: `dagr record` is the runtime plus this.
+impl EventSink for Recorder {
+    type Error = CaptureError;
+
+    fn handle(&mut self, event: SourceEvent) -> Result<(), CaptureError> {
+        Recorder::handle(self, event)
+    }
+
+    fn tick(&mut self) -> Result<(), CaptureError> {
+        Recorder::tick(self)
+    }
+
+    fn due_in(&self) -> Duration {
+        self.tick_due_in()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::capture::{CaptureReader, Entry};
-    use crate::decode::Format;
+    use crate::format::Decoded;
+    use crate::pipeline::RecordDecoder;
     use dagr_protocols::csi::Iq;
     use dagr_protocols::node::{
         encode_frame, CsiRepr, HeaderRepr, Modality, PayloadRepr, TimeSyncResponse, MAX_WIRE_LEN,

@@ -1,28 +1,24 @@
 //! `dagr dataset export`: labeled captures to safetensors shards, a manifest and splits.
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use dagr_host::dataset::{export, MANIFEST_FILE, SPLITS_FILE};
 use dagr_host::preprocess::PreprocessSpec;
 
+use super::{Failure, Outcome, UsageError};
+
 /// Exports `captures` into `out` with `window_s`-second windows every `hop_s`.
-pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -> ExitCode {
+pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -> Outcome {
     if !(window_s.is_finite() && window_s > 0.0) {
-        eprintln!("dagr dataset export: --window {window_s}: expected seconds > 0");
-        return ExitCode::from(2);
+        return Err(UsageError(format!("--window {window_s}: expected seconds > 0")).into());
     }
     if !(hop_s.is_finite() && hop_s > 0.0 && hop_s <= window_s) {
-        eprintln!("dagr dataset export: --hop {hop_s}: expected seconds > 0 and at most --window");
-        return ExitCode::from(2);
+        return Err(UsageError(format!(
+            "--hop {hop_s}: expected seconds > 0 and at most --window"
+        ))
+        .into());
     }
     let spec = PreprocessSpec::new(window_s, hop_s);
-    let manifest = match export(captures, out, &spec) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("dagr dataset export: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let manifest = export(captures, out, &spec)?;
     for f in &manifest.files {
         if let Some(w) = &f.warning {
             eprintln!("dagr dataset export: warning: {}: {w}", f.capture);
@@ -43,8 +39,9 @@ pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -
         out.display()
     );
     if manifest.counts.windows == 0 {
-        eprintln!("dagr dataset export: no labeled window in any capture");
-        return ExitCode::from(1);
+        return Err(Failure::NothingDecodable(
+            "no labeled window in any capture".into(),
+        ));
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

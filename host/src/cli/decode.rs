@@ -1,36 +1,29 @@
-//! `dagr decode`: a recorded byte stream to records.
+//! `dagr decode`: a recorded byte stream to one line per decoded unit.
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
-use dagr_host::decode::{self, Format};
+use dagr_host::format::Format;
+use dagr_host::print::print_stream;
 
-use super::is_broken_pipe;
+use super::{context, Failure, Outcome};
 
-/// Decodes `file` as `format` and prints its records.
-pub fn run(format: Format, file: &Path, json: bool) -> ExitCode {
+/// Decodes `file` (`-`: standard input) as `format` and prints its units.
+pub fn run(format: Format, file: &Path, json: bool) -> Outcome {
     let name = file.display().to_string();
     let mut input: Box<dyn io::Read> = if name == "-" {
         Box::new(io::stdin().lock())
     } else {
-        match File::open(file) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("dagr decode: cannot open {name}: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        Box::new(File::open(file).map_err(context(format!("cannot open {name}")))?)
     };
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let report = match decode::decode(format, &mut input, json, &mut out) {
-        Ok(r) => r,
-        Err(e) if is_broken_pipe(&e) => return ExitCode::SUCCESS,
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let report = match print_stream(format, &mut input, json, &mut out) {
+        Ok(report) => report,
+        Err(e) if e.is_broken_pipe() => return Ok(()),
         Err(e) => {
             let _ = out.flush();
-            eprintln!("dagr decode: {name}: {e:#}");
-            return ExitCode::from(2);
+            return Err(context(name)(e).into());
         }
     };
     let s = report.stats;
@@ -41,15 +34,14 @@ pub fn run(format: Format, file: &Path, json: bool) -> ExitCode {
             .unwrap_or_default();
         eprintln!(
             "dagr decode: {name}: {} records; skipped {} bytes, rejected {} frames{why}",
-            report.records, s.bytes_skipped, s.frames_rejected
+            report.units, s.bytes_skipped, s.frames_rejected
         );
     }
-    if report.records == 0 && s.bytes_in > 0 {
-        eprintln!(
-            "dagr decode: {name}: no {format:?} records found in {} bytes",
+    if report.units == 0 && s.bytes_in > 0 {
+        return Err(Failure::NothingDecodable(format!(
+            "{name}: no {format} records found in {} bytes",
             s.bytes_in
-        );
-        return ExitCode::from(1);
+        )));
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -1,19 +1,14 @@
 //! `dagr inspect`: a capture's per-stream report.
 use std::io::{self, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
 use dagr_host::capture::inspect::inspect;
 
+use super::Outcome;
+
 /// Prints the report of `file` (JSON or human); the truncation warning goes to stderr.
-pub fn run(file: &Path, json: bool) -> ExitCode {
-    let inspection = match inspect(file) {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("dagr inspect: {e}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run(file: &Path, json: bool) -> Outcome {
+    let inspection = inspect(file)?;
     let text = if json {
         format!("{}\n", inspection.to_json())
     } else {
@@ -24,5 +19,5 @@ pub fn run(file: &Path, json: bool) -> ExitCode {
     if let Some(warning) = &inspection.warning {
         eprintln!("dagr inspect: warning: {warning}");
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

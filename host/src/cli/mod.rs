@@ -1,13 +1,18 @@
 //! The `dagr` command line: subcommands and flags that read as English, errors that name
 //! the file and what was expected, and exit codes a script can trust (0 ok, 1 the input held
 //! nothing decodable, 2 usage or I/O error).
-use std::io;
+//!
+//! Each subcommand's module composes library pieces and returns a [`Failure`]; [`main`] is
+//! the one place that prints it (`dagr COMMAND: what: why: cause`, ripgrep-style, on
+//! standard error) and turns it into the exit code.
+use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
 use dagr_host::capture::Speed;
-use dagr_host::decode::Format;
+use dagr_host::format::{Format, TABLE};
 
 mod dataset;
 mod decode;
@@ -37,8 +42,8 @@ enum Command {
     /// rejected goes to standard error.
     Decode {
         /// Device format of the input.
-        #[arg(long, value_enum)]
-        format: FormatArg,
+        #[arg(long, value_parser = format_parser())]
+        format: Format,
         /// File to decode (`-` reads standard input).
         file: PathBuf,
         /// Print JSON lines (field names as in DESIGN.md) instead of human summaries.
@@ -89,42 +94,17 @@ enum Command {
     /// file has one `START_S END_S ACTIVITY` line per activity (`#` starts a comment);
     /// activities: empty_room walking sitting_down standing_up falling waving clapping
     /// kicking jumping bending turning drinking phone_call.
+    /// Simulate a room with a person and the radar, WiFi CSI and RFID devices watching it,
+    /// and write what the devices send as a labeled capture.
+    ///
+    /// The same arguments always give a byte-identical file. Without --scenario the person
+    /// does random activities (drawn from --seed) separated by short idle gaps. A scenario
+    /// file has one `START_S END_S ACTIVITY` line per activity (`#` starts a comment);
+    /// activities: empty_room walking sitting_down standing_up falling waving clapping
+    /// kicking jumping bending turning drinking phone_call.
     Sim {
-        /// Seed of everything random in the run (schedule, motions, device noise).
-        #[arg(long, value_name = "N", default_value = "0")]
-        seed: u64,
-        /// Which room (geometry, furniture, devices, multipath, clutter).
-        #[arg(long, value_name = "K", default_value = "0")]
-        room: u32,
-        /// Which person (height, build, speed, habits).
-        #[arg(long, value_name = "K", default_value = "0")]
-        subject: u32,
-        /// Activity schedule file (default: random activities).
-        #[arg(long, value_name = "FILE")]
-        scenario: Option<PathBuf>,
-        /// The capture file to write (replaced if it exists).
-        #[arg(long, value_name = "FILE.mcap", required_unless_present = "serve")]
-        out: Option<PathBuf>,
-        /// Seconds to simulate (default with --scenario: until its last activity ends, plus 1 s).
-        #[arg(long, value_name = "S")]
-        duration: Option<f64>,
-        /// Serve the simulated devices live instead: pseudo-terminals for the radar and
-        /// the CSI receivers, an LLRP reader on 127.0.0.1; prints one source URI per line
-        /// for `dagr record`/`dagr run` and serves until --duration or SIGINT/SIGTERM.
-        #[arg(long, conflicts_with = "out")]
-        serve: bool,
-        /// With --serve: the simulated LLRP reader's TCP port (default: any free port).
-        #[arg(long, value_name = "PORT", requires = "serve", default_value = "0")]
-        llrp_port: u16,
-        /// With --serve: append each activity label as a JSON line when it starts.
-        #[arg(long, value_name = "FILE", requires = "serve")]
-        labels: Option<PathBuf>,
-        /// CSI packets per second per WiFi link (with --out).
-        #[arg(long, value_name = "HZ", default_value = "100")]
-        csi_rate: f64,
-        /// What the CSI receivers send (with --out): esp32-csi rows or intel5300 records.
-        #[arg(long, value_name = "FORMAT", default_value = "esp32-csi", value_parser = ["esp32-csi", "intel5300"])]
-        csi_format: String,
+        #[command(flatten)]
+        args: sim::SimArgs,
     },
     /// Build training data from labeled captures.
     Dataset {
@@ -171,46 +151,85 @@ fn parse_speed(text: &str) -> Result<Speed, String> {
     Speed::parse(text)
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    /// TI mmWave out-of-box demo UART data port
-    #[value(name = "ti-mmwave")]
-    TiMmwave,
-    /// ESP32-CSI-Tool CSV rows
-    #[value(name = "esp32-csi")]
-    Esp32Csi,
-    /// Espressif esp-csi CSV rows
-    #[value(name = "esp-csi")]
-    EspCsi,
-    /// Intel 5300 CSI Tool .dat file
-    #[value(name = "intel5300")]
-    Intel5300,
-    /// LLRP 1.0.1 reader messages
-    #[value(name = "llrp")]
-    Llrp,
-    /// dagr node link frames
-    #[value(name = "node")]
-    Node,
+/// `--format`'s values and their help, from the format table.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    let values = TABLE
+        .iter()
+        .map(|row| PossibleValue::new(row.name).help(row.help));
+    PossibleValuesParser::new(values)
+        .map(|name| Format::from_name(&name).expect("the parser accepts only the table's names"))
 }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::TiMmwave => Format::TiMmwave,
-            FormatArg::Esp32Csi => Format::Esp32Csi,
-            FormatArg::EspCsi => Format::EspCsi,
-            FormatArg::Intel5300 => Format::Intel5300,
-            FormatArg::Llrp => Format::Llrp,
-            FormatArg::Node => Format::Node,
+/// How a command failed, which decides its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input held nothing decodable (exit 1); the text says what was read.
+    NothingDecodable(String),
+    /// A usage, configuration or I/O error (exit 2), with its chain of causes.
+    Error(Box<dyn Error + Send + Sync>),
+}
+
+impl<E: Error + Send + Sync + 'static> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Error(Box::new(error))
+    }
+}
+
+/// A command-line value out of range, or a combination of flags that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// An error a library part reports as text only (the simulator's virtual devices).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TextError(pub String);
+
+/// An error with what was being done when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct InContext {
+    /// What was being done (`cannot create FILE`...).
+    pub context: String,
+    /// Why it failed.
+    #[source]
+    pub source: Box<dyn Error + Send + Sync>,
+}
+
+/// Wraps an error with what was being done.
+pub fn context<E: Error + Send + Sync + 'static>(
+    context: impl Into<String>,
+) -> impl FnOnce(E) -> InContext {
+    let context = context.into();
+    move |source| InContext {
+        context,
+        source: Box::new(source),
+    }
+}
+
+/// A command's outcome.
+pub type Outcome = Result<(), Failure>;
+
+/// Runs the command line; prints a failure and maps it to the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let name = cli.command.name();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::NothingDecodable(message)) => {
+            eprintln!("dagr {name}: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Error(error)) => {
+            eprintln!("dagr {name}: {}", chain(error.as_ref()));
+            ExitCode::from(2)
         }
     }
 }
 
-/// Runs the command line and maps the outcome to an exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Decode { format, file, json } => decode::run(format.into(), &file, json),
+fn run(command: Command) -> Outcome {
+    match command {
+        Command::Decode { format, file, json } => decode::run(format, &file, json),
         Command::Record {
             sources,
             out,
@@ -232,37 +251,35 @@ pub fn main() -> ExitCode {
                     hop,
                 },
         } => dataset::export_run(&captures, &out, window, hop),
-        Command::Sim {
-            seed,
-            room,
-            subject,
-            scenario,
-            out,
-            duration,
-            serve,
-            llrp_port,
-            labels,
-            csi_rate,
-            csi_format,
-        } => sim::run(&sim::SimArgs {
-            seed,
-            room,
-            subject,
-            scenario,
-            out,
-            duration,
-            serve,
-            llrp_port,
-            labels,
-            csi_rate,
-            intel5300: csi_format == "intel5300",
-        }),
+        Command::Sim { args } => sim::run(&args),
     }
 }
 
-/// True if writing failed because the reader of our output went away (`| head`).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .filter_map(|c| c.downcast_ref::<io::Error>())
-        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+impl Command {
+    /// The subcommand's name, as messages start with it.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Decode { .. } => "decode",
+            Command::Record { .. } => "record",
+            Command::Replay { .. } => "replay",
+            Command::Inspect { .. } => "inspect",
+            Command::Dataset { .. } => "dataset export",
+            Command::Sim { .. } => "sim",
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated, each said once.
+fn chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }

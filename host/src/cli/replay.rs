@@ -1,103 +1,51 @@
-//! `dagr replay` (without a model): a capture's records, printed as `dagr decode` prints
+//! `dagr replay` (without a model): a capture's units, printed as `dagr decode` prints
 //! them, with their source, modality and gateway time, and the capture's labels among them.
 //!
-//! Printing uses each format's own streaming decoder and [`ShowRecord`], so a replayed
-//! stream prints exactly the objects `dagr decode` prints for the same bytes (one per LLRP
-//! message, as decode does, where the gateway's records are per tag report). Node frames
-//! keep their own `"modality"` field.
+//! Each stream is decoded by its format's decoder from the format table and printed by
+//! [`unit_line`], so a replayed stream prints exactly the objects `dagr decode` prints for
+//! the same bytes (one per LLRP message, as decode does, where the gateway's records are
+//! per tag report). Node frames keep their own `"modality"` field.
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use dagr_host::capture::{seconds, CaptureReader, Entry, Label, Pacer, Speed, StreamInfo};
-use dagr_host::decode::{Format, ShowRecord};
-use dagr_protocols::csi::{esp32_csi_tool, esp_csi, intel5300};
-use dagr_protocols::stream::StreamDecoder;
-use dagr_protocols::{llrp, node, ti_mmwave};
-use serde_json::{json, Value};
+use dagr_host::format::{Unit, UnitDecoder};
+use dagr_host::print::unit_line;
+use serde_json::json;
 
-/// Replays `file` at `speed`, printing records and labels.
-pub fn run(file: &Path, speed: Speed, json: bool) -> ExitCode {
-    let labels = match CaptureReader::catalog(file) {
-        Ok((_, labels)) => labels,
-        Err(e) => return fail(&e),
-    };
-    let reader = match CaptureReader::open(file) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
+use super::{context, Failure, Outcome};
+
+/// Replays `file` at `speed`, printing units and labels.
+pub fn run(file: &Path, speed: Speed, json: bool) -> Outcome {
+    let (_, labels) = CaptureReader::catalog(file)?;
+    let reader = CaptureReader::open(file)?;
     let stdout = io::stdout();
-    let mut printer = Printer::new(BufWriter::new(stdout.lock()), json, labels);
-    let outcome = printer.replay(reader, speed);
-    match outcome {
+    let mut printer = Printer::new(
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+        json,
+        labels,
+    );
+    match printer.replay(reader, speed) {
         Ok(Some(warning)) => eprintln!("dagr replay: warning: {warning}"),
         Ok(None) => {}
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dagr replay: writing output: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(context("writing output")(e).into()),
     }
-    if printer.records == 0 && printer.bytes > 0 {
-        eprintln!(
-            "dagr replay: {}: no records decoded from {} bytes",
+    if printer.units == 0 && printer.bytes > 0 {
+        return Err(Failure::NothingDecodable(format!(
+            "{}: no records decoded from {} bytes",
             file.display(),
             printer.bytes
-        );
-        return ExitCode::from(1);
+        )));
     }
-    ExitCode::SUCCESS
-}
-
-fn fail(e: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("dagr replay: {e}");
-    ExitCode::from(2)
-}
-
-/// One format's streaming decoder, yielding items that know how to show themselves.
-trait ShowDecoder {
-    /// Feeds bytes (none at all with `finish`), handing every completed item to `each`.
-    fn feed(&mut self, bytes: &[u8], finish: bool, each: &mut dyn FnMut(&dyn ShowRecord));
-}
-
-impl<D> ShowDecoder for D
-where
-    D: StreamDecoder,
-    D::Item: ShowRecord,
-{
-    fn feed(&mut self, mut bytes: &[u8], finish: bool, each: &mut dyn FnMut(&dyn ShowRecord)) {
-        if finish {
-            self.finish();
-        }
-        loop {
-            let taken = self.push(bytes);
-            bytes = &bytes[taken..];
-            while let Some(item) = self.next_item() {
-                each(&item);
-            }
-            if bytes.is_empty() {
-                break;
-            }
-        }
-    }
-}
-
-fn show_decoder(format: Format) -> Box<dyn ShowDecoder> {
-    match format {
-        Format::TiMmwave => Box::new(ti_mmwave::FrameDecoder::new()),
-        Format::Esp32Csi => Box::new(esp32_csi_tool::RowDecoder::new()),
-        Format::EspCsi => Box::new(esp_csi::RowDecoder::new()),
-        Format::Intel5300 => Box::new(intel5300::BfeeDecoder::new()),
-        Format::Llrp => Box::new(llrp::MessageDecoder::new()),
-        Format::Node => Box::new(node::FrameDecoder::new()),
-    }
+    Ok(())
 }
 
 struct Stream {
     info: Arc<StreamInfo>,
-    decoder: Box<dyn ShowDecoder>,
+    decoder: Box<dyn UnitDecoder>,
     last_ns: u64,
 }
 
@@ -109,7 +57,9 @@ struct Printer<W: Write> {
     streams: HashMap<Arc<str>, Stream>,
     /// Stream names in order of first appearance (to finish them in a stable order).
     order: Vec<Arc<str>>,
-    records: u64,
+    /// The lines of one chunk, printed after the labels that start before them.
+    lines: Vec<u8>,
+    units: u64,
     bytes: u64,
 }
 
@@ -122,7 +72,8 @@ impl<W: Write> Printer<W> {
             labels,
             streams: HashMap::new(),
             order: Vec::new(),
-            records: 0,
+            lines: Vec::new(),
+            units: 0,
             bytes: 0,
         }
     }
@@ -147,11 +98,12 @@ impl<W: Write> Printer<W> {
             }
         }
         for name in std::mem::take(&mut self.order) {
-            let stream = self
+            let mut stream = self
                 .streams
                 .remove(&name)
                 .expect("every ordered stream exists");
-            self.show(stream, &[], true)?;
+            stream.decoder.finish();
+            self.show(&mut stream, &[])?;
         }
         while let Some(label) = self.labels.pop() {
             self.print_label(&label)?;
@@ -166,35 +118,37 @@ impl<W: Write> Printer<W> {
             self.order.push(info.name.clone());
             Stream {
                 info: info.clone(),
-                decoder: show_decoder(info.format),
+                decoder: info.format.decoder(),
                 last_ns: log_ns,
             }
         });
         stream.last_ns = log_ns;
-        let stream = self.show(stream, bytes, false)?;
+        let shown = self.show(&mut stream, bytes);
         self.streams.insert(info.name.clone(), stream);
-        Ok(())
+        shown
     }
 
-    /// Decodes and prints; hands the stream back.
-    fn show(&mut self, mut stream: Stream, bytes: &[u8], finish: bool) -> io::Result<Stream> {
-        let mut lines = Vec::new();
+    /// Decodes and prints.
+    fn show(&mut self, stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
         let t = seconds(stream.last_ns);
-        stream.decoder.feed(bytes, finish, &mut |item| {
-            lines.push(if self.json {
-                record_json(item.to_json(), &stream.info, t).to_string()
+        let (json, info) = (self.json, &stream.info);
+        let (lines, units) = (&mut self.lines, &mut self.units);
+        lines.clear();
+        stream.decoder.feed_shown(bytes, &mut |unit| {
+            *units += 1;
+            if json {
+                replayed_json_line(unit, info, t, lines)
             } else {
-                format!("{t:.3} {}: {}", stream.info.name, item.summary())
-            });
-        });
-        if !lines.is_empty() {
+                lines.extend_from_slice(format!("{t:.3} {}: ", info.name).as_bytes());
+                unit_line(unit, false, lines);
+                Ok(())
+            }
+        })?;
+        if !self.lines.is_empty() {
             self.print_labels_until(t)?;
+            self.out.write_all(&self.lines)?;
         }
-        for line in lines {
-            self.records += 1;
-            writeln!(self.out, "{line}")?;
-        }
-        Ok(stream)
+        Ok(())
     }
 
     fn print_labels_until(&mut self, t: f64) -> io::Result<()> {
@@ -219,14 +173,28 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// Decode's object plus `"source"`, `"modality"` (unless the record has its own) and `"t"`.
-fn record_json(mut value: Value, stream: &StreamInfo, t: f64) -> Value {
-    if let Value::Object(object) = &mut value {
-        object.insert("source".into(), json!(&*stream.name));
-        object
-            .entry("modality")
-            .or_insert_with(|| json!(stream.modality_name()));
-        object.insert("t".into(), json!(t));
+/// Decode's object plus `"source"`, `"modality"` (unless the unit has its own: node frames)
+/// and `"t"`, appended before the object's closing brace, and a newline.
+fn replayed_json_line(
+    unit: &dyn Unit,
+    stream: &StreamInfo,
+    t: f64,
+    line: &mut Vec<u8>,
+) -> io::Result<()> {
+    unit_line(unit, true, line);
+    // unit_line ends an object with `}\n`: reopen it for the fields a replay adds.
+    if !line.ends_with(b"}\n") {
+        return Ok(());
     }
-    value
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(b",\"source\":");
+    serde_json::to_writer(&mut *line, &*stream.name)?;
+    if let Some(modality) = stream.format.modality() {
+        line.extend_from_slice(b",\"modality\":");
+        serde_json::to_writer(&mut *line, modality.name())?;
+    }
+    line.extend_from_slice(b",\"t\":");
+    serde_json::to_writer(&mut *line, &t)?;
+    line.extend_from_slice(b"}\n");
+    Ok(())
 }

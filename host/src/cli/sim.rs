@@ -1,88 +1,130 @@
 //! `dagr sim`: the digital twin written to a capture: room K, subject K, a scripted or
 //! random schedule, every simulated device's bytes and the ground-truth labels.
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
+use clap::{Args, ValueEnum};
 use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
 use dagr_host::sim::run::{renderers_with, write_capture};
 use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
 
+use super::{Outcome, UsageError};
+
 /// What `dagr sim` was asked for.
+#[derive(Debug, Args)]
 pub struct SimArgs {
-    /// `--seed`.
-    pub seed: u64,
-    /// `--room`.
-    pub room: u32,
-    /// `--subject`.
-    pub subject: u32,
-    /// `--scenario`.
-    pub scenario: Option<PathBuf>,
-    /// `--out`.
+    /// The scene, whether written to a file or served live.
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    /// The capture file to write (replaced if it exists).
+    #[arg(long, value_name = "FILE.mcap", required_unless_present = "serve")]
     pub out: Option<PathBuf>,
-    /// `--duration`.
-    pub duration: Option<f64>,
-    /// `--serve`.
+    /// Serve the simulated devices live instead: pseudo-terminals for the radar and
+    /// the CSI receivers, an LLRP reader on 127.0.0.1; prints one source URI per line
+    /// for `dagr record` and serves until --duration or SIGINT/SIGTERM.
+    #[arg(long, conflicts_with = "out")]
     pub serve: bool,
-    /// `--llrp-port` (0: any).
+    /// With --serve: the simulated LLRP reader's TCP port (default: any free port).
+    #[arg(long, value_name = "PORT", requires = "serve", default_value = "0")]
     pub llrp_port: u16,
-    /// `--labels`.
+    /// With --serve: append each activity label as a JSON line when it starts.
+    #[arg(long, value_name = "FILE", requires = "serve")]
     pub labels: Option<PathBuf>,
-    /// `--csi-rate` (packets/s per link).
+    /// CSI packets per second per WiFi link (with --out).
+    #[arg(long, value_name = "HZ", default_value = "100")]
     pub csi_rate: f64,
-    /// `--csi-format intel5300` instead of ESP32-CSI-Tool rows.
-    pub intel5300: bool,
+    /// What the CSI receivers send (with --out).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = CsiFormat::Esp32Csi)]
+    pub csi_format: CsiFormat,
 }
 
-/// Runs the simulation; see `dagr sim --help`.
-pub fn run(args: &SimArgs) -> ExitCode {
-    match simulate(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("dagr sim: {message}");
-            ExitCode::from(2)
+/// The room, the person, what they do and for how long.
+#[derive(Debug, Args)]
+pub struct SceneArgs {
+    /// Seed of everything random in the run (schedule, motions, device noise).
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub seed: u64,
+    /// Which room (geometry, furniture, devices, multipath, clutter).
+    #[arg(long, value_name = "K", default_value = "0")]
+    pub room: u32,
+    /// Which person (height, build, speed, habits).
+    #[arg(long, value_name = "K", default_value = "0")]
+    pub subject: u32,
+    /// Activity schedule file (default: random activities).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Seconds to simulate (default with --scenario: until its last activity ends, plus 1 s).
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+}
+
+/// What the simulated CSI receivers log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsiFormat {
+    /// ESP32-CSI-Tool CSV rows
+    #[value(name = "esp32-csi")]
+    Esp32Csi,
+    /// Intel 5300 CSI Tool bfee records
+    #[value(name = "intel5300")]
+    Intel5300,
+}
+
+impl SceneArgs {
+    /// The world these arguments describe, playing `schedule`.
+    pub fn world(&self, schedule: Schedule) -> World {
+        World::new(
+            Room::generate(self.room),
+            Subject::generate(self.subject),
+            schedule,
+            self.seed,
+        )
+    }
+
+    /// `--duration`, checked.
+    pub fn checked_duration(&self) -> Result<Option<f64>, UsageError> {
+        match self.duration {
+            Some(d) if !(d.is_finite() && d > 0.0) => Err(UsageError(format!(
+                "--duration {d} is not a number of seconds > 0"
+            ))),
+            d => Ok(d),
         }
     }
 }
 
-fn simulate(args: &SimArgs) -> Result<(), String> {
+/// Runs the simulation; see `dagr sim --help`.
+pub fn run(args: &SimArgs) -> Outcome {
     if args.serve {
         return super::sim_serve::serve(args);
     }
     let Some(out) = &args.out else {
-        return Err("--out FILE.mcap is required".into());
+        return Err(UsageError("--out FILE.mcap is required".into()).into());
     };
-    let (schedule, duration) = schedule_and_duration(args)?;
-    let world = World::new(
-        Room::generate(args.room),
-        Subject::generate(args.subject),
-        schedule,
-        args.seed,
-    );
+    let scene = &args.scene;
+    let (schedule, duration) = schedule_and_duration(scene)?;
+    let world = scene.world(schedule);
     if !(args.csi_rate > 0.0 && args.csi_rate <= 5000.0) {
-        return Err(format!(
+        return Err(UsageError(format!(
             "--csi-rate {}: expected packets per second in (0, 5000]",
             args.csi_rate
-        ));
+        ))
+        .into());
     }
     let options = DeviceOptions {
         csi_rate_hz: args.csi_rate,
-        csi_output: if args.intel5300 {
-            CsiOutput::Intel5300
-        } else {
-            CsiOutput::Esp32Rows
+        csi_output: match args.csi_format {
+            CsiFormat::Esp32Csi => CsiOutput::Esp32Rows,
+            CsiFormat::Intel5300 => CsiOutput::Intel5300,
         },
     };
-    let mut renderers = renderers_with(&world, args.seed, &options);
-    let summary = write_capture(out, &world, &mut renderers, duration, args.seed)
-        .map_err(|e| e.to_string())?;
+    let mut renderers = renderers_with(&world, scene.seed, &options);
+    let summary = write_capture(out, &world, &mut renderers, duration, scene.seed)?;
     eprintln!(
         "dagr sim: wrote {} ({duration} s, room {}, subject {}, seed {}, {} labels)",
         out.display(),
-        args.room,
-        args.subject,
-        args.seed,
+        scene.room,
+        scene.subject,
+        scene.seed,
         summary.labels
     );
     for (name, messages, bytes) in &summary.streams {
@@ -96,23 +138,18 @@ fn simulate(args: &SimArgs) -> Result<(), String> {
 
 /// The schedule to play and for how long: a scenario runs to its last activity's end plus
 /// one second unless `--duration` says otherwise; a random schedule needs `--duration`.
-pub(super) fn schedule_and_duration(args: &SimArgs) -> Result<(Schedule, f64), String> {
-    if let Some(d) = args.duration {
-        if !(d.is_finite() && d > 0.0) {
-            return Err(format!("--duration {d} is not a number of seconds > 0"));
-        }
-    }
-    match &args.scenario {
+fn schedule_and_duration(scene: &SceneArgs) -> Result<(Schedule, f64), super::Failure> {
+    let duration = scene.checked_duration()?;
+    match &scene.scenario {
         Some(path) => {
-            let schedule = Schedule::load(Path::new(path)).map_err(|e| e.to_string())?;
+            let schedule = Schedule::load(Path::new(path))?;
             let end = schedule.items.last().map_or(0.0, |s| s.end) + 1.0;
-            Ok((schedule, args.duration.unwrap_or(end)))
+            Ok((schedule, duration.unwrap_or(end)))
         }
         None => {
-            let duration = args
-                .duration
-                .ok_or("--duration S is required without --scenario")?;
-            Ok((Schedule::random(args.seed, duration), duration))
+            let duration = duration
+                .ok_or_else(|| UsageError("--duration S is required without --scenario".into()))?;
+            Ok((Schedule::random(scene.seed, duration), duration))
         }
     }
 }

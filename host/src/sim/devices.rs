@@ -20,7 +20,7 @@ use super::run::{DeviceClock, DeviceRenderer};
 use super::scene::{Scatterer, Scene};
 use super::world::World;
 use crate::capture::StreamInfo;
-use crate::decode::Format;
+use crate::format::Format;
 
 /// How often the simulated reader sends the reports of the reads since its last send, s.
 pub const RFID_BATCH_S: f64 = 0.02;

@@ -29,8 +29,8 @@ use super::draw::{exponential, seeded, uniform, Stream};
 use super::scene::Scene;
 use super::world::World;
 use crate::capture::{nanos, CaptureError, CaptureWriter, Label, StreamInfo};
-use crate::decode::Format;
 use crate::events::{SourceState, SourceStatus};
+use crate::format::Format;
 
 /// Wall-clock time of gateway time 0 in simulated captures, ns since the Unix epoch
 /// (2026-01-01T00:00:00Z).

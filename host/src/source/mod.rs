@@ -10,7 +10,9 @@
 //! pipeline, cli) nor map device time (that is [`crate::clock`]'s job).
 use std::sync::Arc;
 
-use crate::events::{EventSender, StopFlag};
+use crate::events::{Disconnected, EventSender, RawChunk, SourceCounters, SourceEvent, StopFlag};
+use crate::format::{Control, Decoded, Transport};
+use crate::pipeline::RecordDecoder;
 
 pub mod backoff;
 pub mod llrp;
@@ -41,7 +43,7 @@ pub struct SourceContext {
 /// records needs them decoded too.
 ///
 /// Decoding on the source thread costs as much as decoding in the recorder (which decodes the
-/// bytes it writes anyway, see [`crate::capture::Recorder`]), so `dagr record` asks for
+/// bytes it writes anyway), so `dagr record` asks for
 /// [`Output::ChunksOnly`] and every byte is decoded once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Output {
@@ -63,35 +65,75 @@ impl Output {
 }
 
 /// Why a source could not be started (a device that fails later is retried, not an error).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A parameter of the URI or a file it names is wrong; the text says which.
+    #[error("{0}")]
     Config(String),
     /// This kind of source is not available in this build.
+    #[error("{0}")]
     Unsupported(String),
     /// Starting the thread failed.
-    Io(std::io::Error),
+    #[error("cannot start source thread")]
+    Io(#[source] std::io::Error),
 }
-
-impl std::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SourceError::Config(m) | SourceError::Unsupported(m) => f.write_str(m),
-            SourceError::Io(e) => write!(f, "cannot start source thread: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SourceError {}
 
 /// Starts the thread of the source `uri` names.
 pub fn spawn(
     uri: &SourceUri,
     ctx: SourceContext,
 ) -> Result<std::thread::JoinHandle<()>, SourceError> {
-    match uri.scheme {
-        Scheme::Serial(_) => serial::spawn(uri, ctx),
-        Scheme::Llrp => llrp::spawn(uri, ctx),
-        Scheme::Replay => replay::spawn(uri, ctx),
+    match (uri.scheme, uri.transport()) {
+        (Scheme::Replay, _) => replay::spawn(uri, ctx),
+        (_, Some(Transport::Serial)) => serial::spawn(uri, ctx),
+        (_, Some(Transport::Tcp)) => llrp::spawn(uri, ctx),
+        (_, _) => Err(SourceError::Unsupported(format!(
+            "{}: this format is read from files only",
+            uri.text
+        ))),
+    }
+}
+
+impl SourceContext {
+    /// Forwards one read of `bytes` of stream `source` (the context's own name, except for a
+    /// replay, which keeps each recorded stream's) that arrived at `arrival_ns`: counts
+    /// them, sends them as a [`SourceEvent::Chunk`], then — when a `decoder` is given — decodes them and, if the
+    /// context wants records, sends the records and time-sync exchanges they completed.
+    /// Returns the protocol traffic the bytes held, for the source's own session. Every
+    /// event goes through `send`; an Err means the gateway no longer listens.
+    pub(crate) fn forward(
+        &self,
+        source: &Arc<str>,
+        bytes: Vec<u8>,
+        arrival_ns: u64,
+        decoder: Option<&mut RecordDecoder>,
+        send: &dyn Fn(SourceEvent) -> Result<(), Disconnected>,
+    ) -> Result<Vec<Control>, Disconnected> {
+        let (mut records, mut exchanges, mut control) = (Vec::new(), Vec::new(), Vec::new());
+        if let Some(decoder) = decoder {
+            decoder.feed(&bytes, arrival_ns, &mut |decoded| match decoded {
+                Decoded::Record(record) => records.push(record),
+                Decoded::TimeSync(exchange) => exchanges.push(exchange),
+                Decoded::Control(c) => control.push(c),
+            });
+        }
+        let counters = self.events.counters();
+        SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
+        send(SourceEvent::Chunk(RawChunk {
+            source: source.clone(),
+            arrival_ns,
+            bytes,
+        }))?;
+        if !self.output.records() {
+            return Ok(control);
+        }
+        if !records.is_empty() {
+            SourceCounters::add(&counters.records, records.len() as u64);
+            send(SourceEvent::Records(records))?;
+        }
+        for exchange in exchanges {
+            send(SourceEvent::TimeSync(exchange))?;
+        }
+        Ok(control)
     }
 }

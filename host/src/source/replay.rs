@@ -11,20 +11,15 @@
 //!
 //! Unlike a device, a file can wait: when the gateway's channel is full the replay waits
 //! for room instead of dropping, so a replay at any speed delivers every chunk and record.
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::{SourceContext, SourceError, SourceUri};
 use crate::capture::{CaptureReader, Entry, Pacer, Speed, StreamInfo};
-use crate::clock::TimeSyncExchange;
-use crate::events::{
-    Disconnected, RawChunk, SourceCounters, SourceEvent, SourceState, SourceStatus,
-};
-use crate::ingest::{Control, Decoded, RecordDecoder};
-use crate::record::Record;
+use crate::events::{Disconnected, SourceCounters, SourceEvent, SourceState, SourceStatus};
+use crate::format::Decoded;
+use crate::pipeline::StreamDecoders;
 
 /// Starts the source thread; fails at once if the capture cannot be opened or the speed
 /// is malformed.
@@ -52,21 +47,16 @@ pub fn replay_speed(uri: &SourceUri) -> Result<Speed, SourceError> {
     }
 }
 
-struct Stream {
-    decoder: RecordDecoder,
-    last_ns: u64,
-}
-
 struct Replay {
     ctx: SourceContext,
-    streams: HashMap<Arc<str>, Stream>,
+    streams: StreamDecoders,
 }
 
 impl Replay {
     fn new(ctx: SourceContext) -> Self {
         Replay {
             ctx,
-            streams: HashMap::new(),
+            streams: StreamDecoders::new(),
         }
     }
 
@@ -108,67 +98,37 @@ impl Replay {
         log_ns: u64,
         bytes: Vec<u8>,
     ) -> Result<(), Disconnected> {
-        let stream = self
-            .streams
-            .entry(info.name.clone())
-            .or_insert_with(|| Stream {
-                decoder: RecordDecoder::new(info.format, info.name.clone()),
-                last_ns: log_ns,
-            });
-        stream.last_ns = log_ns;
-        let (mut records, mut exchanges) = (Vec::new(), Vec::new());
-        if self.ctx.output.records() {
-            stream.decoder.feed(&bytes, log_ns, &mut |d| match d {
-                Decoded::Record(record) => records.push(record),
-                Decoded::Control(Control::Node(frame)) => {
-                    exchanges.extend(TimeSyncExchange::from_frame(&info.name, &frame, log_ns));
-                }
-                Decoded::Control(Control::Llrp(_)) => {}
-            });
-        }
-        let counters = self.ctx.events.counters();
-        SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
-        self.send(SourceEvent::Chunk(RawChunk {
-            source: info.name.clone(),
-            arrival_ns: log_ns,
-            bytes,
-        }))?;
-        self.send_records(records)?;
-        exchanges
-            .into_iter()
-            .try_for_each(|e| self.send(SourceEvent::TimeSync(e)))
+        let (ctx, streams) = (&self.ctx, &mut self.streams);
+        let decoder = streams.stream(&info.name, info.format, log_ns);
+        let decoder = ctx.output.records().then_some(decoder);
+        // Chunks go out under their original source name and arrival time.
+        ctx.forward(&info.name, bytes, log_ns, decoder, &|e| {
+            send_when_room(ctx, e)
+        })
+        .map(drop)
     }
 
-    fn send_records(&self, records: Vec<Record>) -> Result<(), Disconnected> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let counters = self.ctx.events.counters();
-        SourceCounters::add(&counters.records, records.len() as u64);
-        self.send(SourceEvent::Records(records))
-    }
-
-    /// Sends once the channel has room (or the gateway asks to stop).
     fn send(&self, event: SourceEvent) -> Result<(), Disconnected> {
-        while self.ctx.events.is_full() && !self.ctx.stop.is_stopped() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        self.ctx.events.send(event)
+        send_when_room(&self.ctx, event)
     }
 
     /// Decodes what each stream's decoder still holds and reports every stream finished.
     fn finish(mut self) -> Result<(), Disconnected> {
-        let mut streams: Vec<_> = self.streams.drain().collect();
-        streams.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, mut stream) in streams {
+        for (name, mut decoder, last_ns) in self.streams.take_all() {
             let mut records = Vec::new();
-            stream
-                .decoder
-                .finish(stream.last_ns, &mut |d| keep_record(d, &mut records));
-            self.send_records(records)?;
+            decoder.finish(last_ns, &mut |d| {
+                if let Decoded::Record(record) = d {
+                    records.push(record);
+                }
+            });
+            if !records.is_empty() {
+                let counters = self.ctx.events.counters();
+                SourceCounters::add(&counters.records, records.len() as u64);
+                self.send(SourceEvent::Records(records))?;
+            }
             self.send(SourceEvent::Status(SourceStatus {
                 source: name,
-                at_ns: stream.last_ns,
+                at_ns: last_ns,
                 state: SourceState::Finished,
             }))?;
         }
@@ -176,8 +136,10 @@ impl Replay {
     }
 }
 
-fn keep_record(decoded: Decoded, records: &mut Vec<Record>) {
-    if let Decoded::Record(record) = decoded {
-        records.push(record);
+/// Sends once the channel has room (or the gateway asks to stop).
+fn send_when_room(ctx: &SourceContext, event: SourceEvent) -> Result<(), Disconnected> {
+    while ctx.events.is_full() && !ctx.stop.is_stopped() {
+        std::thread::sleep(Duration::from_millis(1));
     }
+    ctx.events.send(event)
 }

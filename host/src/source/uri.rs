@@ -4,20 +4,20 @@
 //! `ti-mmwave:///dev/ttyACM1?cli=/dev/ttyACM0&cfg=FILE`, `node:///dev/ttyUSB1`,
 //! `llrp://HOST:5084`, `replay://FILE.mcap`. Any URI may add `name=NAME` to set the source's
 //! name (default: scheme and path, e.g. `esp32-csi:/dev/ttyUSB0`).
-use std::fmt;
-
-use crate::decode::Format;
+use crate::format::{Format, Transport};
 
 /// What kind of device a URI names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
-    /// A device speaking `format` on a serial port.
-    Serial(Format),
-    /// An LLRP reader over TCP.
-    Llrp,
+    /// A live device speaking `format` (its scheme is the format's name; the format table
+    /// says whether it is on a serial port or at a TCP address).
+    Device(Format),
     /// A recorded capture, replayed.
     Replay,
 }
+
+/// The URI scheme of replayed captures.
+pub const REPLAY_SCHEME: &str = "replay";
 
 /// A parsed source URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,21 +33,14 @@ pub struct SourceUri {
 }
 
 /// Why a source URI was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad source URI {uri:?}: {reason}")]
 pub struct UriError {
     /// The URI as given.
     pub uri: String,
     /// What was expected.
     pub reason: String,
 }
-
-impl fmt::Display for UriError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad source URI {:?}: {}", self.uri, self.reason)
-    }
-}
-
-impl std::error::Error for UriError {}
 
 impl SourceUri {
     /// Parses `scheme://target?key=value&flag&...`.
@@ -59,16 +52,13 @@ impl SourceUri {
         let (scheme, rest) = text.split_once("://").ok_or_else(|| {
             err("expected SCHEME://TARGET, e.g. esp32-csi:///dev/ttyUSB0 or llrp://HOST:5084")
         })?;
-        let scheme = match scheme {
-            "ti-mmwave" => Scheme::Serial(Format::TiMmwave),
-            "esp32-csi" => Scheme::Serial(Format::Esp32Csi),
-            "esp-csi" => Scheme::Serial(Format::EspCsi),
-            "node" => Scheme::Serial(Format::Node),
-            "llrp" => Scheme::Llrp,
-            "replay" => Scheme::Replay,
-            other => {
+        let scheme = match Format::from_name(scheme) {
+            Some(format) if format.transport() != Transport::File => Scheme::Device(format),
+            _ if scheme == REPLAY_SCHEME => Scheme::Replay,
+            _ => {
                 return Err(err(&format!(
-                    "unknown scheme {other:?}; expected ti-mmwave, esp32-csi, esp-csi, node, llrp or replay"
+                    "unknown scheme {scheme:?}; expected {} or {REPLAY_SCHEME}",
+                    live_schemes().join(", ")
                 )))
             }
         };
@@ -88,10 +78,23 @@ impl SourceUri {
             params,
             text: text.to_string(),
         };
-        if uri.scheme == Scheme::Llrp && uri.llrp_address().is_none() {
+        if uri.transport() == Some(Transport::Tcp) && uri.llrp_address().is_none() {
             return Err(err("expected llrp://HOST:PORT or llrp://HOST (port 5084)"));
         }
         Ok(uri)
+    }
+
+    /// The device format, for a live device.
+    pub fn format(&self) -> Option<Format> {
+        match self.scheme {
+            Scheme::Device(format) => Some(format),
+            Scheme::Replay => None,
+        }
+    }
+
+    /// How the device's bytes arrive, for a live device.
+    pub fn transport(&self) -> Option<Transport> {
+        self.format().map(Format::transport)
     }
 
     /// The value of query parameter `key`, if given.
@@ -127,6 +130,15 @@ impl SourceUri {
     }
 }
 
+/// The schemes of live devices, in table order.
+fn live_schemes() -> Vec<&'static str> {
+    Format::ALL
+        .into_iter()
+        .filter(|f| f.transport() != Transport::File)
+        .map(Format::name)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,7 +147,7 @@ mod tests {
     fn serial_uri_keeps_path_and_query() {
         let u =
             SourceUri::parse("ti-mmwave:///dev/ttyACM1?cli=/dev/ttyACM0&cfg=radar.cfg").unwrap();
-        assert_eq!(u.scheme, Scheme::Serial(Format::TiMmwave));
+        assert_eq!(u.scheme, Scheme::Device(Format::TiMmwave));
         assert_eq!(u.target, "/dev/ttyACM1");
         assert_eq!(u.param("cli"), Some("/dev/ttyACM0"));
         assert_eq!(u.param("cfg"), Some("radar.cfg"));

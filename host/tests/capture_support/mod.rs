@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dagr_host::capture::{nanos, CaptureWriter, Label, StreamInfo};
-use dagr_host::decode::Format;
 use dagr_host::events::{SourceState, SourceStatus};
+use dagr_host::format::Format;
 use serde_json::Value;
 
 /// A real recording, its format, the source name it gets and the chunk size it is cut at.

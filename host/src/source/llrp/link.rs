@@ -10,9 +10,8 @@ use dagr_protocols::llrp::Message;
 
 use super::session::Ended;
 use super::settings::Settings;
-use crate::decode::Format;
-use crate::events::{RawChunk, SourceCounters, SourceEvent};
-use crate::ingest::{Control, Decoded, RecordDecoder};
+use crate::format::{Control, Format};
+use crate::pipeline::RecordDecoder;
 use crate::source::SourceContext;
 
 /// How long one read waits, so the stop flag and the silence limit are checked often.
@@ -111,40 +110,29 @@ impl Link {
     }
 
     /// Sends the `n` bytes just read as a chunk, then the records decoded from them (unless
-    /// the context asks for chunks only).
+    /// the context asks for chunks only); queues the other messages for the session. The
+    /// reports are decoded even for chunks only: the conversation needs the decoder's
+    /// framing.
     fn forward(&mut self, n: usize) -> Result<(), Ended> {
         self.last_rx = Instant::now();
         let arrival_ns = self.ctx.clock.now_ns();
-        let bytes = self.buf[..n].to_vec();
-        let mut records = Vec::new();
-        let keep_records = self.ctx.output.records();
-        let inbox = &mut self.inbox;
-        self.decoder
-            .feed(&bytes, arrival_ns, &mut |decoded| match decoded {
-                // Chunks only: the reports are decoded (the conversation needs the decoder's
-                // framing) but no record is kept.
-                Decoded::Record(r) if keep_records => records.push(r),
-                Decoded::Record(_) => {}
-                Decoded::Control(Control::Llrp(m)) => inbox.push_back(m),
-                Decoded::Control(Control::Node(_)) => {}
-            });
-        let counters = self.ctx.events.counters();
-        SourceCounters::add(&counters.bytes_in, n as u64);
-        SourceCounters::add(&counters.records, records.len() as u64);
-        let chunk = RawChunk {
-            source: self.ctx.name.clone(),
-            arrival_ns,
-            bytes,
-        };
-        self.emit(SourceEvent::Chunk(chunk))?;
-        if !records.is_empty() {
-            self.emit(SourceEvent::Records(records))?;
+        let events = &self.ctx.events;
+        let control = self
+            .ctx
+            .forward(
+                &self.ctx.name,
+                self.buf[..n].to_vec(),
+                arrival_ns,
+                Some(&mut self.decoder),
+                &|e| events.send(e),
+            )
+            .map_err(|_| Ended::Stopped)?;
+        for message in control {
+            if let Control::Llrp(message) = message {
+                self.inbox.push_back(message);
+            }
         }
         Ok(())
-    }
-
-    fn emit(&self, event: SourceEvent) -> Result<(), Ended> {
-        self.ctx.events.send(event).map_err(|_| Ended::Stopped)
     }
 }
 

@@ -4,7 +4,7 @@
 //! reader is an Impinj, keepalive, one ROSpec reporting phase, peak RSSI and Doppler),
 //! starts inventory, and then forwards every received byte as a [`SourceEvent::Chunk`]
 //! and the tag reports decoded from them as [`SourceEvent::Records`] (through
-//! [`RecordDecoder`](crate::ingest::RecordDecoder), so a replayed capture decodes alike).
+//! [`RecordDecoder`](crate::pipeline::RecordDecoder), so a replayed capture decodes alike).
 //! A lost reader (refused, reset, silent past three keepalive periods, an error status)
 //! is reported as [`SourceState::Disconnected`] and retried with exponential backoff; on
 //! stop the ROSpec is stopped and the connection closed the LLRP way.

@@ -6,10 +6,9 @@
 //! be completed by bytes from after the replug (the device restarted or bytes were lost
 //! in between), and gluing the two halves could yield a plausible but false record (an
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
-use crate::clock::TimeSyncExchange;
-use crate::decode::Format;
-use crate::events::{RawChunk, SourceCounters, SourceEvent};
-use crate::ingest::{Control, Decoded, RecordDecoder};
+use crate::events::SourceEvent;
+use crate::format::Format;
+use crate::pipeline::RecordDecoder;
 use crate::source::SourceContext;
 
 use super::port::{self, Port, ReadOutcome};
@@ -117,38 +116,13 @@ impl<'s> Link<'s> {
     /// records and time-sync exchanges it completed. Err when the gateway no longer listens.
     fn deliver(&mut self, bytes: &[u8], ctx: &SourceContext) -> Result<(), GatewayGone> {
         let arrival_ns = ctx.clock.now_ns();
-        let counters = ctx.events.counters();
-        SourceCounters::add(&counters.bytes_in, bytes.len() as u64);
-        send(
-            ctx,
-            SourceEvent::Chunk(RawChunk {
-                source: ctx.name.clone(),
-                arrival_ns,
-                bytes: bytes.to_vec(),
-            }),
-        )?;
-        if !ctx.output.records() {
-            return Ok(());
-        }
-        let mut records = Vec::new();
-        let mut exchanges = Vec::new();
-        self.decoder
-            .feed(bytes, arrival_ns, &mut |decoded| match decoded {
-                Decoded::Record(record) => records.push(record),
-                Decoded::Control(Control::Node(frame)) => {
-                    exchanges.extend(TimeSyncExchange::from_frame(&ctx.name, &frame, arrival_ns));
-                }
-                // Node heartbeats and acks have no consumer yet; LLRP never comes over serial.
-                Decoded::Control(_) => {}
-            });
-        if !records.is_empty() {
-            SourceCounters::add(&counters.records, records.len() as u64);
-            send(ctx, SourceEvent::Records(records))?;
-        }
-        for exchange in exchanges {
-            send(ctx, SourceEvent::TimeSync(exchange))?;
-        }
-        Ok(())
+        let decoder = ctx.output.records().then_some(&mut self.decoder);
+        // Node heartbeats and acks have no consumer yet; LLRP never comes over serial.
+        ctx.forward(&ctx.name, bytes.to_vec(), arrival_ns, decoder, &|e| {
+            ctx.events.send(e)
+        })
+        .map(drop)
+        .map_err(|_| GatewayGone)
     }
 }
 

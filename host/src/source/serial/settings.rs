@@ -2,8 +2,8 @@
 //! missing `.cfg` file stops start-up with a clear message instead of a retry loop.
 use std::path::PathBuf;
 
-use crate::decode::Format;
-use crate::source::{Scheme, SourceError, SourceUri};
+use crate::format::{Format, Transport};
+use crate::source::{SourceError, SourceUri};
 
 /// Data-port speed when the URI gives no `baud=` (every supported device streams at it).
 pub const DEFAULT_BAUD: u32 = 921_600;
@@ -39,7 +39,7 @@ pub struct TiCliSettings {
 impl SerialSettings {
     /// Checks `uri` (a serial scheme) and reads the `.cfg` file it names, if any.
     pub fn from_uri(uri: &SourceUri) -> Result<SerialSettings, SourceError> {
-        let Scheme::Serial(format) = uri.scheme else {
+        let (Some(format), Some(Transport::Serial)) = (uri.format(), uri.transport()) else {
             return Err(config(uri, "not a serial source"));
         };
         check_known_params(uri, format)?;

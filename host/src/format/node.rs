@@ -1,4 +1,6 @@
-//! How `dagr decode --format node` shows records: frames of the dagr node link protocol.
+//! Frames of the dagr node link protocol: data frames are records (of the modality their
+//! header names) on the node's own µs clock; a time-sync answer completes an exchange for
+//! the clock model; heartbeats, acks and the rest are traffic for the source.
 //!
 //! DESIGN.md leaves this format's JSON open; it is fixed here (and in protocols/SPEC.md).
 //! Every object starts with the header, then the payload's fields flattened beside it:
@@ -20,47 +22,70 @@
 //! - `ack`: `"command_seq"`, `"opcode"`, `"status"` (name), `"ok"` (status is ok);
 //! - `unknown` (a kind from a newer minor version): `"kind_code"`, `"payload_hex"`.
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::sync::Arc;
 
 use dagr_protocols::node::{
-    AckStatus, Csi, Frame, FrameDecoder, Opcode, Payload, Radar, RadarPoint, RfidRead,
+    self, AckStatus, Csi, Frame, Opcode, Payload, Radar, RadarPoint, RfidRead,
 };
 use serde_json::{json, Map, Value};
 
-use super::{DecodeReport, ShowRecord};
+use super::{Control, Decoded, Unit};
+use crate::clock::TimeSyncExchange;
+use crate::record::{self, DeviceTime, Modality, Record};
 
-/// Decodes `input` and prints its records.
-pub fn decode(
-    input: &mut dyn Read,
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<DecodeReport> {
-    super::run(FrameDecoder::new(), input, json, out)
-}
-
-impl ShowRecord for Frame {
-    fn to_json(&self) -> Value {
-        let h = &self.header;
-        let mut object = Map::new();
-        let mut put = |k: &str, v: Value| {
-            object.insert(k.to_owned(), v);
-        };
-        put("version", json!(format!("1.{}", h.version_minor)));
-        put("node", json!(h.node));
-        put("stream", json!(h.stream));
-        put("modality", json!(h.modality.to_string()));
-        put("seq", json!(h.seq));
-        put("timestamp_us", json!(h.timestamp_us));
-        put("kind", json!(self.payload.kind().name()));
-        if let Value::Object(fields) = payload_json(&self.payload) {
-            object.extend(fields);
+impl Unit for Frame {
+    fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
+        if let Some(exchange) = TimeSyncExchange::from_frame(source, &self, arrival_ns) {
+            return sink(Decoded::TimeSync(exchange));
         }
-        Value::Object(object)
+        let modality = match self.header.modality {
+            node::Modality::Mmwave => Modality::Mmwave,
+            node::Modality::Wifi => Modality::Wifi,
+            node::Modality::Rfid => Modality::Rfid,
+            _ => return sink(Decoded::Control(Control::Node(self))),
+        };
+        let is_data = matches!(
+            self.payload,
+            Payload::Csi(_) | Payload::Radar(_) | Payload::Rfid(_)
+        );
+        if !is_data {
+            return sink(Decoded::Control(Control::Node(self)));
+        }
+        sink(Decoded::Record(Record {
+            source: source.clone(),
+            modality,
+            device_time: DeviceTime::NodeMicros(self.header.timestamp_us),
+            arrival_ns,
+            payload: record::Payload::Node(self),
+        }));
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, &frame_json(self))
     }
 
     fn summary(&self) -> String {
         self.to_string()
     }
+}
+
+fn frame_json(frame: &Frame) -> Value {
+    let h = &frame.header;
+    let mut object = Map::new();
+    let mut put = |k: &str, v: Value| {
+        object.insert(k.to_owned(), v);
+    };
+    put("version", json!(format!("1.{}", h.version_minor)));
+    put("node", json!(h.node));
+    put("stream", json!(h.stream));
+    put("modality", json!(h.modality.to_string()));
+    put("seq", json!(h.seq));
+    put("timestamp_us", json!(h.timestamp_us));
+    put("kind", json!(frame.payload.kind().name()));
+    if let Value::Object(fields) = payload_json(&frame.payload) {
+        object.extend(fields);
+    }
+    Value::Object(object)
 }
 
 fn payload_json(payload: &Payload) -> Value {

@@ -1,0 +1,68 @@
+//! ESP32-CSI-Tool rows: a WiFi record on the ESP32's wrapping µs clock.
+//!
+//! JSON: `{"mac", "rssi", "local_timestamp", "csi": [[re, im], ...]}` as DESIGN.md fixes
+//! (subcarriers in buffer order, the firmware's imaginary-first pairs already swapped),
+//! followed by the row's other columns for programs that want them.
+use std::sync::Arc;
+
+use dagr_protocols::csi::esp32_csi_tool::CsiRow;
+use serde::Serialize;
+
+use super::json::{self, IqPairs, Mac};
+use super::{Decoded, Unit};
+use crate::record::{DeviceTime, Modality, Payload, Record};
+
+/// The JSON object of one row, in DESIGN.md's field order.
+#[derive(Serialize)]
+struct RowJson<'a> {
+    mac: Mac<'a>,
+    rssi: i8,
+    local_timestamp: u32,
+    csi: IqPairs<'a>,
+    role: &'static str,
+    channel: u8,
+    secondary_channel: u8,
+    bandwidth: u8,
+    sig_mode: u8,
+    noise_floor: i8,
+    real_time_set: bool,
+    real_timestamp: f64,
+    len: u16,
+}
+
+impl Unit for CsiRow {
+    fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
+        sink(Decoded::Record(Record {
+            source: source.clone(),
+            modality: Modality::Wifi,
+            device_time: DeviceTime::MicrosU32(self.local_timestamp),
+            arrival_ns,
+            payload: Payload::Esp32Csi(self),
+        }));
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        json::write(
+            out,
+            &RowJson {
+                mac: Mac(&self.mac),
+                rssi: self.rssi,
+                local_timestamp: self.local_timestamp,
+                csi: IqPairs(&self.csi),
+                role: self.role.as_str(),
+                channel: self.channel,
+                secondary_channel: self.secondary_channel,
+                bandwidth: self.bandwidth,
+                sig_mode: self.sig_mode,
+                noise_floor: self.noise_floor,
+                real_time_set: self.real_time_set,
+                real_timestamp: self.real_timestamp,
+                len: self.len,
+            },
+        )
+    }
+
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}

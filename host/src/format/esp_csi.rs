@@ -1,0 +1,88 @@
+//! Espressif esp-csi rows: a WiFi record on the ESP32's wrapping µs clock.
+//!
+//! JSON: `{"mac", "rssi", "local_timestamp", "csi": [[re, im], ...]}` as DESIGN.md fixes
+//! (MAC in the same uppercase form as ESP32-CSI-Tool rows, so one receiver has one name
+//! whatever firmware it runs), followed by the row's other columns and the chip's own
+//! fields (ESP32: `secondary_channel`, `bandwidth`, `sig_mode`; C5/C6: `fft_gain`,
+//! `agc_gain`).
+use std::sync::Arc;
+
+use dagr_protocols::csi::esp_csi::{ChipFields, CsiRow};
+use serde::Serialize;
+
+use super::json::{self, IqPairs, Mac};
+use super::{Decoded, Unit};
+use crate::record::{DeviceTime, Modality, Payload, Record};
+
+/// The JSON object of one row, in DESIGN.md's field order.
+#[derive(Serialize)]
+struct RowJson<'a> {
+    mac: Mac<'a>,
+    rssi: i8,
+    local_timestamp: u32,
+    csi: IqPairs<'a>,
+    id: u32,
+    channel: u8,
+    noise_floor: i8,
+    first_word_invalid: bool,
+    len: usize,
+    #[serde(flatten)]
+    chip: ChipJson,
+}
+
+/// The chip-specific fields, flattened into the row's object.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChipJson {
+    Esp32 {
+        secondary_channel: u8,
+        bandwidth: u8,
+        sig_mode: u8,
+    },
+    C5C6 {
+        fft_gain: u8,
+        agc_gain: u8,
+    },
+}
+
+impl Unit for CsiRow {
+    fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
+        sink(Decoded::Record(Record {
+            source: source.clone(),
+            modality: Modality::Wifi,
+            device_time: DeviceTime::MicrosU32(self.local_timestamp),
+            arrival_ns,
+            payload: Payload::EspCsi(self),
+        }));
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let chip = match self.chip {
+            ChipFields::Esp32(c) => ChipJson::Esp32 {
+                secondary_channel: c.secondary_channel,
+                bandwidth: c.bandwidth,
+                sig_mode: c.sig_mode,
+            },
+            ChipFields::C5C6 { fft_gain, agc_gain } => ChipJson::C5C6 { fft_gain, agc_gain },
+        };
+        json::write(
+            out,
+            &RowJson {
+                mac: Mac(&self.mac),
+                rssi: self.rssi,
+                local_timestamp: self.local_timestamp,
+                csi: IqPairs(&self.csi),
+                id: self.id,
+                channel: self.channel,
+                noise_floor: self.noise_floor,
+                first_word_invalid: self.first_word_invalid,
+                len: self.len(),
+                chip,
+            },
+        )
+    }
+
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}

@@ -1,0 +1,162 @@
+//! The pipeline: device bytes to windows, one implementation for every command.
+//!
+//! ```text
+//! chunk ──> per-stream decoder ──> records ──> clock model per source ──> synchronizer ──> windows
+//!                 │                               ^
+//!                 └── time-sync exchanges ────────┘
+//! ```
+//!
+//! [`decoder`] is the first stage alone (sources use it on their own threads); [`Pipeline`]
+//! is the whole chain. Dataset export and `dagr run` take windows from it; the recorder
+//! takes each chunk's last mapped record time (its `publish_time`) and no windows.
+//!
+//! The pipeline must not know where bytes come from (sources, captures) nor what windows
+//! become (preprocessing, inference, sinks): it is fed chunks or records and hands back
+//! times and windows.
+use std::sync::Arc;
+
+use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange};
+use crate::format::{Decoded, Format};
+use crate::record::Record;
+use crate::sync::{SyncConfig, SyncConfigError, Synchronizer, Window};
+
+pub mod decoder;
+
+pub use decoder::{RecordDecoder, StreamDecoders};
+
+/// What one chunk gave the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    /// Records the chunk completed.
+    pub records: u64,
+    /// The device time of the last of them, mapped to gateway ns.
+    pub last_mapped_ns: Option<u64>,
+}
+
+/// Decoders, clock models and (optionally) a synchronizer, fed chunk by chunk.
+pub struct Pipeline {
+    decoders: StreamDecoders,
+    clocks: SourceClocks,
+    sync: Option<Synchronizer>,
+    records: u64,
+}
+
+impl Pipeline {
+    /// Decoders and clock models only: records are mapped onto gateway time, no windows.
+    pub fn without_windows() -> Self {
+        Pipeline {
+            decoders: StreamDecoders::new(),
+            clocks: SourceClocks::new(),
+            sync: None,
+            records: 0,
+        }
+    }
+
+    /// The whole chain, cutting windows per `config`.
+    pub fn with_windows(config: SyncConfig) -> Result<Self, SyncConfigError> {
+        Ok(Pipeline {
+            sync: Some(Synchronizer::new(config)?),
+            ..Pipeline::without_windows()
+        })
+    }
+
+    /// Decodes a chunk of `source` (a `format` stream) that arrived at `arrival_ns`, maps
+    /// its records onto gateway time, feeds its time-sync answers to the clock models and
+    /// its records to the synchronizer.
+    pub fn push_chunk(
+        &mut self,
+        source: &Arc<str>,
+        format: Format,
+        bytes: &[u8],
+        arrival_ns: u64,
+    ) -> ChunkOutcome {
+        let mut outcome = ChunkOutcome::default();
+        let (clocks, sync) = (&mut self.clocks, &mut self.sync);
+        self.decoders
+            .feed(source, format, bytes, arrival_ns, &mut |d| {
+                take(d, clocks, sync, &mut outcome)
+            });
+        self.records += outcome.records;
+        outcome
+    }
+
+    /// Takes a record a source decoded already (a live run): mapped, then synchronized.
+    /// Returns its mapped time.
+    pub fn push_record(&mut self, record: Record) -> u64 {
+        let mut outcome = ChunkOutcome::default();
+        take(
+            Decoded::Record(record),
+            &mut self.clocks,
+            &mut self.sync,
+            &mut outcome,
+        );
+        self.records += 1;
+        outcome.last_mapped_ns.unwrap_or_default()
+    }
+
+    /// Takes a time-sync exchange a source completed (a live run).
+    pub fn push_time_sync(&mut self, exchange: &TimeSyncExchange) {
+        // A rejected exchange leaves the model as it was (the model counts it).
+        let _ = self.clocks.time_sync(exchange);
+    }
+
+    /// The windows whose deadline passed at gateway time `now_ns` (none without windows).
+    pub fn poll(&mut self, now_ns: u64) -> Vec<Window> {
+        self.sync.as_mut().map_or_else(Vec::new, |s| s.poll(now_ns))
+    }
+
+    /// Ends the input: every stream's decoder yields its last units (stamped with the
+    /// stream's last arrival; `each` learns what each stream gave), then every window still
+    /// open goes out.
+    pub fn finish(&mut self, each: &mut dyn FnMut(&Arc<str>, ChunkOutcome)) -> Vec<Window> {
+        for (name, mut decoder, last_ns) in self.decoders.take_all() {
+            let mut outcome = ChunkOutcome::default();
+            let (clocks, sync) = (&mut self.clocks, &mut self.sync);
+            decoder.finish(last_ns, &mut |d| take(d, clocks, sync, &mut outcome));
+            self.records += outcome.records;
+            each(&name, outcome);
+        }
+        self.sync
+            .as_mut()
+            .map_or_else(Vec::new, Synchronizer::flush)
+    }
+
+    /// Records taken so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The clock model of `source`, once it sent a record or a time-sync answer.
+    pub fn clock(&self, source: &str) -> Option<&ClockModel> {
+        self.clocks.get(source)
+    }
+
+    /// Every source's clock model.
+    pub fn clocks(&self) -> &SourceClocks {
+        &self.clocks
+    }
+}
+
+/// One decoded unit through the clocks (and the synchronizer).
+fn take(
+    decoded: Decoded,
+    clocks: &mut SourceClocks,
+    sync: &mut Option<Synchronizer>,
+    outcome: &mut ChunkOutcome,
+) {
+    match decoded {
+        Decoded::Record(record) => {
+            let t_ns = clocks.map(&record);
+            outcome.records += 1;
+            outcome.last_mapped_ns = Some(t_ns);
+            if let Some(sync) = sync {
+                sync.push(record, t_ns);
+            }
+        }
+        // A rejected exchange leaves the model as it was (the model counts it).
+        Decoded::TimeSync(exchange) => {
+            let _ = clocks.time_sync(&exchange);
+        }
+        Decoded::Control(_) => {}
+    }
+}

@@ -1,0 +1,295 @@
+//! The gateway runtime: sources started from their URIs, supervised, stopped and drained.
+//!
+//! [`Gateway::start`] gives every source its thread and its own bounded channel (so a
+//! flooding device drops its own oldest events, never another's); [`Gateway::pump`] moves
+//! their events to an [`EventSink`] until a deadline, a signal ([`watch_signals`]) or the end
+//! of every source; [`Gateway::stop`] asks the threads to finish, waits a grace period and
+//! hands over what they queued meanwhile. `dagr record` is this runtime with the capture
+//! recorder as its sink; `dagr run` will be this runtime with the pipeline, inference and
+//! sinks.
+//!
+//! The runtime must not know what its sink does with events (record, infer, print), nor any
+//! device protocol: that is the sources' business.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select};
+
+use crate::clock::GatewayClock;
+use crate::events::{self, OverflowPolicy, SourceCounters, SourceEvent, StopFlag};
+use crate::source::{self, Output, SourceContext, SourceError, SourceUri};
+
+/// How long sources get to wind down after a stop request.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Longest wait for events before the sink's periodic work runs anyway.
+const MAX_WAIT: Duration = Duration::from_millis(100);
+
+/// Where the runtime delivers the sources' events.
+pub trait EventSink {
+    /// What can go wrong in the sink; it ends the pump.
+    type Error;
+
+    /// Takes one event of one source.
+    fn handle(&mut self, event: SourceEvent) -> Result<(), Self::Error>;
+
+    /// Periodic work (closing a capture's chunk...), run at least every [`Self::due_in`].
+    fn tick(&mut self) -> Result<(), Self::Error>;
+
+    /// How long the runtime may wait for events before calling [`Self::tick`].
+    fn due_in(&self) -> Duration;
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A source refused its URI or could not start its thread.
+    #[error("{uri}")]
+    Source {
+        /// The URI as given.
+        uri: String,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// SIGINT/SIGTERM could not be watched.
+    #[error("cannot watch signal {signal}")]
+    Signal {
+        /// The signal number.
+        signal: i32,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Set by SIGINT or SIGTERM (see [`watch_signals`]).
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// True once a signal arrived.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// The flag itself, for loops that take an `&AtomicBool`.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+}
+
+/// Watches SIGINT and SIGTERM: the first sets the returned [`Interrupt`] so the process
+/// can stop cleanly; a second ends the process at once (exit 1), for a stop that hangs.
+pub fn watch_signals() -> Result<Interrupt, StartError> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, flag.clone())
+            .and_then(|_| signal_hook::flag::register(signal, flag.clone()))
+            .map_err(|source| StartError::Signal { signal, source })?;
+    }
+    Ok(Interrupt(flag))
+}
+
+/// One started source.
+pub struct RunningSource {
+    /// Its URI.
+    pub uri: SourceUri,
+    /// Its counters (bytes, records, drops, connects).
+    pub counters: Arc<SourceCounters>,
+    events: Receiver<SourceEvent>,
+    thread: JoinHandle<()>,
+}
+
+impl RunningSource {
+    /// True once the thread ended and its queue is empty.
+    fn is_done(&self) -> bool {
+        self.thread.is_finished() && self.events.is_empty()
+    }
+}
+
+/// When [`Gateway::pump`] returns, besides every source being done.
+#[derive(Debug, Clone, Default)]
+pub struct Until {
+    /// A time to stop at.
+    pub deadline: Option<Instant>,
+    /// A signal to stop at.
+    pub interrupt: Option<Interrupt>,
+}
+
+/// Running sources sharing one clock and one stop flag.
+pub struct Gateway {
+    sources: Vec<RunningSource>,
+    stop: StopFlag,
+}
+
+impl Gateway {
+    /// Starts a thread per URI, each sending `output` on its own channel of
+    /// [`events::DEFAULT_CAPACITY`] events (dropping its oldest when full). If one cannot
+    /// start, those already started are stopped.
+    pub fn start(
+        uris: &[SourceUri],
+        clock: GatewayClock,
+        output: Output,
+    ) -> Result<Gateway, StartError> {
+        let stop = StopFlag::default();
+        let mut sources = Vec::new();
+        for uri in uris {
+            let counters = Arc::new(SourceCounters::default());
+            let (sender, events) = events::channel(
+                events::DEFAULT_CAPACITY,
+                OverflowPolicy::DropOldest,
+                counters.clone(),
+            );
+            let ctx = SourceContext {
+                name: uri.name().into(),
+                events: sender,
+                stop: stop.clone(),
+                clock,
+                output,
+            };
+            let thread = source::spawn(uri, ctx).map_err(|source| {
+                stop.stop();
+                StartError::Source {
+                    uri: uri.text.clone(),
+                    source,
+                }
+            })?;
+            sources.push(RunningSource {
+                uri: uri.clone(),
+                counters,
+                events,
+                thread,
+            });
+        }
+        Ok(Gateway { sources, stop })
+    }
+
+    /// The started sources, in URI order.
+    pub fn sources(&self) -> &[RunningSource] {
+        &self.sources
+    }
+
+    /// Moves events into `sink` until `until` says stop or every source is done.
+    pub fn pump<S: EventSink>(&self, sink: &mut S, until: &Until) -> Result<(), S::Error> {
+        let mut select = Select::new();
+        for source in &self.sources {
+            select.recv(&source.events);
+        }
+        loop {
+            let now = Instant::now();
+            let interrupted = until.interrupt.as_ref().is_some_and(Interrupt::is_set);
+            if interrupted || until.deadline.is_some_and(|d| now >= d) {
+                return Ok(());
+            }
+            if self.sources.iter().all(RunningSource::is_done) {
+                return Ok(());
+            }
+            let mut wait = sink.due_in().min(MAX_WAIT);
+            if let Some(deadline) = until.deadline {
+                wait = wait.min(deadline - now);
+            }
+            if let Ok(op) = select.select_timeout(wait) {
+                let index = op.index();
+                match op.recv(&self.sources[index].events) {
+                    Ok(event) => sink.handle(event)?,
+                    // The source's thread ended and its queue is empty: stop watching it.
+                    Err(_) => select.remove(index),
+                }
+            }
+            sink.tick()?;
+        }
+    }
+
+    /// Asks every source to stop, waits up to [`STOP_GRACE`] for their threads, then hands
+    /// what they queued meanwhile to `sink`.
+    pub fn stop<S: EventSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        self.stop.stop();
+        let grace_end = Instant::now() + STOP_GRACE;
+        while self.sources.iter().any(|s| !s.thread.is_finished()) && Instant::now() < grace_end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.sources
+            .iter()
+            .flat_map(|s| s.events.try_iter())
+            .try_for_each(|event| sink.handle(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::SourceState;
+
+    /// Counts what it is handed.
+    #[derive(Default)]
+    struct Tally {
+        chunks: usize,
+        finished: usize,
+    }
+
+    impl EventSink for Tally {
+        type Error = std::convert::Infallible;
+
+        fn handle(&mut self, event: SourceEvent) -> Result<(), Self::Error> {
+            match event {
+                SourceEvent::Chunk(_) => self.chunks += 1,
+                SourceEvent::Status(s) if s.state == SourceState::Finished => self.finished += 1,
+                _ => {}
+            }
+            Ok(())
+        }
+
+        fn tick(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+
+        fn due_in(&self) -> Duration {
+            MAX_WAIT
+        }
+    }
+
+    #[test]
+    fn a_source_that_cannot_start_names_its_uri_and_the_cause() {
+        let uri = SourceUri::parse("replay:///nonexistent/capture.mcap").unwrap();
+        let Err(error) = Gateway::start(&[uri], GatewayClock::new(), Output::ChunksOnly) else {
+            panic!("a missing capture must not start");
+        };
+        assert_eq!(error.to_string(), "replay:///nonexistent/capture.mcap");
+        let cause = std::error::Error::source(&error)
+            .expect("the cause is kept")
+            .to_string();
+        assert!(cause.contains("/nonexistent/capture.mcap"), "{cause}");
+    }
+
+    #[test]
+    fn pump_delivers_every_event_of_a_replayed_capture_until_its_sources_finish() {
+        use crate::capture::{CaptureWriter, StreamInfo};
+        use crate::format::Format;
+        let path = std::env::temp_dir().join(format!("dagr-runtime-{}.mcap", std::process::id()));
+        let mut writer = CaptureWriter::create(&path, 0).unwrap();
+        for name in ["a", "b"] {
+            let stream = StreamInfo {
+                name: name.into(),
+                format: Format::Esp32Csi,
+                uri: String::new(),
+            };
+            writer.add_stream(&stream).unwrap();
+            for i in 0..5u64 {
+                writer
+                    .write_chunk(&stream.name, i, i, b"garbage\n")
+                    .unwrap();
+            }
+        }
+        writer.finish().unwrap();
+        let uri = SourceUri::parse(&format!("replay://{}?max", path.display())).unwrap();
+        let gateway = Gateway::start(&[uri], GatewayClock::new(), Output::ChunksOnly).unwrap();
+        let mut tally = Tally::default();
+        gateway.pump(&mut tally, &Until::default()).unwrap();
+        gateway.stop(&mut tally).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((tally.chunks, tally.finished), (10, 2));
+    }
+}
