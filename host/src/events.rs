@@ -14,6 +14,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::clock::TimeSyncExchange;
@@ -68,6 +70,22 @@ pub enum SourceEvent {
     Status(SourceStatus),
     /// A completed time-sync exchange with a node, for its clock model.
     TimeSync(TimeSyncExchange),
+}
+
+/// Where the gateway runtime delivers the sources' events (the capture recorder, and for
+/// `dagr run` the pipeline): what a consumer of events must offer.
+pub trait EventSink {
+    /// What can go wrong in the sink; it ends the pump.
+    type Error;
+
+    /// Takes one event of one source.
+    fn handle(&mut self, event: SourceEvent) -> Result<(), Self::Error>;
+
+    /// Periodic work (closing a capture's chunk...), run at least every [`Self::due_in`].
+    fn tick(&mut self) -> Result<(), Self::Error>;
+
+    /// How long the runtime may wait for events before calling [`Self::tick`].
+    fn due_in(&self) -> Duration;
 }
 
 /// What to do when the gateway's channel is full.

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod classes;
 pub mod clock;
 pub mod dataset;
 pub mod events;

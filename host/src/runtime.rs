@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Select};
 
 use crate::clock::GatewayClock;
-use crate::events::{self, OverflowPolicy, SourceCounters, SourceEvent, StopFlag};
+use crate::events::{self, EventSink, OverflowPolicy, SourceCounters, SourceEvent, StopFlag};
 use crate::source::{self, Output, SourceContext, SourceError, SourceUri};
 
 /// How long sources get to wind down after a stop request.
@@ -26,21 +26,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Longest wait for events before the sink's periodic work runs anyway.
 const MAX_WAIT: Duration = Duration::from_millis(100);
-
-/// Where the runtime delivers the sources' events.
-pub trait EventSink {
-    /// What can go wrong in the sink; it ends the pump.
-    type Error;
-
-    /// Takes one event of one source.
-    fn handle(&mut self, event: SourceEvent) -> Result<(), Self::Error>;
-
-    /// Periodic work (closing a capture's chunk...), run at least every [`Self::due_in`].
-    fn tick(&mut self) -> Result<(), Self::Error>;
-
-    /// How long the runtime may wait for events before calling [`Self::tick`].
-    fn due_in(&self) -> Duration;
-}
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]

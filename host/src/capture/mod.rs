@@ -64,6 +64,12 @@ pub const LABELS_TOPIC: &str = "/labels";
 pub const STATUS_TOPIC: &str = "/status";
 /// Name of the Metadata record describing the capture.
 pub const METADATA_NAME: &str = "dagr";
+/// `dagr` metadata key of a simulated capture's room (`dagr sim --room K`).
+pub const META_ROOM: &str = "sim_room";
+/// `dagr` metadata key of a simulated capture's person (`dagr sim --subject K`).
+pub const META_SUBJECT: &str = "sim_subject";
+/// `dagr` metadata key of a simulated capture's seed (`dagr sim --seed N`).
+pub const META_SEED: &str = "sim_seed";
 /// Message encoding of the raw byte channels.
 pub const RAW_ENCODING: &str = "application/octet-stream";
 

@@ -20,10 +20,9 @@ use std::time::Duration;
 
 use super::{CaptureError, CaptureWriter, Label, StreamInfo};
 use crate::clock::ClockModel;
-use crate::events::{RawChunk, SourceEvent};
+use crate::events::{EventSink, RawChunk, SourceEvent};
 use crate::format::Format;
 use crate::pipeline::Pipeline;
-use crate::runtime::EventSink;
 
 /// What the recorder wrote for one stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

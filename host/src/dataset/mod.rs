@@ -19,8 +19,8 @@
 //! Windows whose centre no label covers are skipped (counted as `unlabeled`): nothing says
 //! what happened then, and "nobody there" is a class of its own (`empty_room`) that the
 //! simulator labels explicitly. Labels naming a class outside [`class_names`] are skipped too
-//! (counted as `unknown_class`). Classes are the simulator's activities in their fixed
-//! order, so class indices are stable across exports.
+//! (counted as `unknown_class`). Classes are [`crate::classes`] in their fixed order, so
+//! class indices are stable across exports.
 //!
 //! # Room and subject
 //! From the capture metadata `sim_room` / `sim_subject` that `dagr sim` writes; -1 when a
@@ -29,10 +29,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::capture::{seconds, CaptureReader, Label};
+use crate::capture::{seconds, CaptureReader, Label, META_ROOM, META_SUBJECT};
+pub use crate::classes::class_names;
 use crate::preprocess::{preprocess, PreprocessSpec};
-use crate::sim::activity::Activity;
-use crate::sim::run::{META_ROOM, META_SUBJECT};
 
 pub mod manifest;
 pub mod npy;
@@ -47,11 +46,6 @@ use shard::{SampleTags, Shard};
 pub const MANIFEST_FILE: &str = "dataset.json";
 /// Name of the split file.
 pub const SPLITS_FILE: &str = "splits.json";
-
-/// The class names, in class-index order: the simulator's activities.
-pub fn class_names() -> Vec<&'static str> {
-    Activity::ALL.iter().map(|a| a.name()).collect()
-}
 
 /// Why an export failed: the file and what went wrong.
 #[derive(Debug, Clone, PartialEq)]

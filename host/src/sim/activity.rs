@@ -28,84 +28,10 @@ use super::draw::uniform;
 use super::geometry::Vec3;
 use super::scene::Room;
 
-/// What the person is doing: the label classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Activity {
-    /// Nobody in the room.
-    EmptyRoom,
-    /// Walking along an arc.
-    Walking,
-    /// From standing to sitting on a chair.
-    SittingDown,
-    /// From sitting to standing.
-    StandingUp,
-    /// Falling forward to the floor and lying there.
-    Falling,
-    /// Waving one hand above the shoulder.
-    Waving,
-    /// Clapping in front of the chest.
-    Clapping,
-    /// Kicking forward with one leg.
-    Kicking,
-    /// Jumping on the spot, once or twice.
-    Jumping,
-    /// Bending forward from the hips and back up.
-    Bending,
-    /// Turning on the spot by a quarter to a half turn.
-    Turning,
-    /// Raising a cup to the mouth, sipping, lowering it.
-    Drinking,
-    /// Holding a phone to the ear.
-    PhoneCall,
-}
+pub use crate::classes::Activity;
 
+/// What the simulator adds to each class: how long one instance lasts.
 impl Activity {
-    /// Every activity, in class-index order.
-    pub const ALL: [Activity; 13] = [
-        Activity::EmptyRoom,
-        Activity::Walking,
-        Activity::SittingDown,
-        Activity::StandingUp,
-        Activity::Falling,
-        Activity::Waving,
-        Activity::Clapping,
-        Activity::Kicking,
-        Activity::Jumping,
-        Activity::Bending,
-        Activity::Turning,
-        Activity::Drinking,
-        Activity::PhoneCall,
-    ];
-
-    /// The class name used in labels and scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activity::EmptyRoom => "empty_room",
-            Activity::Walking => "walking",
-            Activity::SittingDown => "sitting_down",
-            Activity::StandingUp => "standing_up",
-            Activity::Falling => "falling",
-            Activity::Waving => "waving",
-            Activity::Clapping => "clapping",
-            Activity::Kicking => "kicking",
-            Activity::Jumping => "jumping",
-            Activity::Bending => "bending",
-            Activity::Turning => "turning",
-            Activity::Drinking => "drinking",
-            Activity::PhoneCall => "phone_call",
-        }
-    }
-
-    /// The class index (position in [`ALL`](Self::ALL)); stable across versions.
-    pub fn class_index(self) -> usize {
-        self as usize
-    }
-
-    /// The activity called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Activity> {
-        Activity::ALL.into_iter().find(|a| a.name() == name)
-    }
-
     /// The range of durations a random schedule draws from, s.
     pub fn typical_duration(self) -> (f64, f64) {
         match self {
@@ -117,12 +43,6 @@ impl Activity {
             Activity::PhoneCall => (3.0, 5.0),
             _ => (2.0, 4.0),
         }
-    }
-}
-
-impl std::fmt::Display for Activity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -69,12 +69,7 @@ pub fn renderers_with(
     super::devices::room_devices_with(world, seed, options)
 }
 
-/// Capture metadata key of the simulated room's `--room K`.
-pub const META_ROOM: &str = "sim_room";
-/// Capture metadata key of the simulated person's `--subject K`.
-pub const META_SUBJECT: &str = "sim_subject";
-/// Capture metadata key of the simulation's `--seed N`.
-pub const META_SEED: &str = "sim_seed";
+pub use crate::capture::{META_ROOM, META_SEED, META_SUBJECT};
 
 /// What a simulated capture records about its own making (room, subject, seed), so a
 /// dataset export can group windows by domain.

@@ -1,0 +1,110 @@
+//! The import graph of the gateway library points one way (ARCHITECTURE.md): each module
+//! may use only modules listed before it in [`LAYERS`], so there is no import cycle and no
+//! arrow pointing back up the data flow. Test code (`#[cfg(test)]` and `tests.rs`) is
+//! exempt: a test may build its fixtures with any part of the crate.
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The library's top-level modules, from the bottom of the flow (what everything shares)
+/// to the top (what composes the rest). The binary (`cli/`) may use any of them.
+const LAYERS: &[&str] = &[
+    "classes",
+    "record",
+    "clock",
+    "events",
+    "format",
+    "sync",
+    "pipeline",
+    "print",
+    "preprocess",
+    "capture",
+    "source",
+    "runtime",
+    "sim",
+    "dataset",
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file of a module (a file, or a directory with its subdirectories).
+fn files_of(module: &str) -> Vec<PathBuf> {
+    let file = src().join(format!("{module}.rs"));
+    if file.exists() {
+        return vec![file];
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![src().join(module)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The crate modules a file's non-test code names (`crate::NAME`), comments ignored.
+fn uses(path: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    if path.file_name().is_some_and(|n| n == "tests.rs") {
+        return found;
+    }
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        if code.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        for (i, _) in code.match_indices("crate::") {
+            let name: String = code[i + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            found.insert(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn every_module_uses_only_modules_below_it() {
+    let mut back_arrows = Vec::new();
+    for (level, module) in LAYERS.iter().enumerate() {
+        for file in files_of(module) {
+            for used in uses(&file) {
+                if used == *module {
+                    continue;
+                }
+                match LAYERS.iter().position(|m| *m == used) {
+                    Some(l) if l < level => {}
+                    _ => back_arrows.push(format!(
+                        "{} uses crate::{used}",
+                        file.strip_prefix(src()).unwrap().display()
+                    )),
+                }
+            }
+        }
+    }
+    assert!(back_arrows.is_empty(), "{back_arrows:#?}");
+}
+
+#[test]
+fn every_library_module_has_a_layer() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let declared: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';'))
+        .collect();
+    let mut layered: Vec<&str> = LAYERS.to_vec();
+    layered.sort_unstable();
+    let mut declared_sorted = declared.clone();
+    declared_sorted.sort_unstable();
+    assert_eq!(declared_sorted, layered, "lib.rs declares {declared:?}");
+}
