@@ -1,10 +1,17 @@
 //! dagr-host: the gateway side of dagr-edge.
 //!
-//! It composes the pieces: device bytes come in through [`source`]s, are decoded by
-//! `dagr-protocols` into [`record::Record`]s ([`ingest`]), and leave as records, windows
-//! and predictions. One module per stage of the data flow in DESIGN.md, so a reader can
-//! follow a record by module name. [`decode`] is `dagr decode`: a recorded byte stream of
-//! any supported format to JSON lines or a human summary.
+//! Device bytes come in through [`source`]s (or a replayed [`capture`]), are decoded by the
+//! [`format`] table's decoders into [`record::Record`]s, mapped onto gateway time by
+//! [`clock`] models and cut into windows by the [`sync`]hronizer — one [`pipeline`] that
+//! record, replay, dataset export and (next) `dagr run` share — then [`preprocess`]ed into
+//! tensors. The [`runtime`] starts and supervises sources and feeds their [`events`] to a
+//! sink (the capture recorder today). [`print`] shows decoded units as JSON lines,
+//! [`classes`] is the label vocabulary, [`dataset`] exports training data, [`sim`] is the
+//! digital twin.
+//!
+//! ARCHITECTURE.md at the repository root draws the flow, says what each module must not
+//! know, and where new work goes; `tests/architecture.rs` checks that imports point down
+//! the flow only.
 #![forbid(unsafe_code)]
 
 pub mod capture;

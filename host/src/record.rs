@@ -3,6 +3,9 @@
 //! A record carries the device's own timestamp (in the device's units, unwrapped later by
 //! the clock model) and the gateway's monotonic arrival time, so windows can be cut on
 //! device time mapped to gateway time rather than on jittery arrival.
+//!
+//! This module must not know any stage: it is the noun every stage after the decoders
+//! shares (with [`crate::classes`] and the events of [`crate::events`]).
 use std::sync::Arc;
 
 use dagr_protocols::csi::{esp32_csi_tool, esp_csi, intel5300};

@@ -35,6 +35,10 @@
 //!   rows), closed at least every second and at 512 KiB, each with its CRC: a writer killed
 //!   mid-run leaves a file whose complete chunks a [`CaptureReader`] still reads; the reader
 //!   stops at the first incomplete or damaged chunk and reports it as a warning.
+//!
+//! Captures must not know live devices (sources) nor the runtime that feeds the recorder:
+//! they store and read back events ([`crate::events`]) and run bytes through the
+//! [`crate::pipeline`] only to stamp publish times and to inspect.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -179,31 +183,54 @@ pub fn nanos(s: f64) -> u64 {
     }
 }
 
-/// Why a capture could not be opened, written or read.
-#[derive(Debug)]
+/// Why a capture could not be opened, written or read: the file, and the fault.
+#[derive(Debug, thiserror::Error)]
+#[error("capture {}: {fault}", path.display())]
 pub struct CaptureError {
     /// The capture file.
     pub path: PathBuf,
-    /// What went wrong, in words.
-    pub reason: String,
+    /// What went wrong.
+    #[source]
+    pub fault: CaptureFault,
+}
+
+/// What went wrong with a capture file.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureFault {
+    /// The file system refused.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The MCAP layer refused (a damaged record, a write that failed).
+    #[error(transparent)]
+    Mcap(#[from] mcap::McapError),
+    /// A JSON message body could not be encoded.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The file or a request is not what a capture needs; the text says what was expected.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<&str> for CaptureFault {
+    fn from(text: &str) -> Self {
+        CaptureFault::Invalid(text.to_string())
+    }
+}
+
+impl From<String> for CaptureFault {
+    fn from(text: String) -> Self {
+        CaptureFault::Invalid(text)
+    }
 }
 
 impl CaptureError {
-    pub(crate) fn new(path: &Path, reason: impl std::fmt::Display) -> Self {
+    pub(crate) fn new(path: &Path, fault: impl Into<CaptureFault>) -> Self {
         CaptureError {
             path: path.to_path_buf(),
-            reason: reason.to_string(),
+            fault: fault.into(),
         }
     }
 }
-
-impl std::fmt::Display for CaptureError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "capture {}: {}", self.path.display(), self.reason)
-    }
-}
-
-impl std::error::Error for CaptureError {}
 
 #[cfg(test)]
 mod tests {

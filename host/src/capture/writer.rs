@@ -208,8 +208,8 @@ impl CaptureWriter {
         self.flush_if_due()
     }
 
-    fn error(&self, reason: impl std::fmt::Display) -> CaptureError {
-        CaptureError::new(&self.path, reason)
+    fn error(&self, fault: impl Into<super::CaptureFault>) -> CaptureError {
+        CaptureError::new(&self.path, fault)
     }
 }
 

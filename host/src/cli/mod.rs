@@ -5,6 +5,9 @@
 //! Each subcommand's module composes library pieces and returns a [`Failure`]; [`main`] is
 //! the one place that prints it (`dagr COMMAND: what: why: cause`, ripgrep-style, on
 //! standard error) and turns it into the exit code.
+//!
+//! The binary holds no gateway logic: what a command does beyond parsing its arguments and
+//! printing its outcome belongs in the library, where `dagr run` and tests can reach it.
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;

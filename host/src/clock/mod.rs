@@ -6,6 +6,9 @@
 //! - [`time_sync`]: NTP-style exchanges with nodes ([`TimeSyncExchange`]) and their fit.
 //! - [`model`]: [`ClockModel`], one per source, combining the three.
 //! - [`sources`]: [`SourceClocks`], a model per source name, created on first sight.
+//!
+//! Clocks must not know where records come from (sources, captures) nor where they go
+//! (windows): they learn from device times, arrival times and time-sync exchanges only.
 use std::time::Instant;
 
 pub mod envelope;

@@ -25,11 +25,13 @@
 //! # Room and subject
 //! From the capture metadata `sim_room` / `sim_subject` that `dagr sim` writes; -1 when a
 //! capture does not say (a real recording).
+//!
+//! Export must not know the simulator (it reads captures, whoever wrote them) nor devices:
+//! its classes come from [`crate::classes`], its windows from [`crate::pipeline`].
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::capture::{seconds, CaptureReader, Label, META_ROOM, META_SUBJECT};
+use crate::capture::{seconds, CaptureError, CaptureReader, Label, META_ROOM, META_SUBJECT};
 pub use crate::classes::class_names;
 use crate::preprocess::{preprocess, PreprocessSpec};
 
@@ -47,28 +49,39 @@ pub const MANIFEST_FILE: &str = "dataset.json";
 /// Name of the split file.
 pub const SPLITS_FILE: &str = "splits.json";
 
-/// Why an export failed: the file and what went wrong.
-#[derive(Debug, Clone, PartialEq)]
+/// Why an export failed: the file, and the fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {fault}", path.display())]
 pub struct DatasetError {
     /// The capture or output file.
     pub path: PathBuf,
     /// What went wrong.
-    pub reason: String,
+    #[source]
+    pub fault: DatasetFault,
 }
 
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
-    }
+/// What went wrong while exporting.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetFault {
+    /// A capture could not be read.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The manifest or a shard's metadata could not be encoded.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A shard could not be laid out; the text says why.
+    #[error("{0}")]
+    Shard(String),
 }
-
-impl std::error::Error for DatasetError {}
 
 impl DatasetError {
-    fn new(path: &Path, reason: impl fmt::Display) -> Self {
+    fn new(path: &Path, fault: impl Into<DatasetFault>) -> Self {
         DatasetError {
             path: path.to_path_buf(),
-            reason: reason.to_string(),
+            fault: fault.into(),
         }
     }
 }
@@ -155,7 +168,7 @@ fn export_capture(
     ]);
     shard
         .write(path, &spec.shapes, ids, info)
-        .map_err(|e| DatasetError::new(path, e))?;
+        .map_err(|e| DatasetError::new(path, DatasetFault::Shard(e)))?;
     Ok(entry)
 }
 

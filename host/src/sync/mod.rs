@@ -11,8 +11,10 @@
 //! count. A record arriving after all of its windows went out is counted as late, per
 //! source; one that missed only some of its (overlapping) windows is placed in the rest and
 //! counted as partly late. Records are kept only while an open window can still use them.
+//!
+//! The synchronizer must not know devices, decoders or clocks' models: it sees records with
+//! a gateway time already given, and the gateway clock passed to `poll`.
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::sync::Arc;
 
 use crate::record::{Modality, Record};
@@ -54,25 +56,14 @@ impl Default for SyncConfig {
 }
 
 /// A [`SyncConfig`] field out of range: names the field and what was expected.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("synchronizer `{field}`: expected {expected}")]
 pub struct SyncConfigError {
     /// The field.
     pub field: &'static str,
     /// What it must be.
     pub expected: &'static str,
 }
-
-impl fmt::Display for SyncConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "synchronizer `{}`: expected {}",
-            self.field, self.expected
-        )
-    }
-}
-
-impl std::error::Error for SyncConfigError {}
 
 impl SyncConfig {
     /// Checks every field; the error names the first bad one.
