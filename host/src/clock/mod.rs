@@ -50,4 +50,4 @@ impl GatewayClock {
 }
 
 #[cfg(test)]
-mod simulated;
+mod tests;

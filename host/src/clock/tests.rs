@@ -1,5 +1,6 @@
-//! Clock models against simulated device clocks: known drift, known offset, arrivals late
-//! by a random non-negative delay. "True" time is the gateway time a sample was made.
+//! Tests of the clock models against simulated device clocks: known drift, known offset,
+//! arrivals late by a random non-negative delay. "True" time is the gateway time a sample
+//! was made.
 use proptest::prelude::*;
 
 use super::{ClockModel, SyncRejected};
