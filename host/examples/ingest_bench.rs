@@ -1,5 +1,5 @@
-//! Throughput of the live path on one thread: device bytes -> `ingest::RecordDecoder` ->
-//! per-source `ClockModel` -> `Synchronizer`, for a full sensor set.
+//! Throughput of the live path on one thread: device bytes -> the gateway's `Pipeline`
+//! (per-stream decoders -> per-source clock models -> synchronizer), for a full sensor set.
 //!
 //! Generates 60 s of device bytes (3 ESP32-CSI-Tool links x 1000 rows/s, a TI radar at
 //! 20 frames/s x 64 points, an LLRP reader reporting 23 tags x 30 reads/s), each chunk
@@ -9,10 +9,8 @@
 //! `cargo run --release -p dagr-host --example ingest_bench [-- --subcarriers 64|128 --runs 7]`
 use std::time::Instant;
 
-use dagr_host::clock::SourceClocks;
-use dagr_host::format::Decoded;
-use dagr_host::pipeline::RecordDecoder;
-use dagr_host::sync::{SyncConfig, Synchronizer};
+use dagr_host::pipeline::Pipeline;
+use dagr_host::sync::SyncConfig;
 
 #[path = "support/sensor_set.rs"]
 mod sensor_set;
@@ -27,32 +25,25 @@ struct Totals {
     bytes: u64,
 }
 
-/// Runs `chunks` (sorted by arrival) through decoders, clock models and the synchronizer.
+/// Runs `chunks` (sorted by arrival) through the pipeline: decoders, clock models and the
+/// synchronizer.
 fn pipeline(sources: &[Source], chunks: &[Chunk]) -> Totals {
-    let mut decoders: Vec<RecordDecoder> = sources
-        .iter()
-        .map(|s| RecordDecoder::new(s.format, s.name.clone()))
-        .collect();
-    let mut clocks = SourceClocks::new();
-    let mut sync = Synchronizer::new(SyncConfig::default()).expect("default config is valid");
+    let mut pipeline =
+        Pipeline::with_windows(SyncConfig::default()).expect("default config is valid");
     let mut totals = Totals::default();
     let mut next_poll = 0;
     for (source, arrival, bytes) in chunks {
+        let source = &sources[*source];
         totals.bytes += bytes.len() as u64;
-        decoders[*source].feed(bytes, *arrival, &mut |decoded| {
-            if let Decoded::Record(record) = decoded {
-                totals.records += 1;
-                let t = clocks.map(&record);
-                sync.push(record, t);
-            }
-        });
+        pipeline.push_chunk(&source.name, source.format, bytes, *arrival);
         if *arrival >= next_poll {
-            totals.windows += sync.poll(*arrival).len() as u64;
+            totals.windows += pipeline.poll(*arrival).len() as u64;
             next_poll = arrival + 100 * MS;
         }
     }
-    totals.windows += sync.flush().len() as u64;
-    totals.late = sync.stats().late;
+    totals.windows += pipeline.finish(&mut |_, _| {}).len() as u64;
+    totals.records = pipeline.records();
+    totals.late = pipeline.sync_stats().map_or(0, |s| s.late);
     totals
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange};
 use crate::format::{Decoded, Format};
 use crate::record::Record;
-use crate::sync::{SyncConfig, SyncConfigError, Synchronizer, Window};
+use crate::sync::{SyncConfig, SyncConfigError, SyncStats, Synchronizer, Window};
 
 pub mod decoder;
 
@@ -124,6 +124,11 @@ impl Pipeline {
     /// Records taken so far.
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// The synchronizer's totals (records placed, late, windows...), when it cuts windows.
+    pub fn sync_stats(&self) -> Option<SyncStats> {
+        self.sync.as_ref().map(Synchronizer::stats)
     }
 
     /// The clock model of `source`, once it sent a record or a time-sync answer.
