@@ -10,7 +10,7 @@
 //! digital twin.
 //!
 //! ARCHITECTURE.md at the repository root draws the flow, says what each module must not
-//! know, and where new work goes; `tests/architecture.rs` checks that imports point down
+//! know, and where new work goes; `tests/integration/architecture.rs` checks that imports point down
 //! the flow only.
 #![forbid(unsafe_code)]
 

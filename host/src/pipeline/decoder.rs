@@ -78,10 +78,15 @@ impl StreamDecoders {
         format: Format,
         arrival_ns: u64,
     ) -> &mut RecordDecoder {
+        // Looked up by reference: the name is cloned only for a new stream.
+        if !self.streams.contains_key(source) {
+            let decoder = RecordDecoder::new(format, source.clone());
+            self.streams.insert(source.clone(), (decoder, arrival_ns));
+        }
         let (decoder, last_ns) = self
             .streams
-            .entry(source.clone())
-            .or_insert_with(|| (RecordDecoder::new(format, source.clone()), arrival_ns));
+            .get_mut(source)
+            .expect("inserted above if it was missing");
         *last_ns = arrival_ns;
         decoder
     }

@@ -1,6 +1,6 @@
 //! Crash safety: a recorder killed mid-run, a capture cut at any byte, a capture read while
 //! it is still being written; and the clean ways a recording stops (signal, duration).
-mod capture_support;
+use crate::capture_support;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

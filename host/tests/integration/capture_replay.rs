@@ -1,7 +1,7 @@
 //! Captures written with the writer API from real recordings: `dagr replay` prints what
 //! `dagr decode` prints, `dagr inspect` counts right, a recording of a replay replays the
 //! same, and the replay source re-emits the original bytes and times.
-mod capture_support;
+use crate::capture_support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,12 @@
+//! End-to-end tests across crates (real serial links, the LLRP emulator, the Python peers),
+//! one module per former test file, built as one binary (one link of dagr-host instead of
+//! nine). `cargo test -p dagr-tests --test end_to_end [MODULE::]`.
+mod e2e_llrp;
+mod e2e_node;
+mod e2e_ti_mmwave;
+mod esp32_csi_peers;
+mod intel5300_peers;
+mod llrp_peers;
+mod llrp_source;
+mod node_peers;
+mod serial_sources;
