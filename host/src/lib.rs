@@ -1,11 +1,11 @@
 //! dagr-host: the gateway side of dagr-edge.
 //!
 //! Device bytes come in through [`source`]s (or a replayed [`capture`]), are decoded by the
-//! [`format`] table's decoders into [`record::Record`]s, mapped onto gateway time by
+//! [`format`](mod@format) table's decoders into [`record::Record`]s, mapped onto gateway time by
 //! [`clock`] models and cut into windows by the [`sync`]hronizer — one [`pipeline`] that
 //! record, replay, dataset export and (next) `dagr run` share — then [`preprocess`]ed into
 //! tensors. The [`runtime`] starts and supervises sources and feeds their [`events`] to a
-//! sink (the capture recorder today). [`print`] shows decoded units as JSON lines,
+//! sink (the capture recorder today). [`print`](mod@print) shows decoded units as JSON lines,
 //! [`classes`] is the label vocabulary, [`dataset`] exports training data, [`sim`] is the
 //! digital twin.
 //!

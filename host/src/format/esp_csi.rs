@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::json::{self, IqPairs, Mac};
 use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload, Record};
+use crate::record::{DeviceTime, Modality, Payload};
 
 /// The JSON object of one row, in DESIGN.md's field order.
 #[derive(Serialize)]
@@ -47,13 +47,14 @@ enum ChipJson {
 
 impl Unit for CsiRow {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
-        sink(Decoded::Record(Record {
-            source: source.clone(),
-            modality: Modality::Wifi,
-            device_time: DeviceTime::MicrosU32(self.local_timestamp),
+        let time = DeviceTime::MicrosU32(self.local_timestamp);
+        sink(Decoded::record(
+            source,
+            Modality::Wifi,
+            time,
             arrival_ns,
-            payload: Payload::EspCsi(self),
-        }));
+            Payload::EspCsi(self),
+        ));
     }
 
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {

@@ -10,7 +10,7 @@ use serde::ser::{Serialize, Serializer};
 
 use super::json;
 use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload, Record};
+use crate::record::{DeviceTime, Modality, Payload};
 
 /// The JSON object of one record.
 #[derive(serde::Serialize)]
@@ -62,13 +62,14 @@ impl Serialize for Subcarriers<'_> {
 
 impl Unit for Bfee {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
-        sink(Decoded::Record(Record {
-            source: source.clone(),
-            modality: Modality::Wifi,
-            device_time: DeviceTime::MicrosU32(self.timestamp_low),
+        let time = DeviceTime::MicrosU32(self.timestamp_low);
+        sink(Decoded::record(
+            source,
+            Modality::Wifi,
+            time,
             arrival_ns,
-            payload: Payload::Intel5300(self),
-        }));
+            Payload::Intel5300(self),
+        ));
     }
 
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {

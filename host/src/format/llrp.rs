@@ -11,7 +11,7 @@ use dagr_protocols::llrp::{Body, Message, ReaderEvent, Status, TagReport, Timest
 use serde_json::{json, Map, Value};
 
 use super::{Control, Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload, Record};
+use crate::record::{DeviceTime, Modality, Payload};
 
 impl Unit for Message {
     /// An RO_ACCESS_REPORT becomes one record per tag report; a report without a
@@ -21,13 +21,14 @@ impl Unit for Message {
             return sink(Decoded::Control(Control::Llrp(self)));
         };
         for tag in tags {
-            sink(Decoded::Record(Record {
-                source: source.clone(),
-                modality: Modality::Rfid,
-                device_time: tag_time(&tag),
+            let time = tag_time(&tag);
+            sink(Decoded::record(
+                source,
+                Modality::Rfid,
+                time,
                 arrival_ns,
-                payload: Payload::Tag(tag),
-            }));
+                Payload::Tag(tag),
+            ));
         }
     }
 

@@ -9,7 +9,7 @@
 //!
 //! Every stage reads the table (URIs, sources, capture channels, `dagr decode`, replay,
 //! the pipeline); adding a format means a decoder in `dagr-protocols`, a row in [`TABLE`],
-//! a variant of [`Format`] and of [`Payload`](crate::record::Payload), and one submodule
+//! a variant of [`Format`] and of [`Payload`], and one submodule
 //! here — ARCHITECTURE.md lists the files.
 //!
 //! This module must not know sources, captures, clocks' models or the command line: it is
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use dagr_protocols::stream::{decode_chunk, StreamDecoder, StreamStats};
 
 use crate::clock::TimeSyncExchange;
-use crate::record::{Modality, Record};
+use crate::record::{DeviceTime, Modality, Payload, Record};
 
 mod esp32_csi;
 mod esp_csi;
@@ -187,6 +187,25 @@ pub enum Decoded {
     TimeSync(TimeSyncExchange),
     /// Protocol traffic for the source itself.
     Control(Control),
+}
+
+impl Decoded {
+    /// A record of `source`, completed by bytes that arrived at `arrival_ns`.
+    pub fn record(
+        source: &Arc<str>,
+        modality: Modality,
+        device_time: DeviceTime,
+        arrival_ns: u64,
+        payload: Payload,
+    ) -> Decoded {
+        Decoded::Record(Record {
+            source: source.clone(),
+            modality,
+            device_time,
+            arrival_ns,
+            payload,
+        })
+    }
 }
 
 /// Protocol traffic that is neither sensor data nor a time-sync answer.

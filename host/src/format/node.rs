@@ -31,7 +31,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Control, Decoded, Unit};
 use crate::clock::TimeSyncExchange;
-use crate::record::{self, DeviceTime, Modality, Record};
+use crate::record::{self, DeviceTime, Modality};
 
 impl Unit for Frame {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
@@ -51,13 +51,9 @@ impl Unit for Frame {
         if !is_data {
             return sink(Decoded::Control(Control::Node(self)));
         }
-        sink(Decoded::Record(Record {
-            source: source.clone(),
-            modality,
-            device_time: DeviceTime::NodeMicros(self.header.timestamp_us),
-            arrival_ns,
-            payload: record::Payload::Node(self),
-        }));
+        let time = DeviceTime::NodeMicros(self.header.timestamp_us);
+        let payload = record::Payload::Node(self);
+        sink(Decoded::record(source, modality, time, arrival_ns, payload));
     }
 
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {

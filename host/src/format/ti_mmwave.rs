@@ -13,7 +13,7 @@ use serde::ser::{Serialize, Serializer};
 
 use super::json;
 use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload, Record};
+use crate::record::{DeviceTime, Modality, Payload};
 
 /// The JSON object of one frame.
 #[derive(serde::Serialize)]
@@ -57,13 +57,14 @@ impl Unit for Frame {
             frame_number: self.frame_number,
             cpu_cycles: self.time_cpu_cycles,
         };
-        sink(Decoded::Record(Record {
-            source: source.clone(),
-            modality: Modality::Mmwave,
+        let payload = Payload::Radar(self);
+        sink(Decoded::record(
+            source,
+            Modality::Mmwave,
             device_time,
             arrival_ns,
-            payload: Payload::Radar(self),
-        }));
+            payload,
+        ));
     }
 
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! Every raw chunk is re-emitted under its original source name with its ORIGINAL arrival
 //! time (so a recording of a replay reproduces the capture), followed by the records
-//! [`RecordDecoder`] decodes from it per the channel's format, then the node time-sync
+//! [`RecordDecoder`](crate::pipeline::RecordDecoder) decodes from it per the channel's format, then the node time-sync
 //! exchanges it completed (as a live node source sends them); recorded status changes are
 //! re-emitted too (with [`Output::ChunksOnly`](super::Output) only the chunks and statuses,
 //! nothing is decoded). Chunks are paced by their log time (`speed=1`, the default, is real

@@ -4,7 +4,7 @@
 //! Each source is one thread that keeps its device connected for as long as the gateway
 //! runs: it opens the port ([`link`]), reads and forwards bytes and records, and when the
 //! device disappears (unplugged, powered off, never there) reports
-//! [`SourceState::Disconnected`] and tries again after an exponential [`backoff`]. It never
+//! [`SourceState::Disconnected`] and tries again after an exponential [`backoff`](super::backoff). It never
 //! panics and never ends the process; it ends only when its [`StopFlag`] is raised (or the
 //! gateway drops its receiver), with [`SourceState::Finished`].
 //!
