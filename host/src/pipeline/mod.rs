@@ -204,7 +204,10 @@ mod tests {
         chunks
     }
 
-    fn window_summary(windows: &[Window]) -> Vec<(u64, Vec<(Arc<str>, usize)>)> {
+    /// A window's start and its record count per source.
+    type WindowSummary = (u64, Vec<(Arc<str>, usize)>);
+
+    fn window_summary(windows: &[Window]) -> Vec<WindowSummary> {
         windows
             .iter()
             .map(|w| {
