@@ -13,6 +13,7 @@ use std::io::{self, Read, Write};
 use dagr_protocols::stream::StreamStats;
 
 use crate::format::{Format, Unit};
+use crate::record::Modality;
 
 /// What a decode run saw: units printed plus the decoder's counters.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +54,40 @@ pub fn unit_line(unit: &dyn Unit, json: bool, line: &mut Vec<u8>) {
         line.extend_from_slice(unit.summary().as_bytes());
     }
     line.push(b'\n');
+}
+
+/// Appends the line `dagr replay` prints for `unit` of stream `source` at gateway time `t`
+/// (s): JSON — decode's object plus `"source"`, `"modality"` (when the stream's format has
+/// one; node frames carry their own) and `"t"`; human — `T SOURCE: SUMMARY`.
+pub fn replayed_unit_line(
+    unit: &dyn Unit,
+    json: bool,
+    source: &str,
+    modality: Option<Modality>,
+    t: f64,
+    line: &mut Vec<u8>,
+) -> io::Result<()> {
+    if !json {
+        line.extend_from_slice(format!("{t:.3} {source}: ").as_bytes());
+        unit_line(unit, false, line);
+        return Ok(());
+    }
+    unit_line(unit, true, line);
+    // unit_line ends an object with `}\n`: reopen it for the fields a replay adds.
+    if !line.ends_with(b"}\n") {
+        return Ok(());
+    }
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(b",\"source\":");
+    serde_json::to_writer(&mut *line, source)?;
+    if let Some(modality) = modality {
+        line.extend_from_slice(b",\"modality\":");
+        serde_json::to_writer(&mut *line, modality.name())?;
+    }
+    line.extend_from_slice(b",\"t\":");
+    serde_json::to_writer(&mut *line, &t)?;
+    line.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 /// Decodes `input` as `format`, printing one line per unit to `out`.
@@ -112,5 +147,23 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("}\n"), "{text}");
+    }
+
+    #[test]
+    fn a_replayed_line_is_the_decoded_object_with_source_modality_and_time_appended() {
+        let row = "CSI_DATA,AP,3C:71:BF:6D:2A:78,-73,11,1,0,1,1,1,0,0,0,0,-93,0,6,1,\
+                   80272146,0,101,0,0,80.363225,4,[1 2 3 4 ]\n";
+        let mut decoder = Format::Esp32Csi.decoder();
+        let mut line = Vec::new();
+        decoder
+            .feed_shown(row.as_bytes(), &mut |unit| {
+                replayed_unit_line(unit, true, "esp\"1", Some(Modality::Wifi), 1.5, &mut line)
+            })
+            .unwrap();
+        let text = String::from_utf8(line).unwrap();
+        let tail = "\"len\":4,\"source\":\"esp\\\"1\",\"modality\":\"wifi\",\"t\":1.5}\n";
+        assert!(text.ends_with(tail), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["mac"], "3C:71:BF:6D:2A:78");
     }
 }

@@ -2,7 +2,7 @@
 //! them, with their source, modality and gateway time, and the capture's labels among them.
 //!
 //! Each stream is decoded by its format's decoder from the format table and printed by
-//! [`unit_line`], so a replayed stream prints exactly the objects `dagr decode` prints for
+//! [`replayed_unit_line`], so a replayed stream prints exactly the objects `dagr decode` prints for
 //! the same bytes (one per LLRP message, as decode does, where the gateway's records are
 //! per tag report). Node frames keep their own `"modality"` field.
 use std::collections::HashMap;
@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use dagr_host::capture::{seconds, CaptureReader, Entry, Label, Pacer, Speed, StreamInfo};
-use dagr_host::format::{Unit, UnitDecoder};
-use dagr_host::print::unit_line;
+use dagr_host::format::UnitDecoder;
+use dagr_host::print::replayed_unit_line;
 use serde_json::json;
 
 use super::{context, Failure, Outcome};
@@ -136,13 +136,7 @@ impl<W: Write> Printer<W> {
         lines.clear();
         stream.decoder.feed_shown(bytes, &mut |unit| {
             *units += 1;
-            if json {
-                replayed_json_line(unit, info, t, lines)
-            } else {
-                lines.extend_from_slice(format!("{t:.3} {}: ", info.name).as_bytes());
-                unit_line(unit, false, lines);
-                Ok(())
-            }
+            replayed_unit_line(unit, json, &info.name, info.format.modality(), t, lines)
         })?;
         if !self.lines.is_empty() {
             self.print_labels_until(t)?;
@@ -171,30 +165,4 @@ impl<W: Write> Printer<W> {
             )
         }
     }
-}
-
-/// Decode's object plus `"source"`, `"modality"` (unless the unit has its own: node frames)
-/// and `"t"`, appended before the object's closing brace, and a newline.
-fn replayed_json_line(
-    unit: &dyn Unit,
-    stream: &StreamInfo,
-    t: f64,
-    line: &mut Vec<u8>,
-) -> io::Result<()> {
-    unit_line(unit, true, line);
-    // unit_line ends an object with `}\n`: reopen it for the fields a replay adds.
-    if !line.ends_with(b"}\n") {
-        return Ok(());
-    }
-    line.truncate(line.len() - 2);
-    line.extend_from_slice(b",\"source\":");
-    serde_json::to_writer(&mut *line, &*stream.name)?;
-    if let Some(modality) = stream.format.modality() {
-        line.extend_from_slice(b",\"modality\":");
-        serde_json::to_writer(&mut *line, modality.name())?;
-    }
-    line.extend_from_slice(b",\"t\":");
-    serde_json::to_writer(&mut *line, &t)?;
-    line.extend_from_slice(b"}\n");
-    Ok(())
 }
