@@ -73,6 +73,9 @@ pub enum SourceError {
     /// This kind of source is not available in this build.
     #[error("{0}")]
     Unsupported(String),
+    /// The capture a replay names cannot be read.
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
     /// Starting the thread failed.
     #[error("cannot start source thread")]
     Io(#[source] std::io::Error),

@@ -26,8 +26,7 @@ use crate::pipeline::StreamDecoders;
 pub fn spawn(uri: &SourceUri, ctx: SourceContext) -> Result<JoinHandle<()>, SourceError> {
     let speed = replay_speed(uri)?;
     let path = PathBuf::from(&uri.target);
-    let reader = CaptureReader::open(&path)
-        .map_err(|e| SourceError::Config(format!("{}: {e}", uri.text)))?;
+    let reader = CaptureReader::open(&path)?;
     std::thread::Builder::new()
         .name(format!("replay {}", path.display()))
         .spawn(move || Replay::new(ctx).run(reader, speed))
