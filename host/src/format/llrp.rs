@@ -3,12 +3,13 @@
 //!
 //! JSON: one object per message, `{"type", "id", "tags": [...]}` as DESIGN.md fixes it,
 //! followed by optional details for non-report messages (`"status"`, `"event"`,
-//! `"device"`). Built as a `serde_json::Value` (messages are few and varied; the per-row
-//! formats are the ones written straight from typed structs).
+//! `"device"`). The message and its tag reports are written from typed structs; the rare
+//! details are built as `serde_json::Value`s.
 use std::sync::Arc;
 
-use dagr_protocols::llrp::{Body, Message, ReaderEvent, Status, TagReport, Timestamp};
-use serde_json::{json, Map, Value};
+use dagr_protocols::llrp::{Body, Epc, Message, ReaderEvent, Status, TagReport, Timestamp};
+use serde::ser::{Serialize, Serializer};
+use serde_json::{json, Value};
 
 use super::{Control, Decoded, Unit};
 use crate::record::{DeviceTime, Modality, Payload};
@@ -53,44 +54,89 @@ fn tag_time(tag: &TagReport) -> DeviceTime {
     }
 }
 
-fn message_json(message: &Message) -> Value {
-    let mut object = Map::new();
-    object.insert("type".into(), json!(message.name()));
-    object.insert("id".into(), json!(message.id));
-    let tags: Vec<Value> = message.tags().iter().map(tag_json).collect();
-    object.insert("tags".into(), Value::Array(tags));
+/// The JSON object of one message.
+#[derive(serde::Serialize)]
+struct MessageJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u32,
+    tags: Tags<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<Value>,
+}
+
+fn message_json(message: &Message) -> MessageJson<'_> {
+    let mut json = MessageJson {
+        kind: message.name(),
+        id: message.id,
+        tags: Tags(message.tags()),
+        status: None,
+        event: None,
+        device: None,
+    };
     match &message.body {
         Body::Status(s) | Body::ImpinjEnableExtensionsResponse(s) => {
-            object.insert("status".into(), status_json(s));
+            json.status = Some(status_json(s));
         }
-        Body::ReaderEvent(ev) => {
-            object.insert("event".into(), event_json(ev));
-        }
+        Body::ReaderEvent(ev) => json.event = Some(event_json(ev)),
         Body::Capabilities(caps) => {
-            object.insert("status".into(), status_json(&caps.status));
-            if let Some(g) = &caps.general {
-                let device = json!({"manufacturer": g.manufacturer, "model": g.model,
-                    "firmware_version": g.firmware_version, "max_antennas": g.max_antennas});
-                object.insert("device".into(), device);
-            }
+            json.status = Some(status_json(&caps.status));
+            json.device = caps.general.as_ref().map(|g| {
+                json!({"manufacturer": g.manufacturer, "model": g.model,
+                    "firmware_version": g.firmware_version, "max_antennas": g.max_antennas})
+            });
         }
         _ => {}
     }
-    Value::Object(object)
+    json
+}
+
+/// A message's tag reports.
+struct Tags<'a>(&'a [TagReport]);
+
+impl Serialize for Tags<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(tag_json))
+    }
 }
 
 /// One tag report with the fields DESIGN.md names (`null` where the reader sent none).
-fn tag_json(tag: &TagReport) -> Value {
-    json!({
-        "epc": tag.epc.to_string(),
-        "antenna": tag.antenna_id,
-        "peak_rssi": tag.peak_rssi,
-        "channel": tag.channel_index,
-        "first_seen_utc_us": tag.first_seen_utc_us,
-        "phase_rad": tag.phase_rad(),
-        "impinj_peak_rssi_dbm": tag.impinj_peak_rssi_dbm(),
-        "doppler_hz": tag.doppler_hz(),
-    })
+#[derive(serde::Serialize)]
+struct TagJson<'a> {
+    epc: EpcText<'a>,
+    antenna: Option<u16>,
+    peak_rssi: Option<i8>,
+    channel: Option<u16>,
+    first_seen_utc_us: Option<u64>,
+    phase_rad: Option<f64>,
+    impinj_peak_rssi_dbm: Option<f64>,
+    doppler_hz: Option<f64>,
+}
+
+/// An EPC as lowercase hex, as the reader's bytes go.
+struct EpcText<'a>(&'a Epc);
+
+impl Serialize for EpcText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
+fn tag_json(tag: &TagReport) -> TagJson<'_> {
+    TagJson {
+        epc: EpcText(&tag.epc),
+        antenna: tag.antenna_id,
+        peak_rssi: tag.peak_rssi,
+        channel: tag.channel_index,
+        first_seen_utc_us: tag.first_seen_utc_us,
+        phase_rad: tag.phase_rad(),
+        impinj_peak_rssi_dbm: tag.impinj_peak_rssi_dbm(),
+        doppler_hz: tag.doppler_hz(),
+    }
 }
 
 fn status_json(status: &Status) -> Value {
@@ -111,4 +157,29 @@ fn event_json(ev: &ReaderEvent) -> Value {
         "antenna": ev.antenna_event.map(|e| json!({"event_type": e.event_type, "antenna_id": e.antenna_id})),
         "reader_exception": ev.reader_exception,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dagr_protocols::llrp::message_type;
+
+    #[test]
+    fn a_response_shows_its_status_after_the_design_fields_and_no_absent_details() {
+        let message = Message {
+            message_type: message_type::SET_READER_CONFIG_RESPONSE,
+            id: 7,
+            body: Body::Status(Status {
+                code: 0,
+                description: String::new(),
+                details: Vec::new(),
+            }),
+        };
+        let mut out = Vec::new();
+        message.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"type":"SET_READER_CONFIG_RESPONSE","id":7,"tags":[],"status":{"code":0,"description":""}}"#
+        );
+    }
 }
