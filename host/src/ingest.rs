@@ -139,7 +139,7 @@ fn radar(source: &Arc<str>, arrival_ns: u64, frame: ti_mmwave::Frame) -> Decoded
 }
 
 fn esp32(source: &Arc<str>, arrival_ns: u64, row: esp32_csi_tool::CsiRow) -> Decoded {
-    let time = DeviceTime::MicrosU32(row.local_timestamp);
+    let time = DeviceTime::MicrosU32(row.rx_ctrl.local_timestamp);
     record(
         source,
         Modality::Wifi,
@@ -150,7 +150,7 @@ fn esp32(source: &Arc<str>, arrival_ns: u64, row: esp32_csi_tool::CsiRow) -> Dec
 }
 
 fn espressif(source: &Arc<str>, arrival_ns: u64, row: esp_csi::CsiRow) -> Decoded {
-    let time = DeviceTime::MicrosU32(row.local_timestamp);
+    let time = DeviceTime::MicrosU32(row.rx_ctrl.local_timestamp());
     record(
         source,
         Modality::Wifi,

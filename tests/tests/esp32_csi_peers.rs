@@ -2,7 +2,7 @@
 //! on the real recording, and on 1200 random rows written by our encoder (random MACs,
 //! RSSI, timestamps across the `%d` wrap, 128- and 384-value rows).
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role, RowDecoder};
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::stream::decode_all;
 use dagr_tests::{fixture, run_peer, scratch_dir};
 use serde_json::Value;
@@ -28,9 +28,8 @@ fn random_row(rng: &mut Rng) -> CsiRow {
     let values = if rng.next() % 3 == 0 { 384 } else { 128 };
     let mut mac = [0u8; 6];
     mac.iter_mut().for_each(|b| *b = rng.byte());
-    CsiRow {
-        role: [Role::Ap, Role::Sta, Role::Passive][(rng.next() % 3) as usize],
-        mac,
+    let role = [Role::Ap, Role::Sta, Role::Passive][(rng.next() % 3) as usize];
+    let rx_ctrl = RxCtrl {
         rssi: rng.byte() as i8,
         rate: rng.byte() % 32,
         sig_mode: rng.byte() % 2,
@@ -50,19 +49,25 @@ fn random_row(rng: &mut Rng) -> CsiRow {
         ant: rng.byte() % 2,
         sig_len: (rng.next() % 4096) as u16,
         rx_state: 0,
-        real_time_set: rng.next() % 2 == 0,
-        real_timestamp: (rng.next() % 100_000_000) as f64 / 1000.0,
-        len: if rng.next() % 2 == 0 {
-            384
-        } else {
-            values as u16
-        },
-        csi: (0..values / 2)
-            .map(|_| Iq {
-                re: rng.byte() as i8,
-                im: rng.byte() as i8,
-            })
-            .collect(),
+    };
+    let real_time_set = rng.next() % 2 == 0;
+    let real_timestamp = (rng.next() % 100_000_000) as f64 / 1000.0;
+    let len = if rng.next() % 2 == 0 {
+        384
+    } else {
+        values as u16
+    };
+    let csi = (0..values / 2)
+        .map(|_| Iq {
+            re: rng.byte() as i8,
+            im: rng.byte() as i8,
+        })
+        .collect();
+    CsiRow {
+        real_time_set,
+        real_timestamp,
+        len,
+        ..CsiRow::new(role, mac, rx_ctrl, csi)
     }
 }
 
@@ -83,10 +88,10 @@ fn assert_same(ours: &[CsiRow], peer: &Value, maxlen: usize) {
     assert_eq!(ours.len(), peer.len(), "row count");
     for (i, (row, p)) in ours.iter().zip(peer).enumerate() {
         assert_eq!(p["mac"], mac_text(&row.mac), "row {i} mac");
-        assert_eq!(p["rssi"], i64::from(row.rssi), "row {i} rssi");
+        assert_eq!(p["rssi"], i64::from(row.rx_ctrl.rssi), "row {i} rssi");
         let ts = p["local_timestamp"].as_i64().unwrap() as u32;
         assert_eq!(
-            ts, row.local_timestamp,
+            ts, row.rx_ctrl.local_timestamp,
             "row {i} local_timestamp (mod 2^32)"
         );
         assert_eq!(
@@ -121,7 +126,7 @@ fn encoded_random_rows_decode_like_csiread() {
     let rows: Vec<CsiRow> = (0..1200).map(|_| random_row(&mut rng)).collect();
     assert!(rows.iter().any(|r| r.csi.len() == 192) && rows.iter().any(|r| r.csi.len() == 64));
     assert!(
-        rows.iter().any(|r| r.local_timestamp >= 1 << 31),
+        rows.iter().any(|r| r.rx_ctrl.local_timestamp >= 1 << 31),
         "exercise the %d wrap"
     );
     let bytes: Vec<u8> = rows.iter().flat_map(CsiRow::to_line).collect();

@@ -5,7 +5,7 @@
 //! whatever firmware it runs), followed by the row's other columns.
 use std::io::{Read, Write};
 
-use dagr_protocols::csi::esp_csi::{ChipFields, CsiRow, RowDecoder};
+use dagr_protocols::csi::esp_csi::{ChipRxCtrl, CsiRow, RowDecoder};
 use serde_json::json;
 
 use super::esp32_csi::{csi_json, mac_text};
@@ -24,24 +24,22 @@ impl ShowRecord for CsiRow {
     fn to_json(&self) -> serde_json::Value {
         let mut v = json!({
             "mac": mac_text(&self.mac),
-            "rssi": self.rssi,
-            "local_timestamp": self.local_timestamp,
+            "rssi": self.rx_ctrl.rssi(),
+            "local_timestamp": self.rx_ctrl.local_timestamp(),
             "csi": csi_json(&self.csi),
             "id": self.id,
-            "channel": self.channel,
-            "noise_floor": self.noise_floor,
+            "channel": self.rx_ctrl.channel(),
+            "noise_floor": self.rx_ctrl.noise_floor(),
             "first_word_invalid": self.first_word_invalid,
             "len": self.len(),
         });
-        let extra = match self.chip {
-            ChipFields::Esp32(c) => json!({
+        let extra = match self.rx_ctrl {
+            ChipRxCtrl::Esp32(c) => json!({
                 "secondary_channel": c.secondary_channel,
                 "bandwidth": c.bandwidth,
                 "sig_mode": c.sig_mode,
             }),
-            ChipFields::C5C6 { fft_gain, agc_gain } => {
-                json!({ "fft_gain": fft_gain, "agc_gain": agc_gain })
-            }
+            ChipRxCtrl::C5C6(c) => json!({ "fft_gain": c.fft_gain, "agc_gain": c.agc_gain }),
         };
         if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
             obj.extend(more);
