@@ -519,6 +519,7 @@ impl fmt::Display for Frame {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ti_mmwave::header::field;
     use crate::ti_mmwave::header::PLATFORM_XWR14XX;
     use proptest::prelude::*;
 
@@ -553,7 +554,7 @@ pub(crate) mod tests {
         ]);
         let total = b.len().div_ceil(32) * 32;
         b.resize(total, 0x0f);
-        b[12..16].copy_from_slice(&(total as u32).to_le_bytes());
+        b[field::TOTAL_PACKET_LEN].copy_from_slice(&(total as u32).to_le_bytes());
         b
     }
 
