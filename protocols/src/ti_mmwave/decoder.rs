@@ -316,6 +316,12 @@ mod tests {
 
     #[test]
     fn first_recording_starts_with_the_spec_frame() {
+        // Where these values come from: shared/reference/wire-formats.md §1.5 hex-dumps the
+        // first 128 bytes of this recording and decodes them field by field (a script there, and
+        // pymmWave, give the same points). TI's own visualizer CSV (`tlv_TI_demo_mmw.csv`)
+        // covers the *second* recording, frames 316..=416, and is checked point by point in
+        // protocols' `every_point_of_the_second_recording_matches_the_csv`; its "frame 370" is
+        // that recording's frame, not this one.
         let (frames, _) = decode_bytes(&recording(FIRST));
         let f = &frames[0];
         assert_eq!((f.frame_number, f.points.len()), (370, 4));

@@ -562,6 +562,12 @@ pub(crate) mod tests {
 
     #[test]
     fn parse_first_real_frame_gives_spec_values() {
+        // Where these values come from: shared/reference/wire-formats.md §1.5 hex-dumps the
+        // first 128 bytes of this recording and decodes them field by field (a script there, and
+        // pymmWave, give the same points). TI's own visualizer CSV (`tlv_TI_demo_mmw.csv`)
+        // covers the *second* recording, frames 316..=416, and is checked point by point in
+        // protocols' `every_point_of_the_second_recording_matches_the_csv`; its "frame 370" is
+        // that recording's frame, not this one.
         let frame = Frame::parse_bytes(&first_real_packet()).unwrap();
         assert_eq!(frame.version, 0x0304_0003);
         assert_eq!(frame.platform, 0xA1642);
