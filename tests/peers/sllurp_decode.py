@@ -10,6 +10,7 @@ names.
 import json
 import sys
 
+from llrp_decode import split_messages
 from sllurp.llrp import LLRPMessage
 
 
@@ -27,12 +28,9 @@ def plain(value):
 
 def main():
     data = open(sys.argv[1], "rb").read()
-    decoded = []
-    pos = 0
-    while pos < len(data):
-        length = int.from_bytes(data[pos + 2 : pos + 6], "big")
-        decoded.append(plain(LLRPMessage(msgbytes=data[pos : pos + length]).msgdict))
-        pos += length
+    decoded = [
+        plain(LLRPMessage(msgbytes=frame).msgdict) for frame in split_messages(data)
+    ]
     json.dump(decoded, sys.stdout)
 
 

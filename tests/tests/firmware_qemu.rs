@@ -10,7 +10,6 @@
 //! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target; without them the test
 //! says so and passes, unless `DAGR_REQUIRE_QEMU=1` (set by .ci/run), which makes a missing
 //! tool a failure.
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dagr_tests::dagr_cli::{finish_record, inspect, replay, start_record};
+use dagr_tests::node_capture::NodeReplay;
 use dagr_tests::process::{has_open, run_ok, wait_for, ChildGuard};
 use dagr_tests::scratch_dir;
 use serde_json::Value;
@@ -217,42 +217,9 @@ fn firmware_image_boots_in_qemu_and_dagr_records_it_with_time_sync() {
         .expect("a clock offset");
     assert!((-0.5..=0.0).contains(&offset), "clock offset {offset} s");
 
-    let mut seqs: BTreeMap<(u64, String), Vec<u64>> = BTreeMap::new();
-    let mut answers = Vec::new();
-    for line in &replay(&capture) {
-        let kind = field(line, "kind").as_str().unwrap();
-        match kind {
-            "csi" | "radar" | "rfid" => {
-                assert_eq!(field(line, "node"), NODE_ID, "{line}");
-                let key = (field(line, "stream").as_u64().unwrap(), kind.to_string());
-                seqs.entry(key)
-                    .or_default()
-                    .push(field(line, "seq").as_u64().unwrap());
-            }
-            "time_sync_response" => answers.push(line.clone()),
-            _ => {}
-        }
-    }
-    let kinds: Vec<&str> = seqs.keys().map(|(_, k)| k.as_str()).collect();
-    assert_eq!(kinds, ["csi", "radar", "rfid"], "streams {:?}", seqs.keys());
-    for ((stream, kind), seq) in &seqs {
-        assert!(
-            seq.len() >= 10,
-            "{kind} on stream {stream}: {} frames",
-            seq.len()
-        );
-        let gaps: Vec<_> = seq.windows(2).filter(|w| w[1] != w[0] + 1).collect();
-        assert!(
-            gaps.is_empty(),
-            "{kind} on stream {stream}: seq jumps {gaps:?}"
-        );
-    }
-    // The gateway asks once a second; the emulated node echoes t1 and stamps t2 <= t3.
-    assert!(answers.len() >= 2, "{answers:?}");
-    for answer in &answers {
-        let t = |k| field(answer, k).as_u64().unwrap();
-        assert!(t("t1") > 0 && t("t2") <= t("t3"), "{answer}");
-    }
+    let replayed = NodeReplay::read(&replay(&capture), &source, NODE_ID);
+    replayed.assert_streams_unbroken_and_time_synced();
+    let answers = &replayed.time_sync_answers;
 
     let stack = qemu
         .stack_high_water()

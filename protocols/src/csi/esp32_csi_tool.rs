@@ -481,7 +481,7 @@ mod owned {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
-    use crate::csi::rx_ctrl::tests::arb_rx_ctrl;
+    use crate::csi::rx_ctrl::tests::{arb_rx_ctrl, spec_run};
     use crate::stream::{decode_all, StreamDecoder};
     use alloc::vec;
     use alloc::vec::Vec;
@@ -500,14 +500,8 @@ mod tests {
     }
 
     fn spec_row() -> CsiRow {
-        let rx_ctrl = RxCtrl {
-            rssi: -73,
-            bandwidth: 1,
-            secondary_channel: 1,
-            local_timestamp: 80272146,
-            sig_len: 101,
-            ..RxCtrl::ht20(1)
-        };
+        // The rx_ctrl run of this row is the one rx_ctrl's own tests read and print.
+        let rx_ctrl = spec_run();
         let csi = vec![
             Iq { re: -48, im: 101 },
             Iq { re: 0, im: 5 },

@@ -263,7 +263,8 @@ pub(crate) mod tests {
     /// The run of the spec's ESP32-CSI-Tool example row (line 1 of the real recording).
     const RUN: &str = "-73,11,1,0,1,1,1,0,0,0,0,-93,0,1,1,80272146,0,101,0";
 
-    fn run() -> RxCtrl {
+    /// [`RUN`] as a value: the receive-control columns of the spec's example row.
+    pub(crate) fn spec_run() -> RxCtrl {
         RxCtrl {
             rssi: -73,
             bandwidth: 1,
@@ -288,13 +289,13 @@ pub(crate) mod tests {
     #[test]
     fn parse_reads_the_spec_run() {
         let cols = columns(RUN);
-        assert_eq!(RxCtrl::parse(|i| cols[i]).unwrap(), run());
+        assert_eq!(RxCtrl::parse(|i| cols[i]).unwrap(), spec_run());
     }
 
     #[test]
     fn write_prints_the_spec_run_byte_for_byte() {
         let mut text = String::new();
-        run().write_columns(&mut text).unwrap();
+        spec_run().write_columns(&mut text).unwrap();
         assert_eq!(text, RUN);
     }
 
@@ -311,7 +312,7 @@ pub(crate) mod tests {
     fn timestamps_from_2_pow_31_print_negative_and_read_back() {
         let wrapped = RxCtrl {
             local_timestamp: 1 << 31,
-            ..run()
+            ..spec_run()
         };
         let mut text = String::new();
         wrapped.write_columns(&mut text).unwrap();
