@@ -67,7 +67,8 @@ fn build_image() -> PathBuf {
     let dir = repo().join("firmware/qemu-node");
     run_ok(
         Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", TARGET, "--manifest-path"])
+            .args(["build", "--locked", "--release", "--target", TARGET])
+            .arg("--manifest-path")
             .arg(dir.join("Cargo.toml"))
             .env_remove("RUSTFLAGS"),
         Duration::from_secs(900),
