@@ -4,10 +4,10 @@
 //! radio's `wifi_pkt_rx_ctrl_t` as 19 consecutive columns right after the MAC, in the same
 //! order, from `rssi` to `rx_state`. This module owns that run of columns: their order
 //! ([`field`]), their names ([`NAMES`], and as header-line text for the formats' `HEADER`
-//! constants), the value they hold
-//! ([`RxCtrl`]), how they are read (the error names the first bad column) and how they are
-//! printed (`%d`, so a `local_timestamp` from 2^31 on prints negative). The format modules
-//! say only where the run starts and what surrounds it.
+//! constants), the value they hold ([`RxCtrl`]), how they are read (the error names the
+//! first bad column) and how they are printed (`%d`, so a `local_timestamp` from 2^31 on
+//! prints negative). The format modules say only where the run starts and what surrounds
+//! it.
 use core::fmt;
 
 use super::lines::{int_column, u32_printed_as_d};
