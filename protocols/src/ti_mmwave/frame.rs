@@ -295,10 +295,24 @@ impl Frame {
             || (self.layout().has_q_format_points() && self.xyz_q_format.is_some())
     }
 
+    /// True when `other_tlvs` holds a TLV of type `t` (a repeat, or a TLV 7 that could not
+    /// be paired).
+    fn has_raw(&self, t: TlvType) -> bool {
+        self.other_tlvs
+            .iter()
+            .any(|raw| raw.tlv_type == u32::from(t))
+    }
+
+    /// The sections the encoder writes, in order. A points or side-info section is written
+    /// even when empty if a raw TLV of its type follows: parsing takes the first TLV of a
+    /// type as the section and keeps later ones raw, so without the (empty) first one the
+    /// raw TLV would be read back as the section (found by the seeded fuzzer).
     fn sections(&self) -> impl Iterator<Item = Section<'_>> {
         let fixed = [
-            self.has_points_tlv().then_some(Section::Points),
-            (self.side_info_len() > 0).then_some(Section::SideInfo),
+            (self.has_points_tlv() || self.has_raw(TlvType::DetectedPoints))
+                .then_some(Section::Points),
+            (self.side_info_len() > 0 || self.has_raw(TlvType::DetectedPointsSideInfo))
+                .then_some(Section::SideInfo),
             self.range_profile
                 .as_deref()
                 .map(|v| Section::U16(TlvType::RangeProfile, v)),
@@ -688,6 +702,28 @@ pub(crate) mod tests {
         let kept: Vec<u32> = frame.other_tlvs.iter().map(|t| t.tlv_type).collect();
         assert_eq!(kept, [0x77, 7]);
         assert_eq!(frame.other_tlvs[1].payload, bytes[120..136]);
+        assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
+    }
+
+    #[test]
+    fn raw_repeats_of_points_and_side_info_stay_raw_through_a_round_trip() {
+        // Side info: no point has any, and an empty TLV 7 repeat was kept raw.
+        let mut frame = Frame::parse_bytes(&first_real_packet()).unwrap();
+        for p in &mut frame.points {
+            (p.snr, p.noise) = (None, None);
+        }
+        frame.other_tlvs.push(RawTlv {
+            tlv_type: 7,
+            payload: Vec::new(),
+        });
+        assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
+        // Points: an SDK 3.x frame without points, and a TLV 1 repeat holding one.
+        let mut frame = Frame::parse_bytes(&first_real_packet()).unwrap();
+        frame.points.clear();
+        frame.other_tlvs.push(RawTlv {
+            tlv_type: 1,
+            payload: alloc::vec![0; POINT_LEN],
+        });
         assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
     }
 
