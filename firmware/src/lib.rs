@@ -48,6 +48,8 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "drivers")]
+pub mod drivers;
 pub mod health;
 pub mod node;
 pub mod packetizer;

@@ -8,7 +8,8 @@
 mod intel5300_bench;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dagr_protocols::csi::{esp32_csi_tool, esp_csi, Iq};
+use dagr_protocols::csi::esp_csi::{C5c6RxCtrl, ChipRxCtrl};
+use dagr_protocols::csi::{esp32_csi_tool, esp_csi, Iq, RxCtrl};
 use dagr_protocols::stream::{decode_chunk, StreamDecoder};
 
 /// Stream size each benchmark decodes.
@@ -40,7 +41,7 @@ fn esp32_csi_tool_stream() -> Vec<u8> {
     let mut i = 0usize;
     while out.len() < STREAM_BYTES {
         out.extend_from_slice(&real);
-        template.local_timestamp = template.local_timestamp.wrapping_add(5000);
+        template.rx_ctrl.local_timestamp = template.rx_ctrl.local_timestamp.wrapping_add(5000);
         template.csi = pseudo_iq(i, 192);
         out.extend_from_slice(&template.to_line());
         out.extend_from_slice(b"I (81234) wifi:station: 3c:71:bf:6d:2a:78 join, AID=1, bgn, 40U\n");
@@ -50,41 +51,46 @@ fn esp32_csi_tool_stream() -> Vec<u8> {
 }
 
 fn esp_csi_stream() -> Vec<u8> {
-    let mut row = esp_csi::CsiRow {
-        id: 0,
-        mac: [0x1a, 0, 0, 0, 0, 0],
+    let rx_ctrl = RxCtrl {
         rssi: -41,
-        rate: 11,
         noise_floor: -95,
-        channel: 11,
+        bandwidth: 1,
+        secondary_channel: 2,
         local_timestamp: 1_000_000,
         sig_len: 36,
+        ..RxCtrl::ht20(11)
+    };
+    let c5c6 = C5c6RxCtrl {
+        rssi: -50,
+        rate: 11,
+        noise_floor: -96,
+        fft_gain: 12,
+        agc_gain: 30,
+        channel: 11,
+        local_timestamp: 0,
+        sig_len: 36,
         rx_state: 0,
-        first_word_invalid: false,
-        chip: esp_csi::ChipFields::Esp32(esp_csi::Esp32RxCtrl {
-            sig_mode: 1,
-            bandwidth: 1,
-            secondary_channel: 2,
-            ..Default::default()
-        }),
-        csi: Vec::new(),
     };
     let mut out = Vec::with_capacity(STREAM_BYTES + 8192);
     out.extend_from_slice(esp_csi::field::esp32::HEADER.as_bytes());
     out.push(b'\n');
     let mut i = 0usize;
     while out.len() < STREAM_BYTES {
-        row.id = i as u32;
-        row.local_timestamp = row.local_timestamp.wrapping_add(10_000);
-        row.csi = pseudo_iq(i, if i % 3 == 0 { 64 } else { 192 });
-        row.chip = if i % 5 == 0 {
-            esp_csi::ChipFields::C5C6 {
-                fft_gain: 12,
-                agc_gain: 30,
-            }
+        let local_timestamp = 1_000_000u32.wrapping_add(10_000 * (i as u32 + 1));
+        // Every fifth row comes from a C5/C6 receiver, the others from an ESP32.
+        let rx = if i % 5 == 0 {
+            ChipRxCtrl::C5C6(C5c6RxCtrl {
+                local_timestamp,
+                ..c5c6
+            })
         } else {
-            row.chip
+            ChipRxCtrl::Esp32(RxCtrl {
+                local_timestamp,
+                ..rx_ctrl
+            })
         };
+        let csi = pseudo_iq(i, if i % 3 == 0 { 64 } else { 192 });
+        let row = esp_csi::CsiRow::new(i as u32, [0x1a, 0, 0, 0, 0, 0], rx, csi);
         out.extend_from_slice(&row.to_line());
         if i % 50 == 0 {
             out.extend_from_slice(b"I (81234) csi_recv: fft_force 12, agc_force 30\n");

@@ -8,6 +8,26 @@
 //!
 //! The views never allocate; owned records and streaming decoders need the `alloc`
 //! feature. Every length read from the wire is bounded before it is used to allocate.
+//!
+//! # Views
+//!
+//! Every typed view over a byte buffer (`FrameHeader`, `Packet`, `Record`, `Tlv`, ...)
+//! keeps one contract, stated here once:
+//!
+//! - `new_checked(buffer)` is how bytes from a device become a view. It checks every
+//!   length the accessors rely on (and fixed values such as a magic word), returning
+//!   [`Error::Truncated`], [`Error::TooLong`] or [`Error::Malformed`]; on a view it
+//!   returned, no accessor panics.
+//! - `new_unchecked(buffer)` skips those checks. It has two uses: emitting into a buffer
+//!   the caller sized from the value's `buffer_len()`, and reading bytes whose lengths the
+//!   caller has already checked (a decoder that bounded the frame first). On any other
+//!   buffer an accessor may panic or read garbage, so bytes from the wire never reach it
+//!   unchecked.
+//! - `check_len()`, where a view has one, is `new_checked`'s length check on its own, for
+//!   a view that was built unchecked.
+//!
+//! The text views of the CSV formats (ESP32 rows) only have `new_checked`: a line is
+//! split and validated in one pass, and rows are emitted from their owned values.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

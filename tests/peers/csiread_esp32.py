@@ -4,8 +4,9 @@ Usage: csiread_esp32.py FILE MAXLEN
 
 csiread.ESP32 pads every row's value list with zeros up to MAXLEN values (it needs one
 width for its array), so MAXLEN must be at least the longest row's value count. Output:
-one JSON array of {"mac", "rssi", "local_timestamp", "real_timestamp", "len",
-"csi": [[re, im], ...]} objects, csi padded to MAXLEN / 2 subcarriers.
+one JSON array with, per row, every column csiread reads (its `dt` table: type, role, mac,
+the 19 rx_ctrl columns, real_time_set, real_timestamp, len) under csiread's names, and
+"csi": [[re, im], ...] padded to MAXLEN / 2 subcarriers.
 """
 
 import json
@@ -20,17 +21,13 @@ def main() -> None:
     data.read()
     rows = []
     for i in range(data.count):
-        csi = data.csi[i]
-        rows.append(
-            {
-                "mac": data.mac[i],
-                "rssi": int(data.rssi[i]),
-                "local_timestamp": int(data.local_timestamp[i]),
-                "real_timestamp": float(data.real_timestamp[i]),
-                "len": int(data.len[i]),
-                "csi": [[int(c.real), int(c.imag)] for c in csi],
-            }
-        )
+        row = {}
+        for name, kind in data.dt.items():
+            if kind is list:
+                row[name] = [[int(c.real), int(c.imag)] for c in data.csi[i]]
+            else:
+                row[name] = kind(getattr(data, name)[i])
+        rows.append(row)
     json.dump(rows, sys.stdout)
 
 

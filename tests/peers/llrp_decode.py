@@ -32,13 +32,20 @@ def plain(value):
     return value
 
 
-def main():
-    data = open(sys.argv[1], "rb").read()
-    decoded = []
+def split_messages(data):
+    """Yields each message of a stream of whole LLRP messages, by their length fields."""
     pos = 0
     while pos < len(data):
         length = int.from_bytes(data[pos + 2 : pos + 6], "big")
-        msg = decode_message(data[pos : pos + length])
+        yield data[pos : pos + length]
+        pos += length
+
+
+def main():
+    data = open(sys.argv[1], "rb").read()
+    decoded = []
+    for frame in split_messages(data):
+        msg = decode_message(frame)
         decoded.append(
             {
                 "class": type(msg).__name__,
@@ -46,7 +53,6 @@ def main():
                 "fields": plain(msg),
             }
         )
-        pos += length
     json.dump(decoded, sys.stdout)
 
 

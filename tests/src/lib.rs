@@ -1,7 +1,8 @@
 //! Shared helpers for the end-to-end tests: where the real recordings are, how to run
 //! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs,
 //! the workspace's own programs ([`binaries`], [`dagr_cli`]), socat-joined serial paths ([`pty_link`]),
-//! the LLRP reader emulator ([`llrp_emulator`]) and guarded child processes ([`process`]).
+//! the LLRP reader emulator ([`llrp_emulator`]), what a node's recording must show
+//! ([`node_capture`]) and guarded child processes ([`process`]).
 #![forbid(unsafe_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +10,7 @@ use std::process::Command;
 pub mod binaries;
 pub mod dagr_cli;
 pub mod llrp_emulator;
+pub mod node_capture;
 pub mod process;
 pub mod pty_link;
 

@@ -5,7 +5,7 @@
 //! Two threads, as on a board: the driver thread plays the sensor interrupts (it owns the
 //! ring's producer half and follows the [`Switchboard`]), the calling thread plays the main
 //! loop (reads the port, calls [`Node::poll`]).
-pub mod drivers;
+pub use crate::drivers;
 
 use std::boxed::Box;
 use std::eprintln;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use dagr_host::format::Format;
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::llrp::{Epc, Message, TagReport};
 use dagr_protocols::ti_mmwave::{Frame, Point};
 
@@ -71,41 +71,29 @@ pub fn csi_link(source: usize, subcarriers: usize, rng: &mut Rng) -> Vec<Chunk> 
     (0..SECONDS * 1000)
         .map(|i| {
             let t = i * MS;
-            let row = CsiRow {
-                role: Role::Sta,
-                mac: [0x24, 0x0a, 0xc4, 0, 0, source as u8],
+            let rx_ctrl = RxCtrl {
                 rssi: -40 - (rng.next() % 20) as i8,
-                rate: 11,
-                sig_mode: 1,
                 mcs: 7,
                 bandwidth: u8::from(subcarriers > 64),
-                smoothing: 1,
-                not_sounding: 1,
-                aggregation: 0,
-                stbc: 0,
-                fec_coding: 0,
-                sgi: 0,
                 noise_floor: -92,
-                ampdu_cnt: 0,
-                channel: 6,
-                secondary_channel: 0,
                 // 30 ppm fast, wrapping u32 µs
                 local_timestamp: start_us.wrapping_add((t as f64 * 1.00003 / 1000.0) as u32),
-                ant: 0,
                 sig_len: 128,
-                rx_state: 0,
-                real_time_set: false,
+                ..RxCtrl::ht20(6)
+            };
+            let csi = (0..subcarriers)
+                .map(|_| {
+                    let v = rng.next();
+                    Iq {
+                        re: (v % 61) as i8 - 30,
+                        im: ((v >> 8) % 61) as i8 - 30,
+                    }
+                })
+                .collect();
+            let mac = [0x24, 0x0a, 0xc4, 0, 0, source as u8];
+            let row = CsiRow {
                 real_timestamp: t as f64 / 1e9,
-                len: (subcarriers * 2) as u16,
-                csi: (0..subcarriers)
-                    .map(|_| {
-                        let v = rng.next();
-                        Iq {
-                            re: (v % 61) as i8 - 30,
-                            im: ((v >> 8) % 61) as i8 - 30,
-                        }
-                    })
-                    .collect(),
+                ..CsiRow::new(Role::Sta, mac, rx_ctrl, csi)
             };
             stamp(source, t, row.to_line(), &mut last, rng)
         })

@@ -32,7 +32,7 @@ struct RowJson<'a> {
 
 impl Unit for CsiRow {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
-        let time = DeviceTime::MicrosU32(self.local_timestamp);
+        let time = DeviceTime::MicrosU32(self.rx_ctrl.local_timestamp);
         sink(Decoded::record(
             source,
             Modality::Wifi,
@@ -47,15 +47,15 @@ impl Unit for CsiRow {
             out,
             &RowJson {
                 mac: Mac(&self.mac),
-                rssi: self.rssi,
-                local_timestamp: self.local_timestamp,
+                rssi: self.rx_ctrl.rssi,
+                local_timestamp: self.rx_ctrl.local_timestamp,
                 csi: IqPairs(&self.csi),
                 role: self.role.as_str(),
-                channel: self.channel,
-                secondary_channel: self.secondary_channel,
-                bandwidth: self.bandwidth,
-                sig_mode: self.sig_mode,
-                noise_floor: self.noise_floor,
+                channel: self.rx_ctrl.channel,
+                secondary_channel: self.rx_ctrl.secondary_channel,
+                bandwidth: self.rx_ctrl.bandwidth,
+                sig_mode: self.rx_ctrl.sig_mode,
+                noise_floor: self.rx_ctrl.noise_floor,
                 real_time_set: self.real_time_set,
                 real_timestamp: self.real_timestamp,
                 len: self.len,

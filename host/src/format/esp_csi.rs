@@ -7,7 +7,7 @@
 //! `agc_gain`).
 use std::sync::Arc;
 
-use dagr_protocols::csi::esp_csi::{ChipFields, CsiRow};
+use dagr_protocols::csi::esp_csi::{ChipRxCtrl, CsiRow};
 use serde::Serialize;
 
 use super::json::{self, IqPairs, Mac};
@@ -47,7 +47,7 @@ enum ChipJson {
 
 impl Unit for CsiRow {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
-        let time = DeviceTime::MicrosU32(self.local_timestamp);
+        let time = DeviceTime::MicrosU32(self.rx_ctrl.local_timestamp());
         sink(Decoded::record(
             source,
             Modality::Wifi,
@@ -58,24 +58,27 @@ impl Unit for CsiRow {
     }
 
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        let chip = match self.chip {
-            ChipFields::Esp32(c) => ChipJson::Esp32 {
+        let chip = match self.rx_ctrl {
+            ChipRxCtrl::Esp32(c) => ChipJson::Esp32 {
                 secondary_channel: c.secondary_channel,
                 bandwidth: c.bandwidth,
                 sig_mode: c.sig_mode,
             },
-            ChipFields::C5C6 { fft_gain, agc_gain } => ChipJson::C5C6 { fft_gain, agc_gain },
+            ChipRxCtrl::C5C6(c) => ChipJson::C5C6 {
+                fft_gain: c.fft_gain,
+                agc_gain: c.agc_gain,
+            },
         };
         json::write(
             out,
             &RowJson {
                 mac: Mac(&self.mac),
-                rssi: self.rssi,
-                local_timestamp: self.local_timestamp,
+                rssi: self.rx_ctrl.rssi(),
+                local_timestamp: self.rx_ctrl.local_timestamp(),
                 csi: IqPairs(&self.csi),
                 id: self.id,
-                channel: self.channel,
-                noise_floor: self.noise_floor,
+                channel: self.rx_ctrl.channel(),
+                noise_floor: self.rx_ctrl.noise_floor(),
                 first_word_invalid: self.first_word_invalid,
                 len: self.len(),
                 chip,

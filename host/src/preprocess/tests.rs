@@ -4,7 +4,7 @@ use std::f64::consts::{PI, TAU};
 use std::sync::Arc;
 
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::llrp::{Epc, TagReport};
 use dagr_protocols::ti_mmwave::{Frame, Point};
 
@@ -57,32 +57,15 @@ fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> Window {
 }
 
 fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
-    Payload::Esp32Csi(CsiRow {
-        role: Role::Sta,
-        mac: [0; 6],
+    let rx_ctrl = RxCtrl {
         rssi: -40,
-        rate: 11,
-        sig_mode: 1,
-        mcs: 0,
-        bandwidth: 0,
-        smoothing: 1,
-        not_sounding: 1,
-        aggregation: 0,
-        stbc: 0,
-        fec_coding: 0,
-        sgi: 0,
-        noise_floor: -93,
-        ampdu_cnt: 0,
-        channel: 6,
-        secondary_channel: 0,
-        local_timestamp: 0,
         ant,
         sig_len: 100,
-        rx_state: 0,
-        real_time_set: false,
-        real_timestamp: 0.0,
+        ..RxCtrl::ht20(6)
+    };
+    Payload::Esp32Csi(CsiRow {
         len: 128,
-        csi,
+        ..CsiRow::new(Role::Sta, [0; 6], rx_ctrl, csi)
     })
 }
 

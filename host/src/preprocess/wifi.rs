@@ -60,7 +60,7 @@ pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
         else {
             continue;
         };
-        let antenna = usize::from(row.ant);
+        let antenna = usize::from(row.rx_ctrl.ant);
         if antenna >= WIFI_ANTENNAS || row.csi.len() < BINS {
             continue;
         }

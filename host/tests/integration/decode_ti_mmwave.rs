@@ -41,6 +41,12 @@ fn json_output_of_the_real_recording_has_the_spec_first_frame() {
     assert_eq!(first["frame"], 370);
     let points = first["points"].as_array().unwrap();
     assert_eq!(points.len(), 4);
+    // Where these values come from: shared/reference/wire-formats.md §1.5 hex-dumps the
+    // first 128 bytes of this recording and decodes them field by field (a script there, and
+    // pymmWave, give the same points). TI's own visualizer CSV (`tlv_TI_demo_mmw.csv`)
+    // covers the *second* recording, frames 316..=416, and is checked point by point in
+    // protocols' `every_point_of_the_second_recording_matches_the_csv`; its "frame 370" is
+    // that recording's frame, not this one.
     let expect = [
         (0.0095, 0.3053, 247, 898),
         (0.0177, 0.5669, 303, 721),

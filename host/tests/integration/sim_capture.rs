@@ -19,7 +19,7 @@ use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{Room, Scene, Vec3};
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use serde_json::Value;
 
 const SOURCE: &str = "esp32-hand";
@@ -81,32 +81,17 @@ impl DeviceRenderer for HandPhaseEsp32 {
             re: (AMPLITUDE * phase.cos()).round() as i8,
             im: (AMPLITUDE * phase.sin()).round() as i8,
         };
-        let row = CsiRow {
-            role: Role::Ap,
-            mac: self.mac,
+        let rx_ctrl = RxCtrl {
             rssi: -50,
-            rate: 11,
-            sig_mode: 1,
-            mcs: 0,
-            bandwidth: 0,
-            smoothing: 1,
-            not_sounding: 1,
-            aggregation: 0,
-            stbc: 0,
-            fec_coding: 0,
-            sgi: 0,
             noise_floor: -95,
-            ampdu_cnt: 0,
             channel: self.channel,
-            secondary_channel: 0,
             local_timestamp: self.clock.micros_u32(t),
-            ant: 0,
             sig_len: 100,
-            rx_state: 0,
-            real_time_set: false,
-            real_timestamp: 0.0,
+            ..RxCtrl::ht20(self.channel)
+        };
+        let row = CsiRow {
             len: 128,
-            csi: vec![iq; 64],
+            ..CsiRow::new(Role::Ap, self.mac, rx_ctrl, vec![iq; 64])
         };
         out.extend_from_slice(&row.to_line());
         self.sent += 1;

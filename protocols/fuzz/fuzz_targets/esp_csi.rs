@@ -15,19 +15,24 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         16 + usize::from(knob) * 4
     };
     let mut decoder = RowDecoder::with_limit(limit);
+    let mut records = 0u64;
     let mut rest = input;
     let mut sizes = data.iter().cycle();
     while !rest.is_empty() {
         let size = (usize::from(*sizes.next().unwrap_or(&1)) % 97 + 1).min(rest.len());
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
-        decode_chunk(&mut decoder, chunk, |row| check_round_trip(&row));
+        decode_chunk(&mut decoder, chunk, |row| {
+            check_round_trip(&row);
+            records += 1;
+        });
         let s = decoder.stats();
         assert!(s.bytes_consumed + s.bytes_skipped <= s.bytes_in);
     }
     decoder.finish();
     while let Some(row) = decoder.next_item() {
         check_round_trip(&row);
+        records += 1;
     }
     let s = decoder.stats();
     assert_eq!(s.bytes_in, input.len() as u64);
@@ -41,18 +46,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             );
             continue;
         };
-        let _ = (
-            view.values().count(),
-            view.layout(),
-            view.fft_gain(),
-            view.ant(),
-        );
+        let _ = (view.values().count(), view.layout(), view.rx_ctrl().rssi());
         let row = CsiRow::parse(&view).expect("a checked view parses");
         let one_pass = CsiRow::parse_line(line).expect("what the view accepts, parse_line accepts");
         assert_eq!(one_pass, row, "view path and one-pass path agree");
         assert_eq!(row.len(), view.value_count());
         check_round_trip(&row);
+        records += 1;
     }
+    dagr_protocols_fuzz::input_done(records);
 });
 
 fn check_round_trip(row: &CsiRow) {

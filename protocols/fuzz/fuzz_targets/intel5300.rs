@@ -18,11 +18,14 @@ fn roundtrip(bfee: &Bfee) {
     );
 }
 
-fn one_shot(data: &[u8]) {
+/// Returns how many records parsed and round-tripped.
+fn one_shot(data: &[u8]) -> u64 {
+    let mut records = 0;
     let _ = check_bfee_header(data);
     if let Ok(record) = Record::new_checked(data) {
         if let Ok(bfee) = Bfee::parse_record(&record) {
             roundtrip(&bfee);
+            records += 1;
         }
     }
     // The payload view on its own, whatever the record header says.
@@ -35,12 +38,14 @@ fn one_shot(data: &[u8]) {
         let _ = bits.sample(2, 2, 29);
         if let Ok(bfee) = Bfee::parse(&packet) {
             roundtrip(&bfee);
+            records += 1;
         }
     }
+    records
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    one_shot(data);
+    let one_shot_records = one_shot(data);
 
     // Chunk sizes from the first byte, a small limit from the second.
     let step = 1 + usize::from(data.first().copied().unwrap_or(0) % 61);
@@ -66,4 +71,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         "nothing left buffered"
     );
     assert_eq!(s.frames_ok, decoded);
+    dagr_protocols_fuzz::input_done(decoded + one_shot_records);
 });

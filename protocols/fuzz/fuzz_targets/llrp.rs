@@ -20,8 +20,10 @@ fn check_round_trip(message: &Message) {
     assert_eq!(&Message::parse(&header).unwrap(), message);
 }
 
-fn stream(data: &[u8]) {
+/// Returns how many messages decoded and round-tripped.
+fn stream(data: &[u8]) -> u64 {
     let limit = 4096;
+    let mut records = 0;
     let mut decoder = MessageDecoder::with_limit(limit);
     let mut rest = data;
     let mut step = 0usize;
@@ -35,6 +37,7 @@ fn stream(data: &[u8]) {
             chunk = &chunk[taken..];
             while let Some(message) = decoder.next_item() {
                 check_round_trip(&message);
+                records += 1;
             }
             check_accounting(&decoder, limit);
         }
@@ -42,17 +45,21 @@ fn stream(data: &[u8]) {
     decoder.finish();
     while let Some(message) = decoder.next_item() {
         check_round_trip(&message);
+        records += 1;
     }
     let s = decoder.stats();
     assert_eq!(s.bytes_in, data.len() as u64);
     assert_eq!(s.bytes_in, s.bytes_consumed + s.bytes_skipped);
+    records
 }
 
-fn one_shot(data: &[u8]) {
+fn one_shot(data: &[u8]) -> u64 {
+    let mut records = 0;
     if let Ok(header) = Header::new_checked(data) {
         let _ = header.is_plausible(usize::MAX);
         if let Ok(message) = Message::parse(&header) {
             check_round_trip(&message);
+            records += 1;
         }
     }
     for param in Params::new(data) {
@@ -60,9 +67,10 @@ fn one_shot(data: &[u8]) {
             let _ = (p.param_type(), p.value(), p.custom());
         }
     }
+    records
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    one_shot(data);
-    stream(data);
+    let records = one_shot(data) + stream(data);
+    dagr_protocols_fuzz::input_done(records);
 });

@@ -6,11 +6,13 @@ use dagr_protocols::node::{cobs, decode_frame, Frame, FrameDecoder, MAX_FRAME_LE
 use dagr_protocols::stream::StreamDecoder;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    stream_in_chunks(data);
-    one_shot(data);
+    let records = stream_in_chunks(data) + one_shot(data);
+    dagr_protocols_fuzz::input_done(records);
 });
 
-fn stream_in_chunks(data: &[u8]) {
+/// Returns how many frames decoded and round-tripped.
+fn stream_in_chunks(data: &[u8]) -> u64 {
+    let mut records = 0;
     let limit = 256 + usize::from(data.first().copied().unwrap_or(0)) * 16;
     let mut decoder = FrameDecoder::with_limit(limit);
     let mut rest = data;
@@ -24,6 +26,7 @@ fn stream_in_chunks(data: &[u8]) {
             chunk = &chunk[taken..];
             while let Some(frame) = decoder.next_item() {
                 check_round_trip(&frame);
+                records += 1;
             }
         }
         assert!(decoder.buffered() <= limit);
@@ -32,14 +35,17 @@ fn stream_in_chunks(data: &[u8]) {
     decoder.finish();
     while let Some(frame) = decoder.next_item() {
         check_round_trip(&frame);
+        records += 1;
     }
     let s = decoder.stats();
     assert_eq!(decoder.buffered(), 0);
     assert_eq!(s.bytes_in, s.bytes_consumed + s.bytes_skipped);
     assert_eq!(s.bytes_in, data.len() as u64);
+    records
 }
 
-fn one_shot(data: &[u8]) {
+fn one_shot(data: &[u8]) -> u64 {
+    let mut records = 0;
     let mut scratch = [0u8; 4096];
     if let Ok(len) = cobs::decode(data, &mut scratch) {
         let mut again = [0u8; 4096 + 32];
@@ -50,9 +56,11 @@ fn one_shot(data: &[u8]) {
     }
     if let Ok(frame) = Frame::parse(data) {
         check_round_trip(&frame);
+        records += 1;
     }
     let mut copy = data.to_vec();
     let _ = decode_frame(&mut copy);
+    records
 }
 
 fn check_round_trip(frame: &Frame) {

@@ -38,28 +38,37 @@ fn without_nan(mut frame: Frame) -> Frame {
     frame
 }
 
-fn stream(data: &[u8]) {
+/// Returns how many frames decoded and round-tripped.
+fn stream(data: &[u8]) -> u64 {
+    let mut records = 0;
     let mut decoder = FrameDecoder::with_limit(4096);
     let mut rest = data;
     let mut i = 0;
     while !rest.is_empty() {
         let size = usize::from(data[i % data.len()]).max(1).min(rest.len());
         i += 1;
-        decode_chunk(&mut decoder, &rest[..size], |f| check_round_trip(&f));
+        decode_chunk(&mut decoder, &rest[..size], |f| {
+            check_round_trip(&f);
+            records += 1;
+        });
         rest = &rest[size..];
         check_invariant(&decoder);
     }
     decoder.finish();
     while let Some(f) = decoder.next_item() {
         check_round_trip(&f);
+        records += 1;
     }
     check_invariant(&decoder);
     assert_eq!(decoder.buffered(), 0);
+    records
 }
 
-fn one_shot(data: &[u8]) {
+fn one_shot(data: &[u8]) -> u64 {
+    let mut records = 0;
     if let Ok(frame) = Frame::parse_bytes(data) {
         check_round_trip(&frame);
+        records += 1;
     }
     let packet = Packet::new_unchecked(data);
     if let Ok(header) = HeaderRepr::parse(&packet) {
@@ -68,6 +77,7 @@ fn one_shot(data: &[u8]) {
             let _ = tlv.map(|t| t.payload().len());
         }
     }
+    records
 }
 
 fn text(data: &[u8]) {
@@ -89,7 +99,7 @@ fn text(data: &[u8]) {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    stream(data);
-    one_shot(data);
+    let records = stream(data) + one_shot(data);
     text(data);
+    dagr_protocols_fuzz::input_done(records);
 });

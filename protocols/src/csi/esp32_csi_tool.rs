@@ -27,9 +27,8 @@
 //! decoder that splits a console stream into rows, skipping and counting everything else.
 use core::fmt;
 
-use super::lines::{
-    flag_column, int_column, parse_mac, scan_values, u32_printed_as_d, Tokens, ROW_PREFIX,
-};
+use super::lines::{flag_column, int_column, parse_mac, scan_values, Tokens, ROW_PREFIX};
+use super::rx_ctrl::RxCtrl;
 use super::Iq;
 use crate::error::{Error, Result};
 
@@ -41,58 +40,25 @@ pub mod field {
     pub const ROLE: usize = 1;
     /// Transmitter MAC, `%02X:` separated.
     pub const MAC: usize = 2;
-    /// `rx_ctrl.rssi`, dBm.
-    pub const RSSI: usize = 3;
-    /// `rx_ctrl.rate`.
-    pub const RATE: usize = 4;
-    /// `rx_ctrl.sig_mode`: 0 non-HT, 1 HT, 3 VHT.
-    pub const SIG_MODE: usize = 5;
-    /// `rx_ctrl.mcs`.
-    pub const MCS: usize = 6;
-    /// `rx_ctrl.cwb` (header calls it `bandwidth`): 0 = 20 MHz, 1 = 40 MHz.
-    pub const BANDWIDTH: usize = 7;
-    /// `rx_ctrl.smoothing`.
-    pub const SMOOTHING: usize = 8;
-    /// `rx_ctrl.not_sounding`.
-    pub const NOT_SOUNDING: usize = 9;
-    /// `rx_ctrl.aggregation`.
-    pub const AGGREGATION: usize = 10;
-    /// `rx_ctrl.stbc`.
-    pub const STBC: usize = 11;
-    /// `rx_ctrl.fec_coding`.
-    pub const FEC_CODING: usize = 12;
-    /// `rx_ctrl.sgi`.
-    pub const SGI: usize = 13;
-    /// `rx_ctrl.noise_floor`, dBm.
-    pub const NOISE_FLOOR: usize = 14;
-    /// `rx_ctrl.ampdu_cnt`.
-    pub const AMPDU_CNT: usize = 15;
-    /// `rx_ctrl.channel`.
-    pub const CHANNEL: usize = 16;
-    /// `rx_ctrl.secondary_channel`: 0 none, 1 above, 2 below.
-    pub const SECONDARY_CHANNEL: usize = 17;
-    /// `rx_ctrl.timestamp`, µs, u32 (printed with `%d`).
-    pub const LOCAL_TIMESTAMP: usize = 18;
-    /// `rx_ctrl.ant`.
-    pub const ANT: usize = 19;
-    /// `rx_ctrl.sig_len`.
-    pub const SIG_LEN: usize = 20;
-    /// `rx_ctrl.rx_state`.
-    pub const RX_STATE: usize = 21;
+    /// First of the 19 receive-control columns (`rssi` .. `rx_state`), laid out as
+    /// [`rx_ctrl::field`](crate::csi::rx_ctrl::field) says.
+    pub const RX_CTRL: usize = 3;
     /// 1 once the host set the wall clock.
-    pub const REAL_TIME_SET: usize = 22;
+    pub const REAL_TIME_SET: usize = RX_CTRL + crate::csi::rx_ctrl::field::COUNT;
     /// Seconds as a float (see the module docs for the old unpadded form).
-    pub const REAL_TIMESTAMP: usize = 23;
+    pub const REAL_TIMESTAMP: usize = REAL_TIME_SET + 1;
     /// `wifi_csi_info_t.len` as printed (may disagree with the value count).
-    pub const LEN: usize = 24;
+    pub const LEN: usize = REAL_TIMESTAMP + 1;
     /// The bracketed, space-separated CSI values.
-    pub const CSI: usize = 25;
+    pub const CSI: usize = LEN + 1;
     /// Columns per row.
-    pub const COUNT: usize = 26;
+    pub const COUNT: usize = CSI + 1;
     /// The header line the firmware prints once at start-up (without its `\n`).
-    pub const HEADER: &str = "type,role,mac,rssi,rate,sig_mode,mcs,bandwidth,smoothing,\
-not_sounding,aggregation,stbc,fec_coding,sgi,noise_floor,ampdu_cnt,channel,secondary_channel,\
-local_timestamp,ant,sig_len,rx_state,real_time_set,real_timestamp,len,CSI_DATA";
+    pub const HEADER: &str = concat!(
+        "type,role,mac,",
+        crate::csi::rx_ctrl::rx_ctrl_header!(),
+        ",real_time_set,real_timestamp,len,CSI_DATA"
+    );
 }
 
 /// Which ESP32-CSI-Tool example firmware printed the row (`csi_init("AP")` etc.).
@@ -175,12 +141,7 @@ pub struct Row<T: AsRef<[u8]>> {
 struct Header {
     role: Role,
     mac: [u8; 6],
-    rssi: i8,
-    /// The plain `u8` columns ([`U8_COLUMNS`]), indexed by column; other slots stay 0.
-    u8s: [u8; field::COUNT],
-    noise_floor: i8,
-    local_timestamp: u32,
-    sig_len: u16,
+    rx_ctrl: RxCtrl,
     real_time_set: bool,
     real_timestamp: f64,
     len: u16,
@@ -216,10 +177,6 @@ impl<T: AsRef<[u8]>> Row<T> {
         column(line_body(self.buffer.as_ref()), &self.bounds, i)
     }
 
-    fn u8_at(&self, i: usize) -> u8 {
-        self.header.u8s[i]
-    }
-
     /// Which example firmware printed the row.
     pub fn role(&self) -> Role {
         self.header.role
@@ -230,99 +187,9 @@ impl<T: AsRef<[u8]>> Row<T> {
         self.header.mac
     }
 
-    /// Received signal strength, dBm.
-    pub fn rssi(&self) -> i8 {
-        self.header.rssi
-    }
-
-    /// PHY rate code of the frame.
-    pub fn rate(&self) -> u8 {
-        self.u8_at(field::RATE)
-    }
-
-    /// 0 non-HT (11b/g), 1 HT (11n), 3 VHT.
-    pub fn sig_mode(&self) -> u8 {
-        self.u8_at(field::SIG_MODE)
-    }
-
-    /// Modulation and coding scheme index.
-    pub fn mcs(&self) -> u8 {
-        self.u8_at(field::MCS)
-    }
-
-    /// Channel bandwidth (`rx_ctrl.cwb`): 0 = 20 MHz, 1 = 40 MHz.
-    pub fn bandwidth(&self) -> u8 {
-        self.u8_at(field::BANDWIDTH)
-    }
-
-    /// `rx_ctrl.smoothing`: channel estimate smoothing recommended.
-    pub fn smoothing(&self) -> u8 {
-        self.u8_at(field::SMOOTHING)
-    }
-
-    /// `rx_ctrl.not_sounding`: the frame was not a sounding PPDU.
-    pub fn not_sounding(&self) -> u8 {
-        self.u8_at(field::NOT_SOUNDING)
-    }
-
-    /// `rx_ctrl.aggregation`: 0 MPDU, 1 AMPDU.
-    pub fn aggregation(&self) -> u8 {
-        self.u8_at(field::AGGREGATION)
-    }
-
-    /// `rx_ctrl.stbc`: space-time block coding used.
-    pub fn stbc(&self) -> u8 {
-        self.u8_at(field::STBC)
-    }
-
-    /// `rx_ctrl.fec_coding`: LDPC used.
-    pub fn fec_coding(&self) -> u8 {
-        self.u8_at(field::FEC_CODING)
-    }
-
-    /// `rx_ctrl.sgi`: short guard interval.
-    pub fn sgi(&self) -> u8 {
-        self.u8_at(field::SGI)
-    }
-
-    /// Noise floor, dBm.
-    pub fn noise_floor(&self) -> i8 {
-        self.header.noise_floor
-    }
-
-    /// Subframes in the AMPDU.
-    pub fn ampdu_cnt(&self) -> u8 {
-        self.u8_at(field::AMPDU_CNT)
-    }
-
-    /// Primary channel.
-    pub fn channel(&self) -> u8 {
-        self.u8_at(field::CHANNEL)
-    }
-
-    /// Secondary channel: 0 none, 1 above, 2 below.
-    pub fn secondary_channel(&self) -> u8 {
-        self.u8_at(field::SECONDARY_CHANNEL)
-    }
-
-    /// Receiver's µs counter at reception (`rx_ctrl.timestamp`, wraps at 2^32).
-    pub fn local_timestamp(&self) -> u32 {
-        self.header.local_timestamp
-    }
-
-    /// Antenna number.
-    pub fn ant(&self) -> u8 {
-        self.u8_at(field::ANT)
-    }
-
-    /// Length of the received packet, bytes.
-    pub fn sig_len(&self) -> u16 {
-        self.header.sig_len
-    }
-
-    /// Receiver state (0 = no error).
-    pub fn rx_state(&self) -> u8 {
-        self.u8_at(field::RX_STATE)
+    /// The 19 receive-control columns (`rssi` .. `rx_state`).
+    pub fn rx_ctrl(&self) -> &RxCtrl {
+        &self.header.rx_ctrl
     }
 
     /// Whether the host had set the wall clock when the row was printed.
@@ -383,21 +250,10 @@ impl Header {
     /// Parses every column but the CSI list, in column order; the error names the first
     /// bad one.
     fn parse<'a>(column: &dyn Fn(usize) -> &'a [u8]) -> Result<Header> {
-        let role = Role::parse(column(field::ROLE))?;
-        let mac = parse_mac(column(field::MAC)).ok_or(Error::Malformed("mac"))?;
-        let rssi = int_column(column(field::RSSI), "rssi")?;
-        let mut u8s = [0u8; field::COUNT];
-        for (i, name) in U8_COLUMNS {
-            u8s[i] = int_column(column(i), name)?;
-        }
         Ok(Header {
-            role,
-            mac,
-            rssi,
-            u8s,
-            noise_floor: int_column(column(field::NOISE_FLOOR), "noise_floor")?,
-            local_timestamp: u32_printed_as_d(column(field::LOCAL_TIMESTAMP), "local_timestamp")?,
-            sig_len: int_column(column(field::SIG_LEN), "sig_len")?,
+            role: Role::parse(column(field::ROLE))?,
+            mac: parse_mac(column(field::MAC)).ok_or(Error::Malformed("mac"))?,
+            rx_ctrl: RxCtrl::parse(|i| column(field::RX_CTRL + i))?,
             real_time_set: flag_column(column(field::REAL_TIME_SET), "real_time_set")?,
             real_timestamp: parse_real_timestamp(column(field::REAL_TIMESTAMP))?,
             len: int_column(column(field::LEN), "len")?,
@@ -411,25 +267,6 @@ fn column<'a>(body: &'a [u8], bounds: &[usize; field::COUNT + 1], i: usize) -> &
     let end = bounds.get(i + 1).copied().unwrap_or(0);
     body.get(start..end.saturating_sub(1)).unwrap_or_default()
 }
-
-/// The column indices holding plain `u8` values, with their names for errors.
-const U8_COLUMNS: [(usize, &str); 15] = [
-    (field::RATE, "rate"),
-    (field::SIG_MODE, "sig_mode"),
-    (field::MCS, "mcs"),
-    (field::BANDWIDTH, "bandwidth"),
-    (field::SMOOTHING, "smoothing"),
-    (field::NOT_SOUNDING, "not_sounding"),
-    (field::AGGREGATION, "aggregation"),
-    (field::STBC, "stbc"),
-    (field::FEC_CODING, "fec_coding"),
-    (field::SGI, "sgi"),
-    (field::AMPDU_CNT, "ampdu_cnt"),
-    (field::CHANNEL, "channel"),
-    (field::SECONDARY_CHANNEL, "secondary_channel"),
-    (field::ANT, "ant"),
-    (field::RX_STATE, "rx_state"),
-];
 
 /// The line without a trailing `\n` / `\r\n` / `\r`.
 fn line_body(line: &[u8]) -> &[u8] {
@@ -511,44 +348,8 @@ mod owned {
         pub role: Role,
         /// Transmitter MAC address.
         pub mac: [u8; 6],
-        /// Received signal strength, dBm.
-        pub rssi: i8,
-        /// PHY rate code.
-        pub rate: u8,
-        /// 0 non-HT, 1 HT, 3 VHT.
-        pub sig_mode: u8,
-        /// Modulation and coding scheme index.
-        pub mcs: u8,
-        /// `rx_ctrl.cwb`: 0 = 20 MHz, 1 = 40 MHz.
-        pub bandwidth: u8,
-        /// `rx_ctrl.smoothing`.
-        pub smoothing: u8,
-        /// `rx_ctrl.not_sounding`.
-        pub not_sounding: u8,
-        /// `rx_ctrl.aggregation`.
-        pub aggregation: u8,
-        /// `rx_ctrl.stbc`.
-        pub stbc: u8,
-        /// `rx_ctrl.fec_coding`.
-        pub fec_coding: u8,
-        /// `rx_ctrl.sgi`.
-        pub sgi: u8,
-        /// Noise floor, dBm.
-        pub noise_floor: i8,
-        /// Subframes in the AMPDU.
-        pub ampdu_cnt: u8,
-        /// Primary channel.
-        pub channel: u8,
-        /// 0 none, 1 above, 2 below.
-        pub secondary_channel: u8,
-        /// Receiver µs counter at reception (wraps at 2^32).
-        pub local_timestamp: u32,
-        /// Antenna number.
-        pub ant: u8,
-        /// Received packet length, bytes.
-        pub sig_len: u16,
-        /// Receiver state (0 = no error).
-        pub rx_state: u8,
+        /// The 19 receive-control columns (`rssi` .. `rx_state`).
+        pub rx_ctrl: RxCtrl,
         /// Whether the wall clock had been set.
         pub real_time_set: bool,
         /// `real_timestamp` parsed as a float (old builds: see the module docs).
@@ -560,6 +361,23 @@ mod owned {
     }
 
     impl CsiRow {
+        /// A row as current firmware prints it before the host sets its clock: wall clock
+        /// unset (`real_time_set` 0, `real_timestamp` 0.0) and `len` equal to the number of
+        /// values printed (saturating at `u16::MAX`). Set the other columns with struct
+        /// update syntax, e.g. `CsiRow { len: 384, ..CsiRow::new(..) }` for an LLTF-only
+        /// build.
+        pub fn new(role: Role, mac: [u8; 6], rx_ctrl: RxCtrl, csi: Vec<Iq>) -> CsiRow {
+            CsiRow {
+                role,
+                mac,
+                rx_ctrl,
+                real_time_set: false,
+                real_timestamp: 0.0,
+                len: u16::try_from(csi.len().saturating_mul(2)).unwrap_or(u16::MAX),
+                csi,
+            }
+        }
+
         /// Copies a checked row out of its view.
         pub fn parse(row: &Row<impl AsRef<[u8]>>) -> Result<CsiRow> {
             let mut csi = Vec::with_capacity(row.value_count() / 2);
@@ -585,25 +403,7 @@ mod owned {
             CsiRow {
                 role: row.role(),
                 mac: row.mac(),
-                rssi: row.rssi(),
-                rate: row.rate(),
-                sig_mode: row.sig_mode(),
-                mcs: row.mcs(),
-                bandwidth: row.bandwidth(),
-                smoothing: row.smoothing(),
-                not_sounding: row.not_sounding(),
-                aggregation: row.aggregation(),
-                stbc: row.stbc(),
-                fec_coding: row.fec_coding(),
-                sgi: row.sgi(),
-                noise_floor: row.noise_floor(),
-                ampdu_cnt: row.ampdu_cnt(),
-                channel: row.channel(),
-                secondary_channel: row.secondary_channel(),
-                local_timestamp: row.local_timestamp(),
-                ant: row.ant(),
-                sig_len: row.sig_len(),
-                rx_state: row.rx_state(),
+                rx_ctrl: *row.rx_ctrl(),
                 real_time_set: row.real_time_set(),
                 real_timestamp: row.real_timestamp(),
                 len: row.len(),
@@ -617,28 +417,11 @@ mod owned {
         pub fn write_row(&self, w: &mut impl fmt::Write) -> fmt::Result {
             write!(w, "CSI_DATA,{},", self.role)?;
             write_mac(w, &self.mac, true)?;
+            w.write_char(',')?;
+            self.rx_ctrl.write_columns(w)?;
             write!(
                 w,
-                ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},[",
-                self.rssi,
-                self.rate,
-                self.sig_mode,
-                self.mcs,
-                self.bandwidth,
-                self.smoothing,
-                self.not_sounding,
-                self.aggregation,
-                self.stbc,
-                self.fec_coding,
-                self.sgi,
-                self.noise_floor,
-                self.ampdu_cnt,
-                self.channel,
-                self.secondary_channel,
-                self.local_timestamp as i32,
-                self.ant,
-                self.sig_len,
-                self.rx_state,
+                ",{},{},{},[",
                 u8::from(self.real_time_set),
                 self.real_timestamp,
                 self.len,
@@ -676,9 +459,9 @@ mod owned {
             write!(
                 f,
                 " rssi {} dBm ch {} t {} us: {} subcarriers (len {})",
-                self.rssi,
-                self.channel,
-                self.local_timestamp,
+                self.rx_ctrl.rssi,
+                self.rx_ctrl.channel,
+                self.rx_ctrl.local_timestamp,
                 self.csi.len(),
                 self.len
             )
@@ -698,6 +481,7 @@ mod owned {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use crate::csi::rx_ctrl::tests::{arb_rx_ctrl, spec_run};
     use crate::stream::{decode_all, StreamDecoder};
     use alloc::vec;
     use alloc::vec::Vec;
@@ -716,36 +500,17 @@ mod tests {
     }
 
     fn spec_row() -> CsiRow {
+        // The rx_ctrl run of this row is the one rx_ctrl's own tests read and print.
+        let rx_ctrl = spec_run();
+        let csi = vec![
+            Iq { re: -48, im: 101 },
+            Iq { re: 0, im: 5 },
+            Iq { re: 0, im: 0 },
+        ];
         CsiRow {
-            role: Role::Ap,
-            mac: [0x3C, 0x71, 0xBF, 0x6D, 0x2A, 0x78],
-            rssi: -73,
-            rate: 11,
-            sig_mode: 1,
-            mcs: 0,
-            bandwidth: 1,
-            smoothing: 1,
-            not_sounding: 1,
-            aggregation: 0,
-            stbc: 0,
-            fec_coding: 0,
-            sgi: 0,
-            noise_floor: -93,
-            ampdu_cnt: 0,
-            channel: 1,
-            secondary_channel: 1,
-            local_timestamp: 80272146,
-            ant: 0,
-            sig_len: 101,
-            rx_state: 0,
-            real_time_set: false,
             real_timestamp: 80.363225,
             len: 384,
-            csi: vec![
-                Iq { re: -48, im: 101 },
-                Iq { re: 0, im: 5 },
-                Iq { re: 0, im: 0 },
-            ],
+            ..CsiRow::new(Role::Ap, [0x3C, 0x71, 0xBF, 0x6D, 0x2A, 0x78], rx_ctrl, csi)
         }
     }
 
@@ -754,20 +519,15 @@ mod tests {
         let row = Row::new_checked(ROW).unwrap();
         assert_eq!(row.role(), Role::Ap);
         assert_eq!(row.mac(), [0x3C, 0x71, 0xBF, 0x6D, 0x2A, 0x78]);
-        assert_eq!(row.rssi(), -73);
-        assert_eq!(row.rate(), 11);
-        assert_eq!(
-            (row.sig_mode(), row.bandwidth(), row.secondary_channel()),
-            (1, 1, 1)
-        );
-        assert_eq!(
-            (row.smoothing(), row.not_sounding(), row.aggregation()),
-            (1, 1, 0)
-        );
-        assert_eq!(row.noise_floor(), -93);
-        assert_eq!(row.channel(), 1);
-        assert_eq!(row.local_timestamp(), 80272146);
-        assert_eq!(row.sig_len(), 101);
+        let rx = row.rx_ctrl();
+        assert_eq!(rx.rssi, -73);
+        assert_eq!(rx.rate, 11);
+        assert_eq!((rx.sig_mode, rx.bandwidth, rx.secondary_channel), (1, 1, 1));
+        assert_eq!((rx.smoothing, rx.not_sounding, rx.aggregation), (1, 1, 0));
+        assert_eq!(rx.noise_floor, -93);
+        assert_eq!(rx.channel, 1);
+        assert_eq!(rx.local_timestamp, 80272146);
+        assert_eq!(rx.sig_len, 101);
         assert!(!row.real_time_set());
         assert_eq!(row.real_timestamp(), 80.363225);
         assert_eq!(row.real_timestamp_text(), b"80.363225");
@@ -843,7 +603,7 @@ mod tests {
     fn negative_local_timestamp_is_the_wrapped_u32() {
         let line = b"CSI_DATA,PASSIVE,00:00:00:00:00:01,-60,11,0,0,0,0,0,0,0,0,0,-93,0,6,0,-2147483648,0,10,0,1,1.23457e+06,2,[1 2 ]";
         let row = CsiRow::parse_line(line).unwrap();
-        assert_eq!(row.local_timestamp, 1 << 31);
+        assert_eq!(row.rx_ctrl.local_timestamp, 1 << 31);
         assert_eq!(row.real_timestamp, 1.23457e6);
         assert!(row.to_line().windows(13).any(|w| w == b",-2147483648,"));
     }
@@ -958,48 +718,23 @@ mod tests {
 
     fn arb_row() -> impl Strategy<Value = CsiRow> {
         let roles = prop_oneof![Just(Role::Ap), Just(Role::Sta), Just(Role::Passive)];
-        let radio = (
-            any::<i8>(),
-            any::<[u8; 12]>(),
-            any::<i8>(),
-            any::<u32>(),
-            any::<u16>(),
-        );
         let tail = (
             any::<bool>(),
             -1.0e7f64..1.0e7,
             any::<u16>(),
             prop::collection::vec(any::<(i8, i8)>(), 0..200),
         );
-        (roles, any::<[u8; 6]>(), radio, tail).prop_map(
-            |(role, mac, (rssi, b, noise_floor, local_timestamp, sig_len), (rts, ts, len, v))| {
-                CsiRow {
+        (roles, any::<[u8; 6]>(), arb_rx_ctrl(), tail).prop_map(
+            |(role, mac, rx_ctrl, (real_time_set, real_timestamp, len, v))| CsiRow {
+                real_time_set,
+                real_timestamp,
+                len,
+                ..CsiRow::new(
                     role,
                     mac,
-                    rssi,
-                    rate: b[0],
-                    sig_mode: b[1],
-                    mcs: b[2],
-                    bandwidth: b[3],
-                    smoothing: b[4],
-                    not_sounding: b[5],
-                    aggregation: b[6],
-                    stbc: b[7],
-                    fec_coding: b[8],
-                    sgi: b[9],
-                    noise_floor,
-                    ampdu_cnt: b[10],
-                    channel: b[11],
-                    secondary_channel: b[0] ^ b[1],
-                    local_timestamp,
-                    ant: b[2] ^ b[3],
-                    sig_len,
-                    rx_state: b[4] ^ b[5],
-                    real_time_set: rts,
-                    real_timestamp: ts,
-                    len,
-                    csi: v.into_iter().map(|(re, im)| Iq { re, im }).collect(),
-                }
+                    rx_ctrl,
+                    v.into_iter().map(|(re, im)| Iq { re, im }).collect(),
+                )
             },
         )
     }

@@ -31,6 +31,7 @@ use core::fmt;
 use super::lines::{
     flag_column, int_column, parse_mac, scan_values, u32_printed_as_d, BadValue, Tokens, ROW_PREFIX,
 };
+use super::rx_ctrl::RxCtrl;
 use super::Iq;
 use crate::error::{Error, Result};
 
@@ -44,56 +45,23 @@ pub mod field {
         pub const ID: usize = 1;
         /// Transmitter MAC, `%02x:` separated.
         pub const MAC: usize = 2;
-        /// `rx_ctrl.rssi`, dBm.
-        pub const RSSI: usize = 3;
-        /// `rx_ctrl.rate`.
-        pub const RATE: usize = 4;
-        /// `rx_ctrl.sig_mode`: 0 non-HT, 1 HT, 3 VHT.
-        pub const SIG_MODE: usize = 5;
-        /// `rx_ctrl.mcs`.
-        pub const MCS: usize = 6;
-        /// `rx_ctrl.cwb` (header: `bandwidth`): 0 = 20 MHz, 1 = 40 MHz.
-        pub const BANDWIDTH: usize = 7;
-        /// `rx_ctrl.smoothing`.
-        pub const SMOOTHING: usize = 8;
-        /// `rx_ctrl.not_sounding`.
-        pub const NOT_SOUNDING: usize = 9;
-        /// `rx_ctrl.aggregation`.
-        pub const AGGREGATION: usize = 10;
-        /// `rx_ctrl.stbc`.
-        pub const STBC: usize = 11;
-        /// `rx_ctrl.fec_coding`.
-        pub const FEC_CODING: usize = 12;
-        /// `rx_ctrl.sgi`.
-        pub const SGI: usize = 13;
-        /// `rx_ctrl.noise_floor`, dBm.
-        pub const NOISE_FLOOR: usize = 14;
-        /// `rx_ctrl.ampdu_cnt`.
-        pub const AMPDU_CNT: usize = 15;
-        /// `rx_ctrl.channel`.
-        pub const CHANNEL: usize = 16;
-        /// `rx_ctrl.secondary_channel`: 0 none, 1 above, 2 below.
-        pub const SECONDARY_CHANNEL: usize = 17;
-        /// `rx_ctrl.timestamp`, µs (`u32` printed with `%d`).
-        pub const LOCAL_TIMESTAMP: usize = 18;
-        /// `rx_ctrl.ant`.
-        pub const ANT: usize = 19;
-        /// `rx_ctrl.sig_len`.
-        pub const SIG_LEN: usize = 20;
-        /// `rx_ctrl.rx_state`.
-        pub const RX_STATE: usize = 21;
+        /// First of the 19 receive-control columns (`rssi` .. `rx_state`), laid out as
+        /// [`rx_ctrl::field`](crate::csi::rx_ctrl::field) says.
+        pub const RX_CTRL: usize = 3;
         /// Number of values in the data column.
-        pub const LEN: usize = 22;
+        pub const LEN: usize = RX_CTRL + crate::csi::rx_ctrl::field::COUNT;
         /// `first_word_invalid`: 1 when the first 4 bytes are garbage.
-        pub const FIRST_WORD: usize = 23;
+        pub const FIRST_WORD: usize = LEN + 1;
         /// The quoted CSI list.
-        pub const DATA: usize = 24;
+        pub const DATA: usize = FIRST_WORD + 1;
         /// Columns per row.
-        pub const COUNT: usize = 25;
+        pub const COUNT: usize = DATA + 1;
         /// The header line printed once (without its `\n`).
-        pub const HEADER: &str = "type,id,mac,rssi,rate,sig_mode,mcs,bandwidth,smoothing,\
-not_sounding,aggregation,stbc,fec_coding,sgi,noise_floor,ampdu_cnt,channel,secondary_channel,\
-local_timestamp,ant,sig_len,rx_state,len,first_word,data";
+        pub const HEADER: &str = concat!(
+            "type,id,mac,",
+            crate::csi::rx_ctrl::rx_ctrl_header!(),
+            ",len,first_word,data"
+        );
     }
 
     /// ESP32-C5 / C6 / C61: 15 columns with the gains of the newer PHY.
@@ -168,16 +136,171 @@ impl Layout {
 /// Most columns a row has (the 25-column layout).
 const MAX_COLUMNS: usize = field::esp32::COUNT;
 
+/// The receive-control columns of a C5/C6 row: those chips' `rx_ctrl` is a different
+/// struct, so the firmware prints a different set (with the PHY gains) in a different order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct C5c6RxCtrl {
+    /// Received signal strength, dBm.
+    pub rssi: i8,
+    /// PHY rate code.
+    pub rate: u8,
+    /// Noise floor, dBm.
+    pub noise_floor: i8,
+    /// PHY FFT gain.
+    pub fft_gain: u8,
+    /// PHY AGC gain.
+    pub agc_gain: u8,
+    /// Primary channel.
+    pub channel: u8,
+    /// Receiver µs counter at reception (wraps at 2^32).
+    pub local_timestamp: u32,
+    /// Received packet length, bytes.
+    pub sig_len: u16,
+    /// Receiver state (0 = no error).
+    pub rx_state: u8,
+}
+
+impl C5c6RxCtrl {
+    /// Reads the columns from `column(i)` (a [`field::c5c6`] index), in column order; the
+    /// error names the first bad one.
+    fn parse<'a>(column: impl Fn(usize) -> &'a [u8]) -> Result<C5c6RxCtrl> {
+        use field::c5c6 as n;
+        Ok(C5c6RxCtrl {
+            rssi: int_column(column(n::RSSI), "rssi")?,
+            rate: int_column(column(n::RATE), "rate")?,
+            noise_floor: int_column(column(n::NOISE_FLOOR), "noise_floor")?,
+            fft_gain: int_column(column(n::FFT_GAIN), "fft_gain")?,
+            agc_gain: int_column(column(n::AGC_GAIN), "agc_gain")?,
+            channel: int_column(column(n::CHANNEL), "channel")?,
+            local_timestamp: u32_printed_as_d(column(n::LOCAL_TIMESTAMP), "local_timestamp")?,
+            sig_len: int_column(column(n::SIG_LEN), "sig_len")?,
+            rx_state: int_column(column(n::RX_STATE), "rx_state")?,
+        })
+    }
+
+    /// Prints the columns as the firmware does (`%d`, comma-joined, none before or after).
+    fn write_columns(&self, w: &mut impl fmt::Write) -> fmt::Result {
+        write!(
+            w,
+            "{},{},{},{},{},{},{},{},{}",
+            self.rssi,
+            self.rate,
+            self.noise_floor,
+            self.fft_gain,
+            self.agc_gain,
+            self.channel,
+            self.local_timestamp as i32,
+            self.sig_len,
+            self.rx_state,
+        )
+    }
+}
+
+/// The receive-control columns of a row, which depend on the chip family that printed it
+/// (and so decide the [`Layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChipRxCtrl {
+    /// A 25-column row (ESP32/S2/S3/C3): the `rx_ctrl` run ESP32-CSI-Tool prints too.
+    Esp32(RxCtrl),
+    /// A 15-column row (C5/C6/C61).
+    C5C6(C5c6RxCtrl),
+}
+
+impl ChipRxCtrl {
+    /// The layout a row with these columns has.
+    pub fn layout(&self) -> Layout {
+        match self {
+            ChipRxCtrl::Esp32(_) => Layout::Esp32,
+            ChipRxCtrl::C5C6(_) => Layout::C5C6,
+        }
+    }
+
+    /// Received signal strength, dBm.
+    pub fn rssi(&self) -> i8 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.rssi,
+            ChipRxCtrl::C5C6(r) => r.rssi,
+        }
+    }
+
+    /// PHY rate code.
+    pub fn rate(&self) -> u8 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.rate,
+            ChipRxCtrl::C5C6(r) => r.rate,
+        }
+    }
+
+    /// Noise floor, dBm.
+    pub fn noise_floor(&self) -> i8 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.noise_floor,
+            ChipRxCtrl::C5C6(r) => r.noise_floor,
+        }
+    }
+
+    /// Primary channel.
+    pub fn channel(&self) -> u8 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.channel,
+            ChipRxCtrl::C5C6(r) => r.channel,
+        }
+    }
+
+    /// Receiver µs counter at reception (wraps at 2^32).
+    pub fn local_timestamp(&self) -> u32 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.local_timestamp,
+            ChipRxCtrl::C5C6(r) => r.local_timestamp,
+        }
+    }
+
+    /// Received packet length, bytes.
+    pub fn sig_len(&self) -> u16 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.sig_len,
+            ChipRxCtrl::C5C6(r) => r.sig_len,
+        }
+    }
+
+    /// Receiver state (0 = no error).
+    pub fn rx_state(&self) -> u8 {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.rx_state,
+            ChipRxCtrl::C5C6(r) => r.rx_state,
+        }
+    }
+
+    /// Prints the columns between the MAC and `len`, comma-joined.
+    fn write_columns(&self, w: &mut impl fmt::Write) -> fmt::Result {
+        match self {
+            ChipRxCtrl::Esp32(r) => r.write_columns(w),
+            ChipRxCtrl::C5C6(r) => r.write_columns(w),
+        }
+    }
+}
+
 /// A checked, read-only view of one row (a line without its `\n`; a trailing `\r\n`, `\n`
 /// or `\r` is ignored). Construction validates every column, so the accessors are plain
 /// reads; nothing is allocated.
 #[derive(Debug, Clone)]
 pub struct Row<T: AsRef<[u8]>> {
     buffer: T,
-    layout: Layout,
     /// Column `i` spans `bounds[i]..bounds[i + 1] - 1` (the `- 1` skips its comma).
     bounds: [usize; MAX_COLUMNS + 1],
     value_count: usize,
+    /// Every column but the list, parsed once at construction.
+    head: Head,
+}
+
+/// The parsed columns before the CSI list, what the accessors read.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    id: u32,
+    mac: [u8; 6],
+    rx_ctrl: ChipRxCtrl,
+    len: usize,
+    first_word_invalid: bool,
 }
 
 impl<T: AsRef<[u8]>> Row<T> {
@@ -189,18 +312,18 @@ impl<T: AsRef<[u8]>> Row<T> {
         Ok(row)
     }
 
-    /// Splits the columns and checks all but the CSI list (whose caller scans it and
-    /// then calls [`check_len`]).
+    /// Splits the columns and parses all but the CSI list (whose caller scans it and then
+    /// calls [`check_len`]).
     fn split(buffer: T) -> Result<Row<T>> {
-        let (layout, bounds) = column_bounds(line_body(buffer.as_ref()))?;
-        let row = Row {
+        let body = line_body(buffer.as_ref());
+        let (layout, bounds) = column_bounds(body)?;
+        let head = Head::parse(layout, &|i| column(body, &bounds, i))?;
+        Ok(Row {
             buffer,
-            layout,
             bounds,
             value_count: 0,
-        };
-        row.check_columns()?;
-        Ok(row)
+            head,
+        })
     }
 
     /// The underlying buffer.
@@ -210,187 +333,27 @@ impl<T: AsRef<[u8]>> Row<T> {
 
     /// Which layout (chip family) the row has.
     pub fn layout(&self) -> Layout {
-        self.layout
-    }
-
-    fn column(&self, i: usize) -> &[u8] {
-        let body = line_body(self.buffer.as_ref());
-        let start = self.bounds.get(i).copied().unwrap_or(0);
-        let end = self.bounds.get(i + 1).copied().unwrap_or(0);
-        body.get(start..end.saturating_sub(1)).unwrap_or_default()
-    }
-
-    /// The column of a field present in both layouts.
-    fn common(&self, esp32: usize, c5c6: usize) -> &[u8] {
-        match self.layout {
-            Layout::Esp32 => self.column(esp32),
-            Layout::C5C6 => self.column(c5c6),
-        }
-    }
-
-    fn esp32_u8(&self, i: usize) -> Option<u8> {
-        match self.layout {
-            Layout::Esp32 => int_column(self.column(i), "").ok(),
-            Layout::C5C6 => None,
-        }
-    }
-
-    fn c5c6_u8(&self, i: usize) -> Option<u8> {
-        match self.layout {
-            Layout::C5C6 => int_column(self.column(i), "").ok(),
-            Layout::Esp32 => None,
-        }
-    }
-
-    /// Validates every column but the CSI list.
-    fn check_columns(&self) -> Result<()> {
-        use field::{c5c6 as n, esp32 as w};
-        u32_printed_as_d(self.common(w::ID, n::SEQ), "id")?;
-        parse_mac(self.common(w::MAC, n::MAC)).ok_or(Error::Malformed("mac"))?;
-        int_column::<i8>(self.common(w::RSSI, n::RSSI), "rssi")?;
-        int_column::<u8>(self.common(w::RATE, n::RATE), "rate")?;
-        int_column::<i8>(self.common(w::NOISE_FLOOR, n::NOISE_FLOOR), "noise_floor")?;
-        int_column::<u8>(self.common(w::CHANNEL, n::CHANNEL), "channel")?;
-        let ts = self.common(w::LOCAL_TIMESTAMP, n::LOCAL_TIMESTAMP);
-        u32_printed_as_d(ts, "local_timestamp")?;
-        int_column::<u16>(self.common(w::SIG_LEN, n::SIG_LEN), "sig_len")?;
-        int_column::<u8>(self.common(w::RX_STATE, n::RX_STATE), "rx_state")?;
-        flag_column(self.common(w::FIRST_WORD, n::FIRST_WORD), "first_word")?;
-        let columns: &[(usize, &'static str)] = match self.layout {
-            Layout::Esp32 => &ESP32_U8_COLUMNS,
-            Layout::C5C6 => &C5C6_U8_COLUMNS,
-        };
-        for &(i, name) in columns {
-            int_column::<u8>(self.column(i), name)?;
-        }
-        int_column::<usize>(self.common(w::LEN, n::LEN), "len")?;
-        Ok(())
+        self.head.rx_ctrl.layout()
     }
 
     /// Sequence number the sender put in its payload (`id` / `seq` column).
     pub fn id(&self) -> u32 {
-        let text = self.common(field::esp32::ID, field::c5c6::SEQ);
-        u32_printed_as_d(text, "").unwrap_or_default()
+        self.head.id
     }
 
     /// Transmitter MAC address.
     pub fn mac(&self) -> [u8; 6] {
-        parse_mac(self.common(field::esp32::MAC, field::c5c6::MAC)).unwrap_or_default()
+        self.head.mac
     }
 
-    /// Received signal strength, dBm.
-    pub fn rssi(&self) -> i8 {
-        int_column(self.common(field::esp32::RSSI, field::c5c6::RSSI), "").unwrap_or_default()
-    }
-
-    /// PHY rate code.
-    pub fn rate(&self) -> u8 {
-        int_column(self.common(field::esp32::RATE, field::c5c6::RATE), "").unwrap_or_default()
-    }
-
-    /// Noise floor, dBm.
-    pub fn noise_floor(&self) -> i8 {
-        let text = self.common(field::esp32::NOISE_FLOOR, field::c5c6::NOISE_FLOOR);
-        int_column(text, "").unwrap_or_default()
-    }
-
-    /// Primary channel.
-    pub fn channel(&self) -> u8 {
-        let text = self.common(field::esp32::CHANNEL, field::c5c6::CHANNEL);
-        int_column(text, "").unwrap_or_default()
-    }
-
-    /// Receiver µs counter at reception (wraps at 2^32).
-    pub fn local_timestamp(&self) -> u32 {
-        let text = self.common(field::esp32::LOCAL_TIMESTAMP, field::c5c6::LOCAL_TIMESTAMP);
-        u32_printed_as_d(text, "").unwrap_or_default()
-    }
-
-    /// Received packet length, bytes.
-    pub fn sig_len(&self) -> u16 {
-        let text = self.common(field::esp32::SIG_LEN, field::c5c6::SIG_LEN);
-        int_column(text, "").unwrap_or_default()
-    }
-
-    /// Receiver state (0 = no error).
-    pub fn rx_state(&self) -> u8 {
-        let text = self.common(field::esp32::RX_STATE, field::c5c6::RX_STATE);
-        int_column(text, "").unwrap_or_default()
+    /// The receive-control columns of the row's chip family.
+    pub fn rx_ctrl(&self) -> &ChipRxCtrl {
+        &self.head.rx_ctrl
     }
 
     /// True when the chip reports the first four CSI bytes as invalid.
     pub fn first_word_invalid(&self) -> bool {
-        self.common(field::esp32::FIRST_WORD, field::c5c6::FIRST_WORD) == b"1"
-    }
-
-    /// 0 non-HT, 1 HT, 3 VHT (ESP32 layout only).
-    pub fn sig_mode(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::SIG_MODE)
-    }
-
-    /// Modulation and coding scheme index (ESP32 layout only).
-    pub fn mcs(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::MCS)
-    }
-
-    /// `rx_ctrl.cwb`: 0 = 20 MHz, 1 = 40 MHz (ESP32 layout only).
-    pub fn bandwidth(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::BANDWIDTH)
-    }
-
-    /// `rx_ctrl.smoothing` (ESP32 layout only).
-    pub fn smoothing(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::SMOOTHING)
-    }
-
-    /// `rx_ctrl.not_sounding` (ESP32 layout only).
-    pub fn not_sounding(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::NOT_SOUNDING)
-    }
-
-    /// `rx_ctrl.aggregation` (ESP32 layout only).
-    pub fn aggregation(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::AGGREGATION)
-    }
-
-    /// `rx_ctrl.stbc` (ESP32 layout only).
-    pub fn stbc(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::STBC)
-    }
-
-    /// `rx_ctrl.fec_coding` (ESP32 layout only).
-    pub fn fec_coding(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::FEC_CODING)
-    }
-
-    /// `rx_ctrl.sgi` (ESP32 layout only).
-    pub fn sgi(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::SGI)
-    }
-
-    /// Subframes in the AMPDU (ESP32 layout only).
-    pub fn ampdu_cnt(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::AMPDU_CNT)
-    }
-
-    /// 0 none, 1 above, 2 below (ESP32 layout only).
-    pub fn secondary_channel(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::SECONDARY_CHANNEL)
-    }
-
-    /// Antenna number (ESP32 layout only).
-    pub fn ant(&self) -> Option<u8> {
-        self.esp32_u8(field::esp32::ANT)
-    }
-
-    /// PHY FFT gain (C5/C6 layout only).
-    pub fn fft_gain(&self) -> Option<u8> {
-        self.c5c6_u8(field::c5c6::FFT_GAIN)
-    }
-
-    /// PHY AGC gain (C5/C6 layout only).
-    pub fn agc_gain(&self) -> Option<u8> {
-        self.c5c6_u8(field::c5c6::AGC_GAIN)
+        self.head.first_word_invalid
     }
 
     /// Number of CSI values (equal to the `len` column).
@@ -399,7 +362,11 @@ impl<T: AsRef<[u8]>> Row<T> {
     }
 
     fn list(&self) -> &[u8] {
-        let column = self.common(field::esp32::DATA, field::c5c6::DATA);
+        let data = match self.layout() {
+            Layout::Esp32 => field::esp32::DATA,
+            Layout::C5C6 => field::c5c6::DATA,
+        };
+        let column = column(line_body(self.buffer.as_ref()), &self.bounds, data);
         column
             .get(2..column.len().saturating_sub(2))
             .unwrap_or_default()
@@ -421,27 +388,37 @@ impl<T: AsRef<[u8]>> Row<T> {
     }
 }
 
-/// `u8` columns only the 25-column layout has, with their names for errors.
-const ESP32_U8_COLUMNS: [(usize, &str); 12] = [
-    (field::esp32::SIG_MODE, "sig_mode"),
-    (field::esp32::MCS, "mcs"),
-    (field::esp32::BANDWIDTH, "bandwidth"),
-    (field::esp32::SMOOTHING, "smoothing"),
-    (field::esp32::NOT_SOUNDING, "not_sounding"),
-    (field::esp32::AGGREGATION, "aggregation"),
-    (field::esp32::STBC, "stbc"),
-    (field::esp32::FEC_CODING, "fec_coding"),
-    (field::esp32::SGI, "sgi"),
-    (field::esp32::AMPDU_CNT, "ampdu_cnt"),
-    (field::esp32::SECONDARY_CHANNEL, "secondary_channel"),
-    (field::esp32::ANT, "ant"),
-];
+impl Head {
+    /// Parses every column but the CSI list, in column order; the error names the first
+    /// bad one.
+    fn parse<'a>(layout: Layout, column: &dyn Fn(usize) -> &'a [u8]) -> Result<Head> {
+        use field::{c5c6 as n, esp32 as w};
+        let (id, mac, len, first_word) = match layout {
+            Layout::Esp32 => (w::ID, w::MAC, w::LEN, w::FIRST_WORD),
+            Layout::C5C6 => (n::SEQ, n::MAC, n::LEN, n::FIRST_WORD),
+        };
+        let id = u32_printed_as_d(column(id), "id")?;
+        let mac = parse_mac(column(mac)).ok_or(Error::Malformed("mac"))?;
+        let rx_ctrl = match layout {
+            Layout::Esp32 => ChipRxCtrl::Esp32(RxCtrl::parse(|i| column(w::RX_CTRL + i))?),
+            Layout::C5C6 => ChipRxCtrl::C5C6(C5c6RxCtrl::parse(column)?),
+        };
+        Ok(Head {
+            id,
+            mac,
+            rx_ctrl,
+            len: int_column(column(len), "len")?,
+            first_word_invalid: flag_column(column(first_word), "first_word")?,
+        })
+    }
+}
 
-/// `u8` columns only the 15-column layout has.
-const C5C6_U8_COLUMNS: [(usize, &str); 2] = [
-    (field::c5c6::FFT_GAIN, "fft_gain"),
-    (field::c5c6::AGC_GAIN, "agc_gain"),
-];
+/// Column `i` of `body` split at `bounds` (see [`Row`]), without its comma.
+fn column<'a>(body: &'a [u8], bounds: &[usize; MAX_COLUMNS + 1], i: usize) -> &'a [u8] {
+    let start = bounds.get(i).copied().unwrap_or(0);
+    let end = bounds.get(i + 1).copied().unwrap_or(0);
+    body.get(start..end.saturating_sub(1)).unwrap_or_default()
+}
 
 fn csi_value(token: i64) -> Option<i8> {
     i8::try_from(token).ok()
@@ -505,15 +482,14 @@ fn scan_list(list: &[u8], sink: impl FnMut(i8)) -> Result<usize> {
 
 /// Checks the `len` column against the values counted; returns the count.
 fn check_len<T: AsRef<[u8]>>(row: &Row<T>, count: usize) -> Result<usize> {
-    let len: usize = int_column(row.common(field::esp32::LEN, field::c5c6::LEN), "len")?;
-    if len != count {
+    if row.head.len != count {
         return Err(Error::Malformed("len: differs from the number of values"));
     }
     Ok(count)
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::{ChipFields, CsiRow, Esp32RxCtrl, RowDecoder};
+pub use owned::{CsiRow, RowDecoder};
 
 #[cfg(feature = "alloc")]
 mod owned {
@@ -523,80 +499,36 @@ mod owned {
     use super::*;
     use crate::csi::lines::{emit_with, write_mac, CountingWriter};
 
-    /// The `rx_ctrl` columns only ESP32/S2/S3/C3 rows carry.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub struct Esp32RxCtrl {
-        /// 0 non-HT, 1 HT, 3 VHT.
-        pub sig_mode: u8,
-        /// Modulation and coding scheme index.
-        pub mcs: u8,
-        /// `rx_ctrl.cwb`: 0 = 20 MHz, 1 = 40 MHz.
-        pub bandwidth: u8,
-        /// `rx_ctrl.smoothing`.
-        pub smoothing: u8,
-        /// `rx_ctrl.not_sounding`.
-        pub not_sounding: u8,
-        /// `rx_ctrl.aggregation`.
-        pub aggregation: u8,
-        /// `rx_ctrl.stbc`.
-        pub stbc: u8,
-        /// `rx_ctrl.fec_coding`.
-        pub fec_coding: u8,
-        /// `rx_ctrl.sgi`.
-        pub sgi: u8,
-        /// Subframes in the AMPDU.
-        pub ampdu_cnt: u8,
-        /// 0 none, 1 above, 2 below.
-        pub secondary_channel: u8,
-        /// Antenna number.
-        pub ant: u8,
-    }
-
-    /// The columns that differ between the two layouts.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ChipFields {
-        /// A 25-column row (ESP32/S2/S3/C3).
-        Esp32(Esp32RxCtrl),
-        /// A 15-column row (C5/C6/C61).
-        C5C6 {
-            /// PHY FFT gain.
-            fft_gain: u8,
-            /// PHY AGC gain.
-            agc_gain: u8,
-        },
-    }
-
     /// One esp-csi row, owned: what [`RowDecoder`] yields and what tests and the simulator
-    /// encode with [`CsiRow::emit`]. `len` and the layout are implied by `csi` and `chip`.
+    /// encode with [`CsiRow::emit`]. `len` and the layout are implied by `csi` and
+    /// `rx_ctrl`.
     #[derive(Debug, Clone, PartialEq)]
     pub struct CsiRow {
         /// Sequence number from the sender's payload (`id` / `seq` column).
         pub id: u32,
         /// Transmitter MAC address.
         pub mac: [u8; 6],
-        /// Received signal strength, dBm.
-        pub rssi: i8,
-        /// PHY rate code.
-        pub rate: u8,
-        /// Noise floor, dBm.
-        pub noise_floor: i8,
-        /// Primary channel.
-        pub channel: u8,
-        /// Receiver µs counter at reception (wraps at 2^32).
-        pub local_timestamp: u32,
-        /// Received packet length, bytes.
-        pub sig_len: u16,
-        /// Receiver state (0 = no error).
-        pub rx_state: u8,
+        /// The receive-control columns, which also decide the layout.
+        pub rx_ctrl: ChipRxCtrl,
         /// The first four CSI bytes are invalid on this chip (they are kept in `csi`).
         pub first_word_invalid: bool,
-        /// The layout-specific columns.
-        pub chip: ChipFields,
         /// Complex samples in buffer order.
         pub csi: Vec<Iq>,
     }
 
     impl CsiRow {
+        /// A row with a valid first word: what `csi_recv` prints for most receptions. Set
+        /// `first_word_invalid` with struct update syntax where a chip flags it.
+        pub fn new(id: u32, mac: [u8; 6], rx_ctrl: ChipRxCtrl, csi: Vec<Iq>) -> CsiRow {
+            CsiRow {
+                id,
+                mac,
+                rx_ctrl,
+                first_word_invalid: false,
+                csi,
+            }
+        }
+
         /// Copies a checked row out of its view.
         pub fn parse(row: &Row<impl AsRef<[u8]>>) -> Result<CsiRow> {
             let mut csi = Vec::with_capacity(row.value_count() / 2);
@@ -620,48 +552,18 @@ mod owned {
 
         /// The row's columns from a view whose list is already decoded into `csi`.
         fn from_view(row: &Row<impl AsRef<[u8]>>, csi: Vec<Iq>) -> CsiRow {
-            let chip = match row.layout() {
-                Layout::Esp32 => ChipFields::Esp32(Esp32RxCtrl {
-                    sig_mode: row.sig_mode().unwrap_or_default(),
-                    mcs: row.mcs().unwrap_or_default(),
-                    bandwidth: row.bandwidth().unwrap_or_default(),
-                    smoothing: row.smoothing().unwrap_or_default(),
-                    not_sounding: row.not_sounding().unwrap_or_default(),
-                    aggregation: row.aggregation().unwrap_or_default(),
-                    stbc: row.stbc().unwrap_or_default(),
-                    fec_coding: row.fec_coding().unwrap_or_default(),
-                    sgi: row.sgi().unwrap_or_default(),
-                    ampdu_cnt: row.ampdu_cnt().unwrap_or_default(),
-                    secondary_channel: row.secondary_channel().unwrap_or_default(),
-                    ant: row.ant().unwrap_or_default(),
-                }),
-                Layout::C5C6 => ChipFields::C5C6 {
-                    fft_gain: row.fft_gain().unwrap_or_default(),
-                    agc_gain: row.agc_gain().unwrap_or_default(),
-                },
-            };
             CsiRow {
                 id: row.id(),
                 mac: row.mac(),
-                rssi: row.rssi(),
-                rate: row.rate(),
-                noise_floor: row.noise_floor(),
-                channel: row.channel(),
-                local_timestamp: row.local_timestamp(),
-                sig_len: row.sig_len(),
-                rx_state: row.rx_state(),
+                rx_ctrl: *row.rx_ctrl(),
                 first_word_invalid: row.first_word_invalid(),
-                chip,
                 csi,
             }
         }
 
         /// Which layout this row is printed in.
         pub fn layout(&self) -> Layout {
-            match self.chip {
-                ChipFields::Esp32(_) => Layout::Esp32,
-                ChipFields::C5C6 { .. } => Layout::C5C6,
-            }
+            self.rx_ctrl.layout()
         }
 
         /// The `len` column: number of printed values.
@@ -679,45 +581,14 @@ mod owned {
         pub fn write_row(&self, w: &mut impl fmt::Write) -> fmt::Result {
             write!(w, "CSI_DATA,{},", self.id as i32)?;
             write_mac(w, &self.mac, false)?;
-            write!(w, ",{},{},", self.rssi, self.rate)?;
-            let ts = self.local_timestamp as i32;
-            match self.chip {
-                ChipFields::Esp32(c) => write!(
-                    w,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},",
-                    c.sig_mode,
-                    c.mcs,
-                    c.bandwidth,
-                    c.smoothing,
-                    c.not_sounding,
-                    c.aggregation,
-                    c.stbc,
-                    c.fec_coding,
-                    c.sgi,
-                    self.noise_floor,
-                    c.ampdu_cnt,
-                    self.channel,
-                    c.secondary_channel,
-                    ts,
-                    c.ant,
-                    self.sig_len,
-                    self.rx_state,
-                    self.len(),
-                )?,
-                ChipFields::C5C6 { fft_gain, agc_gain } => write!(
-                    w,
-                    "{},{},{},{},{},{},{},{},",
-                    self.noise_floor,
-                    fft_gain,
-                    agc_gain,
-                    self.channel,
-                    ts,
-                    self.sig_len,
-                    self.rx_state,
-                    self.len(),
-                )?,
-            }
-            write!(w, "{},\"[", u8::from(self.first_word_invalid))?;
+            w.write_char(',')?;
+            self.rx_ctrl.write_columns(w)?;
+            write!(
+                w,
+                ",{},{},\"[",
+                self.len(),
+                u8::from(self.first_word_invalid)
+            )?;
             for (i, iq) in self.csi.iter().enumerate() {
                 let sep = if i == 0 { "" } else { "," };
                 write!(w, "{sep}{},{}", iq.im, iq.re)?;
@@ -752,9 +623,9 @@ mod owned {
             write!(
                 f,
                 " rssi {} dBm ch {} t {} us: {} subcarriers ({})",
-                self.rssi,
-                self.channel,
-                self.local_timestamp,
+                self.rx_ctrl.rssi(),
+                self.rx_ctrl.channel(),
+                self.rx_ctrl.local_timestamp(),
                 self.csi.len(),
                 match self.layout() {
                     Layout::Esp32 => "ESP32 layout",
@@ -789,6 +660,7 @@ impl fmt::Display for Layout {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use crate::csi::rx_ctrl::tests::arb_rx_ctrl;
     use crate::stream::{decode_all, decode_chunk, StreamDecoder};
     use alloc::vec;
     use alloc::vec::Vec;
@@ -803,57 +675,41 @@ mod tests {
 -5,36,0,4,0,\"[1,2,-3,-4]\"";
 
     fn esp32_row() -> CsiRow {
-        CsiRow {
-            id: 7,
-            mac: [0x1a, 0, 0, 0, 0, 0],
+        let rx_ctrl = RxCtrl {
             rssi: -41,
-            rate: 11,
+            bandwidth: 1,
             noise_floor: -95,
             channel: 11,
+            secondary_channel: 2,
             local_timestamp: 1234567,
             sig_len: 36,
-            rx_state: 0,
+            ..RxCtrl::ht20(11)
+        };
+        let csi = vec![
+            Iq { re: -3, im: 4 },
+            Iq { re: 0, im: 0 },
+            Iq { re: -7, im: 12 },
+        ];
+        CsiRow {
             first_word_invalid: true,
-            chip: ChipFields::Esp32(Esp32RxCtrl {
-                sig_mode: 1,
-                mcs: 0,
-                bandwidth: 1,
-                smoothing: 1,
-                not_sounding: 1,
-                aggregation: 0,
-                stbc: 0,
-                fec_coding: 0,
-                sgi: 0,
-                ampdu_cnt: 0,
-                secondary_channel: 2,
-                ant: 0,
-            }),
-            csi: vec![
-                Iq { re: -3, im: 4 },
-                Iq { re: 0, im: 0 },
-                Iq { re: -7, im: 12 },
-            ],
+            ..CsiRow::new(7, [0x1a, 0, 0, 0, 0, 0], ChipRxCtrl::Esp32(rx_ctrl), csi)
         }
     }
 
     fn c5c6_row() -> CsiRow {
-        CsiRow {
-            id: u32::MAX - 1,
-            mac: [0x1a, 0, 0, 0, 0, 0],
+        let rx_ctrl = ChipRxCtrl::C5C6(C5c6RxCtrl {
             rssi: -50,
             rate: 11,
             noise_floor: -96,
+            fft_gain: 12,
+            agc_gain: 30,
             channel: 11,
             local_timestamp: (-5i32) as u32,
             sig_len: 36,
             rx_state: 0,
-            first_word_invalid: false,
-            chip: ChipFields::C5C6 {
-                fft_gain: 12,
-                agc_gain: 30,
-            },
-            csi: vec![Iq { re: 2, im: 1 }, Iq { re: -4, im: -3 }],
-        }
+        });
+        let csi = vec![Iq { re: 2, im: 1 }, Iq { re: -4, im: -3 }];
+        CsiRow::new(u32::MAX - 1, [0x1a, 0, 0, 0, 0, 0], rx_ctrl, csi)
     }
 
     #[test]
@@ -862,13 +718,13 @@ mod tests {
         assert_eq!(row.layout(), Layout::Esp32);
         assert_eq!(row.id(), 7);
         assert_eq!(row.mac(), [0x1a, 0, 0, 0, 0, 0]);
-        assert_eq!(
-            (row.rssi(), row.noise_floor(), row.channel()),
-            (-41, -95, 11)
-        );
-        assert_eq!(row.secondary_channel(), Some(2));
-        assert_eq!(row.fft_gain(), None);
-        assert_eq!(row.local_timestamp(), 1234567);
+        let rx = row.rx_ctrl();
+        assert_eq!((rx.rssi(), rx.noise_floor(), rx.channel()), (-41, -95, 11));
+        let ChipRxCtrl::Esp32(full) = rx else {
+            panic!("a 25-column row carries the full rx_ctrl run");
+        };
+        assert_eq!(full.secondary_channel, 2);
+        assert_eq!(rx.local_timestamp(), 1234567);
         assert!(row.first_word_invalid());
         assert_eq!(row.values().collect::<Vec<_>>(), [4, -3, 0, 0, 12, -7]);
         assert_eq!(row.subcarriers().next(), Some(Iq { re: -3, im: 4 }));
@@ -879,9 +735,11 @@ mod tests {
         let row = Row::new_checked(ROW_C5C6).unwrap();
         assert_eq!(row.layout(), Layout::C5C6);
         assert_eq!(row.id(), u32::MAX - 1, "%d-printed u32 wraps back");
-        assert_eq!((row.fft_gain(), row.agc_gain()), (Some(12), Some(30)));
-        assert_eq!(row.sig_mode(), None);
-        assert_eq!(row.local_timestamp(), (-5i32) as u32);
+        let ChipRxCtrl::C5C6(rx) = row.rx_ctrl() else {
+            panic!("a 15-column row carries the C5/C6 columns");
+        };
+        assert_eq!((rx.fft_gain, rx.agc_gain), (12, 30));
+        assert_eq!(row.rx_ctrl().local_timestamp(), (-5i32) as u32);
         assert_eq!(row.value_count(), 4);
     }
 
@@ -961,43 +819,33 @@ mod tests {
     }
 
     fn arb_row() -> impl Strategy<Value = CsiRow> {
-        let chip = prop_oneof![
-            any::<[u8; 12]>().prop_map(|b| ChipFields::Esp32(Esp32RxCtrl {
-                sig_mode: b[0],
-                mcs: b[1],
-                bandwidth: b[2],
-                smoothing: b[3],
-                not_sounding: b[4],
-                aggregation: b[5],
-                stbc: b[6],
-                fec_coding: b[7],
-                sgi: b[8],
-                ampdu_cnt: b[9],
-                secondary_channel: b[10],
-                ant: b[11],
-            })),
-            any::<(u8, u8)>()
-                .prop_map(|(fft_gain, agc_gain)| ChipFields::C5C6 { fft_gain, agc_gain }),
-        ];
-        let head = (any::<u32>(), any::<[u8; 6]>(), any::<(i8, u8, i8, u8)>());
-        let tail = (any::<(u32, u16, u8, bool)>(), chip);
+        let c5c6 = (any::<(i8, u8, i8, u8, u8)>(), any::<(u8, u32, u16, u8)>()).prop_map(
+            |((rssi, rate, noise_floor, fft_gain, agc_gain), (channel, ts, sig_len, rx_state))| {
+                ChipRxCtrl::C5C6(C5c6RxCtrl {
+                    rssi,
+                    rate,
+                    noise_floor,
+                    fft_gain,
+                    agc_gain,
+                    channel,
+                    local_timestamp: ts,
+                    sig_len,
+                    rx_state,
+                })
+            },
+        );
+        let rx_ctrl = prop_oneof![arb_rx_ctrl().prop_map(ChipRxCtrl::Esp32), c5c6];
+        let head = (any::<u32>(), any::<[u8; 6]>(), any::<bool>());
         let csi = prop::collection::vec(any::<(i8, i8)>(), 0..200);
-        (head, tail, csi).prop_map(
-            |((id, mac, (rssi, rate, nf, ch)), ((ts, sig_len, rx_state, fw), chip), v)| CsiRow {
+        (head, rx_ctrl, csi).prop_map(|((id, mac, first_word_invalid), rx_ctrl, v)| CsiRow {
+            first_word_invalid,
+            ..CsiRow::new(
                 id,
                 mac,
-                rssi,
-                rate,
-                noise_floor: nf,
-                channel: ch,
-                local_timestamp: ts,
-                sig_len,
-                rx_state,
-                first_word_invalid: fw,
-                chip,
-                csi: v.into_iter().map(|(re, im)| Iq { re, im }).collect(),
-            },
-        )
+                rx_ctrl,
+                v.into_iter().map(|(re, im)| Iq { re, im }).collect(),
+            )
+        })
     }
 
     proptest! {

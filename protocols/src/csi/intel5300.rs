@@ -113,7 +113,8 @@ pub struct Record<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Record<T> {
-    /// Wraps a buffer without checking it; accessors may panic on a short buffer.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         Record { buffer }
     }
@@ -192,7 +193,8 @@ pub struct BfeePacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> BfeePacket<T> {
-    /// Wraps a buffer without checking it; accessors may panic on a short buffer.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         BfeePacket { buffer }
     }

@@ -3,12 +3,16 @@
 //! Three sources of CSI reach a gateway: ESP32 receivers printing CSV rows on a serial
 //! console (two firmware families with different columns), and Intel 5300 NICs writing
 //! binary `.dat` logs. Each has its own module; they share [`Iq`], the signed 8-bit
-//! complex sample all of them report.
+//! complex sample all of them report, and the two ESP32 formats share [`RxCtrl`], the
+//! receive-control columns both print.
 
 pub mod esp32_csi_tool;
 pub mod esp_csi;
 pub mod intel5300;
 mod lines;
+pub mod rx_ctrl;
+
+pub use rx_ctrl::RxCtrl;
 
 /// One complex CSI sample as the hardware reports it: signed 8-bit real and imaginary
 /// parts, before any scaling or phase correction.

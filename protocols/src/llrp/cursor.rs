@@ -178,14 +178,6 @@ impl<'a> Writer<'a> {
         self.patch_u16(start + 2, len)
     }
 
-    /// Opens an Impinj custom parameter (TLV 1023, vendor 25882) of `subtype`.
-    pub fn begin_impinj(&mut self, subtype: u32) -> Result<usize> {
-        let start = self.begin_tlv(super::param::CUSTOM_PARAMETER)?;
-        self.u32(super::impinj::IMPINJ_PEN)?;
-        self.u32(subtype)?;
-        Ok(start)
-    }
-
     /// Opens a message of `message_type` with `id`; close it with
     /// [`end_message`](Self::end_message).
     pub fn begin_message(&mut self, message_type: u16, id: u32) -> Result<usize> {

@@ -31,7 +31,8 @@ pub struct Header<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Header<T> {
-    /// Wraps a buffer without checking it; accessors may then panic on a short buffer.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         Header { buffer }
     }

@@ -48,6 +48,16 @@ pub fn doppler_hz(raw: i16) -> f64 {
     f64::from(raw) / 16.0
 }
 
+/// Opens an Impinj custom parameter (TLV 1023, vendor [`IMPINJ_PEN`]) of `subtype` in `w`;
+/// close it with [`Writer::end_tlv`]. The vendor's writer lives here so the generic
+/// [`Writer`] knows no vendor.
+pub fn begin_param(w: &mut Writer<'_>, subtype: u32) -> Result<usize> {
+    let start = w.begin_tlv(super::param::CUSTOM_PARAMETER)?;
+    w.u32(IMPINJ_PEN)?;
+    w.u32(subtype)?;
+    Ok(start)
+}
+
 /// Which Impinj per-tag fields a client asks the reader to add to its reports
 /// (ImpinjTagReportContentSelector, subtype 50).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -83,10 +93,10 @@ impl ContentSelector {
 
     /// Emits the selector with one `Enable*` parameter (mode 1) per requested field.
     pub fn emit(&self, w: &mut Writer<'_>) -> Result<()> {
-        let outer = w.begin_impinj(subtype::TAG_REPORT_CONTENT_SELECTOR)?;
+        let outer = begin_param(w, subtype::TAG_REPORT_CONTENT_SELECTOR)?;
         for (sub, on) in self.entries() {
             if on {
-                let inner = w.begin_impinj(sub)?;
+                let inner = begin_param(w, sub)?;
                 w.u16(1)?;
                 w.end_tlv(inner)?;
             }

@@ -5,7 +5,8 @@
 //! - [`header`]: the 10-byte message header view.
 //! - [`param`]: TLV/TV parameter views and [`Params`], a zero-allocation walk over a
 //!   parameter list; [`cursor`]: big-endian field reader and the emitting [`Writer`].
-//! - [`impinj`]: vendor constants, unit conversions, the report content selector.
+//! - [`impinj`]: vendor constants, unit conversions, the report content selector and the
+//!   writer of Impinj custom parameters (the generic layers below know no vendor).
 //! - owned values (`alloc`): [`TagReport`], [`Status`], [`ReaderEvent`],
 //!   [`Capabilities`], [`ReaderConfig`], [`RoSpec`], and [`Message`] = type + ID + typed
 //!   [`Body`]; [`client`] builds every request a client sends (and the reader-side

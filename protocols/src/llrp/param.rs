@@ -93,7 +93,8 @@ pub struct Tlv<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Tlv<T> {
-    /// Wraps a buffer without checking it.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         Tlv { buffer }
     }

@@ -70,6 +70,8 @@ pub mod content {
     pub const TAG_SEEN_COUNT: u16 = 0x0080;
     /// EnableAccessSpecID.
     pub const ACCESS_SPEC_ID: u16 = 0x0040;
+    /// Every flag above; the low 6 bits are reserved, written 0 and ignored on reading.
+    pub const FLAGS: u16 = 0xffc0;
 }
 
 /// When the ROSpec starts (ROSpecStartTrigger).
@@ -449,7 +451,7 @@ impl ReportSpec {
         w.u8(self.trigger)?;
         w.u16(self.n)?;
         let sel = w.begin_tlv(ptype::TAG_REPORT_CONTENT_SELECTOR)?;
-        w.u16(self.content & 0xffc0)?;
+        w.u16(self.content & content::FLAGS)?;
         if let Some(flags) = self.epc_memory_selector {
             let t = w.begin_tlv(ptype::C1G2_EPC_MEMORY_SELECTOR)?;
             w.u8(flags)?;
@@ -473,7 +475,7 @@ impl ReportSpec {
             let param = param?;
             if param.param_type() == ptype::TAG_REPORT_CONTENT_SELECTOR {
                 let mut f = FieldReader::new(param.value());
-                spec.content = f.u16()?;
+                spec.content = f.u16()? & content::FLAGS;
                 for sub in Params::new(f.rest()) {
                     let sub = sub?;
                     if sub.param_type() == ptype::C1G2_EPC_MEMORY_SELECTOR {

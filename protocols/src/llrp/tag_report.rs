@@ -280,13 +280,13 @@ impl TagReport {
         ];
         for (sub, value) in words {
             if let Some(v) = value {
-                let t = w.begin_impinj(sub)?;
+                let t = impinj::begin_param(w, sub)?;
                 w.u16(v)?;
                 w.end_tlv(t)?;
             }
         }
         if let Some(tid) = &self.impinj_tid {
-            let t = w.begin_impinj(subtype::SERIALIZED_TID)?;
+            let t = impinj::begin_param(w, subtype::SERIALIZED_TID)?;
             let n = u16::try_from(tid.len()).map_err(|_| Error::Malformed("TID too long"))?;
             w.u16(n)?;
             for word in tid {

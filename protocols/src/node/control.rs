@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 macro_rules! fixed_view {
     ($name:ident, $len:expr) => {
         impl<T: AsRef<[u8]>> $name<T> {
-            /// Wraps a buffer without checks.
+            /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+            /// already checked (see the crate's [view contract](crate#views)).
             pub const fn new_unchecked(buffer: T) -> Self {
                 $name { buffer }
             }

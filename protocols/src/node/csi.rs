@@ -46,7 +46,8 @@ pub struct CsiPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> CsiPacket<T> {
-    /// Wraps a buffer without checks.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         CsiPacket { buffer }
     }

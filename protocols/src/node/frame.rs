@@ -2,7 +2,7 @@
 //!
 //! Encoding is `header ‖ payload ‖ CRC-32C(header ‖ payload)`, COBS-stuffed, then `0x00`.
 //! [`encode_frame`] does all of it inside one caller buffer (the firmware's static transmit
-//! buffer of [`MAX_WIRE_LEN`] bytes); [`decode_frame`] undoes it in place and hands back a
+//! buffer of [`MAX_WIRE_LEN`](super::MAX_WIRE_LEN) bytes); [`decode_frame`] undoes it in place and hands back a
 //! verified [`FrameRef`] whose payload the caller dispatches on `kind` with the payload
 //! views. With `alloc`, [`Frame`] is the owned record the host's decoder yields.
 use core::fmt;

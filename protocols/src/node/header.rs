@@ -182,7 +182,8 @@ pub struct FrameHeader<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> FrameHeader<T> {
-    /// Wraps a buffer without checking its length (accessors may panic on a short one).
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         FrameHeader { buffer }
     }

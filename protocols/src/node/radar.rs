@@ -71,7 +71,8 @@ pub struct RadarPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> RadarPacket<T> {
-    /// Wraps a buffer without checks.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         RadarPacket { buffer }
     }

@@ -181,7 +181,8 @@ pub struct RfidReadPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> RfidReadPacket<T> {
-    /// Wraps a buffer without checks.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         RfidReadPacket { buffer }
     }
@@ -298,7 +299,8 @@ pub struct RfidPacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> RfidPacket<T> {
-    /// Wraps a buffer without checks.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub const fn new_unchecked(buffer: T) -> Self {
         RfidPacket { buffer }
     }

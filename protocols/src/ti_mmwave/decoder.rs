@@ -2,8 +2,7 @@
 use alloc::vec::Vec;
 
 use super::frame::Frame;
-use super::header::{HeaderLayout, Packet, MAGIC, PREFIX_LEN};
-use super::le::u32_at;
+use super::header::{Packet, MAGIC, PREFIX_LEN};
 use super::tlv::TlvIter;
 use crate::error::Error;
 use crate::stream::{ByteBuf, StreamDecoder, StreamStats};
@@ -17,7 +16,7 @@ pub const MIN_LIMIT: usize = 64;
 /// Decodes a data-port byte stream into [`Frame`]s.
 ///
 /// It scans for the 8 magic bytes, reads `version`/`platform` (header length 36 or 40, see
-/// [`HeaderLayout::of`]) and `totalPacketLen`, waits for the whole packet and decodes it.
+/// [`HeaderLayout::of`](super::header::HeaderLayout::of)) and `totalPacketLen`, waits for the whole packet and decodes it.
 ///
 /// * `totalPacketLen` shorter than the header or above the limit: not a packet; the
 ///   candidate is skipped one byte (counted in [`StreamStats::bytes_skipped`]) and the scan
@@ -113,10 +112,10 @@ impl FrameDecoder {
         if bytes.len() < PREFIX_LEN {
             return Head::NeedMore;
         }
-        let version = u32_at(bytes, 8);
-        let platform = u32_at(bytes, 16);
-        let total = usize::try_from(u32_at(bytes, 12)).unwrap_or(usize::MAX);
-        if total < HeaderLayout::of(version, platform).header_len() {
+        // The prefix (magic through `platform`) is all this reads, and it is there.
+        let prefix = Packet::new_unchecked(&bytes[..PREFIX_LEN]);
+        let total = usize::try_from(prefix.total_packet_len()).unwrap_or(usize::MAX);
+        if total < prefix.header_len() {
             return Head::BadLength(None);
         }
         if total > self.buf.limit() {
@@ -244,6 +243,7 @@ mod tests {
     use super::*;
     use crate::stream::decode_all;
     use crate::ti_mmwave::frame::tests::arb_sdk3_frame;
+    use crate::ti_mmwave::header::field;
     use proptest::prelude::*;
     use std::string::String;
 
@@ -263,7 +263,7 @@ mod tests {
         let mut spans = Vec::new();
         let mut at = 0;
         while at < data.len() {
-            let len = u32_at(data, at + 12) as usize;
+            let len = Packet::new_unchecked(&data[at..]).total_packet_len() as usize;
             spans.push(at..at + len);
             at += len;
         }
@@ -316,6 +316,12 @@ mod tests {
 
     #[test]
     fn first_recording_starts_with_the_spec_frame() {
+        // Where these values come from: shared/reference/wire-formats.md §1.5 hex-dumps the
+        // first 128 bytes of this recording and decodes them field by field (a script there, and
+        // pymmWave, give the same points). TI's own visualizer CSV (`tlv_TI_demo_mmw.csv`)
+        // covers the *second* recording, frames 316..=416, and is checked point by point in
+        // protocols' `every_point_of_the_second_recording_matches_the_csv`; its "frame 370" is
+        // that recording's frame, not this one.
         let (frames, _) = decode_bytes(&recording(FIRST));
         let f = &frames[0];
         assert_eq!((f.frame_number, f.points.len()), (370, 4));
@@ -461,12 +467,12 @@ mod tests {
     fn bad_lengths_are_skipped_one_byte_at_a_time() {
         let data = recording(FIRST)[..736 * 2].to_vec();
         let mut short = data.clone();
-        short[12..16].copy_from_slice(&16u32.to_le_bytes());
+        short[field::TOTAL_PACKET_LEN].copy_from_slice(&16u32.to_le_bytes());
         let (frames, stats) = decode_bytes(&short);
         assert_eq!((frames.len(), stats.bytes_skipped), (1, 736));
 
         let mut long = data.clone();
-        long[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        long[field::TOTAL_PACKET_LEN].copy_from_slice(&u32::MAX.to_le_bytes());
         let (frames, stats) = decode_bytes(&long);
         assert_eq!((frames.len(), stats.bytes_skipped), (1, 736));
         assert!(matches!(stats.last_error, Some(Error::TooLong { .. })));
@@ -476,7 +482,7 @@ mod tests {
     fn frame_within_limit_but_never_completed_does_not_hide_later_frames() {
         let data = recording(FIRST)[..736 * 3].to_vec();
         let mut lying = data.clone();
-        lying[12..16].copy_from_slice(&(200_000u32).to_le_bytes());
+        lying[field::TOTAL_PACKET_LEN].copy_from_slice(&(200_000u32).to_le_bytes());
         let (frames, stats) = decode_bytes(&lying);
         assert_eq!(frames.len(), 2, "found after finish by rescanning");
         assert_eq!(stats.bytes_skipped, 736);

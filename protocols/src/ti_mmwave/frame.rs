@@ -295,10 +295,24 @@ impl Frame {
             || (self.layout().has_q_format_points() && self.xyz_q_format.is_some())
     }
 
+    /// True when `other_tlvs` holds a TLV of type `t` (a repeat, or a TLV 7 that could not
+    /// be paired).
+    fn has_raw(&self, t: TlvType) -> bool {
+        self.other_tlvs
+            .iter()
+            .any(|raw| raw.tlv_type == u32::from(t))
+    }
+
+    /// The sections the encoder writes, in order. A points or side-info section is written
+    /// even when empty if a raw TLV of its type follows: parsing takes the first TLV of a
+    /// type as the section and keeps later ones raw, so without the (empty) first one the
+    /// raw TLV would be read back as the section (found by the seeded fuzzer).
     fn sections(&self) -> impl Iterator<Item = Section<'_>> {
         let fixed = [
-            self.has_points_tlv().then_some(Section::Points),
-            (self.side_info_len() > 0).then_some(Section::SideInfo),
+            (self.has_points_tlv() || self.has_raw(TlvType::DetectedPoints))
+                .then_some(Section::Points),
+            (self.side_info_len() > 0 || self.has_raw(TlvType::DetectedPointsSideInfo))
+                .then_some(Section::SideInfo),
             self.range_profile
                 .as_deref()
                 .map(|v| Section::U16(TlvType::RangeProfile, v)),
@@ -519,6 +533,7 @@ impl fmt::Display for Frame {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ti_mmwave::header::field;
     use crate::ti_mmwave::header::PLATFORM_XWR14XX;
     use proptest::prelude::*;
 
@@ -553,7 +568,7 @@ pub(crate) mod tests {
         ]);
         let total = b.len().div_ceil(32) * 32;
         b.resize(total, 0x0f);
-        b[12..16].copy_from_slice(&(total as u32).to_le_bytes());
+        b[field::TOTAL_PACKET_LEN].copy_from_slice(&(total as u32).to_le_bytes());
         b
     }
 
@@ -561,6 +576,12 @@ pub(crate) mod tests {
 
     #[test]
     fn parse_first_real_frame_gives_spec_values() {
+        // Where these values come from: shared/reference/wire-formats.md §1.5 hex-dumps the
+        // first 128 bytes of this recording and decodes them field by field (a script there, and
+        // pymmWave, give the same points). TI's own visualizer CSV (`tlv_TI_demo_mmw.csv`)
+        // covers the *second* recording, frames 316..=416, and is checked point by point in
+        // protocols' `every_point_of_the_second_recording_matches_the_csv`; its "frame 370" is
+        // that recording's frame, not this one.
         let frame = Frame::parse_bytes(&first_real_packet()).unwrap();
         assert_eq!(frame.version, 0x0304_0003);
         assert_eq!(frame.platform, 0xA1642);
@@ -681,6 +702,28 @@ pub(crate) mod tests {
         let kept: Vec<u32> = frame.other_tlvs.iter().map(|t| t.tlv_type).collect();
         assert_eq!(kept, [0x77, 7]);
         assert_eq!(frame.other_tlvs[1].payload, bytes[120..136]);
+        assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
+    }
+
+    #[test]
+    fn raw_repeats_of_points_and_side_info_stay_raw_through_a_round_trip() {
+        // Side info: no point has any, and an empty TLV 7 repeat was kept raw.
+        let mut frame = Frame::parse_bytes(&first_real_packet()).unwrap();
+        for p in &mut frame.points {
+            (p.snr, p.noise) = (None, None);
+        }
+        frame.other_tlvs.push(RawTlv {
+            tlv_type: 7,
+            payload: Vec::new(),
+        });
+        assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
+        // Points: an SDK 3.x frame without points, and a TLV 1 repeat holding one.
+        let mut frame = Frame::parse_bytes(&first_real_packet()).unwrap();
+        frame.points.clear();
+        frame.other_tlvs.push(RawTlv {
+            tlv_type: 1,
+            payload: alloc::vec![0; POINT_LEN],
+        });
         assert_eq!(Frame::parse_bytes(&frame.encode().unwrap()).unwrap(), frame);
     }
 

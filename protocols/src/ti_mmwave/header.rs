@@ -100,7 +100,8 @@ pub struct Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking it; accessors on a short buffer read zeros.
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
@@ -366,7 +367,8 @@ impl fmt::Display for HeaderRepr {
 mod tests {
     use super::*;
 
-    /// The first 40 bytes of the first real recording (spec 1.5).
+    /// The first 40 bytes of the first real recording, as shared/reference/wire-formats.md
+    /// §1.5 dumps and decodes them (frame 370 of the xwr16xx recording ..._14_00_37_341).
     static HEADER_BYTES: [u8; 40] = [
         0x02, 0x01, 0x04, 0x03, 0x06, 0x05, 0x08, 0x07, 0x03, 0x00, 0x04, 0x03, 0xe0, 0x02, 0x00,
         0x00, 0x42, 0x16, 0x0a, 0x00, 0x72, 0x01, 0x00, 0x00, 0x4f, 0x83, 0xc3, 0x94, 0x04, 0x00,

@@ -166,7 +166,8 @@ pub struct QFormatObjects<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> QFormatObjects<T> {
-    /// Wraps a buffer without checking it (for writing a new payload).
+    /// Wraps `buffer` without checking it: for emitting, and for bytes whose lengths are
+    /// already checked (see the crate's [view contract](crate#views)).
     pub fn new_unchecked(buffer: T) -> QFormatObjects<T> {
         QFormatObjects { buffer }
     }

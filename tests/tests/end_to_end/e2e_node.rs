@@ -1,12 +1,12 @@
 //! End to end with a simulated sensor node: `dagr-node-sim` on one end of a socat-joined
 //! serial link, `dagr record --source node://...` on the other, then `dagr inspect` and
 //! `dagr replay` on the capture.
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use dagr_tests::binaries::node_sim;
 use dagr_tests::dagr_cli::{finish_record, inspect, replay, start_record};
+use dagr_tests::node_capture::NodeReplay;
 use dagr_tests::process::{has_open, spawn_piped, wait_for};
 use dagr_tests::pty_link::PtyLink;
 use dagr_tests::scratch_dir;
@@ -65,44 +65,6 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
         .expect("a clock offset");
     assert!((-0.5..=0.0).contains(&offset), "clock offset {offset} s");
 
-    let lines = replay(&capture);
-    let mut seqs: BTreeMap<(u64, String), Vec<u64>> = BTreeMap::new();
-    let mut time_sync_answers = Vec::new();
-    for line in &lines {
-        assert_eq!(field(line, "source"), source.as_str());
-        assert!(field(line, "t").as_f64().unwrap() > 0.0, "{line}");
-        let kind = field(line, "kind").as_str().unwrap();
-        match kind {
-            "csi" | "radar" | "rfid" => {
-                assert_eq!(field(line, "node"), 3, "{line}");
-                let key = (field(line, "stream").as_u64().unwrap(), kind.to_string());
-                seqs.entry(key)
-                    .or_default()
-                    .push(field(line, "seq").as_u64().unwrap());
-            }
-            "time_sync_response" => time_sync_answers.push(line.clone()),
-            _ => {}
-        }
-    }
-    let kinds: Vec<&str> = seqs.keys().map(|(_, k)| k.as_str()).collect();
-    assert_eq!(kinds, ["csi", "radar", "rfid"], "streams {:?}", seqs.keys());
-    for ((stream, kind), seq) in &seqs {
-        assert!(
-            seq.len() >= 10,
-            "{kind} on stream {stream}: {} frames",
-            seq.len()
-        );
-        let gaps: Vec<_> = seq.windows(2).filter(|w| w[1] != w[0] + 1).collect();
-        assert!(
-            gaps.is_empty(),
-            "{kind} on stream {stream}: seq jumps {gaps:?}"
-        );
-    }
-    // The gateway asked once a second and the node answered: t1 echoed, t2 <= t3 on its clock.
-    assert!(time_sync_answers.len() >= 2, "{time_sync_answers:?}");
-    for answer in &time_sync_answers {
-        let t = |k| field(answer, k).as_u64().unwrap();
-        assert!(t("t1") > 0 && t("t2") <= t("t3"), "{answer}");
-    }
+    NodeReplay::read(&replay(&capture), &source, 3).assert_streams_unbroken_and_time_synced();
     let _ = std::fs::remove_dir_all(&dir);
 }

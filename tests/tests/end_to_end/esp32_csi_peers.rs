@@ -1,8 +1,9 @@
-//! ESP32-CSI-Tool rows decoded by us and by csiread (an independent implementation) agree:
-//! on the real recording, and on 1200 random rows written by our encoder (random MACs,
-//! RSSI, timestamps across the `%d` wrap, 128- and 384-value rows).
+//! ESP32-CSI-Tool rows decoded by us and by csiread (an independent implementation) agree
+//! in every column csiread reads (all 25 and the CSI): on the real recording, and on 1200
+//! random rows written by our encoder (random MACs, every rx_ctrl column, timestamps across
+//! the `%d` wrap, 128- and 384-value rows).
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role, RowDecoder};
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::stream::decode_all;
 use dagr_tests::{fixture, run_peer, scratch_dir};
 use serde_json::Value;
@@ -28,9 +29,8 @@ fn random_row(rng: &mut Rng) -> CsiRow {
     let values = if rng.next() % 3 == 0 { 384 } else { 128 };
     let mut mac = [0u8; 6];
     mac.iter_mut().for_each(|b| *b = rng.byte());
-    CsiRow {
-        role: [Role::Ap, Role::Sta, Role::Passive][(rng.next() % 3) as usize],
-        mac,
+    let role = [Role::Ap, Role::Sta, Role::Passive][(rng.next() % 3) as usize];
+    let rx_ctrl = RxCtrl {
         rssi: rng.byte() as i8,
         rate: rng.byte() % 32,
         sig_mode: rng.byte() % 2,
@@ -50,19 +50,25 @@ fn random_row(rng: &mut Rng) -> CsiRow {
         ant: rng.byte() % 2,
         sig_len: (rng.next() % 4096) as u16,
         rx_state: 0,
-        real_time_set: rng.next() % 2 == 0,
-        real_timestamp: (rng.next() % 100_000_000) as f64 / 1000.0,
-        len: if rng.next() % 2 == 0 {
-            384
-        } else {
-            values as u16
-        },
-        csi: (0..values / 2)
-            .map(|_| Iq {
-                re: rng.byte() as i8,
-                im: rng.byte() as i8,
-            })
-            .collect(),
+    };
+    let real_time_set = rng.next() % 2 == 0;
+    let real_timestamp = (rng.next() % 100_000_000) as f64 / 1000.0;
+    let len = if rng.next() % 2 == 0 {
+        384
+    } else {
+        values as u16
+    };
+    let csi = (0..values / 2)
+        .map(|_| Iq {
+            re: rng.byte() as i8,
+            im: rng.byte() as i8,
+        })
+        .collect();
+    CsiRow {
+        real_time_set,
+        real_timestamp,
+        len,
+        ..CsiRow::new(role, mac, rx_ctrl, csi)
     }
 }
 
@@ -77,24 +83,64 @@ fn mac_text(mac: &[u8; 6]) -> String {
     parts.join(":")
 }
 
-/// Compares every row field both sides read; csiread pads csi to `maxlen / 2` with zeros.
+/// Every column of `row` under csiread's names, as csiread reads them (`local_timestamp`
+/// as the `%d` text it parses, so the u32 from 2^31 on is negative).
+fn columns(row: &CsiRow) -> serde_json::Map<String, Value> {
+    let rx = &row.rx_ctrl;
+    let value = serde_json::json!({
+        "type": "CSI_DATA",
+        "role": row.role.as_str(),
+        "mac": mac_text(&row.mac),
+        "rssi": rx.rssi,
+        "rate": rx.rate,
+        "sig_mode": rx.sig_mode,
+        "mcs": rx.mcs,
+        "bandwidth": rx.bandwidth,
+        "smoothing": rx.smoothing,
+        "not_sounding": rx.not_sounding,
+        "aggregation": rx.aggregation,
+        "stbc": rx.stbc,
+        "fec_coding": rx.fec_coding,
+        "sgi": rx.sgi,
+        "noise_floor": rx.noise_floor,
+        "ampdu_cnt": rx.ampdu_cnt,
+        "channel": rx.channel,
+        "secondary_channel": rx.secondary_channel,
+        "local_timestamp": rx.local_timestamp as i32,
+        "ant": rx.ant,
+        "sig_len": rx.sig_len,
+        "rx_state": rx.rx_state,
+        "real_time_set": u8::from(row.real_time_set),
+        "real_timestamp": row.real_timestamp,
+        "len": row.len,
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("a json! object literal"),
+    }
+}
+
+/// Compares every column both sides read (csiread's whole column table, checked to be
+/// the same set of names as ours); csiread pads csi to `maxlen / 2` with zeros.
 fn assert_same(ours: &[CsiRow], peer: &Value, maxlen: usize) {
     let peer = peer.as_array().expect("peer prints an array");
     assert_eq!(ours.len(), peer.len(), "row count");
     for (i, (row, p)) in ours.iter().zip(peer).enumerate() {
-        assert_eq!(p["mac"], mac_text(&row.mac), "row {i} mac");
-        assert_eq!(p["rssi"], i64::from(row.rssi), "row {i} rssi");
-        let ts = p["local_timestamp"].as_i64().unwrap() as u32;
-        assert_eq!(
-            ts, row.local_timestamp,
-            "row {i} local_timestamp (mod 2^32)"
-        );
-        assert_eq!(
-            p["real_timestamp"].as_f64(),
-            Some(row.real_timestamp),
-            "row {i}"
-        );
-        assert_eq!(p["len"], u64::from(row.len), "row {i} len");
+        let p = p.as_object().expect("peer rows are objects");
+        let expected = columns(row);
+        let mut peer_names: Vec<&String> = p.keys().filter(|k| *k != "csi").collect();
+        let mut our_names: Vec<&String> = expected.keys().collect();
+        peer_names.sort();
+        our_names.sort();
+        assert_eq!(peer_names, our_names, "row {i}: the columns csiread reads");
+        for (name, value) in &expected {
+            let got = &p[name];
+            if name == "real_timestamp" {
+                assert_eq!(got.as_f64(), value.as_f64(), "row {i} {name}");
+            } else {
+                assert_eq!(got, value, "row {i} {name}");
+            }
+        }
         let mut expected: Vec<[i64; 2]> = row
             .csi
             .iter()
@@ -121,7 +167,7 @@ fn encoded_random_rows_decode_like_csiread() {
     let rows: Vec<CsiRow> = (0..1200).map(|_| random_row(&mut rng)).collect();
     assert!(rows.iter().any(|r| r.csi.len() == 192) && rows.iter().any(|r| r.csi.len() == 64));
     assert!(
-        rows.iter().any(|r| r.local_timestamp >= 1 << 31),
+        rows.iter().any(|r| r.rx_ctrl.local_timestamp >= 1 << 31),
         "exercise the %d wrap"
     );
     let bytes: Vec<u8> = rows.iter().flat_map(CsiRow::to_line).collect();

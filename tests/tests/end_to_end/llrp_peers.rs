@@ -1,6 +1,8 @@
-//! LLRP cross-checks against llrpkit 0.3.0, an independent Python implementation, both
-//! ways: messages llrpkit encodes must decode here field for field, and messages our
-//! encoders produce must decode in llrpkit to the same values.
+//! LLRP cross-checks against two independent Python implementations. llrpkit 0.3.0, both
+//! ways: messages llrpkit encodes must decode here field for field, messages our encoders
+//! produce must decode in llrpkit to the same values, and the real Impinj recording decodes
+//! alike in both, tag report by tag report. sllurp 3.0.5: the real recording and our
+//! encoded RO_ACCESS_REPORTs decode to the same tag fields.
 use dagr_protocols::llrp::{
     impinj::ContentSelector, AntennaConfig, AntennaEvent, Body, Epc, EventNotification, Message,
     MessageDecoder, ReaderConfig, ReaderEvent, ReportSpec, RfControl, RoSpec, RoSpecEvent,
@@ -558,4 +560,223 @@ fn our_encoders_decode_identically_in_llrpkit() {
     // And our own decoder agrees with what we encoded.
     let (ours, _) = decode(&bytes);
     assert_eq!(ours, messages);
+}
+
+/// `{"class": class, key: value}` for a present value, `null` for an absent one: how
+/// llrpkit's dataclass tree (as `llrp_decode.py` prints it) shows an optional parameter.
+fn param<T: Into<Value>>(class: &str, key: &str, value: Option<T>) -> Value {
+    value.map_or(Value::Null, |v| json!({ "class": class, key: v.into() }))
+}
+
+/// A tag report as llrpkit's whole `TagReportData` object: every field llrpkit has, so
+/// comparing the objects compares every field both sides read.
+fn tag_as_llrpkit(tag: &TagReport) -> Value {
+    let epc = match &tag.epc {
+        Epc::Epc96(b) => json!({ "class": "EPC_96", "epc": hex(b) }),
+        Epc::Data { bits, bytes } => json!({
+            "class": "EPCData",
+            "epc": { "bit_len": bits, "data": hex(bytes) },
+        }),
+    };
+    let mut air = Vec::new();
+    if let Some(pc) = tag.c1g2_pc {
+        air.push(json!({ "class": "C1G2_PC", "pc_bits": pc }));
+    }
+    if let Some(crc) = tag.c1g2_crc {
+        air.push(json!({ "class": "C1G2_CRC", "crc": crc }));
+    }
+    let mut custom = Vec::new();
+    let impinj = [
+        (
+            "ImpinjPeakRSSI",
+            "rssi",
+            tag.impinj_peak_rssi.map(i64::from),
+        ),
+        (
+            "ImpinjRFPhaseAngle",
+            "phase_angle",
+            tag.impinj_phase.map(i64::from),
+        ),
+        (
+            "ImpinjRFDopplerFrequency",
+            "doppler_frequency",
+            tag.impinj_doppler.map(i64::from),
+        ),
+    ];
+    for (class, key, value) in impinj {
+        if let Some(v) = value {
+            custom.push(json!({ "class": class, key: v }));
+        }
+    }
+    if let Some(tid) = &tag.impinj_tid {
+        custom.push(json!({ "class": "ImpinjSerializedTID", "t_id": tid }));
+    }
+    json!({
+        "class": "TagReportData",
+        "epc_parameter": epc,
+        "ro_spec_id": param("ROSpecID", "ro_spec_id", tag.ro_spec_id),
+        "spec_index": param("SpecIndex", "spec_index", tag.spec_index),
+        "inventory_parameter_spec_id": param(
+            "InventoryParameterSpecID",
+            "inventory_parameter_spec_id",
+            tag.inventory_parameter_spec_id,
+        ),
+        "antenna_id": param("AntennaID", "antenna_id", tag.antenna_id),
+        "peak_rssi": param("PeakRSSI", "peak_rssi", tag.peak_rssi),
+        "channel_index": param("ChannelIndex", "channel_index", tag.channel_index),
+        "first_seen_timestamp_utc": param(
+            "FirstSeenTimestampUTC",
+            "microseconds",
+            tag.first_seen_utc_us,
+        ),
+        "first_seen_timestamp_uptime": param(
+            "FirstSeenTimestampUptime",
+            "microseconds",
+            tag.first_seen_uptime_us,
+        ),
+        "last_seen_timestamp_utc": param(
+            "LastSeenTimestampUTC",
+            "microseconds",
+            tag.last_seen_utc_us,
+        ),
+        "last_seen_timestamp_uptime": param(
+            "LastSeenTimestampUptime",
+            "microseconds",
+            tag.last_seen_uptime_us,
+        ),
+        "tag_seen_count": param("TagSeenCount", "tag_count", tag.tag_seen_count),
+        "air_protocol_tag_datas": air,
+        "access_spec_id": param("AccessSpecID", "access_spec_id", tag.access_spec_id),
+        "access_command_op_spec_results": [],
+        "custom": custom,
+    })
+}
+
+/// The real Impinj recording (45 RO_ACCESS_REPORTs) decoded by llrpkit and by us: every
+/// message's class and ID, and every tag report as llrpkit's whole `TagReportData`, field
+/// by field (absent fields included, so a field only one side reads fails the test).
+#[test]
+fn real_impinj_capture_decodes_like_llrpkit_field_by_field() {
+    let path = dagr_tests::fixtures_dir().join("llrp/impinj_ro_access_reports.bin");
+    let (messages, decoder) = decode(&dagr_tests::fixture("llrp/impinj_ro_access_reports.bin"));
+    let stats = decoder.stats();
+    assert_eq!((stats.bytes_skipped, stats.frames_rejected), (0, 0));
+    let stdout = run_peer("llrp_decode.py", &[path.to_str().unwrap()]);
+    let peer: Vec<Value> = serde_json::from_slice(&stdout).expect("peer JSON");
+    assert_eq!(messages.len(), 45);
+    assert_eq!(peer.len(), messages.len());
+    let mut tags_compared = 0;
+    for (i, (message, p)) in messages.iter().zip(&peer).enumerate() {
+        assert_eq!(p["class"], message.name(), "message {i}");
+        assert_eq!(p["message_id"], message.id, "message {i} id");
+        let Body::RoAccessReport { tags, other } = &message.body else {
+            panic!("message {i}: not an RO_ACCESS_REPORT");
+        };
+        assert!(other.is_empty(), "message {i}: parameters we kept raw");
+        let f = &p["fields"];
+        assert_eq!(f["rf_survey_report_datas"], json!([]), "message {i}");
+        assert_eq!(f["custom"], json!([]), "message {i}");
+        let peer_tags = f["tag_report_datas"].as_array().expect("tag list");
+        assert_eq!(peer_tags.len(), tags.len(), "message {i} tag count");
+        for (j, (tag, t)) in tags.iter().zip(peer_tags).enumerate() {
+            assert_eq!(&tag_as_llrpkit(tag), t, "message {i} tag {j}");
+            tags_compared += 1;
+        }
+    }
+    assert_eq!(tags_compared, 45);
+}
+
+/// The real reader event notification (a connection attempt) decodes alike in llrpkit.
+#[test]
+fn real_reader_event_decodes_like_llrpkit() {
+    let path = dagr_tests::fixtures_dir().join("llrp/reader_event_notification.bin");
+    let (messages, _) = decode(&dagr_tests::fixture("llrp/reader_event_notification.bin"));
+    let stdout = run_peer("llrp_decode.py", &[path.to_str().unwrap()]);
+    let peer: Vec<Value> = serde_json::from_slice(&stdout).expect("peer JSON");
+    assert_eq!((messages.len(), peer.len()), (1, 1));
+    check_peer_decoded(&messages[0], &peer[0]);
+}
+
+/// What sllurp names each tag field it reads, with our value for it.
+fn tag_as_sllurp(tag: &TagReport) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        if !v.is_null() {
+            m.insert(k.to_string(), v);
+        }
+    };
+    match &tag.epc {
+        Epc::Epc96(b) => {
+            put("EPC-96", hex(b).into());
+            put("EPC", hex(b).into());
+        }
+        // sllurp keeps an EPCData's bytes only (not its bit count).
+        Epc::Data { bytes, .. } => put("EPC", hex(bytes).into()),
+    }
+    put("ROSpecID", opt(tag.ro_spec_id));
+    put("SpecIndex", opt(tag.spec_index));
+    put(
+        "InventoryParameterSpecID",
+        opt(tag.inventory_parameter_spec_id),
+    );
+    put("AntennaID", opt(tag.antenna_id));
+    put("PeakRSSI", opt(tag.peak_rssi));
+    put("ChannelIndex", opt(tag.channel_index));
+    put("FirstSeenTimestampUTC", opt(tag.first_seen_utc_us));
+    put("FirstSeenTimestampUptime", opt(tag.first_seen_uptime_us));
+    put("LastSeenTimestampUTC", opt(tag.last_seen_utc_us));
+    put("LastSeenTimestampUptime", opt(tag.last_seen_uptime_us));
+    put("TagSeenCount", opt(tag.tag_seen_count));
+    put("AccessSpecID", opt(tag.access_spec_id));
+    put("ImpinjPeakRSSI", opt(tag.impinj_peak_rssi));
+    put("ImpinjRFPhaseAngle", opt(tag.impinj_phase));
+    put("ImpinjRFDopplerFrequency", opt(tag.impinj_doppler));
+    m
+}
+
+/// sllurp (the second Python peer) decodes the real Impinj recording and our encoded
+/// RO_ACCESS_REPORTs to the same tag fields as ours: every field sllurp reports must be
+/// one we read, with the same value.
+#[test]
+fn real_capture_and_our_reports_decode_like_sllurp() {
+    let ours: Vec<u8> = our_messages()
+        .iter()
+        .filter(|m| m.name() == "RO_ACCESS_REPORT")
+        .flat_map(|m| m.to_vec().unwrap())
+        .collect();
+    let ours_file = scratch_dir("llrp-sllurp").join("reports.bin");
+    std::fs::write(&ours_file, &ours).unwrap();
+    let real = dagr_tests::fixtures_dir().join("llrp/impinj_ro_access_reports.bin");
+    let mut tags_compared = 0;
+    for file in [real, ours_file] {
+        let bytes = std::fs::read(&file).unwrap();
+        let (messages, _) = decode(&bytes);
+        let stdout = run_peer("sllurp_decode.py", &[file.to_str().unwrap()]);
+        let peer: Vec<Value> = serde_json::from_slice(&stdout).expect("peer JSON");
+        assert_eq!(peer.len(), messages.len(), "{}", file.display());
+        for (message, p) in messages.iter().zip(&peer) {
+            let at_ = format!("{} {} id {}", file.display(), message.name(), message.id);
+            let p = &p["RO_ACCESS_REPORT"];
+            assert_eq!(p["ID"], message.id, "{at_}");
+            assert_eq!(p["Type"], 61, "{at_}");
+            let peer_tags = p["TagReportData"].as_array().expect("TagReportData list");
+            assert_eq!(peer_tags.len(), message.tags().len(), "{at_}");
+            for (j, (tag, t)) in message.tags().iter().zip(peer_tags).enumerate() {
+                let want = tag_as_sllurp(tag);
+                let got = t.as_object().expect("a tag object");
+                for (key, value) in got {
+                    if let Some(w) = want.get(key) {
+                        assert_eq!(value, w, "{at_} tag {j} {key}");
+                    } else {
+                        panic!("{at_} tag {j}: sllurp reads {key} = {value}, we do not compare it");
+                    }
+                }
+                for key in want.keys() {
+                    assert!(got.contains_key(key), "{at_} tag {j}: sllurp lacks {key}");
+                }
+                tags_compared += 1;
+            }
+        }
+    }
+    assert_eq!(tags_compared, 45 + 6);
 }

@@ -27,7 +27,7 @@ use std::fmt;
 
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
 use dagr_protocols::csi::intel5300::Bfee;
-use dagr_protocols::csi::Iq;
+use dagr_protocols::csi::{Iq, RxCtrl};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -214,8 +214,8 @@ impl CsiRenderer {
         self.receive(room, link, body, t, Receiver::Esp32)?;
         self.fill_row_header(wifi, device_time_us);
         for antenna in 0..wifi.rx.len() {
-            self.row.rssi = self.rssi_dbm(antenna);
-            self.row.ant = u8::try_from(antenna).unwrap_or(u8::MAX);
+            self.row.rx_ctrl.rssi = self.rssi_dbm(antenna);
+            self.row.rx_ctrl.ant = u8::try_from(antenna).unwrap_or(u8::MAX);
             self.row.csi.clear();
             self.row.csi.extend_from_slice(&self.reports[antenna]);
             // Writing into a Vec cannot fail.
@@ -338,11 +338,11 @@ impl CsiRenderer {
         let row = &mut self.row;
         row.role = self.config.role;
         row.mac = wifi.mac;
-        row.mcs = self.config.mcs;
-        row.noise_floor = self.config.noise_floor_dbm.round().clamp(-128.0, 127.0) as i8;
-        row.channel = wifi.channel;
-        row.local_timestamp = device_time_us;
-        row.sig_len = self.config.sig_len;
+        row.rx_ctrl.mcs = self.config.mcs;
+        row.rx_ctrl.noise_floor = self.config.noise_floor_dbm.round().clamp(-128.0, 127.0) as i8;
+        row.rx_ctrl.channel = wifi.channel;
+        row.rx_ctrl.local_timestamp = device_time_us;
+        row.rx_ctrl.sig_len = self.config.sig_len;
         row.real_timestamp = f64::from(device_time_us) / 1e6;
     }
 
@@ -440,31 +440,8 @@ fn wifi_link(room: &Room, link: usize) -> Result<&WifiLink, CsiError> {
 /// The HT20 row every packet starts from (per-packet columns are overwritten).
 fn empty_row() -> CsiRow {
     CsiRow {
-        role: Role::Sta,
-        mac: [0; 6],
-        rssi: 0,
-        rate: 11,
-        sig_mode: 1,
-        mcs: 0,
-        bandwidth: 0,
-        smoothing: 1,
-        not_sounding: 1,
-        aggregation: 0,
-        stbc: 0,
-        fec_coding: 0,
-        sgi: 0,
-        noise_floor: -93,
-        ampdu_cnt: 0,
-        channel: 1,
-        secondary_channel: 0,
-        local_timestamp: 0,
-        ant: 0,
-        sig_len: 0,
-        rx_state: 0,
-        real_time_set: false,
-        real_timestamp: 0.0,
         len: ESP32_HT20_BUFFER_LEN,
-        csi: Vec::with_capacity(BINS),
+        ..CsiRow::new(Role::Sta, [0; 6], RxCtrl::ht20(1), Vec::with_capacity(BINS))
     }
 }
 

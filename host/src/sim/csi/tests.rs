@@ -156,17 +156,15 @@ fn rows_round_trip_through_the_esp32_decoder_one_per_antenna() {
     let rows = decode_rows(&out);
     assert_eq!(rows.len(), 3);
     for (a, row) in rows.iter().enumerate() {
-        assert_eq!(row.ant as usize, a);
+        let rx = &row.rx_ctrl;
+        assert_eq!(rx.ant as usize, a);
         assert_eq!(row.mac, room.wifi[1].mac);
-        assert_eq!(row.channel, 6);
-        assert_eq!(row.local_timestamp, 1_500_123);
+        assert_eq!(rx.channel, 6);
+        assert_eq!(rx.local_timestamp, 1_500_123);
         assert_eq!(row.real_timestamp, 1.500123);
-        assert_eq!(
-            (row.sig_mode, row.bandwidth, row.secondary_channel),
-            (1, 0, 0)
-        );
-        assert_eq!((row.noise_floor, row.len, row.csi.len()), (-93, 256, 64));
-        assert!((-70..=-25).contains(&row.rssi), "rssi {}", row.rssi);
+        assert_eq!((rx.sig_mode, rx.bandwidth, rx.secondary_channel), (1, 0, 0));
+        assert_eq!((rx.noise_floor, row.len, row.csi.len()), (-93, 256, 64));
+        assert!((-70..=-25).contains(&rx.rssi), "rssi {}", rx.rssi);
         assert_eq!(row, &CsiRow::parse_line(&row.to_line()).unwrap());
     }
 }
@@ -205,8 +203,8 @@ fn rssi_falls_with_distance() {
         link(1, Vec3::new(1.0, 1.0, 1.0), Vec3::new(1.0, 5.0, 1.0)),
     ];
     let mut r = CsiRenderer::new(config(Impairments::none()), 4);
-    let near = packet(&mut r, &room, 0, &[], 0.0)[0].rssi;
-    let far = packet(&mut r, &room, 1, &[], 0.0)[0].rssi;
+    let near = packet(&mut r, &room, 0, &[], 0.0)[0].rx_ctrl.rssi;
+    let far = packet(&mut r, &room, 1, &[], 0.0)[0].rx_ctrl.rssi;
     // Friis: 4× the distance is 12 dB less; 10 dBm EIRP at 1 m, 2.437 GHz is −30 dBm.
     assert!((near - far - 12).abs() <= 1, "near {near} far {far}");
     assert!((near + 30).abs() <= 1, "near {near}");

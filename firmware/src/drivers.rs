@@ -1,7 +1,9 @@
-//! Synthetic sensor drivers for the simulated node: simple, deterministic signals with the
-//! shape of the real ones, produced on the same [`RateTicker`] schedule a timer interrupt
-//! would keep. They stand in for hardware so the core's whole path runs on a host; the
-//! physical simulator (scenes, people, propagation) is a separate, later part.
+//! Synthetic sensor drivers: simple, deterministic signals with the shape of the real ones,
+//! produced on the same [`RateTicker`] schedule a timer interrupt would keep. They stand in
+//! for hardware so the core's whole path runs without sensors: on a host (`dagr-node-sim`)
+//! and on an emulated Cortex-M (`firmware/qemu-node`). `no_std` (the `drivers` feature,
+//! with `libm` for the trigonometry); the physical simulator (scenes, people, propagation)
+//! is a separate part.
 use core::f32::consts::TAU;
 
 use dagr_protocols::csi::Iq;
@@ -26,7 +28,7 @@ const RADAR_POINTS: usize = 8;
 
 /// The three switches of the simulated node: CSI at `csi_rate_mhz`, radar at 20 Hz, RFID
 /// rounds at 10 Hz.
-pub fn switches(csi_rate_mhz: u32) -> [StreamSwitch; 3] {
+pub const fn switches(csi_rate_mhz: u32) -> [StreamSwitch; 3] {
     [
         StreamSwitch::new(CSI_STREAM, Modality::Wifi, csi_rate_mhz, (1_000, 2_000_000)),
         StreamSwitch::new(RADAR_STREAM, Modality::Mmwave, 20_000, (1_000, 50_000)),
@@ -54,10 +56,10 @@ impl CsiGenerator {
         sample.channel = 6;
         for k in 0..CSI_SUBCARRIERS {
             let phase = TAU * CSI_PHASE_HZ * t + 0.05 * k as f32;
-            let amplitude = 40.0 + 8.0 * (k as f32 * 0.3).sin();
+            let amplitude = 40.0 + 8.0 * libm::sinf(k as f32 * 0.3);
             let iq = Iq {
-                re: (amplitude * phase.cos()) as i8,
-                im: (amplitude * phase.sin()) as i8,
+                re: (amplitude * libm::cosf(phase)) as i8,
+                im: (amplitude * libm::sinf(phase)) as i8,
             };
             // Capacity 128 >= 64: cannot fail.
             let _ = sample.iq.push(iq);
@@ -80,7 +82,7 @@ impl RadarGenerator {
             return None;
         }
         let angle = TAU * 0.1 * (now_us as f32 / 1e6);
-        let (cx, cy) = (angle.cos(), 2.0 + angle.sin());
+        let (cx, cy) = (libm::cosf(angle), 2.0 + libm::sinf(angle));
         let mut sample = RadarSample::new(RADAR_STREAM, now_us, self.frame_number);
         self.frame_number = self.frame_number.wrapping_add(1);
         for i in 0..RADAR_POINTS {
@@ -89,7 +91,7 @@ impl RadarGenerator {
                 x: cx + spread,
                 y: cy,
                 z: 0.2 + 0.2 * i as f32,
-                v: 0.63 * angle.cos(),
+                v: 0.63 * libm::cosf(angle),
                 snr: 150 + 10 * i as i16,
                 noise: 40,
             };
