@@ -13,6 +13,7 @@ pub mod csi;
 pub mod devices;
 pub mod draw;
 pub mod geometry;
+pub mod micro;
 pub mod radar;
 pub mod rfid;
 pub mod room;
@@ -20,10 +21,11 @@ pub mod run;
 pub mod scenario;
 pub mod scene;
 pub mod serve;
+pub mod spells;
 pub mod world;
 
 pub use geometry::Vec3;
-pub use scene::{RadarMount, RfidSetup, Room, Scatterer, Scene, Tag, WifiLink};
+pub use scene::{MovedTag, Object, RadarMount, RfidSetup, Room, Scatterer, Scene, Tag, WifiLink};
 
 /// Speed of light, m/s.
 pub const C: f64 = 299_792_458.0;

@@ -38,6 +38,7 @@ use detect::{Detection, Return};
 pub struct RadarRenderer {
     config: RadarConfig,
     seed: u64,
+    extra_clutter: f64,
     reflectors: Vec<Scatterer>,
     returns: Vec<Return>,
     merged: Vec<Return>,
@@ -51,6 +52,7 @@ impl RadarRenderer {
         Ok(RadarRenderer {
             config,
             seed,
+            extra_clutter: 0.0,
             reflectors: Vec::new(),
             returns: Vec::new(),
             merged: Vec::new(),
@@ -61,6 +63,12 @@ impl RadarRenderer {
     /// The configuration.
     pub fn config(&self) -> &RadarConfig {
         &self.config
+    }
+
+    /// Adds `per_frame` mean false alarms per frame to the room's own (a noisy spell; 0 ends
+    /// it; negative or NaN counts as 0).
+    pub fn set_extra_clutter(&mut self, per_frame: f64) {
+        self.extra_clutter = if per_frame > 0.0 { per_frame } else { 0.0 };
     }
 
     /// Time of frame `frame_number` after the first, s (frames come at `frame_rate_hz`).
@@ -118,7 +126,7 @@ impl RadarRenderer {
         detect::detect(&self.config, &self.merged, rng, &mut self.detections);
         detect::add_false_alarms(
             &self.config,
-            room.clutter_per_frame,
+            room.clutter_per_frame + self.extra_clutter,
             rng,
             &mut self.detections,
         );
