@@ -34,8 +34,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+# One thread: the probe runs beside other jobs, and OpenMP threads spinning on a busy
+# machine cost far more than they gain. Set before scikit-learn loads its thread pool.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 
 DTYPES = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
 MODALITIES = ("mmwave", "wifi", "rfid")  # the order of the `present` columns
@@ -74,23 +78,29 @@ def segment_means(x, segments):
 
 
 def row_features(x, window_s):
-    """Row-order-free summary of `x` [N, R, T]: per row std, mean |step| and range, each
+    """Row-order-free summary of `x` [N, R, T]: per row std, mean |step|, range and
+    |end - start| / std (a steady change or an oscillation), each
     summarized over the rows by quantiles (10/50/90 %) and mean; spectral energy in
-    BANDS_HZ averaged over rows (log); the motion-energy profile over 8 time segments;
+    BANDS_HZ averaged over rows (log) and as shares of their sum; the motion-energy profile over 8 time segments;
     mean correlation of neighbouring rows' steps."""
     n, rows, t = x.shape
     d = np.diff(x, axis=2)
     ad = np.abs(d)
     feats = []
-    for v in (x.std(2), ad.mean(2), x.max(2) - x.min(2)):
+    trend = np.abs(x[:, :, -5:].mean(2) - x[:, :, :5].mean(2))
+    for v in (x.std(2), ad.mean(2), x.max(2) - x.min(2), trend / (x.std(2) + 1e-9)):
         feats.append(np.percentile(v, [10, 50, 90], axis=1).T)
         feats.append(v.mean(1, keepdims=True))
     spectrum = np.abs(np.fft.rfft(x - x.mean(2, keepdims=True), axis=2)) ** 2
     freqs = np.fft.rfftfreq(t, d=window_s / t)
+    energies = []
     for lo, hi in BANDS_HZ:
         band = (freqs >= lo) & (freqs < hi)
-        energy = spectrum[:, :, band].sum(2).mean(1) if band.any() else np.zeros(n)
-        feats.append(np.log(energy + 1e-9)[:, None])
+        energies.append(spectrum[:, :, band].sum(2).mean(1) if band.any() else np.zeros(n))
+    energies = np.stack(energies, 1)
+    feats.append(np.log(energies + 1e-9))
+    # the same as shares of the total: how fast, whatever how strong
+    feats.append(energies / np.maximum(energies.sum(1, keepdims=True), 1e-12))
     profile = segment_means(ad.mean(1), 8)
     feats.append(profile / np.maximum(profile.mean(1, keepdims=True), 1e-9))
     feats.append(np.log(profile.mean(1, keepdims=True) + 1e-9))
@@ -150,6 +160,25 @@ def mmwave_features(m):
         feats.append(hist / total[:, None])
     moving = (np.abs(m[..., 3]) > 0.05) & valid
     feats.append(segment_means(moving.sum(2) / np.maximum(count, 1.0), 4))
+    # where the moving points are: height histogram of moving points, and their speed
+    # quantiles (a point's own speed, not a class rule)
+    z = m[..., 2]
+    edges = np.linspace(-0.1, 0.5, 7)
+    idx = np.digitize(np.clip(z, edges[0], edges[-1] - 1e-6), edges) - 1
+    n_moving = np.maximum(moving.sum((1, 2)), 1.0)
+    feats.append(
+        np.stack([((idx == b) & moving).sum((1, 2)) for b in range(6)], 1)
+        / n_moving[:, None]
+    )
+    feats.append(np.log1p(moving.sum((1, 2)))[:, None])
+    speed = np.where(moving, np.abs(m[..., 3]), np.nan).reshape(len(m), -1)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanpercentile(speed, [50, 90], axis=1).T
+    feats.append(np.nan_to_num(q))
     return np.concatenate(feats, axis=1)
 
 
@@ -205,9 +234,14 @@ def simulate(args, seed, work):
                 f"room/subject ids >= {RESERVED} are reserved for outside evaluation"
             )
     captures = []
+    shards = os.path.join(work, "shards")
+    reuse = args.reuse and os.path.exists(os.path.join(shards, "dataset.json"))
     for i, (split, room, subject) in enumerate(plan):
         sim_seed = seed * 1000 + i + 1
         path = os.path.join(work, f"{split}_r{room}_s{subject}_seed{sim_seed}.mcap")
+        captures.append(path)
+        if reuse:
+            continue
         run(
             [args.dagr, "sim", "--seed", str(sim_seed), "--room", str(room)]
             + [
@@ -219,9 +253,8 @@ def simulate(args, seed, work):
                 path,
             ]
         )
-        captures.append(path)
-    shards = os.path.join(work, "shards")
-    run([args.dagr, "dataset", "export", *captures, "--out", shards])
+    if not reuse:
+        run([args.dagr, "dataset", "export", *captures, "--out", shards])
     manifest = json.load(open(os.path.join(shards, "dataset.json")))
     window_s = manifest["spec"]["window_s"]
     parts = []
@@ -280,9 +313,10 @@ def evaluate(parts, seed, classes):
         x_tr, y_tr, _ = stack(parts, "train", mods)
         x_te, y_te, g_te = stack(parts, "test", mods)
         model = HistGradientBoostingClassifier(
-            max_iter=300,
+            max_iter=200,
             learning_rate=0.08,
-            max_leaf_nodes=31,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
             l2_regularization=1.0,
             random_state=seed,
         )
@@ -354,6 +388,11 @@ def main():
     ap.add_argument("--test-captures", type=int, default=8)
     ap.add_argument("--work", default=None)
     ap.add_argument("--json", default="calibration_sim.json")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse captures and shards already in --work (same seeds and counts)",
+    )
     args = ap.parse_args()
     started = time.time()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]

@@ -7,7 +7,8 @@
 //! (`empty_room`, `walking`, `sitting_down`, `standing_up`, `falling`, `waving`,
 //! `clapping`, `kicking`, `jumping`, `bending`, `turning`, `drinking`, `phone_call`).
 //! Blank lines and everything after `#` are ignored. Lines must be in time order and must
-//! not overlap; gaps between them are idle time (the person stands still, unlabeled).
+//! not overlap; gaps between them are unlabeled idle time in which the person moves on from
+//! one activity to the next (see [`world`](super::world)).
 //! ```text
 //! # a person walks in, waves, sits down
 //! 0.5  4.5  walking

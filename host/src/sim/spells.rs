@@ -14,7 +14,7 @@ pub const OUTAGE_EVERY_S: f64 = 120.0;
 /// Shortest and longest outage, s.
 pub const OUTAGE_S: (f64, f64) = (2.0, 10.0);
 /// Mean time between noisy spells of one device, s.
-pub const NOISY_EVERY_S: f64 = 60.0;
+pub const NOISY_EVERY_S: f64 = 120.0;
 /// Shortest and longest noisy spell, s.
 pub const NOISY_S: (f64, f64) = (3.0, 12.0);
 

@@ -257,13 +257,25 @@ impl Scene for World {
                         Some((hand.pos + IN_HAND, hand.vel))
                     }
                     (_, _, Some(hip)) => {
-                        let yaw = self.pose_at(t).map_or(0.0, |p| p.yaw);
+                        let yaw = body_yaw(body);
                         Some((hip.pos + POCKET.rotate_z(yaw), hip.vel))
                     }
                 },
             };
             out.push(MovedTag { tag: index, pose });
         }
+    }
+}
+
+/// Facing of `body` (its scatterers in [`part`] order) from the line of the hips: body
+/// forward is room +y turned by the returned angle.
+fn body_yaw(body: &[Scatterer]) -> f64 {
+    match (body.get(part::HIP[0]), body.get(part::HIP[RIGHT])) {
+        (Some(left), Some(right)) => {
+            let across = right.pos - left.pos;
+            across.y.atan2(across.x)
+        }
+        _ => 0.0,
     }
 }
 
