@@ -115,6 +115,8 @@ pub struct RadarDevice {
     renderer: RadarRenderer,
     first_frame: u32,
     sent: u32,
+    /// Scene time and frame count when the current configuration took effect.
+    origin: (f64, u32),
     body: Vec<Scatterer>,
     /// Outages and noisy spells.
     pub spells: Spells,
@@ -133,9 +135,27 @@ impl RadarDevice {
             renderer,
             first_frame,
             sent: 0,
+            origin: (0.0, 0),
             body: Vec::new(),
             spells: Spells::none(),
         }
+    }
+}
+
+impl RadarDevice {
+    /// Runs `config` from the next frame on (a `.cfg` sent to the device and `sensorStart`),
+    /// keeping the seed and the frame counter; an invalid configuration changes nothing.
+    pub fn set_config(&mut self, config: RadarConfig) -> Result<(), super::radar::InvalidConfig> {
+        let seed = self.renderer.seed();
+        let next = self.next_due();
+        self.renderer = RadarRenderer::new(config, seed)?;
+        self.origin = (next, self.sent);
+        Ok(())
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RadarConfig {
+        self.renderer.config()
     }
 }
 
@@ -149,7 +169,8 @@ impl DeviceRenderer for RadarDevice {
     }
 
     fn next_due(&self) -> f64 {
-        self.renderer.frame_time(self.sent)
+        let (t0, n0) = self.origin;
+        t0 + self.renderer.frame_time(self.sent - n0)
     }
 
     fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {

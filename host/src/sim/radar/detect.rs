@@ -211,7 +211,12 @@ fn detection(
     let snr = physics::db_to_linear(snr_db);
     let grid = 2.0 / f64::from(config.angle_fft_size);
     let u = estimate_sine(echo.u, config.azimuth_resolution(), snr, grid, rng);
-    let w = estimate_sine(echo.w, config.elevation_resolution(), snr, grid, rng);
+    // A 2D radar (one elevation antenna) cannot measure elevation and reports z = 0.
+    let w = if config.elevation_antennas > 1 {
+        estimate_sine(echo.w, config.elevation_resolution(), snr, grid, rng)
+    } else {
+        0.0
+    };
     // `+ 0.0` turns −0.0 into 0.0, as the device never reports negative zero.
     let (x, z) = (range * u + 0.0, range * w + 0.0);
     let y = (range * range - x * x - z * z).max(0.0).sqrt();

@@ -17,6 +17,7 @@
 //! protocol crate's `Frame` writes no TLV 1 for zero points, which decoders read the same
 //! way), peak grouping across neighbouring cells, multi-object beamforming thresholds,
 //! tracking, and occlusion.
+mod cfg;
 mod config;
 mod detect;
 mod housekeeping;
@@ -27,6 +28,7 @@ use dagr_protocols::ti_mmwave::{Frame, Stats};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use cfg::{CfgError, PLATFORM_XWR16XX};
 pub use config::{GuiMonitor, InvalidConfig, RadarConfig, PLATFORM_XWR68XX};
 
 use super::scene::{Room, Scatterer};
@@ -63,6 +65,11 @@ impl RadarRenderer {
     /// The configuration.
     pub fn config(&self) -> &RadarConfig {
         &self.config
+    }
+
+    /// The seed the frames' randomness is drawn from.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Adds `per_frame` mean false alarms per frame to the room's own (a noisy spell; 0 ends
