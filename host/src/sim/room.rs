@@ -18,7 +18,7 @@
 //!   nothing about which room it is; object tags' EPCs sort before the room's own;
 //! - 3–8 pieces of furniture, each one static scatterer of amplitude 0.3–2.5 (a metal
 //!   cabinet is strong, a sofa weak);
-//! - wall multipath strength 0.1–0.6 and 0.5–6 radar clutter detections per frame.
+//! - wall multipath strength 0.1–0.6 and 0.3–3 radar clutter detections per frame.
 use super::draw::{integer, seeded, uniform, Stream};
 use super::geometry::Vec3;
 use super::scene::{Object, RadarMount, RfidSetup, Room, Scatterer, Tag, WifiLink};
@@ -113,7 +113,7 @@ impl Room {
             size,
             statics,
             multipath: uniform(&mut rng, 0.1, 0.6),
-            clutter_per_frame: uniform(&mut rng, 0.5, 6.0),
+            clutter_per_frame: uniform(&mut rng, 0.3, 3.0),
             radar,
             wifi,
             rfid,
