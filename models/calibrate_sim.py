@@ -96,7 +96,9 @@ def row_features(x, window_s):
     energies = []
     for lo, hi in BANDS_HZ:
         band = (freqs >= lo) & (freqs < hi)
-        energies.append(spectrum[:, :, band].sum(2).mean(1) if band.any() else np.zeros(n))
+        energies.append(
+            spectrum[:, :, band].sum(2).mean(1) if band.any() else np.zeros(n)
+        )
     energies = np.stack(energies, 1)
     feats.append(np.log(energies + 1e-9))
     # the same as shares of the total: how fast, whatever how strong
@@ -379,6 +381,56 @@ def summary(per_seed):
     return out
 
 
+def markdown(report):
+    """The report's tables as Markdown (what CALIBRATION.md quotes)."""
+    names = list(MODALITIES) + ["fused"]
+    classes = report["classes"]
+    lines = [
+        "| input | "
+        + " | ".join(f"seed {s['seed']}" for s in report["per_seed"])
+        + " | mean ± sd (min–max) |",
+        "|---|" + "---:|" * (len(report["per_seed"]) + 1),
+    ]
+    for n in names:
+        cells = []
+        for s in report["per_seed"]:
+            r = s["results"][n]
+            lo, hi = r["test_interval_95"]
+            cells.append(f"{r['test_accuracy']:.3f} [{lo:.2f}, {hi:.2f}]")
+        st = report["summary"][n]
+        lines.append(
+            f"| {n} | "
+            + " | ".join(cells)
+            + f" | **{st['mean']:.3f} ± {st['std']:.3f}** ({st['min']:.3f}–{st['max']:.3f}) |"
+        )
+    g = report["summary"]["fused_minus_best_single"]
+    gains = []
+    for s in report["per_seed"]:
+        best = max(s["results"][m]["test_accuracy"] for m in MODALITIES)
+        gains.append(f"{s['results']['fused']['test_accuracy'] - best:+.3f}")
+    lines.append(
+        "| fused − best single | "
+        + " | ".join(gains)
+        + f" | **{g['mean']:+.3f} ± {g['std']:.3f}** ({g['min']:+.3f}–{g['max']:+.3f}) |"
+    )
+    lines.append("")
+    lines.append("| class | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---:|" * len(names))
+    for c, name in enumerate(classes):
+        cells = []
+        for n in names:
+            values = [
+                s["results"][n]["per_class_recall"].get(
+                    str(c), s["results"][n]["per_class_recall"].get(c)
+                )
+                for s in report["per_seed"]
+            ]
+            values = [v for v in values if v is not None]
+            cells.append(f"{np.mean(values):.2f}" if values else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dagr", default="target/release/dagr")
@@ -393,7 +445,15 @@ def main():
         action="store_true",
         help="reuse captures and shards already in --work (same seeds and counts)",
     )
+    ap.add_argument(
+        "--markdown",
+        metavar="JSON",
+        help="print the tables of an earlier report as Markdown and exit",
+    )
     args = ap.parse_args()
+    if args.markdown:
+        print(markdown(json.load(open(args.markdown))))
+        return
     started = time.time()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     per_seed = []

@@ -536,8 +536,9 @@ fn breathing_shows_at_its_rate_in_the_antenna_phase_difference() {
             world.body_at(t, &mut body);
             for link in 0..3 {
                 let h = renderer.channel(world.room(), link, &body).unwrap();
-                for b in 0..BINS {
-                    series[link * BINS + b][i] = (h[1][b] * h[0][b].conj()).arg();
+                let rows = &mut series[link * BINS..(link + 1) * BINS];
+                for (b, row) in rows.iter_mut().enumerate() {
+                    row[i] = (h[1][b] * h[0][b].conj()).arg();
                 }
             }
         }

@@ -52,7 +52,7 @@ impl RadarConfig {
         };
         let numbers = |command: &str| line(command, &[]);
         let mut c = RadarConfig::default();
-        if !(params.frame_period_ms > 0.0) {
+        if params.frame_period_ms.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err(CfgError("frameCfg framePeriodicity must be > 0 ms".into()));
         }
         c.frame_rate_hz = 1000.0 / f64::from(params.frame_period_ms);

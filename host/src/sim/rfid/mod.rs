@@ -136,6 +136,10 @@ pub struct TagRead {
     pub distance_m: f64,
 }
 
+/// What the reader asks of the scene per attempt: `observe(t, body, moved)` appends the
+/// body and the moved object tags at `t`.
+type Observe<'a> = dyn FnMut(f64, &mut Vec<Scatterer>, &mut Vec<MovedTag>) + 'a;
+
 /// Ceiling on inventory attempts per second (all tags together), so that an absurd rate
 /// still lets time advance.
 pub const MAX_ATTEMPTS_PER_S: f64 = 1e6;
@@ -230,7 +234,7 @@ impl RfidRenderer {
     fn render_observed(
         &mut self,
         room: &Room,
-        observe: &mut dyn FnMut(f64, &mut Vec<Scatterer>, &mut Vec<MovedTag>),
+        observe: &mut Observe<'_>,
         t_to: f64,
         utc_us: &dyn Fn(f64) -> u64,
         out: &mut Vec<u8>,
@@ -281,7 +285,7 @@ impl RfidRenderer {
     fn next_observed(
         &mut self,
         room: &Room,
-        observe: &mut dyn FnMut(f64, &mut Vec<Scatterer>, &mut Vec<MovedTag>),
+        observe: &mut Observe<'_>,
         t_to: f64,
     ) -> Option<TagRead> {
         let tags = room.rfid.tags.len();
