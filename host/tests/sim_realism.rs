@@ -232,12 +232,12 @@ fn simulated_devices_look_like_the_real_recordings() {
         both(sim_on.snr_median_db, sim_off.snr_median_db),
     );
     row(
-        "radar |v| median, m/s",
+        "radar speed (abs v) median, m/s",
         real_r.speed_median,
         both(sim_on.speed_median, sim_off.speed_median),
     );
     row(
-        "radar |v| 90th percentile, m/s",
+        "radar speed (abs v) 90th percentile, m/s",
         real_r.speed_p90,
         both(sim_on.speed_p90, sim_off.speed_p90),
     );

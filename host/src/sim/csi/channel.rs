@@ -293,31 +293,38 @@ fn reflection_point(size: Vec3, plane: usize, image: Vec3, rx: Vec3) -> Vec3 {
 /// How much of `path` the `body` blocks, 0..=1 (see the [module doc](self)).
 pub fn shadow(path: &ShadowablePath, body: &[Scatterer]) -> f64 {
     let mut strongest: f64 = 0.0;
-    for s in body {
-        for &(a, b) in &path.ends[..path.legs] {
-            let (delta, along, length) = offset_from_segment(s.pos, a, b);
-            let fresnel = (path.wavelength_m * along * (length - along) / length.max(1e-9)).sqrt();
-            let d = delta / fresnel.max(MIN_SHADOW_RADIUS_M);
-            if d < 3.0 {
-                strongest = strongest.max(s.amplitude.min(1.0) * (-d * d).exp());
+    for &(a, b) in &path.ends[..path.legs] {
+        let ab = b - a;
+        let len2 = ab.dot(ab);
+        let length = len2.sqrt();
+        // Widest the zone gets (its middle): parts beyond three of it cast nothing.
+        let widest = (path.wavelength_m * length / 4.0)
+            .sqrt()
+            .max(MIN_SHADOW_RADIUS_M);
+        let reach2 = 9.0 * widest * widest;
+        for s in body {
+            let ap = s.pos - a;
+            let t = if len2 > 0.0 {
+                (ap.dot(ab) / len2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let off = ap - ab * t;
+            let delta2 = off.dot(off);
+            if delta2 >= reach2 {
+                continue;
+            }
+            let along = t * length;
+            let fresnel = (path.wavelength_m * along * (length - along) / length.max(1e-9))
+                .sqrt()
+                .max(MIN_SHADOW_RADIUS_M);
+            let d2 = delta2 / (fresnel * fresnel);
+            if d2 < 9.0 {
+                strongest = strongest.max(s.amplitude.min(1.0) * (-d2).exp());
             }
         }
     }
     strongest
-}
-
-/// Distance from `p` to the segment `a`–`b`, how far along the segment its foot is, and the
-/// segment's length, m.
-fn offset_from_segment(p: Vec3, a: Vec3, b: Vec3) -> (f64, f64, f64) {
-    let ab = b - a;
-    let len2 = ab.dot(ab);
-    let t = if len2 > 0.0 {
-        ((p - a).dot(ab) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let length = len2.sqrt();
-    (p.distance(a + ab * t), t * length, length)
 }
 
 /// Appends, for each path of `paths` the body shadows, the change it makes: the path's
