@@ -10,6 +10,10 @@
 //!    Poisson clutter false alarms, cap at `max_points`;
 //! 4. `housekeeping`: range profile, statistics, temperatures, CPU cycle counter.
 //!
+//! What the radar is ([`RadarConfig`]): an IWR6843 OOB setup by default; a user's `.cfg`
+//! through [`RadarConfig::from_cfg`] (frame rate, resolutions, 2D IWR1642 or 3D IWR6843,
+//! clutter removal), which `dagr sim --serve` applies at `sensorStart`.
+//!
 //! Randomness comes from a ChaCha8 stream chosen by (seed, frame number), so a frame depends
 //! only on its inputs: the same seed always gives the same bytes, in any rendering order.
 //!
