@@ -367,3 +367,48 @@ impl DeviceRenderer for RfidDevice {
         self.batches += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_radar_config_takes_over_from_the_next_frame_at_its_own_rate() {
+        let world = World::new(
+            crate::sim::Room::generate(1),
+            crate::sim::body::Subject::generate(1),
+            crate::sim::scenario::Schedule::random(1, 10.0),
+            1,
+        );
+        let mut radar = RadarDevice::new(3);
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            let t = radar.next_due();
+            radar.render(&world, t, &mut out);
+        }
+        let switch = radar.next_due();
+        assert!((switch - 0.5).abs() < 1e-9, "10 frames at 20 Hz");
+        let slower = RadarConfig {
+            frame_rate_hz: 10.0,
+            clutter_removal: false,
+            ..RadarConfig::default()
+        };
+        radar.set_config(slower).unwrap();
+        assert!((radar.next_due() - switch).abs() < 1e-9, "no jump in time");
+        radar.render(&world, switch, &mut out);
+        assert!(
+            (radar.next_due() - switch - 0.1).abs() < 1e-9,
+            "then every 100 ms"
+        );
+        assert!(!radar.config().clutter_removal);
+        let invalid = RadarConfig {
+            frame_rate_hz: 0.0,
+            ..RadarConfig::default()
+        };
+        assert!(radar.set_config(invalid).is_err());
+        assert!(
+            (radar.config().frame_rate_hz - 10.0).abs() < 1e-9,
+            "unchanged"
+        );
+    }
+}
