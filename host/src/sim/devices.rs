@@ -15,7 +15,7 @@
 //!
 //! The devices `dagr sim` runs ([`room_devices_with`]) have [`Spells`]: during an outage a
 //! device sends nothing (the radar skips frames, a CSI receiver packets, the reader's
-//! reports are lost); during a noisy spell the radar sees [`NOISY_CLUTTER_FACTOR`] times its
+//! reports are lost; the access point's outages silence every CSI link at once); during a noisy spell the radar sees [`NOISY_CLUTTER_FACTOR`] times its
 //! room's false alarms, a CSI receiver loses [`NOISY_CSI_LOSS`] of its packets and estimates
 //! the channel at [`NOISY_CSI_SNR_DB`] dB, and the reader misses [`NOISY_RFID_MISS`] of its
 //! attempts. Devices built alone (`RadarDevice::new` and the like, as `dagr sim --serve`
@@ -48,6 +48,8 @@ const SPELL_MARGIN_S: f64 = 60.0;
 /// Device numbers keeping the devices' seeds and clocks apart.
 const RADAR: u64 = 0;
 const RFID: u64 = 1;
+/// The WiFi access point the CSI receivers listen to (its outages silence every link).
+const ACCESS_POINT: u64 = 2;
 const FIRST_CSI_LINK: u64 = 16;
 
 /// What the CSI receivers send: ESP32-CSI-Tool console rows or Intel 5300 bfee records.
@@ -97,9 +99,10 @@ pub fn room_devices_with(
     let mut radar = RadarDevice::new(seed);
     radar.spells = spells(RADAR);
     devices.push(Box::new(radar));
+    let access_point = spells(ACCESS_POINT);
     for link in 0..room.wifi.len() {
         let mut csi = CsiDevice::with_options(seed, link, options);
-        csi.spells = spells(FIRST_CSI_LINK + link as u64);
+        csi.spells = spells(FIRST_CSI_LINK + link as u64).with_outages_of(&access_point);
         devices.push(Box::new(csi));
     }
     if !room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty() {

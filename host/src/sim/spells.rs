@@ -4,7 +4,8 @@
 //! Per device, independently and from the seed alone (never from the schedule, so no spell
 //! marks where a label starts or ends): outages start as a Poisson process with a mean gap
 //! of [`OUTAGE_EVERY_S`] and last [`OUTAGE_S`] (a cable knocked loose, a board rebooting, a
-//! reader busy); noisy spells start every [`NOISY_EVERY_S`] on average and last
+//! reader busy; for WiFi also the access point all links listen to, so the whole modality
+//! drops out); noisy spells start every [`NOISY_EVERY_S`] on average and last
 //! [`NOISY_S`] (interference, a running microwave, a fan). What a spell does is up to the
 //! device (see [`devices`](super::devices)).
 use super::draw::{exponential, seeded, uniform, Stream};
@@ -49,6 +50,22 @@ impl Spells {
         Spells { outages, noisy }
     }
 
+    /// These spells with `other`'s outages added (a shared cause: the access point all
+    /// WiFi receivers listen to going quiet silences every link at once).
+    pub fn with_outages_of(mut self, other: &Spells) -> Spells {
+        self.outages.extend_from_slice(&other.outages);
+        self.outages.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(self.outages.len());
+        for (start, end) in self.outages {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        self.outages = merged;
+        self
+    }
+
     /// True when the device sends nothing at `t`.
     pub fn out_at(&self, t: f64) -> bool {
         within(&self.outages, t)
@@ -89,6 +106,29 @@ mod tests {
         assert!((share - expected).abs() < 0.02, "{share} vs {expected}");
         let sampled = (0..20_000).filter(|&i| spells.out_at(f64::from(i))).count();
         assert!((sampled as f64 / 20_000.0 - share).abs() < 0.01);
+    }
+
+    #[test]
+    fn shared_outages_merge_with_a_devices_own() {
+        let own = Spells {
+            outages: vec![(10.0, 14.0), (50.0, 52.0)],
+            noisy: vec![(30.0, 31.0)],
+        };
+        let shared = Spells {
+            outages: vec![(12.0, 20.0), (40.0, 41.0)],
+            noisy: vec![(1.0, 100.0)],
+        };
+        let both = own.with_outages_of(&shared);
+        for t in [11.0, 13.0, 19.0, 40.5, 51.0] {
+            assert!(both.out_at(t), "{t}");
+        }
+        for t in [9.0, 20.5, 45.0, 53.0] {
+            assert!(!both.out_at(t), "{t}");
+        }
+        assert!(
+            both.noisy_at(30.5) && !both.noisy_at(60.0),
+            "own noise only"
+        );
     }
 
     #[test]
