@@ -4,8 +4,15 @@
 //! Two splits, each holding out whole domains so a test score measures generalization to
 //! an unseen room or person: `by_room` sorts the distinct room ids of the exported files;
 //! the highest goes to `test` when there are at least two, the next highest to `val` when
-//! there are at least three, the rest to `train` (a single id is all `train`). `by_subject` does the same with subject ids. Each part lists its
-//! ids and its files.
+//! there are at least three, the rest to `train` (a single id is all `train`).
+//! `by_subject` does the same with subject ids. Each part lists its ids and its files.
+//!
+//! `by_room_and_subject` holds out rooms and people together, the split the calibration and
+//! the model's headline figure use: the highest fifth of the room ids (at least one when
+//! there are two or more) and the highest fifth of the subject ids are `test`, the next
+//! fifth of each `val`; a file is `test` when its room and its subject are both test ids,
+//! `val` when both are val ids, `train` when neither is a test or val id, and `excluded`
+//! otherwise (it would leak a test or val room or person into training).
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -163,6 +170,30 @@ pub struct Split {
     pub test: Part,
 }
 
+/// One side of a split by room and subject together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JointPart {
+    /// Room ids of this part.
+    pub rooms: Vec<i64>,
+    /// Subject ids of this part.
+    pub subjects: Vec<i64>,
+    /// Shard files whose room and subject both belong here.
+    pub files: Vec<String>,
+}
+
+/// A train/val/test split holding out rooms and people together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JointSplit {
+    /// Training files: neither their room nor their person is held out.
+    pub train: JointPart,
+    /// Validation files.
+    pub val: JointPart,
+    /// Test files: unseen room and unseen person.
+    pub test: JointPart,
+    /// Files that mix a held-out room or person with a training one: in no part.
+    pub excluded: Vec<String>,
+}
+
 /// `splits.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Splits {
@@ -172,6 +203,8 @@ pub struct Splits {
     pub by_room: Split,
     /// Held-out subjects.
     pub by_subject: Split,
+    /// Held-out rooms and subjects together.
+    pub by_room_and_subject: JointSplit,
 }
 
 impl Splits {
@@ -181,11 +214,63 @@ impl Splits {
         let written: Vec<&FileEntry> = files.iter().filter(|f| !f.file.is_empty()).collect();
         Splits {
             rule: "per key (room, subject): highest id -> test when there are at least 2 ids, \
-                   next highest -> val when there are at least 3, the rest -> train",
+                   next highest -> val when there are at least 3, the rest -> train; \
+                   by_room_and_subject: highest fifth of room ids and of subject ids -> test, \
+                   next fifth -> val, a file in test/val only when both its ids are, in \
+                   train only when neither is held out, otherwise excluded",
             by_room: Split::by(&written, |f| f.room),
             by_subject: Split::by(&written, |f| f.subject),
+            by_room_and_subject: JointSplit::by(&written),
         }
     }
+}
+
+impl JointSplit {
+    fn by(files: &[&FileEntry]) -> JointSplit {
+        let (rooms, subjects) = (
+            held_out(files.iter().map(|f| f.room)),
+            held_out(files.iter().map(|f| f.subject)),
+        );
+        let mut split = JointSplit::default();
+        for (part, i) in [
+            (&mut split.train, 0),
+            (&mut split.val, 1),
+            (&mut split.test, 2),
+        ] {
+            part.rooms = rooms[i].clone();
+            part.subjects = subjects[i].clone();
+        }
+        for f in files {
+            let side = |ids: &[Vec<i64>; 3], id: i64| ids.iter().position(|p| p.contains(&id));
+            let part = match (side(&rooms, f.room), side(&subjects, f.subject)) {
+                (Some(2), Some(2)) => Some(&mut split.test),
+                (Some(1), Some(1)) => Some(&mut split.val),
+                (Some(0), Some(0)) => Some(&mut split.train),
+                _ => None,
+            };
+            match part {
+                Some(p) => p.files.push(f.file.clone()),
+                None => split.excluded.push(f.file.clone()),
+            }
+        }
+        split
+    }
+}
+
+/// Distinct `ids` sorted and cut into [train, val, test]: the highest fifth (at least one
+/// with two or more ids) test, the next fifth (at least one with three or more) val.
+fn held_out(ids: impl Iterator<Item = i64>) -> [Vec<i64>; 3] {
+    let ids: Vec<i64> = ids.collect::<BTreeSet<i64>>().into_iter().collect();
+    let n = ids.len();
+    let fifth = n.div_ceil(5);
+    let test = if n >= 2 { fifth } else { 0 };
+    let val = if n >= 3 { fifth.min(n - test - 1) } else { 0 };
+    let train_end = n - test - val;
+    [
+        ids[..train_end].to_vec(),
+        ids[train_end..n - test].to_vec(),
+        ids[n - test..].to_vec(),
+    ]
 }
 
 impl Split {
@@ -245,6 +330,28 @@ mod tests {
         assert_eq!(s.by_subject.test.files, ["a", "b"]);
         assert!(s.by_subject.val.files.is_empty());
         assert_eq!(s.by_subject.train.files, ["c", "d"]);
+    }
+
+    #[test]
+    fn the_joint_split_holds_out_rooms_and_people_together() {
+        // Rooms 1..=10 with subjects 1..=10 on the diagonal, plus mixed files.
+        let mut files: Vec<FileEntry> = (1..=10).map(|k| file(&format!("d{k}"), k, k)).collect();
+        files.push(file("mix", 10, 1));
+        files.push(file("mix2", 1, 9));
+        let s = Splits::by_room_and_subject(&files).by_room_and_subject;
+        assert_eq!(
+            (s.test.rooms.clone(), s.test.subjects.clone()),
+            (vec![9, 10], vec![9, 10])
+        );
+        assert_eq!(s.val.rooms, [7, 8]);
+        assert_eq!(s.test.files, ["d9", "d10"]);
+        assert_eq!(s.val.files, ["d7", "d8"]);
+        assert_eq!(s.train.files.len(), 6);
+        assert_eq!(s.excluded, ["mix", "mix2"]);
+        for part in [&s.val, &s.test] {
+            assert!(part.rooms.iter().all(|r| !s.train.rooms.contains(r)));
+            assert!(part.subjects.iter().all(|p| !s.train.subjects.contains(p)));
+        }
     }
 
     #[test]

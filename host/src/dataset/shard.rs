@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 
 use crate::preprocess::{Shapes, Tensors};
 
@@ -93,14 +93,55 @@ impl Shard {
             ("subject", Dtype::I64, vec![n], le_bytes(&subject)),
             ("start_s", Dtype::F64, vec![n], le_bytes(&self.start_s)),
         ];
-        let mut views = Vec::with_capacity(columns.len());
-        for (name, dtype, shape, bytes) in &columns {
-            let view = TensorView::new(*dtype, shape.clone(), bytes)
-                .map_err(|e| format!("tensor {name}: {e}"))?;
-            views.push((*name, view));
-        }
-        safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| e.to_string())
+        let bytes = encode(&columns, &metadata)?;
+        std::fs::write(path, bytes).map_err(|e| e.to_string())
     }
+}
+
+/// A safetensors file of `columns` (name, dtype, shape, little-endian bytes) and string
+/// `metadata`, byte-reproducible: the header lists the metadata keys in sorted order and the
+/// tensors by element size (largest first, which keeps every tensor aligned), then by name;
+/// the header is padded with spaces to a multiple of 8 bytes, as the reference writer does.
+fn encode(
+    columns: &[(&str, Dtype, Vec<usize>, Vec<u8>)],
+    metadata: &HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
+    let mut order: Vec<&(&str, Dtype, Vec<usize>, Vec<u8>)> = columns.iter().collect();
+    order.sort_by(|a, b| b.1.bitsize().cmp(&a.1.bitsize()).then(a.0.cmp(b.0)));
+    let sorted: std::collections::BTreeMap<&String, &String> = metadata.iter().collect();
+    let mut header = String::from("{");
+    header += &format!(
+        "\"__metadata__\":{}",
+        serde_json::to_string(&sorted).map_err(|e| e.to_string())?
+    );
+    let mut offset = 0;
+    for (name, dtype, shape, bytes) in &order {
+        let expected = shape.iter().product::<usize>() * dtype.bitsize() / 8;
+        if bytes.len() != expected {
+            return Err(format!(
+                "tensor {name}: {} bytes for shape {shape:?}",
+                bytes.len()
+            ));
+        }
+        header += &format!(
+            ",{}:{{\"dtype\":\"{dtype:?}\",\"shape\":{},\"data_offsets\":[{offset},{}]}}",
+            serde_json::to_string(name).map_err(|e| e.to_string())?,
+            serde_json::to_string(shape).map_err(|e| e.to_string())?,
+            offset + bytes.len()
+        );
+        offset += bytes.len();
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for (.., bytes) in &order {
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
 }
 
 /// Little-endian bytes of numbers (safetensors' byte order).
@@ -132,5 +173,64 @@ impl LeBytes for f64 {
 impl LeBytes for i64 {
     fn extend_le(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<(&'static str, Dtype, Vec<usize>, Vec<u8>)> {
+        vec![
+            (
+                "wifi",
+                Dtype::F32,
+                vec![2, 3],
+                le_bytes(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]),
+            ),
+            ("label", Dtype::I64, vec![2], le_bytes(&[3i64, 7])),
+            ("start_s", Dtype::F64, vec![2], le_bytes(&[0.5f64, 1.0])),
+        ]
+    }
+
+    fn metadata() -> HashMap<String, String> {
+        (0..12)
+            .map(|i| (format!("key{i}"), format!("value {i}")))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_samples_and_metadata_give_the_same_bytes() {
+        let a = encode(&columns(), &metadata()).unwrap();
+        // A fresh HashMap iterates in another order; the bytes must not change.
+        let b = encode(&columns(), &metadata()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_reference_reader_reads_what_we_write() {
+        let bytes = encode(&columns(), &metadata()).unwrap();
+        let (n, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        assert_eq!(n % 8, 0);
+        assert_eq!(meta.metadata().as_ref().unwrap()["key3"], "value 3");
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let wifi = tensors.tensor("wifi").unwrap();
+        assert_eq!(wifi.shape(), [2, 3]);
+        assert_eq!(
+            wifi.data(),
+            le_bytes(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).as_slice()
+        );
+        assert_eq!(
+            tensors.tensor("label").unwrap().data(),
+            le_bytes(&[3i64, 7]).as_slice()
+        );
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_length_is_an_error() {
+        let mut bad = columns();
+        bad[0].3.pop();
+        let err = encode(&bad, &metadata()).unwrap_err();
+        assert!(err.contains("wifi"), "{err}");
     }
 }

@@ -96,7 +96,7 @@ fn exported_simulated_captures_read_back_with_schedule_labels_rooms_and_manifest
         assert!(wifi.iter().all(|x| x.is_finite()));
         assert!(wifi.iter().any(|&x| x != 0.0), "{file}: wifi holds data");
         let (shape, rfid) = f32s(&st, "rfid");
-        assert_eq!(shape, [n, 23, 60]);
+        assert_eq!(shape, [n, 46, 60]);
         assert!(rfid.iter().any(|&x| x != 0.0), "{file}: rfid holds data");
         let (shape, mmwave) = f32s(&st, "mmwave");
         assert_eq!(shape, [n, 40, 64, 5]);
@@ -135,6 +135,30 @@ fn exported_simulated_captures_read_back_with_schedule_labels_rooms_and_manifest
         serde_json::json!(["room1.safetensors"])
     );
     assert_eq!(splits["by_subject"]["test"]["ids"], serde_json::json!([5]));
+    assert_eq!(
+        splits["by_room_and_subject"]["test"]["files"],
+        serde_json::json!(["room4.safetensors"])
+    );
+    // A second export of the same captures is byte-identical.
+    let again = dir.join("again");
+    export(
+        &[dir.join("room1.mcap"), dir.join("room4.mcap")],
+        &again,
+        &spec,
+    )
+    .unwrap();
+    for name in [
+        "room1.safetensors",
+        "room4.safetensors",
+        MANIFEST_FILE,
+        SPLITS_FILE,
+    ] {
+        let (first, second) = (
+            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(again.join(name)).unwrap(),
+        );
+        assert!(first == second, "{name} differs between two exports");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,20 +3,24 @@
 //! export` both call [`preprocess`], so a model sees at run time exactly what it was
 //! trained on.
 //!
-//! # Layout (XRF55-compatible per-sample shapes, time last)
+//! # Layout (XRF55's WiFi channel axis, time last)
 //! XRF55 (Wang et al., IMWUT 2024) stores one sample per modality as WiFi `[270, 1000]`
 //! (3 receivers × 3 antennas × 30 subcarriers, 200 Hz × 5 s), RFID `[23, 148]` (tags ×
-//! samples) and mmWave `[17, 256, 128]` heatmaps. We keep its channel axes so the same
-//! networks fit both datasets, and put our own window length on the time axis:
-//! - **WiFi `[270, T]`** ([`wifi`]): row `(link · 3 + antenna) · 30 + s`, `s` one of 30
-//!   subcarriers picked evenly from the 52 used ESP32 LLTF bins; the value is the CSI
-//!   *amplitude* normalized per packet by its RMS over those 30 subcarriers (cancels AGC
-//!   gain jumps and transmit power; the phase is left out: its per-packet CFO/SFO offsets
-//!   need a calibration we do not do yet), centred and scaled by [`WIFI_AMPLITUDE_CENTER`]
-//!   and [`WIFI_AMPLITUDE_SCALE`], linearly resampled onto `T` uniform steps.
-//! - **RFID `[23, T]`** ([`rfid`]): one row per tag in EPC order (up to 23, zero-padded);
-//!   the value is the tag's unwrapped Impinj phase relative to its first read in the
-//!   window, in units of [`RFID_PHASE_SCALE`], resampled onto `T` steps.
+//! samples) and mmWave `[17, 256, 128]` heatmaps. We keep WiFi's 270 rows (3 links × 3
+//! blocks × 30 subcarriers) and put our own window length on the time axis. What the rows
+//! hold is chosen to carry the person and not the room (see [`wifi`] and [`rfid`]): every
+//! WiFi and RFID row has its window mean removed, so the static channel of a room (its
+//! geometry, its furniture, where the devices hang) is dropped.
+//! - **WiFi `[270, T]`** ([`wifi`]): row `(link · 3 + block) · 30 + s`, `s` one of 30
+//!   subcarriers picked evenly from the 52 used ESP32 LLTF bins; block 0 the per-packet
+//!   RMS-normalized power averaged over the link's antennas, dB / [`WIFI_AMPLITUDE_SCALE_DB`];
+//!   blocks 1 and 2 the phase differences between antennas 1–0 and 2–1 of each packet
+//!   (receiver offsets cancel), unwrapped in time, / [`WIFI_PHASE_SCALE_RAD`]; each row
+//!   minus its window mean, linearly resampled onto `T` uniform steps.
+//! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order,
+//!   zero-padded: row `2·tag` the tag's phase track built from phase steps between reads on
+//!   the same antenna and channel, / [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB /
+//!   [`RFID_RSSI_SCALE_DB`]; each minus its window mean, resampled onto `T` steps.
 //! - **mmWave `[F, P, 5]`** ([`mmwave`]): our radar gives point clouds, not XRF55's
 //!   heatmaps, so a compact point tensor: `F` frame slots × the `P` strongest points ×
 //!   `(x, y, z, v, snr)`, scaled by the `MMWAVE_*` constants, zero-padded.
@@ -46,14 +50,20 @@ pub const WIFI_LINKS: usize = 3;
 pub const WIFI_ANTENNAS: usize = 3;
 /// Subcarriers per antenna (XRF55's Intel 5300 grouping).
 pub const WIFI_SUBCARRIERS: usize = 30;
-/// Subtracted from the RMS-normalized amplitude (its mean over subcarriers is about 1).
-pub const WIFI_AMPLITUDE_CENTER: f32 = 1.0;
-/// Divides the centred amplitude.
-pub const WIFI_AMPLITUDE_SCALE: f32 = 0.5;
+/// Row blocks per link: power, phase difference 1–0, phase difference 2–1.
+pub const WIFI_BLOCKS: usize = 3;
+/// Divides the window-centred power, dB.
+pub const WIFI_AMPLITUDE_SCALE_DB: f32 = 3.0;
+/// Divides the window-centred, time-unwrapped antenna phase difference, rad.
+pub const WIFI_PHASE_SCALE_RAD: f32 = 1.0;
 /// Most tags in the RFID tensor (XRF55's 23).
 pub const RFID_TAGS: usize = 23;
-/// Divides the unwrapped relative phase, rad.
+/// Rows per tag: phase track, RSSI.
+pub const RFID_ROWS_PER_TAG: usize = 2;
+/// Divides the window-centred phase track, rad.
 pub const RFID_PHASE_SCALE: f32 = std::f32::consts::PI;
+/// Divides the window-centred RSSI, dB.
+pub const RFID_RSSI_SCALE_DB: f32 = 6.0;
 /// Values per radar point: x, y, z, v, snr.
 pub const MMWAVE_FEATURES: usize = 5;
 /// Divides x, y, z, m.
@@ -66,12 +76,14 @@ pub const MMWAVE_SNR_SCALE_DB: f32 = 30.0;
 /// The normalization constants, as written into model.json.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Normalization {
-    /// [`WIFI_AMPLITUDE_CENTER`].
-    pub wifi_amplitude_center: f32,
-    /// [`WIFI_AMPLITUDE_SCALE`].
-    pub wifi_amplitude_scale: f32,
+    /// [`WIFI_AMPLITUDE_SCALE_DB`].
+    pub wifi_amplitude_scale_db: f32,
+    /// [`WIFI_PHASE_SCALE_RAD`].
+    pub wifi_phase_scale_rad: f32,
     /// [`RFID_PHASE_SCALE`].
     pub rfid_phase_scale_rad: f32,
+    /// [`RFID_RSSI_SCALE_DB`].
+    pub rfid_rssi_scale_db: f32,
     /// [`MMWAVE_POSITION_SCALE_M`].
     pub mmwave_position_scale_m: f32,
     /// [`MMWAVE_VELOCITY_SCALE_MPS`].
@@ -83,12 +95,39 @@ pub struct Normalization {
 impl Normalization {
     /// The constants this build uses.
     pub const CURRENT: Normalization = Normalization {
-        wifi_amplitude_center: WIFI_AMPLITUDE_CENTER,
-        wifi_amplitude_scale: WIFI_AMPLITUDE_SCALE,
+        wifi_amplitude_scale_db: WIFI_AMPLITUDE_SCALE_DB,
+        wifi_phase_scale_rad: WIFI_PHASE_SCALE_RAD,
         rfid_phase_scale_rad: RFID_PHASE_SCALE,
+        rfid_rssi_scale_db: RFID_RSSI_SCALE_DB,
         mmwave_position_scale_m: MMWAVE_POSITION_SCALE_M,
         mmwave_velocity_scale_mps: MMWAVE_VELOCITY_SCALE_MPS,
         mmwave_snr_scale_db: MMWAVE_SNR_SCALE_DB,
+    };
+}
+
+/// What the rows of the WiFi and RFID tensors hold, in words, as written into
+/// dataset.json and model.json next to the shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    /// Row order and content of the WiFi tensor.
+    pub wifi_rows: &'static str,
+    /// Row order and content of the RFID tensor.
+    pub rfid_rows: &'static str,
+    /// Axes of the mmWave tensor.
+    pub mmwave_axes: &'static str,
+}
+
+impl Layout {
+    /// This build's layout.
+    pub const CURRENT: Layout = Layout {
+        wifi_rows: "(link*3 + block)*30 + subcarrier; block 0: power dB averaged over the \
+                    link's antennas, blocks 1, 2: phase difference antenna 1-0, 2-1 \
+                    (unwrapped); every row minus its window mean",
+        rfid_rows: "tag*2 + quantity, tags in EPC order (object tags first), zero rows \
+                    after the last tag read; quantity 0: phase track from steps between \
+                    reads on one antenna and channel, 1: RSSI; every row minus its window \
+                    mean",
+        mmwave_axes: "frame slot, point (strongest first), (x, y, z, v, snr)",
     };
 }
 
@@ -97,7 +136,7 @@ impl Normalization {
 pub struct Shapes {
     /// `[270, wifi_steps]`.
     pub wifi: [usize; 2],
-    /// `[23, rfid_steps]`.
+    /// `[46, rfid_steps]`.
     pub rfid: [usize; 2],
     /// `[mmwave_frames, mmwave_points, 5]`.
     pub mmwave: [usize; 3],
@@ -126,6 +165,8 @@ pub struct PreprocessSpec {
     pub wifi_subcarriers: [i32; WIFI_SUBCARRIERS],
     /// Tensor shapes that follow from the above.
     pub shapes: Shapes,
+    /// What the rows hold.
+    pub layout: Layout,
     /// Normalization constants.
     pub normalization: Normalization,
 }
@@ -166,11 +207,12 @@ impl PreprocessSpec {
             mmwave_points,
             wifi_subcarriers: wifi::picked_subcarriers(),
             shapes: Shapes {
-                wifi: [WIFI_LINKS * WIFI_ANTENNAS * WIFI_SUBCARRIERS, wifi_steps],
-                rfid: [RFID_TAGS, rfid_steps],
+                wifi: [WIFI_LINKS * WIFI_BLOCKS * WIFI_SUBCARRIERS, wifi_steps],
+                rfid: [RFID_TAGS * RFID_ROWS_PER_TAG, rfid_steps],
                 mmwave: [mmwave_frames, mmwave_points, MMWAVE_FEATURES],
                 present: [Modality::ALL.len()],
             },
+            layout: Layout::CURRENT,
             normalization: Normalization::CURRENT,
         }
     }
@@ -181,7 +223,7 @@ impl PreprocessSpec {
 pub struct Tensors {
     /// `[270, wifi_steps]`.
     pub wifi: Vec<f32>,
-    /// `[23, rfid_steps]`.
+    /// `[46, rfid_steps]`.
     pub rfid: Vec<f32>,
     /// `[mmwave_frames, mmwave_points, 5]`.
     pub mmwave: Vec<f32>,

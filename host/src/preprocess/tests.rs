@@ -123,7 +123,7 @@ fn spec() -> PreprocessSpec {
 fn default_spec_has_xrf55_channel_axes_and_native_rate_grids() {
     let s = spec().shapes;
     assert_eq!(s.wifi, [270, 200]);
-    assert_eq!(s.rfid, [23, 60]);
+    assert_eq!(s.rfid, [46, 60]);
     assert_eq!(s.mmwave, [40, 64, 5]);
     assert_eq!(s.present, [3]);
     let json = serde_json::to_value(spec()).unwrap();
@@ -135,7 +135,7 @@ fn default_spec_has_xrf55_channel_axes_and_native_rate_grids() {
 fn an_empty_window_gives_zero_tensors_of_the_spec_shapes_and_no_presence() {
     let t = preprocess(&window(vec![], [false; 3]), &spec());
     assert_eq!(t.wifi.len(), 270 * 200);
-    assert_eq!(t.rfid.len(), 23 * 60);
+    assert_eq!(t.rfid.len(), 46 * 60);
     assert_eq!(t.mmwave.len(), 40 * 64 * 5);
     assert_eq!(t.present, [0.0; 3]);
     assert!(t
@@ -163,23 +163,41 @@ fn an_absent_modality_is_zero_even_with_records_and_presence_follows_the_window(
     assert!(t.wifi.iter().all(|&x| x == 0.0));
 }
 
+/// Reads of tags `(epc_last, total turn)` every 0.1 s over the window, interleaved, the
+/// phase turning steadily to its total, on one antenna and channel.
+fn turning_tags(turns: &[(u8, f64)]) -> Vec<Arc<TimedRecord>> {
+    (0..20)
+        .flat_map(|i| {
+            turns.iter().enumerate().map(move |(j, &(epc, turn))| {
+                let t = 0.05 + 0.1 * i as f64 + 0.01 * j as f64;
+                record(
+                    "reader",
+                    Modality::Rfid,
+                    t,
+                    tag(epc, turn * i as f64 / 19.0, 1),
+                )
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn rfid_rows_follow_epc_order_whatever_the_read_order() {
-    let records = vec![
-        record("reader", Modality::Rfid, 0.1, tag(9, 0.0, 1)),
-        record("reader", Modality::Rfid, 0.2, tag(2, 0.0, 1)),
-        record("reader", Modality::Rfid, 0.3, tag(5, 0.0, 1)),
-        // Tag 5 turns by +1 rad, tag 9 by −1 rad, tag 2 stays.
-        record("reader", Modality::Rfid, 1.9, tag(5, 1.0, 1)),
-        record("reader", Modality::Rfid, 1.9, tag(9, -1.0, 1)),
-        record("reader", Modality::Rfid, 1.9, tag(2, 0.0, 1)),
-    ];
+    // Tag 5 turns by +1 rad, tag 9 by −1 rad, tag 2 stays.
+    let records = turning_tags(&[(9, -1.0), (2, 0.0), (5, 1.0)]);
     let t = preprocess(&window(records, [false, false, true]), &spec());
-    let last = |row: usize| t.rfid[row * 60 + 59] * RFID_PHASE_SCALE;
-    assert!(last(0).abs() < 0.01, "tag 2 first: {}", last(0));
-    assert!((last(1) - 1.0).abs() < 0.01, "tag 5 second: {}", last(1));
-    assert!((last(2) + 1.0).abs() < 0.01, "tag 9 third: {}", last(2));
-    assert!(t.rfid[3 * 60..].iter().all(|&x| x == 0.0), "padding rows");
+    let turned = |tag_row: usize| {
+        let row = &t.rfid[2 * tag_row * 60..(2 * tag_row + 1) * 60];
+        (row[59] - row[0]) * RFID_PHASE_SCALE
+    };
+    assert!(turned(0).abs() < 0.01, "tag 2 first: {}", turned(0));
+    assert!(
+        (turned(1) - 1.0).abs() < 0.05,
+        "tag 5 second: {}",
+        turned(1)
+    );
+    assert!((turned(2) + 1.0).abs() < 0.05, "tag 9 third: {}", turned(2));
+    assert!(t.rfid[6 * 60..].iter().all(|&x| x == 0.0), "padding rows");
 }
 
 #[test]
@@ -192,18 +210,42 @@ fn rfid_phase_is_unwrapped_and_resampled_onto_the_grid() {
         })
         .collect();
     let t = preprocess(&window(records, [false, false, true]), &spec());
-    for (k, &g) in grid::grid_times(2.0, 60).iter().enumerate() {
-        let expected = (4.0 * (g.clamp(0.02, 1.98) - 0.02)) as f32;
-        let got = t.rfid[k] * RFID_PHASE_SCALE;
+    let grid = grid::grid_times(2.0, 60);
+    let ramp = |g: f64| (4.0 * (g.clamp(0.02, 1.98) - 0.02)) as f32;
+    for (k, &g) in grid.iter().enumerate() {
+        let expected = ramp(g) - ramp(grid[0]);
+        let got = (t.rfid[k] - t.rfid[0]) * RFID_PHASE_SCALE;
         assert!(
             (got - expected).abs() < 0.01,
             "step {k}: {got} vs {expected}"
         );
     }
     assert!(
-        t.rfid[59] * RFID_PHASE_SCALE > 2.0 * PI as f32,
+        (t.rfid[59] - t.rfid[0]) * RFID_PHASE_SCALE > 2.0 * PI as f32,
         "beyond one turn"
     );
+    let mean = t.rfid[..60].iter().sum::<f32>() / 60.0;
+    assert!(mean.abs() < 1e-5, "window mean removed: {mean}");
+}
+
+#[test]
+fn rfid_rssi_row_follows_a_blocked_tag_down() {
+    let records = (0..40)
+        .map(|i| {
+            let t = 0.025 + 0.05 * i as f64;
+            let Payload::Tag(mut report) = tag(3, 0.0, 1) else {
+                unreachable!()
+            };
+            // −50 dBm, then −60 dBm from 1 s on (a body in the way), in Impinj 0.01 dB.
+            report.impinj_peak_rssi = Some(if t < 1.0 { -5000 } else { -6000 });
+            record("reader", Modality::Rfid, t, Payload::Tag(report))
+        })
+        .collect();
+    let t = preprocess(&window(records, [false, false, true]), &spec());
+    let rssi = &t.rfid[60..120];
+    let drop = (rssi[5] - rssi[55]) * RFID_RSSI_SCALE_DB;
+    assert!((drop - 10.0).abs() < 1e-3, "{drop} dB");
+    assert!(rssi.iter().sum::<f32>().abs() < 1e-3, "centred");
 }
 
 #[test]
@@ -270,6 +312,10 @@ fn a_moving_reflector_changes_the_wifi_tensor_over_time_and_a_still_one_does_not
             / 30.0
     };
     let still = preprocess(&window(packets(&|_| 20.0), [false, true, false]), &spec());
+    assert!(
+        still.wifi.iter().all(|&x| x.abs() < 1e-5),
+        "a still channel is all zero"
+    );
     // The reflector's extra path grows by 1.2 m over the window (walking at 0.6 m/s).
     let moving = preprocess(
         &window(packets(&|t| 20.0 + 2.0 * t), [false, true, false]),
@@ -283,38 +329,91 @@ fn a_moving_reflector_changes_the_wifi_tensor_over_time_and_a_still_one_does_not
         change(&moving.wifi)
     );
     assert!(
-        still.wifi[..3 * 30 * 200].iter().any(|&x| x != 0.0),
-        "link 0 filled"
-    );
-    assert!(
-        still.wifi[3 * 30 * 200..].iter().all(|&x| x == 0.0),
+        moving.wifi[3 * 30 * 200..].iter().all(|&x| x == 0.0),
         "links 1, 2 silent"
     );
 }
 
 #[test]
+fn antenna_phase_differences_cancel_the_receivers_per_packet_offsets() {
+    // Antenna a sees the reflector's path 0.3·a ns later; each packet is rotated by a random
+    // common phase and timing slope (CFO, detection delay), the same on all three antennas.
+    let mut state = 7u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut records = Vec::new();
+    for i in 0..200 {
+        let t = 0.005 + 0.01 * i as f64;
+        let (phi0, delta_ns) = (TAU * next(), 100.0 * next());
+        for ant in 0..3u8 {
+            let clean = two_path_csi(20.0 + 0.3 * f64::from(ant));
+            let csi = clean
+                .iter()
+                .enumerate()
+                .map(|(b, iq)| {
+                    let k = if b < 32 { b as f64 } else { b as f64 - 64.0 };
+                    let rot = phi0 - TAU * k * 312_500.0 * delta_ns * 1e-9;
+                    let (s, c) = rot.sin_cos();
+                    let (re, im) = (f64::from(iq.re), f64::from(iq.im));
+                    Iq {
+                        re: (re * c - im * s).round().clamp(-128.0, 127.0) as i8,
+                        im: (re * s + im * c).round().clamp(-128.0, 127.0) as i8,
+                    }
+                })
+                .collect();
+            records.push(record("wifi-a", Modality::Wifi, t, csi_row(ant, csi)));
+        }
+    }
+    let t = preprocess(&window(records, [false, true, false]), &spec());
+    // Blocks 1 and 2 of link 0: the differences stay put although every packet's raw phase
+    // is random (only int8 rounding moves them).
+    let diffs = &t.wifi[30 * 200..3 * 30 * 200];
+    let worst = diffs.iter().fold(0.0f32, |m, &x| m.max(x.abs())) * WIFI_PHASE_SCALE_RAD;
+    assert!(worst < 0.15, "phase differences wander by {worst} rad");
+}
+
+#[test]
 fn wifi_links_are_the_wifi_sources_in_name_order() {
+    // wifi-a's channel changes between its two packets, wifi-b's does not.
     let records = vec![
         record(
             "wifi-b",
             Modality::Wifi,
-            1.0,
-            csi_row(1, two_path_csi(20.0)),
+            0.5,
+            csi_row(0, two_path_csi(20.0)),
         ),
         record(
             "wifi-a",
             Modality::Wifi,
-            1.0,
+            0.5,
             csi_row(0, two_path_csi(20.0)),
+        ),
+        record(
+            "wifi-b",
+            Modality::Wifi,
+            1.5,
+            csi_row(0, two_path_csi(20.0)),
+        ),
+        record(
+            "wifi-a",
+            Modality::Wifi,
+            1.5,
+            csi_row(0, two_path_csi(23.0)),
         ),
     ];
     let t = preprocess(&window(records, [false, true, false]), &spec());
-    let block = |link: usize, ant: usize| {
-        let from = (link * 3 + ant) * 30 * 200;
+    let block = |link: usize, b: usize| {
+        let from = (link * 3 + b) * 30 * 200;
         &t.wifi[from..from + 30 * 200]
     };
-    assert!(block(0, 0).iter().any(|&x| x != 0.0), "wifi-a antenna 0");
-    assert!(block(1, 1).iter().any(|&x| x != 0.0), "wifi-b antenna 1");
-    assert!(block(0, 1).iter().all(|&x| x == 0.0));
-    assert!(block(1, 0).iter().all(|&x| x == 0.0));
+    assert!(block(0, 0).iter().any(|&x| x.abs() > 0.01), "wifi-a power");
+    assert!(block(1, 0).iter().all(|&x| x.abs() < 1e-5), "wifi-b still");
+    assert!(
+        block(0, 1).iter().all(|&x| x == 0.0),
+        "one antenna: no difference"
+    );
 }

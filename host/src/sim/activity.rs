@@ -145,6 +145,24 @@ impl Motion {
         }
     }
 
+    /// Moves the whole instance by `delta` on the floor (its anchor or walking circle), so it
+    /// starts where the person can get to from the previous one.
+    pub fn shift(&mut self, delta: Vec3) {
+        self.anchor += Vec3::new(delta.x, delta.y, 0.0);
+    }
+
+    /// Performs this instance where `previous` was performed, facing the same way (standing
+    /// up from the chair one sat down on).
+    pub fn continue_from(&mut self, previous: &Motion) {
+        self.anchor = previous.anchor;
+        self.yaw = previous.yaw;
+    }
+
+    /// The hand (or foot) that acts: [`LEFT`] or [`RIGHT`].
+    pub fn acting_side(&self) -> usize {
+        self.style.side
+    }
+
     /// The skeleton `tau` s after the instance started (`None`: nobody there). Defined for
     /// every `tau`: before 0 it is the start pose, after `duration` the end pose.
     pub fn pose_at(&self, tau: f64) -> Option<Pose> {

@@ -7,8 +7,11 @@
 //! (shoulder height 0.818 H, hip joint 0.53 H, upper arm 0.186 H, forearm + half hand
 //! 0.2 H, thigh 0.245 H, shank 0.246 H, ankle 0.039 H), scaled by the subject's build.
 //! Reflection amplitudes (√RCS, m) follow the body part's size: chest 1.0, abdomen 0.8,
-//! pelvis 0.7, head 0.35, hips 0.35, shoulders 0.3, knees 0.25, neck 0.2, elbows and feet
-//! 0.15, hands 0.1, times the build factor. Not modelled: the body's extent (each part is
+//! pelvis 0.7, head 0.35, hips 0.35, knees 0.3, shoulders 0.3, neck 0.2, elbows, hands and
+//! feet 0.2, times the build factor. A limb point stands for its whole segment (the hand
+//! point for forearm and hand, the knee for the thigh, the foot for shank and foot): a
+//! 30–40 cm limb cylinder seen broadside has an RCS of a few hundredths of a m² at 2.4 GHz
+//! to 60 GHz, √RCS ≈ 0.15–0.3 m. Not modelled: the body's extent (each part is
 //! one point), shadowing of one part by another, clothing.
 use super::draw::{seeded, uniform, Stream};
 use super::geometry::Vec3;
@@ -159,7 +162,7 @@ pub struct Pose {
 
 /// Reflection amplitude of each scatterer before the build factor, in [`Joints`] order.
 const AMPLITUDES: [f64; SCATTERERS] = [
-    0.35, 0.2, 1.0, 0.8, 0.7, 0.3, 0.3, 0.15, 0.15, 0.1, 0.1, 0.35, 0.35, 0.25, 0.25, 0.15, 0.15,
+    0.35, 0.2, 1.0, 0.8, 0.7, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2, 0.35, 0.35, 0.3, 0.3, 0.2, 0.2,
 ];
 
 /// Index of each body point in [`Joints::points`] and in the scatterer list.

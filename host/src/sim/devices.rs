@@ -12,12 +12,21 @@
 //!
 //! A renderer error (an encoder refusing a value) loses that emission, as a device drops a
 //! packet; configurations are validated when the renderers are built.
+//!
+//! The devices `dagr sim` runs ([`room_devices_with`]) have [`Spells`]: during an outage a
+//! device sends nothing (the radar skips frames, a CSI receiver packets, the reader's
+//! reports are lost; the access point's outages silence every CSI link at once); during a noisy spell the radar sees [`NOISY_CLUTTER_FACTOR`] times its
+//! room's false alarms, a CSI receiver loses [`NOISY_CSI_LOSS`] of its packets and estimates
+//! the channel at [`NOISY_CSI_SNR_DB`] dB, and the reader misses [`NOISY_RFID_MISS`] of its
+//! attempts. Devices built alone (`RadarDevice::new` and the like, as `dagr sim --serve`
+//! does) have none.
 use super::csi::{CsiConfig, CsiRenderer};
 use super::draw::{integer, seed_for, seeded, Stream};
 use super::radar::{RadarConfig, RadarRenderer};
 use super::rfid::{RfidConfig, RfidRenderer};
 use super::run::{DeviceClock, DeviceRenderer};
 use super::scene::{Scatterer, Scene};
+use super::spells::Spells;
 use super::world::World;
 use crate::capture::StreamInfo;
 use crate::format::Format;
@@ -25,9 +34,22 @@ use crate::format::Format;
 /// How often the simulated reader sends the reports of the reads since its last send, s.
 pub const RFID_BATCH_S: f64 = 0.02;
 
+/// False alarms during a radar's noisy spell, as a multiple of the room's rate.
+pub const NOISY_CLUTTER_FACTOR: f64 = 6.0;
+/// Share of CSI packets lost during a noisy spell.
+pub const NOISY_CSI_LOSS: f64 = 0.4;
+/// Channel estimation SNR during a CSI receiver's noisy spell, dB.
+pub const NOISY_CSI_SNR_DB: f64 = 8.0;
+/// Chance that a reader's inventory attempt fails during a noisy spell.
+pub const NOISY_RFID_MISS: f64 = 0.6;
+/// Spells are drawn this long past the schedule's end, s.
+const SPELL_MARGIN_S: f64 = 60.0;
+
 /// Device numbers keeping the devices' seeds and clocks apart.
 const RADAR: u64 = 0;
 const RFID: u64 = 1;
+/// The WiFi access point the CSI receivers listen to (its outages silence every link).
+const ACCESS_POINT: u64 = 2;
 const FIRST_CSI_LINK: u64 = 16;
 
 /// What the CSI receivers send: ESP32-CSI-Tool console rows or Intel 5300 bfee records.
@@ -71,13 +93,22 @@ pub fn room_devices_with(
     options: &DeviceOptions,
 ) -> Vec<Box<dyn DeviceRenderer>> {
     let room = world.room();
+    let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
+    let spells = |device: u64| Spells::draw(seed, device, horizon);
     let mut devices: Vec<Box<dyn DeviceRenderer>> = Vec::new();
-    devices.push(Box::new(RadarDevice::new(seed)));
+    let mut radar = RadarDevice::new(seed);
+    radar.spells = spells(RADAR);
+    devices.push(Box::new(radar));
+    let access_point = spells(ACCESS_POINT);
     for link in 0..room.wifi.len() {
-        devices.push(Box::new(CsiDevice::with_options(seed, link, options)));
+        let mut csi = CsiDevice::with_options(seed, link, options);
+        csi.spells = spells(FIRST_CSI_LINK + link as u64).with_outages_of(&access_point);
+        devices.push(Box::new(csi));
     }
     if !room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty() {
-        devices.push(Box::new(RfidDevice::new(seed)));
+        let mut rfid = RfidDevice::new(seed);
+        rfid.spells = spells(RFID);
+        devices.push(Box::new(rfid));
     }
     devices
 }
@@ -87,7 +118,11 @@ pub struct RadarDevice {
     renderer: RadarRenderer,
     first_frame: u32,
     sent: u32,
+    /// Scene time and frame count when the current configuration took effect.
+    origin: (f64, u32),
     body: Vec<Scatterer>,
+    /// Outages and noisy spells.
+    pub spells: Spells,
 }
 
 impl RadarDevice {
@@ -103,8 +138,27 @@ impl RadarDevice {
             renderer,
             first_frame,
             sent: 0,
+            origin: (0.0, 0),
             body: Vec::new(),
+            spells: Spells::none(),
         }
+    }
+}
+
+impl RadarDevice {
+    /// Runs `config` from the next frame on (a `.cfg` sent to the device and `sensorStart`),
+    /// keeping the seed and the frame counter; an invalid configuration changes nothing.
+    pub fn set_config(&mut self, config: RadarConfig) -> Result<(), super::radar::InvalidConfig> {
+        let seed = self.renderer.seed();
+        let next = self.next_due();
+        self.renderer = RadarRenderer::new(config, seed)?;
+        self.origin = (next, self.sent);
+        Ok(())
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RadarConfig {
+        self.renderer.config()
     }
 }
 
@@ -118,20 +172,30 @@ impl DeviceRenderer for RadarDevice {
     }
 
     fn next_due(&self) -> f64 {
-        self.renderer.frame_time(self.sent)
+        let (t0, n0) = self.origin;
+        t0 + self.renderer.frame_time(self.sent - n0)
     }
 
     fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
         self.body.clear();
         scene.body_at(t, &mut self.body);
         let frame_number = self.first_frame.wrapping_add(self.sent);
+        self.sent += 1;
+        if self.spells.out_at(t) {
+            return;
+        }
+        let extra = if self.spells.noisy_at(t) {
+            (NOISY_CLUTTER_FACTOR - 1.0) * scene.room().clutter_per_frame
+        } else {
+            0.0
+        };
+        self.renderer.set_extra_clutter(extra);
         if let Ok(bytes) = self
             .renderer
             .render_bytes(scene.room(), &self.body, t, frame_number)
         {
             out.extend_from_slice(&bytes);
         }
-        self.sent += 1;
     }
 }
 
@@ -143,6 +207,9 @@ pub struct CsiDevice {
     clock: DeviceClock,
     sent: u64,
     body: Vec<Scatterer>,
+    /// Outages and noisy spells.
+    pub spells: Spells,
+    clean_snr_db: f64,
 }
 
 impl CsiDevice {
@@ -158,9 +225,11 @@ impl CsiDevice {
             packet_rate_hz: options.csi_rate_hz,
             ..CsiConfig::default()
         };
-        let renderer = CsiRenderer::new(config, seed_for(Stream::Renderer, seed, device));
+        let renderer = CsiRenderer::new(config.clone(), seed_for(Stream::Renderer, seed, device));
         let clock = DeviceClock::free_running(seed, device);
         CsiDevice {
+            clean_snr_db: config.impairments.estimation_snr_db,
+            spells: Spells::none(),
             renderer,
             output: options.csi_output,
             link,
@@ -189,6 +258,17 @@ impl DeviceRenderer for CsiDevice {
     }
 
     fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
+        let n = self.sent;
+        self.sent += 1;
+        let noisy = self.spells.noisy_at(t);
+        if self.spells.out_at(t) || (noisy && lost(n, self.link)) {
+            return;
+        }
+        self.renderer.config_mut().impairments.estimation_snr_db = if noisy {
+            NOISY_CSI_SNR_DB
+        } else {
+            self.clean_snr_db
+        };
         self.body.clear();
         scene.body_at(t, &mut self.body);
         let local_us = self.clock.micros_u32(t);
@@ -205,8 +285,17 @@ impl DeviceRenderer for CsiDevice {
         if rendered.is_ok() {
             out.extend_from_slice(&bytes);
         }
-        self.sent += 1;
     }
+}
+
+/// Whether packet `n` of link `link` is lost in a noisy spell ([`NOISY_CSI_LOSS`] of them,
+/// by a hash of the two: no random stream is disturbed).
+fn lost(n: u64, link: usize) -> bool {
+    let mut h = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (link as u64).wrapping_mul(0xbf58_476d);
+    h ^= h >> 31;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 29;
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < NOISY_CSI_LOSS
 }
 
 /// The LLRP reader.
@@ -214,6 +303,9 @@ pub struct RfidDevice {
     renderer: RfidRenderer,
     clock: DeviceClock,
     batches: u64,
+    /// Outages and noisy spells.
+    pub spells: Spells,
+    clean_miss: f64,
 }
 
 impl RfidDevice {
@@ -224,6 +316,8 @@ impl RfidDevice {
             ..RfidConfig::default()
         };
         RfidDevice {
+            clean_miss: config.miss_probability,
+            spells: Spells::none(),
             renderer: RfidRenderer::new(config),
             clock: DeviceClock::utc(seed, RFID),
             batches: 0,
@@ -261,14 +355,63 @@ impl DeviceRenderer for RfidDevice {
     fn render(&mut self, scene: &dyn Scene, t: f64, out: &mut Vec<u8>) {
         let clock = self.clock;
         let mut batch = Vec::new();
-        let body_at = |at: f64, body: &mut Vec<Scatterer>| scene.body_at(at, body);
-        if self
+        self.renderer.config_mut().miss_probability = if self.spells.noisy_at(t) {
+            NOISY_RFID_MISS
+        } else {
+            self.clean_miss
+        };
+        let rendered = self
             .renderer
-            .render_until(scene.room(), body_at, t, |at| clock.micros(at), &mut batch)
-            .is_ok()
-        {
+            .render_scene_until(scene, t, |at| clock.micros(at), &mut batch)
+            .is_ok();
+        if rendered && !self.spells.out_at(t) {
             out.extend_from_slice(&batch);
         }
         self.batches += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_radar_config_takes_over_from_the_next_frame_at_its_own_rate() {
+        let world = World::new(
+            crate::sim::Room::generate(1),
+            crate::sim::body::Subject::generate(1),
+            crate::sim::scenario::Schedule::random(1, 10.0),
+            1,
+        );
+        let mut radar = RadarDevice::new(3);
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            let t = radar.next_due();
+            radar.render(&world, t, &mut out);
+        }
+        let switch = radar.next_due();
+        assert!((switch - 0.5).abs() < 1e-9, "10 frames at 20 Hz");
+        let slower = RadarConfig {
+            frame_rate_hz: 10.0,
+            clutter_removal: false,
+            ..RadarConfig::default()
+        };
+        radar.set_config(slower).unwrap();
+        assert!((radar.next_due() - switch).abs() < 1e-9, "no jump in time");
+        radar.render(&world, switch, &mut out);
+        assert!(
+            (radar.next_due() - switch - 0.1).abs() < 1e-9,
+            "then every 100 ms"
+        );
+        assert!(!radar.config().clutter_removal);
+        let invalid = RadarConfig {
+            frame_rate_hz: 0.0,
+            ..RadarConfig::default()
+        };
+        assert!(radar.set_config(invalid).is_err());
+        assert!(
+            (radar.config().frame_rate_hz - 10.0).abs() < 1e-9,
+            "unchanged"
+        );
     }
 }

@@ -11,23 +11,33 @@
 //! - three WiFi links whose line of sight crosses the activity area: left wall to right wall,
 //!   back wall to front wall, and one corner to the opposite corner; each receiver has 3
 //!   antennas λ/2 apart along its wall, channel 1, 6 or 11, a stable MAC per room and link;
-//! - an RFID reader with 2–4 antennas on the walls (1.2–2.0 m high) and 12–20 tags, about
-//!   two thirds on walls (0.5–2.0 m high) and the rest on furniture;
+//! - an RFID reader with 2–4 antennas on the walls (1.2–2.0 m high) and [`ROOM_TAGS`] tags,
+//!   about two thirds on walls (0.5–2.0 m high) and the rest on furniture, plus one tag on a
+//!   cup (resting on the first piece of furniture) and one on the person's phone
+//!   ([`Object`]). Every room has the same number of tags, so the count of tags read says
+//!   nothing about which room it is; object tags' EPCs sort before the room's own;
 //! - 3–8 pieces of furniture, each one static scatterer of amplitude 0.3–2.5 (a metal
 //!   cabinet is strong, a sofa weak);
-//! - wall multipath strength 0.1–0.6 and 0.5–6 radar clutter detections per frame.
+//! - wall multipath strength 0.1–0.6 and 0.3–3 radar clutter detections per frame.
 use super::draw::{integer, seeded, uniform, Stream};
 use super::geometry::Vec3;
-use super::scene::{RadarMount, RfidSetup, Room, Scatterer, Tag, WifiLink};
+use super::scene::{Object, RadarMount, RfidSetup, Room, Scatterer, Tag, WifiLink};
 use super::C;
 use rand_chacha::ChaCha8Rng;
 
+/// Least distance between a room tag and a reader antenna, m (installers keep tags out of
+/// an antenna's near field, where a tag would saturate the reader).
+const MIN_TAG_ANTENNA_M: f64 = 1.0;
+/// Tags on walls and furniture in every room (plus the two object tags).
+pub const ROOM_TAGS: u32 = 14;
 /// Antennas per WiFi receiver.
 pub const RX_ANTENNAS: usize = 3;
 /// Espressif's MAC prefix, for the simulated receivers.
 const ESPRESSIF_OUI: [u8; 3] = [0x24, 0x0A, 0xC4];
 /// First bytes of every simulated tag's EPC ("DA6" for dagr), then room id, then tag index.
 const EPC_PREFIX: [u8; 2] = [0xDA, 0x60];
+/// First bytes of an object tag's EPC: sorts before [`EPC_PREFIX`].
+const OBJECT_EPC_PREFIX: [u8; 2] = [0xDA, 0x0B];
 
 /// The floor rectangle where activities happen, m.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +113,7 @@ impl Room {
             size,
             statics,
             multipath: uniform(&mut rng, 0.1, 0.6),
-            clutter_per_frame: uniform(&mut rng, 0.5, 6.0),
+            clutter_per_frame: uniform(&mut rng, 0.3, 3.0),
             radar,
             wifi,
             rfid,
@@ -200,26 +210,51 @@ fn wifi_links(rng: &mut ChaCha8Rng, k: u32, size: Vec3, area: &ActivityArea) -> 
 
 /// Reader antennas on the walls; tags on walls and on furniture.
 fn rfid_setup(rng: &mut ChaCha8Rng, k: u32, size: Vec3, statics: &[Scatterer]) -> RfidSetup {
-    let antennas = (0..integer(rng, 2, 4))
+    let antennas: Vec<Vec3> = (0..integer(rng, 2, 4))
         .map(|_| on_a_wall(rng, size, 1.2, 2.0))
         .collect();
-    let count = integer(rng, 12, 20);
+    let clear = |p: Vec3| antennas.iter().all(|a| a.distance(p) >= MIN_TAG_ANTENNA_M);
+    let count = ROOM_TAGS;
     let on_furniture = (count / 3).min(statics.len() as u32);
-    let tags = (0..count)
+    let mut tags: Vec<Tag> = (0..count)
         .map(|i| {
-            let pos = if i < on_furniture {
+            let mut pos = if i < on_furniture {
                 let base = statics[i as usize].pos;
                 base + Vec3::new(uniform(rng, -0.2, 0.2), uniform(rng, -0.2, 0.2), 0.1)
             } else {
                 on_a_wall(rng, size, 0.5, 2.0)
             };
+            for _ in 0..50 {
+                if clear(pos) {
+                    break;
+                }
+                pos = on_a_wall(rng, size, 0.5, 2.0);
+            }
             Tag {
                 epc: tag_epc(k, i),
                 pos,
+                object: None,
             }
         })
         .collect();
+    let table = statics.first().map_or(size * 0.5, |s| s.pos);
+    for (i, object) in [Object::Cup, Object::Phone].into_iter().enumerate() {
+        tags.push(Tag {
+            epc: object_epc(k, i as u8),
+            pos: table + Vec3::new(0.1 * i as f64, 0.0, 0.15),
+            object: Some(object),
+        });
+    }
     RfidSetup { antennas, tags }
+}
+
+/// EPC-96 of object tag `index` in room `room`: [`OBJECT_EPC_PREFIX`], room id, index.
+pub fn object_epc(room: u32, index: u8) -> [u8; 12] {
+    let mut epc = [0u8; 12];
+    epc[..2].copy_from_slice(&OBJECT_EPC_PREFIX);
+    epc[2..6].copy_from_slice(&room.to_be_bytes());
+    epc[11] = index;
+    epc
 }
 
 /// EPC-96 of tag `index` in room `room`: [`EPC_PREFIX`], room id (4 bytes), zeros, index.
@@ -298,7 +333,7 @@ mod tests {
                 );
             }
             assert!((2..=4).contains(&room.rfid.antennas.len()));
-            assert!(room.rfid.tags.len() >= 12);
+            assert_eq!(room.rfid.tags.len(), ROOM_TAGS as usize + 2);
             assert!(room.rfid.tags.iter().all(|t| inside(t.pos)), "room {k}");
             let area = room.activity_area();
             assert!(area.max.0 - area.min.0 >= 2.0 && area.max.1 - area.min.1 >= 1.5);

@@ -7,7 +7,8 @@
 //! (`empty_room`, `walking`, `sitting_down`, `standing_up`, `falling`, `waving`,
 //! `clapping`, `kicking`, `jumping`, `bending`, `turning`, `drinking`, `phone_call`).
 //! Blank lines and everything after `#` are ignored. Lines must be in time order and must
-//! not overlap; gaps between them are idle time (the person stands still, unlabeled).
+//! not overlap; gaps between them are unlabeled idle time in which the person moves on from
+//! one activity to the next (see [`world`](super::world)).
 //! ```text
 //! # a person walks in, waves, sits down
 //! 0.5  4.5  walking
@@ -41,6 +42,10 @@ pub struct Schedule {
 pub const MIN_ACTIVITY: f64 = 0.5;
 /// Idle gap between random activities, s (drawn uniformly in this range).
 pub const RANDOM_GAP: (f64, f64) = (0.5, 1.5);
+/// Seated pause between sitting down and standing up, s.
+pub const SEATED_GAP: (f64, f64) = (1.0, 3.0);
+/// Time to get up from the floor after a fall, s.
+pub const GET_UP_GAP: (f64, f64) = (2.5, 4.0);
 
 /// A scenario file that could not be read or understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,20 +119,32 @@ impl Schedule {
         Ok(Schedule { items })
     }
 
-    /// A random schedule filling `duration` s: activities drawn uniformly from all classes
-    /// (never `empty_room` twice in a row), each lasting its typical duration, separated by
-    /// idle gaps of [`RANDOM_GAP`]; the first starts after one gap, and the last ends by
+    /// A random schedule filling `duration` s, in plausible orders: activities drawn
+    /// uniformly (never `empty_room` twice in a row), each lasting its typical duration,
+    /// separated by idle gaps of [`RANDOM_GAP`] in which the person moves on to the next
+    /// one; `standing_up` only ever follows `sitting_down` (a seated pause of
+    /// [`SEATED_GAP`] between them), and a fall is followed by [`GET_UP_GAP`] to get up
+    /// before anything else. The first starts after one gap, and the last ends by
     /// `duration` (cut short if at least its shortest typical duration fits).
     pub fn random(seed: u64, duration: f64) -> Schedule {
         let mut rng = seeded(Stream::Schedule, seed, 0);
         let mut items: Vec<Scheduled> = Vec::new();
         let mut t = uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+        let drawable: Vec<Activity> = Activity::ALL
+            .into_iter()
+            .filter(|a| *a != Activity::StandingUp)
+            .collect();
         loop {
             let previous = items.last().map(|i| i.activity);
-            let activity = loop {
-                let pick = Activity::ALL[(uniform(&mut rng, 0.0, 1.0) * 13.0) as usize % 13];
-                if !(pick == Activity::EmptyRoom && previous == Some(Activity::EmptyRoom)) {
-                    break pick;
+            let activity = if previous == Some(Activity::SittingDown) {
+                Activity::StandingUp
+            } else {
+                loop {
+                    let k = (uniform(&mut rng, 0.0, 1.0) * drawable.len() as f64) as usize;
+                    let pick = drawable[k % drawable.len()];
+                    if !(pick == Activity::EmptyRoom && previous == Some(Activity::EmptyRoom)) {
+                        break pick;
+                    }
                 }
             };
             let (lo, hi) = activity.typical_duration();
@@ -140,7 +157,12 @@ impl Schedule {
                 end,
                 activity,
             });
-            t = end + uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+            let gap = match activity {
+                Activity::SittingDown => SEATED_GAP,
+                Activity::Falling => GET_UP_GAP,
+                _ => RANDOM_GAP,
+            };
+            t = end + uniform(&mut rng, gap.0, gap.1);
         }
         Schedule { items }
     }
@@ -252,6 +274,21 @@ mod tests {
         assert!(s.items.last().unwrap().end <= 120.0);
         let kinds: std::collections::BTreeSet<_> = s.items.iter().map(|i| i.activity).collect();
         assert!(kinds.len() >= 10, "{kinds:?}");
+    }
+
+    #[test]
+    fn standing_up_follows_sitting_down_and_a_fall_leaves_time_to_get_up() {
+        for seed in 0..20 {
+            let s = Schedule::random(seed, 300.0);
+            for pair in s.items.windows(2) {
+                let sat = pair[0].activity == Activity::SittingDown;
+                assert_eq!(sat, pair[1].activity == Activity::StandingUp, "seed {seed}");
+                if pair[0].activity == Activity::Falling {
+                    assert!(pair[1].start - pair[0].end >= GET_UP_GAP.0 - 1e-9);
+                }
+            }
+            assert_ne!(s.items[0].activity, Activity::StandingUp);
+        }
     }
 
     #[test]

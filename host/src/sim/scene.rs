@@ -49,13 +49,34 @@ pub struct WifiLink {
     pub mac: [u8; 6],
 }
 
+/// An everyday object carrying a tag that the person handles in some activities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// A cup: rests on a piece of furniture, in the hand while drinking.
+    Cup,
+    /// A phone: in the trouser pocket while the person is in the room, at the ear during a
+    /// phone call, gone with the person when the room is empty.
+    Phone,
+}
+
 /// One passive UHF tag placed in the room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
     /// EPC-96.
     pub epc: [u8; 12],
-    /// Position, m.
+    /// Position, m (for a tag on an [`Object`]: where the object rests when nobody holds it).
     pub pos: Vec3,
+    /// The object the tag is stuck on (`None`: a wall or furniture, never moves).
+    pub object: Option<Object>,
+}
+
+/// Where a tag on an object is at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MovedTag {
+    /// Index of the tag in `room.rfid.tags`.
+    pub tag: usize,
+    /// Position and velocity (m, m/s); `None` when the object left the room.
+    pub pose: Option<(Vec3, Vec3)>,
 }
 
 /// The RFID reader's antennas and the tags it inventories.
@@ -95,4 +116,8 @@ pub trait Scene {
     /// Appends the person's body scatterers at time `t` (s since scene start) to `out`;
     /// appends nothing for an empty room.
     fn body_at(&self, t: f64, out: &mut Vec<Scatterer>);
+    /// Appends the tags on objects the person has moved away from their resting place at `t`
+    /// (in hand, in a pocket, out of the room), given the body at `t` from
+    /// [`body_at`](Self::body_at). Default: nothing moves.
+    fn moved_tags(&self, _t: f64, _body: &[Scatterer], _out: &mut Vec<MovedTag>) {}
 }

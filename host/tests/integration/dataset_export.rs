@@ -97,7 +97,7 @@ fn sim_captures_export_to_shards_numpy_reads_with_schedule_labels() {
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("dataset.json")).unwrap()).unwrap();
     assert_eq!(manifest["shapes"]["wifi"], serde_json::json!([270, 100]));
-    assert_eq!(manifest["shapes"]["rfid"], serde_json::json!([23, 30]));
+    assert_eq!(manifest["shapes"]["rfid"], serde_json::json!([46, 30]));
     assert_eq!(manifest["shapes"]["mmwave"], serde_json::json!([20, 64, 5]));
     let classes: Vec<&str> = manifest["classes"]
         .as_array()

@@ -17,4 +17,5 @@ mod decode_node;
 mod decode_ti_mmwave;
 mod sim_capture;
 mod sim_devices;
+mod sim_realism;
 mod xrf55_loader;

@@ -31,7 +31,10 @@ use dagr_protocols::csi::{Iq, RxCtrl};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use self::channel::{add_response, body_paths, response_of, static_paths, Path, Response};
+use self::channel::{
+    add_response, body_paths, response_of, shadowable_paths, shadowing_paths, static_paths, Path,
+    Response, ShadowablePath,
+};
 use self::receiver::PacketDistortion;
 use self::receiver::{mean_power, peak_magnitude, report, AgcState, Impairments};
 use self::subcarriers::{bin_of_subcarrier, carrier_hz, Occupancy, BINS, INTEL5300_SUBCARRIERS};
@@ -196,6 +199,11 @@ impl CsiRenderer {
         &self.config
     }
 
+    /// The configuration, to change between emissions (a device's noisy spell).
+    pub fn config_mut(&mut self) -> &mut CsiConfig {
+        &mut self.config
+    }
+
     /// Appends to `out` one ESP32-CSI-Tool row per receive antenna of `room.wifi[link]`:
     /// the packet received at scene time `t` (s) with the person's scatterers `body`,
     /// stamped with the receiver's µs counter `device_time_us`. Row `ant` is the antenna's
@@ -264,9 +272,15 @@ impl CsiRenderer {
             .map_or(&[][..], |c| &c.responses);
         self.responses.clear();
         self.responses.extend_from_slice(statics);
-        for (rx, h) in wifi.rx.iter().zip(self.responses.iter_mut()) {
+        let shadowable = self.statics[link]
+            .as_ref()
+            .map_or(&[][..], |c| &c.shadowable);
+        for (a, (rx, h)) in wifi.rx.iter().zip(self.responses.iter_mut()).enumerate() {
             self.paths.clear();
             body_paths(wifi.tx, *rx, body, wavelength, &mut self.paths);
+            if let Some(paths) = shadowable.get(a) {
+                shadowing_paths(paths, body, &mut self.paths);
+            }
             add_response(&self.paths, carrier, h);
         }
         Ok(&self.responses)
@@ -397,6 +411,8 @@ struct StaticChannel {
     multipath: f64,
     statics: Vec<Scatterer>,
     responses: Vec<Response>,
+    /// Per antenna, the static paths a body can block.
+    shadowable: Vec<Vec<ShadowablePath>>,
 }
 
 impl StaticChannel {
@@ -412,7 +428,17 @@ impl StaticChannel {
                 response_of(paths, carrier)
             })
             .collect();
+        let shadowable = wifi
+            .rx
+            .iter()
+            .map(|rx| {
+                let mut out = Vec::new();
+                shadowable_paths(room, wifi.tx, *rx, C / carrier, &mut out);
+                out
+            })
+            .collect();
         StaticChannel {
+            shadowable,
             link: wifi,
             size: room.size,
             multipath: room.multipath,

@@ -494,3 +494,80 @@ fn a_changed_room_is_not_served_from_the_static_cache() {
     assert_eq!(after, fresh);
     assert_ne!(after, before);
 }
+
+/// A person standing still (no micro-motion) in room `k`: only breathing moves them.
+fn still_person(k: u32) -> crate::sim::world::World {
+    use crate::sim::activity::Activity;
+    use crate::sim::scenario::{Schedule, Scheduled};
+    let schedule = Schedule {
+        items: vec![Scheduled {
+            start: 0.0,
+            end: 1.0,
+            activity: Activity::Waving,
+        }],
+    };
+    crate::sim::world::World::new(
+        Room::generate(k),
+        crate::sim::body::Subject::generate(k),
+        schedule,
+        u64::from(k),
+    )
+    .without_micro_motion()
+}
+
+#[test]
+fn breathing_shows_at_its_rate_in_the_antenna_phase_difference() {
+    use crate::sim::Scene;
+    let (rate, seconds) = (10.0, 51.2);
+    let n = (rate * seconds) as usize;
+    let mut hits = 0;
+    for k in 0..4 {
+        let world = still_person(k);
+        let breathing = world.subject().breathing_hz;
+        let mut renderer = CsiRenderer::new(CsiConfig::default(), 1);
+        // Per link and subcarrier, the phase difference of antennas 1 and 0 over time.
+        let mut series = vec![vec![0.0; n]; 3 * BINS];
+        let mut body = Vec::new();
+        for i in 0..n {
+            let t = 5.0 + i as f64 / rate;
+            body.clear();
+            world.body_at(t, &mut body);
+            for link in 0..3 {
+                let h = renderer.channel(world.room(), link, &body).unwrap();
+                let rows = &mut series[link * BINS..(link + 1) * BINS];
+                for (b, row) in rows.iter_mut().enumerate() {
+                    row[i] = (h[1][b] * h[0][b].conj()).arg();
+                }
+            }
+        }
+        // Power spectrum summed over links and subcarriers, detrended.
+        let mut power = vec![0.0; n / 2];
+        for s in series
+            .iter()
+            .step_by(8)
+            .filter(|s| s.iter().any(|&x| x != 0.0))
+        {
+            let mean = s.iter().sum::<f64>() / n as f64;
+            for (f, p) in power.iter_mut().enumerate().skip(1) {
+                let (mut re, mut im) = (0.0, 0.0);
+                for (i, x) in s.iter().enumerate() {
+                    let a = -2.0 * PI * f as f64 * i as f64 / n as f64;
+                    re += (x - mean) * a.cos();
+                    im += (x - mean) * a.sin();
+                }
+                *p += re * re + im * im;
+            }
+        }
+        let resolution = rate / n as f64;
+        let band = (0.1 / resolution) as usize..(1.0 / resolution) as usize;
+        let peak = band
+            .clone()
+            .max_by(|&a, &b| power[a].total_cmp(&power[b]))
+            .unwrap();
+        let peak_hz = peak as f64 * resolution;
+        if (peak_hz - breathing).abs() <= 1.5 * resolution {
+            hits += 1;
+        }
+    }
+    assert!(hits >= 3, "breathing found in {hits} of 4 rooms");
+}

@@ -53,7 +53,8 @@ pub struct RadarConfig {
     pub beam_elevation_deg: f64,
     /// Virtual antennas along the azimuth axis (angular resolution 2/N in sine space).
     pub azimuth_antennas: u16,
-    /// Virtual antennas along the elevation axis.
+    /// Virtual antennas along the elevation axis (1: a 2D radar such as the IWR1642, which
+    /// reports every point at z = 0).
     pub elevation_antennas: u16,
     /// Angle FFT size (reported sines are quantised to 2/N).
     pub angle_fft_size: u16,
@@ -171,13 +172,18 @@ impl RadarConfig {
             ("num_range_bins", self.num_range_bins),
             ("num_doppler_bins", self.num_doppler_bins),
             ("azimuth_antennas", self.azimuth_antennas),
-            ("elevation_antennas", self.elevation_antennas),
             ("angle_fft_size", self.angle_fft_size),
         ];
         for (field, value) in counts {
             if value < 2 {
                 return Err(invalid(field, "at least 2"));
             }
+        }
+        if self.elevation_antennas < 1 {
+            return Err(invalid(
+                "elevation_antennas",
+                "at least 1 (1: no elevation, 2D)",
+            ));
         }
         if !(self.min_range_m >= 0.0 && self.max_range_m > self.min_range_m) {
             return Err(invalid("max_range_m", "greater than min_range_m >= 0"));

@@ -19,8 +19,11 @@
 //!   cosines get angle-estimation noise σ = (2/N) / √(2·SNR) and are quantised to the angle
 //!   FFT's 2/N_fft grid; x = R·u, z = R·w, y = √(R² − x² − z²); v = Doppler bin · Δv. So the
 //!   cross-range error grows with range and falls with SNR.
-//! * False alarms: Poisson(mean) points per frame at uniform range and angle, small Doppler
-//!   (fans, curtains), SNR just above the threshold.
+//! * False alarms: Poisson(mean) points per frame at uniform range and angle, SNR just above
+//!   the threshold. Their Doppler bin is Laplacian with a scale of
+//!   [`FALSE_ALARM_DOPPLER_SCALE_BINS`] (wrapped into the Doppler range): most are slow (fans,
+//!   curtains, vibrating surfaces), some fast (noise spikes, sidelobes and multipath ghosts
+//!   land in any Doppler bin), so the speed of a point alone does not say a person is there.
 use dagr_protocols::ti_mmwave::Point;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -33,8 +36,8 @@ use crate::sim::scene::Scatterer;
 
 /// Most parts one reflector is split into.
 const MAX_PARTS: usize = 8;
-/// Largest |Doppler bin| of a clutter false alarm.
-const FALSE_ALARM_MAX_DOPPLER_BIN: i16 = 3;
+/// Scale (mean |bin|) of a false alarm's Laplacian Doppler bin.
+pub const FALSE_ALARM_DOPPLER_SCALE_BINS: f64 = 3.0;
 /// Mean excess over the threshold of a false alarm's SNR, dB.
 const FALSE_ALARM_MEAN_EXCESS_DB: f64 = 2.0;
 /// Standard deviation of the reported noise level around its model, dB.
@@ -208,7 +211,12 @@ fn detection(
     let snr = physics::db_to_linear(snr_db);
     let grid = 2.0 / f64::from(config.angle_fft_size);
     let u = estimate_sine(echo.u, config.azimuth_resolution(), snr, grid, rng);
-    let w = estimate_sine(echo.w, config.elevation_resolution(), snr, grid, rng);
+    // A 2D radar (one elevation antenna) cannot measure elevation and reports z = 0.
+    let w = if config.elevation_antennas > 1 {
+        estimate_sine(echo.w, config.elevation_resolution(), snr, grid, rng)
+    } else {
+        0.0
+    };
     // `+ 0.0` turns −0.0 into 0.0, as the device never reports negative zero.
     let (x, z) = (range * u + 0.0, range * w + 0.0);
     let y = (range * range - x * x - z * z).max(0.0).sqrt();
@@ -264,10 +272,19 @@ pub(super) fn add_false_alarms(
     }
 }
 
-/// A small Doppler bin; never zero when clutter removal empties that bin.
+/// A Laplacian Doppler bin within the Doppler range; never zero when clutter removal
+/// empties that bin.
 fn false_alarm_doppler(config: &RadarConfig, rng: &mut ChaCha8Rng) -> i16 {
-    let m = FALSE_ALARM_MAX_DOPPLER_BIN;
-    let bin = rng.random_range(-m..=m);
+    let magnitude: f64 = Exp1.sample(rng);
+    let signed = if rng.random_bool(0.5) {
+        magnitude
+    } else {
+        -magnitude
+    };
+    let half = f64::from(config.num_doppler_bins / 2);
+    let bin = (signed * FALSE_ALARM_DOPPLER_SCALE_BINS)
+        .round()
+        .clamp(-half, half - 1.0) as i16;
     if bin == 0 && config.clutter_removal {
         if rng.random_bool(0.5) {
             1
@@ -318,6 +335,29 @@ mod tests {
         assert_eq!(doppler_bin(&c, 2.0 * c.max_velocity_mps + dv), 1);
         assert_eq!(doppler_bin(&c, c.max_velocity_mps), -32);
         assert_eq!(doppler_bin(&c, f64::NAN), 0);
+    }
+
+    #[test]
+    fn false_alarm_speeds_spread_beyond_a_slow_mover() {
+        use rand::SeedableRng;
+        let c = RadarConfig::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut out = Vec::new();
+        add_false_alarms(&c, 3000.0, &mut rng, &mut out);
+        let share = |keep: &dyn Fn(f32) -> bool| {
+            out.iter().filter(|d| keep(d.point.v.abs())).count() as f64 / out.len() as f64
+        };
+        let fast = share(&|v| v > 0.5);
+        let slow = share(&|v| v < 0.45);
+        assert!((0.1..0.4).contains(&fast), "{fast} faster than 0.5 m/s");
+        assert!(slow > 0.5, "{slow} slower than 0.45 m/s");
+        assert!(
+            out.iter().any(|d| d.point.v.abs() > 1.5),
+            "a few much faster"
+        );
+        assert!(out
+            .iter()
+            .all(|d| d.point.v.abs() <= c.max_velocity_mps as f32 + 1e-3));
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //!    Poisson clutter false alarms, cap at `max_points`;
 //! 4. `housekeeping`: range profile, statistics, temperatures, CPU cycle counter.
 //!
+//! What the radar is ([`RadarConfig`]): an IWR6843 OOB setup by default; a user's `.cfg`
+//! through [`RadarConfig::from_cfg`] (frame rate, resolutions, 2D IWR1642 or 3D IWR6843,
+//! clutter removal), which `dagr sim --serve` applies at `sensorStart`.
+//!
 //! Randomness comes from a ChaCha8 stream chosen by (seed, frame number), so a frame depends
 //! only on its inputs: the same seed always gives the same bytes, in any rendering order.
 //!
@@ -17,6 +21,7 @@
 //! protocol crate's `Frame` writes no TLV 1 for zero points, which decoders read the same
 //! way), peak grouping across neighbouring cells, multi-object beamforming thresholds,
 //! tracking, and occlusion.
+mod cfg;
 mod config;
 mod detect;
 mod housekeeping;
@@ -27,6 +32,7 @@ use dagr_protocols::ti_mmwave::{Frame, Stats};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use cfg::{CfgError, PLATFORM_XWR16XX};
 pub use config::{GuiMonitor, InvalidConfig, RadarConfig, PLATFORM_XWR68XX};
 
 use super::scene::{Room, Scatterer};
@@ -38,6 +44,7 @@ use detect::{Detection, Return};
 pub struct RadarRenderer {
     config: RadarConfig,
     seed: u64,
+    extra_clutter: f64,
     reflectors: Vec<Scatterer>,
     returns: Vec<Return>,
     merged: Vec<Return>,
@@ -51,6 +58,7 @@ impl RadarRenderer {
         Ok(RadarRenderer {
             config,
             seed,
+            extra_clutter: 0.0,
             reflectors: Vec::new(),
             returns: Vec::new(),
             merged: Vec::new(),
@@ -61,6 +69,17 @@ impl RadarRenderer {
     /// The configuration.
     pub fn config(&self) -> &RadarConfig {
         &self.config
+    }
+
+    /// The seed the frames' randomness is drawn from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Adds `per_frame` mean false alarms per frame to the room's own (a noisy spell; 0 ends
+    /// it; negative or NaN counts as 0).
+    pub fn set_extra_clutter(&mut self, per_frame: f64) {
+        self.extra_clutter = if per_frame > 0.0 { per_frame } else { 0.0 };
     }
 
     /// Time of frame `frame_number` after the first, s (frames come at `frame_rate_hz`).
@@ -118,7 +137,7 @@ impl RadarRenderer {
         detect::detect(&self.config, &self.merged, rng, &mut self.detections);
         detect::add_false_alarms(
             &self.config,
-            room.clutter_per_frame,
+            room.clutter_per_frame + self.extra_clutter,
             rng,
             &mut self.detections,
         );

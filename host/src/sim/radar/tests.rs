@@ -457,3 +457,66 @@ fn radar_render_speed() {
         bytes
     );
 }
+
+/// Points per frame within 1 m of a still person (only breathing moves them) in room `k`,
+/// with clutter removal on or off; the room's false alarms are left out.
+fn points_on_a_still_person(k: u32, clutter_removal: bool) -> f64 {
+    use crate::sim::activity::Activity;
+    use crate::sim::scenario::{Schedule, Scheduled};
+    use crate::sim::Scene;
+    let schedule = Schedule {
+        items: vec![Scheduled {
+            start: 0.0,
+            end: 1.0,
+            activity: Activity::PhoneCall,
+        }],
+    };
+    let mut room = Room::generate(k);
+    room.clutter_per_frame = 0.0;
+    let world =
+        crate::sim::world::World::new(room, crate::sim::body::Subject::generate(k), schedule, 1)
+            .without_micro_motion();
+    let config = RadarConfig {
+        clutter_removal,
+        ..RadarConfig::default()
+    };
+    let mut r = RadarRenderer::new(config, 5).unwrap();
+    let mut body = Vec::new();
+    let mut near = 0usize;
+    let frames = 100;
+    for f in 0..frames {
+        let t = 3.0 + f64::from(f) * 0.05;
+        body.clear();
+        world.body_at(t, &mut body);
+        let chest = world
+            .room()
+            .radar
+            .to_radar_frame(body[crate::sim::body::part::CHEST].pos);
+        let frame = r.render_frame(world.room(), &body, t, f);
+        near += frame
+            .points
+            .iter()
+            .filter(|p| {
+                let p = Vec3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z));
+                p.distance(chest) < 1.0
+            })
+            .count();
+    }
+    near as f64 / f64::from(frames)
+}
+
+#[test]
+fn a_still_person_is_seen_with_clutter_removal_off_and_mostly_not_with_it_on() {
+    for k in [1, 2, 3] {
+        let off = points_on_a_still_person(k, false);
+        let on = points_on_a_still_person(k, true);
+        assert!(
+            off >= 2.0,
+            "room {k}: {off} points per frame without clutter removal"
+        );
+        assert!(
+            on < 0.5 * off,
+            "room {k}: {on} points with clutter removal, {off} without"
+        );
+    }
+}

@@ -14,9 +14,17 @@
 //! - **The channel** ([`link`]): line of sight plus one bounce off every body scatterer
 //!   and (scaled by `room.multipath`) every static reflector, body shadowing of the line
 //!   of sight, two-way link budget (∝ 1/d⁴), Doppler from the paths' rates of change.
-//! - **Sensitivity**: a tag is read only if the forward power reaching it is at least
-//!   [`RfidConfig::tag_sensitivity_dbm`] and its backscatter at the reader at least
-//!   [`RfidConfig::reader_sensitivity_dbm`]; otherwise that inventory attempt yields nothing.
+//! - **Sensitivity and misses**: a tag is read only if the forward power reaching it is at
+//!   least [`RfidConfig::tag_sensitivity_dbm`] and its backscatter at the reader at least
+//!   [`RfidConfig::reader_sensitivity_dbm`]; above that, an attempt still fails with
+//!   probability [`RfidConfig::miss_probability`] (collisions, a corrupted reply) and, near
+//!   the reader's sensitivity, more often (decoding succeeds with probability
+//!   `1 / (1 + exp(−(RSSI − sensitivity − 3 dB) / 1.5 dB))`).
+//! - **Tag orientation**: each tag's antenna gain is off by a fixed −6..+1 dB (keyed by its
+//!   EPC): tags are not all facing the reader, so RSSI differs between tags at one distance.
+//! - **Tags on objects** ([`Scene::moved_tags`]): a cup or phone tag is read where the
+//!   person holds or carries it, moving with the hand (its phase then turns by 4π per
+//!   wavelength of path change), and not at all when it left the room with the person.
 //! - **The measurement**: reported phase
 //!   `φ = (arg h + θ_tag + θ_reader(antenna, channel) + n_φ) mod 2π`, where `arg h` is
 //!   `4πd/λ(f_ch)` in free space, `θ_tag` a fixed per-tag offset (seeded from the EPC),
@@ -32,7 +40,7 @@
 //! the tag's reply, which physically has this sign; it was not checked against a capture
 //! of a real moving tag.
 //!
-//! Not simulated: tags on the person (all tags are still, in the room), tag-to-tag
+//! Not simulated: detuning of a tag touching the body, tag-to-tag
 //! collisions beyond the random read gaps, reader mode/Tari timing, the π phase ambiguity
 //! some readers show, antenna patterns.
 //!
@@ -50,7 +58,7 @@ use std::f64::consts::TAU;
 use self::channels::{HopSequence, FCC_CHANNELS};
 use self::link::{LinkBudget, Surroundings, TagPose};
 use self::report::ReportBatcher;
-use super::{Room, Scatterer, Scene, Vec3};
+use super::{MovedTag, Room, Scatterer, Scene, Vec3};
 
 /// Everything that shapes the simulated reader's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +84,8 @@ pub struct RfidConfig {
     pub rssi_noise_db: f64,
     /// Standard deviation of the Doppler noise, Hz.
     pub doppler_noise_hz: f64,
+    /// Chance that an attempt on a tag well above sensitivity still yields no read.
+    pub miss_probability: f64,
     /// TagReportData per RO_ACCESS_REPORT (1 = one message per read, as the llrpkit
     /// emulator does).
     pub reads_per_report: usize,
@@ -96,6 +106,7 @@ impl Default for RfidConfig {
             phase_noise_deg: 3.0,
             rssi_noise_db: 0.5,
             doppler_noise_hz: 4.0,
+            miss_probability: 0.15,
             reads_per_report: 1,
         }
     }
@@ -125,6 +136,10 @@ pub struct TagRead {
     pub distance_m: f64,
 }
 
+/// What the reader asks of the scene per attempt: `observe(t, body, moved)` appends the
+/// body and the moved object tags at `t`.
+type Observe<'a> = dyn FnMut(f64, &mut Vec<Scatterer>, &mut Vec<MovedTag>) + 'a;
+
 /// Ceiling on inventory attempts per second (all tags together), so that an absurd rate
 /// still lets time advance.
 pub const MAX_ATTEMPTS_PER_S: f64 = 1e6;
@@ -150,6 +165,7 @@ pub struct RfidRenderer {
     next_attempt_s: f64,
     batcher: ReportBatcher,
     body: Vec<Scatterer>,
+    moved: Vec<MovedTag>,
 }
 
 impl RfidRenderer {
@@ -167,12 +183,18 @@ impl RfidRenderer {
             hops,
             next_attempt_s: 0.0,
             body: Vec::new(),
+            moved: Vec::new(),
         }
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &RfidConfig {
         &self.config
+    }
+
+    /// The configuration, to change between emissions (a device's noisy spell).
+    pub fn config_mut(&mut self) -> &mut RfidConfig {
+        &mut self.config
     }
 
     /// Appends to `out` the RO_ACCESS_REPORT bytes of every read before scene time `t_to`
@@ -188,23 +210,41 @@ impl RfidRenderer {
         utc_us: impl Fn(f64) -> u64,
         out: &mut Vec<u8>,
     ) -> dagr_protocols::Result<usize> {
-        let mut reads = 0;
-        while let Some(read) = self.next_read(room, &mut body_at, t_to) {
-            self.encode(room, &read, utc_us(read.t_s), out)?;
-            reads += 1;
-        }
-        Ok(reads)
+        let mut observe =
+            |t: f64, body: &mut Vec<Scatterer>, _: &mut Vec<MovedTag>| body_at(t, body);
+        self.render_observed(room, &mut observe, t_to, &utc_us, out)
     }
 
-    /// [`render_until`](Self::render_until) with the body taken from a [`Scene`].
+    /// [`render_until`](Self::render_until) with the body and the moved object tags taken
+    /// from a [`Scene`].
     pub fn render_scene_until(
         &mut self,
-        scene: &impl Scene,
+        scene: &(impl Scene + ?Sized),
         t_to: f64,
         utc_us: impl Fn(f64) -> u64,
         out: &mut Vec<u8>,
     ) -> dagr_protocols::Result<usize> {
-        self.render_until(scene.room(), |t, b| scene.body_at(t, b), t_to, utc_us, out)
+        let mut observe = |t: f64, body: &mut Vec<Scatterer>, moved: &mut Vec<MovedTag>| {
+            scene.body_at(t, body);
+            scene.moved_tags(t, body, moved);
+        };
+        self.render_observed(scene.room(), &mut observe, t_to, &utc_us, out)
+    }
+
+    fn render_observed(
+        &mut self,
+        room: &Room,
+        observe: &mut Observe<'_>,
+        t_to: f64,
+        utc_us: &dyn Fn(f64) -> u64,
+        out: &mut Vec<u8>,
+    ) -> dagr_protocols::Result<usize> {
+        let mut reads = 0;
+        while let Some(read) = self.next_observed(room, observe, t_to) {
+            self.encode(room, &read, utc_us(read.t_s), out)?;
+            reads += 1;
+        }
+        Ok(reads)
     }
 
     /// Appends the report of `read` (seen at reader time `utc_us`) to `out`; returns true
@@ -235,6 +275,19 @@ impl RfidRenderer {
         mut body_at: impl FnMut(f64, &mut Vec<Scatterer>),
         t_to: f64,
     ) -> Option<TagRead> {
+        let mut observe =
+            |t: f64, body: &mut Vec<Scatterer>, _: &mut Vec<MovedTag>| body_at(t, body);
+        self.next_observed(room, &mut observe, t_to)
+    }
+
+    /// [`next_read`](Self::next_read) with `observe(t, body, moved)` appending the body and
+    /// the moved object tags at `t`.
+    fn next_observed(
+        &mut self,
+        room: &Room,
+        observe: &mut Observe<'_>,
+        t_to: f64,
+    ) -> Option<TagRead> {
         let tags = room.rfid.tags.len();
         let antennas = room.rfid.antennas.len();
         let rate = (self.config.reads_per_tag_hz * tags as f64).min(MAX_ATTEMPTS_PER_S);
@@ -251,7 +304,8 @@ impl RfidRenderer {
             let antenna = self.active_antenna(t, antennas);
             let channel = self.hops.channel_at(t);
             self.body.clear();
-            body_at(t, &mut self.body);
+            self.moved.clear();
+            observe(t, &mut self.body, &mut self.moved);
             if let Some(read) = self.measure(room, t, tag, antenna, channel) {
                 return Some(read);
             }
@@ -274,7 +328,14 @@ impl RfidRenderer {
         antenna: usize,
         channel: u16,
     ) -> Option<TagRead> {
-        let tag_pos = room.rfid.tags[tag].pos;
+        let (tag_pos, tag_vel) = match self.moved.iter().find(|m| m.tag == tag) {
+            Some(MovedTag { pose: None, .. }) => return None,
+            Some(MovedTag {
+                pose: Some((pos, vel)),
+                ..
+            }) => (*pos, *vel),
+            None => (room.rfid.tags[tag].pos, Vec3::ZERO),
+        };
         let antenna_pos = room.rfid.antennas[antenna];
         let around = Surroundings {
             body: &self.body,
@@ -283,17 +344,24 @@ impl RfidRenderer {
         };
         let pose = TagPose {
             pos: tag_pos,
-            vel: Vec3::ZERO,
+            vel: tag_vel,
         };
         let wavelength = channels::wavelength_m(channel);
         let b = self
             .config
             .link
             .backscatter(antenna_pos, pose, wavelength, around);
-        let rssi = b.rssi_dbm + self.noise(self.config.rssi_noise_db);
-        if b.tag_power_dbm < self.config.tag_sensitivity_dbm
+        let orientation = tag_gain_db(self.config.seed, &room.rfid.tags[tag].epc);
+        let rssi = b.rssi_dbm + 2.0 * orientation + self.noise(self.config.rssi_noise_db);
+        if b.tag_power_dbm + orientation < self.config.tag_sensitivity_dbm
             || rssi < self.config.reader_sensitivity_dbm
         {
+            return None;
+        }
+        let margin = (rssi - self.config.reader_sensitivity_dbm - DECODE_MARGIN_DB) / 1.5;
+        let decoded = 1.0 / (1.0 + (-margin).exp());
+        let draw: f64 = self.rng.random();
+        if draw < self.config.miss_probability || draw > decoded {
             return None;
         }
         let offsets = self.phase_offset(&room.rfid.tags[tag].epc, antenna, channel);
@@ -328,6 +396,14 @@ impl RfidRenderer {
         let reader = unit_hash(self.config.seed ^ 0x5eed_a27e, &key.to_le_bytes());
         ((tag + reader) * TAU).rem_euclid(TAU)
     }
+}
+
+/// RSSI above the reader's sensitivity at which half the replies decode, dB.
+const DECODE_MARGIN_DB: f64 = 3.0;
+
+/// The fixed gain error of the tag `epc` from its orientation, dB (−6..+1).
+pub(crate) fn tag_gain_db(seed: u64, epc: &[u8; 12]) -> f64 {
+    -6.0 + 7.0 * unit_hash(seed ^ 0x07_1e47, epc)
 }
 
 /// A number in [0, 1) fixed by `seed` and `bytes` (FNV-1a then a splitmix64 finaliser):

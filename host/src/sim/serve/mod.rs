@@ -221,6 +221,9 @@ impl VirtualDevices {
             radar.cli.feed(&typed, &mut out);
             radar.cli_port.send(&out);
             radar.cli_port.flush();
+            if let Some(cfg) = radar.cli.take_started_cfg() {
+                apply_cfg(&mut radar.device, &cfg);
+            }
         }
         render_due(&mut radar.device, world, t, |bytes| {
             if radar.cli.running() {
@@ -297,5 +300,16 @@ fn render_due(
             // A renderer that does not advance would spin this thread forever.
             break;
         }
+    }
+}
+
+/// Makes the served radar run the `.cfg` the client sent before `sensorStart`; a cfg the
+/// simulator cannot run leaves the previous configuration and says why on stderr.
+fn apply_cfg(device: &mut RadarDevice, cfg: &str) {
+    let applied = crate::sim::radar::RadarConfig::from_cfg(cfg)
+        .map_err(|e| e.to_string())
+        .and_then(|c| device.set_config(c).map_err(|e| e.to_string()));
+    if let Err(e) = applied {
+        eprintln!("dagr sim --serve: {e}; the radar keeps its previous configuration");
     }
 }

@@ -4,8 +4,10 @@
 //! Per line: the echo of the command after the prompt, then `Done`, `Ignored: Sensor is
 //! already stopped` + `Done` (a `sensorStop` on a stopped sensor), or `'<cmd>' is not
 //! recognized as a CLI command`, then the prompt `mmwDemo:/>` again. The data port sends
-//! frames only between `sensorStart` and `sensorStop`. Argument values are not checked:
-//! the simulated radar runs its own fixed configuration (see [`RADAR_CFG`]).
+//! frames only between `sensorStart` and `sensorStop`. Argument values are not checked
+//! here; the lines typed since the last `flushCfg` are kept, and at `sensorStart` they are
+//! handed to the server ([`TiCli::take_started_cfg`]), which makes the simulated radar run
+//! them ([`RadarConfig::from_cfg`](crate::sim::radar::RadarConfig::from_cfg)).
 use dagr_protocols::ti_mmwave::cli::{MAX_LINE, PROMPT};
 
 /// The `.cfg` the served radar is described by (SDK 3.4 OOB demo, IWR6843AOP, 20 frames/s:
@@ -83,6 +85,10 @@ const KNOWN_COMMANDS: &[&str] = &[
 pub struct TiCli {
     line: Vec<u8>,
     running: bool,
+    /// Lines typed since the last `flushCfg`.
+    cfg: String,
+    /// The cfg in force at the last `sensorStart`, until taken.
+    started: Option<String>,
     /// Commands answered so far.
     pub commands: u64,
 }
@@ -113,8 +119,19 @@ impl TiCli {
         }
     }
 
+    /// The cfg lines typed before the latest `sensorStart`, once per start.
+    pub fn take_started_cfg(&mut self) -> Option<String> {
+        self.started.take()
+    }
+
     fn answer(&mut self, line: &str, out: &mut Vec<u8>) {
         self.commands += 1;
+        if line.starts_with("flushCfg") {
+            self.cfg.clear();
+        } else {
+            self.cfg.push_str(line);
+            self.cfg.push('\n');
+        }
         out.extend_from_slice(line.as_bytes());
         out.extend_from_slice(b"\r\n");
         let command = line.split_whitespace().next().unwrap_or("");
@@ -126,6 +143,7 @@ impl TiCli {
             }
             "sensorStart" => {
                 self.running = true;
+                self.started = Some(self.cfg.clone());
                 "Done"
             }
             known if KNOWN_COMMANDS.contains(&known) => "Done",
@@ -180,6 +198,24 @@ mod tests {
         let params = RadarParams::from_cfg(RADAR_CFG).unwrap();
         assert!((params.frame_period_ms - 50.0).abs() < 1e-3, "{params:?}");
         assert_eq!(params.num_range_bins, 256);
+    }
+
+    #[test]
+    fn the_lines_since_flush_are_handed_over_at_sensor_start() {
+        let mut cli = TiCli::new();
+        let mut out = Vec::new();
+        cli.feed(
+            b"clutterRemoval -1 1\nflushCfg\nframeCfg 0 1 16 0 100 1 0\n",
+            &mut out,
+        );
+        assert_eq!(cli.take_started_cfg(), None);
+        cli.feed(b"sensorStart\n", &mut out);
+        let cfg = cli.take_started_cfg().unwrap();
+        assert!(
+            cfg.contains("frameCfg 0 1 16") && !cfg.contains("clutterRemoval"),
+            "{cfg}"
+        );
+        assert_eq!(cli.take_started_cfg(), None, "once per start");
     }
 
     #[test]

@@ -267,7 +267,7 @@ fn drinking_and_phoning_bring_a_hand_to_the_head() {
 }
 
 #[test]
-fn in_an_idle_gap_the_person_holds_still_and_moves_only_at_its_middle() {
+fn in_an_idle_gap_the_person_moves_continuously_to_the_next_start() {
     let schedule = Schedule {
         items: vec![
             Scheduled {
@@ -282,27 +282,112 @@ fn in_an_idle_gap_the_person_holds_still_and_moves_only_at_its_middle() {
             },
         ],
     };
-    let world = World::new(Room::generate(1), Subject::generate(1), schedule, 4);
+    let world =
+        World::new(Room::generate(1), Subject::generate(1), schedule, 4).without_micro_motion();
     let pelvis = |t: f64| body(&world, t)[part::PELVIS].pos;
-    assert_eq!(pelvis(3.1), pelvis(3.9));
-    assert_eq!(pelvis(4.1), pelvis(4.9));
+    let mut worst_step: f64 = 0.0;
+    for i in 0..=400 {
+        let t = 2.9 + 0.005 * f64::from(i);
+        worst_step = worst_step.max(pelvis(t).distance(pelvis(t + 0.005)));
+    }
+    assert!(worst_step < 0.02, "a jump of {worst_step} m in 5 ms");
     assert!(
-        pelvis(3.9).z < pelvis(4.1).z - 0.1,
+        pelvis(3.0).z < pelvis(5.0).z - 0.1,
         "seated, then standing for the wave"
     );
-    for t in [3.2, 4.5] {
-        assert!(
-            body(&world, t).iter().all(|s| s.vel.norm() < 0.05),
-            "only breathing moves"
-        );
-    }
+    let moving = body(&world, 4.0)
+        .iter()
+        .map(|s| s.vel.norm())
+        .fold(0.0, f64::max);
+    assert!(moving > 0.1, "getting up moves the body: {moving} m/s");
     assert_eq!(world.label_at(4.0), None);
     assert_eq!(world.label_at(6.0), Some(Activity::Waving));
 }
 
 #[test]
+fn standing_up_happens_at_the_chair_and_the_next_start_is_within_walking_reach() {
+    for seed in 0..6 {
+        let world = World::new(
+            Room::generate(seed),
+            Subject::generate(seed),
+            Schedule::random(u64::from(seed), 200.0),
+            u64::from(seed),
+        )
+        .without_micro_motion();
+        let items = &world.schedule().items;
+        for pair in items.windows(2) {
+            let (Some(end), Some(start)) =
+                (world.pose_at(pair[0].end), world.pose_at(pair[1].start))
+            else {
+                continue;
+            };
+            let gap = pair[1].start - pair[0].end;
+            let travel = Vec3::new(start.root.x - end.root.x, start.root.y - end.root.y, 0.0);
+            let reach = world.subject().walking_speed * gap;
+            if pair[1].activity == Activity::StandingUp {
+                assert!(
+                    travel.norm() < 0.05,
+                    "stood up {} m from the chair",
+                    travel.norm()
+                );
+            } else if pair[0].activity != Activity::Falling {
+                assert!(
+                    travel.norm() <= reach + 0.3,
+                    "{} m in {gap} s",
+                    travel.norm()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_phone_is_in_the_pocket_at_the_ear_during_a_call_and_gone_with_the_person() {
+    let schedule = Schedule {
+        items: vec![
+            Scheduled {
+                start: 1.0,
+                end: 5.0,
+                activity: Activity::PhoneCall,
+            },
+            Scheduled {
+                start: 6.0,
+                end: 9.0,
+                activity: Activity::EmptyRoom,
+            },
+        ],
+    };
+    let world = World::new(Room::generate(3), Subject::generate(3), schedule, 1);
+    let phone = world
+        .room()
+        .rfid
+        .tags
+        .iter()
+        .position(|t| t.object == Some(crate::sim::Object::Phone))
+        .unwrap();
+    let at = |t: f64| {
+        let (mut b, mut moved) = (Vec::new(), Vec::new());
+        world.body_at(t, &mut b);
+        world.moved_tags(t, &b, &mut moved);
+        let pose = moved.iter().find(|m| m.tag == phone).map(|m| m.pose);
+        (b, pose)
+    };
+    let (b, pose) = at(3.0);
+    let (pos, _) = pose.flatten().expect("phone with the person");
+    assert!(pos.distance(b[part::HEAD].pos) < 0.3, "at the ear");
+    let (b, pose) = at(0.5);
+    let (pos, _) = pose.flatten().expect("phone with the person");
+    assert!(
+        pos.z < 1.2 && pos.distance(b[part::PELVIS].pos) < 0.35,
+        "in the pocket"
+    );
+    let (_, pose) = at(7.5);
+    assert_eq!(pose, Some(None), "gone with the person");
+}
+
+#[test]
 fn a_still_person_breathes() {
-    let world = world_doing(Activity::Waving, 3.0, 0, 0, 0);
+    let world = world_doing(Activity::Waving, 3.0, 0, 0, 0).without_micro_motion();
     let chest: Vec<f64> = (0..50)
         .map(|i| body(&world, 0.1 * f64::from(i))[part::CHEST].pos.y)
         .collect();

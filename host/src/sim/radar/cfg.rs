@@ -1,0 +1,177 @@
+//! A radar configuration from the `.cfg` text a user sends the device: the simulated radar
+//! renders what the cfg asks for, as the real one would.
+//!
+//! Taken from the cfg (through the gateway's own parser, [`RadarParams`]): frame rate
+//! (`frameCfg` periodicity), range resolution and bins (`profileCfg` slope, sample rate,
+//! samples), Doppler bins and resolution (`frameCfg` loops, `profileCfg` chirp timing, the
+//! transmitters of `channelCfg`), the antenna layout (`channelCfg`: three transmitters make
+//! the IWR6843's 3D array, azimuth and elevation; one or two make the IWR1642's 2D azimuth
+//! array of `rx · tx` virtual antennas, whose points all have `z = 0`), clutter removal
+//! (`clutterRemoval`, off when absent, as on the device), the detection range
+//! (`cfarFovCfg -1 0 min max`) and which TLVs are sent (`guiMonitor`). Everything the cfg
+//! does not describe (SNR at the reference range, noise, target extent) keeps
+//! [`RadarConfig::default`].
+use std::fmt;
+
+use dagr_protocols::ti_mmwave::cli::{parse_cfg, RadarParams};
+
+use super::config::{GuiMonitor, RadarConfig, PLATFORM_XWR68XX};
+
+/// `platform` of an IWR1642 (xwr16xx): azimuth only.
+pub const PLATFORM_XWR16XX: u32 = 0xA1642;
+
+/// A `.cfg` the simulated radar cannot run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CfgError(pub String);
+
+impl fmt::Display for CfgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "radar cfg: {}", self.0)
+    }
+}
+
+impl std::error::Error for CfgError {}
+
+impl RadarConfig {
+    /// The configuration a device would run after receiving `cfg` (see the
+    /// [module doc](self)); an error names what is missing or impossible.
+    pub fn from_cfg(cfg: &str) -> Result<RadarConfig, CfgError> {
+        let params = RadarParams::from_cfg(cfg).map_err(|e| CfgError(e.to_string()))?;
+        // The last line of `command` whose first arguments are `head` (e.g. `cfarFovCfg -1 0`
+        // for the range field of view), as numbers.
+        let line = |command: &str, head: &[f64]| -> Option<Vec<f64>> {
+            parse_cfg(cfg)
+                .filter(|l| l.command() == command)
+                .map(|l| {
+                    l.args()
+                        .filter_map(|a| a.parse().ok())
+                        .collect::<Vec<f64>>()
+                })
+                .filter(|a| a.starts_with(head))
+                .last()
+        };
+        let numbers = |command: &str| line(command, &[]);
+        let mut c = RadarConfig::default();
+        if params.frame_period_ms.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return Err(CfgError("frameCfg framePeriodicity must be > 0 ms".into()));
+        }
+        c.frame_rate_hz = 1000.0 / f64::from(params.frame_period_ms);
+        c.range_resolution_m = f64::from(params.range_resolution_m);
+        c.num_range_bins = u16::try_from(params.num_range_bins)
+            .map_err(|_| CfgError("profileCfg numAdcSamples too large".into()))?;
+        c.num_doppler_bins = u16::try_from(params.num_doppler_bins)
+            .map_err(|_| CfgError("frameCfg numLoops too large".into()))?;
+        c.max_velocity_mps =
+            f64::from(params.doppler_resolution_mps) * f64::from(c.num_doppler_bins) / 2.0;
+        c.max_range_m = c.range_resolution_m * f64::from(c.num_range_bins) * 0.9;
+        if params.num_tx >= 3 {
+            c.platform = PLATFORM_XWR68XX;
+        } else {
+            c.platform = PLATFORM_XWR16XX;
+            c.azimuth_antennas = u16::try_from(params.num_virtual_antennas).unwrap_or(8);
+            c.elevation_antennas = 1;
+            c.fov_elevation_deg = 45.0;
+            c.beam_elevation_deg = 40.0;
+        }
+        c.clutter_removal = numbers("clutterRemoval").is_some_and(|a| a.get(1) == Some(&1.0));
+        if let Some(fov) = line("cfarFovCfg", &[-1.0, 0.0]) {
+            if let (Some(&lo), Some(&hi)) = (fov.get(2), fov.get(3)) {
+                c.min_range_m = lo.max(c.min_range_m.min(0.25));
+                c.max_range_m = hi.min(c.max_range_m);
+            }
+        }
+        if let Some(gui) = numbers("guiMonitor") {
+            c.gui_monitor = GuiMonitor {
+                range_profile: gui.get(2) == Some(&1.0),
+                stats: gui.get(6) == Some(&1.0),
+            };
+        }
+        c.validate().map_err(|e| CfgError(e.to_string()))?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IWR1642 OOB-style cfg: 2 transmitters, 10 frames/s, clutter removal off.
+    pub(crate) const IWR1642_CFG: &str = "\
+sensorStop
+flushCfg
+dfeDataOutputMode 1
+channelCfg 15 3 0
+adcCfg 2 1
+adcbufCfg -1 0 0 1 0
+profileCfg 0 77 429 7 57.14 0 0 70 1 256 5209 0 0 30
+chirpCfg 0 0 0 0 0 0 0 1
+chirpCfg 1 1 0 0 0 0 0 2
+frameCfg 0 1 16 0 100 1 0
+guiMonitor -1 1 0 0 0 0 1
+clutterRemoval -1 0
+cfarFovCfg -1 0 0 8.92
+sensorStart
+";
+
+    #[test]
+    fn the_served_iwr6843_cfg_gives_a_3d_20_hz_radar_with_clutter_removal() {
+        let c = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        assert!((c.frame_rate_hz - 20.0).abs() < 1e-9);
+        assert!(c.clutter_removal);
+        assert_eq!((c.platform, c.elevation_antennas), (PLATFORM_XWR68XX, 3));
+        assert!(
+            (c.range_resolution_m - 0.0441).abs() < 1e-3,
+            "{}",
+            c.range_resolution_m
+        );
+        assert_eq!(c.num_doppler_bins, 32);
+        assert!((c.max_range_m - 9.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_iwr1642_cfg_gives_a_2d_10_hz_radar_without_clutter_removal() {
+        let c = RadarConfig::from_cfg(IWR1642_CFG).unwrap();
+        assert!((c.frame_rate_hz - 10.0).abs() < 1e-9);
+        assert!(!c.clutter_removal);
+        assert_eq!(
+            (c.platform, c.azimuth_antennas, c.elevation_antennas),
+            (PLATFORM_XWR16XX, 8, 1)
+        );
+        assert_eq!(c.num_doppler_bins, 16);
+        assert!(!c.gui_monitor.range_profile && c.gui_monitor.stats);
+    }
+
+    #[test]
+    fn the_2d_radar_reports_static_reflectors_at_zero_velocity_and_height() {
+        use crate::sim::geometry::Vec3;
+        use crate::sim::scene::Scatterer;
+        let c = RadarConfig::from_cfg(IWR1642_CFG).unwrap();
+        let mut r = super::super::RadarRenderer::new(c, 3).unwrap();
+        let room = super::super::tests::room(Vec3::new(4.0, 6.0, 3.0), 0.0);
+        let cabinet = [Scatterer {
+            pos: Vec3::new(2.3, 3.0, 1.6),
+            vel: Vec3::ZERO,
+            amplitude: 1.5,
+        }];
+        let points: Vec<_> = (0..20)
+            .flat_map(|f| {
+                r.render_frame(&room, &cabinet, f64::from(f) * 0.1, f)
+                    .points
+            })
+            .collect();
+        assert!(points.len() >= 20, "{} points", points.len());
+        assert!(
+            points.iter().all(|p| p.z == 0.0 && p.v == 0.0),
+            "{points:?}"
+        );
+    }
+
+    #[test]
+    fn a_cfg_without_a_frame_is_an_error_naming_it() {
+        let err = RadarConfig::from_cfg(
+            "channelCfg 15 7 0\nprofileCfg 0 60 7 3 24 0 0 166 1 256 12500 0 0 158\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("frameCfg"), "{err}");
+    }
+}
