@@ -96,6 +96,43 @@ def report_cmd(a):
     print(text)
 
 
+def study_cmd(a):
+    from .study import default_base, study
+
+    bad = set(a.methods) - set("abcdefg")
+    if bad:
+        raise ValueError(
+            f"--methods {a.methods!r}: unknown {sorted(bad)}, expected letters of abcdefg"
+        )
+    seeds = [int(s) for s in a.seeds.split(",")]
+    base = default_base(a.epochs, a.threads)
+    study(
+        a.data,
+        a.out,
+        seeds,
+        base,
+        (a.lambda_d, a.lambda_a, a.tau),
+        a.methods,
+        a.title,
+        a.note,
+    )
+
+
+def sweep_cmd(a):
+    from .study import default_base, sweep
+
+    grid = {}
+    allowed = ("lambda_d", "lambda_a", "tau", "beta_total", "beta")
+    for item in a.grid:
+        name, _, values = item.partition("=")
+        if name not in allowed or not values:
+            raise ValueError(
+                f"--grid {item!r}: expected NAME=V1,V2 with NAME one of {allowed}"
+            )
+        grid[name] = [float(v) for v in values.split(",")]
+    sweep(a.data, a.out, grid, default_base(a.epochs, a.threads), a.seed)
+
+
 def add_dagr_flags(p):
     g = p.add_argument_group(
         "DAGR (DESIGN.md 'DAGR'; all zero weights = plain cross-entropy)"
@@ -239,6 +276,42 @@ def parser():
     p.add_argument("--data", help="corpus for parity inputs (default: the run's)")
     p.add_argument("--eval", help="eval.json whose scores go into model.json")
     p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser(
+        "study", help="train and compare methods a-g over seeds on the test part"
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument(
+        "--out", required=True, help="study directory (runs/, evals/, report.md, PNGs)"
+    )
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--methods", default="abcdefg")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--lambda-d", type=float, default=0.1, help="dispersion weight of c and f"
+    )
+    p.add_argument(
+        "--lambda-a", type=float, default=0.5, help="anchoring weight of d, e and f"
+    )
+    p.add_argument("--tau", type=float, default=0.3, help="agreement band of d and f")
+    p.add_argument("--title", default="Study")
+    p.add_argument("--note", default="", help="a line printed under the title")
+    p.set_defaults(func=study_cmd)
+
+    p = sub.add_parser("sweep", help="rank DAGR settings (method f) on validation data")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--grid",
+        nargs="+",
+        required=True,
+        help="NAME=V1,V2 ... (lambda_d lambda_a tau beta_total beta)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=sweep_cmd)
 
     p = sub.add_parser("report", help="markdown tables from eval.json files")
     p.add_argument("evals", nargs="+")
