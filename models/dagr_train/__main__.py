@@ -1,4 +1,4 @@
-"""Command line: `python -m dagr_train corpus|train|eval|export|report|study`."""
+"""Command line: `python -m dagr_train corpus|train|eval|export|report|study|sweep|bench`."""
 
 import argparse
 import sys
@@ -133,6 +133,17 @@ def sweep_cmd(a):
     sweep(a.data, a.out, grid, default_base(a.epochs, a.threads), a.seed)
 
 
+def bench_cmd(a):
+    from .bench import bench
+
+    r = bench(a.model, a.iterations, threads=a.threads)
+    print(
+        f"onnxruntime {r['onnxruntime']}, {r['threads']} thread(s), batch 1, "
+        f"{r['iterations']} runs: median {r['median_ms']:.3f} ms, p90 {r['p90_ms']:.3f} ms, "
+        f"min {r['min_ms']:.3f} ms"
+    )
+
+
 def add_dagr_flags(p):
     g = p.add_argument_group(
         "DAGR (DESIGN.md 'DAGR'; all zero weights = plain cross-entropy)"
@@ -210,8 +221,8 @@ def parser():
     )
     p.add_argument("--train-rooms", default="1,2,3,4,5")
     p.add_argument("--train-subjects", default="1,2,3,4,5")
-    p.add_argument("--val-rooms", default="6")
-    p.add_argument("--val-subjects", default="6")
+    p.add_argument("--val-rooms", default="6,9")
+    p.add_argument("--val-subjects", default="6,9")
     p.add_argument("--test-rooms", default="7,8")
     p.add_argument("--test-subjects", default="7,8")
     p.add_argument(
@@ -312,6 +323,12 @@ def parser():
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=sweep_cmd)
+
+    p = sub.add_parser("bench", help="onnxruntime latency per window at batch 1")
+    p.add_argument("--model", required=True, help="model package directory")
+    p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=bench_cmd)
 
     p = sub.add_parser("report", help="markdown tables from eval.json files")
     p.add_argument("evals", nargs="+")

@@ -24,9 +24,6 @@ from .data import (
     load_manifest,
 )
 
-DEFAULT_ROOMS = {"train": [1, 2, 3, 4, 5], "val": [6], "test": [7, 8]}
-DEFAULT_SUBJECTS = {"train": [1, 2, 3, 4, 5], "val": [6], "test": [7, 8]}
-
 
 @dataclass
 class Capture:
