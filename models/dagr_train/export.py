@@ -23,6 +23,8 @@ OPSET = 17
 INPUTS = ("mmwave", "wifi", "rfid", "present")
 OUTPUTS = ("logits", "feat_mmwave", "feat_wifi", "feat_rfid")
 FORMAT = "dagr-model-1"
+STEPS = {"mmwave": "mmwave_frames", "wifi": "wifi_steps", "rfid": "rfid_steps"}
+"""The PreprocessSpec field giving each modality's time steps per window."""
 
 
 def export_onnx(model, path):
@@ -81,9 +83,16 @@ def head_architecture(model):
 def parity_cases(samples, rng):
     """(name, inputs) parity cases from real windows: batch 1 with all modalities, batch 1
     with WiFi absent, batch 7 with each of the 7 subsets once (kept few: a WiFi window is
-    ~0.2 MB and the reference package must stay small)."""
-    n = len(samples)
-    pick = lambda k: np.sort(rng.choice(n, size=k, replace=n < k))  # noqa: E731
+    ~0.2 MB and the reference package must stay small). Windows with all three modalities
+    are preferred, so the subsets are exactly the ones asked for."""
+    full = np.flatnonzero(samples.present.sum(1) == 3)
+    pool = (
+        full if len(full) else np.arange(len(samples))
+    )  # all three present when possible
+
+    def pick(k):
+        return np.sort(rng.choice(pool, size=k, replace=len(pool) < k))
+
     cases = []
     for name, k in (("b1_all", 1), ("b1_no_wifi", 1), ("b7_subsets", 7)):
         inputs = [x[pick(k)].copy() for x in samples.inputs()]
@@ -207,7 +216,12 @@ def model_json(info, model, manifest, metrics, parity, head_batches, head_cfg):
         "preprocess": spec,
         "inputs": {
             **{
-                m: {"shape": ["batch", *model.arch["shapes"][m]], "dtype": "float32"}
+                m: {
+                    "shape": ["batch", *model.arch["shapes"][m]],
+                    "dtype": "float32",
+                    "time_steps": spec[STEPS[m]],
+                    "rate_hz": spec[STEPS[m]] / spec["window_s"],
+                }
                 for m in MODALITIES
             },
             "present": {

@@ -103,10 +103,13 @@ def test_the_onnx_graph_matches_model_json_and_the_dataset_spec(package):
     inputs = {v.name: dims(v) for v in graph.graph.input}
     outputs = {v.name: dims(v) for v in graph.graph.output}
     assert list(inputs) == list(INPUTS) and list(outputs) == list(OUTPUTS)
+    steps = {"mmwave": "mmwave_frames", "wifi": "wifi_steps", "rfid": "rfid_steps"}
     for m in MODALITIES:
         assert (
             inputs[m] == doc["inputs"][m]["shape"] == ["batch", *manifest["shapes"][m]]
         )
+        rate = manifest["spec"][steps[m]] / manifest["spec"]["window_s"]
+        assert doc["inputs"][m]["rate_hz"] == pytest.approx(rate)
     assert inputs["present"] == ["batch", 3]
     assert (
         outputs["logits"]
