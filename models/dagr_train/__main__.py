@@ -341,6 +341,9 @@ def parser():
 def main(argv=None):
     """Parses `argv` and runs the subcommand; bad input exits 2 with the message."""
     a = parser().parse_args(argv)
+    sys.stdout.reconfigure(
+        line_buffering=True
+    )  # progress lines appear as they happen in logs
     try:
         a.func(a)
     except (DataError, ValueError) as e:

@@ -16,7 +16,6 @@ from .data import load_manifest, load_part
 from .dropout import SUBSETS
 from .evaluate import restrict
 from .loss import DagrConfig, dagr_loss
-from .model import FusionModel
 from .runs import load_run
 
 OPSET = 17
@@ -302,17 +301,3 @@ def export(run_dir, out, data=None, eval_json=None):
         json.dump(doc, f, indent=2)
         f.write("\n")
     return doc
-
-
-def rebuild(path):
-    """A FusionModel with the architecture of a model.json (weights not loaded)."""
-    with open(path) as f:
-        doc = json.load(f)
-    shapes = {m: tuple(doc["inputs"][m]["shape"][1:]) for m in MODALITIES}
-    return FusionModel(
-        shapes,
-        doc["classes"],
-        doc["encoders"]["widths"],
-        doc["head"]["feat_dim"],
-        doc["head"]["embed_dim"],
-    )

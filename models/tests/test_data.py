@@ -57,3 +57,13 @@ def test_a_shard_with_the_wrong_shape_names_file_tensor_and_expectation(tmp_path
     save_file(tensors, path)
     with pytest.raises(DataError, match="missing tensor `label`"):
         load_shard(path, shapes)
+
+
+def test_the_command_line_exits_2_naming_the_missing_file(tmp_path, capsys):
+    from dagr_train.__main__ import main
+
+    code = main(
+        ["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "run")]
+    )
+    assert code == 2
+    assert f"{tmp_path / 'none'}/dataset.json: cannot read" in capsys.readouterr().err
