@@ -10,7 +10,7 @@ import torch
 
 from . import MODALITIES
 from .data import load_part
-from .degrade import KINDS, degrade
+from .degrade import KINDS, degrade, noise_scale
 from .runs import load_run
 
 SUBSETS = [c for r in range(1, 4) for c in itertools.combinations(MODALITIES, r)]
@@ -21,7 +21,8 @@ LEVELS = {
     "sigma": [0.0, 0.5, 1.0, 2.0, 4.0],
     "p": [0.0, 0.25, 0.5, 0.75, 1.0],
 }
-"""Degradation levels of the robustness curves (0 = clean)."""
+"""Degradation levels of the robustness curves (0 = clean; sigma in units of the modality's
+standard deviation, see degrade.noise_scale)."""
 
 
 def predict(model, inputs, batch=256):
@@ -111,12 +112,15 @@ def evaluate_degraded(models, samples, k, seed=0):
     out = {}
     clean = samples.inputs()
     for mi, m in enumerate(MODALITIES):
+        scale = noise_scale(clean[mi], clean[3][:, mi], m)
         for kind in KINDS:
             curve = []
             for level in LEVELS[kind]:
                 rng = np.random.default_rng(seed)
                 inputs = list(clean)
-                inputs[mi] = degrade(clean[mi], clean[3][:, mi], m, kind, level, rng)
+                inputs[mi] = degrade(
+                    clean[mi], clean[3][:, mi], m, kind, level, rng, scale
+                )
                 pred = logits_of(models, inputs).argmax(1).numpy()
                 curve.append({"level": level, **scores(samples.label, pred, k)})
             out[f"{m}/{kind}"] = curve

@@ -177,13 +177,13 @@ def study(
     loaded = {m: [json.load(open(p)) for p in ps] for m, ps in evals.items()}
     lambda_d, lambda_a, tau = settings
     text = report([p for ps in evals.values() for p in ps], title)
-    head = [
-        note,
-        "",
+    head = ([note, ""] if note else []) + [
         f"Data: `{data}`; seeds {list(seeds)}; epochs {base.epochs}; "
         f"DAGR lambda_d {lambda_d}, lambda_a {lambda_a}, tau {tau}.",
-        "Methods: " + "; ".join(line.strip() for line in __doc__.split("\n")[3:10]),
         "",
+        "Methods: "
+        + "; ".join(" ".join(line.split()) for line in __doc__.split("\n")[3:10])
+        + ".",
     ]
     lines = text.split("\n")
     text = "\n".join(lines[:1] + [""] + head + lines[1:])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dagr_train.degrade import degrade
+from dagr_train.degrade import degrade, noise_scale
 from dagr_train.diagnostics import drift, effective_rank, semantic_margin
 
 
@@ -45,8 +45,18 @@ def test_degradations_touch_only_what_they_say():
     present = np.array([1.0, 0.0])
     dropped = degrade(x, present, "wifi", "rho", 0.3, rng)
     assert 0.25 < 1 - dropped[0].mean() < 0.35 and not dropped[1].any()
-    noisy = degrade(x, present, "wifi", "sigma", 2.0, rng)
-    assert 1.8 < noisy[0].std() < 2.2 and not noisy[1].any()
+    noisy = degrade(x, present, "wifi", "sigma", 2.0, rng, scale=0.5)
+    assert 0.9 < noisy[0].std() < 1.1 and not noisy[1].any()
+    points = np.zeros((1, 3, 4, 5), np.float32)
+    points[0, :, :2] = rng.standard_normal((3, 2, 5)) * 3
+    assert noise_scale(points, np.ones(1), "mmwave") == pytest.approx(
+        points[0, :, :2].std()
+    )
+    noisy_points = degrade(points, np.ones(1), "mmwave", "sigma", 1.0, rng)
+    assert (
+        not noisy_points[0, :, 2:].any()
+        and (noisy_points[0, :, :2] != points[0, :, :2]).all()
+    )
     missing = degrade(x, present, "wifi", "p", 0.5, rng)
     columns = missing[0].all(axis=0) | ~missing[0].any(axis=0)
     assert columns.all()  # whole time steps vanish
