@@ -1,8 +1,9 @@
 """End to end on a tiny corpus from the real simulator: `dagr sim` -> `dagr dataset export`
 -> corpus split -> train -> eval -> export -> onnxruntime parity and package checks.
 
-Needs the `dagr` binary: $DAGR_BIN, else target/release/dagr, else target/debug/dagr
-(`.ci/run` runs this after `cargo test`, which builds the debug one)."""
+The run itself is the session fixture `package` (conftest.py); it needs the `dagr` binary
+($DAGR_BIN, else target/release/dagr, else target/debug/dagr; `.ci/run` passes the debug
+one it has just built)."""
 
 import glob
 import json
@@ -16,42 +17,15 @@ import torch
 from safetensors.numpy import load_file
 
 from dagr_train import MODALITIES
-from dagr_train.corpus import build, find_dagr
 from dagr_train.data import DataError, load_part
-from dagr_train.evaluate import SUBSETS, evaluate
-from dagr_train.export import INPUTS, OUTPUTS, export
+from dagr_train.evaluate import SUBSETS
+from dagr_train.export import INPUTS, OUTPUTS
 from dagr_train.loss import DagrConfig, dagr_loss
 from dagr_train.model import Head, size_report
 from dagr_train.report import report
 from dagr_train.runs import load_run
-from dagr_train.train import TrainConfig, train
 
 PARITY_TOL = 1e-5
-TINY = {
-    "rooms": {"train": [1, 2], "val": [3], "test": [4]},
-    "subjects": {"train": [1, 2], "val": [3], "test": [4]},
-}
-
-
-@pytest.fixture(scope="session")
-def package(tmp_path_factory):
-    """(corpus dir, run dir, package dir, eval result) of one tiny pipeline run."""
-    root = tmp_path_factory.mktemp("pipeline")
-    data, run, pkg = str(root / "corpus"), str(root / "run"), str(root / "pkg")
-    dagr = find_dagr(os.environ.get("DAGR_BIN"))
-    build(
-        data, dagr, TINY["rooms"], TINY["subjects"], duration=12.0, log=lambda *_: None
-    )
-    cfg = TrainConfig(
-        method="tiny",
-        epochs=2,
-        batch_size=16,
-        dagr=DagrConfig(lambda_d=0.1, lambda_a=0.5),
-    )
-    train(data, run, cfg, log=lambda *_: None)
-    ev = evaluate([run], data, "test", os.path.join(run, "eval.json"), degraded=False)
-    export(run, pkg, data, os.path.join(run, "eval.json"))
-    return data, run, pkg, ev
 
 
 def parity_files(pkg):
@@ -61,7 +35,12 @@ def parity_files(pkg):
 
 
 def test_onnxruntime_reproduces_pytorch_on_every_parity_file(package):
-    _, _, pkg, _ = package
+    check_parity(package[2])
+
+
+def check_parity(pkg):
+    """onnxruntime reproduces every parity file of package `pkg` within PARITY_TOL; the
+    files cover batch 1 and > 1, all 7 subsets, and absent inputs are all zeros."""
     session = ort.InferenceSession(
         os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
     )
@@ -86,8 +65,12 @@ def test_onnxruntime_reproduces_pytorch_on_every_parity_file(package):
 
 def test_the_onnx_graph_matches_model_json_and_the_dataset_spec(package):
     data, _, pkg, _ = package
+    check_graph(pkg, json.load(open(os.path.join(data, "dataset.json"))))
+
+
+def check_graph(pkg, manifest):
+    """model.onnx, model.json and a dataset.json (the Rust PreprocessSpec) agree."""
     doc = json.load(open(os.path.join(pkg, "model.json")))
-    manifest = json.load(open(os.path.join(data, "dataset.json")))
     assert doc["preprocess"] == manifest["spec"]
     assert (doc["window_s"], doc["hop_s"]) == (
         manifest["spec"]["window_s"],
