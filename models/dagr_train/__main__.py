@@ -8,6 +8,8 @@ from .data import DataError
 
 
 def corpus_cmd(a):
+    """`corpus`: simulate, export and split."""
+
     from .corpus import build, find_dagr, parse_ids
 
     rooms = {
@@ -32,6 +34,8 @@ def corpus_cmd(a):
 
 
 def dagr_config(a):
+    """The DagrConfig of the DAGR flags."""
+
     from .loss import DagrConfig
 
     return DagrConfig(
@@ -49,6 +53,8 @@ def dagr_config(a):
 
 
 def train_cmd(a):
+    """`train`: one run."""
+
     from .train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -67,6 +73,8 @@ def train_cmd(a):
 
 
 def eval_cmd(a):
+    """`eval`: scores of a run (or a late-fusion set of runs), printed and saved."""
+
     from .evaluate import evaluate
 
     r = evaluate(a.run, a.data, a.part, a.out, degraded=not a.no_degradation)
@@ -78,6 +86,8 @@ def eval_cmd(a):
 
 
 def export_cmd(a):
+    """`export`: the model package of a run."""
+
     from .export import export
 
     doc = export(a.run, a.out, a.data, a.eval)
@@ -87,6 +97,8 @@ def export_cmd(a):
 
 
 def report_cmd(a):
+    """`report`: markdown tables of eval.json files."""
+
     from .report import report
 
     text = report(a.evals, a.title)
@@ -97,6 +109,8 @@ def report_cmd(a):
 
 
 def study_cmd(a):
+    """`study`: methods a-g over seeds."""
+
     from .study import default_base, study
 
     bad = set(a.methods) - set("abcdefg")
@@ -119,6 +133,8 @@ def study_cmd(a):
 
 
 def sweep_cmd(a):
+    """`sweep`: DAGR settings ranked on validation data."""
+
     from .study import default_base, sweep
 
     grid = {}
@@ -134,6 +150,8 @@ def sweep_cmd(a):
 
 
 def bench_cmd(a):
+    """`bench`: onnxruntime latency per window."""
+
     from .bench import bench
 
     r = bench(a.model, a.iterations, threads=a.threads)
@@ -145,6 +163,8 @@ def bench_cmd(a):
 
 
 def add_dagr_flags(p):
+    """Adds the DAGR flags (one per choice of DESIGN.md's reconstruction) to `p`."""
+
     g = p.add_argument_group(
         "DAGR (DESIGN.md 'DAGR'; all zero weights = plain cross-entropy)"
     )
@@ -204,6 +224,8 @@ def add_dagr_flags(p):
 
 
 def parser():
+    """The argument parser of every subcommand."""
+
     ap = argparse.ArgumentParser(
         prog="python -m dagr_train", description="DAGR training pipeline of dagr-edge."
     )

@@ -29,6 +29,7 @@ class Standardize(nn.Module):
         self.register_buffer("std", torch.ones(channels))
 
     def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
         shape = [1] * x.dim()
         shape[self.axis] = -1
         return (x - self.mean.view(shape)) / self.std.view(shape)
@@ -54,6 +55,7 @@ class TemporalEncoder(nn.Module):
         self.out = nn.Linear(4 * width, feat_dim)
 
     def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
         h = self.net(self.pool(x))
         return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
 
@@ -68,6 +70,7 @@ class SeriesEncoder(nn.Module):
         self.temporal = TemporalEncoder(rows, steps, width, feat_dim)
 
     def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
         return self.temporal(self.norm(x))
 
 
@@ -89,6 +92,7 @@ class PointEncoder(nn.Module):
         self.temporal = TemporalEncoder(point_width + 1, frames, width, feat_dim)
 
     def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
         valid = (x.abs().sum(dim=3, keepdim=True) > 0).to(x.dtype)  # [B, F, P, 1]
         h = (
             self.point(self.norm(x)) * valid
@@ -126,6 +130,7 @@ class Head(nn.Module):
         return total / count
 
     def forward(self, feats, present):
+        """The module's output for a batch (see the class docstring)."""
         """(logits, embeddings) from the per-modality features and the presence mask."""
         zs = self.embed(feats)
         return self.classifier(self.fuse(zs, present)), zs
@@ -162,6 +167,7 @@ class FusionModel(nn.Module):
         return logits, feats, zs
 
     def forward(self, mmwave, wifi, rfid, present):
+        """The module's output for a batch (see the class docstring)."""
         logits, feats, _ = self.run(mmwave, wifi, rfid, present)
         return (logits, *feats)
 
