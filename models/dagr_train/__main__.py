@@ -1,0 +1,378 @@
+"""Command line: `python -m dagr_train corpus|train|eval|export|report|study|sweep|bench`."""
+
+import argparse
+import sys
+
+from . import MODALITIES
+from .data import DataError
+
+
+def corpus_cmd(a):
+    """`corpus`: simulate, export and split."""
+
+    from .corpus import build, find_dagr, parse_ids
+
+    rooms = {
+        p: parse_ids(getattr(a, f"{p}_rooms"), f"--{p}-rooms")
+        for p in ("train", "val", "test")
+    }
+    subjects = {
+        p: parse_ids(getattr(a, f"{p}_subjects"), f"--{p}-subjects")
+        for p in ("train", "val", "test")
+    }
+    build(
+        a.out,
+        find_dagr(a.dagr),
+        rooms,
+        subjects,
+        a.duration,
+        a.captures_per_pair,
+        a.seed,
+        a.window,
+        a.hop,
+    )
+
+
+def dagr_config(a):
+    """The DagrConfig of the DAGR flags."""
+
+    from .loss import DagrConfig
+
+    return DagrConfig(
+        form=a.form,
+        lambda_d=a.lambda_d,
+        lambda_a=a.lambda_a,
+        beta_total=a.beta_total,
+        beta=a.beta,
+        tau=a.tau,
+        tau_d=a.tau_d,
+        disp_dim=a.disp_dim,
+        disp_normalized=a.disp_normalized,
+        distance=a.distance,
+    )
+
+
+def train_cmd(a):
+    """`train`: one run."""
+
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(
+        method=a.method,
+        seed=a.seed,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        weight_decay=a.weight_decay,
+        modality_dropout=a.modality_dropout,
+        only=a.only,
+        threads=a.threads,
+        dagr=dagr_config(a),
+    )
+    train(a.data, a.out, cfg)
+
+
+def eval_cmd(a):
+    """`eval`: scores of a run (or a late-fusion set of runs), printed and saved."""
+
+    from .evaluate import evaluate
+
+    r = evaluate(a.run, a.data, a.part, a.out, degraded=not a.no_degradation)
+    for k, v in r["subsets"].items():
+        if k != "confusion_all":
+            print(
+                f"{k:18s} n {v['n']:5d}  accuracy {v['accuracy']}  macro-F1 {v['macro_f1']}"
+            )
+
+
+def export_cmd(a):
+    """`export`: the model package of a run."""
+
+    from .export import export
+
+    doc = export(a.run, a.out, a.data, a.eval)
+    print(
+        f"export: {a.out} ({doc['encoders']['parameters']} parameters, {doc['encoders']['flops_per_window']} FLOPs per window)"
+    )
+
+
+def report_cmd(a):
+    """`report`: markdown tables of eval.json files."""
+
+    from .report import report
+
+    text = report(a.evals, a.title)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+def study_cmd(a):
+    """`study`: methods a-g over seeds."""
+
+    from .study import default_base, study
+
+    bad = set(a.methods) - set("abcdefg")
+    if bad:
+        raise ValueError(
+            f"--methods {a.methods!r}: unknown {sorted(bad)}, expected letters of abcdefg"
+        )
+    seeds = [int(s) for s in a.seeds.split(",")]
+    base = default_base(a.epochs, a.threads)
+    study(
+        a.data,
+        a.out,
+        seeds,
+        base,
+        (a.lambda_d, a.lambda_a, a.tau),
+        a.methods,
+        a.title,
+        a.note,
+    )
+
+
+def sweep_cmd(a):
+    """`sweep`: DAGR settings ranked on validation data."""
+
+    from .study import default_base, sweep
+
+    grid = {}
+    allowed = ("lambda_d", "lambda_a", "tau", "beta_total", "beta")
+    for item in a.grid:
+        name, _, values = item.partition("=")
+        if name not in allowed or not values:
+            raise ValueError(
+                f"--grid {item!r}: expected NAME=V1,V2 with NAME one of {allowed}"
+            )
+        grid[name] = [float(v) for v in values.split(",")]
+    sweep(a.data, a.out, grid, default_base(a.epochs, a.threads), a.seed)
+
+
+def bench_cmd(a):
+    """`bench`: onnxruntime latency per window."""
+
+    from .bench import bench
+
+    r = bench(a.model, a.iterations, threads=a.threads)
+    print(
+        f"onnxruntime {r['onnxruntime']}, {r['threads']} thread(s), batch 1, "
+        f"{r['iterations']} runs: median {r['median_ms']:.3f} ms, p90 {r['p90_ms']:.3f} ms, "
+        f"min {r['min_ms']:.3f} ms"
+    )
+
+
+def add_dagr_flags(p):
+    """Adds the DAGR flags (one per choice of DESIGN.md's reconstruction) to `p`."""
+
+    g = p.add_argument_group(
+        "DAGR (DESIGN.md 'DAGR'; all zero weights = plain cross-entropy)"
+    )
+    g.add_argument(
+        "--form",
+        default="lambda",
+        choices=["lambda", "pareto"],
+        help="weighting form (default lambda)",
+    )
+    g.add_argument(
+        "--lambda-d",
+        type=float,
+        default=0.0,
+        help="dispersion weight, lambda form (default 0)",
+    )
+    g.add_argument(
+        "--lambda-a",
+        type=float,
+        default=0.0,
+        help="anchoring weight, lambda form (default 0)",
+    )
+    g.add_argument(
+        "--beta-total",
+        type=float,
+        default=0.0,
+        help="regularizer weight, Pareto form (default 0)",
+    )
+    g.add_argument(
+        "--beta",
+        type=float,
+        default=0.5,
+        help="anchoring share, Pareto form (default 0.5)",
+    )
+    g.add_argument(
+        "--tau", type=float, default=0.3, help="agreement band (default 0.3)"
+    )
+    g.add_argument(
+        "--tau-d", type=float, default=1.0, help="dispersion temperature (default 1)"
+    )
+    g.add_argument(
+        "--disp-dim",
+        type=int,
+        default=0,
+        help="D of the dispersion (default 0: embedding dim)",
+    )
+    g.add_argument(
+        "--disp-normalized",
+        action="store_true",
+        help="dispersion on z/||z|| instead of z",
+    )
+    g.add_argument(
+        "--distance",
+        default="cosine",
+        choices=["cosine", "l2"],
+        help="anchoring distance (default 1 - cosine)",
+    )
+
+
+def parser():
+    """The argument parser of every subcommand."""
+
+    ap = argparse.ArgumentParser(
+        prog="python -m dagr_train", description="DAGR training pipeline of dagr-edge."
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("corpus", help="simulate, export and split a corpus")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="corpus directory (captures/, shards, dataset.json, split.json)",
+    )
+    p.add_argument(
+        "--dagr",
+        help="dagr binary (default: target/release/dagr, then target/debug/dagr)",
+    )
+    p.add_argument("--train-rooms", default="1,2,3,4,5")
+    p.add_argument("--train-subjects", default="1,2,3,4,5")
+    p.add_argument("--val-rooms", default="6,9")
+    p.add_argument("--val-subjects", default="6,9")
+    p.add_argument("--test-rooms", default="7,8")
+    p.add_argument("--test-subjects", default="7,8")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=120.0,
+        help="seconds per capture (default 120)",
+    )
+    p.add_argument("--captures-per-pair", type=int, default=1)
+    p.add_argument(
+        "--seed", type=int, default=0, help="capture k gets seed 1000*seed + k + 1"
+    )
+    p.add_argument("--window", type=float, help="window length, s (default: dagr's)")
+    p.add_argument("--hop", type=float, help="hop, s (default: dagr's)")
+    p.set_defaults(func=corpus_cmd)
+
+    p = sub.add_parser("train", help="train a fusion model on a corpus")
+    p.add_argument("--data", required=True, help="corpus directory")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--method", default="", help="label saved with the run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--modality-dropout",
+        type=float,
+        default=0.5,
+        help="probability a sample keeps a random non-empty subset",
+    )
+    p.add_argument(
+        "--only",
+        default="",
+        choices=[""] + list(MODALITIES),
+        help="train one modality alone",
+    )
+    p.add_argument("--threads", type=int, default=1)
+    add_dagr_flags(p)
+    p.set_defaults(func=train_cmd)
+
+    p = sub.add_parser(
+        "eval", help="score a run on a split part, all 7 subsets and degradations"
+    )
+    p.add_argument(
+        "--run",
+        required=True,
+        nargs="+",
+        help="run directory; several --only runs = late fusion",
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument("--part", default="test", choices=["train", "val", "test"])
+    p.add_argument("--out", help="eval.json path")
+    p.add_argument(
+        "--no-degradation", action="store_true", help="skip the robustness curves"
+    )
+    p.set_defaults(func=eval_cmd)
+
+    p = sub.add_parser("export", help="write the model package of a run")
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True, help="package directory")
+    p.add_argument("--data", help="corpus for parity inputs (default: the run's)")
+    p.add_argument("--eval", help="eval.json whose scores go into model.json")
+    p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser(
+        "study", help="train and compare methods a-g over seeds on the test part"
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument(
+        "--out", required=True, help="study directory (runs/, evals/, report.md, PNGs)"
+    )
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--methods", default="abcdefg")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--lambda-d", type=float, default=0.1, help="dispersion weight of c and f"
+    )
+    p.add_argument(
+        "--lambda-a", type=float, default=0.5, help="anchoring weight of d, e and f"
+    )
+    p.add_argument("--tau", type=float, default=0.3, help="agreement band of d and f")
+    p.add_argument("--title", default="Study")
+    p.add_argument("--note", default="", help="a line printed under the title")
+    p.set_defaults(func=study_cmd)
+
+    p = sub.add_parser("sweep", help="rank DAGR settings (method f) on validation data")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--grid",
+        nargs="+",
+        required=True,
+        help="NAME=V1,V2 ... (lambda_d lambda_a tau beta_total beta)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=sweep_cmd)
+
+    p = sub.add_parser("bench", help="onnxruntime latency per window at batch 1")
+    p.add_argument("--model", required=True, help="model package directory")
+    p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=bench_cmd)
+
+    p = sub.add_parser("report", help="markdown tables from eval.json files")
+    p.add_argument("evals", nargs="+")
+    p.add_argument("--title", default="Evaluation")
+    p.add_argument("--out", help="markdown file to write")
+    p.set_defaults(func=report_cmd)
+    return ap
+
+
+def main(argv=None):
+    """Parses `argv` and runs the subcommand; bad input exits 2 with the message."""
+    a = parser().parse_args(argv)
+    sys.stdout.reconfigure(
+        line_buffering=True
+    )  # progress lines appear as they happen in logs
+    try:
+        a.func(a)
+    except (DataError, ValueError) as e:
+        print(f"python -m dagr_train {a.command}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""`corpus`: simulate captures with `dagr sim`, export them with `dagr dataset export` and
+write split.json, holding out rooms and people together.
+
+The plan: every (room, subject) pair of the train rooms x train subjects, of the val rooms x
+val subjects and of the test rooms x test subjects, `captures_per_pair` captures each of
+`duration` seconds. Pairs that mix parts (a train room with a test person) are not
+simulated, so a val/test window comes from a room *and* a person never seen in training.
+Capture seeds are `1000 * seed + k + 1` for the k-th capture of the plan: the same
+arguments always give the same corpus."""
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+
+from . import RESERVED_ID
+from .data import (
+    SPLIT,
+    SPLIT_FORMAT,
+    DataError,
+    check_disjoint,
+    check_ids,
+    load_manifest,
+)
+
+
+@dataclass
+class Capture:
+    """One planned simulator run."""
+
+    part: str
+    room: int
+    subject: int
+    seed: int
+
+    @property
+    def stem(self):
+        """File stem: names the part, room, subject and seed, so a shard says where it is from."""
+        return f"{self.part}_r{self.room}_s{self.subject}_seed{self.seed}"
+
+
+def find_dagr(explicit=None, repo=None):
+    """The `dagr` binary: `explicit` if given, else target/release/dagr, else target/debug/dagr
+    of the repository `repo` (default: the one holding this package)."""
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise DataError(f"--dagr {explicit}: not an executable file")
+        return explicit
+    repo = repo or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+    for profile in ("release", "debug"):
+        path = os.path.join(repo, "target", profile, "dagr")
+        if os.access(path, os.X_OK):
+            return path
+    raise DataError(
+        f"no dagr binary in {repo}/target/release or target/debug; build it with "
+        "`cargo build --release -p dagr-host --bin dagr` or pass --dagr"
+    )
+
+
+def plan(rooms, subjects, captures_per_pair, seed):
+    """The captures to simulate, part by part; rejects reserved or shared ids."""
+    split = {
+        p: {"rooms": rooms[p], "subjects": subjects[p]}
+        for p in ("train", "val", "test")
+    }
+    for p in split:
+        check_ids("corpus plan", p, rooms[p], subjects[p])
+    check_disjoint("corpus plan", split)
+    out = []
+    for part in ("train", "val", "test"):
+        for room in rooms[part]:
+            for subject in subjects[part]:
+                for _ in range(captures_per_pair):
+                    out.append(Capture(part, room, subject, 1000 * seed + len(out) + 1))
+    return out
+
+
+def run(cmd):
+    """Runs `cmd`; raises with its standard error when it fails."""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise DataError(f"`{' '.join(cmd)}` failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+def write_split(out, captures, manifest):
+    """split.json: per part its rooms, subjects and shard files (as named in dataset.json)."""
+    files_of = {}
+    for f in manifest["files"]:
+        if f["file"]:
+            files_of[os.path.splitext(os.path.basename(f["capture"]))[0]] = f["file"]
+    split = {
+        "format": SPLIT_FORMAT,
+        "rule": __doc__.split("\n\n")[1].replace("\n", " "),
+    }
+    for part in ("train", "val", "test"):
+        mine = [c for c in captures if c.part == part]
+        split[part] = {
+            "rooms": sorted({c.room for c in mine}),
+            "subjects": sorted({c.subject for c in mine}),
+            "files": [files_of[c.stem] for c in mine if c.stem in files_of],
+        }
+    path = os.path.join(out, SPLIT)
+    with open(path, "w") as f:
+        json.dump(split, f, indent=2)
+        f.write("\n")
+    return split
+
+
+def build(
+    out,
+    dagr,
+    rooms,
+    subjects,
+    duration,
+    captures_per_pair=1,
+    seed=0,
+    window=None,
+    hop=None,
+    log=print,
+):
+    """Simulates, exports and splits the corpus into `out` (captures in out/captures, shards
+    and dataset.json/splits.json/split.json in out/). Returns the split."""
+    captures = plan(rooms, subjects, captures_per_pair, seed)
+    cap_dir = os.path.join(out, "captures")
+    os.makedirs(cap_dir, exist_ok=True)
+    started = time.time()
+    paths = []
+    for k, c in enumerate(captures):
+        path = os.path.join(cap_dir, c.stem + ".mcap")
+        run(
+            [
+                dagr,
+                "sim",
+                "--seed",
+                str(c.seed),
+                "--room",
+                str(c.room),
+                "--subject",
+                str(c.subject),
+                "--duration",
+                str(duration),
+                "--out",
+                path,
+            ]
+        )
+        paths.append(path)
+        log(
+            f"corpus: simulated {k + 1}/{len(captures)} {c.stem} ({time.time() - started:.0f} s)"
+        )
+    cmd = [dagr, "dataset", "export", *paths, "--out", out]
+    if window is not None:
+        cmd += ["--window", str(window)]
+    if hop is not None:
+        cmd += ["--hop", str(hop)]
+    run(cmd)
+    manifest = load_manifest(out)
+    split = write_split(out, captures, manifest)
+    log(
+        f"corpus: exported {manifest['counts']['windows']} windows "
+        f"({time.time() - started:.0f} s); split train {len(split['train']['files'])}, "
+        f"val {len(split['val']['files'])}, test {len(split['test']['files'])} files"
+    )
+    return split
+
+
+def parse_ids(text, flag):
+    """Comma-separated ids of a command-line flag; rejects reserved ids with the flag's name."""
+    try:
+        ids = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as e:
+        raise DataError(f"{flag} {text!r}: expected comma-separated integers") from e
+    if not ids:
+        raise DataError(f"{flag} {text!r}: expected at least one id")
+    for i in ids:
+        if not 0 <= i < RESERVED_ID:
+            raise DataError(
+                f"{flag} {text!r}: id {i} is not in [0, {RESERVED_ID}) (reserved)"
+            )
+    return ids

@@ -1,0 +1,211 @@
+"""The fusion model: one small encoder per modality, then the adaptable head.
+
+Encoders turn each modality's window into a feature vector `feat_<m>` [B, F]; the head
+(DESIGN.md "Model package") projects each to an embedding z_m [B, E], fuses the embeddings
+of the *present* modalities (masked mean) and classifies the fused vector. Every size
+follows the input shapes of dataset.json, so a new PreprocessSpec needs no code change.
+The head is kept small and plain (three linear projections, a masked mean, one linear
+classifier) because the gateway re-implements it natively in Rust to adapt it."""
+
+import math
+
+import torch
+from torch import nn
+
+from . import MODALITIES
+
+MAX_STEPS = 64
+"""Series longer than this are average-pooled in time first, bounding the encoder's cost."""
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std with per-channel constants taken from the training set; they are
+    buffers, so they travel inside the ONNX graph and the state dict."""
+
+    def __init__(self, channels, axis):
+        super().__init__()
+        self.axis = axis
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("std", torch.ones(channels))
+
+    def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
+        shape = [1] * x.dim()
+        shape[self.axis] = -1
+        return (x - self.mean.view(shape)) / self.std.view(shape)
+
+
+class TemporalEncoder(nn.Module):
+    """A [C, T] series (channels x time) to a feature vector: optional time pooling to at
+    most MAX_STEPS, a pointwise channel mixer, two strided temporal convolutions, then the
+    mean and max over time and a linear layer to `feat_dim`."""
+
+    def __init__(self, channels, steps, width, feat_dim):
+        super().__init__()
+        self.pool_k = max(1, math.ceil(steps / MAX_STEPS))
+        self.pool = nn.AvgPool1d(self.pool_k) if self.pool_k > 1 else nn.Identity()
+        self.net = nn.Sequential(
+            nn.Conv1d(channels, width, 1),
+            nn.ReLU(),
+            nn.Conv1d(width, width, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(width, 2 * width, 5, stride=2, padding=2),
+            nn.ReLU(),
+        )
+        self.out = nn.Linear(4 * width, feat_dim)
+
+    def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
+        h = self.net(self.pool(x))
+        return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
+
+
+class SeriesEncoder(nn.Module):
+    """WiFi [rows, T] or RFID [tags, T]: per-row standardization, then a TemporalEncoder."""
+
+    def __init__(self, shape, width, feat_dim):
+        super().__init__()
+        rows, steps = shape
+        self.norm = Standardize(rows, axis=1)
+        self.temporal = TemporalEncoder(rows, steps, width, feat_dim)
+
+    def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
+        return self.temporal(self.norm(x))
+
+
+class PointEncoder(nn.Module):
+    """mmWave [frames, points, 5]: a shared per-point MLP on the standardized point values,
+    a max over each frame's real points (all-zero rows are padding) plus the frame's point
+    fraction, then a TemporalEncoder over the frames."""
+
+    def __init__(self, shape, width, feat_dim, point_width=32):
+        super().__init__()
+        frames, _, values = shape
+        self.norm = Standardize(values, axis=3)
+        self.point = nn.Sequential(
+            nn.Linear(values, point_width // 2),
+            nn.ReLU(),
+            nn.Linear(point_width // 2, point_width),
+            nn.ReLU(),
+        )
+        self.temporal = TemporalEncoder(point_width + 1, frames, width, feat_dim)
+
+    def forward(self, x):
+        """The module's output for a batch (see the class docstring)."""
+        valid = (x.abs().sum(dim=3, keepdim=True) > 0).to(x.dtype)  # [B, F, P, 1]
+        h = (
+            self.point(self.norm(x)) * valid
+        )  # ReLU output >= 0: padding cannot win the max
+        per_frame = torch.cat(
+            [h.amax(dim=2), valid.mean(dim=2)], dim=2
+        )  # [B, F, W + 1]
+        return self.temporal(per_frame.transpose(1, 2))
+
+
+class Head(nn.Module):
+    """Per-modality projection to z_m, fusion masked by `present`, linear classifier.
+    An absent modality's embedding is replaced by exact zeros (a select, not a product,
+    so even an inf or NaN in an absent input cannot leak) and the mean is over the present
+    ones; with none present the fused vector is zero."""
+
+    def __init__(self, feat_dim, embed_dim, classes):
+        super().__init__()
+        self.proj = nn.ModuleDict(
+            {m: nn.Linear(feat_dim, embed_dim) for m in MODALITIES}
+        )
+        self.classifier = nn.Linear(embed_dim, classes)
+
+    def embed(self, feats):
+        """z_m for each modality, in MODALITIES order."""
+        return [self.proj[m](f) for m, f in zip(MODALITIES, feats)]
+
+    def fuse(self, zs, present):
+        """Masked mean of the embeddings of the present modalities."""
+        mask = present > 0.5
+        total = torch.zeros_like(zs[0])
+        for i, z in enumerate(zs):
+            total = total + torch.where(mask[:, i : i + 1], z, torch.zeros_like(z))
+        count = mask.to(zs[0].dtype).sum(dim=1, keepdim=True).clamp(min=1.0)
+        return total / count
+
+    def forward(self, feats, present):
+        """The module's output for a batch (see the class docstring)."""
+        """(logits, embeddings) from the per-modality features and the presence mask."""
+        zs = self.embed(feats)
+        return self.classifier(self.fuse(zs, present)), zs
+
+
+class FusionModel(nn.Module):
+    """Encoders + head. `forward` has the ONNX signature (mmwave, wifi, rfid, present) ->
+    (logits, feat_mmwave, feat_wifi, feat_rfid); `run` also returns the embeddings.
+    `classes` are the class names, in logit order."""
+
+    def __init__(self, shapes, classes, widths=(32, 48, 32), feat_dim=64, embed_dim=32):
+        super().__init__()
+        self.arch = {
+            "shapes": {m: list(shapes[m]) for m in MODALITIES},
+            "classes": list(classes),
+            "widths": list(widths),
+            "feat_dim": feat_dim,
+            "embed_dim": embed_dim,
+        }
+        self.encoders = nn.ModuleDict(
+            {
+                "mmwave": PointEncoder(shapes["mmwave"], widths[0], feat_dim),
+                "wifi": SeriesEncoder(shapes["wifi"], widths[1], feat_dim),
+                "rfid": SeriesEncoder(shapes["rfid"], widths[2], feat_dim),
+            }
+        )
+        self.head = Head(feat_dim, embed_dim, len(classes))
+
+    def run(self, mmwave, wifi, rfid, present):
+        """(logits, feats, embeddings), feats and embeddings in MODALITIES order."""
+        inputs = {"mmwave": mmwave, "wifi": wifi, "rfid": rfid}
+        feats = [self.encoders[m](inputs[m]) for m in MODALITIES]
+        logits, zs = self.head(feats, present)
+        return logits, feats, zs
+
+    def forward(self, mmwave, wifi, rfid, present):
+        """The module's output for a batch (see the class docstring)."""
+        logits, feats, _ = self.run(mmwave, wifi, rfid, present)
+        return (logits, *feats)
+
+
+def parameter_count(module):
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def flops_per_window(model):
+    """Floating-point operations of one window's forward pass, measured by torch's
+    FlopCounterMode (2 per multiply-add of every matmul and convolution; elementwise ops,
+    pooling and the standardization are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shapes = model.arch["shapes"]
+    inputs = [torch.zeros(1, *shapes[m]) for m in MODALITIES] + [torch.ones(1, 3)]
+    model.eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(*inputs)
+    per_module = {m: 0 for m in MODALITIES}
+    for name, counts in counter.get_flop_counts().items():
+        for m in MODALITIES:
+            if name == f"FusionModel.encoders.{m}":
+                per_module[m] = sum(counts.values())
+    return counter.get_total_flops(), per_module
+
+
+def size_report(model):
+    """Parameters and FLOPs per window, in total and per encoder, for model.json and tests."""
+    total_flops, enc_flops = flops_per_window(model)
+    return {
+        "parameters": parameter_count(model),
+        "parameters_per_encoder": {
+            m: parameter_count(model.encoders[m]) for m in MODALITIES
+        },
+        "parameters_head": parameter_count(model.head),
+        "flops_per_window": int(total_flops),
+        "flops_per_encoder": {m: int(v) for m, v in enc_flops.items()},
+        "flops_counted": "2 per multiply-add of matmuls and convolutions (torch FlopCounterMode)",
+    }

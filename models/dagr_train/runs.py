@@ -1,0 +1,45 @@
+"""A training run on disk: run.json (configuration, data, history, timing) and model.pt
+(the state dict of the chosen epoch). Everything later steps (eval, export, report) need
+is read back from here."""
+
+import json
+import os
+
+import torch
+
+from .model import FusionModel
+
+RUN_JSON = "run.json"
+WEIGHTS = "model.pt"
+
+
+def save_run(out, info, model):
+    """Writes run.json and model.pt into `out` (created if missing)."""
+    os.makedirs(out, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(out, WEIGHTS))
+    with open(os.path.join(out, RUN_JSON), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+
+
+def load_run(path):
+    """(info, model in eval mode) of the run directory `path`."""
+    info_path = os.path.join(path, RUN_JSON)
+    try:
+        with open(info_path) as f:
+            info = json.load(f)
+    except OSError as e:
+        raise ValueError(
+            f"{info_path}: cannot read ({e.strerror}); is {path} a run?"
+        ) from e
+    arch = info["arch"]
+    model = FusionModel(
+        {m: tuple(s) for m, s in arch["shapes"].items()},
+        arch["classes"],
+        arch["widths"],
+        arch["feat_dim"],
+        arch["embed_dim"],
+    )
+    model.load_state_dict(torch.load(os.path.join(path, WEIGHTS), weights_only=True))
+    model.eval()
+    return info, model

@@ -1,0 +1,262 @@
+"""`study` and `sweep`: the issue's comparison of methods, one command each.
+
+Methods (each trained with the same encoders, head, optimizer and epochs):
+  a  cross-entropy, no modality dropout
+  b  cross-entropy + modality dropout
+  c  b + dispersion only (lambda_d)
+  d  b + anchoring only (lambda_a, band tau)
+  e  b + rigid alignment (anchoring with tau = 0)
+  f  b + full DAGR (lambda_d, lambda_a, tau)
+  g  late fusion: one model per modality trained alone, logits summed over the present ones
+`study` trains every method for every seed, evaluates on the test part (7 subsets,
+robustness curves) and writes report.md, diagnostics.png, robustness.png, confusion.md.
+`sweep` trains method f over a grid of settings and ranks them on the *validation* part
+only, so defaults are never chosen on test data."""
+
+import itertools
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+
+from . import MODALITIES
+from .evaluate import evaluate
+from .loss import DagrConfig
+from .report import mean_std, report
+from .train import TrainConfig, train
+
+METHODS = "abcdefg"
+
+
+def method_config(method, base, lambda_d, lambda_a, tau):
+    """The TrainConfig of one method letter (g: the single-modality members' config)."""
+    dropout = 0.0 if method in "ag" else base.modality_dropout
+    dagr = {
+        "a": DagrConfig(),
+        "b": DagrConfig(),
+        "c": DagrConfig(lambda_d=lambda_d),
+        "d": DagrConfig(lambda_a=lambda_a, tau=tau),
+        "e": DagrConfig(lambda_a=lambda_a, tau=0.0),
+        "f": DagrConfig(lambda_d=lambda_d, lambda_a=lambda_a, tau=tau),
+        "g": DagrConfig(),
+    }[method]
+    return replace(base, method=method, modality_dropout=dropout, dagr=dagr)
+
+
+def run_method(data, out, method, seed, base, settings, log):
+    """Trains (unless already done) and evaluates one method and seed; returns eval.json."""
+    cfg = replace(method_config(method, base, *settings), seed=seed)
+    runs = []
+    for only in MODALITIES if method == "g" else ("",):
+        run = os.path.join(
+            out, "runs", f"{method}_s{seed}" + (f"_{only}" if only else "")
+        )
+        if not os.path.exists(os.path.join(run, "run.json")):
+            train(data, run, replace(cfg, only=only), log)
+        runs.append(run)
+    path = os.path.join(out, "evals", f"{method}_s{seed}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    evaluate(runs, data, "test", path)
+    return path
+
+
+def plot_diagnostics(out, methods, seeds):
+    """diagnostics.png: per epoch (mean over seeds) effective rank per modality, drift, share
+    outside the band and semantic margin, for the given methods."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.5))
+    for method in methods:
+        hist = [
+            json.load(open(os.path.join(out, "runs", f"{method}_s{s}", "run.json")))[
+                "history"
+            ]
+            for s in seeds
+        ]
+        epochs = [h["epoch"] for h in hist[0]]
+
+        def series(get):
+            return np.mean(
+                [[get(e["val"]["diagnostics"]) or 0.0 for e in h] for h in hist], axis=0
+            )
+
+        for m in MODALITIES:
+            axes[0].plot(
+                epochs,
+                series(lambda d, m=m: d["effective_rank"][m]),
+                label=f"{method} {m}",
+            )
+        axes[1].plot(epochs, series(lambda d: d["drift"]["mean"]), label=method)
+        axes[2].plot(epochs, series(lambda d: d["drift"]["outside_band"]), label=method)
+        axes[3].plot(epochs, series(lambda d: d["semantic_margin"]), label=method)
+    titles = [
+        "effective rank",
+        "drift (mean d)",
+        "fraction outside band",
+        "semantic margin",
+    ]
+    for ax, t in zip(axes, titles):
+        ax.set_title(t)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "diagnostics.png"), dpi=80)
+    plt.close(fig)
+
+
+def plot_robustness(out, evals_by_method):
+    """robustness.png: accuracy with all modalities vs degradation level, one panel per
+    (degraded modality, kind), one line per method (mean over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = list(next(iter(evals_by_method.values()))[0]["degraded"])
+    fig, axes = plt.subplots(3, 3, figsize=(12, 10))
+    for ax, curve in zip(axes.flat, curves):
+        for method, evs in evals_by_method.items():
+            levels = [c["level"] for c in evs[0]["degraded"][curve]]
+            acc = np.mean(
+                [[c["accuracy"] for c in ev["degraded"][curve]] for ev in evs], axis=0
+            )
+            ax.plot(levels, acc, marker="o", label=method)
+        ax.set_title(curve)
+        ax.set_ylabel("accuracy")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "robustness.png"), dpi=80)
+    plt.close(fig)
+
+
+def confusion_table(ev):
+    """Markdown confusion matrix (rows true, columns predicted) of one eval."""
+    classes = ev["classes"]
+    c = ev["subsets"]["confusion_all"]
+    lines = [
+        "| true \\ predicted | " + " | ".join(classes) + " |",
+        "|---|" + "---:|" * len(classes),
+    ]
+    lines += [
+        f"| {classes[i]} | " + " | ".join(str(v) for v in row) + " |"
+        for i, row in enumerate(c)
+    ]
+    return "\n".join(lines)
+
+
+def dagr_vs_b(evals_by_method):
+    """Per subset: accuracy of f minus b, paired by seed, as mean ± std."""
+    if "f" not in evals_by_method or "b" not in evals_by_method:
+        return ""
+    b = {ev["seed"]: ev for ev in evals_by_method["b"]}
+    keys = [k for k in evals_by_method["f"][0]["subsets"] if k != "confusion_all"]
+    lines = ["| subset | f - b accuracy (paired by seed) |", "|---|---:|"]
+    for k in keys:
+        diffs = [
+            ev["subsets"][k]["accuracy"] - b[ev["seed"]]["subsets"][k]["accuracy"]
+            for ev in evals_by_method["f"]
+            if ev["seed"] in b
+        ]
+        lines.append(f"| {k} | {mean_std(diffs)} |")
+    return "\n".join(lines)
+
+
+def study(
+    data, out, seeds, base, settings, methods=METHODS, title="Study", note="", log=print
+):
+    """Trains and evaluates every method and seed, then writes the report files into `out`."""
+    os.makedirs(out, exist_ok=True)
+    evals = {
+        m: [run_method(data, out, m, s, base, settings, log) for s in seeds]
+        for m in methods
+    }
+    loaded = {m: [json.load(open(p)) for p in ps] for m, ps in evals.items()}
+    lambda_d, lambda_a, tau = settings
+    text = report([p for ps in evals.values() for p in ps], title)
+    head = ([note, ""] if note else []) + [
+        f"Data: `{data}`; seeds {list(seeds)}; epochs {base.epochs}; "
+        f"DAGR lambda_d {lambda_d}, lambda_a {lambda_a}, tau {tau}.",
+        "",
+        "Methods: "
+        + "; ".join(" ".join(line.split()) for line in __doc__.split("\n")[3:10])
+        + ".",
+    ]
+    lines = text.split("\n")
+    text = "\n".join(lines[:1] + [""] + head + lines[1:])
+    if "f" in loaded and "b" in loaded:
+        text += (
+            "\n## DAGR (f) against CE + modality dropout (b)\n\n"
+            + dagr_vs_b(loaded)
+            + "\n"
+        )
+    if "f" in loaded:
+        text += (
+            "\n## Confusion of the fused model (f, seed "
+            + str(seeds[0])
+            + ", all modalities)\n\n"
+        )
+        text += confusion_table(loaded["f"][0]) + "\n"
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(text + "\n")
+    diag_methods = [m for m in "bf" if m in methods]
+    if diag_methods:
+        plot_diagnostics(out, diag_methods, seeds)
+    plot_robustness(out, loaded)
+    log(f"study: wrote {out}/report.md, diagnostics.png, robustness.png")
+    return text
+
+
+def sweep(data, out, grid, base, seed=0, log=print):
+    """Trains method f for every combination of `grid` (name -> values among lambda_d,
+    lambda_a, tau, beta_total, beta; beta* switch to the Pareto form) and ranks them by
+    validation accuracy; writes sweep.json and sweep.md."""
+    names = list(grid)
+    rows = []
+    for values in itertools.product(*(grid[n] for n in names)):
+        setting = dict(zip(names, values))
+        form = "pareto" if any(n.startswith("beta") for n in names) else "lambda"
+        cfg = replace(
+            base, method="f", seed=seed, dagr=DagrConfig(form=form, **setting)
+        )
+        tag = "_".join(f"{n}{v}" for n, v in setting.items())
+        run = os.path.join(out, "runs", tag)
+        if not os.path.exists(os.path.join(run, "run.json")):
+            train(data, run, cfg, log)
+        info = json.load(open(os.path.join(run, "run.json")))
+        rows.append(
+            {
+                **setting,
+                "val_accuracy": info["val"]["accuracy"],
+                "val_macro_f1": info["val"]["macro_f1"],
+            }
+        )
+    rows.sort(key=lambda r: -(r["val_accuracy"] or 0))
+    with open(os.path.join(out, "sweep.json"), "w") as f:
+        json.dump(rows, f, indent=2)
+    lines = [
+        "| " + " | ".join(names) + " | val accuracy | val macro-F1 |",
+        "|" + "---:|" * (len(names) + 2),
+    ]
+    lines += [
+        "| "
+        + " | ".join(str(r[n]) for n in names)
+        + f" | {r['val_accuracy']:.3f} | {r['val_macro_f1']:.3f} |"
+        for r in rows
+    ]
+    with open(os.path.join(out, "sweep.md"), "w") as f:
+        f.write(
+            f"# Sweep of method f on validation data (seed {seed})\n\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+    log("\n".join(lines))
+    return rows
+
+
+def default_base(epochs, threads=1):
+    """The shared training settings of the study."""
+    return TrainConfig(epochs=epochs, threads=threads)

@@ -1,0 +1,219 @@
+"""`train`: fits a FusionModel on the train part of an export under the DAGR objective,
+picks the epoch with the best validation accuracy, and saves the run (run.json with the
+per-epoch losses, validation scores and geometry diagnostics; model.pt)."""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from . import MODALITIES
+from .data import input_shapes, load_manifest, load_part, load_split
+from .diagnostics import diagnose
+from .dropout import drop_modalities
+from .evaluate import predict, scores
+from .loss import DagrConfig, dagr_loss
+from .model import FusionModel, size_report
+from .runs import save_run
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run (saved in run.json)."""
+
+    method: str = ""  # free label (the study's method letter)
+    seed: int = 0
+    epochs: int = 15
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    modality_dropout: float = (
+        0.5  # probability a sample keeps a random non-empty subset
+    )
+    only: str = ""  # train on one modality alone (late-fusion member); "" = all
+    threads: int = 1
+    widths: tuple = (32, 48, 32)
+    feat_dim: int = 64
+    embed_dim: int = 32
+    dagr: DagrConfig = field(default_factory=DagrConfig)
+
+    def __post_init__(self):
+        if self.only and self.only not in MODALITIES:
+            raise ValueError(f"--only {self.only!r}: expected one of {MODALITIES}")
+
+
+def single_modality(samples, modality):
+    """The samples where `modality` is present, with every other modality removed."""
+    i = MODALITIES.index(modality)
+    s = samples.take(samples.present[:, i] > 0.5)
+    keep = np.zeros(3, np.float32)
+    keep[i] = 1.0
+    s.present = s.present * keep
+    for j, m in enumerate(MODALITIES):
+        if j != i:
+            setattr(s, m, np.zeros_like(getattr(s, m)))
+    return s
+
+
+def fit_standardization(model, train):
+    """Sets the encoders' standardization constants from the present training samples:
+    per row for WiFi and RFID (over samples and time), per point value for mmWave (over
+    real, non-padding points only). Returns them for model.json."""
+    out = {}
+    for i, m in enumerate(("wifi", "rfid")):
+        x = getattr(train, m)[train.present[:, MODALITIES.index(m)] > 0.5]
+        mean = x.mean(axis=(0, 2)) if len(x) else np.zeros(x.shape[1])
+        std = x.std(axis=(0, 2)) if len(x) else np.ones(x.shape[1])
+        out[m] = set_norm(model.encoders[m].norm, mean, std)
+    x = train.mmwave[train.present[:, 0] > 0.5].reshape(-1, train.mmwave.shape[-1])
+    x = x[np.abs(x).sum(1) > 0]
+    mean = x.mean(0) if len(x) else np.zeros(train.mmwave.shape[-1])
+    std = x.std(0) if len(x) else np.ones(train.mmwave.shape[-1])
+    out["mmwave"] = set_norm(model.encoders["mmwave"].norm, mean, std)
+    return out
+
+
+def set_norm(norm, mean, std):
+    """Copies mean and std (std floored at 1e-3 of its median, so a constant row is not
+    blown up) into a Standardize module; returns them as lists."""
+    std = np.maximum(std, 1e-3 * max(float(np.median(std)), 1e-6))
+    norm.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+    norm.std.copy_(torch.as_tensor(std, dtype=torch.float32))
+    return {"mean": norm.mean.tolist(), "std": norm.std.tolist()}
+
+
+def train_epoch(model, opt, train, cfg, gen):
+    """One pass over the shuffled training samples; mean of each loss term."""
+    model.train()
+    order = torch.randperm(len(train), generator=gen).numpy()
+    sums, batches = {"total": 0.0, "task": 0.0, "disp": 0.0, "anc": 0.0}, 0
+    for s in range(0, len(order), cfg.batch_size):
+        idx = np.sort(order[s : s + cfg.batch_size])
+        inputs = [torch.from_numpy(x[idx]) for x in train.inputs()]
+        feats, present = drop_modalities(
+            inputs[:3], inputs[3], cfg.modality_dropout, gen
+        )
+        logits, _, zs = model.run(*feats, present)
+        total, parts = dagr_loss(
+            logits, torch.from_numpy(train.label[idx]), zs, present, cfg.dagr
+        )
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        for key, v in (
+            ("total", total),
+            ("task", parts["task"]),
+            ("anc", parts["anc"]),
+        ):
+            sums[key] += v.item()
+        sums["disp"] += torch.stack(parts["disp"]).sum().item()
+        batches += 1
+    return {k: v / max(batches, 1) for k, v in sums.items()}
+
+
+def validate(model, val, cfg, k):
+    """Validation scores with every modality the data has, and the geometry diagnostics."""
+    model.eval()
+    logits, _, zs = predict(model, val.inputs())
+    if len(val) == 0:
+        return {"scores": scores(val.label, val.label, k), "diagnostics": None}
+    present = torch.from_numpy(val.present)
+    with torch.no_grad():
+        fused = model.head.fuse(zs, present)
+    pred = logits.argmax(1).numpy()
+    return {
+        "scores": scores(val.label, pred, k),
+        "diagnostics": diagnose(
+            zs,
+            fused,
+            present,
+            torch.from_numpy(val.label),
+            cfg.dagr.tau,
+            cfg.dagr.distance,
+        ),
+    }
+
+
+def train(data, out, cfg, log=print):
+    """Trains on `data`'s train part, validates on its val part, saves the run in `out`."""
+    started = time.time()
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    manifest, split = load_manifest(data), load_split(data)
+    train_s, val_s = (load_part(data, p, split, manifest) for p in ("train", "val"))
+    if cfg.only:
+        train_s, val_s = (
+            single_modality(train_s, cfg.only),
+            single_modality(val_s, cfg.only),
+        )
+    if len(train_s) == 0:
+        raise ValueError(f"{data}: the train part holds no window")
+    k = len(manifest["classes"])
+    model = FusionModel(
+        input_shapes(manifest),
+        manifest["classes"],
+        cfg.widths,
+        cfg.feat_dim,
+        cfg.embed_dim,
+    )
+    with torch.no_grad():
+        standardization = fit_standardization(model, train_s)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
+    history, best, best_state = [], None, None
+    for epoch in range(cfg.epochs):
+        t0 = time.time()
+        losses = train_epoch(model, opt, train_s, cfg, gen)
+        sched.step()
+        v = validate(model, val_s, cfg, k)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train": losses,
+                "val": v,
+                "seconds": round(time.time() - t0, 2),
+            }
+        )
+        acc = v["scores"]["accuracy"]
+        log(
+            f"train {cfg.method or ''} epoch {epoch + 1}/{cfg.epochs}: loss {losses['total']:.4f} (task {losses['task']:.4f}) val acc {acc if acc is None else round(acc, 4)} ({time.time() - t0:.1f} s)"
+        )
+        if best is None or (
+            acc is not None and acc > history[best]["val"]["scores"]["accuracy"]
+        ):
+            best, best_state = (
+                epoch,
+                {n: t.clone() for n, t in model.state_dict().items()},
+            )
+    model.load_state_dict(best_state)
+    model.eval()
+    info = {
+        "config": {**asdict(cfg), "widths": list(cfg.widths)},
+        "arch": model.arch,
+        "size": size_report(model),
+        "data": {
+            "root": data,
+            "spec": manifest["spec"],
+            "split": {
+                p: {k2: split[p][k2] for k2 in ("rooms", "subjects", "files")}
+                for p in ("train", "val", "test")
+            },
+            "train_windows": len(train_s),
+            "val_windows": len(val_s),
+        },
+        "standardization": standardization,
+        "history": history,
+        "best_epoch": best + 1,
+        "val": history[best]["val"]["scores"],
+        "train_seconds": round(time.time() - started, 1),
+        "torch": torch.__version__,
+    }
+    save_run(out, info, model)
+    log(
+        f"train: best epoch {best + 1}, val {info['val']}, {info['train_seconds']} s -> {out}"
+    )
+    return info, model

@@ -1,0 +1,38 @@
+"""The session fixture shared by the end-to-end tests: one tiny pipeline run on a corpus
+from the real `dagr` binary ($DAGR_BIN, else target/release/dagr, else target/debug/dagr)."""
+
+import os
+
+import pytest
+
+from dagr_train.corpus import build, find_dagr
+from dagr_train.evaluate import evaluate
+from dagr_train.export import export
+from dagr_train.loss import DagrConfig
+from dagr_train.train import TrainConfig, train
+
+TINY = {
+    "rooms": {"train": [1, 2], "val": [3], "test": [4]},
+    "subjects": {"train": [1, 2], "val": [3], "test": [4]},
+}
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory):
+    """(corpus dir, run dir, package dir, eval result) of one tiny pipeline run."""
+    root = tmp_path_factory.mktemp("pipeline")
+    data, run, pkg = str(root / "corpus"), str(root / "run"), str(root / "pkg")
+    dagr = find_dagr(os.environ.get("DAGR_BIN"))
+    build(
+        data, dagr, TINY["rooms"], TINY["subjects"], duration=12.0, log=lambda *_: None
+    )
+    cfg = TrainConfig(
+        method="tiny",
+        epochs=2,
+        batch_size=16,
+        dagr=DagrConfig(lambda_d=0.1, lambda_a=0.5),
+    )
+    train(data, run, cfg, log=lambda *_: None)
+    ev = evaluate([run], data, "test", os.path.join(run, "eval.json"), degraded=False)
+    export(run, pkg, data, os.path.join(run, "eval.json"))
+    return data, run, pkg, ev

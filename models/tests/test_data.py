@@ -1,0 +1,69 @@
+"""Input checks: reserved ids, overlapping parts, shard shapes; each error names the
+offending file or flag and the expectation."""
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from dagr_train.corpus import find_dagr, parse_ids, plan
+from dagr_train.data import DataError, load_shard
+
+PARTS = {"train": [1, 2], "val": [3], "test": [4]}
+
+
+def test_reserved_ids_are_rejected_on_the_command_line():
+    assert parse_ids("1, 2,999", "--train-rooms") == [1, 2, 999]
+    with pytest.raises(DataError, match="--test-rooms.*1000.*reserved"):
+        parse_ids("7,1000", "--test-rooms")
+    with pytest.raises(DataError, match="--val-subjects"):
+        parse_ids("x", "--val-subjects")
+
+
+def test_reserved_ids_are_rejected_in_a_plan():
+    with pytest.raises(DataError, match="subject id 1003"):
+        plan(PARTS, {"train": [1], "val": [2], "test": [1003]}, 1, 0)
+
+
+def test_a_plan_never_shares_rooms_or_subjects_between_parts():
+    with pytest.raises(DataError, match="rooms \\[2\\] occur in both train and val"):
+        plan({"train": [1, 2], "val": [2], "test": [4]}, PARTS, 1, 0)
+    captures = plan(PARTS, PARTS, 2, 3)
+    assert len(captures) == (4 + 1 + 1) * 2
+    assert [c.seed for c in captures] == list(range(3001, 3013))
+    assert {(c.room, c.subject) for c in captures if c.part == "test"} == {(4, 4)}
+
+
+def test_a_missing_dagr_binary_is_named():
+    with pytest.raises(DataError, match="--dagr /nonexistent/dagr"):
+        find_dagr("/nonexistent/dagr")
+
+
+def test_a_shard_with_the_wrong_shape_names_file_tensor_and_expectation(tmp_path):
+    shapes = {"mmwave": (4, 2, 5), "wifi": (270, 10), "rfid": (23, 3)}
+    n = 2
+    tensors = {m: np.zeros((n, *s), np.float32) for m, s in shapes.items()}
+    tensors |= {"present": np.ones((n, 3), np.float32)}
+    tensors |= {k: np.zeros(n, np.int64) for k in ("label", "room", "subject")}
+    path = str(tmp_path / "a.safetensors")
+    save_file(tensors, path)
+    assert len(load_shard(path, shapes)) == n
+    wrong = dict(shapes, wifi=(270, 12))
+    with pytest.raises(
+        DataError,
+        match=r"a.safetensors: tensor `wifi` has shape \[2, 270, 10\], expected \[2, 270, 12\]",
+    ):
+        load_shard(path, wrong)
+    del tensors["label"]
+    save_file(tensors, path)
+    with pytest.raises(DataError, match="missing tensor `label`"):
+        load_shard(path, shapes)
+
+
+def test_the_command_line_exits_2_naming_the_missing_file(tmp_path, capsys):
+    from dagr_train.__main__ import main
+
+    code = main(
+        ["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "run")]
+    )
+    assert code == 2
+    assert f"{tmp_path / 'none'}/dataset.json: cannot read" in capsys.readouterr().err

@@ -1,0 +1,214 @@
+"""End to end on a tiny corpus from the real simulator: `dagr sim` -> `dagr dataset export`
+-> corpus split -> train -> eval -> export -> onnxruntime parity and package checks.
+
+The run itself is the session fixture `package` (conftest.py); it needs the `dagr` binary
+($DAGR_BIN, else target/release/dagr, else target/debug/dagr; `.ci/run` passes the debug
+one it has just built)."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+from dagr_train import MODALITIES
+from dagr_train.data import DataError, load_part
+from dagr_train.evaluate import SUBSETS
+from dagr_train.export import INPUTS, OUTPUTS
+from dagr_train.loss import DagrConfig, dagr_loss
+from dagr_train.model import Head, size_report
+from dagr_train.report import report
+from dagr_train.runs import load_run
+
+PARITY_TOL = 1e-5
+
+
+def parity_files(pkg):
+    files = sorted(glob.glob(os.path.join(pkg, "parity", "b*.npz")))
+    assert files, "no parity files"
+    return files
+
+
+def test_onnxruntime_reproduces_pytorch_on_every_parity_file(package):
+    check_parity(package[2])
+
+
+def check_parity(pkg):
+    """onnxruntime reproduces every parity file of package `pkg` within PARITY_TOL; the
+    files cover batch 1 and > 1, all 7 subsets, and absent inputs are all zeros."""
+    session = ort.InferenceSession(
+        os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    batches = set()
+    for path in parity_files(pkg):
+        d = np.load(path)
+        got = session.run(list(OUTPUTS), {k: d[k] for k in INPUTS})
+        for name, value in zip(OUTPUTS, got):
+            diff = float(np.abs(value - d[name]).max())
+            assert diff < PARITY_TOL, f"{path}: {name} differs by {diff}"
+        batches.add(d["present"].shape[0])
+        absent = d["present"] < 0.5
+        for i, m in enumerate(MODALITIES):
+            assert not d[m][absent[:, i]].any(), f"{path}: absent {m} is not all zeros"
+    assert 1 in batches and max(batches) > 1
+    rows = {
+        tuple(r)
+        for r in np.concatenate([np.load(p)["present"] for p in parity_files(pkg)])
+    }
+    assert len(rows) == 7, "parity must cover every non-empty modality subset"
+
+
+def test_the_onnx_graph_matches_model_json_and_the_dataset_spec(package):
+    data, _, pkg, _ = package
+    check_graph(pkg, json.load(open(os.path.join(data, "dataset.json"))))
+
+
+def check_graph(pkg, manifest):
+    """model.onnx, model.json and a dataset.json (the Rust PreprocessSpec) agree."""
+    doc = json.load(open(os.path.join(pkg, "model.json")))
+    assert doc["preprocess"] == manifest["spec"]
+    assert (doc["window_s"], doc["hop_s"]) == (
+        manifest["spec"]["window_s"],
+        manifest["spec"]["hop_s"],
+    )
+    assert doc["classes"] == manifest["classes"]
+    graph = onnx.load(os.path.join(pkg, "model.onnx"))
+    assert graph.opset_import[0].version >= 17
+
+    def dims(value):
+        return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+
+    inputs = {v.name: dims(v) for v in graph.graph.input}
+    outputs = {v.name: dims(v) for v in graph.graph.output}
+    assert list(inputs) == list(INPUTS) and list(outputs) == list(OUTPUTS)
+    steps = {"mmwave": "mmwave_frames", "wifi": "wifi_steps", "rfid": "rfid_steps"}
+    for m in MODALITIES:
+        assert (
+            inputs[m] == doc["inputs"][m]["shape"] == ["batch", *manifest["shapes"][m]]
+        )
+        rate = manifest["spec"][steps[m]] / manifest["spec"]["window_s"]
+        assert doc["inputs"][m]["rate_hz"] == pytest.approx(rate)
+    assert inputs["present"] == ["batch", 3]
+    assert (
+        outputs["logits"]
+        == doc["outputs"]["logits"]["shape"]
+        == ["batch", len(doc["classes"])]
+    )
+
+
+def test_onnx_runs_at_any_batch_with_random_subsets(package):
+    data, run, pkg, _ = package
+    _, model = load_run(run)
+    samples = load_part(data, "train")
+    rng = np.random.default_rng(5)
+    idx = rng.choice(len(samples), 5, replace=False)
+    x = [a[idx].copy() for a in samples.inputs()]
+    x[3] = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 1], [0, 0, 1], [1, 1, 0]], np.float32)
+    for i in range(3):
+        x[i] *= x[3][:, i].reshape([-1] + [1] * (x[i].ndim - 1))
+    session = ort.InferenceSession(
+        os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    got = session.run(["logits"], dict(zip(INPUTS, x)))[0]
+    with torch.no_grad():
+        want = model(*(torch.from_numpy(a) for a in x))[0].numpy()
+    assert np.abs(got - want).max() < PARITY_TOL
+
+
+def test_head_safetensors_equals_the_weights_inside_the_onnx_graph(package):
+    _, _, pkg, _ = package
+    head = load_file(os.path.join(pkg, "head.safetensors"))
+    inits = {
+        i.name: onnx.numpy_helper.to_array(i)
+        for i in onnx.load(os.path.join(pkg, "model.onnx")).graph.initializer
+    }
+    assert len(head) == 8
+    for name, value in head.items():
+        assert name in inits, f"{name} not an initializer of model.onnx"
+        assert np.array_equal(inits[name], value), name
+
+
+def test_head_adaptation_vectors_reproduce_from_head_safetensors(package):
+    _, _, pkg, _ = package
+    doc = json.load(open(os.path.join(pkg, "model.json")))
+    cfg = DagrConfig(**doc["head_adaptation"]["dagr"])
+    assert cfg.weights() != (0.0, 0.0)
+    weights = load_file(os.path.join(pkg, "head.safetensors"))
+    files = doc["head_adaptation"]["files"]
+    assert {f.rsplit("_", 1)[1] for f in files} == {"float32.npz", "float64.npz"}
+    for name in files:
+        d = np.load(os.path.join(pkg, "parity", name))
+        dtype = torch.float64 if name.endswith("float64.npz") else torch.float32
+        head = Head(
+            doc["head"]["feat_dim"], doc["head"]["embed_dim"], len(doc["classes"])
+        ).to(dtype)
+        head.load_state_dict(
+            {
+                k[len("head.") :]: torch.from_numpy(v).to(dtype)
+                for k, v in weights.items()
+            }
+        )
+        feats = [torch.from_numpy(d[f"feat_{m}"]) for m in MODALITIES]
+        present = torch.from_numpy(d["present"])
+        logits, zs = head(feats, present)
+        total, _ = dagr_loss(logits, torch.from_numpy(d["labels"]), zs, present, cfg)
+        total.backward()
+        tol = 1e-12 if dtype == torch.float64 else 1e-5
+        assert abs(total.item() - float(d["loss"])) <= tol * max(1.0, abs(total.item()))
+        for n, p in head.named_parameters():
+            assert np.allclose(p.grad.numpy(), d[f"grad.head.{n}"], atol=tol, rtol=0), n
+    f32 = np.load(os.path.join(pkg, "parity", files[0]))
+    f64 = np.load(os.path.join(pkg, "parity", files[1]))
+    assert f32["grad.head.classifier.weight"].dtype == np.float32
+    assert np.allclose(
+        f32["grad.head.classifier.weight"],
+        f64["grad.head.classifier.weight"],
+        atol=1e-5,
+    )
+
+
+def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
+    data, run, _, _ = package
+    info = json.load(open(os.path.join(run, "run.json")))
+    assert len(info["history"]) == 2
+    for epoch in info["history"]:
+        diag = epoch["val"]["diagnostics"]
+        assert set(diag["effective_rank"]) == set(MODALITIES)
+        assert all(0 < r <= 32 for r in diag["effective_rank"].values())
+        assert 0 <= diag["drift"]["outside_band"] <= 1 and diag["drift"]["mean"] >= 0
+        assert "semantic_margin" in diag
+    _, model = load_run(run)
+    size = size_report(model)  # on the shapes the current export writes
+    assert size["flops_per_window"] <= 20e6 and size["parameters"] <= 1e6
+
+
+def test_eval_covers_all_seven_subsets_and_the_report_tabulates_them(package, tmp_path):
+    _, run, _, ev = package
+    keys = ["+".join(s) for s in SUBSETS]
+    for k in keys:
+        assert ev["subsets"][k]["n"] > 0
+        assert 0 <= ev["subsets"][k]["accuracy"] <= 1
+    text = report([os.path.join(run, "eval.json")], "tiny")
+    assert "| tiny | 1 |" in text and all(k in text for k in keys)
+
+
+def test_the_split_holds_out_rooms_and_subjects_together(package, tmp_path):
+    data, _, _, _ = package
+    split = json.load(open(os.path.join(data, "split.json")))
+    train, test = load_part(data, "train"), load_part(data, "test")
+    assert not set(train.room) & set(test.room) and not set(train.subject) & set(
+        test.subject
+    )
+    assert set(test.room) == {4} and set(test.subject) == {4}
+    bad = dict(split, test=dict(split["test"], rooms=[4, 1]))
+    copy = tmp_path / "c"
+    copy.mkdir()
+    (copy / "dataset.json").write_text(open(os.path.join(data, "dataset.json")).read())
+    (copy / "split.json").write_text(json.dumps(bad))
+    with pytest.raises(DataError, match="rooms \\[1\\] occur in both train and test"):
+        load_part(str(copy), "test")
