@@ -6,6 +6,7 @@
 //! - [`time_sync`]: NTP-style exchanges with nodes ([`TimeSyncExchange`]) and their fit.
 //! - [`model`]: [`ClockModel`], one per source, combining the three.
 //! - [`sources`]: [`SourceClocks`], a model per source name, created on first sight.
+//! - [`wire`]: [`WireRate`], the wire time of a record's bytes, taken off its arrival.
 //!
 //! Clocks must not know where records come from (sources, captures) nor where they go
 //! (windows): they learn from device times, arrival times and time-sync exchanges only.
@@ -16,10 +17,12 @@ pub mod model;
 pub mod sources;
 pub mod time_sync;
 pub mod unwrap;
+pub mod wire;
 
 pub use model::{ClockConfig, ClockDiagnostics, ClockModel};
 pub use sources::SourceClocks;
 pub use time_sync::{SyncRejected, TimeSyncExchange};
+pub use wire::WireRate;
 
 /// The gateway's monotonic clock: nanoseconds since the gateway started.
 ///
@@ -51,3 +54,6 @@ impl GatewayClock {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod field_tests;

@@ -15,7 +15,7 @@
 //! times and windows.
 use std::sync::Arc;
 
-use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange};
+use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange, WireRate};
 use crate::format::{Decoded, Format};
 use crate::record::Record;
 use crate::sync::{SyncConfig, SyncConfigError, SyncStats, Synchronizer, Window};
@@ -78,6 +78,12 @@ impl Pipeline {
             });
         self.records += outcome.records;
         outcome
+    }
+
+    /// Declares the speed of the link `source`'s bytes cross (from its source settings):
+    /// each of its records' wire time is then taken off its arrival before clock mapping.
+    pub fn set_wire(&mut self, source: &Arc<str>, rate: WireRate) {
+        self.clocks.set_wire(source, rate);
     }
 
     /// Takes a record a source decoded already (a live run): mapped, then synchronized.
