@@ -251,7 +251,7 @@ fn ms(ns: f64) -> String {
 
 #[test]
 fn field_errors_per_source_kind_with_wire_time_fixed_random_delays_and_wandering_drift() {
-    println!("| source | fixed + random (mean) delay | mean error, ms | worst error, ms | worst without the wire model, ms |");
+    println!("\n| source | fixed + random (mean) delay | mean error, ms | worst error, ms | worst without the wire model, ms |");
     println!("|---|---|---|---|---|");
     let mut rows = Vec::new();
     for kind in &KINDS {
