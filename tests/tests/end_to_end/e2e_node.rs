@@ -90,6 +90,8 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
     // byte arrived. A pty carries bytes with no wire time and the node simulator writes a
     // frame within its 2 ms read timeout of making it, so the wire time (about 1.8 ms for a
     // CSI frame) is what the clamp leaves: publish - log = -max(link delay, wire time).
+    // Measured: 0.04-0.5 ms beyond the wire time; 5 ms allows for a loaded machine (the
+    // offset is a median over some 300 chunks, so only a delay in most of them counts).
     let offset = field(node, "clock_offset_s")
         .as_f64()
         .expect("a clock offset");
@@ -99,7 +101,7 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
         "clock offset {offset} s, wire time of the chunks' last frames {wire_s} s"
     );
     assert!(
-        offset >= -wire_s - 4e-3,
+        offset >= -wire_s - 5e-3,
         "clock offset {offset} s, wire time of the chunks' last frames {wire_s} s"
     );
 
