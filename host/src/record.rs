@@ -91,6 +91,9 @@ pub struct Record {
     pub device_time: DeviceTime,
     /// Gateway monotonic time of arrival of the bytes that completed it, ns.
     pub arrival_ns: u64,
+    /// Bytes the decoder consumed to yield the unit it came from (its frame, row or
+    /// message), so the clock can take the unit's wire time off `arrival_ns`; 0 if unknown.
+    pub wire_bytes: u32,
     /// What was decoded.
     pub payload: Payload,
 }

@@ -77,3 +77,41 @@ impl NodeReplay {
         }
     }
 }
+
+/// The wire length of the last node frame each chunk completes, bytes: from the previous
+/// frame's 0x00 delimiter (exclusive) through its own (COBS framing: a zero byte only ends a
+/// frame), found in the raw bytes without the gateway's decoder; `None` for a chunk that
+/// ends no frame.
+pub fn last_frame_bytes<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Option<u64>> {
+    let (mut position, mut previous_zero) = (0u64, None::<u64>);
+    let mut lengths = Vec::new();
+    for chunk in chunks {
+        let mut last = None;
+        for (i, _) in chunk.iter().enumerate().filter(|(_, b)| **b == 0) {
+            let at = position + i as u64;
+            last = Some(previous_zero.map_or(at + 1, |p| at - p));
+            previous_zero = Some(at);
+        }
+        lengths.push(last);
+        position += chunk.len() as u64;
+    }
+    lengths
+}
+
+/// The median of `values` (the upper one of an even count); `None` when empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_frame_bytes_span_chunks_and_count_the_delimiter() {
+        let chunks: [&[u8]; 4] = [b"\x03ab\x00\x02c", b"d", b"\x00", b"\x01\x00\x02x\x00"];
+        assert_eq!(last_frame_bytes(chunks), [Some(4), None, Some(4), Some(3)]);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+    }
+}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CaptureError, CaptureWriter, Label, StreamInfo};
-use crate::clock::ClockModel;
+use crate::clock::{ClockModel, WireRate};
 use crate::events::{EventSink, RawChunk, SourceEvent};
 use crate::format::Format;
 use crate::pipeline::Pipeline;
@@ -70,6 +70,12 @@ impl Recorder {
                 tally: StreamTally::default(),
             });
         Ok(())
+    }
+
+    /// Declares the speed of the link a stream's bytes cross (from its source settings), so
+    /// publish times are mapped from the first byte of each record, not its last.
+    pub fn set_wire(&mut self, source: &Arc<str>, rate: WireRate) {
+        self.pipeline.set_wire(source, rate);
     }
 
     /// Writes a label annotation.

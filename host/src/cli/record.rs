@@ -8,6 +8,7 @@ use dagr_host::capture::{CaptureReader, CaptureWriter, Label, Recorder, StreamIn
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::SourceCounters;
 use dagr_host::runtime::{watch_signals, Gateway, Until};
+use dagr_host::source::serial::settings::wire_rate;
 use dagr_host::source::{Output, Scheme, SourceUri};
 
 use super::{Outcome, UsageError};
@@ -34,6 +35,9 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>) -> Outcome {
     let mut recorder = Recorder::new(CaptureWriter::create(out, epoch_unix_ns(&clock))?);
     for stream in &streams {
         recorder.add_stream(stream)?;
+        if let Some(rate) = wire_rate(&stream.uri) {
+            recorder.set_wire(&stream.name, rate);
+        }
     }
     for label in &labels {
         recorder.write_label(label)?;

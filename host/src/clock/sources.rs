@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::model::{ClockConfig, ClockModel};
 use super::time_sync::SyncRejected;
+use super::wire::WireRate;
 use crate::clock::TimeSyncExchange;
 use crate::record::{DeviceTime, Record};
 
@@ -12,6 +13,7 @@ use crate::record::{DeviceTime, Record};
 pub struct SourceClocks {
     config: ClockConfig,
     models: HashMap<Arc<str>, ClockModel>,
+    wires: HashMap<Arc<str>, WireRate>,
 }
 
 impl SourceClocks {
@@ -24,12 +26,29 @@ impl SourceClocks {
     pub fn with_config(config: ClockConfig) -> Self {
         SourceClocks {
             config,
-            models: HashMap::new(),
+            ..SourceClocks::default()
+        }
+    }
+
+    /// Declares the speed of the link `source`'s bytes cross, so each record's wire time
+    /// (its byte length at that speed) is taken off its arrival before its clock model
+    /// learns from it. Sources never declared get no correction (TCP, unknown links).
+    pub fn set_wire(&mut self, source: &Arc<str>, rate: WireRate) {
+        self.wires.insert(source.clone(), rate);
+    }
+
+    /// When `record`'s first byte arrived: its arrival less its wire time, if its link's
+    /// speed is known.
+    pub fn first_byte_ns(&self, record: &Record) -> u64 {
+        match self.wires.get(&record.source) {
+            Some(rate) => rate.first_byte_ns(record.arrival_ns, record.wire_bytes),
+            None => record.arrival_ns,
         }
     }
 
     /// Learns from `record` and returns its device time mapped to gateway ns.
     pub fn map(&mut self, record: &Record) -> u64 {
+        let arrival_ns = self.first_byte_ns(record);
         let model = match self.models.get_mut(&record.source) {
             Some(model) => model,
             None => self
@@ -37,7 +56,7 @@ impl SourceClocks {
                 .entry(record.source.clone())
                 .or_insert_with(|| ClockModel::with_config(&record.device_time, self.config)),
         };
-        model.observe(record.device_time, record.arrival_ns)
+        model.observe(record.device_time, arrival_ns)
     }
 
     /// Learns from a completed time-sync exchange with a node (a

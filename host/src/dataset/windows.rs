@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::capture::{CaptureError, CaptureReader, Entry};
 use crate::pipeline::Pipeline;
+use crate::source::serial::settings::wire_rate;
 use crate::sync::{SyncConfig, Window};
 
 /// Window geometry for `window_s`-second windows every `hop_s`, the rest as the gateway's
@@ -39,6 +40,7 @@ pub fn replay_windows(
     let mut pipeline =
         Pipeline::with_windows(config).map_err(|e| CaptureError::new(path, e.to_string()))?;
     let mut reader = CaptureReader::open(path)?;
+    let mut wired = std::collections::BTreeSet::new();
     for entry in reader.by_ref() {
         let Entry::Chunk {
             stream,
@@ -49,6 +51,11 @@ pub fn replay_windows(
         else {
             continue;
         };
+        if wired.insert(stream.name.clone()) {
+            if let Some(rate) = wire_rate(&stream.uri) {
+                pipeline.set_wire(&stream.name, rate);
+            }
+        }
         pipeline.push_chunk(&stream.name, stream.format, &bytes, log_ns);
         pipeline.poll(log_ns).into_iter().for_each(&mut *each);
     }

@@ -203,6 +203,7 @@ impl Decoded {
             modality,
             device_time,
             arrival_ns,
+            wire_bytes: 0,
             payload,
         })
     }
@@ -264,6 +265,14 @@ pub trait UnitDecoder: Send {
     fn stats(&self) -> StreamStats;
 }
 
+/// Stamps a record with the byte length of the unit it came from.
+fn with_wire_bytes(mut decoded: Decoded, wire_bytes: u32) -> Decoded {
+    if let Decoded::Record(record) = &mut decoded {
+        record.wire_bytes = wire_bytes;
+    }
+    decoded
+}
+
 impl<D> UnitDecoder for D
 where
     D: StreamDecoder + Send,
@@ -276,9 +285,23 @@ where
         arrival_ns: u64,
         sink: &mut dyn FnMut(Decoded),
     ) {
-        decode_chunk(self, bytes, |unit| {
-            unit.into_decoded(source, arrival_ns, sink)
-        });
+        let mut chunk = bytes;
+        let mut consumed = self.stats().bytes_consumed;
+        loop {
+            let taken = self.push(chunk);
+            chunk = &chunk[taken..];
+            while let Some(unit) = self.next_item() {
+                let now = self.stats().bytes_consumed;
+                let wire_bytes = u32::try_from(now - consumed).unwrap_or(u32::MAX);
+                consumed = now;
+                unit.into_decoded(source, arrival_ns, &mut |decoded| {
+                    sink(with_wire_bytes(decoded, wire_bytes))
+                });
+            }
+            if chunk.is_empty() {
+                break;
+            }
+        }
     }
 
     fn feed_shown(

@@ -161,6 +161,8 @@ mod tests {
         // arrival time is that of the chunk completing the frame (736-byte frames, 777-byte chunks)
         assert_eq!(records[0].arrival_ns, 0);
         assert_eq!(records[1].arrival_ns, 1);
+        // each frame's byte length, for its wire time
+        assert!(records.iter().all(|r| r.wire_bytes == 736));
     }
 
     #[test]
@@ -184,6 +186,15 @@ mod tests {
         let (records, _) = decode_all(Format::Esp32Csi, &real("esp32_csi/example_csi.csv"));
         assert_eq!(records.len(), 13);
         assert_eq!(records[0].device_time, DeviceTime::MicrosU32(80_272_146));
+        // one CSV row each, its line ending included
+        let text = real("esp32_csi/example_csi.csv");
+        let rows: Vec<usize> = text
+            .split_inclusive(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"CSI_DATA"))
+            .map(<[u8]>::len)
+            .collect();
+        let lengths: Vec<usize> = records.iter().map(|r| r.wire_bytes as usize).collect();
+        assert_eq!(lengths, rows);
         assert!(records.iter().all(|r| r.modality == Modality::Wifi));
     }
 }

@@ -15,7 +15,7 @@
 //! times and windows.
 use std::sync::Arc;
 
-use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange};
+use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange, WireRate};
 use crate::format::{Decoded, Format};
 use crate::record::Record;
 use crate::sync::{SyncConfig, SyncConfigError, SyncStats, Synchronizer, Window};
@@ -78,6 +78,12 @@ impl Pipeline {
             });
         self.records += outcome.records;
         outcome
+    }
+
+    /// Declares the speed of the link `source`'s bytes cross (from its source settings):
+    /// each of its records' wire time is then taken off its arrival before clock mapping.
+    pub fn set_wire(&mut self, source: &Arc<str>, rate: WireRate) {
+        self.clocks.set_wire(source, rate);
     }
 
     /// Takes a record a source decoded already (a live run): mapped, then synchronized.
@@ -202,6 +208,36 @@ mod tests {
         }
         chunks.sort_by_key(|c| c.2);
         chunks
+    }
+
+    #[test]
+    fn a_declared_wire_rate_maps_each_record_from_its_first_byte() {
+        let radar: Arc<str> = "radar".into();
+        let bytes = real("ti_mmwave/xwr16xx_processed_stream_2020_06_26T14_00_37_341.dat");
+        let run = |wire: Option<WireRate>| {
+            let mut pipeline = Pipeline::without_windows();
+            if let Some(rate) = wire {
+                pipeline.set_wire(&radar, rate);
+            }
+            // One frame (736 bytes) per chunk, every 50 ms.
+            let mut last = Vec::new();
+            for (i, frame) in bytes.chunks(736).enumerate() {
+                let at = 1_000_000_000 + i as u64 * 50_000_000;
+                let outcome = pipeline.push_chunk(&radar, Format::TiMmwave, frame, at);
+                last.extend(outcome.last_mapped_ns.map(|t| at - t));
+            }
+            last
+        };
+        let (plain, wired) = (run(None), run(Some(WireRate::serial(921_600))));
+        assert_eq!(plain.len(), 101);
+        assert!(plain.iter().all(|&behind| behind < 1_000), "{plain:?}");
+        // 736 bytes x 10 bits / 921 600 Bd = 7.986 ms before the last byte.
+        assert!(
+            wired
+                .iter()
+                .all(|&behind| behind.abs_diff(7_986_111) < 1_000),
+            "{wired:?}"
+        );
     }
 
     /// A window's start and its record count per source.

@@ -22,6 +22,7 @@ fn record(source: &str, modality: Modality, t_s: f64, payload: Payload) -> Arc<T
             modality,
             device_time: DeviceTime::MicrosU32(0),
             arrival_ns: 0,
+            wire_bytes: 0,
             payload,
         },
     })

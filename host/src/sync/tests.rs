@@ -14,6 +14,7 @@ fn record(source: &str, modality: Modality) -> Record {
         modality,
         device_time: DeviceTime::NodeMicros(0),
         arrival_ns: 0,
+        wire_bytes: 0,
         payload: Payload::Tag(TagReport::default()),
     }
 }

@@ -2,6 +2,7 @@
 //! missing `.cfg` file stops start-up with a clear message instead of a retry loop.
 use std::path::PathBuf;
 
+use crate::clock::WireRate;
 use crate::format::{Format, Transport};
 use crate::source::{SourceError, SourceUri};
 
@@ -54,6 +55,19 @@ impl SerialSettings {
             ti_cli,
         })
     }
+}
+
+/// The speed of the link a source URI's bytes cross, for the clock's wire-time model:
+/// the data port's baud rate for a serial source (`baud=` or the default), `None` for a
+/// TCP source, a file, or text that is no source URI (a simulated stream).
+pub fn wire_rate(uri_text: &str) -> Option<WireRate> {
+    let uri = SourceUri::parse(uri_text).ok()?;
+    if uri.transport()? != Transport::Serial {
+        return None;
+    }
+    baud_param(&uri, "baud", DEFAULT_BAUD)
+        .ok()
+        .map(WireRate::serial)
 }
 
 fn config(uri: &SourceUri, what: &str) -> SourceError {
@@ -154,6 +168,17 @@ mod tests {
 
     fn settings(uri: &str) -> Result<SerialSettings, String> {
         SerialSettings::from_uri(&SourceUri::parse(uri).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn wire_rates_come_from_the_serial_uri_and_tcp_has_none() {
+        let baud = |u: &str| wire_rate(u).map(|r| r.baud);
+        assert_eq!(baud("ti-mmwave:///dev/ttyACM1"), Some(921_600));
+        assert_eq!(baud("node:///dev/x?baud=115200"), Some(115_200));
+        assert_eq!(baud("esp32-csi:///dev/x?baud=fast"), None);
+        assert_eq!(baud("llrp://10.0.0.5:5084"), None);
+        assert_eq!(baud("sim://radar"), None);
+        assert_eq!(baud(""), None);
     }
 
     #[test]
