@@ -50,6 +50,12 @@ impl CaptureWriter {
     /// label and status channels. `epoch_unix_ns`: see [`epoch_unix_ns`].
     pub fn create(path: &Path, epoch_unix_ns: u64) -> Result<Self, CaptureError> {
         let file = File::create(path).map_err(|e| CaptureError::new(path, e))?;
+        Self::with_file(file, path, epoch_unix_ns)
+    }
+
+    /// Like [`create`](Self::create), into `file` already opened for `path` (empty, and
+    /// locked by [`crate::output::create_locked`] when recording).
+    pub fn with_file(file: File, path: &Path, epoch_unix_ns: u64) -> Result<Self, CaptureError> {
         let options = mcap::WriteOptions::new()
             .compression(None)
             .profile(PROFILE)

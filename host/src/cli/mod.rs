@@ -16,6 +16,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use dagr_host::capture::Speed;
 use dagr_host::format::{Format, TABLE};
+use dagr_host::output::{OutputError, Overwrite};
 
 mod dataset;
 mod decode;
@@ -64,9 +65,14 @@ enum Command {
         /// node:///dev/ttyUSB1, llrp://HOST:5084, replay://FILE.mcap[?speed=X|?max].
         #[arg(long = "source", value_name = "URI", required = true)]
         sources: Vec<String>,
-        /// The capture file to write (replaced if it exists).
+        /// The capture file to write. It must not exist unless --force is given; it is
+        /// touched only once every source URI and .cfg was checked, and locked while
+        /// written (a second recorder on it fails at start).
         #[arg(long, value_name = "FILE.mcap")]
         out: PathBuf,
+        /// Replace --out if it exists.
+        #[arg(long)]
+        force: bool,
         /// Stop after this many seconds (default: until the sources finish or a signal).
         #[arg(long, value_name = "S")]
         duration: Option<f64>,
@@ -138,9 +144,13 @@ enum DatasetCommand {
         /// Captures to export (`dagr sim` or `dagr record` output).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
-        /// Output directory (created if missing; files in it are replaced).
+        /// Output directory. It must not exist unless --force is given; it is built under
+        /// a temporary name beside it and renamed when complete (a failure leaves nothing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Replace --out (the whole directory) if it exists.
+        #[arg(long)]
+        force: bool,
         /// Window length, s.
         #[arg(long, value_name = "S", default_value = "2")]
         window: f64,
@@ -210,6 +220,19 @@ pub fn context<E: Error + Send + Sync + 'static>(
     }
 }
 
+/// An output error as the user says it: an existing `--out` names the flag that allows
+/// replacing it.
+pub fn out_error<T>(result: Result<T, OutputError>) -> Result<T, Failure> {
+    result.map_err(|e| match e {
+        OutputError::Exists { path } => UsageError(format!(
+            "--out {}: exists (use --force to overwrite)",
+            path.display()
+        ))
+        .into(),
+        e => e.into(),
+    })
+}
+
 /// A command's outcome.
 pub type Outcome = Result<(), Failure>;
 
@@ -237,7 +260,8 @@ fn run(command: Command) -> Outcome {
             sources,
             out,
             duration,
-        } => record::run(&sources, &out, duration),
+            force,
+        } => record::run(&sources, &out, duration, Overwrite::forced(force)),
         Command::Replay {
             file,
             speed,
@@ -252,8 +276,9 @@ fn run(command: Command) -> Outcome {
                     out,
                     window,
                     hop,
+                    force,
                 },
-        } => dataset::export_run(&captures, &out, window, hop),
+        } => dataset::export_run(&captures, &out, window, hop, Overwrite::forced(force)),
         Command::Sim { args } => sim::run(&args),
     }
 }

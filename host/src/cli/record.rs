@@ -7,13 +7,14 @@ use dagr_host::capture::writer::epoch_unix_ns;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Label, Recorder, StreamInfo};
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::SourceCounters;
+use dagr_host::output::{create_locked, Overwrite};
 use dagr_host::runtime::{watch_signals, Gateway, Until};
-use dagr_host::source::{Output, Scheme, SourceUri};
+use dagr_host::source::{self, Output, Scheme, SourceUri};
 
-use super::{Outcome, UsageError};
+use super::{context, Outcome, UsageError};
 
 /// Records `sources` into `out`; see `dagr record --help`.
-pub fn run(sources: &[String], out: &Path, duration: Option<f64>) -> Outcome {
+pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Overwrite) -> Outcome {
     let deadline = match duration {
         Some(s) if s.is_finite() && s >= 0.0 => Some(Instant::now() + Duration::from_secs_f64(s)),
         Some(s) => {
@@ -27,11 +28,16 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>) -> Outcome {
         .iter()
         .map(|s| SourceUri::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    for uri in &uris {
+        source::check(uri).map_err(|e| context(uri.text.clone())(e))?;
+    }
     refuse_to_overwrite_a_replayed_capture(&uris, out)?;
     let (streams, labels) = catalog(&uris)?;
     let interrupt = watch_signals()?;
     let clock = GatewayClock::new();
-    let mut recorder = Recorder::new(CaptureWriter::create(out, epoch_unix_ns(&clock))?);
+    // Only now, with every source checked, is --out touched.
+    let file = super::out_error(create_locked(out, overwrite))?;
+    let mut recorder = Recorder::new(CaptureWriter::with_file(file, out, epoch_unix_ns(&clock))?);
     for stream in &streams {
         recorder.add_stream(stream)?;
     }

@@ -9,7 +9,9 @@ use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
 
-use super::{Outcome, UsageError};
+use dagr_host::output::{Overwrite, StagedFile};
+
+use super::{out_error, Outcome, UsageError};
 
 /// What `dagr sim` was asked for.
 #[derive(Debug, Args)]
@@ -17,9 +19,13 @@ pub struct SimArgs {
     /// The scene, whether written to a file or served live.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// The capture file to write (replaced if it exists).
+    /// The capture file to write. It must not exist unless --force is given; it is
+    /// written under a temporary name beside it and renamed when complete.
     #[arg(long, value_name = "FILE.mcap", required_unless_present = "serve")]
     pub out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Serve the simulated devices live instead: pseudo-terminals for the radar and
     /// the CSI receivers, an LLRP reader on 127.0.0.1; prints one source URI per line
     /// for `dagr record` and serves until --duration or SIGINT/SIGTERM.
@@ -118,7 +124,9 @@ pub fn run(args: &SimArgs) -> Outcome {
         },
     };
     let mut renderers = renderers_with(&world, scene.seed, &options);
-    let summary = write_capture(out, &world, &mut renderers, duration, scene.seed)?;
+    let staged = out_error(StagedFile::new(out, Overwrite::forced(args.force)))?;
+    let summary = write_capture(staged.path(), &world, &mut renderers, duration, scene.seed)?;
+    out_error(staged.commit())?;
     eprintln!(
         "dagr sim: wrote {} ({duration} s, room {}, subject {}, seed {}, {} labels)",
         out.display(),
