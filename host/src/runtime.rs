@@ -50,6 +50,17 @@ pub enum StartError {
     },
 }
 
+/// A source thread panicked: a bug in dagr, said with the source it hit so the command
+/// exits non-zero instead of reporting a silently empty stream.
+#[derive(Debug, thiserror::Error)]
+#[error("source {uri}: its thread panicked: {message}")]
+pub struct SourcePanicked {
+    /// The source's URI as given.
+    pub uri: String,
+    /// The panic's message.
+    pub message: String,
+}
+
 /// Set by SIGINT or SIGTERM (see [`watch_signals`]).
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt(Arc<AtomicBool>);
@@ -203,6 +214,37 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Ends the gateway after [`stop`](Self::stop): joins the source threads that ended and
+    /// reports the first that panicked (a thread still winding down is left to the exit).
+    pub fn join(self) -> Result<(), SourcePanicked> {
+        for source in self.sources {
+            if !source.thread.is_finished() {
+                continue;
+            }
+            if let Err(payload) = source.thread.join() {
+                return Err(SourcePanicked {
+                    uri: source.uri.text,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(text), _) => (*text).to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "(no message)".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +276,32 @@ mod tests {
         fn due_in(&self) -> Duration {
             MAX_WAIT
         }
+    }
+
+    #[test]
+    fn a_panicked_source_thread_is_reported_with_its_uri_and_message() {
+        let uri = SourceUri::parse("esp32-csi:///dev/ttyUSB0").unwrap();
+        let counters = Arc::new(SourceCounters::default());
+        let (_sender, events) = events::channel(4, OverflowPolicy::DropOldest, counters.clone());
+        let thread = std::thread::spawn(|| panic!("speed overflow"));
+        while !thread.is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let source = RunningSource {
+            uri,
+            counters,
+            events,
+            thread,
+        };
+        let gateway = Gateway {
+            sources: vec![source],
+            stop: StopFlag::default(),
+        };
+        let error = gateway.join().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "source esp32-csi:///dev/ttyUSB0: its thread panicked: speed overflow"
+        );
     }
 
     #[test]

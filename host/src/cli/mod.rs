@@ -73,8 +73,9 @@ enum Command {
         /// Replace --out if it exists.
         #[arg(long)]
         force: bool,
-        /// Stop after this many seconds (default: until the sources finish or a signal).
-        #[arg(long, value_name = "S")]
+        /// Stop after this many seconds, at most 3.2e8 (default: until the sources finish
+        /// or a signal).
+        #[arg(long, value_name = "S", value_parser = seconds_in(0.0, MAX_RECORD_S, false))]
         duration: Option<f64>,
     },
     /// Replay a capture through the decoders and print one record per line.
@@ -151,17 +152,45 @@ enum DatasetCommand {
         /// Replace --out (the whole directory) if it exists.
         #[arg(long)]
         force: bool,
-        /// Window length, s.
-        #[arg(long, value_name = "S", default_value = "2")]
+        /// Window length, s (0.05 to 60).
+        #[arg(long, value_name = "S", default_value = "2",
+              value_parser = seconds_in(WINDOW_S.0, WINDOW_S.1, false))]
         window: f64,
-        /// Distance between window starts, s.
-        #[arg(long, value_name = "S", default_value = "0.5")]
+        /// Distance between window starts, s (0.01 to --window).
+        #[arg(long, value_name = "S", default_value = "0.5",
+              value_parser = seconds_in(MIN_HOP_S, WINDOW_S.1, false))]
         hop: f64,
     },
 }
 
 fn parse_speed(text: &str) -> Result<Speed, String> {
     Speed::parse(text)
+}
+
+/// Longest `dagr record --duration`, s (ten years; beyond it, leave --duration out).
+pub const MAX_RECORD_S: f64 = 3.2e8;
+/// Longest simulated run, s (about 11.6 days: the schedule is built up front).
+pub const MAX_SIM_S: f64 = 1e6;
+/// Window lengths `dataset export` accepts, s.
+pub const WINDOW_S: (f64, f64) = (0.05, 60.0);
+/// Smallest hop of `dataset export`, s (a window every 10 ms).
+pub const MIN_HOP_S: f64 = 0.01;
+
+/// A value parser for a number of seconds within `[lo, hi]` (`lo` excluded when
+/// `lo_open`), saying the range when the value is outside it or not a number.
+pub fn seconds_in(
+    lo: f64,
+    hi: f64,
+    lo_open: bool,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value = text.parse::<f64>().ok().filter(|v| {
+            let above = if lo_open { *v > lo } else { *v >= lo };
+            above && *v <= hi
+        });
+        let bracket = if lo_open { '(' } else { '[' };
+        value.ok_or_else(|| format!("expected seconds in {bracket}{lo}, {hi}]"))
+    }
 }
 
 /// `--format`'s values and their help, from the format table.

@@ -11,17 +11,12 @@ use dagr_host::output::{create_locked, Overwrite};
 use dagr_host::runtime::{watch_signals, Gateway, Until};
 use dagr_host::source::{self, Output, Scheme, SourceUri};
 
-use super::{context, Outcome, UsageError};
+use super::{Outcome, UsageError};
 
 /// Records `sources` into `out`; see `dagr record --help`.
 pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Overwrite) -> Outcome {
     let deadline = match duration {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Instant::now() + Duration::from_secs_f64(s)),
-        Some(s) => {
-            return Err(
-                UsageError(format!("--duration {s} is not a number of seconds >= 0")).into(),
-            )
-        }
+        Some(s) => Some(deadline_after(s)?),
         None => None,
     };
     let uris = sources
@@ -29,7 +24,7 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Ove
         .map(|s| SourceUri::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     for uri in &uris {
-        source::check(uri).map_err(|e| context(uri.text.clone())(e))?;
+        source::check(uri)?; // its errors name the URI
     }
     refuse_to_overwrite_a_replayed_capture(&uris, out)?;
     let (streams, labels) = catalog(&uris)?;
@@ -68,7 +63,16 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Ove
     if unregistered > 0 {
         eprintln!("  {unregistered} chunks from undeclared sources skipped");
     }
+    gateway.join()?;
     Ok(())
+}
+
+/// The instant `s` seconds from now, when the clock can hold it.
+fn deadline_after(s: f64) -> Result<Instant, UsageError> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .and_then(|d| Instant::now().checked_add(d))
+        .ok_or_else(|| UsageError(format!("--duration {s}: expected seconds from 0 to 3.2e8")))
 }
 
 /// The streams the capture will hold, and the labels to carry over from replayed captures.

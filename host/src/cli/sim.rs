@@ -60,8 +60,9 @@ pub struct SceneArgs {
     /// Activity schedule file (default: random activities).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
-    /// Seconds to simulate (default with --scenario: until its last activity ends, plus 1 s).
-    #[arg(long, value_name = "S")]
+    /// Seconds to simulate, at most 1e6 (default with --scenario: until its last activity
+    /// ends, plus 1 s).
+    #[arg(long, value_name = "S", value_parser = super::seconds_in(0.0, super::MAX_SIM_S, true))]
     pub duration: Option<f64>,
 }
 
@@ -85,16 +86,6 @@ impl SceneArgs {
             schedule,
             self.seed,
         )
-    }
-
-    /// `--duration`, checked.
-    pub fn checked_duration(&self) -> Result<Option<f64>, UsageError> {
-        match self.duration {
-            Some(d) if !(d.is_finite() && d > 0.0) => Err(UsageError(format!(
-                "--duration {d} is not a number of seconds > 0"
-            ))),
-            d => Ok(d),
-        }
     }
 }
 
@@ -147,11 +138,19 @@ pub fn run(args: &SimArgs) -> Outcome {
 /// The schedule to play and for how long: a scenario runs to its last activity's end plus
 /// one second unless `--duration` says otherwise; a random schedule needs `--duration`.
 fn schedule_and_duration(scene: &SceneArgs) -> Result<(Schedule, f64), super::Failure> {
-    let duration = scene.checked_duration()?;
+    let duration = scene.duration;
     match &scene.scenario {
         Some(path) => {
             let schedule = Schedule::load(Path::new(path))?;
             let end = schedule.items.last().map_or(0.0, |s| s.end) + 1.0;
+            if duration.is_none() && end > super::MAX_SIM_S {
+                return Err(UsageError(format!(
+                    "--scenario {}: ends at {end} s; expected at most {} s (or give --duration)",
+                    path.display(),
+                    super::MAX_SIM_S
+                ))
+                .into());
+            }
             Ok((schedule, duration.unwrap_or(end)))
         }
         None => {

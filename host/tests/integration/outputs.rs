@@ -177,3 +177,71 @@ fn a_failed_dataset_export_leaves_no_partial_directory_and_keeps_the_old_one() {
         ["bad.mcap", "data", "good.mcap", "scenario.txt"]
     );
 }
+
+/// Issue 8, point 4: no panic from any number a user can type; each is refused with its
+/// range before anything is written.
+#[test]
+fn out_of_range_numbers_are_refused_with_their_range_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, out) = (dir.path().join("a.mcap"), dir.path().join("out.mcap"));
+    write_capture(&source, 1.0);
+    let replay = |query: &str| format!("replay://{}?{query}", source.display());
+    let scenario = dir.path().join("long.txt");
+    std::fs::write(&scenario, "0 1e19 walking\n").unwrap();
+    let (src, o, sc) = (path_str(&source), path_str(&out), path_str(&scenario));
+    let (slow, fast) = (replay("speed=1e-300"), replay("speed=1e300"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["record", "--source", &slow, "--out", o],
+            "speed \"1e-300\"",
+        ),
+        (
+            vec!["record", "--source", &fast, "--out", o],
+            "expected a factor",
+        ),
+        (
+            vec!["record", "--source", src, "--out", o, "--duration", "1e19"],
+            "[0, 320000000]",
+        ),
+        (
+            vec!["record", "--source", src, "--out", o, "--duration=-1"],
+            "expected seconds",
+        ),
+        (
+            vec!["replay", "--speed", "1e-300", src],
+            "expected a factor",
+        ),
+        (
+            vec!["sim", "--out", o, "--duration", "1e19"],
+            "(0, 1000000]",
+        ),
+        (
+            vec!["sim", "--out", o, "--duration", "NaN"],
+            "expected seconds",
+        ),
+        (
+            vec!["sim", "--out", o, "--scenario", sc],
+            "expected at most 1000000 s",
+        ),
+        (
+            vec!["dataset", "export", src, "--out", o, "--window", "1e9"],
+            "[0.05, 60]",
+        ),
+        (
+            vec!["dataset", "export", src, "--out", o, "--hop", "0"],
+            "[0.01, 60]",
+        ),
+        (
+            vec!["dataset", "export", src, "--out", o, "--hop", "3"],
+            "at most --window 2",
+        ),
+    ];
+    for (args, says) in cases {
+        let run = dagr().args(&args).output().unwrap();
+        let err = stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+}
