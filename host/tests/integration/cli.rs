@@ -68,3 +68,23 @@ fn every_format_reports_garbage_as_nothing_decodable() {
         assert!(!err.contains("panicked"), "{format}: {err}");
     }
 }
+
+#[test]
+fn an_empty_input_is_nothing_decodable_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.bin");
+    std::fs::write(&path, b"").unwrap();
+    for format in ["ti-mmwave", "llrp"] {
+        let out = dagr()
+            .args(["decode", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(
+            err.contains("empty.bin: empty (0 bytes)"),
+            "{format}: {err}"
+        );
+    }
+}
