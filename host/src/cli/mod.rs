@@ -268,6 +268,7 @@ pub type Outcome = Result<(), Failure>;
 /// Runs the command line; prints a failure and maps it to the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let name = cli.command.name();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -280,6 +281,22 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Sources' state changes and other progress go to standard error through tracing:
+/// `info` and above of dagr's own messages by default, `RUST_LOG` (e.g. `RUST_LOG=debug`,
+/// `RUST_LOG=off`) overrides.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dagr_host=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .with_target(false)
+        .init();
 }
 
 fn run(command: Command) -> Outcome {

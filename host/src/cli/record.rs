@@ -11,7 +11,7 @@ use dagr_host::output::{create_locked, Overwrite};
 use dagr_host::runtime::{watch_signals, Gateway, Until};
 use dagr_host::source::{self, Output, Scheme, SourceUri};
 
-use super::{Outcome, UsageError};
+use super::{Failure, Outcome, UsageError};
 
 /// Records `sources` into `out`; see `dagr record --help`.
 pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Overwrite) -> Outcome {
@@ -63,7 +63,19 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Ove
     if unregistered > 0 {
         eprintln!("  {unregistered} chunks from undeclared sources skipped");
     }
+    let silent: Vec<String> = gateway
+        .sources()
+        .iter()
+        .filter(|s| s.bytes_in() == 0)
+        .map(|s| s.uri.text.clone())
+        .collect();
     gateway.join()?;
+    if !silent.is_empty() {
+        return Err(Failure::NothingDecodable(format!(
+            "no byte from {} (the reasons are above and in the capture's /status)",
+            silent.join(", ")
+        )));
+    }
     Ok(())
 }
 
