@@ -20,6 +20,7 @@ pub mod clock;
 pub mod dataset;
 pub mod events;
 pub mod format;
+pub mod output;
 pub mod pipeline;
 pub mod preprocess;
 pub mod print;

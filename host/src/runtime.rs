@@ -18,8 +18,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Select};
 
 use crate::clock::GatewayClock;
-use crate::events::{self, EventSink, OverflowPolicy, SourceCounters, SourceEvent, StopFlag};
-use crate::source::{self, Output, SourceContext, SourceError, SourceUri};
+use crate::events::{
+    self, EventSink, OverflowPolicy, SourceCounters, SourceEvent, SourceState, SourceStatus,
+    StopFlag,
+};
+use crate::source::{self, Output, Scheme, SourceContext, SourceError, SourceUri};
 
 /// How long sources get to wind down after a stop request.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -48,6 +51,36 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Says a source's state change as it happens (tracing, on standard error with the
+/// binary's subscriber): connected, disconnected with the reason and the retry delay,
+/// finished. A replay's states are history, not news: said at debug level only.
+fn say_state(replayed: bool, status: &SourceStatus) {
+    let source = &*status.source;
+    match &status.state {
+        state if replayed => tracing::debug!("source {source}: replayed state {state:?}"),
+        SourceState::Connected => tracing::info!("source {source}: connected"),
+        SourceState::Disconnected {
+            reason,
+            retry_in_ms,
+        } => tracing::warn!(
+            "source {source}: disconnected: {reason}; retrying in {} s",
+            *retry_in_ms as f64 / 1000.0
+        ),
+        SourceState::Finished => tracing::info!("source {source}: finished"),
+    }
+}
+
+/// A source thread panicked: a bug in dagr, said with the source it hit so the command
+/// exits non-zero instead of reporting a silently empty stream.
+#[derive(Debug, thiserror::Error)]
+#[error("source {uri}: its thread panicked: {message}")]
+pub struct SourcePanicked {
+    /// The source's URI as given.
+    pub uri: String,
+    /// The panic's message.
+    pub message: String,
 }
 
 /// Set by SIGINT or SIGTERM (see [`watch_signals`]).
@@ -89,6 +122,19 @@ pub struct RunningSource {
 }
 
 impl RunningSource {
+    /// Hands `event` to `sink`, saying a state change on standard error first.
+    fn deliver<S: EventSink>(&self, event: SourceEvent, sink: &mut S) -> Result<(), S::Error> {
+        if let SourceEvent::Status(status) = &event {
+            say_state(self.uri.scheme == Scheme::Replay, status);
+        }
+        sink.handle(event)
+    }
+
+    /// Bytes the source has delivered so far.
+    pub fn bytes_in(&self) -> u64 {
+        SourceCounters::get(&self.counters.bytes_in)
+    }
+
     /// True once the thread ended and its queue is empty.
     fn is_done(&self) -> bool {
         self.thread.is_finished() && self.events.is_empty()
@@ -178,8 +224,9 @@ impl Gateway {
             }
             if let Ok(op) = select.select_timeout(wait) {
                 let index = op.index();
-                match op.recv(&self.sources[index].events) {
-                    Ok(event) => sink.handle(event)?,
+                let source = &self.sources[index];
+                match op.recv(&source.events) {
+                    Ok(event) => source.deliver(event, sink)?,
                     // The source's thread ended and its queue is empty: stop watching it.
                     Err(_) => select.remove(index),
                 }
@@ -196,17 +243,49 @@ impl Gateway {
         while self.sources.iter().any(|s| !s.thread.is_finished()) && Instant::now() < grace_end {
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.sources
-            .iter()
-            .flat_map(|s| s.events.try_iter())
-            .try_for_each(|event| sink.handle(event))
+        for source in &self.sources {
+            for event in source.events.try_iter() {
+                source.deliver(event, sink)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Gateway {
+    /// Ends the gateway after [`stop`](Self::stop): joins the source threads that ended and
+    /// reports the first that panicked (a thread still winding down is left to the exit).
+    pub fn join(self) -> Result<(), SourcePanicked> {
+        for source in self.sources {
+            if !source.thread.is_finished() {
+                continue;
+            }
+            if let Err(payload) = source.thread.join() {
+                return Err(SourcePanicked {
+                    uri: source.uri.text,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(text), _) => (*text).to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "(no message)".to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::SourceState;
 
     /// Counts what it is handed.
     #[derive(Default)]
@@ -234,6 +313,32 @@ mod tests {
         fn due_in(&self) -> Duration {
             MAX_WAIT
         }
+    }
+
+    #[test]
+    fn a_panicked_source_thread_is_reported_with_its_uri_and_message() {
+        let uri = SourceUri::parse("esp32-csi:///dev/ttyUSB0").unwrap();
+        let counters = Arc::new(SourceCounters::default());
+        let (_sender, events) = events::channel(4, OverflowPolicy::DropOldest, counters.clone());
+        let thread = std::thread::spawn(|| panic!("speed overflow"));
+        while !thread.is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let source = RunningSource {
+            uri,
+            counters,
+            events,
+            thread,
+        };
+        let gateway = Gateway {
+            sources: vec![source],
+            stop: StopFlag::default(),
+        };
+        let error = gateway.join().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "source esp32-csi:///dev/ttyUSB0: its thread panicked: speed overflow"
+        );
     }
 
     #[test]

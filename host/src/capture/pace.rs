@@ -12,15 +12,23 @@ pub enum Speed {
 }
 
 impl Speed {
-    /// Parses `max` or a positive finite factor such as `1`, `2.5`, `0.5`.
+    /// Slowest factor accepted: an hour of capture takes 41 days.
+    pub const MIN_FACTOR: f64 = 1e-3;
+    /// Fastest factor accepted (beyond it, `max` is what is meant).
+    pub const MAX_FACTOR: f64 = 1e6;
+
+    /// Parses `max` or a factor in [[`MIN_FACTOR`](Self::MIN_FACTOR),
+    /// [`MAX_FACTOR`](Self::MAX_FACTOR)] such as `1`, `2.5`, `0.5`.
     pub fn parse(text: &str) -> Result<Speed, String> {
         if text == "max" {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 => Ok(Speed::Factor(x)),
+            Ok(x) if (Self::MIN_FACTOR..=Self::MAX_FACTOR).contains(&x) => Ok(Speed::Factor(x)),
             _ => Err(format!(
-                "speed {text:?} is not a positive number or \"max\""
+                "speed {text:?}: expected a factor from {} to {} or \"max\"",
+                Self::MIN_FACTOR,
+                Self::MAX_FACTOR
             )),
         }
     }
@@ -52,17 +60,21 @@ impl Pacer {
             return !stopped();
         };
         let (first, start) = *self.origin.get_or_insert((log_ns, Instant::now()));
-        let offset = Duration::from_secs_f64(log_ns.saturating_sub(first) as f64 / 1e9 / speed);
-        let due = start + offset;
+        let offset = log_ns.saturating_sub(first) as f64 / 1e9 / speed;
+        // Beyond what an Instant holds, the entry is never due: wait for the stop.
+        let due = Duration::try_from_secs_f64(offset)
+            .ok()
+            .and_then(|offset| start.checked_add(offset));
         loop {
             if stopped() {
                 return false;
             }
             let now = Instant::now();
-            if now >= due {
-                return true;
+            match due {
+                Some(due) if now >= due => return true,
+                Some(due) => std::thread::sleep((due - now).min(SLICE)),
+                None => std::thread::sleep(SLICE),
             }
-            std::thread::sleep((due - now).min(SLICE));
         }
     }
 }
@@ -75,9 +87,21 @@ mod tests {
     fn speed_accepts_max_and_positive_factors_only() {
         assert_eq!(Speed::parse("max"), Ok(Speed::Max));
         assert_eq!(Speed::parse("2.5"), Ok(Speed::Factor(2.5)));
-        for bad in ["0", "-1", "inf", "NaN", "fast"] {
+        for bad in ["0", "-1", "inf", "NaN", "fast", "1e-300", "1e-4", "1e7"] {
             assert!(Speed::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_factor_too_slow_for_an_instant_waits_without_panicking() {
+        let mut pacer = Pacer::new(Speed::Factor(f64::MIN_POSITIVE));
+        assert!(pacer.wait_until(0, &|| false));
+        let calls = std::cell::Cell::new(0);
+        let stop_on_second_look = || {
+            calls.set(calls.get() + 1);
+            calls.get() > 1
+        };
+        assert!(!pacer.wait_until(u64::MAX, &stop_on_second_look));
     }
 
     #[test]

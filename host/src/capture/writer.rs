@@ -50,6 +50,12 @@ impl CaptureWriter {
     /// label and status channels. `epoch_unix_ns`: see [`epoch_unix_ns`].
     pub fn create(path: &Path, epoch_unix_ns: u64) -> Result<Self, CaptureError> {
         let file = File::create(path).map_err(|e| CaptureError::new(path, e))?;
+        Self::with_file(file, path, epoch_unix_ns)
+    }
+
+    /// Like [`create`](Self::create), into `file` already opened for `path` (empty, and
+    /// locked by [`crate::output::create_locked`] when recording).
+    pub fn with_file(file: File, path: &Path, epoch_unix_ns: u64) -> Result<Self, CaptureError> {
         let options = mcap::WriteOptions::new()
             .compression(None)
             .profile(PROFILE)
@@ -221,4 +227,44 @@ fn json_channel(
 ) -> Result<u16, mcap::McapError> {
     let schema = mcap.add_schema(schema_name, "jsonschema", schema.as_bytes())?;
     mcap.add_channel(schema, topic, "json", &BTreeMap::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error and its causes as `dagr` prints them (`cli::chain`).
+    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_full_disk_is_said_as_such() {
+        let Ok(full) = File::options().write(true).open("/dev/full") else {
+            eprintln!("skipped: no /dev/full on this machine");
+            return;
+        };
+        let path = Path::new("/dev/full");
+        let stream = StreamInfo {
+            name: "esp".into(),
+            format: crate::format::Format::Esp32Csi,
+            uri: String::new(),
+        };
+        let written = CaptureWriter::with_file(full, path, 0).and_then(|mut writer| {
+            writer.add_stream(&stream)?;
+            writer.write_chunk("esp", 0, 0, &vec![0; 2 * CHUNK_SIZE as usize])?;
+            writer.finish()
+        });
+        let error = written.expect_err("/dev/full takes no byte");
+        let said = chain(&error);
+        assert!(said.contains("No space left on device"), "{said}");
+        assert!(said.starts_with("capture /dev/full"), "{said}");
+    }
 }

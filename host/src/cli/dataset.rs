@@ -4,21 +4,28 @@ use std::path::{Path, PathBuf};
 use dagr_host::dataset::{export, MANIFEST_FILE, SPLITS_FILE};
 use dagr_host::preprocess::PreprocessSpec;
 
-use super::{Failure, Outcome, UsageError};
+use dagr_host::output::{Overwrite, StagedDir};
+
+use super::{out_error, Failure, Outcome, UsageError};
 
 /// Exports `captures` into `out` with `window_s`-second windows every `hop_s`.
-pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -> Outcome {
-    if !(window_s.is_finite() && window_s > 0.0) {
-        return Err(UsageError(format!("--window {window_s}: expected seconds > 0")).into());
-    }
-    if !(hop_s.is_finite() && hop_s > 0.0 && hop_s <= window_s) {
+pub fn export_run(
+    captures: &[PathBuf],
+    out: &Path,
+    window_s: f64,
+    hop_s: f64,
+    overwrite: Overwrite,
+) -> Outcome {
+    // Each is in range (clap checked); together, windows must not leave gaps.
+    if hop_s > window_s {
         return Err(UsageError(format!(
-            "--hop {hop_s}: expected seconds > 0 and at most --window"
+            "--hop {hop_s}: expected at most --window {window_s}"
         ))
         .into());
     }
     let spec = PreprocessSpec::new(window_s, hop_s);
-    let manifest = export(captures, out, &spec)?;
+    let staged = out_error(StagedDir::new(out, overwrite))?;
+    let manifest = export(captures, staged.path(), &spec)?;
     for f in &manifest.files {
         if let Some(w) = &f.warning {
             eprintln!("dagr dataset export: warning: {}: {w}", f.capture);
@@ -33,15 +40,17 @@ pub fn export_run(captures: &[PathBuf], out: &Path, window_s: f64, hop_s: f64) -
             f.capture, f.windows, f.room, f.subject, f.unlabeled, f.unknown_class
         );
     }
+    if manifest.counts.windows == 0 {
+        return Err(Failure::NothingDecodable(format!(
+            "no labeled window in any capture; {} not written",
+            out.display()
+        )));
+    }
+    out_error(staged.commit())?;
     eprintln!(
         "dagr dataset export: {} windows into {} ({MANIFEST_FILE}, {SPLITS_FILE})",
         manifest.counts.windows,
         out.display()
     );
-    if manifest.counts.windows == 0 {
-        return Err(Failure::NothingDecodable(
-            "no labeled window in any capture".into(),
-        ));
-    }
     Ok(())
 }

@@ -37,9 +37,15 @@ pub fn run(format: Format, file: &Path, json: bool) -> Outcome {
             report.units, s.bytes_skipped, s.frames_rejected
         );
     }
-    if report.units == 0 && s.bytes_in > 0 {
+    if s.bytes_in == 0 {
         return Err(Failure::NothingDecodable(format!(
-            "{name}: no {format} records found in {} bytes",
+            "{name}: empty (0 bytes)"
+        )));
+    }
+    if report.units == 0 {
+        return Err(Failure::NothingDecodable(format!(
+            "{name}: no {} records found in {} bytes",
+            format.name(),
             s.bytes_in
         )));
     }

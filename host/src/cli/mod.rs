@@ -16,6 +16,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use dagr_host::capture::Speed;
 use dagr_host::format::{Format, TABLE};
+use dagr_host::output::{OutputError, Overwrite};
 
 mod dataset;
 mod decode;
@@ -64,11 +65,17 @@ enum Command {
         /// node:///dev/ttyUSB1, llrp://HOST:5084, replay://FILE.mcap[?speed=X|?max].
         #[arg(long = "source", value_name = "URI", required = true)]
         sources: Vec<String>,
-        /// The capture file to write (replaced if it exists).
+        /// The capture file to write. It must not exist unless --force is given; it is
+        /// touched only once every source URI and .cfg was checked, and locked while
+        /// written (a second recorder on it fails at start).
         #[arg(long, value_name = "FILE.mcap")]
         out: PathBuf,
-        /// Stop after this many seconds (default: until the sources finish or a signal).
-        #[arg(long, value_name = "S")]
+        /// Replace --out if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Stop after this many seconds, at most 3.2e8 (default: until the sources finish
+        /// or a signal).
+        #[arg(long, value_name = "S", value_parser = seconds_in(0.0, MAX_RECORD_S, false))]
         duration: Option<f64>,
     },
     /// Replay a capture through the decoders and print one record per line.
@@ -138,20 +145,52 @@ enum DatasetCommand {
         /// Captures to export (`dagr sim` or `dagr record` output).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
-        /// Output directory (created if missing; files in it are replaced).
+        /// Output directory. It must not exist unless --force is given; it is built under
+        /// a temporary name beside it and renamed when complete (a failure leaves nothing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Window length, s.
-        #[arg(long, value_name = "S", default_value = "2")]
+        /// Replace --out (the whole directory) if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Window length, s (0.05 to 60).
+        #[arg(long, value_name = "S", default_value = "2",
+              value_parser = seconds_in(WINDOW_S.0, WINDOW_S.1, false))]
         window: f64,
-        /// Distance between window starts, s.
-        #[arg(long, value_name = "S", default_value = "0.5")]
+        /// Distance between window starts, s (0.01 to --window).
+        #[arg(long, value_name = "S", default_value = "0.5",
+              value_parser = seconds_in(MIN_HOP_S, WINDOW_S.1, false))]
         hop: f64,
     },
 }
 
 fn parse_speed(text: &str) -> Result<Speed, String> {
     Speed::parse(text)
+}
+
+/// Longest `dagr record --duration`, s (ten years; beyond it, leave --duration out).
+pub const MAX_RECORD_S: f64 = 3.2e8;
+/// Longest simulated run, s (about 11.6 days: the schedule is built up front).
+pub const MAX_SIM_S: f64 = 1e6;
+/// Window lengths `dataset export` accepts, s.
+pub const WINDOW_S: (f64, f64) = (0.05, 60.0);
+/// Smallest hop of `dataset export`, s (a window every 10 ms).
+pub const MIN_HOP_S: f64 = 0.01;
+
+/// A value parser for a number of seconds within `[lo, hi]` (`lo` excluded when
+/// `lo_open`), saying the range when the value is outside it or not a number.
+pub fn seconds_in(
+    lo: f64,
+    hi: f64,
+    lo_open: bool,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value = text.parse::<f64>().ok().filter(|v| {
+            let above = if lo_open { *v > lo } else { *v >= lo };
+            above && *v <= hi
+        });
+        let bracket = if lo_open { '(' } else { '[' };
+        value.ok_or_else(|| format!("expected seconds in {bracket}{lo}, {hi}]"))
+    }
 }
 
 /// `--format`'s values and their help, from the format table.
@@ -210,12 +249,26 @@ pub fn context<E: Error + Send + Sync + 'static>(
     }
 }
 
+/// An output error as the user says it: an existing `--out` names the flag that allows
+/// replacing it.
+pub fn out_error<T>(result: Result<T, OutputError>) -> Result<T, Failure> {
+    result.map_err(|e| match e {
+        OutputError::Exists { path } => UsageError(format!(
+            "--out {}: exists (use --force to overwrite)",
+            path.display()
+        ))
+        .into(),
+        e => e.into(),
+    })
+}
+
 /// A command's outcome.
 pub type Outcome = Result<(), Failure>;
 
 /// Runs the command line; prints a failure and maps it to the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let name = cli.command.name();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -230,6 +283,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Sources' state changes and other progress go to standard error through tracing:
+/// `info` and above of dagr's own messages by default, `RUST_LOG` (e.g. `RUST_LOG=debug`,
+/// `RUST_LOG=off`) overrides.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dagr_host=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .with_target(false)
+        .init();
+}
+
 fn run(command: Command) -> Outcome {
     match command {
         Command::Decode { format, file, json } => decode::run(format, &file, json),
@@ -237,7 +306,8 @@ fn run(command: Command) -> Outcome {
             sources,
             out,
             duration,
-        } => record::run(&sources, &out, duration),
+            force,
+        } => record::run(&sources, &out, duration, Overwrite::forced(force)),
         Command::Replay {
             file,
             speed,
@@ -252,8 +322,9 @@ fn run(command: Command) -> Outcome {
                     out,
                     window,
                     hop,
+                    force,
                 },
-        } => dataset::export_run(&captures, &out, window, hop),
+        } => dataset::export_run(&captures, &out, window, hop, Overwrite::forced(force)),
         Command::Sim { args } => sim::run(&args),
     }
 }

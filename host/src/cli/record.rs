@@ -7,32 +7,33 @@ use dagr_host::capture::writer::epoch_unix_ns;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Label, Recorder, StreamInfo};
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::SourceCounters;
+use dagr_host::output::{create_locked, Overwrite};
 use dagr_host::runtime::{watch_signals, Gateway, Until};
 use dagr_host::source::serial::settings::wire_rate;
-use dagr_host::source::{Output, Scheme, SourceUri};
+use dagr_host::source::{self, Output, Scheme, SourceUri};
 
-use super::{Outcome, UsageError};
+use super::{Failure, Outcome, UsageError};
 
 /// Records `sources` into `out`; see `dagr record --help`.
-pub fn run(sources: &[String], out: &Path, duration: Option<f64>) -> Outcome {
+pub fn run(sources: &[String], out: &Path, duration: Option<f64>, overwrite: Overwrite) -> Outcome {
     let deadline = match duration {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Instant::now() + Duration::from_secs_f64(s)),
-        Some(s) => {
-            return Err(
-                UsageError(format!("--duration {s} is not a number of seconds >= 0")).into(),
-            )
-        }
+        Some(s) => Some(deadline_after(s)?),
         None => None,
     };
     let uris = sources
         .iter()
         .map(|s| SourceUri::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    for uri in &uris {
+        source::check(uri)?; // its errors name the URI
+    }
     refuse_to_overwrite_a_replayed_capture(&uris, out)?;
     let (streams, labels) = catalog(&uris)?;
     let interrupt = watch_signals()?;
     let clock = GatewayClock::new();
-    let mut recorder = Recorder::new(CaptureWriter::create(out, epoch_unix_ns(&clock))?);
+    // Only now, with every source checked, is --out touched.
+    let file = super::out_error(create_locked(out, overwrite))?;
+    let mut recorder = Recorder::new(CaptureWriter::with_file(file, out, epoch_unix_ns(&clock))?);
     for stream in &streams {
         recorder.add_stream(stream)?;
         if let Some(rate) = wire_rate(&stream.uri) {
@@ -66,7 +67,28 @@ pub fn run(sources: &[String], out: &Path, duration: Option<f64>) -> Outcome {
     if unregistered > 0 {
         eprintln!("  {unregistered} chunks from undeclared sources skipped");
     }
+    let silent: Vec<String> = gateway
+        .sources()
+        .iter()
+        .filter(|s| s.bytes_in() == 0)
+        .map(|s| s.uri.text.clone())
+        .collect();
+    gateway.join()?;
+    if !silent.is_empty() {
+        return Err(Failure::NothingDecodable(format!(
+            "no byte from {} (the reasons are above and in the capture's /status)",
+            silent.join(", ")
+        )));
+    }
     Ok(())
+}
+
+/// The instant `s` seconds from now, when the clock can hold it.
+fn deadline_after(s: f64) -> Result<Instant, UsageError> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .and_then(|d| Instant::now().checked_add(d))
+        .ok_or_else(|| UsageError(format!("--duration {s}: expected seconds from 0 to 3.2e8")))
 }
 
 /// The streams the capture will hold, and the labels to carry over from replayed captures.

@@ -9,7 +9,9 @@ use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
 
-use super::{Outcome, UsageError};
+use dagr_host::output::{Overwrite, StagedFile};
+
+use super::{out_error, Outcome, UsageError};
 
 /// What `dagr sim` was asked for.
 #[derive(Debug, Args)]
@@ -17,9 +19,13 @@ pub struct SimArgs {
     /// The scene, whether written to a file or served live.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// The capture file to write (replaced if it exists).
+    /// The capture file to write. It must not exist unless --force is given; it is
+    /// written under a temporary name beside it and renamed when complete.
     #[arg(long, value_name = "FILE.mcap", required_unless_present = "serve")]
     pub out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Serve the simulated devices live instead: pseudo-terminals for the radar and
     /// the CSI receivers, an LLRP reader on 127.0.0.1; prints one source URI per line
     /// for `dagr record` and serves until --duration or SIGINT/SIGTERM.
@@ -54,8 +60,9 @@ pub struct SceneArgs {
     /// Activity schedule file (default: random activities).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
-    /// Seconds to simulate (default with --scenario: until its last activity ends, plus 1 s).
-    #[arg(long, value_name = "S")]
+    /// Seconds to simulate, at most 1e6 (default with --scenario: until its last activity
+    /// ends, plus 1 s).
+    #[arg(long, value_name = "S", value_parser = super::seconds_in(0.0, super::MAX_SIM_S, true))]
     pub duration: Option<f64>,
 }
 
@@ -79,16 +86,6 @@ impl SceneArgs {
             schedule,
             self.seed,
         )
-    }
-
-    /// `--duration`, checked.
-    pub fn checked_duration(&self) -> Result<Option<f64>, UsageError> {
-        match self.duration {
-            Some(d) if !(d.is_finite() && d > 0.0) => Err(UsageError(format!(
-                "--duration {d} is not a number of seconds > 0"
-            ))),
-            d => Ok(d),
-        }
     }
 }
 
@@ -118,7 +115,9 @@ pub fn run(args: &SimArgs) -> Outcome {
         },
     };
     let mut renderers = renderers_with(&world, scene.seed, &options);
-    let summary = write_capture(out, &world, &mut renderers, duration, scene.seed)?;
+    let staged = out_error(StagedFile::new(out, Overwrite::forced(args.force)))?;
+    let summary = write_capture(staged.path(), &world, &mut renderers, duration, scene.seed)?;
+    out_error(staged.commit())?;
     eprintln!(
         "dagr sim: wrote {} ({duration} s, room {}, subject {}, seed {}, {} labels)",
         out.display(),
@@ -139,11 +138,19 @@ pub fn run(args: &SimArgs) -> Outcome {
 /// The schedule to play and for how long: a scenario runs to its last activity's end plus
 /// one second unless `--duration` says otherwise; a random schedule needs `--duration`.
 fn schedule_and_duration(scene: &SceneArgs) -> Result<(Schedule, f64), super::Failure> {
-    let duration = scene.checked_duration()?;
+    let duration = scene.duration;
     match &scene.scenario {
         Some(path) => {
             let schedule = Schedule::load(Path::new(path))?;
             let end = schedule.items.last().map_or(0.0, |s| s.end) + 1.0;
+            if duration.is_none() && end > super::MAX_SIM_S {
+                return Err(UsageError(format!(
+                    "--scenario {}: ends at {end} s; expected at most {} s (or give --duration)",
+                    path.display(),
+                    super::MAX_SIM_S
+                ))
+                .into());
+            }
             Ok((schedule, duration.unwrap_or(end)))
         }
         None => {

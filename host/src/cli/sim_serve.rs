@@ -17,7 +17,7 @@ const OPEN_ENDED_SCHEDULE_S: f64 = 86_400.0;
 /// Serves until --duration or a signal.
 pub fn serve(args: &SimArgs) -> Outcome {
     let scene = &args.scene;
-    let duration = scene.checked_duration()?;
+    let duration = scene.duration;
     let schedule = match &scene.scenario {
         Some(path) => Schedule::load(Path::new(path))?,
         None => Schedule::random(scene.seed, duration.unwrap_or(OPEN_ENDED_SCHEDULE_S)),

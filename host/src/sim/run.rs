@@ -203,7 +203,16 @@ impl std::fmt::Display for SimError {
     }
 }
 
-impl std::error::Error for SimError {}
+impl std::error::Error for SimError {
+    /// The capture error's own causes (its text is this error's): a full disk is said as
+    /// "No space left on device", not only as the MCAP layer's summary.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SimError::Capture(e) => std::error::Error::source(e),
+            SimError::Renderer { .. } => None,
+        }
+    }
+}
 
 impl From<CaptureError> for SimError {
     fn from(e: CaptureError) -> Self {
@@ -396,6 +405,17 @@ mod tests {
     use crate::sim::body::Subject;
     use crate::sim::scenario::Schedule;
     use crate::sim::Room;
+
+    #[test]
+    fn a_full_disk_under_a_simulation_keeps_its_cause() {
+        let full = std::io::Error::from_raw_os_error(28); // ENOSPC
+        let error = SimError::from(CaptureError::new(Path::new("sim.mcap"), full));
+        let cause = std::error::Error::source(&error).map(|c| c.to_string());
+        assert!(
+            cause.is_some_and(|c| c.contains("No space left on device")),
+            "{error}"
+        );
+    }
 
     /// A renderer that sends `b"x"` at `times` (or stalls at its first when `stall`).
     struct Stub {

@@ -81,6 +81,21 @@ pub enum SourceError {
     Io(#[source] std::io::Error),
 }
 
+/// Checks everything `uri` asks for that can be checked without its device: parameters,
+/// the radar `.cfg` file, the replay speed and capture. A command calls it for every source
+/// before it touches its output, so a typo costs nothing.
+pub fn check(uri: &SourceUri) -> Result<(), SourceError> {
+    match (uri.scheme, uri.transport()) {
+        (Scheme::Replay, _) => replay::check(uri),
+        (_, Some(Transport::Serial)) => serial::settings::SerialSettings::from_uri(uri).map(drop),
+        (_, Some(Transport::Tcp)) => llrp::Settings::from_uri(uri).map(drop),
+        (_, _) => Err(SourceError::Unsupported(format!(
+            "{}: this format is read from files only",
+            uri.text
+        ))),
+    }
+}
+
 /// Starts the thread of the source `uri` names.
 pub fn spawn(
     uri: &SourceUri,

@@ -33,8 +33,16 @@ pub fn spawn(uri: &SourceUri, ctx: SourceContext) -> Result<JoinHandle<()>, Sour
         .map_err(SourceError::Io)
 }
 
+/// Checks the URI's parameters and that its capture opens.
+pub fn check(uri: &SourceUri) -> Result<(), SourceError> {
+    replay_speed(uri)?;
+    CaptureReader::open(&PathBuf::from(&uri.target))?;
+    Ok(())
+}
+
 /// The `speed` of a replay URI: `?max`, `?speed=max`, `?speed=X` (default 1).
 pub fn replay_speed(uri: &SourceUri) -> Result<Speed, SourceError> {
+    check_known_params(uri)?;
     if uri.param("max").is_some() {
         return Ok(Speed::Max);
     }
@@ -43,6 +51,25 @@ pub fn replay_speed(uri: &SourceUri) -> Result<Speed, SourceError> {
         Some(text) => {
             Speed::parse(text).map_err(|e| SourceError::Config(format!("{}: {e}", uri.text)))
         }
+    }
+}
+
+/// Query parameters a `replay://` URI accepts.
+const KNOWN: [&str; 3] = ["name", "speed", "max"];
+
+/// Refuses a parameter a replay does not read (`?sped=2` would play in real time).
+fn check_known_params(uri: &SourceUri) -> Result<(), SourceError> {
+    match uri
+        .params
+        .iter()
+        .find(|(k, _)| !KNOWN.contains(&k.as_str()))
+    {
+        Some((key, _)) => Err(SourceError::Config(format!(
+            "{}: unknown parameter {key:?}; expected one of {}",
+            uri.text,
+            KNOWN.join(", ")
+        ))),
+        None => Ok(()),
     }
 }
 

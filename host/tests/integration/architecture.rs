@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     "classes",
     "record",
+    "output",
     "clock",
     "events",
     "format",

@@ -68,3 +68,69 @@ fn every_format_reports_garbage_as_nothing_decodable() {
         assert!(!err.contains("panicked"), "{format}: {err}");
     }
 }
+
+#[test]
+fn an_empty_input_is_nothing_decodable_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.bin");
+    std::fs::write(&path, b"").unwrap();
+    for format in ["ti-mmwave", "llrp"] {
+        let out = dagr()
+            .args(["decode", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(
+            err.contains("empty.bin: empty (0 bytes)"),
+            "{format}: {err}"
+        );
+    }
+}
+
+/// Issue 8, point 5: a missing device is said on standard error as it happens (with the
+/// reason and the retry delay), and a source that never delivered a byte fails the run.
+#[test]
+fn record_says_each_state_change_and_fails_when_a_source_sent_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.mcap");
+    let uri = "esp32-csi:///nonexistent/ttyUSB9";
+    let run = |log: &str| {
+        dagr()
+            .args([
+                "record",
+                "--source",
+                uri,
+                "--duration",
+                "0.5",
+                "--force",
+                "--out",
+            ])
+            .arg(&out)
+            .env("RUST_LOG", log)
+            .output()
+            .unwrap()
+    };
+    let said = run("info");
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert_eq!(said.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("source esp32-csi:/nonexistent/ttyUSB9: disconnected: cannot open")
+            && err.contains("No such file or directory; retrying in 0.1 s"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("dagr record: no byte from {uri}")),
+        "{err}"
+    );
+    assert!(out.exists(), "the capture with the /status history is kept");
+
+    let quiet = run("off");
+    let err = String::from_utf8_lossy(&quiet.stderr);
+    assert_eq!(quiet.status.code(), Some(1), "{err}");
+    assert!(
+        !err.contains("disconnected"),
+        "RUST_LOG=off still said: {err}"
+    );
+}

@@ -15,6 +15,7 @@ mod decode_intel5300;
 mod decode_llrp;
 mod decode_node;
 mod decode_ti_mmwave;
+mod outputs;
 mod sim_capture;
 mod sim_devices;
 mod sim_realism;

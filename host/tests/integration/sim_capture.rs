@@ -310,7 +310,11 @@ fn dagr_sim_serve_refuses_a_duration_that_is_not_positive() {
     // Serving itself is tested in sim_serve.rs.
     let out = dagr(&["sim", "--serve", "--duration", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration 0"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'0' for '--duration") && err.contains("expected seconds in (0, 1000000]"),
+        "{err}"
+    );
 }
 
 #[test]
