@@ -10,6 +10,7 @@ arguments always give the same corpus."""
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -86,6 +87,24 @@ def run(cmd):
     return r
 
 
+def export(dagr, paths, out, window, hop):
+    """`dagr dataset export` of `paths` into `out`, which already holds the captures.
+
+    The exporter refuses an existing directory (and --force would replace it, captures
+    included), so it writes a fresh staging directory whose files then move into `out`."""
+    staging = os.path.join(out, ".export")
+    shutil.rmtree(staging, ignore_errors=True)
+    cmd = [dagr, "dataset", "export", *paths, "--out", staging]
+    if window is not None:
+        cmd += ["--window", str(window)]
+    if hop is not None:
+        cmd += ["--hop", str(hop)]
+    run(cmd)
+    for name in os.listdir(staging):
+        os.replace(os.path.join(staging, name), os.path.join(out, name))
+    os.rmdir(staging)
+
+
 def write_split(out, captures, manifest):
     """split.json: per part its rooms, subjects and shard files (as named in dataset.json)."""
     files_of = {}
@@ -151,12 +170,7 @@ def build(
         log(
             f"corpus: simulated {k + 1}/{len(captures)} {c.stem} ({time.time() - started:.0f} s)"
         )
-    cmd = [dagr, "dataset", "export", *paths, "--out", out]
-    if window is not None:
-        cmd += ["--window", str(window)]
-    if hop is not None:
-        cmd += ["--hop", str(hop)]
-    run(cmd)
+    export(dagr, paths, out, window, hop)
     manifest = load_manifest(out)
     split = write_split(out, captures, manifest)
     log(
