@@ -253,10 +253,11 @@ def simulate(args, seed, work):
                 str(args.duration),
                 "--out",
                 path,
+                "--force",  # regenerating the work directory is the intent
             ]
         )
     if not reuse:
-        run([args.dagr, "dataset", "export", *captures, "--out", shards])
+        run([args.dagr, "dataset", "export", *captures, "--out", shards, "--force"])
     manifest = json.load(open(os.path.join(shards, "dataset.json")))
     window_s = manifest["spec"]["window_s"]
     parts = []
