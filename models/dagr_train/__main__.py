@@ -30,6 +30,7 @@ def corpus_cmd(a):
         a.seed,
         a.window,
         a.hop,
+        pairing=a.pairing,
     )
 
 
@@ -241,12 +242,19 @@ def parser():
         "--dagr",
         help="dagr binary (default: target/release/dagr, then target/debug/dagr)",
     )
-    p.add_argument("--train-rooms", default="1,2,3,4,5")
-    p.add_argument("--train-subjects", default="1,2,3,4,5")
-    p.add_argument("--val-rooms", default="6,9")
-    p.add_argument("--val-subjects", default="6,9")
-    p.add_argument("--test-rooms", default="7,8")
-    p.add_argument("--test-subjects", default="7,8")
+    p.add_argument("--train-rooms", default="1-30", help="ids or ranges a-b")
+    p.add_argument("--train-subjects", default="1-30")
+    p.add_argument("--val-rooms", default="41-46")
+    p.add_argument("--val-subjects", default="61-66")
+    p.add_argument("--test-rooms", default="47-54")
+    p.add_argument("--test-subjects", default="67-74")
+    p.add_argument(
+        "--pairing",
+        default="zip",
+        choices=["zip", "grid"],
+        help="zip: i-th room with i-th subject, one person per room (default); "
+        "grid: every room of a part with every subject of it",
+    )
     p.add_argument(
         "--duration",
         type=float,

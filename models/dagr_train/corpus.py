@@ -1,10 +1,12 @@
 """`corpus`: simulate captures with `dagr sim`, export them with `dagr dataset export` and
 write split.json, holding out rooms and people together.
 
-The plan: every (room, subject) pair of the train rooms x train subjects, of the val rooms x
-val subjects and of the test rooms x test subjects, `captures_per_pair` captures each of
-`duration` seconds. Pairs that mix parts (a train room with a test person) are not
-simulated, so a val/test window comes from a room *and* a person never seen in training.
+The plan: per part (train, val, test) its (room, subject) pairs, `captures_per_pair` captures
+each of `duration` seconds; with pairing `zip` (the default) the i-th room of a part goes with
+its i-th subject, so every capture has its own room and person, with `grid` every room of a
+part goes with every subject of it. Pairs that mix parts (a train room with a test person)
+are never simulated, so a val/test window comes from a room *and* a person never seen in
+training.
 Capture seeds are `1000 * seed + k + 1` for the k-th capture of the plan: the same
 arguments always give the same corpus."""
 
@@ -61,7 +63,25 @@ def find_dagr(explicit=None, repo=None):
     )
 
 
-def plan(rooms, subjects, captures_per_pair, seed):
+PAIRINGS = ("zip", "grid")
+
+
+def pairs(part, rooms, subjects, pairing):
+    """The (room, subject) pairs of one part: `zip` pairs the i-th room with the i-th subject
+    (equal counts required), `grid` pairs every room with every subject."""
+    if pairing == "grid":
+        return [(r, s) for r in rooms for s in subjects]
+    if pairing != "zip":
+        raise DataError(f"pairing {pairing!r}: expected one of {', '.join(PAIRINGS)}")
+    if len(rooms) != len(subjects):
+        raise DataError(
+            f"corpus plan: {part} has {len(rooms)} rooms and {len(subjects)} subjects; "
+            "pairing zip needs as many of each"
+        )
+    return list(zip(rooms, subjects))
+
+
+def plan(rooms, subjects, captures_per_pair, seed, pairing="grid"):
     """The captures to simulate, part by part; rejects reserved or shared ids."""
     split = {
         p: {"rooms": rooms[p], "subjects": subjects[p]}
@@ -72,10 +92,9 @@ def plan(rooms, subjects, captures_per_pair, seed):
     check_disjoint("corpus plan", split)
     out = []
     for part in ("train", "val", "test"):
-        for room in rooms[part]:
-            for subject in subjects[part]:
-                for _ in range(captures_per_pair):
-                    out.append(Capture(part, room, subject, 1000 * seed + len(out) + 1))
+        for room, subject in pairs(part, rooms[part], subjects[part], pairing):
+            for _ in range(captures_per_pair):
+                out.append(Capture(part, room, subject, 1000 * seed + len(out) + 1))
     return out
 
 
@@ -140,10 +159,11 @@ def build(
     window=None,
     hop=None,
     log=print,
+    pairing="grid",
 ):
     """Simulates, exports and splits the corpus into `out` (captures in out/captures, shards
     and dataset.json/splits.json/split.json in out/). Returns the split."""
-    captures = plan(rooms, subjects, captures_per_pair, seed)
+    captures = plan(rooms, subjects, captures_per_pair, seed, pairing)
     cap_dir = os.path.join(out, "captures")
     os.makedirs(cap_dir, exist_ok=True)
     started = time.time()
@@ -182,11 +202,25 @@ def build(
 
 
 def parse_ids(text, flag):
-    """Comma-separated ids of a command-line flag; rejects reserved ids with the flag's name."""
+    """Comma-separated ids or inclusive ranges (`1-30,35`) of a command-line flag; rejects
+    reserved ids with the flag's name."""
+    ids = []
     try:
-        ids = [int(s) for s in text.split(",") if s.strip()]
+        for s in text.split(","):
+            if not s.strip():
+                continue
+            lo, sep, hi = s.partition("-")
+            if sep:
+                lo, hi = int(lo), int(hi)
+                if hi < lo:
+                    raise ValueError(s)
+                ids += range(lo, hi + 1)
+            else:
+                ids.append(int(s))
     except ValueError as e:
-        raise DataError(f"{flag} {text!r}: expected comma-separated integers") from e
+        raise DataError(
+            f"{flag} {text!r}: expected comma-separated integers or ranges a-b"
+        ) from e
     if not ids:
         raise DataError(f"{flag} {text!r}: expected at least one id")
     for i in ids:

@@ -33,6 +33,30 @@ def test_a_plan_never_shares_rooms_or_subjects_between_parts():
     assert {(c.room, c.subject) for c in captures if c.part == "test"} == {(4, 4)}
 
 
+def test_zip_pairing_gives_every_capture_its_own_room_and_person():
+    rooms = {"train": [1, 2, 3], "val": [41], "test": [47, 48]}
+    subjects = {"train": [11, 12, 13], "val": [61], "test": [67, 68]}
+    captures = plan(rooms, subjects, 1, 0, "zip")
+    assert [(c.part, c.room, c.subject) for c in captures] == [
+        ("train", 1, 11),
+        ("train", 2, 12),
+        ("train", 3, 13),
+        ("val", 41, 61),
+        ("test", 47, 67),
+        ("test", 48, 68),
+    ]
+    with pytest.raises(DataError, match="train has 3 rooms and 2 subjects"):
+        plan(rooms, subjects | {"train": [11, 12]}, 1, 0, "zip")
+
+
+def test_id_ranges_on_the_command_line():
+    assert parse_ids("1-3,7", "--train-rooms") == [1, 2, 3, 7]
+    with pytest.raises(DataError, match="--test-rooms.*1000.*reserved"):
+        parse_ids("995-1001", "--test-rooms")
+    with pytest.raises(DataError, match="--val-rooms"):
+        parse_ids("5-3", "--val-rooms")
+
+
 def test_a_missing_dagr_binary_is_named():
     with pytest.raises(DataError, match="--dagr /nonexistent/dagr"):
         find_dagr("/nonexistent/dagr")

@@ -39,7 +39,10 @@ def test_onnxruntime_reproduces_pytorch_on_every_parity_file(package):
 
 
 def check_parity(pkg):
-    """onnxruntime reproduces every parity file of package `pkg` within PARITY_TOL; the
+    """onnxruntime reproduces every parity file of package `pkg` within PARITY_TOL times
+    max(1, the output's largest magnitude) — absolute 1e-5 for outputs of magnitude ≤ 1;
+    for larger ones a few float32 ulps (a trained model's feat_wifi reaches ~70, where one
+    ulp is 7.6e-6 and onnxruntime's summation order differs from torch's by a few) —; the
     files cover batch 1 and > 1, all 7 subsets, and absent inputs are all zeros."""
     session = ort.InferenceSession(
         os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
@@ -50,7 +53,8 @@ def check_parity(pkg):
         got = session.run(list(OUTPUTS), {k: d[k] for k in INPUTS})
         for name, value in zip(OUTPUTS, got):
             diff = float(np.abs(value - d[name]).max())
-            assert diff < PARITY_TOL, f"{path}: {name} differs by {diff}"
+            tol = PARITY_TOL * max(1.0, float(np.abs(d[name]).max()))
+            assert diff < tol, f"{path}: {name} differs by {diff} (tolerance {tol})"
         batches.add(d["present"].shape[0])
         absent = d["present"] < 0.5
         for i, m in enumerate(MODALITIES):
