@@ -142,7 +142,7 @@ fn a_damaged_chunk_length_resynchronizes_on_the_next_chunk() {
 }
 
 #[test]
-fn inspect_replay_and_export_of_a_damaged_capture_exit_3_saying_what_was_lost() {
+fn inspect_and_replay_of_a_damaged_capture_exit_3_saying_what_was_lost() {
     let dir = scratch("damage-cli");
     let good = dir.join("good.mcap");
     multi_chunk_capture(&good);
@@ -251,5 +251,40 @@ fn captures_of_the_python_mcap_writer_with_zstd_and_lz4_chunks_are_read_in_full(
         );
         assert_eq!(json_lines(&replay).len() as u64, expected, "{compression}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn export_of_a_damaged_capture_writes_the_readable_windows_and_exits_3() {
+    let dir = scratch("damage-export");
+    let scenario = dir.join("scenario.txt");
+    std::fs::write(&scenario, "0 3 clapping\n3 6 jumping\n").unwrap();
+    let sim = dir.join("sim.mcap");
+    let args = ["sim", "--scenario", path_str(&scenario), "--room", "2"];
+    let out = dagr()
+        .args(args)
+        .args(["--subject", "1", "--out", path_str(&sim)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut bytes = std::fs::read(&sim).unwrap();
+    let chunks = chunks(&bytes);
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    bytes[chunks[1].0 as usize + 100] ^= 0xff;
+    std::fs::write(&sim, &bytes).unwrap();
+    let data = dir.join("data");
+    let export = dagr()
+        .args(["dataset", "export", path_str(&sim), "--out", path_str(&data)])
+        .args(["--window", "1", "--hop", "0.5"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&export.stderr);
+    assert_eq!(export.status.code(), Some(3), "{err}");
+    assert!(err.contains(path_str(&sim)) && err.contains("skipped 1 chunk(s)"), "{err}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(data.join("dataset.json")).unwrap()).unwrap();
+    assert!(manifest["counts"]["windows"].as_u64().unwrap() > 0, "{manifest}");
+    let lost = manifest["files"][0]["lost"].as_str().unwrap();
+    assert!(lost.contains("skipped 1 chunk(s)"), "{lost}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
