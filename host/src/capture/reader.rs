@@ -316,12 +316,16 @@ impl CaptureReader {
             self.pos = start;
             return self.stop("unexpected end of file".into());
         }
-        let mut body = vec![0u8; len as usize];
-        match self.fill(&mut body) {
+        // The whole record (the MCAP reader decodes a chunk from its header on).
+        let mut record = vec![0u8; 9 + len as usize];
+        record[0] = opcode;
+        record[1..9].copy_from_slice(&len.to_le_bytes());
+        let body = &mut record[9..];
+        match self.fill(body) {
             Err(e) => self.stop(e.to_string()),
-            Ok(_) if opcode == op::CHUNK => self.chunk(start, len, body),
+            Ok(_) if opcode == op::CHUNK => self.chunk(start, &record),
             Ok(_) if opcode == op::FOOTER => self.footer(),
-            Ok(_) => self.plain(start, opcode, &body),
+            Ok(_) => self.plain(start, opcode, &record[9..]),
         }
     }
 
@@ -358,13 +362,8 @@ impl CaptureReader {
 
     /// Decodes one chunk record (decompressing, checking its CRC) as a whole: either all of
     /// its entries are queued or the chunk is reported damaged.
-    fn chunk(&mut self, start: u64, len: u64, body: Vec<u8>) {
-        let mut record = Vec::with_capacity(body.len() + 9);
-        record.push(op::CHUNK);
-        record.extend_from_slice(&len.to_le_bytes());
-        record.extend_from_slice(&body);
-        drop(body);
-        match decode_chunk(&record) {
+    fn chunk(&mut self, start: u64, record: &[u8]) {
+        match decode_chunk(record) {
             Ok(records) => {
                 for (opcode, data) in records {
                     match mcap::parse_record(opcode, &data) {

@@ -266,7 +266,11 @@ fn export_of_a_damaged_capture_writes_the_readable_windows_and_exits_3() {
         .args(["--subject", "1", "--out", path_str(&sim)])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut bytes = std::fs::read(&sim).unwrap();
     let chunks = chunks(&bytes);
     assert!(chunks.len() >= 3, "{} chunks", chunks.len());
@@ -274,16 +278,28 @@ fn export_of_a_damaged_capture_writes_the_readable_windows_and_exits_3() {
     std::fs::write(&sim, &bytes).unwrap();
     let data = dir.join("data");
     let export = dagr()
-        .args(["dataset", "export", path_str(&sim), "--out", path_str(&data)])
+        .args([
+            "dataset",
+            "export",
+            path_str(&sim),
+            "--out",
+            path_str(&data),
+        ])
         .args(["--window", "1", "--hop", "0.5"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&export.stderr);
     assert_eq!(export.status.code(), Some(3), "{err}");
-    assert!(err.contains(path_str(&sim)) && err.contains("skipped 1 chunk(s)"), "{err}");
+    assert!(
+        err.contains(path_str(&sim)) && err.contains("skipped 1 chunk(s)"),
+        "{err}"
+    );
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(data.join("dataset.json")).unwrap()).unwrap();
-    assert!(manifest["counts"]["windows"].as_u64().unwrap() > 0, "{manifest}");
+    assert!(
+        manifest["counts"]["windows"].as_u64().unwrap() > 0,
+        "{manifest}"
+    );
     let lost = manifest["files"][0]["lost"].as_str().unwrap();
     assert!(lost.contains("skipped 1 chunk(s)"), "{lost}");
     std::fs::remove_dir_all(&dir).unwrap();
