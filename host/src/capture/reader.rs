@@ -117,6 +117,8 @@ pub struct CaptureReader {
     pending: VecDeque<Entry>,
     last_ns: Option<u64>,
     damage: Vec<Damage>,
+    /// Messages whose channel was never defined (its definition lost to damage).
+    orphans: u64,
     end: ReadEnd,
 }
 
@@ -167,6 +169,7 @@ impl CaptureReader {
             pending: VecDeque::new(),
             last_ns: None,
             damage: Vec::new(),
+            orphans: 0,
             end: ReadEnd::Reading,
         };
         reader.read_summary();
@@ -220,6 +223,12 @@ impl CaptureReader {
         &self.end
     }
 
+    /// Messages skipped because their channel was never defined (lost with a damaged
+    /// chunk of a file without a summary).
+    pub fn orphaned_messages(&self) -> u64 {
+        self.orphans
+    }
+
     /// The damaged parts skipped so far, in file order.
     pub fn damage(&self) -> &[Damage] {
         &self.damage
@@ -243,15 +252,21 @@ impl CaptureReader {
     /// What was lost to damage, naming the file; `None` when nothing was (callers exit with
     /// the documented data-loss code when this is `Some`).
     pub fn loss(&self) -> Option<String> {
-        if self.damage.is_empty() {
+        if self.damage.is_empty() && self.orphans == 0 {
             return None;
         }
         let chunks: u64 = self.damage.iter().map(|d| d.chunks).sum();
         let bytes: u64 = self.damage.iter().map(|d| d.bytes).sum();
         let parts: Vec<String> = self.damage.iter().map(describe).collect();
+        let orphans = match self.orphans {
+            0 => String::new(),
+            n => format!(
+                "; {n} later message(s) of channels whose definition was lost could not be read"
+            ),
+        };
         Some(format!(
             "capture {} is damaged: skipped {chunks} chunk(s), {bytes} bytes in {} part(s) \
-             ({}); everything else was read",
+             ({}){orphans}; everything else was read",
             self.path.display(),
             self.damage.len(),
             parts.join("; ")
@@ -351,6 +366,11 @@ impl CaptureReader {
     }
 
     fn take(&mut self, record: McapRecord<'_>) {
+        if let McapRecord::Message { header, .. } = &record {
+            if !self.channels.contains_key(&header.channel_id) {
+                self.orphans += 1;
+            }
+        }
         let entry = interpret(
             record,
             &mut self.channels,
@@ -429,29 +449,52 @@ impl CaptureReader {
             return false;
         }
         let len = u64::from_le_bytes(head[1..].try_into().expect("8 bytes"));
-        (op::HEADER..=op::DATA_END).contains(&head[0])
-            && len <= RECORD_LIMIT as u64
-            && at + 9 + len <= self.file_len
+        let fits = len <= RECORD_LIMIT as u64 && at + 9 + len <= self.file_len;
+        fits && self.valid_record(head[0], len)
+    }
+
+    /// Whether the record whose header was just read (the file positioned at its body) is
+    /// one that follows chunks and checks out: a chunk that decodes, a data end, a message
+    /// index or metadata that parses. Resynchronizing lands only on such a record, never on
+    /// damaged bytes that happen to look like a header.
+    fn valid_record(&mut self, opcode: u8, len: u64) -> bool {
+        if opcode == op::DATA_END {
+            return len == 4;
+        }
+        if ![op::CHUNK, op::MESSAGE_INDEX, op::METADATA].contains(&opcode) {
+            return false;
+        }
+        let mut record = vec![0u8; 9 + len as usize];
+        record[0] = opcode;
+        record[1..9].copy_from_slice(&len.to_le_bytes());
+        if !matches!(self.fill(&mut record[9..]), Ok(n) if n as u64 == len) {
+            return false;
+        }
+        match opcode {
+            op::CHUNK => decode_chunk(&record).is_ok(),
+            _ => mcap::parse_record(opcode, &record[9..]).is_ok(),
+        }
     }
 
     fn next_indexed(&self, start: u64) -> Option<u64> {
         self.chunk_offsets.iter().copied().find(|&o| o > start)
     }
 
-    /// Scans forward from `from` for a chunk opcode whose length fits in the file and the
-    /// limit, or a data end record.
+    /// Scans forward from `from` for a chunk that decodes (its length fitting the file and
+    /// the limit) or a data end record.
     fn scan(&mut self, from: u64) -> Option<u64> {
-        self.seek(from);
         let mut window: Vec<u8> = Vec::with_capacity(READ_SIZE + 9);
         let mut base = from;
         loop {
+            self.seek(base + window.len() as u64);
             let mut block = vec![0u8; READ_SIZE];
             let n = self.fill(&mut block).ok()?;
             window.extend_from_slice(&block[..n]);
-            if let Some(i) = (0..window.len().saturating_sub(8))
-                .find(|&i| self.plausible(base + i as u64, &window[i..i + 9]))
-            {
-                return Some(base + i as u64);
+            for i in 0..window.len().saturating_sub(8) {
+                let at = base + i as u64;
+                if self.plausible(at, &window[i..i + 9]) && self.framed(at) {
+                    return Some(at);
+                }
             }
             if n < READ_SIZE {
                 return None;
@@ -568,6 +611,8 @@ mod op {
     pub const HEADER: u8 = 0x01;
     pub const FOOTER: u8 = 0x02;
     pub const CHUNK: u8 = 0x06;
+    pub const MESSAGE_INDEX: u8 = 0x07;
+    pub const METADATA: u8 = 0x0C;
     pub const DATA_END: u8 = 0x0F;
 }
 
