@@ -145,8 +145,12 @@ pub struct Inspection {
     pub labels: u64,
     /// Messages of channels not understood.
     pub skipped_messages: u64,
-    /// Set when the file is truncated or damaged.
+    /// Set when the file is truncated.
     pub warning: Option<String>,
+    /// What was lost to damage (skipped chunks), naming the file; `None` when nothing was.
+    pub lost: Option<String>,
+    /// The damaged parts skipped, in file order.
+    pub damage: Vec<super::Damage>,
 }
 
 impl Inspection {
@@ -156,8 +160,10 @@ impl Inspection {
             "file": self.path.display().to_string(),
             "dagr_version": self.metadata.get("dagr_version"),
             "gateway_epoch_unix_ns": self.metadata.get("gateway_epoch_unix_ns").and_then(|v| v.parse::<u64>().ok()),
-            "complete": self.warning.is_none(),
+            "complete": self.warning.is_none() && self.lost.is_none(),
             "warning": self.warning,
+            "lost": self.lost,
+            "damage": self.damage.iter().map(damage_json).collect::<Vec<_>>(),
             "labels": self.labels,
             "skipped_messages": self.skipped_messages,
             "streams": self.streams.iter().map(StreamReport::to_json).collect::<Vec<_>>(),
@@ -180,8 +186,26 @@ impl Inspection {
             text.push_str(&stream.summary());
             text.push('\n');
         }
+        for d in &self.damage {
+            text.push_str(&format!(
+                "  damaged: {} chunk(s), {} bytes at offset {} skipped ({})\n",
+                d.chunks, d.bytes, d.offset, d.reason
+            ));
+        }
         text
     }
+}
+
+/// One skipped part in `dagr inspect --json`.
+fn damage_json(d: &super::Damage) -> Value {
+    json!({
+        "offset": d.offset,
+        "bytes": d.bytes,
+        "chunks": d.chunks,
+        "reason": d.reason,
+        "after_log_ns": d.after_ns,
+        "before_log_ns": d.before_ns,
+    })
 }
 
 /// Per-stream state while reading.
@@ -324,5 +348,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, CaptureError> {
         labels,
         skipped_messages: reader.skipped_messages(),
         warning: reader.warning(),
+        lost: reader.loss(),
+        damage: reader.damage().to_vec(),
     })
 }

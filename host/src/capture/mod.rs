@@ -56,7 +56,7 @@ pub mod recorder;
 pub mod writer;
 
 pub use pace::{Pacer, Speed};
-pub use reader::{CaptureReader, Entry, ReadEnd};
+pub use reader::{CaptureReader, Damage, Entry, ReadEnd};
 pub use recorder::{Recorder, StreamTally};
 pub use writer::CaptureWriter;
 

@@ -1,12 +1,16 @@
 //! Reading a capture in file order, from a complete file or from one cut short.
 //!
-//! The reader streams (memory bounded by the largest chunk), validates each chunk's CRC
-//! before yielding any of its messages, and stops at the first incomplete or damaged
-//! record: everything before it is yielded, and [`CaptureReader::end`] says where and why
-//! it stopped, so callers report a truncated capture as a warning rather than failing.
-use std::collections::{BTreeMap, HashMap};
+//! The reader streams (memory bounded by the largest chunk, every length bounded before it
+//! is allocated), validates each chunk's CRC before yielding any of its messages and
+//! decompresses zstd and lz4 chunks (other tools' writers). A chunk that fails its CRC or
+//! does not parse is skipped: the reader resynchronizes on the next chunk (from the
+//! summary's chunk index when the file has one, else by scanning forward for a plausible
+//! chunk header) and records the loss in [`CaptureReader::damage`] / [`CaptureReader::loss`]
+//! so callers exit non-zero. A file cut short yields everything up to its last complete
+//! chunk and [`CaptureReader::end`] says where it stopped (a warning, not a failure).
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,16 +66,33 @@ impl Entry {
 pub enum ReadEnd {
     /// Not at the end yet.
     Reading,
-    /// The whole file was read, footer included.
+    /// The whole file was read to its data end (damaged parts are in [`CaptureReader::damage`]).
     Complete,
-    /// The file ends early or is damaged after `after_bytes`; everything up to its last
-    /// complete chunk was read.
+    /// The file ends early after `after_bytes`; everything up to its last complete chunk was
+    /// read.
     Truncated {
         /// Bytes of the file consumed when reading stopped.
         after_bytes: u64,
-        /// What the MCAP reader found.
+        /// Why reading stopped.
         reason: String,
     },
+}
+
+/// One damaged part of a capture that was skipped, so the user can be told what was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// File offset where the damaged part starts.
+    pub offset: u64,
+    /// Bytes skipped.
+    pub bytes: u64,
+    /// Chunks that failed their CRC or did not parse.
+    pub chunks: u64,
+    /// What was wrong with the first damaged record.
+    pub reason: String,
+    /// Log time of the last entry read before the damage, ns.
+    pub after_ns: Option<u64>,
+    /// Log time of the first entry read after the damage, ns.
+    pub before_ns: Option<u64>,
 }
 
 enum Channel {
@@ -85,20 +106,30 @@ enum Channel {
 /// Streams the [`Entry`]s of a capture file in file order.
 pub struct CaptureReader {
     path: PathBuf,
-    file: File,
-    linear: LinearReader,
-    bytes_read: u64,
+    file: BufReader<File>,
+    pos: u64,
+    file_len: u64,
+    chunk_offsets: Vec<u64>,
+    has_summary: bool,
     channels: HashMap<u16, Channel>,
     metadata: BTreeMap<String, String>,
     skipped_messages: u64,
+    pending: VecDeque<Entry>,
+    last_ns: Option<u64>,
+    damage: Vec<Damage>,
+    /// Messages whose channel was never defined (its definition lost to damage).
+    orphans: u64,
     end: ReadEnd,
 }
 
-enum Step {
-    Read(usize),
-    Record(Result<Option<Entry>, String>),
-    Done,
-    Failed(String),
+/// What the next record header says.
+enum Header {
+    /// The file ends at a record boundary.
+    Eof,
+    /// The file ends inside the 9-byte header.
+    Partial,
+    /// A record.
+    Record { opcode: u8, len: u64 },
 }
 
 impl CaptureReader {
@@ -121,20 +152,29 @@ impl CaptureReader {
                 "not an MCAP file (expected the MCAP magic bytes \\x89MCAP0\\r\\n)",
             ));
         }
-        let options = LinearReaderOptions::default()
-            .with_skip_start_magic(true)
-            .with_prevalidate_chunk_crcs(true)
-            .with_record_length_limit(RECORD_LIMIT);
-        Ok(CaptureReader {
+        let file_len = file
+            .metadata()
+            .map_err(|e| CaptureError::new(path, e))?
+            .len();
+        let mut reader = CaptureReader {
             path: path.to_path_buf(),
-            file,
-            linear: LinearReader::new_with_options(options),
-            bytes_read: MAGIC.len() as u64,
+            file: BufReader::with_capacity(READ_SIZE, file),
+            pos: MAGIC.len() as u64,
+            file_len,
+            chunk_offsets: Vec::new(),
+            has_summary: false,
             channels: HashMap::new(),
             metadata: BTreeMap::new(),
             skipped_messages: 0,
+            pending: VecDeque::new(),
+            last_ns: None,
+            damage: Vec::new(),
+            orphans: 0,
             end: ReadEnd::Reading,
-        })
+        };
+        reader.read_summary();
+        reader.seek(MAGIC.len() as u64);
+        Ok(reader)
     }
 
     /// Reads the whole file and returns its streams (in channel order) and labels: what a
@@ -183,7 +223,18 @@ impl CaptureReader {
         &self.end
     }
 
-    /// A warning for a truncated or damaged file, naming it.
+    /// Messages skipped because their channel was never defined (lost with a damaged
+    /// chunk of a file without a summary).
+    pub fn orphaned_messages(&self) -> u64 {
+        self.orphans
+    }
+
+    /// The damaged parts skipped so far, in file order.
+    pub fn damage(&self) -> &[Damage] {
+        &self.damage
+    }
+
+    /// A warning for a truncated file, naming it.
     pub fn warning(&self) -> Option<String> {
         match &self.end {
             ReadEnd::Truncated {
@@ -198,44 +249,340 @@ impl CaptureReader {
         }
     }
 
-    fn step(&mut self) -> Step {
-        match self.linear.next_event() {
-            None => Step::Done,
-            Some(Err(e)) => Step::Failed(e.to_string()),
-            Some(Ok(LinearReadEvent::ReadRequest(n))) => Step::Read(n),
-            Some(Ok(LinearReadEvent::Record { data, opcode })) => {
-                let record = mcap::parse_record(opcode, data).map_err(|e| e.to_string());
-                Step::Record(record.map(|r| {
-                    interpret(
-                        r,
-                        &mut self.channels,
-                        &mut self.metadata,
-                        &mut self.skipped_messages,
-                    )
-                }))
+    /// What was lost to damage, naming the file; `None` when nothing was (callers exit with
+    /// the documented data-loss code when this is `Some`).
+    pub fn loss(&self) -> Option<String> {
+        if self.damage.is_empty() && self.orphans == 0 {
+            return None;
+        }
+        let chunks: u64 = self.damage.iter().map(|d| d.chunks).sum();
+        let bytes: u64 = self.damage.iter().map(|d| d.bytes).sum();
+        let parts: Vec<String> = self.damage.iter().map(describe).collect();
+        let orphans = match self.orphans {
+            0 => String::new(),
+            n => format!(
+                "; {n} later message(s) of channels whose definition was lost could not be read"
+            ),
+        };
+        Some(format!(
+            "capture {} is damaged: skipped {chunks} chunk(s), {bytes} bytes in {} part(s) \
+             ({}){orphans}; everything else was read",
+            self.path.display(),
+            self.damage.len(),
+            parts.join("; ")
+        ))
+    }
+
+    fn seek(&mut self, to: u64) {
+        self.pos = to;
+        if let Err(e) = self.file.seek(SeekFrom::Start(to)) {
+            self.stop(e.to_string());
+        }
+    }
+
+    /// Reads exactly `buf.len()` bytes at the current position; `Ok(n < len)` at end of file.
+    fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.file.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn header(&mut self) -> std::io::Result<Header> {
+        let mut head = [0u8; 9];
+        Ok(match self.fill(&mut head)? {
+            0 => Header::Eof,
+            9 => Header::Record {
+                opcode: head[0],
+                len: u64::from_le_bytes(head[1..].try_into().expect("8 bytes")),
+            },
+            _ => Header::Partial,
+        })
+    }
+
+    /// Reads the next record, filling `pending` or ending the read.
+    fn advance(&mut self) {
+        let start = self.pos;
+        match self.header() {
+            Err(e) => self.stop(e.to_string()),
+            Ok(Header::Eof) => self.stop("no data end record (unexpected end of file)".into()),
+            Ok(Header::Partial) => self.stop("unexpected end of file".into()),
+            Ok(Header::Record { opcode, len }) => self.record(start, opcode, len),
+        }
+    }
+
+    fn record(&mut self, start: u64, opcode: u8, len: u64) {
+        if !(op::HEADER..=op::DATA_END).contains(&opcode) || len > RECORD_LIMIT as u64 {
+            let reason = format!("invalid record header (opcode {opcode:#04x}, length {len})");
+            return self.damaged(start, reason, 0, None);
+        }
+        if self.pos + len > self.file_len {
+            if self.next_indexed(start).is_some() {
+                let reason = format!("record length {len} past the end of the file");
+                return self.damaged(start, reason, 1, None);
+            }
+            self.pos = start;
+            return self.stop("unexpected end of file".into());
+        }
+        // The whole record (the MCAP reader decodes a chunk from its header on).
+        let mut record = vec![0u8; 9 + len as usize];
+        record[0] = opcode;
+        record[1..9].copy_from_slice(&len.to_le_bytes());
+        let body = &mut record[9..];
+        match self.fill(body) {
+            Err(e) => self.stop(e.to_string()),
+            Ok(_) if opcode == op::CHUNK => self.chunk(start, &record),
+            Ok(_) if opcode == op::FOOTER => self.footer(),
+            Ok(_) => self.plain(start, opcode, &record[9..]),
+        }
+    }
+
+    /// The footer must be followed by the closing magic for the file to be complete.
+    fn footer(&mut self) {
+        let mut magic = [0u8; 8];
+        match self.fill(&mut magic) {
+            Ok(8) if &magic == MAGIC => self.end = ReadEnd::Complete,
+            Ok(_) => self.stop("no closing magic after the footer".into()),
+            Err(e) => self.stop(e.to_string()),
+        }
+    }
+
+    /// A record outside any chunk: definitions, metadata, indexes.
+    fn plain(&mut self, start: u64, opcode: u8, body: &[u8]) {
+        match mcap::parse_record(opcode, body) {
+            Ok(record) => self.take(record),
+            Err(e) => {
+                let reason = format!("record {opcode:#04x} does not parse: {e}");
+                self.damaged(start, reason, 0, Some(self.pos));
             }
         }
     }
 
-    fn read_more(&mut self, wanted: usize) -> Result<(), String> {
-        let buffer = self.linear.insert(wanted.clamp(1, READ_SIZE));
-        let n = loop {
-            match self.file.read(buffer) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.to_string()),
+    fn take(&mut self, record: McapRecord<'_>) {
+        if let McapRecord::Message { header, .. } = &record {
+            if !self.channels.contains_key(&header.channel_id) {
+                self.orphans += 1;
             }
+        }
+        let entry = interpret(
+            record,
+            &mut self.channels,
+            &mut self.metadata,
+            &mut self.skipped_messages,
+        );
+        self.pending.extend(entry);
+    }
+
+    /// Decodes one chunk record (decompressing, checking its CRC) as a whole: either all of
+    /// its entries are queued or the chunk is reported damaged.
+    fn chunk(&mut self, start: u64, record: &[u8]) {
+        match decode_chunk(record) {
+            Ok(records) => {
+                for (opcode, data) in records {
+                    match mcap::parse_record(opcode, &data) {
+                        Ok(r) => self.take(r),
+                        Err(_) => self.skipped_messages += 1,
+                    }
+                }
+            }
+            Err(reason) => self.damaged(start, reason, 1, Some(self.pos)),
+        }
+    }
+
+    /// Records a damaged part starting at `start` and moves to the next readable record:
+    /// `framed_next` when the damaged record's own length leads to a plausible record header
+    /// no later than the next indexed chunk (keeping the records between chunks), else the
+    /// next chunk.
+    fn damaged(&mut self, start: u64, reason: String, chunks: u64, framed_next: Option<u64>) {
+        let indexed = self.next_indexed(start);
+        let framed = framed_next.filter(|&at| indexed.is_none_or(|i| at <= i) && self.framed(at));
+        let next = framed.or_else(|| self.resync(start));
+        if next.is_none() && !self.has_summary {
+            // Nothing readable follows in a file without a summary: a file cut short (or
+            // still being written, its last chunk's length not yet filled in).
+            self.pos = start;
+            return self.stop(reason);
+        }
+        let until = next.unwrap_or(self.file_len);
+        match self.damage.last_mut() {
+            Some(last) if last.offset + last.bytes == start && last.before_ns.is_none() => {
+                last.bytes = until - last.offset;
+                last.chunks += chunks;
+            }
+            _ => self.damage.push(Damage {
+                offset: start,
+                bytes: until - start,
+                chunks,
+                reason,
+                after_ns: self.last_ns,
+                before_ns: None,
+            }),
+        }
+        match next {
+            Some(at) => self.seek(at),
+            None => self.end = ReadEnd::Complete,
+        }
+    }
+
+    /// The next chunk start after `start`: from the summary's chunk index when the file has
+    /// one, else the first plausible chunk header found by scanning forward.
+    fn resync(&mut self, start: u64) -> Option<u64> {
+        if !self.chunk_offsets.is_empty() {
+            return self.next_indexed(start);
+        }
+        self.scan(start + 1)
+    }
+
+    /// Whether a record header with a known opcode and a length inside the file and the
+    /// limit starts at `at`.
+    fn framed(&mut self, at: u64) -> bool {
+        self.seek(at);
+        let mut head = [0u8; 9];
+        if !matches!(self.fill(&mut head), Ok(9)) {
+            return false;
+        }
+        let len = u64::from_le_bytes(head[1..].try_into().expect("8 bytes"));
+        let fits = len <= RECORD_LIMIT as u64 && at + 9 + len <= self.file_len;
+        fits && self.valid_record(head[0], len)
+    }
+
+    /// Whether the record whose header was just read (the file positioned at its body) is
+    /// one that follows chunks and checks out: a chunk that decodes, a data end, a message
+    /// index or metadata that parses. Resynchronizing lands only on such a record, never on
+    /// damaged bytes that happen to look like a header.
+    fn valid_record(&mut self, opcode: u8, len: u64) -> bool {
+        if opcode == op::DATA_END {
+            return len == 4;
+        }
+        if ![op::CHUNK, op::MESSAGE_INDEX, op::METADATA].contains(&opcode) {
+            return false;
+        }
+        let mut record = vec![0u8; 9 + len as usize];
+        record[0] = opcode;
+        record[1..9].copy_from_slice(&len.to_le_bytes());
+        if !matches!(self.fill(&mut record[9..]), Ok(n) if n as u64 == len) {
+            return false;
+        }
+        match opcode {
+            op::CHUNK => decode_chunk(&record).is_ok(),
+            _ => mcap::parse_record(opcode, &record[9..]).is_ok(),
+        }
+    }
+
+    fn next_indexed(&self, start: u64) -> Option<u64> {
+        self.chunk_offsets.iter().copied().find(|&o| o > start)
+    }
+
+    /// Scans forward from `from` for a chunk that decodes (its length fitting the file and
+    /// the limit) or a data end record.
+    fn scan(&mut self, from: u64) -> Option<u64> {
+        let mut window: Vec<u8> = Vec::with_capacity(READ_SIZE + 9);
+        let mut base = from;
+        loop {
+            self.seek(base + window.len() as u64);
+            let mut block = vec![0u8; READ_SIZE];
+            let n = self.fill(&mut block).ok()?;
+            window.extend_from_slice(&block[..n]);
+            for i in 0..window.len().saturating_sub(8) {
+                let at = base + i as u64;
+                if self.plausible(at, &window[i..i + 9]) && self.framed(at) {
+                    return Some(at);
+                }
+            }
+            if n < READ_SIZE {
+                return None;
+            }
+            let keep = window.len() - 8;
+            window.drain(..keep);
+            base += keep as u64;
+        }
+    }
+
+    fn plausible(&self, at: u64, head: &[u8]) -> bool {
+        let len = u64::from_le_bytes(head[1..9].try_into().expect("8 bytes"));
+        let fits = len <= RECORD_LIMIT as u64 && at + 9 + len <= self.file_len;
+        match head[0] {
+            op::CHUNK => fits && len >= CHUNK_HEADER_MIN,
+            op::DATA_END => len == 4 && fits,
+            _ => false,
+        }
+    }
+
+    /// Reads the footer and summary section when present: channel definitions (so messages
+    /// after a damaged definition still resolve) and the chunk index (to resynchronize).
+    fn read_summary(&mut self) {
+        let Some(range) = self.summary_range() else {
+            return;
         };
-        self.bytes_read += n as u64;
-        self.linear.notify_read(n);
-        Ok(())
+        self.seek(range.0);
+        let mut summary = vec![0u8; (range.1 - range.0) as usize];
+        if !matches!(self.fill(&mut summary), Ok(n) if n == summary.len()) {
+            return;
+        }
+        self.has_summary = true;
+        let mut rest = &summary[..];
+        while rest.len() >= 9 {
+            let opcode = rest[0];
+            let len = u64::from_le_bytes(rest[1..9].try_into().expect("8 bytes"));
+            if len > (rest.len() - 9) as u64 {
+                break;
+            }
+            let body = &rest[9..9 + len as usize];
+            match mcap::parse_record(opcode, body) {
+                Ok(McapRecord::ChunkIndex(index)) => {
+                    self.chunk_offsets.push(index.chunk_start_offset)
+                }
+                Ok(record @ McapRecord::Channel(_)) => {
+                    interpret(record, &mut self.channels, &mut self.metadata, &mut 0);
+                }
+                _ => {}
+            }
+            rest = &rest[9 + len as usize..];
+        }
+        self.chunk_offsets.sort_unstable();
+    }
+
+    /// The summary section's byte range, from a well-formed footer.
+    fn summary_range(&mut self) -> Option<(u64, u64)> {
+        const TAIL: u64 = 9 + 20 + 8;
+        let footer_at = self.file_len.checked_sub(TAIL)?;
+        self.seek(footer_at);
+        let mut tail = [0u8; TAIL as usize];
+        if self.fill(&mut tail).ok()? != tail.len() || &tail[29..] != MAGIC {
+            return None;
+        }
+        if tail[0] != op::FOOTER || tail[1..9] != 20u64.to_le_bytes() {
+            return None;
+        }
+        let start = u64::from_le_bytes(tail[9..17].try_into().expect("8 bytes"));
+        let sane = start > MAGIC.len() as u64
+            && start < footer_at
+            && footer_at - start <= RECORD_LIMIT as u64;
+        sane.then_some((start, footer_at))
     }
 
     fn stop(&mut self, reason: String) {
         self.end = ReadEnd::Truncated {
-            after_bytes: self.bytes_read,
+            after_bytes: self.pos,
             reason,
         };
+    }
+
+    fn yielded(&mut self, entry: &Entry) {
+        let ns = entry.log_ns();
+        self.last_ns = Some(ns);
+        if let Some(last) = self.damage.last_mut() {
+            if last.before_ns.is_none() {
+                last.before_ns = Some(ns);
+            }
+        }
     }
 }
 
@@ -243,21 +590,70 @@ impl Iterator for CaptureReader {
     type Item = Entry;
 
     fn next(&mut self) -> Option<Entry> {
-        while self.end == ReadEnd::Reading {
-            match self.step() {
-                Step::Done => self.end = ReadEnd::Complete,
-                Step::Failed(reason) | Step::Record(Err(reason)) => self.stop(reason),
-                Step::Read(n) => {
-                    if let Err(reason) = self.read_more(n) {
-                        self.stop(reason);
-                    }
-                }
-                Step::Record(Ok(Some(entry))) => return Some(entry),
-                Step::Record(Ok(None)) => {}
+        loop {
+            if let Some(entry) = self.pending.pop_front() {
+                self.yielded(&entry);
+                return Some(entry);
             }
+            if self.end != ReadEnd::Reading {
+                return None;
+            }
+            self.advance();
         }
-        None
     }
+}
+
+/// Smallest chunk record body: start and end time, sizes, CRC, empty compression string.
+const CHUNK_HEADER_MIN: u64 = 8 + 8 + 8 + 4 + 4 + 8;
+
+/// MCAP opcodes the framing needs.
+mod op {
+    pub const HEADER: u8 = 0x01;
+    pub const FOOTER: u8 = 0x02;
+    pub const CHUNK: u8 = 0x06;
+    pub const MESSAGE_INDEX: u8 = 0x07;
+    pub const METADATA: u8 = 0x0C;
+    pub const DATA_END: u8 = 0x0F;
+}
+
+/// Decodes one whole chunk record (opcode, length, body) with the MCAP reader, which checks
+/// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; returns its
+/// records, or why the chunk is unreadable.
+fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
+    let options = LinearReaderOptions::default()
+        .with_skip_start_magic(true)
+        .with_skip_end_magic(true)
+        .with_prevalidate_chunk_crcs(true)
+        .with_record_length_limit(RECORD_LIMIT);
+    let mut linear = LinearReader::new_with_options(options);
+    let buffer = linear.insert(record.len());
+    buffer.copy_from_slice(record);
+    linear.notify_read(record.len());
+    let mut records = Vec::new();
+    while let Some(event) = linear.next_event() {
+        match event.map_err(|e| e.to_string())? {
+            LinearReadEvent::ReadRequest(_) => linear.notify_read(0),
+            LinearReadEvent::Record { data, opcode } => records.push((opcode, data.to_vec())),
+        }
+    }
+    Ok(records)
+}
+
+fn describe(d: &Damage) -> String {
+    let span = match (d.after_ns, d.before_ns) {
+        (Some(a), Some(b)) => format!("between log times {:.3} s and {:.3} s", secs(a), secs(b)),
+        (Some(a), None) => format!("after log time {:.3} s", secs(a)),
+        (None, Some(b)) => format!("before log time {:.3} s", secs(b)),
+        (None, None) => "time unknown".into(),
+    };
+    format!(
+        "{} bytes at offset {}, {}: {}",
+        d.bytes, d.offset, span, d.reason
+    )
+}
+
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
 }
 
 /// Learns from a definition record, or turns a message into an entry.

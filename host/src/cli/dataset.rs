@@ -52,5 +52,14 @@ pub fn export_run(
         manifest.counts.windows,
         out.display()
     );
-    Ok(())
+    let lost: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter_map(|f| f.lost.as_deref())
+        .collect();
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::DataLost(lost.join("\n")))
+    }
 }

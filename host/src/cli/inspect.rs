@@ -4,9 +4,10 @@ use std::path::Path;
 
 use dagr_host::capture::inspect::inspect;
 
-use super::Outcome;
+use super::{Failure, Outcome};
 
-/// Prints the report of `file` (JSON or human); the truncation warning goes to stderr.
+/// Prints the report of `file` (JSON or human); the truncation warning goes to stderr, and
+/// a damaged file's loss ends with exit 3 after the report.
 pub fn run(file: &Path, json: bool) -> Outcome {
     let inspection = inspect(file)?;
     let text = if json {
@@ -19,5 +20,8 @@ pub fn run(file: &Path, json: bool) -> Outcome {
     if let Some(warning) = &inspection.warning {
         eprintln!("dagr inspect: warning: {warning}");
     }
-    Ok(())
+    match inspection.lost {
+        Some(lost) => Err(Failure::DataLost(lost)),
+        None => Ok(()),
+    }
 }

@@ -207,6 +207,9 @@ fn format_parser() -> impl TypedValueParser<Value = Format> {
 pub enum Failure {
     /// The input held nothing decodable (exit 1); the text says what was read.
     NothingDecodable(String),
+    /// Part of a damaged input was lost (exit 3); everything readable was still output, and
+    /// the text names the file and what was skipped.
+    DataLost(String),
     /// A usage, configuration or I/O error (exit 2), with its chain of causes.
     Error(Box<dyn Error + Send + Sync>),
 }
@@ -275,6 +278,10 @@ pub fn main() -> ExitCode {
         Err(Failure::NothingDecodable(message)) => {
             eprintln!("dagr {name}: {message}");
             ExitCode::from(1)
+        }
+        Err(Failure::DataLost(message)) => {
+            eprintln!("dagr {name}: {message}");
+            ExitCode::from(3)
         }
         Err(Failure::Error(error)) => {
             eprintln!("dagr {name}: {}", chain(error.as_ref()));

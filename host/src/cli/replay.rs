@@ -27,11 +27,18 @@ pub fn run(file: &Path, speed: Speed, json: bool) -> Outcome {
         json,
         labels,
     );
-    match printer.replay(reader, speed) {
-        Ok(Some(warning)) => eprintln!("dagr replay: warning: {warning}"),
-        Ok(None) => {}
+    let lost = match printer.replay(reader, speed) {
+        Ok((warning, lost)) => {
+            if let Some(warning) = warning {
+                eprintln!("dagr replay: warning: {warning}");
+            }
+            lost
+        }
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
         Err(e) => return Err(context("writing output")(e).into()),
+    };
+    if let Some(lost) = lost {
+        return Err(Failure::DataLost(lost));
     }
     if printer.units == 0 && printer.bytes > 0 {
         return Err(Failure::NothingDecodable(format!(
@@ -78,8 +85,12 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    /// Prints the whole capture; returns the reader's truncation warning.
-    fn replay(&mut self, mut reader: CaptureReader, speed: Speed) -> io::Result<Option<String>> {
+    /// Prints the whole capture; returns the reader's truncation warning and data loss.
+    fn replay(
+        &mut self,
+        mut reader: CaptureReader,
+        speed: Speed,
+    ) -> io::Result<(Option<String>, Option<String>)> {
         let mut pacer = Pacer::new(speed);
         for entry in reader.by_ref() {
             let Entry::Chunk {
@@ -109,7 +120,7 @@ impl<W: Write> Printer<W> {
             self.print_label(&label)?;
         }
         self.out.flush()?;
-        Ok(reader.warning())
+        Ok((reader.warning(), reader.loss()))
     }
 
     fn chunk(&mut self, info: &Arc<StreamInfo>, log_ns: u64, bytes: &[u8]) -> io::Result<()> {

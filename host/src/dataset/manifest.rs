@@ -54,6 +54,9 @@ pub struct FileEntry {
     /// The capture reader's warning (file cut short), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// What was lost to damage in the capture (skipped chunks), if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 impl FileEntry {
@@ -71,6 +74,7 @@ impl FileEntry {
             per_class: BTreeMap::new(),
             present: BTreeMap::new(),
             warning: None,
+            lost: None,
         }
     }
 

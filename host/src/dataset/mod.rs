@@ -153,6 +153,7 @@ fn export_capture(
     entry.subject = ids.1;
     entry.records = tally.records;
     entry.warning = tally.warning;
+    entry.lost = tally.lost;
     if shard.is_empty() {
         entry.file.clear();
         return Ok(entry);

@@ -28,6 +28,8 @@ pub struct ReplayTally {
     pub records: u64,
     /// The reader's warning when the file was cut short or damaged.
     pub warning: Option<String>,
+    /// What was lost to damage (skipped chunks), naming the file.
+    pub lost: Option<String>,
 }
 
 /// Replays `path` through the pipeline with `config`, handing every window to `each` in
@@ -63,6 +65,7 @@ pub fn replay_windows(
     let tally = ReplayTally {
         records: pipeline.records(),
         warning: reader.warning(),
+        lost: reader.loss(),
     };
     Ok((tally, reader.metadata().clone()))
 }

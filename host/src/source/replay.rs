@@ -102,6 +102,9 @@ impl Replay {
         if let Some(warning) = reader.warning() {
             eprintln!("dagr: {}: {warning}", self.ctx.name);
         }
+        if let Some(lost) = reader.loss() {
+            eprintln!("dagr: {}: {lost}", self.ctx.name);
+        }
         let _ = self.finish();
     }
 

@@ -5,6 +5,7 @@
 //! CPU-heavy tests here cannot slow their devices below the rates they check.
 mod architecture;
 mod capture_crash;
+mod capture_damage;
 mod capture_replay;
 mod capture_support;
 mod cli;
