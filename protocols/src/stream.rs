@@ -73,14 +73,29 @@ pub trait StreamDecoder {
 /// Feeds a whole chunk to `decoder`, handing every record it completes to `sink`.
 pub fn decode_chunk<D: StreamDecoder>(
     decoder: &mut D,
-    mut chunk: &[u8],
+    chunk: &[u8],
     mut sink: impl FnMut(D::Item),
 ) {
+    decode_chunk_sized(decoder, chunk, |item, _| sink(item));
+}
+
+/// [`decode_chunk`], also handing over each record's size on the wire: the bytes the
+/// decoder consumed for it (the growth of `bytes_consumed` since the previous record of this
+/// call, or since the call began). A gateway needs it to tell when a frame's first byte
+/// arrived on a slow link.
+pub fn decode_chunk_sized<D: StreamDecoder>(
+    decoder: &mut D,
+    mut chunk: &[u8],
+    mut sink: impl FnMut(D::Item, u64),
+) {
+    let mut consumed = decoder.stats().bytes_consumed;
     loop {
         let taken = decoder.push(chunk);
         chunk = &chunk[taken..];
         while let Some(item) = decoder.next_item() {
-            sink(item);
+            let now = decoder.stats().bytes_consumed;
+            sink(item, now - consumed);
+            consumed = now;
         }
         if chunk.is_empty() {
             break;

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use dagr_protocols::stream::{decode_chunk, StreamDecoder, StreamStats};
+use dagr_protocols::stream::{decode_chunk, decode_chunk_sized, StreamDecoder, StreamStats};
 
 use crate::clock::TimeSyncExchange;
 use crate::record::{DeviceTime, Modality, Payload, Record};
@@ -285,23 +285,12 @@ where
         arrival_ns: u64,
         sink: &mut dyn FnMut(Decoded),
     ) {
-        let mut chunk = bytes;
-        let mut consumed = self.stats().bytes_consumed;
-        loop {
-            let taken = self.push(chunk);
-            chunk = &chunk[taken..];
-            while let Some(unit) = self.next_item() {
-                let now = self.stats().bytes_consumed;
-                let wire_bytes = u32::try_from(now - consumed).unwrap_or(u32::MAX);
-                consumed = now;
-                unit.into_decoded(source, arrival_ns, &mut |decoded| {
-                    sink(with_wire_bytes(decoded, wire_bytes))
-                });
-            }
-            if chunk.is_empty() {
-                break;
-            }
-        }
+        decode_chunk_sized(self, bytes, |unit, size| {
+            let wire_bytes = u32::try_from(size).unwrap_or(u32::MAX);
+            unit.into_decoded(source, arrival_ns, &mut |decoded| {
+                sink(with_wire_bytes(decoded, wire_bytes))
+            });
+        });
     }
 
     fn feed_shown(
