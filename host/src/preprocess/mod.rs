@@ -42,6 +42,8 @@ pub mod rfid;
 pub mod wifi;
 
 #[cfg(test)]
+mod pinned;
+#[cfg(test)]
 mod tests;
 
 /// WiFi links (receivers) in the tensor, in source-name order; further links are ignored.
