@@ -228,3 +228,87 @@ pub fn normalize(h: Antenna) -> Option<Antenna> {
     let rms = power.sqrt();
     (rms > 0.0).then(|| h.map(|(r, i)| (r / rms, i / rms)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lltf_entries_follow_the_secondary_channel() {
+        let zero_first = LltfOrder::of_secondary_channel(0);
+        assert_eq!(zero_first, LltfOrder::ZeroFirst);
+        assert_eq!(
+            [-26, -1, 1, 26].map(|k| zero_first.entry(k)),
+            [38, 63, 1, 26]
+        );
+        for secondary in [1, 2] {
+            let ascending = LltfOrder::of_secondary_channel(secondary);
+            assert_eq!(
+                [-26, -1, 1, 26].map(|k| ascending.entry(k)),
+                [6, 31, 33, 58]
+            );
+        }
+    }
+
+    #[test]
+    fn intel_subcarriers_are_read_or_interpolated_between_neighbours() {
+        assert_eq!(intel_neighbours(-28), (0, 1, 0.0));
+        assert_eq!(intel_neighbours(-22), (3, 4, 0.0));
+        assert_eq!(intel_neighbours(-21), (3, 4, 0.5));
+        assert_eq!(intel_neighbours(1), (15, 16, 0.0));
+        assert_eq!(intel_neighbours(8), (18, 19, 0.5));
+        assert_eq!(intel_neighbours(28), (29, 29, 0.0));
+        assert_eq!(intel_neighbours(-32), (0, 0, 0.0), "the band edge holds");
+    }
+
+    #[test]
+    fn a_valid_permutation_places_chains_and_a_broken_one_is_ignored() {
+        assert_eq!(antenna_slots([2, 0, 1], 3), [2, 0, 1]);
+        assert_eq!(antenna_slots([1, 0, 3], 2)[..2], [1, 0], "chain 2 unused");
+        assert_eq!(antenna_slots([1, 1, 0], 3), [0, 1, 2], "repeated");
+        assert_eq!(antenna_slots([3, 0, 1], 3), [0, 1, 2], "out of range");
+    }
+
+    #[test]
+    fn normalization_cancels_a_gain_change_and_keeps_the_phase() {
+        let h =
+            |gain: f32| -> Antenna { std::array::from_fn(|s| (gain * (1 + s % 5) as f32, gain)) };
+        let (low, high) = (normalize(h(2.0)).unwrap(), normalize(h(6.0)).unwrap());
+        for (l, h) in low.iter().zip(&high) {
+            assert!((l.0 - h.0).abs() < 1e-5 && (l.1 - h.1).abs() < 1e-5);
+        }
+        assert!(normalize([(0.0, 0.0); WIFI_SUBCARRIERS]).is_none());
+    }
+
+    #[test]
+    fn rows_without_a_mapping_give_nothing() {
+        let picks = super::super::wifi::picked_subcarriers();
+        let short = node::Csi {
+            rssi: -40,
+            noise_floor: -90,
+            channel: 6,
+            antenna: 0,
+            bandwidth_mhz: 20,
+            iq: vec![Iq { re: 5, im: 5 }; 63],
+        };
+        let frame = |csi: node::Csi| {
+            Payload::Node(node::Frame {
+                header: node::HeaderRepr::new(1, 0, node::Modality::Wifi, 0, 0),
+                payload: node::Payload::Csi(csi),
+            })
+        };
+        assert!(read(&frame(short.clone()), &picks).is_none(), "63 entries");
+        let wide = node::Csi {
+            bandwidth_mhz: 80,
+            iq: vec![Iq { re: 5, im: 5 }; 256],
+            ..short.clone()
+        };
+        assert!(read(&frame(wide), &picks).is_none(), "80 MHz");
+        let fourth = node::Csi {
+            antenna: 3,
+            iq: vec![Iq { re: 5, im: 5 }; 64],
+            ..short
+        };
+        assert!(read(&frame(fourth), &picks).is_none(), "antenna 3");
+    }
+}

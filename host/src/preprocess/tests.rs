@@ -423,3 +423,46 @@ fn wifi_links_are_the_wifi_sources_in_name_order() {
         "one antenna: no difference"
     );
 }
+
+#[test]
+fn a_reused_preprocessor_leaves_nothing_of_an_earlier_window_behind() {
+    let busy = window(
+        vec![
+            record("radar", Modality::Mmwave, 0.5, radar(vec![point(1.0, 200)])),
+            record(
+                "wifi-a",
+                Modality::Wifi,
+                0.5,
+                csi_row(0, two_path_csi(10.0)),
+            ),
+            record(
+                "wifi-a",
+                Modality::Wifi,
+                1.5,
+                csi_row(0, two_path_csi(14.0)),
+            ),
+        ]
+        .into_iter()
+        .chain(turning_tags(&[(4, 1.0), (8, -1.0)]))
+        .collect(),
+        [true; 3],
+    );
+    let quiet = window(
+        vec![record(
+            "radar",
+            Modality::Mmwave,
+            1.0,
+            radar(vec![point(-2.0, 90)]),
+        )],
+        [true, false, true],
+    );
+    let (mut pre, mut out) = (Preprocessor::new(), Tensors::zeros(&spec()));
+    preprocess_into(&busy, &spec(), &mut pre, &mut out);
+    assert_eq!(out, preprocess(&busy, &spec()));
+    assert!(out.wifi.iter().any(|&x| x != 0.0) && out.rfid.iter().any(|&x| x != 0.0));
+    preprocess_into(&quiet, &spec(), &mut pre, &mut out);
+    assert_eq!(out, preprocess(&quiet, &spec()));
+    assert!(out.wifi.iter().chain(&out.rfid).all(|&x| x == 0.0));
+    assert_eq!(out.mmwave.iter().filter(|&&x| x != 0.0).count(), 5);
+    assert_eq!(pre.unused(), Unused::default());
+}
