@@ -1,7 +1,7 @@
 //! Every CSI format the gateway accepts, read onto the WiFi tensor's 30 subcarriers and 3
 //! antenna slots: the one place that knows where each format keeps which subcarrier.
 //!
-//! The tensor's rows are the 802.11 subcarriers `k` of [`PreprocessSpec::wifi_subcarriers`]
+//! The tensor's rows are the 802.11 subcarriers `k` of [`PreprocessSpec::wifi_subcarriers`](super::PreprocessSpec::wifi_subcarriers)
 //! (by default 30 of the 52 legacy-LTF subcarriers `±1..=±26`, see
 //! [`wifi::picked_subcarriers`](super::wifi::picked_subcarriers)). Each format's record
 //! gives one or more antennas' complex values at those `k`, each antenna divided by its RMS

@@ -2,10 +2,10 @@
 //! frame period at the default spec), each holding the latest frame that fell in it, as its
 //! `P` strongest points (by SNR, ties in frame order) of `(x, y, z, v, snr)`.
 //!
-//! Values: x, y, z divided by [`MMWAVE_POSITION_SCALE_M`](super::MMWAVE_POSITION_SCALE_M),
-//! radial velocity by [`MMWAVE_VELOCITY_SCALE_MPS`](super::MMWAVE_VELOCITY_SCALE_MPS) (0 when
+//! Values: x, y, z divided by [`MMWAVE_POSITION_SCALE_M`],
+//! radial velocity by [`MMWAVE_VELOCITY_SCALE_MPS`] (0 when
 //! the frame did not carry it), SNR (TLV 7, 0.1 dB) in dB divided by
-//! [`MMWAVE_SNR_SCALE_DB`](super::MMWAVE_SNR_SCALE_DB) (0 without TLV 7); a non-finite
+//! [`MMWAVE_SNR_SCALE_DB`] (0 without TLV 7); a non-finite
 //! coordinate is 0. Slots without a frame and points beyond a frame's count stay zero.
 //!
 //! Frames come from TI out-of-box demo packets (one record per frame) and from node-link

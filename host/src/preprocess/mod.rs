@@ -29,9 +29,10 @@
 //!   (receiver offsets cancel), unwrapped in time, / [`WIFI_PHASE_SCALE_RAD`]; each row
 //!   minus its window mean, linearly resampled onto `T` uniform steps.
 //! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order (or in
-//!   the order of a [`TagOrder`] list), zero-padded: row `2·tag` the tag's phase track built from phase steps between reads on
-//!   the same antenna and channel, / [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB /
-//!   [`RFID_RSSI_SCALE_DB`]; each minus its window mean, resampled onto `T` steps.
+//!   the order of a [`TagOrder`] list), zero-padded: row `2·tag` the tag's phase track
+//!   built from phase steps between reads on the same antenna and channel, /
+//!   [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB / [`RFID_RSSI_SCALE_DB`]; each
+//!   minus its window mean, resampled onto `T` steps.
 //! - **mmWave `[F, P, 5]`** ([`mmwave`]): our radar gives point clouds, not XRF55's
 //!   heatmaps, so a compact point tensor: `F` frame slots × the `P` strongest points ×
 //!   `(x, y, z, v, snr)`, scaled by the `MMWAVE_*` constants, zero-padded.
@@ -124,6 +125,12 @@ impl Normalization {
 
 /// What the rows of the WiFi and RFID tensors hold, in words, as written into
 /// dataset.json and model.json next to the shapes.
+///
+/// The strings describe the layout, not one device: every format maps into this same
+/// layout ([`csi`] for the WiFi rows of esp-csi, Intel 5300 and node-link CSI, [`rfid`] for
+/// node-link reads, [`mmwave`] for node-link radar), and a deployment's [`TagOrder`] only
+/// changes which tag fills which rows. They are compared byte for byte with a model's
+/// model.json, so they change only with a new layout (and a retrained model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Layout {
     /// Row order and content of the WiFi tensor.

@@ -11,13 +11,13 @@
 //! [`MAX_PAIR_GAP_S`] before): their wrapped phase step `(−π, π]` over their time apart is
 //! the phase's rate of change, and the track advances by that rate over the time since the
 //! tag's previous read (by nothing when the read has no such partner). The track starts at
-//! 0 at the tag's first read, is divided by [`RFID_PHASE_SCALE`](super::RFID_PHASE_SCALE)
+//! 0 at the tag's first read, is divided by [`RFID_PHASE_SCALE`]
 //! and has its window mean removed: what is left is how the paths to the tag changed (a
 //! person moving near its line of sight, or the tag itself moving on a cup or a phone).
 //!
 //! # RSSI
 //! The read's Impinj peak RSSI (or the LLRP PeakRSSI when that is all there is), dB, minus
-//! its window mean, divided by [`RFID_RSSI_SCALE_DB`](super::RFID_RSSI_SCALE_DB): a body
+//! its window mean, divided by [`RFID_RSSI_SCALE_DB`]: a body
 //! blocking the tag's line of sight lowers it by several dB.
 //!
 //! # Which tag is which row
