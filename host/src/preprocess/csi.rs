@@ -35,7 +35,8 @@
 //! bandwidths are unused.
 //!
 //! # Intel 5300 bfee records
-//! One record is one whole packet: `Nrx` receive chains × `Ntx` streams × 30 subcarriers
+//! A 5300 NIC (one source) is one link, like an ESP32 receiver. One record is one whole
+//! packet: `Nrx` receive chains × `Ntx` streams × 30 subcarriers
 //! grouped in pairs over the HT20 band ([`INTEL5300_SUBCARRIERS`], `−28..=28`). Stream 0
 //! is read (further streams are other transmit antennas' channels to the same receive
 //! antennas). Receive chain `i` fills antenna slot `perm[i]` (the record's `antenna_sel`
