@@ -20,7 +20,7 @@ use super::{
     seconds_into, PreprocessSpec, MMWAVE_FEATURES, MMWAVE_POSITION_SCALE_M, MMWAVE_SNR_SCALE_DB,
     MMWAVE_VELOCITY_SCALE_MPS,
 };
-use crate::record::{Modality, Payload};
+use crate::record::{Modality, Payload, Record};
 use crate::sync::Window;
 
 /// One point ready to rank: SNR (`i16::MIN` without one), arrival order, features.
@@ -57,19 +57,9 @@ pub fn tensor_into(
     let mut holding: Option<Holding> = None;
     let mut unused = 0;
     for r in window.records_of(Modality::Mmwave) {
-        let node_frame = match &r.record.payload {
-            Payload::Radar(_) => None,
-            Payload::Node(f) => match &f.payload {
-                node::Payload::Radar(radar) => Some((&*r.record.source, radar.frame_number)),
-                _ => {
-                    unused += 1;
-                    continue;
-                }
-            },
-            _ => {
-                unused += 1;
-                continue;
-            }
+        let Some(node_frame) = radar_frame(&r.record) else {
+            unused += 1;
+            continue;
         };
         let at = seconds_into(window, r.t_ns) / spec.window_s * frames as f64;
         if !(0.0..frames as f64).contains(&at) {
@@ -93,6 +83,19 @@ pub fn tensor_into(
         write_slot(points, &mut out[done.slot * slot_len..][..slot_len]);
     }
     unused
+}
+
+/// `None` when `record` holds no radar frame; else, for a node-link frame, its source and
+/// frame number (`Some(None)` for a TI frame, a frame of its own).
+fn radar_frame(record: &Record) -> Option<Option<(&str, u32)>> {
+    match &record.payload {
+        Payload::Radar(_) => Some(None),
+        Payload::Node(f) => match &f.payload {
+            node::Payload::Radar(radar) => Some(Some((&*record.source, radar.frame_number))),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Appends the points of a radar payload to `points`, in arrival order.

@@ -64,9 +64,19 @@ pub fn tensor_into(
     scratch: &mut WifiScratch,
     out: &mut [f32],
 ) -> usize {
-    let steps = spec.wifi_steps;
     out.fill(0.0);
-    let mut links: [Option<&str>; WIFI_LINKS] = [None; WIFI_LINKS];
+    let series = &mut scratch.series;
+    series.resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
+    series.iter_mut().for_each(Series::clear);
+    let unused = collect_packets(window, spec, series);
+    grid_times_into(spec.window_s, spec.wifi_steps, &mut scratch.grid);
+    write_rows(series, &scratch.grid, out);
+    unused
+}
+
+/// The link slot of each of the window's first three WiFi sources (by name).
+fn links(window: &Window) -> [Option<&str>; WIFI_LINKS] {
+    let mut links = [None; WIFI_LINKS];
     let wifi_sources = window
         .sources
         .iter()
@@ -74,9 +84,13 @@ pub fn tensor_into(
     for (slot, source) in links.iter_mut().zip(wifi_sources) {
         *slot = Some(&*source.source);
     }
-    let series = &mut scratch.series;
-    series.resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
-    series.iter_mut().for_each(Series::clear);
+    links
+}
+
+/// Groups the window's WiFi records into packets per link (the records of one link with
+/// one time) and appends each packet to its link's `series`; returns the unused records.
+fn collect_packets(window: &Window, spec: &PreprocessSpec, series: &mut [Series]) -> usize {
+    let links = links(window);
     let mut pending: [Option<(f64, Packet)>; WIFI_LINKS] = [None; WIFI_LINKS];
     let mut unused = 0;
     for r in window.records_of(Modality::Wifi) {
@@ -108,7 +122,13 @@ pub fn tensor_into(
             push_packet(&mut series[link * WIFI_BLOCKS..], at, &packet);
         }
     }
-    grid_times_into(spec.window_s, steps, &mut scratch.grid);
+    unused
+}
+
+/// Resamples every series onto `grid` into its 30 rows of `out`, phase series unwrapped
+/// first, each row centred and scaled.
+fn write_rows(series: &mut [Series], grid: &[f64], out: &mut [f32]) {
+    let steps = grid.len();
     let block = WIFI_SUBCARRIERS * steps;
     for (channel, s) in series.iter_mut().enumerate() {
         let scale = if channel % WIFI_BLOCKS == 0 {
@@ -118,12 +138,11 @@ pub fn tensor_into(
             WIFI_PHASE_SCALE_RAD
         };
         let rows = &mut out[channel * block..(channel + 1) * block];
-        s.resample_into(&scratch.grid, rows);
+        s.resample_into(grid, rows);
         if !s.is_empty() {
             centre_rows(rows, steps, scale);
         }
     }
-    unused
 }
 
 /// Appends one packet to its link's three series: antenna-averaged power in dB, and the
