@@ -247,3 +247,104 @@ async fn not_found() -> Response {
 fn internal_error(error: &dyn std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use super::*;
+    use crate::status::ModelStatus;
+
+    fn board() -> StatusBoard {
+        StatusBoard::new(ModelStatus::default())
+    }
+
+    /// One request over a plain socket; the whole response as text.
+    fn request(address: SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(address).unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn healthz_is_503_until_the_run_loop_updates_the_board() {
+        let board = board();
+        let server = start(
+            "127.0.0.1:0".parse().unwrap(),
+            board.clone(),
+            PredictionFeed::new(4, board.clone()),
+        )
+        .unwrap();
+        let stale = request(server.local_addr(), "/healthz");
+        assert!(stale.starts_with("HTTP/1.1 503"), "{stale}");
+        assert!(
+            stale.ends_with("the run loop has not updated status yet\n"),
+            "{stale}"
+        );
+        crate::status::StatusTracker::new(board, crate::clock::GatewayClock::new(), &[])
+            .refresh(None);
+        let fresh = request(server.local_addr(), "/healthz");
+        assert!(fresh.starts_with("HTTP/1.1 200"), "{fresh}");
+        assert!(fresh.ends_with("\r\n\r\nok\n"), "{fresh}");
+        let unknown = request(server.local_addr(), "/predictions");
+        assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+        server.stop().unwrap();
+    }
+
+    #[test]
+    fn an_address_in_use_is_named() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = taken.local_addr().unwrap();
+        let board = board();
+        let Err(error) = start(address, board.clone(), PredictionFeed::new(4, board)) else {
+            panic!("the address is taken");
+        };
+        assert_eq!(
+            error.to_string(),
+            format!("cannot listen for HTTP on {address}")
+        );
+        assert!(
+            std::error::Error::source(&error).is_some(),
+            "the OS error is kept"
+        );
+    }
+
+    #[test]
+    fn stop_ends_open_event_streams() {
+        let board = board();
+        let server = start(
+            "127.0.0.1:0".parse().unwrap(),
+            board.clone(),
+            PredictionFeed::new(4, board.clone()),
+        )
+        .unwrap();
+        let mut client = TcpStream::connect(server.local_addr()).unwrap();
+        client
+            .write_all(b"GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while board.snapshot().events.clients == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "client never subscribed"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let asked = std::time::Instant::now();
+        server.stop().unwrap();
+        assert!(asked.elapsed() < STOP_GRACE, "{:?}", asked.elapsed());
+        let mut rest = String::new();
+        client.read_to_string(&mut rest).unwrap();
+        assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+        assert!(rest.contains("text/event-stream"), "{rest}");
+        assert_eq!(
+            board.snapshot().events.clients,
+            0,
+            "the subscription is gone"
+        );
+    }
+}

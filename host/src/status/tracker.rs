@@ -256,3 +256,77 @@ impl StatusTracker {
         due
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracked(state: ConnectionState) -> Tracked {
+        Tracked {
+            name: "esp32-csi:/dev/ttyUSB0".into(),
+            uri: "esp32-csi:///dev/ttyUSB0".into(),
+            counters: Arc::new(SourceCounters::default()),
+            state,
+            last_error: None,
+            samples: VecDeque::new(),
+            last_record_at: None,
+            last_records: 0,
+            gaps: 0,
+            in_gap: false,
+        }
+    }
+
+    fn add_records(source: &Tracked, n: u64) {
+        SourceCounters::add(&source.counters.records, n);
+    }
+
+    #[test]
+    fn the_rate_is_records_per_second_over_the_last_span_only() {
+        let t0 = Instant::now();
+        let mut source = tracked(ConnectionState::Connected);
+        // 100 records/s for 10 s, then 20 records/s for 10 s, sampled every 200 ms.
+        for step in 1..=100u64 {
+            let per_step = if step <= 50 { 20 } else { 4 };
+            add_records(&source, per_step);
+            source.sample(t0 + Duration::from_millis(200 * step));
+        }
+        assert!(
+            (source.rate_hz() - 20.0).abs() < 1e-9,
+            "{}",
+            source.rate_hz()
+        );
+        let kept = source.samples.len();
+        assert!(
+            (25..=27).contains(&kept),
+            "about RATE_SPAN of samples: {kept}"
+        );
+    }
+
+    #[test]
+    fn a_stall_of_a_connected_source_is_one_gap_however_long() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut source = tracked(ConnectionState::Connected);
+        add_records(&source, 10);
+        source.sample(at(0));
+        for ms in (200..=6_000).step_by(200) {
+            source.sample(at(ms));
+        }
+        assert_eq!(source.gaps, 1);
+        add_records(&source, 1);
+        source.sample(at(6_200));
+        source.sample(at(9_000));
+        assert_eq!(source.gaps, 2, "records resumed, then stopped again");
+        assert_eq!(source.rate_hz(), 0.2, "1 record in the last 5 s");
+    }
+
+    #[test]
+    fn a_disconnected_source_has_no_gaps_only_its_disconnect() {
+        let t0 = Instant::now();
+        let mut source = tracked(ConnectionState::Disconnected);
+        add_records(&source, 10);
+        source.sample(t0);
+        source.sample(t0 + Duration::from_secs(10));
+        assert_eq!(source.gaps, 0);
+    }
+}
