@@ -76,9 +76,54 @@ impl Default for GatewayConfig {
     }
 }
 
+/// A setting whose value is one of a few names (the enums below), read from a string so
+/// that a wrong type says "expected a string" and an unknown name lists the known ones.
+trait Named: Sized + Copy + PartialEq + 'static {
+    /// Every value with its name.
+    const NAMES: &'static [(&'static str, Self)];
+
+    /// The value called `text`.
+    fn from_name(text: String) -> Result<Self, String> {
+        match Self::NAMES.iter().find(|(name, _)| *name == text) {
+            Some((_, value)) => Ok(*value),
+            None => {
+                let known: Vec<String> =
+                    Self::NAMES.iter().map(|(n, _)| format!("`{n}`")).collect();
+                Err(format!(
+                    "unknown value `{text}`, expected one of {}",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// This value's name.
+    fn name_of(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, value)| *value == self)
+            .map_or("", |(name, _)| name)
+    }
+}
+
+/// Implements `TryFrom<String>` through [`Named`], for `#[serde(try_from = "String")]`.
+macro_rules! named_from_string {
+    ($($kind:ty),*) => {$(
+        impl TryFrom<String> for $kind {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                <$kind as Named>::from_name(text)
+            }
+        }
+    )*};
+}
+
+named_from_string!(OutputMode, Engine, Overflow);
+
 /// How predictions are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum OutputMode {
     /// Human lines on a terminal, JSON lines otherwise.
     Auto,
@@ -86,6 +131,14 @@ pub enum OutputMode {
     Json,
     /// One readable line per window.
     Human,
+}
+
+impl Named for OutputMode {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("auto", OutputMode::Auto),
+        ("json", OutputMode::Json),
+        ("human", OutputMode::Human),
+    ];
 }
 
 /// The model package and its engine (`[model]`).
@@ -109,7 +162,7 @@ impl Default for ModelConfig {
 
 /// The inference engines a build may offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum Engine {
     /// tract-onnx, pure Rust (always built).
     Tract,
@@ -117,13 +170,15 @@ pub enum Engine {
     Ort,
 }
 
+impl Named for Engine {
+    const NAMES: &'static [(&'static str, Self)] =
+        &[("tract", Engine::Tract), ("ort", Engine::Ort)];
+}
+
 impl Engine {
     /// The name gateway.toml and the command line use.
     pub fn name(self) -> &'static str {
-        match self {
-            Engine::Tract => "tract",
-            Engine::Ort => "ort",
-        }
+        self.name_of()
     }
 }
 
@@ -244,12 +299,19 @@ impl QueueConfig {
 
 /// What a full queue drops, as gateway.toml spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum Overflow {
     /// The oldest queued event (live data stays fresh).
     DropOldest,
     /// The event being sent (what is queued is kept).
     DropNewest,
+}
+
+impl Named for Overflow {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("drop-oldest", Overflow::DropOldest),
+        ("drop-newest", Overflow::DropNewest),
+    ];
 }
 
 /// The RFID tags the model's rows follow (`[rfid]`).
@@ -364,6 +426,20 @@ impl GatewayConfig {
         let mut config: GatewayConfig = serde_path_to_error::deserialize(document)
             .map_err(|error| syntax(error.path().to_string(), error.inner()))?;
         config.check(origin)?;
+        Ok(config)
+    }
+
+    /// The configuration `dagr run` uses: the file at `file` (the defaults without one)
+    /// with the command line's `overrides` on top.
+    pub fn resolve(
+        file: Option<&Path>,
+        overrides: Overrides,
+    ) -> Result<GatewayConfig, ConfigError> {
+        let mut config = match file {
+            Some(path) => GatewayConfig::load(path)?,
+            None => GatewayConfig::default(),
+        };
+        config.apply(overrides)?;
         Ok(config)
     }
 

@@ -5,8 +5,9 @@
 //! ([`SourceStatus`]) and completed node time-sync exchanges — on a bounded channel
 //! ([`channel`]). A source never blocks silently on a full channel: [`EventSender`] applies
 //! an explicit [`OverflowPolicy`] and counts every drop in the source's [`SourceCounters`],
-//! which status and metrics read. The gateway asks every thread to stop with one
-//! [`StopFlag`].
+//! which status and metrics read, beside what the device said about itself
+//! ([`DeviceFacts`]: an RFID reader's identity, node heartbeats). [`SourceQueue`] shapes a
+//! source's channel. The gateway asks every thread to stop with one [`StopFlag`].
 //!
 //! Sources produce these, capture and the pipeline consume them; this module knows neither
 //! (it must not import `source`, `capture` or `cli`): arrows point into it, never out of it

@@ -69,7 +69,7 @@ fn a_wrong_type_is_named_with_its_path_and_what_was_expected() {
     let text = error("[model]\nengine = \"onnx\"\n");
     assert!(text.contains("`model.engine`"), "{text}");
     assert!(
-        text.contains("unknown variant `onnx`, expected `tract` or `ort`"),
+        text.contains("unknown value `onnx`, expected one of `tract`, `ort`"),
         "{text}"
     );
 
@@ -185,4 +185,74 @@ fn an_unreadable_file_is_named() {
         .unwrap_err()
         .to_string();
     assert_eq!(text, "cannot read config file /nonexistent/gateway.toml");
+}
+
+#[test]
+fn every_table_refuses_unknown_keys_and_wrong_types_by_path() {
+    let tables = [
+        ("", "sources", "[\"replay://a.mcap\"]"),
+        ("model", "engine", "\"tract\""),
+        ("http", "events_buffer", "256"),
+        ("sync", "lateness_ms", "500"),
+        ("sync.min_coverage", "wifi", "0.25"),
+        ("queue", "overflow", "\"drop-oldest\""),
+        ("rfid", "tags", "[]"),
+    ];
+    for (table, key, good) in tables {
+        let header = if table.is_empty() {
+            String::new()
+        } else {
+            format!("[{table}]\n")
+        };
+        let path = |key: &str| {
+            if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            }
+        };
+        let coverage = "mmwave = 0.25\nrfid = 0.25\n";
+        let rest = if table == "sync.min_coverage" {
+            coverage
+        } else {
+            ""
+        };
+
+        let good_text = format!("{header}{key} = {good}\n{rest}");
+        assert!(parse(&good_text).is_ok(), "{good_text}");
+
+        let unknown = error(&format!("{header}{key} = {good}\n{rest}colour = 1\n"));
+        assert!(
+            unknown.contains(&format!("`{}`: unknown field `colour`", path("colour"))),
+            "{unknown}"
+        );
+
+        let wrong = error(&format!("{header}{key} = true\n{rest}"));
+        assert!(
+            wrong.contains(&format!("`{}`: invalid type: boolean `true`", path(key))),
+            "{wrong}"
+        );
+        assert!(wrong.starts_with("/etc/dagr/gateway.toml:"), "{wrong}");
+        assert!(
+            wrong.contains(", expected "),
+            "says what was expected: {wrong}"
+        );
+    }
+}
+
+#[test]
+fn resolve_takes_the_defaults_without_a_file_and_the_flags_over_them() {
+    let config = GatewayConfig::resolve(
+        None,
+        Overrides {
+            output: Some(OutputMode::Json),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(config.output, OutputMode::Json);
+    assert_eq!(config.model, ModelConfig::default());
+    let missing =
+        GatewayConfig::resolve(Some(Path::new("/nonexistent.toml")), Overrides::default());
+    assert!(matches!(missing, Err(ConfigError::Read { .. })));
 }
