@@ -115,6 +115,11 @@ pub fn start(
         .spawn(move || runtime.block_on(serve(listener, router(state), stopping)))
         .map_err(HttpError::Start)?;
     tracing::info!("serving /status, /metrics, /events and /healthz on http://{local}");
+    if !local.ip().is_loopback() {
+        tracing::warn!(
+            "http://{local} is reachable from other machines; it asks no one who they are"
+        );
+    }
     Ok(HttpServer {
         address: local,
         stop,

@@ -458,19 +458,36 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
         s["events"]["clients"] == 1
     });
     let big = "x".repeat(4096);
-    let started = Instant::now();
-    let mut published = 0;
+    let (mut published, mut publishing) = (0u32, Duration::ZERO);
     while status(address)["events"]["dropped"] == 0 {
         assert!(published < 200_000, "no drop after {published} lines");
         for _ in 0..500 {
-            feed.publish(format!("{{\"seq\":{published},\"pad\":\"{big}\"}}").into());
+            let line = format!("{{\"seq\":{published},\"pad\":\"{big}\"}}").into();
+            let started = Instant::now();
+            feed.publish(line);
+            publishing += started.elapsed();
             published += 1;
         }
     }
-    let per_line = started.elapsed() / published;
+    let per_line = publishing / published;
     assert!(
         per_line < Duration::from_millis(1),
         "{per_line:?} per publish"
+    );
+
+    // A reader lost: its source says so, keeps its last error and its reader's identity.
+    drop(reader);
+    let lost = status_until(address, "the reader's loss", |s| {
+        source(s, "llrp")["state"] == "disconnected"
+    });
+    let llrp = source(&lost, "llrp");
+    assert!(llrp["disconnects"].as_u64() >= Some(1), "{llrp:#}");
+    assert!(!llrp["last_error"].as_str().unwrap().is_empty(), "{llrp:#}");
+    assert_eq!(llrp["reader"]["manufacturer"].as_u64(), Some(IMPINJ));
+    assert_eq!(
+        source(&lost, "esp32-csi")["connected"],
+        true,
+        "the others go on"
     );
 
     // Frozen (no more updates), /metrics and /status agree.
