@@ -274,13 +274,16 @@ fn status_until(address: SocketAddr, what: &str, done: impl Fn(&Value) -> bool) 
     }
 }
 
-fn source<'a>(status: &'a Value, scheme: &str) -> &'a Value {
+/// The source whose URI starts with `scheme`, once the run loop has published it.
+fn find_source<'a>(status: &'a Value, scheme: &str) -> Option<&'a Value> {
     status["sources"]
-        .as_array()
-        .unwrap()
+        .as_array()?
         .iter()
-        .find(|s| s["uri"].as_str().unwrap().starts_with(scheme))
-        .unwrap_or_else(|| panic!("no {scheme} source in {status:#}"))
+        .find(|s| s["uri"].as_str().is_some_and(|u| u.starts_with(scheme)))
+}
+
+fn source<'a>(status: &'a Value, scheme: &str) -> &'a Value {
+    find_source(status, scheme).unwrap_or_else(|| panic!("no {scheme} source in {status:#}"))
 }
 
 /// The samples of a Prometheus text exposition, keyed `name{labels}`; checks that every
@@ -401,11 +404,14 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
         address,
         "every source connected with records flowing",
         |s| {
-            ["esp32-csi", "node", "llrp"].iter().all(|scheme| {
-                let src = source(s, scheme);
-                src["connected"] == true && src["rate_hz"].as_f64().unwrap() > 0.0
-            }) && !source(s, "node")["nodes"].as_array().unwrap().is_empty()
-                && !source(s, "llrp")["reader"].is_null()
+            let flowing = |scheme| {
+                find_source(s, scheme).is_some_and(|src| {
+                    src["connected"] == true && src["rate_hz"].as_f64() > Some(0.0)
+                })
+            };
+            ["esp32-csi", "node", "llrp"].into_iter().all(flowing)
+                && find_source(s, "node").is_some_and(|n| n["nodes"][0].is_object())
+                && find_source(s, "llrp").is_some_and(|r| r["reader"].is_object())
         },
     );
     let llrp = source(&now, "llrp");
