@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::record::Modality;
+
 pub mod tracker;
 
 pub use tracker::StatusTracker;
@@ -192,6 +194,41 @@ pub struct PredictionTotals {
     pub last_class: Option<String>,
     /// Seconds since the latest prediction.
     pub last_s_ago: Option<f64>,
+    /// The modalities present in the latest prediction (names as in a prediction's
+    /// `present`): a dead or masked sensor shows here as soon as its modality is absent.
+    pub last_present: Vec<&'static str>,
+    /// Per modality, predictions made without it.
+    pub absent: ModalityCounts,
+}
+
+/// A count per modality, with the modalities' names as keys.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct ModalityCounts {
+    /// Radar.
+    pub mmwave: u64,
+    /// WiFi CSI.
+    pub wifi: u64,
+    /// RFID.
+    pub rfid: u64,
+}
+
+impl ModalityCounts {
+    /// Adds one to each modality `which` marks, in [`Modality::ALL`] order.
+    pub fn add(&mut self, which: [bool; 3]) {
+        let [mmwave, wifi, rfid] = which.map(u64::from);
+        self.mmwave += mmwave;
+        self.wifi += wifi;
+        self.rfid += rfid;
+    }
+
+    /// The counts with their modalities, in [`Modality::ALL`] order.
+    pub fn by_modality(&self) -> [(Modality, u64); 3] {
+        [
+            (Modality::Mmwave, self.mmwave),
+            (Modality::Wifi, self.wifi),
+            (Modality::Rfid, self.rfid),
+        ]
+    }
 }
 
 /// The `/events` stream's totals.

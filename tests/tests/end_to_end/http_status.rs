@@ -167,7 +167,7 @@ impl EventSink for RunLoop {
                 .collect();
             let line = serde_json::json!({"window": window.index, "present": present});
             self.feed.publish(line.to_string().into());
-            self.tracker.note_prediction("window", present.len() < 3);
+            self.tracker.note_prediction("window", window.present());
         }
         self.tracker.refresh_if_due(Some(&self.pipeline));
         Ok(())
@@ -578,6 +578,13 @@ fn metrics_agree_with_status(address: SocketAddr) {
         &frozen["synchronizer"]["records"],
     );
     agree("dagr_predictions_total", &frozen["predictions"]["total"]);
+    for modality in ["mmwave", "wifi", "rfid"] {
+        let key = format!("dagr_predictions_absent_total{{modality=\"{modality}\"}}");
+        agree(&key, &frozen["predictions"]["absent"][modality]);
+    }
+    // No radar among the sources: every window was made without it.
+    let predictions = &frozen["predictions"];
+    assert_eq!(predictions["absent"]["mmwave"], predictions["total"]);
     assert!(frozen["events"]["dropped"].as_u64().unwrap() > 0);
     agree("dagr_events_dropped_total", &frozen["events"]["dropped"]);
     agree(
