@@ -2,7 +2,7 @@
 //! and readers (the HTTP server's /status, /metrics and /healthz) copy.
 //!
 //! [`StatusBoard`] is a cheap, thread-safe handle (clone it freely). The run loop owns a
-//! [`StatusTracker`](tracker::StatusTracker), which reads each source's counters and device
+//! [`StatusTracker`], which reads each source's counters and device
 //! facts, the state changes its events report, the pipeline's clock models and
 //! synchronizer totals, and the predictions made, and publishes a fresh
 //! [`GatewayStatus`] on the board a few times a second. The HTTP side counts its `/events`
