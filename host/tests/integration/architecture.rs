@@ -21,6 +21,9 @@ const LAYERS: &[&str] = &[
     "capture",
     "source",
     "runtime",
+    "config",
+    "status",
+    "http",
     "sim",
     "dataset",
 ];
