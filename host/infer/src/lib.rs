@@ -17,7 +17,27 @@ mod package;
 pub use classifier::{Classifier, Scores};
 #[cfg(feature = "ort")]
 pub use engine::ORT_DYLIB_PATH;
-pub use engine::{open_engine, Engine, EngineKind, EngineOptions, EngineOutputs};
+pub use engine::{
+    open_engine, Engine, EngineKind, EngineOptions, EngineOutputs, UnknownEngine, INPUT_NAMES,
+    OUTPUT_NAMES,
+};
 pub use error::InferError;
 pub use input::WindowInput;
 pub use package::{ModelPackage, PackageError, FORMAT, MODALITY_NAMES};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compile-time: errors cross threads (the gateway reports them from worker threads),
+    /// and a classifier can be moved into the inference thread.
+    #[test]
+    fn errors_are_send_and_sync_and_the_classifier_is_send() {
+        fn send_sync<T: Send + Sync + std::error::Error + 'static>() {}
+        fn send<T: Send>() {}
+        send_sync::<InferError>();
+        send_sync::<PackageError>();
+        send::<Classifier>();
+        send::<ModelPackage>();
+    }
+}

@@ -30,6 +30,24 @@ impl EngineKind {
     }
 }
 
+/// An engine name that is neither `tract` nor `ort` (from a config file or the command line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown engine `{0}` (expected `tract` or `ort`)")]
+pub struct UnknownEngine(pub String);
+
+impl std::str::FromStr for EngineKind {
+    type Err = UnknownEngine;
+
+    /// `tract` or `ort`, as a config file or `--engine` spells them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "tract" => Ok(EngineKind::Tract),
+            "ort" => Ok(EngineKind::Ort),
+            _ => Err(UnknownEngine(s.to_string())),
+        }
+    }
+}
+
 /// How to open an engine, beyond which one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineOptions {
@@ -77,10 +95,10 @@ pub fn open_engine(
 }
 
 /// The output names in `EngineOutputs` order: logits, then the features in modality order.
-pub(crate) const OUTPUT_NAMES: [&str; 4] = ["logits", "feat_mmwave", "feat_wifi", "feat_rfid"];
+pub const OUTPUT_NAMES: [&str; 4] = ["logits", "feat_mmwave", "feat_wifi", "feat_rfid"];
 
-/// The input names in model order.
-pub(crate) const INPUT_NAMES: [&str; 4] = ["mmwave", "wifi", "rfid", "present"];
+/// The ONNX input names in model order (`present` last).
+pub const INPUT_NAMES: [&str; 4] = ["mmwave", "wifi", "rfid", "present"];
 
 /// Copies one output into its buffer after checking its length.
 pub(crate) fn store(
@@ -99,4 +117,21 @@ pub(crate) fn store(
     out.clear();
     out.extend_from_slice(values);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names_parse_back() {
+        for kind in [EngineKind::Tract, EngineKind::Ort] {
+            assert_eq!(kind.name().parse::<EngineKind>(), Ok(kind));
+        }
+        let err = "onnx".parse::<EngineKind>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown engine `onnx` (expected `tract` or `ort`)"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use manifest::Manifest;
 
 /// A loaded, validated model package: model.json's fields, model.onnx's bytes and the
 /// head's parameters, all checked to agree with each other.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ModelPackage {
     dir: PathBuf,
     manifest: Manifest,
@@ -118,6 +118,18 @@ impl ModelPackage {
     /// model.onnx decoded, for the tract engine (decoded once, at load).
     pub(crate) fn onnx_proto(&self) -> &tract_onnx::pb::ModelProto {
         &self.onnx_proto
+    }
+}
+
+impl std::fmt::Debug for ModelPackage {
+    /// The package's identity, not its megabytes of weights.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelPackage")
+            .field("dir", &self.dir)
+            .field("name", &self.manifest.name)
+            .field("classes", &self.manifest.classes.len())
+            .field("head", &self.manifest.head)
+            .finish_non_exhaustive()
     }
 }
 
