@@ -1,0 +1,7 @@
+//! The trainer against the committed reference model (models/reference/): its head, the
+//! PyTorch loss terms and gradients exported next to its parity files, and PyTorch
+//! optimizer steps recorded by tests/reference/torch_reference.py.
+
+mod gradient_parity;
+mod model;
+mod npz;
