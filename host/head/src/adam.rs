@@ -106,23 +106,57 @@ impl<'s> Adam<'s> {
                 });
             }
         }
+        let step = self.begin_step(lr);
+        self.apply(&step, 0, params, grad);
+        Ok(())
+    }
+
+    /// Starts a step at learning rate `lr`: counts it and fixes its scalars. The step is
+    /// then applied in pieces with [`Adam::apply`], so the gradient can arrive row by row
+    /// and never be held whole.
+    pub fn begin_step(&mut self, lr: f64) -> AdamStep {
         self.steps += 1;
         let c = self.config;
         let t = self.steps as f64;
-        let decay = (1.0 - lr * c.weight_decay) as f32;
-        let keep1 = (1.0 - c.beta1) as f32;
-        let (beta2, keep2) = (c.beta2 as f32, (1.0 - c.beta2) as f32);
-        let step_size = (lr / (1.0 - libm::pow(c.beta1, t))) as f32;
-        let correction2_sqrt = libm::sqrt(1.0 - libm::pow(c.beta2, t)) as f32;
-        let eps = c.eps as f32;
-        let moments = self.exp_avg.iter_mut().zip(self.exp_avg_sq.iter_mut());
-        for ((p, g), (m, v)) in params.iter_mut().zip(grad).zip(moments) {
-            *p *= decay;
-            *m += keep1 * (g - *m);
-            *v = *v * beta2 + keep2 * g * g;
-            let denom = libm::sqrtf(*v) / correction2_sqrt + eps;
-            *p += -step_size * (*m / denom);
+        AdamStep {
+            decay: (1.0 - lr * c.weight_decay) as f32,
+            keep1: (1.0 - c.beta1) as f32,
+            beta2: c.beta2 as f32,
+            keep2: (1.0 - c.beta2) as f32,
+            step_size: (lr / (1.0 - libm::pow(c.beta1, t))) as f32,
+            correction2_sqrt: libm::sqrt(1.0 - libm::pow(c.beta2, t)) as f32,
+            eps: c.eps as f32,
         }
-        Ok(())
     }
+
+    /// Applies `step` to the parameters `params` that start at index `at` of the layout,
+    /// with their gradient `grad` (same length; extra values of the longer are ignored).
+    pub fn apply(&mut self, step: &AdamStep, at: usize, params: &mut [f32], grad: &[f32]) {
+        let s = step;
+        let at = at.min(self.exp_avg.len());
+        let end = (at + params.len()).min(self.exp_avg.len());
+        let moments = self.exp_avg[at..end]
+            .iter_mut()
+            .zip(self.exp_avg_sq[at..end].iter_mut());
+        for ((p, g), (m, v)) in params.iter_mut().zip(grad).zip(moments) {
+            *p *= s.decay;
+            *m += s.keep1 * (g - *m);
+            *v = *v * s.beta2 + s.keep2 * g * g;
+            let denom = libm::sqrtf(*v) / s.correction2_sqrt + s.eps;
+            *p += -s.step_size * (*m / denom);
+        }
+    }
+}
+
+/// The scalars of one optimizer step, computed once in f64 like PyTorch's Python floats
+/// and rounded to f32 where PyTorch applies them to float32 tensors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    decay: f32,
+    keep1: f32,
+    beta2: f32,
+    keep2: f32,
+    step_size: f32,
+    correction2_sqrt: f32,
+    eps: f32,
 }

@@ -5,6 +5,8 @@
 //! mean and the projections. It matches `dagr_train.loss.dagr_loss` followed by PyTorch's
 //! `backward()` (tests/gradient_parity.rs checks it against the exported vectors).
 
+use core::ops::Range;
+
 use crate::forward::{Activations, Head};
 use crate::objective::DagrConfig;
 use crate::regularizer::{anchoring, dispersion, Embeddings};
@@ -42,15 +44,18 @@ pub struct BatchActivations<'b> {
     dz: &'b mut [f32],
     /// `||z_m||` of every window and modality (`capacity * 3`).
     norms: &'b mut [f32],
-    /// One embedding-sized scratch vector.
+    /// Scratch: one embedding, or one row of the parameter layout
+    /// (`max(feat_dim, embed_dim, classes)`).
     tmp: &'b mut [f32],
+    /// Windows of the last backward pass (0: none yet).
+    filled: usize,
 }
 
 impl<'b> BatchActivations<'b> {
     /// Number of `f32` a buffer for `capacity` windows of `shape` needs.
     pub const fn len(shape: HeadShape, capacity: usize) -> usize {
         let e = shape.embed_dim;
-        capacity * (2 * MODALITIES * e + e + shape.classes + MODALITIES) + e
+        capacity * (2 * MODALITIES * e + e + shape.classes + MODALITIES) + row_len(shape)
     }
 
     /// Splits `buf` (exactly [`BatchActivations::len`] values) into the activation buffers.
@@ -78,6 +83,7 @@ impl<'b> BatchActivations<'b> {
             dz,
             norms,
             tmp,
+            filled: 0,
         })
     }
 
@@ -116,6 +122,21 @@ impl<'b> BatchActivations<'b> {
     }
 }
 
+/// The longest row of the parameter layout: a projection row, an embedding-long bias or
+/// classifier row, or the classifier bias.
+const fn row_len(shape: HeadShape) -> usize {
+    let longest = if shape.feat_dim > shape.embed_dim {
+        shape.feat_dim
+    } else {
+        shape.embed_dim
+    };
+    if longest > shape.classes {
+        longest
+    } else {
+        shape.classes
+    }
+}
+
 /// The objective on `batch` (every window of it) and, in `grad` (the flat parameter
 /// layout, overwritten), its gradient with respect to every parameter of `head`.
 pub fn loss_and_gradient(
@@ -125,9 +146,32 @@ pub fn loss_and_gradient(
     act: &mut BatchActivations<'_>,
     grad: &mut [f32],
 ) -> Result<LossTerms, TrainError> {
+    let expected = head.shape().param_count();
+    if grad.len() != expected {
+        return Err(TrainError::Length {
+            name: "gradient",
+            expected,
+            found: grad.len(),
+        });
+    }
+    let terms = loss_and_backward(head, cfg, batch, act)?;
+    act.gradient_rows(batch, |range, row| grad[range].copy_from_slice(row))?;
+    Ok(terms)
+}
+
+/// The objective on `batch` and the backward pass down to the logits and embeddings (kept
+/// in `act`); the parameters' gradient then comes row by row from
+/// [`BatchActivations::gradient_rows`], so a trainer never needs a whole gradient buffer.
+pub fn loss_and_backward(
+    head: &Head<'_>,
+    cfg: &DagrConfig,
+    batch: &Windows<'_>,
+    act: &mut BatchActivations<'_>,
+) -> Result<LossTerms, TrainError> {
     let shape = head.shape();
-    check(shape, cfg, batch, act, grad)?;
+    check(shape, cfg, batch, act)?;
     let n = batch.len();
+    act.filled = 0;
     for i in 0..n {
         act.forward_one(head, batch, i, i)?;
     }
@@ -153,12 +197,13 @@ pub fn loss_and_gradient(
         embed_dim: e,
     };
     let dz = &mut act.dz[..n * MODALITIES * e];
+    let tmp = &mut act.tmp[..e];
     let mut disp = [0.0; MODALITIES];
     for (m, d) in disp.iter_mut().enumerate() {
-        *d = dispersion(&emb, m, cfg, w_d, dz, act.tmp);
+        *d = dispersion(&emb, m, cfg, w_d, dz, tmp);
     }
-    let anc = anchoring(&emb, cfg, w_a, dz, act.tmp);
-    parameter_gradients(head, batch, act, grad);
+    let anc = anchoring(&emb, cfg, w_a, dz, tmp);
+    act.filled = n;
     let total = task + w_d * (disp[0] + disp[1] + disp[2]) + w_a * anc;
     Ok(LossTerms {
         total,
@@ -174,7 +219,6 @@ fn check(
     cfg: &DagrConfig,
     batch: &Windows<'_>,
     act: &BatchActivations<'_>,
-    grad: &[f32],
 ) -> Result<(), TrainError> {
     cfg.check()?;
     batch.check(shape)?;
@@ -192,13 +236,6 @@ fn check(
         return Err(TrainError::Batch {
             max: act.capacity,
             found: batch.len(),
-        });
-    }
-    if grad.len() != shape.param_count() {
-        return Err(TrainError::Length {
-            name: "gradient",
-            expected: shape.param_count(),
-            found: grad.len(),
         });
     }
     Ok(())
@@ -237,67 +274,93 @@ fn fused_backward(head: &Head<'_>, batch: &Windows<'_>, act: &mut BatchActivatio
     for (i, present) in batch.present.iter().enumerate() {
         let dlogits = &act.logits[i * c..(i + 1) * c];
         let count = present.iter().filter(|&&p| p).count().max(1) as f32;
-        act.tmp.fill(0.0);
+        let tmp = &mut act.tmp[..e];
+        tmp.fill(0.0);
         for (row, &dl) in weight.chunks_exact(e).zip(dlogits) {
-            for (t, w) in act.tmp.iter_mut().zip(row) {
+            for (t, w) in tmp.iter_mut().zip(row) {
                 *t += w * dl;
             }
         }
         for m in (0..MODALITIES).filter(|&m| present[m]) {
             let at = (i * MODALITIES + m) * e;
-            for (d, t) in act.dz[at..at + e].iter_mut().zip(act.tmp.iter()) {
+            for (d, t) in act.dz[at..at + e].iter_mut().zip(tmp.iter()) {
                 *d += t / count;
             }
         }
     }
 }
 
-/// The parameters' gradients from `dlogits` (in `act.logits`) and `dz`: outer products
-/// with each layer's input, summed over the batch. Absent modalities' features are never
-/// read, so whatever they hold cannot reach the gradient.
-fn parameter_gradients(
-    head: &Head<'_>,
-    batch: &Windows<'_>,
-    act: &BatchActivations<'_>,
-    grad: &mut [f32],
-) {
-    let shape = head.shape();
-    let (e, c, f) = (shape.embed_dim, shape.classes, shape.feat_dim);
-    grad.fill(0.0);
-    for (i, present) in batch.present.iter().enumerate() {
-        let fused = &act.fused[i * e..(i + 1) * e];
-        let dlogits = &act.logits[i * c..(i + 1) * c];
-        outer_add(
-            &mut grad[shape.range(ParamBlock::ClassifierWeight)],
-            dlogits,
-            fused,
-        );
-        add(&mut grad[shape.range(ParamBlock::ClassifierBias)], dlogits);
-        for m in (0..MODALITIES).filter(|&m| present[m]) {
-            let at = (i * MODALITIES + m) * e;
-            let dz = &act.dz[at..at + e];
-            outer_add(
-                &mut grad[shape.range(ParamBlock::ProjWeight(m))],
-                dz,
-                batch.feat(m, i, f),
-            );
-            add(&mut grad[shape.range(ParamBlock::ProjBias(m))], dz);
+impl BatchActivations<'_> {
+    /// After [`loss_and_backward`] on `batch`: the gradient of every parameter, one row
+    /// of the flat layout at a time, in layout order, as `each(range in the layout, row)`.
+    /// Each row sums its outer-product terms over the batch (`dlogits` with the fused
+    /// vectors, `dz` with the features); absent modalities' features are never read, so
+    /// whatever they hold cannot reach the gradient.
+    pub fn gradient_rows(
+        &mut self,
+        batch: &Windows<'_>,
+        mut each: impl FnMut(Range<usize>, &[f32]),
+    ) -> Result<(), TrainError> {
+        if self.filled == 0 || batch.len() != self.filled {
+            return Err(TrainError::Length {
+                name: "batch after backward",
+                expected: self.filled,
+                found: batch.len(),
+            });
         }
+        let shape = self.shape;
+        let (e, c, f) = (shape.embed_dim, shape.classes, shape.feat_dim);
+        let present = batch.present;
+        for block in ParamBlock::ALL {
+            let start = shape.range(block).start;
+            match block {
+                ParamBlock::ProjWeight(m) => {
+                    let row = &mut self.tmp[..f];
+                    for r in 0..e {
+                        row.fill(0.0);
+                        for i in (0..present.len()).filter(|&i| present[i][m]) {
+                            let k = self.dz[(i * MODALITIES + m) * e + r];
+                            axpy(row, k, batch.feat(m, i, f));
+                        }
+                        each(start + r * f..start + (r + 1) * f, row);
+                    }
+                }
+                ParamBlock::ProjBias(m) => {
+                    let row = &mut self.tmp[..e];
+                    row.fill(0.0);
+                    for i in (0..present.len()).filter(|&i| present[i][m]) {
+                        let at = (i * MODALITIES + m) * e;
+                        axpy(row, 1.0, &self.dz[at..at + e]);
+                    }
+                    each(start..start + e, row);
+                }
+                ParamBlock::ClassifierWeight => {
+                    let row = &mut self.tmp[..e];
+                    for r in 0..c {
+                        row.fill(0.0);
+                        for i in 0..present.len() {
+                            axpy(row, self.logits[i * c + r], &self.fused[i * e..(i + 1) * e]);
+                        }
+                        each(start + r * e..start + (r + 1) * e, row);
+                    }
+                }
+                ParamBlock::ClassifierBias => {
+                    let row = &mut self.tmp[..c];
+                    row.fill(0.0);
+                    for i in 0..present.len() {
+                        axpy(row, 1.0, &self.logits[i * c..(i + 1) * c]);
+                    }
+                    each(start..start + c, row);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-/// `matrix += column * row^T`, `matrix` row-major `column.len() x row.len()`.
-fn outer_add(matrix: &mut [f32], column: &[f32], row: &[f32]) {
-    for (out, &k) in matrix.chunks_exact_mut(row.len()).zip(column) {
-        for (o, x) in out.iter_mut().zip(row) {
-            *o += k * x;
-        }
-    }
-}
-
-/// `acc += v` elementwise.
-fn add(acc: &mut [f32], v: &[f32]) {
-    for (a, x) in acc.iter_mut().zip(v) {
-        *a += x;
+/// `acc += k * x` elementwise.
+fn axpy(acc: &mut [f32], k: f32, x: &[f32]) {
+    for (a, v) in acc.iter_mut().zip(x) {
+        *a += k * v;
     }
 }

@@ -34,9 +34,9 @@ mod train_error;
 mod trainer;
 mod windows;
 
-pub use adam::{Adam, AdamConfig};
+pub use adam::{Adam, AdamConfig, AdamStep};
 pub use augment::{add_noise, drop_modalities, Rng};
-pub use gradient::{loss_and_gradient, BatchActivations, LossTerms};
+pub use gradient::{loss_and_backward, loss_and_gradient, BatchActivations, LossTerms};
 pub use holdout::split_holdout;
 pub use objective::{ConfigError, DagrConfig, Distance, Form, EPS};
 pub use train_error::TrainError;

@@ -7,7 +7,7 @@
 use crate::adam::{Adam, AdamConfig};
 use crate::augment::{add_noise, drop_modalities, Rng};
 use crate::forward::Head;
-use crate::gradient::{loss_and_gradient, shifted_exp_sum, BatchActivations, LossTerms};
+use crate::gradient::{loss_and_backward, shifted_exp_sum, BatchActivations, LossTerms};
 use crate::objective::DagrConfig;
 use crate::shape::{HeadShape, MODALITIES};
 use crate::train_error::TrainError;
@@ -89,10 +89,9 @@ pub struct FitReport {
 /// How much memory a run needs, in bytes, by part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryBudget {
-    /// The head's parameters (the caller's, adapted in place).
+    /// The head's parameters (the caller's, adapted in place). No whole gradient is ever
+    /// held: it goes into the optimizer row by row (one row lives in `activations`).
     pub params: usize,
-    /// One gradient.
-    pub gradients: usize,
     /// Adam's two moments.
     pub adam_moments: usize,
     /// The gathered, augmented features of one batch.
@@ -111,7 +110,6 @@ impl MemoryBudget {
         let p = shape.param_count() * 4;
         MemoryBudget {
             params: p,
-            gradients: p,
             adam_moments: 2 * p,
             batch_features: batch * MODALITIES * shape.feat_dim * 4,
             activations: BatchActivations::len(shape, batch) * 4,
@@ -120,15 +118,10 @@ impl MemoryBudget {
         }
     }
 
-    /// Parameters, gradients, Adam moments and one batch (features, activations, masks):
-    /// what one optimizer step needs.
+    /// Parameters, Adam moments and one batch (features, activations and their gradients,
+    /// masks): what one optimizer step needs.
     pub const fn step_total(&self) -> usize {
-        self.params
-            + self.gradients
-            + self.adam_moments
-            + self.batch_features
-            + self.activations
-            + self.batch_masks
+        self.params + self.adam_moments + self.batch_features + self.activations + self.batch_masks
     }
 
     /// Everything a run with early stopping needs.
@@ -138,16 +131,15 @@ impl MemoryBudget {
 }
 
 /// Number of `f32` the trainer's arena needs for `shape` and batches of `batch` windows:
-/// gradient, two moments, best parameters, batch features, activations.
+/// two moments, best parameters, batch features, activations.
 pub fn arena_len(shape: HeadShape, batch: usize) -> usize {
-    4 * shape.param_count()
+    3 * shape.param_count()
         + batch * MODALITIES * shape.feat_dim
         + BatchActivations::len(shape, batch)
 }
 
 /// The arena cut into its parts.
 struct Arena<'a> {
-    grad: &'a mut [f32],
     best: &'a mut [f32],
     batch_feats: [&'a mut [f32]; MODALITIES],
     act: BatchActivations<'a>,
@@ -166,15 +158,13 @@ impl<'a> Arena<'a> {
         }
         let p = shape.param_count();
         let fb = cfg.batch * shape.feat_dim;
-        let (grad, rest) = buf.split_at_mut(p);
-        let (best, rest) = rest.split_at_mut(p);
+        let (best, rest) = buf.split_at_mut(p);
         let (m, rest) = rest.split_at_mut(p);
         let (v, rest) = rest.split_at_mut(p);
         let (f0, rest) = rest.split_at_mut(fb);
         let (f1, rest) = rest.split_at_mut(fb);
         let (f2, rest) = rest.split_at_mut(fb);
         Ok(Arena {
-            grad,
             best,
             batch_feats: [f0, f1, f2],
             act: BatchActivations::new(shape, cfg.batch, rest)?,
@@ -348,8 +338,12 @@ fn train_epoch(
             labels: &labels[..n],
         };
         let head = Head::new(shape, params)?;
-        let terms = loss_and_gradient(&head, &cfg.dagr, &batch, &mut a.act, a.grad)?;
-        a.adam.step(params, a.grad, lr)?;
+        let terms = loss_and_backward(&head, &cfg.dagr, &batch, &mut a.act)?;
+        let step = a.adam.begin_step(lr);
+        let adam = &mut a.adam;
+        a.act.gradient_rows(&batch, |range, row| {
+            adam.apply(&step, range.start, &mut params[range], row)
+        })?;
         add_terms(&mut sum, &terms);
         count += 1.0;
     }

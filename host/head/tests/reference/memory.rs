@@ -1,5 +1,7 @@
 //! The trainer's memory for the reference head, stated and held to issue 12's target of
-//! 128 KB (KiB here) for parameters, gradients, Adam moments and one batch.
+//! 128 KB (KiB here) for parameters, gradients, Adam moments and one batch; the whole
+//! gradient is never held (it reaches the optimizer row by row), which leaves room for
+//! early stopping's copy of the best parameters inside the same budget.
 
 use dagr_head::{arena_len, BatchActivations, MemoryBudget, MAX_BATCH};
 
@@ -12,7 +14,7 @@ const BATCH: usize = 8;
 const TARGET: usize = 128 * 1024;
 
 #[test]
-fn one_step_of_the_reference_head_fits_in_128_kib_at_batch_8() {
+fn training_the_reference_head_fits_in_128_kib_at_batch_8() {
     let (shape, _) = reference_head();
     let m = MemoryBudget::of(shape, BATCH);
     println!("reference head {shape:?}, batch {BATCH}: {m:#?}");
@@ -35,7 +37,9 @@ fn one_step_of_the_reference_head_fits_in_128_kib_at_batch_8() {
         arena_len(shape, BATCH) * 4,
         m.total() - m.params - m.batch_masks
     );
-    assert!(m.step_total() <= TARGET, "{} > {TARGET}", m.step_total());
-    // and the next power of two does not fit: batch 8 is the stated limit
-    assert!(MemoryBudget::of(shape, 2 * BATCH).step_total() > TARGET);
+    assert!(m.total() <= TARGET, "{} > {TARGET}", m.total());
+    // and the next power of two does not fit with the best-parameter copy: batch 8 is
+    // the stated limit (batch 16 fits without early stopping)
+    assert!(MemoryBudget::of(shape, 2 * BATCH).total() > TARGET);
+    assert!(MemoryBudget::of(shape, 2 * BATCH).step_total() <= TARGET);
 }
