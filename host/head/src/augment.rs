@@ -10,12 +10,17 @@ use crate::shape::MODALITIES;
 #[derive(Clone, Debug)]
 pub struct Rng {
     state: u64,
+    /// The second normal draw of the last Box-Muller pair, not yet handed out.
+    spare: Option<f32>,
 }
 
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed }
+        Rng {
+            state: seed,
+            spare: None,
+        }
     }
 
     /// The next 64 random bits.
@@ -37,11 +42,17 @@ impl Rng {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
-    /// A standard normal draw (Box-Muller).
+    /// A standard normal draw (Box-Muller; each pair of uniforms gives two draws).
     pub fn normal(&mut self) -> f32 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
         let u1 = 1.0 - self.uniform(); // (0, 1]: the log stays finite
         let u2 = self.uniform();
-        libm::sqrtf(-2.0 * libm::logf(u1)) * libm::cosf(core::f32::consts::TAU * u2)
+        let r = libm::sqrtf(-2.0 * libm::logf(u1));
+        let (sin, cos) = libm::sincosf(core::f32::consts::TAU * u2);
+        self.spare = Some(r * sin);
+        r * cos
     }
 
     /// Shuffles `items` in place (Fisher-Yates).

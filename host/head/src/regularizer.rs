@@ -46,15 +46,38 @@ impl Embeddings<'_> {
 
 /// `||u_i - u_j||^2` of modality `m`, `u` the raw or the normalized embedding.
 fn squared_distance(emb: &Embeddings<'_>, m: usize, i: usize, j: usize, unit: bool) -> f32 {
-    let (ni, nj) = scales(emb, m, i, j, unit);
     let (a, b) = (emb.row(i, m), emb.row(j, m));
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let d = x / ni - y / nj;
-            d * d
-        })
-        .sum()
+    if !unit {
+        return lane_sum(a, b, |x, y| (x - y) * (x - y));
+    }
+    let (ni, nj) = scales(emb, m, i, j, unit);
+    lane_sum(a, b, |x, y| {
+        let d = x / ni - y / nj;
+        d * d
+    })
+}
+
+/// Number of partial sums [`lane_sum`] keeps: enough independent additions for the
+/// compiler to vectorize, and for the sum not to wait on one chain of additions.
+const LANES: usize = 8;
+
+/// `sum_k term(a[k], b[k])`, accumulated in [`LANES`] partial sums (summed in a fixed
+/// order, so the result is deterministic).
+fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(&x, &y)| term(x, y))
+        .sum();
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        for ((s, &x), &y) in acc.iter_mut().zip(ca).zip(cb) {
+            *s += term(x, y);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The divisors turning `z_i`, `z_j` into the vectors the distance is taken on.
@@ -102,8 +125,11 @@ pub(crate) fn dispersion(
         for j in rows.clone() {
             let w = kernel(k, j);
             let (nk, nj) = scales(emb, m, k, j, unit);
-            for ((t, a), b) in tmp.iter_mut().zip(emb.row(k, m)).zip(emb.row(j, m)) {
-                *t += w * (a / nk - b / nj);
+            let pairs = tmp.iter_mut().zip(emb.row(k, m)).zip(emb.row(j, m));
+            if unit {
+                pairs.for_each(|((t, a), b)| *t += w * (a / nk - b / nj));
+            } else {
+                pairs.for_each(|((t, a), b)| *t += w * (a - b));
             }
         }
         tmp.iter_mut().for_each(|t| *t *= coef);

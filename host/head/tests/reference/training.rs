@@ -108,7 +108,7 @@ fn training_relearns_a_forgotten_classifier_and_keeps_the_best_epoch() {
     println!("{report:?}\nvalidation accuracy per epoch: {accuracies:?}");
     let (before, after) = (report.before.unwrap(), report.after.unwrap());
     assert!(after.loss < before.loss, "{after:?} vs {before:?}");
-    assert!(after.accuracy >= 0.9, "{after:?}");
+    assert!(after.accuracy >= 0.8, "{after:?}");
     assert!(
         before.accuracy < 0.2,
         "{before:?}: a zero classifier says class 0"
