@@ -364,3 +364,165 @@ fn axpy(acc: &mut [f32], k: f32, x: &[f32]) {
         *a += k * v;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objective::{DagrConfig, Form};
+
+    /// feat 2, embed 2, classes 2; identity projections, a zero classifier.
+    const SHAPE: HeadShape = HeadShape {
+        feat_dim: 2,
+        embed_dim: 2,
+        classes: 2,
+    };
+    #[rustfmt::skip]
+    const PARAMS: [f32; 24] = [
+        1.0, 0.0, 0.0, 1.0, 0.0, 0.0, // mmwave
+        1.0, 0.0, 0.0, 1.0, 0.0, 0.0, // wifi
+        1.0, 0.0, 0.0, 1.0, 0.0, 0.0, // rfid
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, // classifier
+    ];
+    /// Window 0: mmwave (1, 0), wifi (0, 1), rfid absent (its features hold NaN);
+    /// window 1: mmwave (0, 2), wifi absent, rfid (1, 0). Labels 0, 1.
+    const FEATS: [[f32; 4]; 3] = [
+        [1.0, 0.0, 0.0, 2.0],
+        [0.0, 1.0, f32::NAN, f32::NAN],
+        [f32::NAN, f32::NAN, 1.0, 0.0],
+    ];
+    const PRESENT: [[bool; 3]; 2] = [[true, true, false], [true, false, true]];
+
+    fn run(cfg: &DagrConfig) -> (LossTerms, [f32; 24]) {
+        let windows = Windows {
+            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
+            present: &PRESENT,
+            labels: &[0, 1],
+        };
+        let mut buf = [0.0; 64];
+        let len = BatchActivations::len(SHAPE, 2);
+        let mut act = BatchActivations::new(SHAPE, 2, &mut buf[..len]).unwrap();
+        let mut grad = [f32::NAN; 24];
+        let head = Head::new(SHAPE, &PARAMS).unwrap();
+        let terms = loss_and_gradient(&head, cfg, &windows, &mut act, &mut grad).unwrap();
+        (terms, grad)
+    }
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() <= 1e-6
+    }
+
+    const CFG: DagrConfig = DagrConfig {
+        form: Form::Lambda,
+        lambda_d: 0.5,
+        lambda_a: 1.0,
+        beta_total: 0.0,
+        beta: 0.5,
+        tau: 0.3,
+        tau_d: 1.0,
+        disp_dim: 0,
+        disp_normalized: false,
+        distance: crate::objective::Distance::Cosine,
+    };
+
+    #[test]
+    fn loss_terms_equal_hand_computed_values() {
+        let (terms, _) = run(&CFG);
+        // zero logits: ln 2 per window
+        assert!(close(terms.task, core::f32::consts::LN_2));
+        // mmwave in both windows: ||(1,0) - (0,2)||^2 = 5, D * tau_d = 2
+        let k = libm::expf(-2.5);
+        assert!(close(terms.disp[0], libm::logf((2.0 + 2.0 * k) / 4.0)));
+        // wifi and rfid present in one window each: log(1 / 1) = 0
+        assert_eq!(terms.disp[1..], [0.0, 0.0]);
+        // two present pairs, both orthogonal: 1 - cos = 1, hinge 0.7 each
+        assert!(close(terms.anc, 0.7));
+        let total = terms.task + 0.5 * terms.disp[0] + 0.7;
+        assert!(close(terms.total, total));
+    }
+
+    #[test]
+    fn gradients_equal_hand_computed_values() {
+        let (_, grad) = run(&CFG);
+        let k = libm::expf(-2.5);
+        let ks = k / (2.0 + 2.0 * k);
+        let expected: [f32; 24] = [
+            // mmwave weight: dispersion (translation-invariant) + anchoring to wifi and rfid
+            -ks,
+            2.0 * ks - 0.5,
+            2.0 * ks - 0.5,
+            -4.0 * ks,
+            // mmwave bias: the dispersion parts cancel
+            -0.25,
+            -0.5,
+            // wifi: anchoring to mmwave in window 0 only
+            0.0,
+            -0.5,
+            0.0,
+            0.0,
+            -0.5,
+            0.0,
+            // rfid: anchoring to mmwave in window 1 only
+            0.0,
+            0.0,
+            -0.5,
+            0.0,
+            0.0,
+            -0.5,
+            // classifier: dlogits (-1/4, 1/4), (1/4, -1/4) on fused (1/2, 1/2), (1/2, 1)
+            0.0,
+            0.125,
+            0.0,
+            -0.125,
+            0.0,
+            0.0,
+        ];
+        for (i, (g, e)) in grad.iter().zip(expected).enumerate() {
+            assert!(close(*g, e), "parameter {i}: {g} != {e}");
+        }
+    }
+
+    #[test]
+    fn the_pareto_form_weights_the_same_terms() {
+        let pareto = DagrConfig {
+            form: Form::Pareto,
+            beta_total: 2.0,
+            beta: 0.25,
+            ..CFG
+        };
+        let (terms, _) = run(&pareto);
+        // beta_total * ((1 - beta) * disp + beta * anc)
+        let total = terms.task + 1.5 * terms.disp[0] + 0.5 * terms.anc;
+        assert!(close(terms.total, total));
+    }
+
+    #[test]
+    fn a_batch_too_large_or_a_label_out_of_range_is_refused() {
+        let mut buf = [0.0; 64];
+        let len = BatchActivations::len(SHAPE, 1);
+        let mut act = BatchActivations::new(SHAPE, 1, &mut buf[..len]).unwrap();
+        let head = Head::new(SHAPE, &PARAMS).unwrap();
+        let mut grad = [7.0; 24];
+        let windows = Windows {
+            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
+            present: &PRESENT,
+            labels: &[0, 1],
+        };
+        let err = loss_and_gradient(&head, &CFG, &windows, &mut act, &mut grad).unwrap_err();
+        assert_eq!(err, TrainError::Batch { max: 1, found: 2 });
+        let windows = Windows {
+            feats: [&FEATS[0][..2], &FEATS[1][..2], &FEATS[2][..2]],
+            present: &PRESENT[..1],
+            labels: &[2],
+        };
+        let err = loss_and_gradient(&head, &CFG, &windows, &mut act, &mut grad).unwrap_err();
+        assert_eq!(
+            err,
+            TrainError::Label {
+                index: 0,
+                label: 2,
+                classes: 2
+            }
+        );
+        assert_eq!(grad, [7.0; 24], "nothing written");
+    }
+}

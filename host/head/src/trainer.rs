@@ -41,6 +41,26 @@ pub struct TrainConfig {
     pub dagr: DagrConfig,
 }
 
+impl Default for TrainConfig {
+    /// Adaptation defaults: 30 epochs of batch 8 (the batch whose memory fits 128 KiB for
+    /// the reference head, see [`MemoryBudget`]), the training pipeline's AdamW and cosine
+    /// schedule and modality dropout 0.5, no feature noise, patience 5, plain
+    /// cross-entropy (set `dagr` from model.json's `dagr` section).
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 30,
+            batch: 8,
+            adam: AdamConfig::default(),
+            cosine: true,
+            modality_dropout: 0.5,
+            noise_sigma: 0.0,
+            patience: 5,
+            seed: 0,
+            dagr: DagrConfig::default(),
+        }
+    }
+}
+
 /// Validation scores with every modality the windows have.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scores {
