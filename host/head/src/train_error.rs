@@ -19,6 +19,8 @@ pub enum TrainError {
         label: u16,
         classes: usize,
     },
+    /// A training or validation index `index` names no window (there are `windows`).
+    WindowIndex { index: u32, windows: usize },
     /// A loss over no window is undefined.
     EmptyBatch,
     /// The batch size exceeds what the trainer's buffers were sized for.
@@ -50,6 +52,9 @@ impl core::fmt::Display for TrainError {
                 f,
                 "label of window {index}: class {label}, but the head has {classes} classes"
             ),
+            TrainError::WindowIndex { index, windows } => {
+                write!(f, "window index {index}: there are only {windows} windows")
+            }
             TrainError::EmptyBatch => write!(f, "a batch needs at least one window"),
             TrainError::Batch { max, found } => {
                 write!(

@@ -285,16 +285,13 @@ fn check(
         });
     }
     let n = split.windows.len();
-    if split
+    if let Some(&index) = split
         .train
         .iter()
         .chain(split.val)
-        .any(|&i| i as usize >= n)
+        .find(|&&i| i as usize >= n)
     {
-        return Err(TrainError::Setting {
-            name: "window index",
-            expected: "below the number of windows",
-        });
+        return Err(TrainError::WindowIndex { index, windows: n });
     }
     if split.train.is_empty() {
         return Err(TrainError::EmptyBatch);

@@ -216,6 +216,17 @@ fn bad_input_is_refused_and_the_head_left_untouched() {
         assert_eq!(err.to_string(), message);
         assert_eq!(head, params, "the head is untouched");
     }
+    let mut train: Vec<u32> = (0..40).collect();
+    let split = Split {
+        windows: data.view(),
+        train: &mut train,
+        val: &[48],
+    };
+    let err = fit(shape, &mut params.clone(), split, &cfg, &mut arena, |_| {}).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "window index 48: there are only 48 windows"
+    );
     let mut short = vec![0.0; 10];
     let mut train: Vec<u32> = (0..40).collect();
     let split = Split {
