@@ -7,6 +7,10 @@ use dagr_head::{loss_and_gradient, BatchActivations, DagrConfig, Distance, Form,
 use crate::model::{reference_dir, reference_head, OwnedWindows};
 use crate::npz;
 
+/// What a mismatch may mean besides a bug.
+pub const STALE: &str = "or torch_reference.npz predates models/reference: rerun \
+    ~/.cache/dagr/train-venv/bin/python host/head/tests/reference/torch_reference.py";
+
 /// torch_reference.npz, next to this file.
 pub fn torch_reference() -> std::collections::BTreeMap<String, npz::Array> {
     npz::read(
