@@ -8,7 +8,8 @@
 //! repeated with Gaussian noise (sigma 0.1) and a random non-empty subset of modalities
 //! each, to 1000.
 //!
-//! `cargo run --release -p dagr-head --example train_speed [-- REPS]`; the PyTorch side
+//! `cargo run --release -p dagr-head --example train_speed [-- REPS [BATCH]]` (5 runs,
+//! batch 64 by default: the training pipeline's batch); the PyTorch side
 //! runs `torch_train_speed.py` with `$DAGR_TRAIN_PYTHON` (default: the training venv,
 //! `~/.cache/dagr/train-venv/bin/python`).
 
@@ -27,10 +28,10 @@ use safetensors::SafeTensors;
 
 const WINDOWS: usize = 1000;
 const EPOCHS: u32 = 30;
-const BATCH: usize = 64;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reps: usize = std::env::args().nth(1).map_or(Ok(5), |a| a.parse())?;
+    let batch: usize = std::env::args().nth(2).map_or(Ok(64), |a| a.parse())?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (shape, params) = reference_head(&root.join("models/reference/head.safetensors"))?;
     let data = windows(&root, shape.feat_dim);
@@ -41,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let cfg = TrainConfig {
         epochs: EPOCHS,
-        batch: BATCH,
+        batch,
         adam: AdamConfig::default(),
         cosine: true,
         modality_dropout: 0.5,
@@ -54,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut steps = 0;
     for rep in 0..reps {
         let mut head = params.clone();
-        let mut arena = vec![0.0; arena_len(shape, BATCH)];
+        let mut arena = vec![0.0; arena_len(shape, batch)];
         let mut train: Vec<u32> = (0..WINDOWS as u32).collect();
         let split = Split {
             windows: data.view(),
@@ -70,16 +71,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ours.push(started.elapsed().as_secs_f64());
         steps = report.steps;
     }
-    let theirs = pytorch(&root, &data, reps)?;
+    let theirs = pytorch(&root, &data, reps, batch)?;
     let (a, b) = (median(&mut ours), median(&mut theirs.clone()));
-    println!("head {shape:?}, {WINDOWS} windows x {EPOCHS} epochs, batch {BATCH}: {steps} steps");
+    println!("head {shape:?}, {WINDOWS} windows x {EPOCHS} epochs, batch {batch}: {steps} steps");
     println!("dagr-head (no_std core, 1 core): median {a:.3} s of {reps} runs {ours:.3?}");
     println!("PyTorch (CPU, 1 thread):         median {b:.3} s of {reps} runs {theirs:.3?}");
     println!(
         "ratio {:.1}x; dagr-head {:.0} steps/s ({:.0} windows/s), PyTorch {:.0} steps/s",
         b / a,
         steps as f64 / a,
-        (steps as usize * BATCH).min(WINDOWS * EPOCHS as usize) as f64 / a,
+        (WINDOWS * EPOCHS as usize) as f64 / a,
         steps as f64 / b
     );
     Ok(())
@@ -139,7 +140,12 @@ fn windows(root: &Path, feat_dim: usize) -> Data {
 }
 
 /// Runs the PyTorch side on the same windows (written to a temporary directory).
-fn pytorch(root: &Path, data: &Data, reps: usize) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+fn pytorch(
+    root: &Path,
+    data: &Data,
+    reps: usize,
+    batch: usize,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
     let python = std::env::var_os("DAGR_TRAIN_PYTHON").map_or_else(
         || {
             PathBuf::from(std::env::var("HOME").unwrap_or_default())
@@ -175,7 +181,7 @@ fn pytorch(root: &Path, data: &Data, reps: usize) -> Result<Vec<f64>, Box<dyn st
     let out = Command::new(&python)
         .arg(&script)
         .arg(&dir)
-        .args([EPOCHS.to_string(), BATCH.to_string(), reps.to_string()])
+        .args([EPOCHS.to_string(), batch.to_string(), reps.to_string()])
         .output();
     std::fs::remove_dir_all(&dir)?;
     let out = out?;
