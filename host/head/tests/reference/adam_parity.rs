@@ -88,3 +88,44 @@ fn bad_optimizer_settings_are_refused() {
         "training setting `beta2`: expected in [0, 1)"
     );
 }
+
+#[test]
+fn a_step_fed_row_by_row_equals_a_step_on_the_whole_gradient() {
+    // The trainer never holds the whole gradient: it hands AdamW one row at a time. That
+    // path must give the parameters the checked whole-gradient path gives.
+    use crate::model::OwnedWindows;
+    use dagr_head::{loss_and_backward, loss_and_gradient, BatchActivations, DagrConfig, Head};
+    let arrays = npz::read(&reference_dir().join("parity/head_batch0_float32.npz"));
+    let data = OwnedWindows::from_batch(&arrays);
+    let cfg = crate::model::batch_config(&arrays);
+    assert_ne!(cfg, DagrConfig::default());
+    let (shape, start) = reference_head();
+    let n = data.labels.len();
+    let mut buf = vec![0.0; BatchActivations::len(shape, n)];
+    let mut act = BatchActivations::new(shape, n, &mut buf).unwrap();
+    let p = start.len();
+
+    let mut whole = start.clone();
+    let mut grad = vec![0.0; p];
+    let head = Head::new(shape, &start).unwrap();
+    loss_and_gradient(&head, &cfg, &data.view(), &mut act, &mut grad).unwrap();
+    let (mut m, mut v) = (vec![0.0; p], vec![0.0; p]);
+    let mut adam = Adam::new(AdamConfig::default(), &mut m, &mut v).unwrap();
+    adam.step(&mut whole, &grad, 2e-3).unwrap();
+
+    let mut rows = start.clone();
+    let (mut m2, mut v2) = (vec![0.0; p], vec![0.0; p]);
+    let mut adam2 = Adam::new(AdamConfig::default(), &mut m2, &mut v2).unwrap();
+    loss_and_backward(&head, &cfg, &data.view(), &mut act).unwrap();
+    let step = adam2.begin_step(2e-3);
+    let mut covered = 0;
+    act.gradient_rows(&data.view(), |range, row| {
+        assert_eq!(range.start, covered, "rows come in layout order");
+        covered = range.end;
+        adam2.apply(&step, range.start, &mut rows[range], row);
+    })
+    .unwrap();
+    assert_eq!(covered, p, "every parameter has a row");
+    assert_eq!(rows, whole);
+    assert_eq!(adam2.moments(), adam.moments());
+}
