@@ -23,3 +23,25 @@ mod shape;
 
 pub use forward::{Activations, Head, HeadError};
 pub use shape::{HeadShape, ParamBlock, MODALITIES};
+
+mod adam;
+mod augment;
+mod gradient;
+mod holdout;
+mod objective;
+mod regularizer;
+mod train_error;
+mod trainer;
+mod windows;
+
+pub use adam::{Adam, AdamConfig, AdamStep};
+pub use augment::{add_noise, drop_modalities, Rng};
+pub use gradient::{loss_and_backward, loss_and_gradient, BatchActivations, LossTerms};
+pub use holdout::split_holdout;
+pub use objective::{ConfigError, DagrConfig, Distance, Form, EPS};
+pub use train_error::TrainError;
+pub use trainer::{
+    arena_len, fit, validate, EpochReport, FitReport, MemoryBudget, Scores, Split, TrainConfig,
+    MAX_BATCH,
+};
+pub use windows::Windows;
