@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "runtime",
     "sim",
     "dataset",
+    "recognize",
 ];
 
 fn src() -> PathBuf {

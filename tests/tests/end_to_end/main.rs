@@ -7,6 +7,7 @@ mod e2e_ti_mmwave;
 mod esp32_csi_peers;
 mod firmware_qemu;
 mod intel5300_peers;
+mod live_outage;
 mod llrp_peers;
 mod llrp_source;
 mod node_peers;
