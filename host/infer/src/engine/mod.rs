@@ -1,0 +1,102 @@
+//! The inference engines behind one interface: tract (pure Rust, the default) and ONNX
+//! Runtime through `ort` (cargo feature `ort`). An engine runs the whole ONNX model for one
+//! window at batch 1 and hands back its outputs; what is done with them is the classifier's.
+
+#[cfg(feature = "ort")]
+mod ort;
+#[cfg(feature = "ort")]
+pub use self::ort::ORT_DYLIB_PATH;
+mod tract;
+
+use crate::package::ModelPackage;
+use crate::{InferError, WindowInput};
+
+/// Which engine runs the ONNX model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// tract-onnx, optimized once for batch 1 (pure Rust, always built).
+    Tract,
+    /// ONNX Runtime loaded from `ORT_DYLIB_PATH` (only with cargo feature `ort`).
+    Ort,
+}
+
+impl EngineKind {
+    /// The engine's name, as in errors and benchmarks.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Tract => "tract",
+            EngineKind::Ort => "ort",
+        }
+    }
+}
+
+/// How to open an engine, beyond which one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Intra-op threads ONNX Runtime may use for one window (`None`: its default, one per
+    /// physical core). tract always runs a window on the calling thread.
+    pub threads: Option<usize>,
+}
+
+/// The model's outputs for one window, in buffers an engine refills on every run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineOutputs {
+    /// The ONNX `logits` (the exported head's; the classifier uses the native head's).
+    pub logits: Vec<f32>,
+    /// `feat_mmwave`, `feat_wifi`, `feat_rfid`: the backbone features the head takes.
+    pub features: [Vec<f32>; 3],
+}
+
+/// An engine holding one loaded model, ready to run window after window.
+pub trait Engine: Send {
+    /// Which engine this is.
+    fn kind(&self) -> EngineKind;
+
+    /// Runs the model on one window and writes its outputs into `out` (resized as needed,
+    /// so after the first call no allocation is needed for the outputs).
+    fn run(&mut self, input: &WindowInput<'_>, out: &mut EngineOutputs) -> Result<(), InferError>;
+}
+
+/// Opens `kind` on the package's model. tract optimizes the model here (once); ort creates
+/// its session here.
+pub fn open_engine(
+    pkg: &ModelPackage,
+    kind: EngineKind,
+    options: &EngineOptions,
+) -> Result<Box<dyn Engine>, InferError> {
+    match kind {
+        EngineKind::Tract => Ok(Box::new(tract::TractEngine::open(pkg)?)),
+        #[cfg(feature = "ort")]
+        EngineKind::Ort => Ok(Box::new(ort::OrtEngine::open(pkg, options)?)),
+        #[cfg(not(feature = "ort"))]
+        EngineKind::Ort => {
+            let _ = options;
+            Err(InferError::NotBuilt { engine: "ort" })
+        }
+    }
+}
+
+/// The output names in `EngineOutputs` order: logits, then the features in modality order.
+pub(crate) const OUTPUT_NAMES: [&str; 4] = ["logits", "feat_mmwave", "feat_wifi", "feat_rfid"];
+
+/// The input names in model order.
+pub(crate) const INPUT_NAMES: [&str; 4] = ["mmwave", "wifi", "rfid", "present"];
+
+/// Copies one output into its buffer after checking its length.
+pub(crate) fn store(
+    name: &'static str,
+    values: &[f32],
+    expected: usize,
+    out: &mut Vec<f32>,
+) -> Result<(), InferError> {
+    if values.len() != expected {
+        return Err(InferError::OutputLength {
+            output: name,
+            expected,
+            found: values.len(),
+        });
+    }
+    out.clear();
+    out.extend_from_slice(values);
+    Ok(())
+}
