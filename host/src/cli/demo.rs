@@ -65,7 +65,8 @@ pub fn run(args: &DemoArgs) -> Outcome {
     std::fs::create_dir_all(&work_dir)
         .map_err(context(format!("cannot create {}", work_dir.display())))?;
     let result = (|| {
-        let mut devices = VirtualDevices::start(world, args.seed, 0, &work_dir).map_err(TextError)?;
+        let mut devices =
+            VirtualDevices::start(world, args.seed, 0, &work_dir).map_err(TextError)?;
         // Scene time is time since the devices started: the gateway clock starts with them.
         let clock = GatewayClock::new();
         let uris = devices.uris().map_err(TextError)?;

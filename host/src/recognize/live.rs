@@ -167,7 +167,10 @@ impl EventSink for LiveRecognizer {
         match event {
             SourceEvent::Records(records) => {
                 for record in records {
-                    self.sources.entry(record.source.clone()).or_default().records += 1;
+                    self.sources
+                        .entry(record.source.clone())
+                        .or_default()
+                        .records += 1;
                     self.pipeline.push_record(record);
                 }
             }

@@ -107,7 +107,11 @@ impl Recognizer {
                 name: package.name().to_string(),
                 source,
             })?;
-        let classes = package.classes().iter().map(|c| Arc::from(c.as_str())).collect();
+        let classes = package
+            .classes()
+            .iter()
+            .map(|c| Arc::from(c.as_str()))
+            .collect();
         Ok(Recognizer {
             package,
             classifier,
@@ -193,6 +197,9 @@ pub fn default_model_dir() -> PathBuf {
             .map(|dir| dir.join(REFERENCE))
             .find(|dir| dir.join("model.json").is_file())
     });
-    beside_binary
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(REFERENCE))
+    beside_binary.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(REFERENCE)
+    })
 }

@@ -109,7 +109,10 @@ mod tests {
         let model = reference_preprocess();
         let error = check_spec(&model, &PreprocessSpec::new(2.0, 0.25)).unwrap_err();
         assert_eq!(error.path, "preprocess.hop_s");
-        assert_eq!((error.model.as_str(), error.build.as_str()), ("0.5", "0.25"));
+        assert_eq!(
+            (error.model.as_str(), error.build.as_str()),
+            ("0.5", "0.25")
+        );
     }
 
     #[test]

@@ -168,7 +168,10 @@ mod tests {
         let recalls: Vec<Option<f64>> = tally.recalls().into_iter().map(|r| r.2).collect();
         assert_eq!(recalls, vec![Some(2.0 / 3.0), Some(1.0), None]);
         let text = tally.to_string();
-        assert!(text.starts_with("accuracy 0.750 over 4 labeled windows"), "{text}");
+        assert!(
+            text.starts_with("accuracy 0.750 over 4 labeled windows"),
+            "{text}"
+        );
         assert!(text.contains("   2 c                 -  (n 0)"), "{text}");
     }
 }

@@ -341,12 +341,20 @@ impl Synchronizer {
 
     /// The earliest mapped time held.
     fn earliest(&self) -> Option<u64> {
-        self.rings.iter().flat_map(|r| r.iter()).map(|h| h.t_ns).min()
+        self.rings
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|h| h.t_ns)
+            .min()
     }
 
     /// The latest mapped time held.
     fn latest(&self) -> Option<u64> {
-        self.rings.iter().flat_map(|r| r.iter()).map(|h| h.t_ns).max()
+        self.rings
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|h| h.t_ns)
+            .max()
     }
 
     /// The next window to emit, fixed by the earliest record held when first needed.

@@ -51,15 +51,18 @@ impl Predictions {
         let mut run = 0;
         while run < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            let value = match self.lines.recv_timeout(left) {
-                Ok(value) => value,
-                Err(RecvTimeoutError::Timeout) => panic!(
+            let value =
+                match self.lines.recv_timeout(left) {
+                    Ok(value) => value,
+                    Err(RecvTimeoutError::Timeout) => {
+                        panic!(
                     "no {n} predictions in a row with present {present} within {timeout:?}; \
                      last: {:?}",
                     self.seen.iter().rev().take(5).map(|s| &s.present).collect::<Vec<_>>()
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
-            };
+                )
+                    }
+                    Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
+                };
             let modalities: Vec<&str> = value["present"]
                 .as_array()
                 .expect("present is a list")
@@ -128,9 +131,15 @@ fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
     );
     let mut out = BufReader::new(sim.0.stdout.take().expect("piped stdout"));
     let mut uris = Vec::new();
-    while !uris.last().is_some_and(|u: &String| u.starts_with("llrp://")) {
+    while !uris
+        .last()
+        .is_some_and(|u: &String| u.starts_with("llrp://"))
+    {
         let (line, rest) = line_within(out, Duration::from_secs(20));
-        assert!(!line.is_empty(), "dagr sim --serve ended; URIs so far {uris:?}");
+        assert!(
+            !line.is_empty(),
+            "dagr sim --serve ended; URIs so far {uris:?}"
+        );
         uris.push(line.trim().to_string());
         out = rest;
     }
@@ -157,7 +166,10 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
         .args(["run", "--json", "--duration", "120"])
         .args(["--source", &radar])
         .arg("--source")
-        .arg(format!("esp32-csi://{}?name=wifi", dir.join("wifi").display()))
+        .arg(format!(
+            "esp32-csi://{}?name=wifi",
+            dir.join("wifi").display()
+        ))
         .args(["--source", &format!("llrp://127.0.0.1:{port}?name=rfid")])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("create the log"))

@@ -11,4 +11,5 @@ mod live_outage;
 mod llrp_peers;
 mod llrp_source;
 mod node_peers;
+mod recognize_parity;
 mod serial_sources;
