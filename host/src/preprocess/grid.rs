@@ -5,9 +5,16 @@ use std::f64::consts::{PI, TAU};
 /// Times of `steps` uniform grid points over a window of `window_s` seconds, relative to
 /// its start: the centre of each of `steps` equal cells, `(k + 0.5) · window_s / steps`.
 pub fn grid_times(window_s: f64, steps: usize) -> Vec<f64> {
-    (0..steps)
-        .map(|k| (k as f64 + 0.5) * window_s / steps as f64)
-        .collect()
+    let mut grid = Vec::with_capacity(steps);
+    grid_times_into(window_s, steps, &mut grid);
+    grid
+}
+
+/// [`grid_times`] into a caller's buffer (replacing its content), so a preprocessor can
+/// keep one grid per modality without allocating per window.
+pub fn grid_times_into(window_s: f64, steps: usize, grid: &mut Vec<f64>) {
+    grid.clear();
+    grid.extend((0..steps).map(|k| (k as f64 + 0.5) * window_s / steps as f64));
 }
 
 /// An irregularly sampled vector series: `times[i]` (s, non-decreasing) holds the
@@ -25,6 +32,12 @@ impl Series {
     pub fn push(&mut self, t: f64, row: &[f32]) {
         self.times.push(t);
         self.values.extend_from_slice(row);
+    }
+
+    /// Forgets every sample and keeps the buffers' capacity (reuse between windows).
+    pub fn clear(&mut self) {
+        self.times.clear();
+        self.values.clear();
     }
 
     /// Number of samples.

@@ -2,61 +2,146 @@
 //! frame period at the default spec), each holding the latest frame that fell in it, as its
 //! `P` strongest points (by SNR, ties in frame order) of `(x, y, z, v, snr)`.
 //!
-//! Values: x, y, z divided by [`MMWAVE_POSITION_SCALE_M`](super::MMWAVE_POSITION_SCALE_M),
-//! radial velocity by [`MMWAVE_VELOCITY_SCALE_MPS`](super::MMWAVE_VELOCITY_SCALE_MPS) (0 when
+//! Values: x, y, z divided by [`MMWAVE_POSITION_SCALE_M`],
+//! radial velocity by [`MMWAVE_VELOCITY_SCALE_MPS`] (0 when
 //! the frame did not carry it), SNR (TLV 7, 0.1 dB) in dB divided by
-//! [`MMWAVE_SNR_SCALE_DB`](super::MMWAVE_SNR_SCALE_DB) (0 without TLV 7). Slots without a
-//! frame and points beyond a frame's count stay zero. Node-link radar frames are not read
-//! yet.
-use dagr_protocols::ti_mmwave::{Frame, Point};
+//! [`MMWAVE_SNR_SCALE_DB`] (0 without TLV 7); a non-finite
+//! coordinate is 0. Slots without a frame and points beyond a frame's count stay zero.
+//!
+//! Frames come from TI out-of-box demo packets (one record per frame) and from node-link
+//! radar payloads, whose points carry the same quantities in the same units (SNR in TLV 7
+//! units). A node sends a frame of more than 50 points as several payloads with the same
+//! `frame_number`: consecutive payloads of one source with the same frame number in one
+//! slot are merged into one frame (their points ranked together, ties in arrival order).
+use dagr_protocols::node;
+use dagr_protocols::ti_mmwave::Point;
 
 use super::{
     seconds_into, PreprocessSpec, MMWAVE_FEATURES, MMWAVE_POSITION_SCALE_M, MMWAVE_SNR_SCALE_DB,
     MMWAVE_VELOCITY_SCALE_MPS,
 };
-use crate::record::{Modality, Payload};
+use crate::record::{Modality, Payload, Record};
 use crate::sync::Window;
 
-/// The radar tensor of `window` (see the [module doc](self)).
-pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
-    let (frames, points) = (spec.mmwave_frames, spec.mmwave_points);
-    let mut slots: Vec<Option<&Frame>> = vec![None; frames];
+/// One point ready to rank: SNR (`i16::MIN` without one), arrival order, features.
+type Ranked = (i16, u32, [f32; MMWAVE_FEATURES]);
+
+/// The buffer a slot's points are ranked in, kept between windows so that a steady
+/// stream of windows allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct MmwaveScratch {
+    points: Vec<Ranked>,
+}
+
+/// The frame a slot holds so far: its slot, and for a node frame its source and number
+/// (a later payload with both continues it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Holding<'w> {
+    slot: usize,
+    node_frame: Option<(&'w str, u32)>,
+}
+
+/// Fills `out` (`[F, P, 5]`, any previous content overwritten) with the radar tensor of
+/// `window` (see the [module doc](self)); returns how many radar records were unused.
+pub fn tensor_into(
+    window: &Window,
+    spec: &PreprocessSpec,
+    scratch: &mut MmwaveScratch,
+    out: &mut [f32],
+) -> usize {
+    out.fill(0.0);
+    let frames = spec.mmwave_frames;
+    let slot_len = spec.mmwave_points * MMWAVE_FEATURES;
+    let points = &mut scratch.points;
+    points.clear();
+    let mut holding: Option<Holding> = None;
+    let mut unused = 0;
     for r in window.records_of(Modality::Mmwave) {
-        let Payload::Radar(frame) = &r.record.payload else {
+        let Some(node_frame) = radar_frame(&r.record) else {
+            unused += 1;
             continue;
         };
         let at = seconds_into(window, r.t_ns) / spec.window_s * frames as f64;
-        if (0.0..frames as f64).contains(&at) {
-            slots[at as usize] = Some(frame);
+        if !(0.0..frames as f64).contains(&at) {
+            continue;
         }
-    }
-    let mut out = vec![0.0; frames * points * MMWAVE_FEATURES];
-    let slot_len = points * MMWAVE_FEATURES;
-    for (slot, frame) in slots.iter().enumerate() {
-        if let Some(frame) = frame {
-            write_frame(frame, &mut out[slot * slot_len..(slot + 1) * slot_len]);
+        let here = Holding {
+            slot: at as usize,
+            node_frame,
+        };
+        let continues = node_frame.is_some() && holding == Some(here);
+        if !continues {
+            if let Some(done) = holding.filter(|h| h.slot != here.slot) {
+                write_slot(points, &mut out[done.slot * slot_len..][..slot_len]);
+            }
+            points.clear();
         }
+        holding = Some(here);
+        rank_points(&r.record.payload, points);
     }
-    out
+    if let Some(done) = holding {
+        write_slot(points, &mut out[done.slot * slot_len..][..slot_len]);
+    }
+    unused
 }
 
-/// Writes the strongest points of `frame` into `out` (`[P, 5]`).
-fn write_frame(frame: &Frame, out: &mut [f32]) {
-    let mut strongest: Vec<&Point> = frame.points.iter().collect();
-    strongest.sort_by_key(|p| std::cmp::Reverse(p.snr.unwrap_or(i16::MIN)));
-    for (point, slot) in strongest.iter().zip(out.chunks_exact_mut(MMWAVE_FEATURES)) {
-        slot.copy_from_slice(&features(point));
+/// `None` when `record` holds no radar frame; else, for a node-link frame, its source and
+/// frame number (`Some(None)` for a TI frame, a frame of its own).
+fn radar_frame(record: &Record) -> Option<Option<(&str, u32)>> {
+    match &record.payload {
+        Payload::Radar(_) => Some(None),
+        Payload::Node(f) => match &f.payload {
+            node::Payload::Radar(radar) => Some(Some((&*record.source, radar.frame_number))),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
-/// A point's normalized `(x, y, z, v, snr)`.
+/// Appends the points of a radar payload to `points`, in arrival order.
+fn rank_points(payload: &Payload, points: &mut Vec<Ranked>) {
+    let next = points.len() as u32;
+    match payload {
+        Payload::Radar(frame) => points.extend(
+            frame
+                .points
+                .iter()
+                .zip(next..)
+                .map(|(p, i)| (p.snr.unwrap_or(i16::MIN), i, features(p))),
+        ),
+        Payload::Node(f) => {
+            if let node::Payload::Radar(radar) = &f.payload {
+                points.extend(radar.points.iter().zip(next..).map(|(p, i)| {
+                    let snr = Some(p.snr);
+                    (p.snr, i, scaled(p.x, p.y, p.z, p.v, snr))
+                }));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes the strongest of `points` into one slot (`[P, 5]`), strongest first.
+fn write_slot(points: &mut [Ranked], out: &mut [f32]) {
+    points.sort_unstable_by_key(|&(snr, order, _)| (std::cmp::Reverse(snr), order));
+    for ((_, _, f), cell) in points.iter().zip(out.chunks_exact_mut(MMWAVE_FEATURES)) {
+        cell.copy_from_slice(f);
+    }
+}
+
+/// A TI point's normalized `(x, y, z, v, snr)`.
 pub fn features(p: &Point) -> [f32; MMWAVE_FEATURES] {
+    scaled(p.x, p.y, p.z, p.v, p.snr)
+}
+
+/// Normalized `(x, y, z, v, snr)` of a point in metres, m/s and TLV 7 SNR units.
+fn scaled(x: f32, y: f32, z: f32, v: f32, snr: Option<i16>) -> [f32; MMWAVE_FEATURES] {
     let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
     [
-        finite(p.x) / MMWAVE_POSITION_SCALE_M,
-        finite(p.y) / MMWAVE_POSITION_SCALE_M,
-        finite(p.z) / MMWAVE_POSITION_SCALE_M,
-        finite(p.v) / MMWAVE_VELOCITY_SCALE_MPS,
-        p.snr.map_or(0.0, |s| f32::from(s) / 10.0) / MMWAVE_SNR_SCALE_DB,
+        finite(x) / MMWAVE_POSITION_SCALE_M,
+        finite(y) / MMWAVE_POSITION_SCALE_M,
+        finite(z) / MMWAVE_POSITION_SCALE_M,
+        finite(v) / MMWAVE_VELOCITY_SCALE_MPS,
+        snr.map_or(0.0, |s| f32::from(s) / 10.0) / MMWAVE_SNR_SCALE_DB,
     ]
 }

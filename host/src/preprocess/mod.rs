@@ -1,7 +1,17 @@
 //! Preprocessing: one synchronizer [`Window`] to the model's fixed-shape float32 inputs and
-//! its presence mask. The one implementation: the gateway's inference and `dagr dataset
-//! export` both call [`preprocess`], so a model sees at run time exactly what it was
-//! trained on.
+//! its presence mask. The one implementation: the gateway's inference calls
+//! [`preprocess_into`] (caller-owned [`Preprocessor`] scratch and [`Tensors`], reused
+//! between windows: no heap allocation per window in steady state) and `dagr dataset
+//! export` calls [`preprocess`] (the same code, fresh buffers), so a model sees at run time
+//! exactly what it was trained on.
+//!
+//! Every input format the gateway accepts feeds its modality's tensor: ESP32-CSI-Tool and
+//! esp-csi rows, Intel 5300 records and node-link CSI ([`csi`] says how each maps onto the
+//! WiFi rows); TI out-of-box frames and node-link radar ([`mmwave`]); LLRP tag reports and
+//! node-link RFID batches ([`rfid`]). Which RFID tag takes which rows is a deployment
+//! setting, [`TagOrder`] (EPC order by default). Records that feed nothing (a format or
+//! shape without a mapping, a fourth WiFi link, a tag without a row) are counted in
+//! [`Unused`], never silently dropped.
 //!
 //! # Layout (XRF55's WiFi channel axis, time last)
 //! XRF55 (Wang et al., IMWUT 2024) stores one sample per modality as WiFi `[270, 1000]`
@@ -12,15 +22,17 @@
 //! WiFi and RFID row has its window mean removed, so the static channel of a room (its
 //! geometry, its furniture, where the devices hang) is dropped.
 //! - **WiFi `[270, T]`** ([`wifi`]): row `(link · 3 + block) · 30 + s`, `s` one of 30
-//!   subcarriers picked evenly from the 52 used ESP32 LLTF bins; block 0 the per-packet
+//!   subcarriers picked evenly from the 52 used ESP32 LLTF bins (other formats map onto the
+//!   same 30 subcarriers and 3 antenna slots, see [`csi`]); block 0 the per-packet
 //!   RMS-normalized power averaged over the link's antennas, dB / [`WIFI_AMPLITUDE_SCALE_DB`];
 //!   blocks 1 and 2 the phase differences between antennas 1–0 and 2–1 of each packet
 //!   (receiver offsets cancel), unwrapped in time, / [`WIFI_PHASE_SCALE_RAD`]; each row
 //!   minus its window mean, linearly resampled onto `T` uniform steps.
-//! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order,
-//!   zero-padded: row `2·tag` the tag's phase track built from phase steps between reads on
-//!   the same antenna and channel, / [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB /
-//!   [`RFID_RSSI_SCALE_DB`]; each minus its window mean, resampled onto `T` steps.
+//! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order (or in
+//!   the order of a [`TagOrder`] list), zero-padded: row `2·tag` the tag's phase track
+//!   built from phase steps between reads on the same antenna and channel, /
+//!   [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB / [`RFID_RSSI_SCALE_DB`]; each
+//!   minus its window mean, resampled onto `T` steps.
 //! - **mmWave `[F, P, 5]`** ([`mmwave`]): our radar gives point clouds, not XRF55's
 //!   heatmaps, so a compact point tensor: `F` frame slots × the `P` strongest points ×
 //!   `(x, y, z, v, snr)`, scaled by the `MMWAVE_*` constants, zero-padded.
@@ -36,11 +48,17 @@ use serde::Serialize;
 use crate::record::Modality;
 use crate::sync::Window;
 
+pub mod csi;
 pub mod grid;
 pub mod mmwave;
 pub mod rfid;
+pub mod tag_order;
 pub mod wifi;
 
+pub use tag_order::{TagOrder, TagOrderError};
+
+#[cfg(test)]
+mod pinned;
 #[cfg(test)]
 mod tests;
 
@@ -107,6 +125,12 @@ impl Normalization {
 
 /// What the rows of the WiFi and RFID tensors hold, in words, as written into
 /// dataset.json and model.json next to the shapes.
+///
+/// The strings describe the layout, not one device: every format maps into this same
+/// layout ([`csi`] for the WiFi rows of esp-csi, Intel 5300 and node-link CSI, [`rfid`] for
+/// node-link reads, [`mmwave`] for node-link radar), and a deployment's [`TagOrder`] only
+/// changes which tag fills which rows. They are compared byte for byte with a model's
+/// model.json, so they change only with a new layout (and a retrained model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Layout {
     /// Row order and content of the WiFi tensor.
@@ -232,6 +256,17 @@ pub struct Tensors {
 }
 
 impl Tensors {
+    /// All-zero tensors of `spec`'s shapes: the buffers [`preprocess_into`] fills.
+    pub fn zeros(spec: &PreprocessSpec) -> Tensors {
+        let s = &spec.shapes;
+        Tensors {
+            wifi: vec![0.0; s.wifi.iter().product()],
+            rfid: vec![0.0; s.rfid.iter().product()],
+            mmwave: vec![0.0; s.mmwave.iter().product()],
+            present: [0.0; 3],
+        }
+    }
+
     /// The tensor of one modality.
     pub fn of(&self, modality: Modality) -> &[f32] {
         match modality {
@@ -242,37 +277,100 @@ impl Tensors {
     }
 }
 
-/// Turns `window` into the model's inputs per `spec`. Pure: the same window and spec give
-/// the same tensors. Window times are taken over the spec's `window_s` from the window's
-/// start, so the caller's synchronizer should cut windows of that length.
-pub fn preprocess(window: &Window, spec: &PreprocessSpec) -> Tensors {
-    let present = window.present();
-    let gated = |modality: Modality, make: &dyn Fn() -> Vec<f32>, len: usize| {
-        if present[modality.index()] {
-            make()
-        } else {
-            vec![0.0; len]
-        }
-    };
-    let s = &spec.shapes;
-    Tensors {
-        wifi: gated(
-            Modality::Wifi,
-            &|| wifi::tensor(window, spec),
-            s.wifi.iter().product(),
-        ),
-        rfid: gated(
-            Modality::Rfid,
-            &|| rfid::tensor(window, spec),
-            s.rfid.iter().product(),
-        ),
-        mmwave: gated(
-            Modality::Mmwave,
-            &|| mmwave::tensor(window, spec),
-            s.mmwave.iter().product(),
-        ),
-        present: present.map(|p| if p { 1.0 } else { 0.0 }),
+/// Records of the last window that fed no tensor value, per modality (RFID counts reads:
+/// a node batch holds several). Absent modalities are not counted (their tensors are zero
+/// by the presence mask, not for want of a mapping).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unused {
+    /// WiFi records of a format or shape without a mapping, or of a fourth or later link.
+    pub wifi: usize,
+    /// Tag reads of tags without a row (beyond 23, or not in the tag list) or with neither
+    /// phase nor RSSI, and RFID records holding no reads.
+    pub rfid: usize,
+    /// Radar records holding no radar frame.
+    pub mmwave: usize,
+}
+
+/// What preprocessing keeps between windows: the deployment's [`TagOrder`] and the
+/// scratch buffers each modality is built in. One per stream of windows; after the first
+/// windows have sized its buffers, [`preprocess_into`] allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Preprocessor {
+    tag_order: TagOrder,
+    wifi: wifi::WifiScratch,
+    rfid: rfid::RfidScratch,
+    mmwave: mmwave::MmwaveScratch,
+    unused: Unused,
+}
+
+impl Preprocessor {
+    /// A preprocessor with RFID tags in EPC order.
+    pub fn new() -> Preprocessor {
+        Preprocessor::default()
     }
+
+    /// A preprocessor with RFID rows fixed by `tag_order` (the gateway config's tag list).
+    pub fn with_tag_order(tag_order: TagOrder) -> Preprocessor {
+        Preprocessor {
+            tag_order,
+            ..Preprocessor::default()
+        }
+    }
+
+    /// How RFID tags are assigned to rows.
+    pub fn tag_order(&self) -> &TagOrder {
+        &self.tag_order
+    }
+
+    /// What the last window preprocessed left unused.
+    pub fn unused(&self) -> Unused {
+        self.unused
+    }
+}
+
+/// Turns `window` into the model's inputs per `spec`, into `out` (resized to the spec's
+/// shapes and overwritten), using `pre`'s tag order and scratch buffers. Pure apart from
+/// the buffers: the same window, spec and tag order give the same tensors. Window times are
+/// taken over the spec's `window_s` from the window's start, so the caller's synchronizer
+/// should cut windows of that length.
+pub fn preprocess_into(
+    window: &Window,
+    spec: &PreprocessSpec,
+    pre: &mut Preprocessor,
+    out: &mut Tensors,
+) {
+    let present = window.present();
+    let s = &spec.shapes;
+    out.wifi.resize(s.wifi.iter().product(), 0.0);
+    out.rfid.resize(s.rfid.iter().product(), 0.0);
+    out.mmwave.resize(s.mmwave.iter().product(), 0.0);
+    out.present = present.map(|p| if p { 1.0 } else { 0.0 });
+    let on = |m: Modality| present[m.index()];
+    pre.unused = Unused::default();
+    if on(Modality::Wifi) {
+        pre.unused.wifi = wifi::tensor_into(window, spec, &mut pre.wifi, &mut out.wifi);
+    } else {
+        out.wifi.fill(0.0);
+    }
+    if on(Modality::Rfid) {
+        let (order, scratch) = (&pre.tag_order, &mut pre.rfid);
+        pre.unused.rfid = rfid::tensor_into(window, spec, order, scratch, &mut out.rfid);
+    } else {
+        out.rfid.fill(0.0);
+    }
+    if on(Modality::Mmwave) {
+        pre.unused.mmwave = mmwave::tensor_into(window, spec, &mut pre.mmwave, &mut out.mmwave);
+    } else {
+        out.mmwave.fill(0.0);
+    }
+}
+
+/// [`preprocess_into`] with fresh buffers and tags in EPC order: the convenience form
+/// (dataset export), giving the same tensors.
+pub fn preprocess(window: &Window, spec: &PreprocessSpec) -> Tensors {
+    let mut out = Tensors::zeros(spec);
+    preprocess_into(window, spec, &mut Preprocessor::new(), &mut out);
+    out
 }
 
 /// Seconds from the window's start to mapped time `t_ns` (negative before it).

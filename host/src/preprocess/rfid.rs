@@ -1,6 +1,6 @@
-//! RFID tag reads to `[46, T]`: two rows per tag, in EPC byte order (the first 23 tags read
-//! in the window, zero rows after them): row `2·tag` the tag's phase track, row `2·tag + 1`
-//! its RSSI, each on a uniform grid with its window mean removed.
+//! RFID tag reads to `[46, T]`: two rows per tag (up to 23 tags, see below which tag takes
+//! which rows; zero rows for the others): row `2·tag` the tag's phase track, row
+//! `2·tag + 1` its RSSI, each on a uniform grid with its window mean removed.
 //!
 //! # Phase track
 //! A read's Impinj phase is `4π·d/λ(channel) mod 2π` plus the reader's per-channel and
@@ -11,110 +11,261 @@
 //! [`MAX_PAIR_GAP_S`] before): their wrapped phase step `(−π, π]` over their time apart is
 //! the phase's rate of change, and the track advances by that rate over the time since the
 //! tag's previous read (by nothing when the read has no such partner). The track starts at
-//! 0 at the tag's first read, is divided by [`RFID_PHASE_SCALE`](super::RFID_PHASE_SCALE)
+//! 0 at the tag's first read, is divided by [`RFID_PHASE_SCALE`]
 //! and has its window mean removed: what is left is how the paths to the tag changed (a
 //! person moving near its line of sight, or the tag itself moving on a cup or a phone).
 //!
 //! # RSSI
 //! The read's Impinj peak RSSI (or the LLRP PeakRSSI when that is all there is), dB, minus
-//! its window mean, divided by [`RFID_RSSI_SCALE_DB`](super::RFID_RSSI_SCALE_DB): a body
+//! its window mean, divided by [`RFID_RSSI_SCALE_DB`]: a body
 //! blocking the tag's line of sight lowers it by several dB.
 //!
-//! Rows are stable across windows as long as the same tags are read in each (every tag of
-//! a room at ~30 reads/s is read many times in a 2 s window); a tag missing from a window
-//! shifts the rows after it.
-use std::collections::BTreeMap;
-
-use super::grid::{grid_times, wrap_pi, Series};
+//! # Which tag is which row
+//! By default the first 23 tags in EPC byte order among those read in the window (a tag
+//! missing from a window shifts the rows after it, as the reference model was trained);
+//! with a [`TagOrder`] list from the gateway config, each listed tag keeps its rows and an
+//! unread one leaves them zero. Reads of tags that get no row are unused and counted.
+//!
+//! # Where reads come from
+//! - LLRP tag reports (one record each): Impinj phase, Impinj peak RSSI (else PeakRSSI),
+//!   ChannelIndex and AntennaID; the read's time is the record's (FirstSeenTimestampUTC
+//!   mapped by the reader's clock model).
+//! - Node-link RFID payloads (a batch of reads per record): phase (4096 = 2π), peak RSSI
+//!   (dBm × 100), channel, antenna; each read's time is the record's shifted by its
+//!   `first_seen_us` minus the frame's `timestamp_us` (both on the node's clock), so a
+//!   batch keeps its reads' spacing (a shift longer than the window is taken as a bad
+//!   clock and ignored).
+//!
+//! A read without a phase (a reader without Impinj extensions) still gives its RSSI; its
+//! phase track holds. A read with neither is unused.
+use super::grid::{grid_times_into, wrap_pi, Series};
+use super::tag_order::TagOrder;
 use super::{
     seconds_into, PreprocessSpec, RFID_PHASE_SCALE, RFID_ROWS_PER_TAG, RFID_RSSI_SCALE_DB,
     RFID_TAGS,
 };
 use crate::record::{Modality, Payload};
-use crate::sync::Window;
+use crate::sync::{TimedRecord, Window};
+use dagr_protocols::node;
 
 /// Longest time between two reads on one antenna and channel that still gives a phase
 /// step, s (beyond it a moving tag may have turned by more than π).
 pub const MAX_PAIR_GAP_S: f64 = 0.5;
 
-/// One phase reading: when, which phase, and the (channel, antenna) it is comparable on.
+/// One tag read: when, which phase, and the (channel, antenna) it is comparable on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhaseRead {
     /// Seconds from the window's start.
     pub t: f64,
-    /// Phase, rad, as reported (wrapped).
-    pub phase: f64,
+    /// Phase, rad, as reported (wrapped); `None` when the reader sent none.
+    pub phase: Option<f64>,
     /// Channel index and antenna id (`0` when not reported).
     pub link: (u16, u16),
     /// RSSI, dBm, when reported.
     pub rssi: Option<f64>,
 }
 
-/// The RFID tensor of `window` (see the [module doc](self)).
-pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
-    let steps = spec.rfid_steps;
-    let mut out = vec![0.0; RFID_TAGS * RFID_ROWS_PER_TAG * steps];
-    let mut tags: BTreeMap<Vec<u8>, Vec<PhaseRead>> = BTreeMap::new();
-    for r in window.records_of(Modality::Rfid) {
-        let Payload::Tag(tag) = &r.record.payload else {
-            continue;
+/// One tag's reads in a window.
+#[derive(Debug, Clone, Default)]
+struct TagReads {
+    epc: Vec<u8>,
+    reads: Vec<PhaseRead>,
+}
+
+/// The buffers the RFID tensor is built in, kept between windows so that a steady stream
+/// of windows allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct RfidScratch {
+    /// Tag slots; the first `used` hold this window's tags.
+    tags: Vec<TagReads>,
+    used: usize,
+    /// (row, tag slot) of the tags that get rows.
+    rows: Vec<(usize, usize)>,
+    track: Vec<f64>,
+    last_on: Vec<((u16, u16), usize)>,
+    phase: Series,
+    rssi: Series,
+    grid: Vec<f64>,
+}
+
+impl RfidScratch {
+    /// Files `read` under `epc` (unless `order` lists other tags only); false when unused.
+    fn add(&mut self, order: &TagOrder, epc: &[u8], read: PhaseRead) -> bool {
+        if (read.phase.is_none() && read.rssi.is_none())
+            || (order.is_listed() && order.row_of(epc).is_none())
+        {
+            return false;
+        }
+        let slot = match self.tags[..self.used].iter().position(|t| t.epc == epc) {
+            Some(slot) => slot,
+            None => {
+                if self.used == self.tags.len() {
+                    self.tags.push(TagReads::default());
+                }
+                let tag = &mut self.tags[self.used];
+                tag.epc.clear();
+                tag.epc.extend_from_slice(epc);
+                tag.reads.clear();
+                self.used += 1;
+                self.used - 1
+            }
         };
-        let Some(phase) = tag.phase_rad() else {
-            continue;
-        };
-        let rssi = tag.impinj_peak_rssi_dbm().or(tag.peak_rssi.map(f64::from));
-        tags.entry(tag.epc.as_bytes().to_vec())
-            .or_default()
-            .push(PhaseRead {
-                t: seconds_into(window, r.t_ns),
-                phase,
-                link: (tag.channel_index.unwrap_or(0), tag.antenna_id.unwrap_or(0)),
-                rssi,
-            });
+        self.tags[slot].reads.push(read);
+        true
     }
-    let grid = grid_times(spec.window_s, steps);
-    for (row, reads) in tags.values().take(RFID_TAGS).enumerate() {
-        let (mut phase, mut rssi) = (Series::default(), Series::default());
-        for (read, value) in reads.iter().zip(phase_track(reads)) {
-            phase.push(read.t, &[(value as f32) / RFID_PHASE_SCALE]);
+
+    /// Picks the tags that get rows per `order`; returns the reads of those that do not.
+    fn assign_rows(&mut self, order: &TagOrder) -> usize {
+        self.rows.clear();
+        let tags = &self.tags[..self.used];
+        if order.is_listed() {
+            let listed = tags.iter().enumerate();
+            self.rows
+                .extend(listed.filter_map(|(i, t)| Some((order.row_of(&t.epc)?, i))));
+            return 0;
+        }
+        self.rows.extend((0..self.used).map(|i| (0, i)));
+        self.rows
+            .sort_unstable_by(|a, b| tags[a.1].epc.cmp(&tags[b.1].epc));
+        let dropped = self.rows.iter().skip(RFID_TAGS);
+        let unused = dropped.map(|&(_, i)| tags[i].reads.len()).sum();
+        self.rows.truncate(RFID_TAGS);
+        for (row, entry) in self.rows.iter_mut().enumerate() {
+            entry.0 = row;
+        }
+        unused
+    }
+}
+
+/// Fills `out` (`[46, T]`, any previous content overwritten) with the RFID tensor of
+/// `window` (see the [module doc](self)), tags in `order`; returns the unused reads.
+pub fn tensor_into(
+    window: &Window,
+    spec: &PreprocessSpec,
+    order: &TagOrder,
+    scratch: &mut RfidScratch,
+    out: &mut [f32],
+) -> usize {
+    let steps = spec.rfid_steps;
+    out.fill(0.0);
+    scratch.used = 0;
+    let mut unused = 0;
+    for r in window.records_of(Modality::Rfid) {
+        unused += collect_reads(window, spec, r, order, scratch);
+    }
+    unused += scratch.assign_rows(order);
+    grid_times_into(spec.window_s, steps, &mut scratch.grid);
+    let s = &mut *scratch;
+    for &(row, slot) in &s.rows {
+        let reads = &mut s.tags[slot].reads;
+        if !reads.is_sorted_by(|a, b| a.t <= b.t) {
+            reads.sort_unstable_by(|a, b| a.t.total_cmp(&b.t));
+        }
+        phase_track_into(reads, &mut s.track, &mut s.last_on);
+        s.phase.clear();
+        s.rssi.clear();
+        for (read, &value) in reads.iter().zip(&s.track) {
+            s.phase.push(read.t, &[(value as f32) / RFID_PHASE_SCALE]);
             if let Some(dbm) = read.rssi {
-                rssi.push(read.t, &[dbm as f32 / RFID_RSSI_SCALE_DB]);
+                s.rssi.push(read.t, &[dbm as f32 / RFID_RSSI_SCALE_DB]);
             }
         }
-        for (k, series) in [phase, rssi].iter().enumerate() {
+        for (k, series) in [&s.phase, &s.rssi].into_iter().enumerate() {
             let at = (row * RFID_ROWS_PER_TAG + k) * steps;
             let cells = &mut out[at..at + steps];
-            series.resample_into(&grid, cells);
+            series.resample_into(&s.grid, cells);
             if !series.is_empty() {
                 let mean = cells.iter().sum::<f32>() / steps as f32;
                 cells.iter_mut().for_each(|x| *x -= mean);
             }
         }
     }
-    out
+    unused
+}
+
+/// Files the reads of one RFID record; returns how many of them (or the record, when it
+/// holds no reads) are unused.
+fn collect_reads(
+    window: &Window,
+    spec: &PreprocessSpec,
+    r: &TimedRecord,
+    order: &TagOrder,
+    scratch: &mut RfidScratch,
+) -> usize {
+    let t = seconds_into(window, r.t_ns);
+    match &r.record.payload {
+        Payload::Tag(tag) => {
+            let read = PhaseRead {
+                t,
+                phase: tag.phase_rad(),
+                link: (tag.channel_index.unwrap_or(0), tag.antenna_id.unwrap_or(0)),
+                rssi: tag.impinj_peak_rssi_dbm().or(tag.peak_rssi.map(f64::from)),
+            };
+            usize::from(!scratch.add(order, tag.epc.as_bytes(), read))
+        }
+        Payload::Node(frame) => match &frame.payload {
+            node::Payload::Rfid(reads) => {
+                let sent_us = frame.header.timestamp_us;
+                let unused = reads.iter().filter(|read| {
+                    let shift = (read.first_seen_us as f64 - sent_us as f64) * 1e-6;
+                    let shift = if shift.abs() <= spec.window_s {
+                        shift
+                    } else {
+                        0.0
+                    };
+                    let phase_read = PhaseRead {
+                        t: t + shift,
+                        phase: Some(read.phase_rad()),
+                        link: (read.channel, u16::from(read.antenna)),
+                        rssi: Some(f64::from(read.peak_rssi_cdbm) / 100.0),
+                    };
+                    !scratch.add(order, read.epc.as_bytes(), phase_read)
+                });
+                unused.count()
+            }
+            _ => 1,
+        },
+        _ => 1,
+    }
 }
 
 /// The phase track of one tag's reads (in time order), rad, starting at 0 (see the
 /// [module doc](self)).
 pub fn phase_track(reads: &[PhaseRead]) -> Vec<f64> {
     let mut track = Vec::with_capacity(reads.len());
-    let mut last_on: BTreeMap<(u16, u16), usize> = BTreeMap::new();
+    phase_track_into(reads, &mut track, &mut Vec::new());
+    track
+}
+
+/// [`phase_track`] into `track`, with `last_on` as scratch (both overwritten).
+fn phase_track_into(
+    reads: &[PhaseRead],
+    track: &mut Vec<f64>,
+    last_on: &mut Vec<((u16, u16), usize)>,
+) {
+    track.clear();
+    last_on.clear();
     let mut level = 0.0;
     for (i, read) in reads.iter().enumerate() {
-        if i > 0 {
-            let partner = last_on
-                .get(&read.link)
-                .map(|&j| &reads[j])
-                .filter(|p| read.t - p.t <= MAX_PAIR_GAP_S && read.t > p.t);
-            if let Some(p) = partner {
-                let rate = wrap_pi(read.phase - p.phase) / (read.t - p.t);
-                level += rate * (read.t - reads[i - 1].t);
-            }
+        let Some(phase) = read.phase else {
+            track.push(level);
+            continue;
+        };
+        let partner = last_on
+            .iter()
+            .find(|(link, _)| *link == read.link)
+            .map(|&(_, j)| &reads[j])
+            .filter(|p| read.t - p.t <= MAX_PAIR_GAP_S && read.t > p.t);
+        if let Some((p, earlier)) = partner.and_then(|p| Some((p, p.phase?))) {
+            let rate = wrap_pi(phase - earlier) / (read.t - p.t);
+            level += rate * (read.t - reads[i - 1].t);
         }
-        last_on.insert(read.link, i);
+        match last_on.iter_mut().find(|(link, _)| *link == read.link) {
+            Some(entry) => entry.1 = i,
+            None => last_on.push((read.link, i)),
+        }
         track.push(level);
     }
-    track
 }
 
 #[cfg(test)]
@@ -125,7 +276,7 @@ mod tests {
     fn read(t: f64, phase: f64, channel: u16) -> PhaseRead {
         PhaseRead {
             t,
-            phase: phase.rem_euclid(TAU),
+            phase: Some(phase.rem_euclid(TAU)),
             link: (channel, 1),
             rssi: None,
         }
@@ -148,7 +299,7 @@ mod tests {
                 let offset = if antenna == 1 { 0.3 } else { 2.9 };
                 PhaseRead {
                     t: i as f64 * 0.02,
-                    phase: (0.1 * i as f64 + offset).rem_euclid(TAU),
+                    phase: Some((0.1 * i as f64 + offset).rem_euclid(TAU)),
                     link: (5, antenna),
                     rssi: None,
                 }

@@ -12,9 +12,14 @@ use super::*;
 use crate::record::{DeviceTime, Payload, Record};
 use crate::sync::{ModalityCoverage, SourceCount, TimedRecord, Window};
 
-const START_NS: u64 = 10_000_000_000;
+pub(super) const START_NS: u64 = 10_000_000_000;
 
-fn record(source: &str, modality: Modality, t_s: f64, payload: Payload) -> Arc<TimedRecord> {
+pub(super) fn record(
+    source: &str,
+    modality: Modality,
+    t_s: f64,
+    payload: Payload,
+) -> Arc<TimedRecord> {
     Arc::new(TimedRecord {
         t_ns: START_NS + (t_s * 1e9) as u64,
         record: Record {
@@ -29,7 +34,7 @@ fn record(source: &str, modality: Modality, t_s: f64, payload: Payload) -> Arc<T
 }
 
 /// A 2 s window holding `records`, each modality present iff `present` says so.
-fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> Window {
+pub(super) fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> Window {
     records.sort_by_key(|r| r.t_ns);
     let mut sources: Vec<SourceCount> = Vec::new();
     for r in &records {
@@ -57,7 +62,7 @@ fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> Window {
     }
 }
 
-fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
+pub(super) fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
     let rx_ctrl = RxCtrl {
         rssi: -40,
         ant,
@@ -72,7 +77,7 @@ fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
 
 /// CSI of a direct path plus a reflector `delay_ns` longer on channel 6 (2.437 GHz), in
 /// ESP32 buffer order.
-fn two_path_csi(delay_ns: f64) -> Vec<Iq> {
+pub(super) fn two_path_csi(delay_ns: f64) -> Vec<Iq> {
     (0..64)
         .map(|b| {
             let k = if b < 32 { b as f64 } else { b as f64 - 64.0 };
@@ -86,7 +91,7 @@ fn two_path_csi(delay_ns: f64) -> Vec<Iq> {
         .collect()
 }
 
-fn tag(epc_last: u8, phase: f64, channel: u16) -> Payload {
+pub(super) fn tag(epc_last: u8, phase: f64, channel: u16) -> Payload {
     let mut epc = [0u8; 12];
     epc[11] = epc_last;
     Payload::Tag(TagReport {
@@ -98,14 +103,14 @@ fn tag(epc_last: u8, phase: f64, channel: u16) -> Payload {
     })
 }
 
-fn radar(points: Vec<Point>) -> Payload {
+pub(super) fn radar(points: Vec<Point>) -> Payload {
     Payload::Radar(Frame {
         points,
         ..Frame::default()
     })
 }
 
-fn point(x: f32, snr: i16) -> Point {
+pub(super) fn point(x: f32, snr: i16) -> Point {
     Point {
         x,
         y: 2.0,
@@ -116,7 +121,7 @@ fn point(x: f32, snr: i16) -> Point {
     }
 }
 
-fn spec() -> PreprocessSpec {
+pub(super) fn spec() -> PreprocessSpec {
     PreprocessSpec::default()
 }
 
@@ -417,4 +422,47 @@ fn wifi_links_are_the_wifi_sources_in_name_order() {
         block(0, 1).iter().all(|&x| x == 0.0),
         "one antenna: no difference"
     );
+}
+
+#[test]
+fn a_reused_preprocessor_leaves_nothing_of_an_earlier_window_behind() {
+    let busy = window(
+        vec![
+            record("radar", Modality::Mmwave, 0.5, radar(vec![point(1.0, 200)])),
+            record(
+                "wifi-a",
+                Modality::Wifi,
+                0.5,
+                csi_row(0, two_path_csi(10.0)),
+            ),
+            record(
+                "wifi-a",
+                Modality::Wifi,
+                1.5,
+                csi_row(0, two_path_csi(14.0)),
+            ),
+        ]
+        .into_iter()
+        .chain(turning_tags(&[(4, 1.0), (8, -1.0)]))
+        .collect(),
+        [true; 3],
+    );
+    let quiet = window(
+        vec![record(
+            "radar",
+            Modality::Mmwave,
+            1.0,
+            radar(vec![point(-2.0, 90)]),
+        )],
+        [true, false, true],
+    );
+    let (mut pre, mut out) = (Preprocessor::new(), Tensors::zeros(&spec()));
+    preprocess_into(&busy, &spec(), &mut pre, &mut out);
+    assert_eq!(out, preprocess(&busy, &spec()));
+    assert!(out.wifi.iter().any(|&x| x != 0.0) && out.rfid.iter().any(|&x| x != 0.0));
+    preprocess_into(&quiet, &spec(), &mut pre, &mut out);
+    assert_eq!(out, preprocess(&quiet, &spec()));
+    assert!(out.wifi.iter().chain(&out.rfid).all(|&x| x == 0.0));
+    assert_eq!(out.mmwave.iter().filter(|&&x| x != 0.0).count(), 5);
+    assert_eq!(pre.unused(), Unused::default());
 }

@@ -15,26 +15,24 @@
 //! depends on the room, the furniture and where the devices hang) is dropped and what the
 //! person changes during the window is kept. Rows: `(link · 3 + block) · 30 + s`. A link
 //! or antenna pair that sent nothing in the window stays zero (a single-antenna receiver
-//! fills block 0 only). ESP32-CSI-Tool rows are read by buffer position (`k = 0..=31` then
-//! `−32..=−1`); rows of one packet are those of one link with the same time; rows with
-//! fewer than 64 entries, an antenna number above 2 or all-zero picked subcarriers are
-//! skipped. Other CSI formats (esp-csi, Intel 5300, node frames) are not read yet and leave
-//! the tensor zero.
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use dagr_protocols::csi::Iq;
-
-use super::grid::{grid_times, wrap_pi, Series};
+//! fills block 0 only).
+//!
+//! Links are the window's known WiFi sources in name order, whatever their format; records
+//! of a fourth and later source are unused. What each format's record gives (which buffer
+//! entries are which subcarrier, which chain is which antenna) is in [`super::csi`]: ESP32-
+//! CSI-Tool rows, esp-csi rows, Intel 5300 records and node-link CSI all map here. The
+//! antennas of one packet are the link's records with the same time (one record per
+//! antenna for the ESP32 formats and node frames, one record for all of them for the
+//! Intel 5300); a record without a mapping is unused and counted.
+use super::csi::{self, Packet};
+use super::grid::{grid_times_into, wrap_pi, Series};
 use super::{
     seconds_into, PreprocessSpec, WIFI_AMPLITUDE_SCALE_DB, WIFI_ANTENNAS, WIFI_BLOCKS, WIFI_LINKS,
     WIFI_PHASE_SCALE_RAD, WIFI_SUBCARRIERS,
 };
-use crate::record::{Modality, Payload};
+use crate::record::Modality;
 use crate::sync::Window;
 
-/// FFT bins of a 20 MHz ESP32 CSI buffer.
-const BINS: usize = 64;
 /// Highest subcarrier index the legacy LTF fills (`±1..=±26`: 52 used subcarriers).
 const LLTF_EDGE: i32 = 26;
 
@@ -48,41 +46,61 @@ pub fn picked_subcarriers() -> [i32; WIFI_SUBCARRIERS] {
     std::array::from_fn(|i| used[(i as f64 * last / spread).round() as usize])
 }
 
-/// ESP32 buffer position of subcarrier `k`.
-fn bin_of(k: i32) -> usize {
-    k.rem_euclid(BINS as i32) as usize
+/// The buffers the WiFi tensor is built in, kept between windows so that a steady stream
+/// of windows allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct WifiScratch {
+    /// One series per link and block.
+    series: Vec<Series>,
+    /// The grid's times.
+    grid: Vec<f64>,
 }
 
-/// One packet's picked subcarriers per antenna (`None`: that antenna sent no usable row).
-type Packet = [Option<[(f32, f32); WIFI_SUBCARRIERS]>; WIFI_ANTENNAS];
+/// Fills `out` (`[270, T]`, any previous content overwritten) with the WiFi tensor of
+/// `window` (see the [module doc](self)); returns how many WiFi records were unused.
+pub fn tensor_into(
+    window: &Window,
+    spec: &PreprocessSpec,
+    scratch: &mut WifiScratch,
+    out: &mut [f32],
+) -> usize {
+    out.fill(0.0);
+    let series = &mut scratch.series;
+    series.resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
+    series.iter_mut().for_each(Series::clear);
+    let unused = collect_packets(window, spec, series);
+    grid_times_into(spec.window_s, spec.wifi_steps, &mut scratch.grid);
+    write_rows(series, &scratch.grid, out);
+    unused
+}
 
-/// The WiFi tensor of `window` (see the [module doc](self)).
-pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
-    let steps = spec.wifi_steps;
-    let mut out = vec![0.0; WIFI_LINKS * WIFI_BLOCKS * WIFI_SUBCARRIERS * steps];
-    let links: HashMap<&Arc<str>, usize> = window
+/// The link slot of each of the window's first three WiFi sources (by name).
+fn links(window: &Window) -> [Option<&str>; WIFI_LINKS] {
+    let mut links = [None; WIFI_LINKS];
+    let wifi_sources = window
         .sources
         .iter()
-        .filter(|s| s.modality == Modality::Wifi)
-        .map(|s| &s.source)
-        .take(WIFI_LINKS)
-        .enumerate()
-        .map(|(i, name)| (name, i))
-        .collect();
-    let bins = spec.wifi_subcarriers.map(bin_of);
-    let mut series = vec![Series::default(); WIFI_LINKS * WIFI_BLOCKS];
-    let mut pending: Vec<Option<(f64, Packet)>> = vec![None; WIFI_LINKS];
+        .filter(|s| s.modality == Modality::Wifi);
+    for (slot, source) in links.iter_mut().zip(wifi_sources) {
+        *slot = Some(&*source.source);
+    }
+    links
+}
+
+/// Groups the window's WiFi records into packets per link (the records of one link with
+/// one time) and appends each packet to its link's `series`; returns the unused records.
+fn collect_packets(window: &Window, spec: &PreprocessSpec, series: &mut [Series]) -> usize {
+    let links = links(window);
+    let mut pending: [Option<(f64, Packet)>; WIFI_LINKS] = [None; WIFI_LINKS];
+    let mut unused = 0;
     for r in window.records_of(Modality::Wifi) {
-        let (Payload::Esp32Csi(row), Some(&link)) =
-            (&r.record.payload, links.get(&r.record.source))
-        else {
+        let source = &*r.record.source;
+        let Some(link) = links.iter().position(|l| *l == Some(source)) else {
+            unused += 1;
             continue;
         };
-        let antenna = usize::from(row.rx_ctrl.ant);
-        if antenna >= WIFI_ANTENNAS || row.csi.len() < BINS {
-            continue;
-        }
-        let Some(normalized) = normalized(&row.csi, &bins) else {
+        let Some(reading) = csi::read(&r.record.payload, &spec.wifi_subcarriers) else {
+            unused += 1;
             continue;
         };
         let t = seconds_into(window, r.t_ns);
@@ -92,14 +110,25 @@ pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
                 push_packet(&mut series[link * WIFI_BLOCKS..], at, &packet);
             }
         }
-        slot.get_or_insert((t, [None; WIFI_ANTENNAS])).1[antenna] = Some(normalized);
+        let packet = &mut slot.get_or_insert((t, [None; WIFI_ANTENNAS])).1;
+        for (held, antenna) in packet.iter_mut().zip(reading) {
+            if antenna.is_some() {
+                *held = antenna;
+            }
+        }
     }
     for (link, slot) in pending.into_iter().enumerate() {
         if let Some((at, packet)) = slot {
             push_packet(&mut series[link * WIFI_BLOCKS..], at, &packet);
         }
     }
-    let grid = grid_times(spec.window_s, steps);
+    unused
+}
+
+/// Resamples every series onto `grid` into its 30 rows of `out`, phase series unwrapped
+/// first, each row centred and scaled.
+fn write_rows(series: &mut [Series], grid: &[f64], out: &mut [f32]) {
+    let steps = grid.len();
     let block = WIFI_SUBCARRIERS * steps;
     for (channel, s) in series.iter_mut().enumerate() {
         let scale = if channel % WIFI_BLOCKS == 0 {
@@ -109,27 +138,27 @@ pub fn tensor(window: &Window, spec: &PreprocessSpec) -> Vec<f32> {
             WIFI_PHASE_SCALE_RAD
         };
         let rows = &mut out[channel * block..(channel + 1) * block];
-        s.resample_into(&grid, rows);
+        s.resample_into(grid, rows);
         if !s.is_empty() {
             centre_rows(rows, steps, scale);
         }
     }
-    out
 }
 
 /// Appends one packet to its link's three series: antenna-averaged power in dB, and the
 /// two neighbouring antennas' phase differences.
 fn push_packet(series: &mut [Series], t: f64, packet: &Packet) {
-    let present: Vec<&[(f32, f32); WIFI_SUBCARRIERS]> = packet.iter().flatten().collect();
-    if present.is_empty() {
+    let antennas = packet.iter().flatten().count();
+    if antennas == 0 {
         return;
     }
     let power: [f32; WIFI_SUBCARRIERS] = std::array::from_fn(|s| {
-        let p: f32 = present
+        let p: f32 = packet
             .iter()
+            .flatten()
             .map(|a| a[s].0 * a[s].0 + a[s].1 * a[s].1)
             .sum();
-        10.0 * (p / present.len() as f32).max(1e-6).log10()
+        10.0 * (p / antennas as f32).max(1e-6).log10()
     });
     series[0].push(t, &power);
     for pair in 0..WIFI_ANTENNAS - 1 {
@@ -173,19 +202,6 @@ fn centre_rows(rows: &mut [f32], steps: usize, scale: f32) {
     }
 }
 
-/// The picked `bins` of one antenna's row divided by their RMS, as (re, im); `None` when
-/// they are all zero.
-fn normalized(
-    csi: &[Iq],
-    bins: &[usize; WIFI_SUBCARRIERS],
-) -> Option<[(f32, f32); WIFI_SUBCARRIERS]> {
-    let h: [(f32, f32); WIFI_SUBCARRIERS] =
-        bins.map(|b| (f32::from(csi[b].re), f32::from(csi[b].im)));
-    let power = h.iter().map(|(r, i)| r * r + i * i).sum::<f32>() / WIFI_SUBCARRIERS as f32;
-    let rms = power.sqrt();
-    (rms > 0.0).then(|| h.map(|(r, i)| (r / rms, i / rms)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,25 +212,6 @@ mod tests {
         assert!(k.windows(2).all(|w| w[0] < w[1]));
         assert!(k.iter().all(|&k| k != 0 && k.abs() <= 26));
         assert_eq!((k[0], k[29]), (-26, 26));
-    }
-
-    #[test]
-    fn normalization_cancels_a_gain_change_and_keeps_the_phase() {
-        let bins = picked_subcarriers().map(bin_of);
-        let csi = |gain: i8| -> Vec<Iq> {
-            (0..64)
-                .map(|b| Iq {
-                    re: gain * (1 + (b % 5) as i8),
-                    im: gain,
-                })
-                .collect()
-        };
-        let low = normalized(&csi(2), &bins).unwrap();
-        let high = normalized(&csi(6), &bins).unwrap();
-        for (l, h) in low.iter().zip(&high) {
-            assert!((l.0 - h.0).abs() < 1e-5 && (l.1 - h.1).abs() < 1e-5);
-        }
-        assert!(normalized(&[Iq { re: 0, im: 0 }; 64], &bins).is_none());
     }
 
     #[test]

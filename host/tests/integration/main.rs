@@ -17,6 +17,7 @@ mod decode_llrp;
 mod decode_node;
 mod decode_ti_mmwave;
 mod outputs;
+mod preprocess_formats;
 mod sim_capture;
 mod sim_devices;
 mod sim_realism;
