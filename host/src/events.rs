@@ -5,14 +5,16 @@
 //! ([`SourceStatus`]) and completed node time-sync exchanges — on a bounded channel
 //! ([`channel`]). A source never blocks silently on a full channel: [`EventSender`] applies
 //! an explicit [`OverflowPolicy`] and counts every drop in the source's [`SourceCounters`],
-//! which status and metrics read. The gateway asks every thread to stop with one
-//! [`StopFlag`].
+//! which status and metrics read, beside what the device said about itself
+//! ([`DeviceFacts`]: an RFID reader's identity, node heartbeats). [`SourceQueue`] shapes a
+//! source's channel. The gateway asks every thread to stop with one [`StopFlag`].
 //!
 //! Sources produce these, capture and the pipeline consume them; this module knows neither
 //! (it must not import `source`, `capture` or `cli`): arrows point into it, never out of it
 //! except to the record and clock vocabulary its events carry.
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
 
@@ -111,6 +113,77 @@ pub struct SourceCounters {
     pub connects: AtomicU64,
     /// Connections lost.
     pub disconnects: AtomicU64,
+    /// What the device said about itself (reader identity, node heartbeats): not a
+    /// counter, but shared between the source thread and status the same way.
+    pub device: DeviceFacts,
+}
+
+/// Who made a connected RFID reader, as its GET_READER_CAPABILITIES_RESPONSE says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderIdentity {
+    /// DeviceManufacturerName: the vendor's IANA PEN (25882 = Impinj).
+    pub manufacturer: u32,
+    /// ModelName: the vendor's model number.
+    pub model: u32,
+    /// ReaderFirmwareVersion.
+    pub firmware: String,
+    /// Whether the Impinj extensions (phase, peak RSSI, Doppler) were enabled.
+    pub impinj_extensions: bool,
+}
+
+/// The latest heartbeat of one sensor node: its health counters as it sent them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeHeartbeat {
+    /// The node's id (frame header).
+    pub node: u16,
+    /// Gateway monotonic time the heartbeat arrived, ns.
+    pub at_ns: u64,
+    /// The node's counters.
+    pub heartbeat: dagr_protocols::node::Heartbeat,
+}
+
+/// Heartbeats kept per source: one per node on the link; a port shared by more nodes
+/// than this keeps the first ones seen.
+pub const MAX_NODES_PER_SOURCE: usize = 16;
+
+/// What a device last said about itself, written by its source thread and read by status:
+/// the identity of the RFID reader it last connected to (kept across disconnects) and the
+/// latest heartbeat of each node on a node link.
+#[derive(Debug, Default)]
+pub struct DeviceFacts {
+    reader: Mutex<Option<ReaderIdentity>>,
+    heartbeats: Mutex<BTreeMap<u16, NodeHeartbeat>>,
+}
+
+impl DeviceFacts {
+    /// Notes the identity of the reader just connected to.
+    pub fn set_reader(&self, identity: ReaderIdentity) {
+        if let Ok(mut slot) = self.reader.lock() {
+            *slot = Some(identity);
+        }
+    }
+
+    /// The identity of the reader last connected to, if any.
+    pub fn reader(&self) -> Option<ReaderIdentity> {
+        self.reader.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+
+    /// Notes a node's heartbeat (replacing its previous one).
+    pub fn note_heartbeat(&self, beat: NodeHeartbeat) {
+        if let Ok(mut beats) = self.heartbeats.lock() {
+            if beats.len() < MAX_NODES_PER_SOURCE || beats.contains_key(&beat.node) {
+                beats.insert(beat.node, beat);
+            }
+        }
+    }
+
+    /// The latest heartbeat of every node seen, in node id order.
+    pub fn heartbeats(&self) -> Vec<NodeHeartbeat> {
+        self.heartbeats
+            .lock()
+            .map(|g| g.values().copied().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl SourceCounters {
@@ -138,6 +211,25 @@ pub struct EventSender {
 /// Events a source may queue before drops start, as `dagr record` sizes its channels:
 /// minutes of data at normal rates.
 pub const DEFAULT_CAPACITY: usize = 1 << 16;
+
+/// The shape of each source's channel: how many events it holds and what a full one drops
+/// (gateway.toml's `[queue]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceQueue {
+    /// Events held before drops start.
+    pub capacity: usize,
+    /// Which event a full channel drops.
+    pub policy: OverflowPolicy,
+}
+
+impl Default for SourceQueue {
+    fn default() -> Self {
+        SourceQueue {
+            capacity: DEFAULT_CAPACITY,
+            policy: OverflowPolicy::DropOldest,
+        }
+    }
+}
 
 /// The gateway's side: the receiver and the channel's capacity.
 pub fn channel(

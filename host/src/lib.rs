@@ -17,9 +17,11 @@
 pub mod capture;
 pub mod classes;
 pub mod clock;
+pub mod config;
 pub mod dataset;
 pub mod events;
 pub mod format;
+pub mod http;
 pub mod output;
 pub mod pipeline;
 pub mod preprocess;
@@ -29,4 +31,5 @@ pub mod record;
 pub mod runtime;
 pub mod sim;
 pub mod source;
+pub mod status;
 pub mod sync;

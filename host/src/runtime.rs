@@ -19,8 +19,7 @@ use crossbeam_channel::{Receiver, Select};
 
 use crate::clock::GatewayClock;
 use crate::events::{
-    self, EventSink, OverflowPolicy, SourceCounters, SourceEvent, SourceState, SourceStatus,
-    StopFlag,
+    self, EventSink, SourceCounters, SourceEvent, SourceQueue, SourceState, SourceStatus, StopFlag,
 };
 use crate::source::{self, Output, Scheme, SourceContext, SourceError, SourceUri};
 
@@ -171,15 +170,22 @@ impl Gateway {
         clock: GatewayClock,
         output: Output,
     ) -> Result<Gateway, StartError> {
+        Gateway::start_with_queue(uris, clock, output, SourceQueue::default())
+    }
+
+    /// Like [`start`](Self::start), with each source's channel shaped by `queue`
+    /// (gateway.toml's `[queue]`).
+    pub fn start_with_queue(
+        uris: &[SourceUri],
+        clock: GatewayClock,
+        output: Output,
+        queue: SourceQueue,
+    ) -> Result<Gateway, StartError> {
         let stop = StopFlag::default();
         let mut sources = Vec::new();
         for uri in uris {
             let counters = Arc::new(SourceCounters::default());
-            let (sender, events) = events::channel(
-                events::DEFAULT_CAPACITY,
-                OverflowPolicy::DropOldest,
-                counters.clone(),
-            );
+            let (sender, events) = events::channel(queue.capacity, queue.policy, counters.clone());
             let ctx = SourceContext {
                 name: uri.name().into(),
                 events: sender,
@@ -325,7 +331,8 @@ mod tests {
     fn a_panicked_source_thread_is_reported_with_its_uri_and_message() {
         let uri = SourceUri::parse("esp32-csi:///dev/ttyUSB0").unwrap();
         let counters = Arc::new(SourceCounters::default());
-        let (_sender, events) = events::channel(4, OverflowPolicy::DropOldest, counters.clone());
+        let (_sender, events) =
+            events::channel(4, events::OverflowPolicy::DropOldest, counters.clone());
         let thread = std::thread::spawn(|| panic!("speed overflow"));
         while !thread.is_finished() {
             std::thread::sleep(Duration::from_millis(1));

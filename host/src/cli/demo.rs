@@ -20,7 +20,9 @@ use dagr_host::sim::serve::VirtualDevices;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
 
-use super::run::{open_model, run_live, LiveArgs};
+use dagr_host::config::{GatewayConfig, OutputMode, Overrides};
+
+use super::run::{open_model, run_live_labeled, Live};
 use super::{context, Outcome, TextError};
 
 /// What `dagr demo` was asked for.
@@ -41,6 +43,10 @@ pub struct DemoArgs {
     /// Seed of the random activity schedule and the devices' noise.
     #[arg(long, value_name = "N", default_value = "1")]
     pub seed: u64,
+    /// Serve /status, /metrics, /events and /healthz over HTTP on this address
+    /// (e.g. 127.0.0.1:8480).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
     /// Print JSON lines even on a terminal.
     #[arg(long)]
     pub json: bool,
@@ -51,8 +57,17 @@ const OPEN_ENDED_SCHEDULE_S: f64 = 86_400.0;
 
 /// Serves the devices on a thread and runs the gateway on them until the end.
 pub fn run(args: &DemoArgs) -> Outcome {
+    let mut config = GatewayConfig::resolve(
+        None,
+        Overrides {
+            model: args.model.clone(),
+            http: args.http,
+            output: args.json.then_some(OutputMode::Json),
+            ..Overrides::default()
+        },
+    )?;
     let interrupt = watch_signals()?;
-    let recognizer = open_model(args.model.as_deref())?;
+    let recognizer = open_model(&config)?;
     let schedule = Schedule::random(args.seed, args.duration.unwrap_or(OPEN_ENDED_SCHEDULE_S));
     let world = World::new(
         Room::generate(args.room),
@@ -89,13 +104,13 @@ pub fn run(args: &DemoArgs) -> Outcome {
             .name("sim-devices".into())
             .spawn(move || devices.run(stop.flag(), None, |_| {}))
             .map_err(context("cannot start the simulated devices"))?;
-        let live = LiveArgs {
-            sources: &uris,
-            model: None,
+        config.sources = uris;
+        let live = Live {
             duration: args.duration,
-            json: args.json,
+            interrupt: interrupt.clone(),
+            command: "demo",
         };
-        let outcome = run_live(&live, recognizer, clock, Some(labeler), &interrupt, "demo");
+        let outcome = run_live_labeled(&config, recognizer, clock, Some(labeler), &live);
         interrupt.raise();
         let _ = served.join();
         outcome

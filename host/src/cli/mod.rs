@@ -53,14 +53,23 @@ enum Command {
     /// not a terminal or with --json, a human line per window otherwise; at the end a
     /// summary (latency, per-source records, memory and CPU) on standard error.
     Run {
+        /// The gateway's settings (TOML; every option and its default:
+        /// host/gateway.example.toml). Flags override the file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// The model package (default: the committed models/reference, found beside the
         /// binary's checkout).
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
-        /// Source URI (repeatable): esp32-csi:///dev/ttyUSB0, ti-mmwave:///dev/ttyACM1?cli=...,
-        /// node:///dev/ttyUSB1, llrp://HOST:5084, replay://FILE.mcap[?speed=X|?max].
-        #[arg(long = "source", value_name = "URI", required = true)]
+        /// Source URI (repeatable; replaces the config's list): esp32-csi:///dev/ttyUSB0,
+        /// ti-mmwave:///dev/ttyACM1?cli=..., node:///dev/ttyUSB1, llrp://HOST:5084,
+        /// replay://FILE.mcap[?speed=X|?max].
+        #[arg(long = "source", value_name = "URI")]
         sources: Vec<String>,
+        /// Serve /status, /metrics, /events and /healthz over HTTP on this address
+        /// (e.g. 127.0.0.1:8480).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
         /// Stop after this many seconds (default: until a signal or every source ends).
         #[arg(long, value_name = "S", value_parser = seconds_in(0.0, MAX_RECORD_S, true))]
         duration: Option<f64>,
@@ -385,13 +394,17 @@ fn run(command: Command) -> Outcome {
         } => dataset::export_run(&captures, &out, window, hop, Overwrite::forced(force)),
         Command::Sim { args } => sim::run(&args),
         Command::Run {
+            config,
             model,
             sources,
+            http,
             duration,
             json,
-        } => run::run(&run::LiveArgs {
-            sources: &sources,
-            model: model.as_deref(),
+        } => run::run(run::RunArgs {
+            config,
+            model,
+            sources,
+            http,
             duration,
             json,
         }),

@@ -1,50 +1,99 @@
 //! `dagr run`: the gateway's main job. Sources -> pipeline -> recognizer -> one prediction
 //! per window on stdout: JSON lines (DESIGN.md's fields) when stdout is a file or a pipe or
-//! with --json, one human line per window on a terminal. Source state changes go to
+//! with --json, one human line per window on a terminal. Settings come from `--config
+//! gateway.toml` (every option with its default: host/gateway.example.toml) with the
+//! flags on top; `--http ADDR` (or `[http]`) serves /status, /metrics, /events, /healthz. Source state changes go to
 //! standard error as they happen; at the end, a summary there: windows, deadline-to-
 //! prediction latency (p50/p99), per-source records and state, and the process's memory
 //! and CPU share since the first prediction.
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dagr_host::clock::GatewayClock;
-use dagr_host::recognize::live::{Labeler, LiveRecognizer, PredictionOutput};
+use dagr_host::config::{Engine, GatewayConfig, ModelConfig, OutputMode, Overrides};
+use dagr_host::http::{self, PredictionFeed};
+use dagr_host::preprocess::tag_order::TagOrder;
+use dagr_host::recognize::live::{LiveError, LiveRecognizer, PredictionOutput};
 use dagr_host::recognize::{default_model_dir, Recognizer};
 use dagr_host::runtime::{watch_signals, Gateway, Interrupt, Until};
-use dagr_host::source::{self, Output, SourceUri};
+use dagr_host::source::{self, Output};
+use dagr_host::status::{ModelStatus, StatusBoard, StatusTracker};
 use dagr_infer::EngineKind;
 
 use super::{context, Failure, Outcome, UsageError};
 
-/// What `dagr run` and `dagr demo` ask of the live gateway.
-pub struct LiveArgs<'a> {
-    /// Source URIs.
-    pub sources: &'a [String],
-    /// The model package (`None`: the committed reference).
-    pub model: Option<&'a Path>,
-    /// Stop after this long (`None`: until a signal or every source ends).
+/// What `dagr run` was asked for on its command line.
+pub struct RunArgs {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--model DIR`.
+    pub model: Option<PathBuf>,
+    /// `--source URI...`.
+    pub sources: Vec<String>,
+    /// `--http ADDR`.
+    pub http: Option<SocketAddr>,
+    /// `--duration S`.
     pub duration: Option<f64>,
-    /// JSON lines even on a terminal.
+    /// `--json`.
     pub json: bool,
 }
 
 /// Runs the live gateway; see `dagr run --help`.
-pub fn run(args: &LiveArgs<'_>) -> Outcome {
+pub fn run(args: RunArgs) -> Outcome {
+    let overrides = Overrides {
+        model: args.model,
+        engine: None,
+        sources: (!args.sources.is_empty()).then_some(args.sources),
+        http: args.http,
+        output: args.json.then_some(OutputMode::Json),
+    };
+    let config = GatewayConfig::resolve(args.config.as_deref(), overrides)?;
     let interrupt = watch_signals()?;
-    let recognizer = open_model(args.model)?;
-    let clock = GatewayClock::new();
-    run_live(args, recognizer, clock, None, &interrupt, "run")
+    let recognizer = open_model(&config)?;
+    run_live(
+        &config,
+        recognizer,
+        GatewayClock::new(),
+        &Live {
+            duration: args.duration,
+            interrupt,
+            command: "run",
+        },
+    )
 }
 
-/// The model package at `model`, or the reference one.
-pub fn open_model(model: Option<&Path>) -> Result<Recognizer, Failure> {
-    let dir: PathBuf = model.map_or_else(default_model_dir, Path::to_path_buf);
-    let recognizer = Recognizer::open(&dir, EngineKind::Tract)?;
+/// The model directory `config` names: as given when it exists; the committed reference
+/// model (found beside the binary) when it is the default, relative one that does not
+/// exist from here.
+fn model_dir(config: &ModelConfig) -> PathBuf {
+    let default = ModelConfig::default().dir;
+    if config.dir == default && !config.dir.exists() {
+        default_model_dir()
+    } else {
+        config.dir.clone()
+    }
+}
+
+/// The model package `config` names, on its engine, with its RFID tag list.
+pub fn open_model(config: &GatewayConfig) -> Result<Recognizer, Failure> {
+    let dir = model_dir(&config.model);
+    let engine = match config.model.engine {
+        Engine::Tract => EngineKind::Tract,
+        Engine::Ort => EngineKind::Ort,
+    };
+    let mut recognizer = Recognizer::open(&dir, engine)?;
+    if !config.rfid.tags.is_empty() {
+        let order = TagOrder::from_hex(&config.rfid.tags).map_err(context("rfid.tags"))?;
+        recognizer = recognizer.with_tag_order(order);
+    }
     tracing::info!(
-        "model {} ({}): {} classes, {} s windows every {} s",
+        "model {} ({}, {}): {} classes, {} s windows every {} s",
         recognizer.package().name(),
         dir.display(),
+        engine.name(),
         recognizer.classes().len(),
         recognizer.spec().window_s,
         recognizer.spec().hop_s
@@ -52,52 +101,106 @@ pub fn open_model(model: Option<&Path>) -> Result<Recognizer, Failure> {
     Ok(recognizer)
 }
 
-/// Starts the sources, recognizes their windows until `args.duration`, `interrupt` or the
-/// end of every source, then prints the summary (`command` names the subcommand).
+/// How a live run ends and what it is called.
+pub struct Live {
+    /// Stop after this long (`None`: until a signal or every source ends).
+    pub duration: Option<f64>,
+    /// Set by SIGINT/SIGTERM.
+    pub interrupt: Interrupt,
+    /// The subcommand, for messages.
+    pub command: &'static str,
+}
+
+/// Starts `config`'s sources (and HTTP server), recognizes their windows until the run
+/// ends, then prints the summary. `recognizer` may carry a labeler (the demo's truth).
 pub fn run_live(
-    args: &LiveArgs<'_>,
+    config: &GatewayConfig,
     recognizer: Recognizer,
     clock: GatewayClock,
-    labeler: Option<Labeler>,
-    interrupt: &Interrupt,
-    command: &str,
+    live: &Live,
 ) -> Outcome {
-    if args.sources.is_empty() {
-        return Err(UsageError("give at least one --source URI".into()).into());
+    run_live_labeled(config, recognizer, clock, None, live)
+}
+
+/// [`run_live`] with `labeler` giving each window its ground truth.
+pub fn run_live_labeled(
+    config: &GatewayConfig,
+    recognizer: Recognizer,
+    clock: GatewayClock,
+    labeler: Option<dagr_host::recognize::live::Labeler>,
+    live: &Live,
+) -> Outcome {
+    if config.sources.is_empty() {
+        return Err(
+            UsageError("no source: give --source URI or `sources` in --config".into()).into(),
+        );
     }
-    let mut uris = Vec::new();
-    for text in args.sources {
-        let uri = SourceUri::parse(text).map_err(context(format!("--source {text}")))?;
-        source::check(&uri).map_err(context(format!("--source {text}")))?;
-        uris.push(uri);
+    let uris = config.source_uris().map_err(context("sources"))?;
+    for uri in &uris {
+        source::check(uri).map_err(context(format!("source {}", uri.text)))?;
     }
+    let board = StatusBoard::new(ModelStatus {
+        name: recognizer.package().name().to_string(),
+        engine: recognizer.engine().name().to_string(),
+    });
+    let (window_ns, hop_ns) = recognizer.geometry_ns();
+    let sync = config
+        .sync
+        .sync_config(window_ns, hop_ns, recognizer.rates_hz());
+    let feed = PredictionFeed::new(config.http.events_buffer, board.clone());
+    let server = if config.http.enabled {
+        Some(http::start(
+            config.http.address,
+            board.clone(),
+            feed.clone(),
+        )?)
+    } else {
+        None
+    };
     let usage = UsageProbe::default();
+    let json = match config.output {
+        OutputMode::Json => true,
+        OutputMode::Human => false,
+        OutputMode::Auto => !io::stdout().is_terminal(),
+    };
+    let mut print = output(json);
     let first = usage.clone();
-    let mut output = output(args.json || !io::stdout().is_terminal());
+    let publish = server.is_some().then(|| feed.clone());
     let output: PredictionOutput = Box::new(move |p, latency| {
         first.mark_first();
-        output(p, latency)
+        if let Some(feed) = &publish {
+            feed.publish(Arc::from(p.to_json().to_string()));
+        }
+        print(p, latency)
     });
-    let mut sink = LiveRecognizer::new(recognizer, clock, output)?;
+    let gateway = Gateway::start_with_queue(
+        &uris,
+        clock,
+        Output::ChunksAndRecords,
+        config.queue.source_queue(),
+    )?;
+    let tracker = StatusTracker::new(board, clock, gateway.sources());
+    let mut sink = LiveRecognizer::new(recognizer, sync, clock, output)?.with_status(tracker);
     if let Some(labeler) = labeler {
         sink = sink.with_labeler(labeler);
     }
-    let gateway = Gateway::start(&uris, clock, Output::ChunksAndRecords)?;
     let until = Until {
-        deadline: args
+        deadline: live
             .duration
             .map(|s| Instant::now() + Duration::from_secs_f64(s)),
-        interrupt: Some(interrupt.clone()),
+        interrupt: Some(live.interrupt.clone()),
     };
     let pumped = gateway.pump(&mut sink, &until);
     let stopped = gateway.stop(&mut sink);
+    if let Some(server) = server {
+        server.stop()?;
+    }
     gateway.join()?;
     match pumped.and(stopped) {
-        Err(dagr_host::recognize::live::LiveError::Output(e))
-            if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(LiveError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
         other => other?,
     }
-    eprint!("{}", summary(command, &sink, &usage));
+    eprint!("{}", summary(live.command, &sink, &usage));
     Ok(())
 }
 

@@ -20,7 +20,8 @@ use super::{Prediction, RecognizeError, Recognizer};
 use crate::clock::GatewayClock;
 use crate::events::{EventSink, SourceEvent, SourceState};
 use crate::pipeline::Pipeline;
-use crate::sync::Window;
+use crate::status::StatusTracker;
+use crate::sync::{SyncConfig, Window};
 
 /// Longest the runtime waits between polls when no window is due sooner.
 const MAX_TICK: Duration = Duration::from_millis(100);
@@ -97,17 +98,20 @@ pub struct LiveRecognizer {
     sources: BTreeMap<Arc<str>, SourceSeen>,
     /// The window being recognized, its buffers reused from one window to the next.
     window: Window,
+    /// The status board's writer, when something reads status (HTTP).
+    status: Option<StatusTracker>,
 }
 
 impl LiveRecognizer {
-    /// A sink recognizing with `recognizer`, on the gateway's `clock` (the one the sources
-    /// stamp arrivals with), handing predictions to `output`.
+    /// A sink recognizing with `recognizer` the windows `config` cuts (see
+    /// [`Recognizer::sync_config`]), on the gateway's `clock` (the one the sources stamp
+    /// arrivals with), handing predictions to `output`.
     pub fn new(
         recognizer: Recognizer,
+        config: SyncConfig,
         clock: GatewayClock,
         output: PredictionOutput,
     ) -> Result<Self, crate::sync::SyncConfigError> {
-        let config = recognizer.sync_config();
         Ok(LiveRecognizer {
             pipeline: Pipeline::with_windows(config)?,
             recognizer,
@@ -118,7 +122,15 @@ impl LiveRecognizer {
             latencies: LatencyLog::default(),
             sources: BTreeMap::new(),
             window: Window::empty(),
+            status: None,
         })
+    }
+
+    /// Keeps `tracker`'s board up to date: source states, predictions, clocks and
+    /// synchronizer totals.
+    pub fn with_status(mut self, tracker: StatusTracker) -> Self {
+        self.status = Some(tracker);
+        self
     }
 
     /// Gives each window its ground truth from `labeler`.
@@ -154,7 +166,13 @@ impl LiveRecognizer {
             let deadline = window.end_ns.saturating_add(self.lateness_ns);
             let latency = Duration::from_nanos(self.clock.now_ns().saturating_sub(deadline));
             self.latencies.add(latency);
+            if let Some(status) = &mut self.status {
+                status.note_prediction(&prediction.class, prediction.present != [true; 3]);
+            }
             (self.output)(&prediction, latency).map_err(LiveError::Output)?;
+        }
+        if let Some(status) = &mut self.status {
+            status.refresh_if_due(Some(&self.pipeline));
         }
         Ok(())
     }
@@ -164,6 +182,9 @@ impl EventSink for LiveRecognizer {
     type Error = LiveError;
 
     fn handle(&mut self, event: SourceEvent) -> Result<(), LiveError> {
+        if let Some(status) = &mut self.status {
+            status.note_event(&event);
+        }
         match event {
             SourceEvent::Records(records) => {
                 for record in records {

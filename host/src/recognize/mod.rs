@@ -19,7 +19,10 @@ use std::sync::Arc;
 use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
 
 use crate::capture::seconds;
-use crate::preprocess::{preprocess, PreprocessSpec, RFID_TAGS, WIFI_LINKS};
+use crate::preprocess::tag_order::TagOrder;
+use crate::preprocess::{
+    preprocess_into, PreprocessSpec, Preprocessor, Tensors, RFID_TAGS, WIFI_LINKS,
+};
 use crate::sync::{SyncConfig, Window};
 
 pub mod live;
@@ -80,6 +83,10 @@ pub struct Recognizer {
     classifier: Classifier,
     spec: PreprocessSpec,
     classes: Arc<[Arc<str>]>,
+    /// Tag order and scratch buffers, kept from window to window.
+    pre: Preprocessor,
+    /// The model's inputs, overwritten for each window.
+    tensors: Tensors,
 }
 
 impl Recognizer {
@@ -112,17 +119,31 @@ impl Recognizer {
             .iter()
             .map(|c| Arc::from(c.as_str()))
             .collect();
+        let tensors = Tensors::zeros(&spec);
         Ok(Recognizer {
             package,
             classifier,
             spec,
             classes,
+            pre: Preprocessor::new(),
+            tensors,
         })
+    }
+
+    /// RFID rows follow `tag_order` (the deployment's tag list) instead of EPC order.
+    pub fn with_tag_order(mut self, tag_order: TagOrder) -> Self {
+        self.pre = Preprocessor::with_tag_order(tag_order);
+        self
     }
 
     /// The loaded package.
     pub fn package(&self) -> &ModelPackage {
         &self.package
+    }
+
+    /// The engine running the model's backbone.
+    pub fn engine(&self) -> EngineKind {
+        self.classifier.engine_kind()
     }
 
     /// The preprocessing the model takes (this build's, checked at open).
@@ -139,19 +160,31 @@ impl Recognizer {
     /// there (radar frames, CSI packets per link times the links, RFID reads per tag times
     /// the tags the tensor holds); lateness and coverage as the gateway's defaults.
     pub fn sync_config(&self) -> SyncConfig {
+        let (window_ns, hop_ns) = self.geometry_ns();
+        SyncConfig {
+            window_ns,
+            hop_ns,
+            ..SyncConfig::default()
+        }
+        .sized_for(self.rates_hz())
+    }
+
+    /// Window length and hop from model.json, ns.
+    pub fn geometry_ns(&self) -> (u64, u64) {
+        let ns = |s: f64| (s * 1e9).round() as u64;
+        (ns(self.spec.window_s), ns(self.spec.hop_s))
+    }
+
+    /// Records per second per modality the model's grids are made for: radar frames, CSI
+    /// packets per link times the links, reads per tag times the tags the tensors hold.
+    pub fn rates_hz(&self) -> [f64; 3] {
         let spec = &self.spec;
         let per_s = |n: usize| n as f64 / spec.window_s;
-        let rates = [
+        [
             per_s(spec.mmwave_frames),
             per_s(spec.wifi_steps) * WIFI_LINKS as f64,
             per_s(spec.rfid_steps) * RFID_TAGS as f64,
-        ];
-        SyncConfig {
-            window_ns: (spec.window_s * 1e9).round() as u64,
-            hop_ns: (spec.hop_s * 1e9).round() as u64,
-            ..SyncConfig::default()
-        }
-        .sized_for(rates)
+        ]
     }
 
     /// Recognizes `window`; `label` is its ground truth when known.
@@ -160,7 +193,8 @@ impl Recognizer {
         window: &Window,
         label: Option<Arc<str>>,
     ) -> Result<Prediction, RecognizeError> {
-        let tensors = preprocess(window, &self.spec);
+        preprocess_into(window, &self.spec, &mut self.pre, &mut self.tensors);
+        let tensors = &self.tensors;
         let input = WindowInput {
             mmwave: &tensors.mmwave,
             wifi: &tensors.wifi,

@@ -89,9 +89,15 @@ impl SyncConfig {
     /// This geometry with rings sized for `rates_hz` records per second per modality:
     /// [`RING_MARGIN`] times what one window, its lateness and one hop hold.
     pub fn sized_for(self, rates_hz: [f64; 3]) -> SyncConfig {
+        self.sized_with(rates_hz, RING_MARGIN)
+    }
+
+    /// This geometry with rings sized for `rates_hz` records per second per modality:
+    /// `margin` times what one window, its lateness and one hop hold.
+    pub fn sized_with(self, rates_hz: [f64; 3], margin: f64) -> SyncConfig {
         let span_s = (self.window_ns + self.lateness_ns + self.hop_ns) as f64 * 1e-9;
         SyncConfig {
-            ring_capacity: rates_hz.map(|hz| ((hz * span_s * RING_MARGIN).ceil() as usize).max(1)),
+            ring_capacity: rates_hz.map(|hz| ((hz * span_s * margin).ceil() as usize).max(1)),
             ..self
         }
     }

@@ -6,6 +6,7 @@ mod e2e_node;
 mod e2e_ti_mmwave;
 mod esp32_csi_peers;
 mod firmware_qemu;
+mod http_status;
 mod intel5300_peers;
 mod live_outage;
 mod llrp_peers;

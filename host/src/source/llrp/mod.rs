@@ -26,18 +26,7 @@ pub use settings::Settings;
 use crate::source::backoff::{wait_unless_stopped, Backoff};
 use session::{Ended, Session};
 
-/// Who made the connected reader, as its GET_READER_CAPABILITIES_RESPONSE says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReaderIdentity {
-    /// DeviceManufacturerName: the vendor's IANA PEN (25882 = Impinj).
-    pub manufacturer: u32,
-    /// ModelName: the vendor's model number.
-    pub model: u32,
-    /// ReaderFirmwareVersion.
-    pub firmware: String,
-    /// Whether the Impinj extensions (phase, peak RSSI, Doppler) were enabled.
-    pub impinj_extensions: bool,
-}
+pub use crate::events::ReaderIdentity;
 
 /// The identity of the reader a source last connected to, shared with whoever reports
 /// status (set on every successful connection, kept across disconnects).
@@ -119,6 +108,11 @@ impl Supervisor {
         };
         let ended = match session.start() {
             Ok(identity) => {
+                self.ctx
+                    .events
+                    .counters()
+                    .device
+                    .set_reader(identity.clone());
                 self.info.set(identity);
                 SourceCounters::add(&self.ctx.events.counters().connects, 1);
                 self.backoff.reset();

@@ -6,8 +6,8 @@
 //! be completed by bytes from after the replug (the device restarted or bytes were lost
 //! in between), and gluing the two halves could yield a plausible but false record (an
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
-use crate::events::SourceEvent;
-use crate::format::Format;
+use crate::events::{NodeHeartbeat, SourceEvent};
+use crate::format::{Control, Format};
 use crate::pipeline::RecordDecoder;
 use crate::source::SourceContext;
 
@@ -117,12 +117,30 @@ impl<'s> Link<'s> {
     fn deliver(&mut self, bytes: &[u8], ctx: &SourceContext) -> Result<(), GatewayGone> {
         let arrival_ns = ctx.clock.now_ns();
         let decoder = ctx.output.records().then_some(&mut self.decoder);
-        // Node heartbeats and acks have no consumer yet; LLRP never comes over serial.
-        ctx.forward(&ctx.name, bytes.to_vec(), arrival_ns, decoder, &|e| {
-            ctx.events.send(e)
-        })
-        .map(drop)
-        .map_err(|_| GatewayGone)
+        // Node heartbeats go to status; acks have no consumer yet; LLRP never comes over
+        // serial.
+        let control = ctx
+            .forward(&ctx.name, bytes.to_vec(), arrival_ns, decoder, &|e| {
+                ctx.events.send(e)
+            })
+            .map_err(|_| GatewayGone)?;
+        for unit in control {
+            note_heartbeat(ctx, unit, arrival_ns);
+        }
+        Ok(())
+    }
+}
+
+/// Keeps a node's heartbeat where status reads it (the source's device facts).
+fn note_heartbeat(ctx: &SourceContext, unit: Control, arrival_ns: u64) {
+    if let Control::Node(frame) = unit {
+        if let dagr_protocols::node::Payload::Heartbeat(heartbeat) = frame.payload {
+            ctx.events.counters().device.note_heartbeat(NodeHeartbeat {
+                node: frame.header.node,
+                at_ns: arrival_ns,
+                heartbeat,
+            });
+        }
     }
 }
 

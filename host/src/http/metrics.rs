@@ -1,0 +1,306 @@
+//! `/metrics`: the status board in the Prometheus text exposition format (0.0.4), written
+//! by `prometheus-client` from one snapshot per scrape, so its values always agree with
+//! the `/status` taken at the same moment.
+//!
+//! Names (counters get `_total` appended by the encoder): `dagr_uptime_seconds`,
+//! `dagr_model_info{model,engine}`; per source (label `source`): `dagr_source_connected`,
+//! `dagr_source_records_total`, `dagr_source_bytes_total`,
+//! `dagr_source_records_per_second`, `dagr_source_gaps_total`,
+//! `dagr_source_dropped_events_total`, `dagr_source_connects_total`,
+//! `dagr_source_disconnects_total`, `dagr_source_clock_offset_seconds`,
+//! `dagr_source_clock_drift_ppm`, `dagr_source_clock_jitter_seconds`,
+//! `dagr_reader_info{source,manufacturer,model,firmware}`; per node (labels `source`,
+//! `node`): `dagr_node_uptime_seconds`, `dagr_node_dropped_backpressure_total`,
+//! `dagr_node_crc_errors_total`; `dagr_sync_records_total`, `dagr_sync_late_records_total`,
+//! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
+//! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`;
+//! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
+use std::fmt::Error;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::status::{GatewayStatus, NodeStatus, SourceHealth};
+
+/// The `Content-Type` of the text this module writes.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// The exposition text of `status`.
+pub fn render(status: GatewayStatus) -> Result<String, Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(StatusMetrics(status)));
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)?;
+    Ok(text)
+}
+
+/// One sample's value: a count since start, or a level now.
+#[derive(Debug, Clone, Copy)]
+enum Sample {
+    Counter(u64),
+    Gauge(f64),
+}
+
+impl EncodeMetric for Sample {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), Error> {
+        match *self {
+            Sample::Counter(n) => ConstCounter::new(n).encode(encoder),
+            Sample::Gauge(x) => ConstGauge::new(x).encode(encoder),
+        }
+    }
+
+    fn metric_type(&self) -> MetricType {
+        match self {
+            Sample::Counter(_) => MetricType::Counter,
+            Sample::Gauge(_) => MetricType::Gauge,
+        }
+    }
+}
+
+/// A metric: its name, its help, and its sample from what it describes (`None`: none).
+type Metric<T> = (&'static str, &'static str, fn(&T) -> Option<Sample>);
+
+fn count(n: u64) -> Option<Sample> {
+    Some(Sample::Counter(n))
+}
+
+fn level(x: f64) -> Option<Sample> {
+    Some(Sample::Gauge(x))
+}
+
+/// Whole-gateway metrics.
+const GATEWAY: &[Metric<GatewayStatus>] = &[
+    (
+        "dagr_uptime_seconds",
+        "Seconds since the gateway started.",
+        |g| level(g.uptime_s),
+    ),
+    ("dagr_sync_records", "Records placed in windows.", |g| {
+        count(g.synchronizer?.records)
+    }),
+    (
+        "dagr_sync_late_records",
+        "Records dropped because all their windows had gone out.",
+        |g| count(g.synchronizer?.late),
+    ),
+    (
+        "dagr_sync_overflow_records",
+        "Records dropped because the synchronizer's buffer was full.",
+        |g| count(g.synchronizer?.overflow),
+    ),
+    ("dagr_sync_windows", "Windows emitted.", |g| {
+        count(g.synchronizer?.windows)
+    }),
+    (
+        "dagr_sync_buffered_records",
+        "Records held by the synchronizer now.",
+        |g| level(g.synchronizer?.buffered as f64),
+    ),
+    ("dagr_predictions", "Predictions made.", |g| {
+        count(g.predictions.total)
+    }),
+    (
+        "dagr_predictions_partial",
+        "Predictions made with a modality absent.",
+        |g| count(g.predictions.partial),
+    ),
+    (
+        "dagr_events_clients",
+        "Clients connected to /events now.",
+        |g| level(g.events.clients as f64),
+    ),
+    (
+        "dagr_events_published",
+        "Prediction lines published to /events.",
+        |g| count(g.events.published),
+    ),
+    (
+        "dagr_events_dropped",
+        "Prediction lines dropped for /events clients that fell behind.",
+        |g| count(g.events.dropped),
+    ),
+];
+
+/// Metrics of each source (label `source`).
+const PER_SOURCE: &[Metric<SourceHealth>] = &[
+    (
+        "dagr_source_connected",
+        "1 while the source's device is connected.",
+        |s| level(f64::from(u8::from(s.connected))),
+    ),
+    ("dagr_source_records", "Records decoded.", |s| {
+        count(s.records)
+    }),
+    ("dagr_source_bytes", "Bytes received.", |s| count(s.bytes)),
+    (
+        "dagr_source_records_per_second",
+        "Records per second over the last seconds.",
+        |s| level(s.rate_hz),
+    ),
+    (
+        "dagr_source_gaps",
+        "Stalls of a connected source's records.",
+        |s| count(s.gaps),
+    ),
+    (
+        "dagr_source_dropped_events",
+        "Events dropped on the source's full queue.",
+        |s| count(s.dropped_events),
+    ),
+    ("dagr_source_connects", "Connections made.", |s| {
+        count(s.connects)
+    }),
+    ("dagr_source_disconnects", "Connections lost.", |s| {
+        count(s.disconnects)
+    }),
+    (
+        "dagr_source_clock_offset_seconds",
+        "Gateway time minus device time.",
+        |s| level(s.clock?.offset_s),
+    ),
+    (
+        "dagr_source_clock_drift_ppm",
+        "Device clock drift against its nominal rate.",
+        |s| level(s.clock?.drift_ppm?),
+    ),
+    ("dagr_source_clock_jitter_seconds", "Arrival jitter.", |s| {
+        level(s.clock?.jitter_s)
+    }),
+];
+
+/// Metrics of each node heartbeat (labels `source`, `node`).
+const PER_NODE: &[Metric<NodeStatus>] = &[
+    (
+        "dagr_node_uptime_seconds",
+        "A node's uptime at its latest heartbeat.",
+        |n| level(n.uptime_s),
+    ),
+    (
+        "dagr_node_dropped_backpressure",
+        "Samples a node dropped on its full ring.",
+        |n| count(n.dropped_backpressure.into()),
+    ),
+    (
+        "dagr_node_crc_errors",
+        "CRC errors a node saw on receive.",
+        |n| count(n.crc_errors.into()),
+    ),
+];
+
+/// One snapshot, encoded on scrape.
+#[derive(Debug)]
+struct StatusMetrics(GatewayStatus);
+
+impl Collector for StatusMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let status = &self.0;
+        let no_labels: [(&str, &str); 0] = [];
+        for (name, help, value) in GATEWAY {
+            family(
+                &mut encoder,
+                name,
+                help,
+                value(status).map(|v| (no_labels, v)),
+            )?;
+        }
+        let model = [
+            ("model", status.model.name.as_str()),
+            ("engine", status.model.engine.as_str()),
+        ];
+        let info = "The model the gateway runs (value 1).";
+        family(
+            &mut encoder,
+            "dagr_model_info",
+            info,
+            level(1.0).map(|v| (model, v)),
+        )?;
+        for (name, help, value) in PER_SOURCE {
+            let samples = status
+                .sources
+                .iter()
+                .filter_map(|s| Some(([("source", s.name.as_str())], value(s)?)));
+            family(&mut encoder, name, help, samples)?;
+        }
+        let readers = status
+            .sources
+            .iter()
+            .filter_map(|s| Some((reader_labels(s)?, Sample::Gauge(1.0))));
+        let info = "The RFID reader a source is connected to (value 1).";
+        family(&mut encoder, "dagr_reader_info", info, readers)?;
+        for (name, help, value) in PER_NODE {
+            let samples = status.sources.iter().flat_map(|s| {
+                s.nodes.iter().filter_map(|n| {
+                    Some((
+                        [("source", s.name.clone()), ("node", n.node.to_string())],
+                        value(n)?,
+                    ))
+                })
+            });
+            family(&mut encoder, name, help, samples)?;
+        }
+        Ok(())
+    }
+}
+
+/// The labels of a source's reader identity.
+fn reader_labels(source: &SourceHealth) -> Option<[(&'static str, String); 4]> {
+    let reader = source.reader.as_ref()?;
+    Some([
+        ("source", source.name.clone()),
+        ("manufacturer", reader.manufacturer.to_string()),
+        ("model", reader.model.to_string()),
+        ("firmware", reader.firmware.clone()),
+    ])
+}
+
+/// A metric with one sample per label set; written only when it has a sample.
+fn family<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (L, Sample)>,
+) -> Result<(), Error> {
+    let mut samples = samples.into_iter().peekable();
+    let Some(metric_type) = samples.peek().map(|(_, sample)| sample.metric_type()) else {
+        return Ok(());
+    };
+    let mut descriptor = encoder.encode_descriptor(name, help, None, metric_type)?;
+    for (labels, sample) in samples {
+        sample.encode(descriptor.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{ModelStatus, StatusBoard};
+
+    #[test]
+    fn a_fresh_gateway_exposes_its_totals_without_source_families() {
+        let board = StatusBoard::new(ModelStatus {
+            name: "reference".into(),
+            engine: "ort".into(),
+        });
+        let text = render(board.snapshot()).unwrap();
+        for line in [
+            "# TYPE dagr_predictions_total counter\n",
+            "dagr_predictions_total 0\n",
+            "# TYPE dagr_events_clients gauge\n",
+            "dagr_events_clients 0.0\n",
+            "dagr_model_info{model=\"reference\",engine=\"ort\"} 1.0\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
+        }
+        assert!(!text.contains("{}"), "no empty label sets:\n{text}");
+        assert!(
+            !text.contains("dagr_source_"),
+            "no source, no family:\n{text}"
+        );
+        assert!(!text.contains("dagr_sync_"), "no synchronizer yet:\n{text}");
+    }
+}
