@@ -23,7 +23,7 @@ pub enum ReplayError {
         path: std::path::PathBuf,
         /// Why.
         #[source]
-        source: RecognizeError,
+        source: Box<RecognizeError>,
     },
     /// The caller's handler failed (writing output).
     #[error("writing predictions")]
@@ -65,7 +65,7 @@ pub fn recognize_capture(
             Err(source) => {
                 failure = Some(ReplayError::Recognize {
                     path: path.to_path_buf(),
-                    source,
+                    source: Box::new(source),
                 })
             }
         }
