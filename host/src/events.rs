@@ -339,6 +339,38 @@ mod tests {
     }
 
     #[test]
+    fn device_facts_keep_each_nodes_latest_heartbeat_for_a_bounded_number_of_nodes() {
+        let facts = DeviceFacts::default();
+        let beat = |node: u16, uptime_us: u64| NodeHeartbeat {
+            node,
+            at_ns: uptime_us * 1000,
+            heartbeat: dagr_protocols::node::Heartbeat {
+                uptime_us,
+                ..Default::default()
+            },
+        };
+        facts.note_heartbeat(beat(7, 1));
+        facts.note_heartbeat(beat(3, 1));
+        facts.note_heartbeat(beat(7, 2));
+        let kept: Vec<(u16, u64)> = facts
+            .heartbeats()
+            .iter()
+            .map(|b| (b.node, b.heartbeat.uptime_us))
+            .collect();
+        assert_eq!(kept, [(3, 1), (7, 2)]);
+        for node in 100..200 {
+            facts.note_heartbeat(beat(node, 1));
+        }
+        assert_eq!(facts.heartbeats().len(), MAX_NODES_PER_SOURCE);
+        facts.note_heartbeat(beat(7, 3));
+        assert!(
+            facts.heartbeats().contains(&beat(7, 3)),
+            "known nodes still update"
+        );
+        assert_eq!(facts.reader(), None);
+    }
+
+    #[test]
     fn drop_newest_keeps_the_queue_and_counts_each_drop() {
         let counters = Arc::new(SourceCounters::default());
         let (tx, rx) = channel(2, OverflowPolicy::DropNewest, counters.clone());

@@ -13,7 +13,8 @@
 //! `node`): `dagr_node_uptime_seconds`, `dagr_node_dropped_backpressure_total`,
 //! `dagr_node_crc_errors_total`; `dagr_sync_records_total`, `dagr_sync_late_records_total`,
 //! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
-//! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`;
+//! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`,
+//! `dagr_predictions_absent_total{modality}`;
 //! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
 use std::fmt::Error;
 
@@ -218,6 +219,13 @@ impl Collector for StatusMetrics {
             info,
             level(1.0).map(|v| (model, v)),
         )?;
+        let absent = status
+            .predictions
+            .absent
+            .by_modality()
+            .map(|(modality, n)| ([("modality", modality.name())], Sample::Counter(n)));
+        let help = "Predictions made without a modality (it was absent or masked).";
+        family(&mut encoder, "dagr_predictions_absent", help, absent)?;
         for (name, help, value) in PER_SOURCE {
             let samples = status
                 .sources

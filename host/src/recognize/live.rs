@@ -167,7 +167,7 @@ impl LiveRecognizer {
             let latency = Duration::from_nanos(self.clock.now_ns().saturating_sub(deadline));
             self.latencies.add(latency);
             if let Some(status) = &mut self.status {
-                status.note_prediction(&prediction.class, prediction.present != [true; 3]);
+                status.note_prediction(&prediction.class, prediction.present);
             }
             (self.output)(&prediction, latency).map_err(LiveError::Output)?;
         }

@@ -2,7 +2,7 @@
 //! and readers (the HTTP server's /status, /metrics and /healthz) copy.
 //!
 //! [`StatusBoard`] is a cheap, thread-safe handle (clone it freely). The run loop owns a
-//! [`StatusTracker`](tracker::StatusTracker), which reads each source's counters and device
+//! [`StatusTracker`], which reads each source's counters and device
 //! facts, the state changes its events report, the pipeline's clock models and
 //! synchronizer totals, and the predictions made, and publishes a fresh
 //! [`GatewayStatus`] on the board a few times a second. The HTTP side counts its `/events`
@@ -18,6 +18,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::record::Modality;
 
 pub mod tracker;
 
@@ -192,6 +194,41 @@ pub struct PredictionTotals {
     pub last_class: Option<String>,
     /// Seconds since the latest prediction.
     pub last_s_ago: Option<f64>,
+    /// The modalities present in the latest prediction (names as in a prediction's
+    /// `present`): a dead or masked sensor shows here as soon as its modality is absent.
+    pub last_present: Vec<&'static str>,
+    /// Per modality, predictions made without it.
+    pub absent: ModalityCounts,
+}
+
+/// A count per modality, with the modalities' names as keys.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct ModalityCounts {
+    /// Radar.
+    pub mmwave: u64,
+    /// WiFi CSI.
+    pub wifi: u64,
+    /// RFID.
+    pub rfid: u64,
+}
+
+impl ModalityCounts {
+    /// Adds one to each modality `which` marks, in [`Modality::ALL`] order.
+    pub fn add(&mut self, which: [bool; 3]) {
+        let [mmwave, wifi, rfid] = which.map(u64::from);
+        self.mmwave += mmwave;
+        self.wifi += wifi;
+        self.rfid += rfid;
+    }
+
+    /// The counts with their modalities, in [`Modality::ALL`] order.
+    pub fn by_modality(&self) -> [(Modality, u64); 3] {
+        [
+            (Modality::Mmwave, self.mmwave),
+            (Modality::Wifi, self.wifi),
+            (Modality::Rfid, self.rfid),
+        ]
+    }
 }
 
 /// The `/events` stream's totals.

@@ -79,7 +79,14 @@ fn the_json_field_names_are_the_documented_ones() {
     assert_eq!(json["sources"][0]["state"], "connected");
     assert_eq!(
         keys(&json["predictions"]),
-        ["total", "partial", "last_class", "last_s_ago"]
+        [
+            "total",
+            "partial",
+            "last_class",
+            "last_s_ago",
+            "last_present",
+            "absent"
+        ]
     );
     assert_eq!(keys(&json["events"]), ["clients", "published", "dropped"]);
 }
@@ -109,4 +116,30 @@ fn clones_share_one_board_across_threads() {
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn predictions_say_which_modalities_they_were_made_without() {
+    let board = StatusBoard::new(ModelStatus::default());
+    let mut tracker = StatusTracker::new(board.clone(), crate::clock::GatewayClock::new(), &[]);
+    tracker.note_prediction("walking", [true, true, true]);
+    tracker.note_prediction("walking", [true, false, true]);
+    tracker.note_prediction("falling", [false, false, true]);
+    tracker.refresh(None);
+    let p = board.snapshot().predictions;
+    assert_eq!((p.total, p.partial), (3, 2));
+    assert_eq!(p.last_class.as_deref(), Some("falling"));
+    assert_eq!(p.last_present, ["rfid"]);
+    let absent = ModalityCounts {
+        mmwave: 1,
+        wifi: 2,
+        rfid: 0,
+    };
+    assert_eq!(p.absent, absent);
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(
+        json["absent"],
+        serde_json::json!({"mmwave": 1, "wifi": 2, "rfid": 0})
+    );
+    assert_eq!(json["last_present"], serde_json::json!(["rfid"]));
 }

@@ -18,6 +18,7 @@ use super::{
 use crate::clock::GatewayClock;
 use crate::events::{NodeHeartbeat, SourceCounters, SourceEvent, SourceState};
 use crate::pipeline::Pipeline;
+use crate::record::Modality;
 use crate::runtime::RunningSource;
 
 /// The span a source's record rate is measured over.
@@ -202,12 +203,22 @@ impl StatusTracker {
         };
     }
 
-    /// Counts a prediction of `class`; `partial` when a modality was absent from it.
-    pub fn note_prediction(&mut self, class: &str, partial: bool) {
-        self.predictions.total += 1;
-        self.predictions.partial += u64::from(partial);
-        if self.predictions.last_class.as_deref() != Some(class) {
-            self.predictions.last_class = Some(class.to_string());
+    /// Counts a prediction of `class` made with the modalities `present` marks (in
+    /// [`Modality::ALL`] order, as [`Window::present`](crate::sync::Window::present) gives
+    /// them).
+    pub fn note_prediction(&mut self, class: &str, present: [bool; 3]) {
+        let p = &mut self.predictions;
+        p.total += 1;
+        p.partial += u64::from(present.contains(&false));
+        p.absent.add(present.map(|here| !here));
+        p.last_present = Modality::ALL
+            .iter()
+            .zip(present)
+            .filter(|(_, here)| *here)
+            .map(|(m, _)| m.name())
+            .collect();
+        if p.last_class.as_deref() != Some(class) {
+            p.last_class = Some(class.to_string());
         }
         self.last_prediction_at = Some(Instant::now());
     }

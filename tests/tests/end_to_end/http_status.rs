@@ -167,7 +167,7 @@ impl EventSink for RunLoop {
                 .collect();
             let line = serde_json::json!({"window": window.index, "present": present});
             self.feed.publish(line.to_string().into());
-            self.tracker.note_prediction("window", present.len() < 3);
+            self.tracker.note_prediction("window", window.present());
         }
         self.tracker.refresh_if_due(Some(&self.pipeline));
         Ok(())
@@ -274,13 +274,16 @@ fn status_until(address: SocketAddr, what: &str, done: impl Fn(&Value) -> bool) 
     }
 }
 
-fn source<'a>(status: &'a Value, scheme: &str) -> &'a Value {
+/// The source whose URI starts with `scheme`, once the run loop has published it.
+fn find_source<'a>(status: &'a Value, scheme: &str) -> Option<&'a Value> {
     status["sources"]
-        .as_array()
-        .unwrap()
+        .as_array()?
         .iter()
-        .find(|s| s["uri"].as_str().unwrap().starts_with(scheme))
-        .unwrap_or_else(|| panic!("no {scheme} source in {status:#}"))
+        .find(|s| s["uri"].as_str().is_some_and(|u| u.starts_with(scheme)))
+}
+
+fn source<'a>(status: &'a Value, scheme: &str) -> &'a Value {
+    find_source(status, scheme).unwrap_or_else(|| panic!("no {scheme} source in {status:#}"))
 }
 
 /// The samples of a Prometheus text exposition, keyed `name{labels}`; checks that every
@@ -396,41 +399,65 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
     assert!(address.ip().is_loopback());
     let live = LiveGateway::start(&uris, &board, &feed);
 
-    // /status: every source connected and delivering, the reader and the node identified.
+    status_shows_every_source_live(address);
+    assert_eq!(
+        get(address, "/healthz").1,
+        "ok\n",
+        "the run loop keeps the board fresh"
+    );
+    let stuck = events_reach_every_reader_in_order(address, &feed);
+    a_client_that_does_not_read_loses_its_oldest_lines(address, &feed);
+    drop(reader);
+    a_lost_reader_keeps_its_last_error_and_identity(address);
+    live.stop();
+    metrics_agree_with_status(address);
+
+    // Stopping the server does not wait on the client that never reads beyond the grace.
+    let asked = Instant::now();
+    server.stop().expect("a clean stop");
+    let took = asked.elapsed();
+    assert!(took < STOP_GRACE + Duration::from_secs(1), "{took:?}");
+    assert!(TcpStream::connect(address).is_err(), "no longer listening");
+    drop(stuck);
+}
+
+/// /status: every source connected and delivering, the reader and the node identified.
+fn status_shows_every_source_live(address: SocketAddr) {
     let now = status_until(
         address,
         "every source connected with records flowing",
         |s| {
-            ["esp32-csi", "node", "llrp"].iter().all(|scheme| {
-                let src = source(s, scheme);
-                src["connected"] == true && src["rate_hz"].as_f64().unwrap() > 0.0
-            }) && !source(s, "node")["nodes"].as_array().unwrap().is_empty()
-                && !source(s, "llrp")["reader"].is_null()
+            let flowing = |scheme| {
+                find_source(s, scheme).is_some_and(|src| {
+                    src["connected"] == true && src["rate_hz"].as_f64() > Some(0.0)
+                })
+            };
+            ["esp32-csi", "node", "llrp"].into_iter().all(flowing)
+                && find_source(s, "node").is_some_and(|n| n["nodes"][0].is_object())
+                && find_source(s, "llrp").is_some_and(|r| r["reader"].is_object())
         },
     );
     let llrp = source(&now, "llrp");
     assert_eq!(llrp["state"], "connected");
     assert_eq!(llrp["reader"]["manufacturer"].as_u64(), Some(IMPINJ));
     assert_eq!(llrp["reader"]["impinj_extensions"], true);
-    let node_status = &source(&now, "node")["nodes"][0];
-    assert_eq!(node_status["node"].as_u64(), Some(u64::from(NODE)));
+    let node = &source(&now, "node")["nodes"][0];
+    assert_eq!(node["node"].as_u64(), Some(u64::from(NODE)));
     assert_eq!(
-        node_status["ring_capacity"].as_u64(),
+        node["ring_capacity"].as_u64(),
         Some(u64::from(RING_CAPACITY))
     );
-    assert_eq!(
-        node_status["dropped_backpressure"].as_u64(),
-        Some(u64::from(DROPPED_BACKPRESSURE))
-    );
+    let dropped = node["dropped_backpressure"].as_u64();
+    assert_eq!(dropped, Some(u64::from(DROPPED_BACKPRESSURE)));
     let esp = source(&now, "esp32-csi");
     assert!(esp["records"].as_u64().unwrap() > 0);
     assert!(esp["clock"]["samples"].as_u64().unwrap() > 0, "{esp:#}");
     assert_eq!(now["model"]["name"], "reference");
+}
 
-    // /healthz: the run loop keeps the board fresh.
-    assert_eq!(get(address, "/healthz").1, "ok\n");
-
-    // /events: two readers get every line in order; a third client never reads.
+/// /events: two readers get every line in order while a third client never reads (it is
+/// returned, still connected).
+fn events_reach_every_reader_in_order(address: SocketAddr, feed: &PredictionFeed) -> TcpStream {
     let (first, second) = (sse_reader(address), sse_reader(address));
     let mut stuck = TcpStream::connect(address).unwrap();
     stuck
@@ -450,10 +477,12 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
         s["predictions"]["total"].as_u64() > Some(0)
     });
     assert!(windows["synchronizer"]["windows"].as_u64().unwrap() > 0);
+    stuck
+}
 
-    // The client that does not read falls behind: its oldest lines are dropped, counted,
-    // and the publisher never waits.
-    drop((first, second));
+/// With the readers gone, the client that does not read falls behind: its oldest lines
+/// are dropped and counted, and the publisher never waits.
+fn a_client_that_does_not_read_loses_its_oldest_lines(address: SocketAddr, feed: &PredictionFeed) {
     status_until(address, "only the stuck client left", |s| {
         s["events"]["clients"] == 1
     });
@@ -474,24 +503,23 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
         per_line < Duration::from_millis(1),
         "{per_line:?} per publish"
     );
+}
 
-    // A reader lost: its source says so, keeps its last error and its reader's identity.
-    drop(reader);
+/// A reader lost: its source says so and keeps its last error and its reader's identity;
+/// the others go on.
+fn a_lost_reader_keeps_its_last_error_and_identity(address: SocketAddr) {
     let lost = status_until(address, "the reader's loss", |s| {
-        source(s, "llrp")["state"] == "disconnected"
+        find_source(s, "llrp").is_some_and(|r| r["state"] == "disconnected")
     });
     let llrp = source(&lost, "llrp");
     assert!(llrp["disconnects"].as_u64() >= Some(1), "{llrp:#}");
     assert!(!llrp["last_error"].as_str().unwrap().is_empty(), "{llrp:#}");
     assert_eq!(llrp["reader"]["manufacturer"].as_u64(), Some(IMPINJ));
-    assert_eq!(
-        source(&lost, "esp32-csi")["connected"],
-        true,
-        "the others go on"
-    );
+    assert_eq!(source(&lost, "esp32-csi")["connected"], true);
+}
 
-    // Frozen (no more updates), /metrics and /status agree.
-    live.stop();
+/// Once the run loop stopped updating the board, /metrics and /status say the same.
+fn metrics_agree_with_status(address: SocketAddr) {
     let frozen = status(address);
     let (content_type, text) = get(address, "/metrics");
     assert!(
@@ -504,9 +532,17 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
             .get(key)
             .unwrap_or_else(|| panic!("no {key} in\n{text}"))
     };
+    // serde_json's default float parsing may land one ulp off the exact value.
+    let agree = |key: &str, shown: &Value| {
+        let (exposed, shown) = (metric(key), shown.as_f64().unwrap());
+        assert!(
+            (exposed - shown).abs() <= 1e-12 * shown.abs().max(1.0),
+            "{key}: {exposed} in /metrics, {shown} in /status"
+        );
+    };
     for src in frozen["sources"].as_array().unwrap() {
         let label = format!("{{source=\"{}\"}}", src["name"].as_str().unwrap());
-        for (metric_name, field) in [
+        for (name, field) in [
             ("dagr_source_records_total", "records"),
             ("dagr_source_bytes_total", "bytes"),
             ("dagr_source_gaps_total", "gaps"),
@@ -515,11 +551,7 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
             ("dagr_source_disconnects_total", "disconnects"),
             ("dagr_source_records_per_second", "rate_hz"),
         ] {
-            assert_eq!(
-                metric(&format!("{metric_name}{label}")),
-                src[field].as_f64().unwrap(),
-                "{metric_name}{label}"
-            );
+            agree(&format!("{name}{label}"), &src[field]);
         }
         let connected = f64::from(u8::from(src["connected"] == true));
         assert_eq!(metric(&format!("dagr_source_connected{label}")), connected);
@@ -528,54 +560,39 @@ fn http_shows_a_live_gateway_and_streams_its_predictions() {
         .as_str()
         .unwrap()
         .to_string();
-    let reader_info = metrics
-        .keys()
-        .find(|k| k.starts_with("dagr_reader_info{"))
-        .expect("reader info");
+    let reader_info = metrics.keys().find(|k| k.starts_with("dagr_reader_info{"));
+    let reader_info = reader_info.expect("reader info");
     assert!(reader_info.contains(&format!("source=\"{llrp_name}\"")));
     assert!(reader_info.contains("manufacturer=\"25882\""));
+    let node_uptime = |k: &&String| k.starts_with("dagr_node_uptime_seconds{");
     assert!(metrics
         .keys()
-        .any(|k| k.starts_with("dagr_node_uptime_seconds{") && k.contains("node=\"7\"")));
-    let sync = &frozen["synchronizer"];
-    assert_eq!(
-        metric("dagr_sync_windows_total"),
-        sync["windows"].as_f64().unwrap()
+        .filter(node_uptime)
+        .any(|k| k.contains("node=\"7\"")));
+    agree(
+        "dagr_sync_windows_total",
+        &frozen["synchronizer"]["windows"],
     );
-    assert_eq!(
-        metric("dagr_sync_records_total"),
-        sync["records"].as_f64().unwrap()
+    agree(
+        "dagr_sync_records_total",
+        &frozen["synchronizer"]["records"],
     );
+    agree("dagr_predictions_total", &frozen["predictions"]["total"]);
+    for modality in ["mmwave", "wifi", "rfid"] {
+        let key = format!("dagr_predictions_absent_total{{modality=\"{modality}\"}}");
+        agree(&key, &frozen["predictions"]["absent"][modality]);
+    }
+    // No radar among the sources: every window was made without it.
     let predictions = &frozen["predictions"];
-    assert_eq!(
-        metric("dagr_predictions_total"),
-        predictions["total"].as_f64().unwrap()
-    );
-    let events = &frozen["events"];
-    assert!(events["dropped"].as_u64().unwrap() > 0);
-    assert_eq!(
-        metric("dagr_events_dropped_total"),
-        events["dropped"].as_f64().unwrap()
-    );
-    assert_eq!(
-        metric("dagr_events_published_total"),
-        events["published"].as_f64().unwrap()
+    assert_eq!(predictions["absent"]["mmwave"], predictions["total"]);
+    assert!(frozen["events"]["dropped"].as_u64().unwrap() > 0);
+    agree("dagr_events_dropped_total", &frozen["events"]["dropped"]);
+    agree(
+        "dagr_events_published_total",
+        &frozen["events"]["published"],
     );
     assert_eq!(metric("dagr_events_clients"), 1.0);
     assert!(metric("dagr_uptime_seconds") > 0.0);
-    assert_eq!(
-        metric("dagr_model_info{model=\"reference\",engine=\"tract\"}"),
-        1.0
-    );
-
-    // Stopping the server does not wait on the client that never reads beyond the grace.
-    let asked = Instant::now();
-    server.stop().expect("a clean stop");
-    assert!(
-        asked.elapsed() < STOP_GRACE + Duration::from_secs(1),
-        "{:?}",
-        asked.elapsed()
-    );
-    assert!(TcpStream::connect(address).is_err(), "no longer listening");
-    drop(stuck);
+    let model = metric("dagr_model_info{model=\"reference\",engine=\"tract\"}");
+    assert_eq!(model, 1.0);
 }
