@@ -214,8 +214,10 @@ pub struct SyncSettings {
     pub lateness_ms: u64,
     /// Sub-slots per window for measuring coverage, 1 to 64.
     pub slots: u32,
-    /// Records held at most; beyond, new ones are dropped and counted.
-    pub max_buffered_records: usize,
+    /// How many times its nominal rate (model.json's grids, times the links and tags the
+    /// tensors hold) each modality's history ring holds over a window, its lateness and a
+    /// hop; beyond, new records are dropped and counted.
+    pub ring_margin: f64,
     /// Coverage a modality needs in a window to count as present.
     pub min_coverage: MinCoverage,
 }
@@ -226,7 +228,7 @@ impl Default for SyncSettings {
         SyncSettings {
             lateness_ms: sync.lateness_ns / 1_000_000,
             slots: sync.slots,
-            max_buffered_records: sync.max_buffered,
+            ring_margin: crate::sync::RING_MARGIN,
             min_coverage: MinCoverage {
                 mmwave: sync.min_coverage[0],
                 wifi: sync.min_coverage[1],
@@ -250,9 +252,10 @@ pub struct MinCoverage {
 }
 
 impl SyncSettings {
-    /// The synchronizer's configuration for windows of `window_ns` every `hop_ns` (from the
-    /// model), with this file's emission rules.
-    pub fn sync_config(&self, window_ns: u64, hop_ns: u64) -> SyncConfig {
+    /// The synchronizer's configuration for windows of `window_ns` every `hop_ns` and
+    /// `rates_hz` records per second per modality (from the model), with this file's
+    /// emission rules.
+    pub fn sync_config(&self, window_ns: u64, hop_ns: u64, rates_hz: [f64; 3]) -> SyncConfig {
         let c = self.min_coverage;
         SyncConfig {
             window_ns,
@@ -260,8 +263,9 @@ impl SyncSettings {
             lateness_ns: self.lateness_ms.saturating_mul(1_000_000),
             slots: self.slots,
             min_coverage: [c.mmwave, c.wifi, c.rfid],
-            max_buffered: self.max_buffered_records,
+            ring_capacity: [1; 3],
         }
+        .sized_with(rates_hz, self.ring_margin)
     }
 }
 
@@ -521,12 +525,9 @@ impl GatewayConfig {
         if !(1..=64).contains(&sync.slots) {
             return bad("slots", sync.slots.to_string(), "1 to 64 sub-slots");
         }
-        if sync.max_buffered_records == 0 {
-            return bad(
-                "max_buffered_records",
-                "0".into(),
-                "room for at least one record",
-            );
+        if !(1.0..=1000.0).contains(&sync.ring_margin) {
+            let value = sync.ring_margin.to_string();
+            return bad("ring_margin", value, "a factor from 1 to 1000");
         }
         let c = sync.min_coverage;
         for (name, value) in [("mmwave", c.mmwave), ("wifi", c.wifi), ("rfid", c.rfid)] {

@@ -26,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod preprocess;
 pub mod print;
+pub mod recognize;
 pub mod record;
 pub mod runtime;
 pub mod sim;

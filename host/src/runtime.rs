@@ -92,6 +92,12 @@ impl Interrupt {
         self.0.load(Ordering::Relaxed)
     }
 
+    /// Sets the flag as a signal would: a command stopping its own helpers (the demo's
+    /// simulated devices) when it ends for another reason.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
     /// The flag itself, for loops that take an `&AtomicBool`.
     pub fn flag(&self) -> &AtomicBool {
         &self.0

@@ -203,10 +203,16 @@ fn stream(seconds: f64) -> Vec<(Record, u64)> {
 
 fn windows(seconds: f64) -> Vec<Window> {
     let mut sync = Synchronizer::new(SyncConfig::default()).unwrap();
+    // Polled as records come, as the pipeline does: the synchronizer's rings hold a few
+    // seconds of history, not a whole stream.
+    let mut windows = Vec::new();
     for (record, t_ns) in stream(seconds) {
         sync.push(record, t_ns);
+        windows.extend(sync.poll(t_ns));
     }
-    sync.flush()
+    assert_eq!(sync.stats().overflow, 0);
+    windows.extend(sync.flush());
+    windows
         .into_iter()
         .filter(|w| w.end_ns <= (seconds * 1e9) as u64)
         .collect()

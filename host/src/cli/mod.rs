@@ -17,12 +17,16 @@ use clap::{Parser, Subcommand};
 use dagr_host::capture::Speed;
 use dagr_host::format::{Format, TABLE};
 use dagr_host::output::{OutputError, Overwrite};
+use dagr_infer::EngineKind;
 
 mod dataset;
 mod decode;
+mod demo;
 mod inspect;
+mod recognize_replay;
 mod record;
 mod replay;
+mod run;
 mod sim;
 mod sim_serve;
 
@@ -39,6 +43,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway: read the sources, recognize each window with the model, print one
+    /// prediction per window.
+    ///
+    /// Windows (length and hop from the model's model.json) go out at their deadline
+    /// whether or not every source delivered: a source that dies leaves its modality out
+    /// of the prediction's `present` and is used again when it returns. Prints JSON lines
+    /// (`t`, `start`, `class`, `score`, `probs`, `present`, `label`) when standard output is
+    /// not a terminal or with --json, a human line per window otherwise; at the end a
+    /// summary (latency, per-source records, memory and CPU) on standard error.
+    Run {
+        /// The gateway's settings (TOML; every option and its default:
+        /// host/gateway.example.toml). Flags override the file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The model package (default: the committed models/reference, found beside the
+        /// binary's checkout).
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Source URI (repeatable; replaces the config's list): esp32-csi:///dev/ttyUSB0,
+        /// ti-mmwave:///dev/ttyACM1?cli=..., node:///dev/ttyUSB1, llrp://HOST:5084,
+        /// replay://FILE.mcap[?speed=X|?max].
+        #[arg(long = "source", value_name = "URI")]
+        sources: Vec<String>,
+        /// Serve /status, /metrics, /events and /healthz over HTTP on this address
+        /// (e.g. 127.0.0.1:8480).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// Stop after this many seconds (default: until a signal or every source ends).
+        #[arg(long, value_name = "S", value_parser = seconds_in(0.0, MAX_RECORD_S, true))]
+        duration: Option<f64>,
+        /// Print JSON lines even on a terminal.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Watch a simulated room live: simulated radar, WiFi CSI and RFID devices and the
+    /// gateway with the reference model in one process, through the gateway's real
+    /// sources (pseudo-terminals, LLRP on 127.0.0.1); each window's prediction is printed
+    /// beside the activity the simulated person is really doing.
+    Demo {
+        #[command(flatten)]
+        args: demo::DemoArgs,
+    },
     /// Decode a recorded device byte stream and print one record per line.
     ///
     /// The input is read as it came off the wire (serial dump, socket dump or file);
@@ -78,14 +124,21 @@ enum Command {
         #[arg(long, value_name = "S", value_parser = seconds_in(0.0, MAX_RECORD_S, false))]
         duration: Option<f64>,
     },
-    /// Replay a capture through the decoders and print one record per line.
+    /// Replay a capture through the decoders and print one record per line, or with
+    /// --model one prediction per window.
     ///
     /// Records come out paced by their recorded arrival times (real time by default), each
     /// with its source, modality and gateway time `t`; label annotations are printed among
-    /// them in time order.
+    /// them in time order. With --model the capture is read at full speed through the
+    /// gateway's pipeline (as `dagr dataset export` cuts it) and each window's prediction
+    /// is printed with the capture's label covering the window's centre; accuracy,
+    /// per-class recall and the confusion matrix go to standard error.
     Replay {
         /// The capture to replay.
         file: PathBuf,
+        /// Recognize windows with this model package (e.g. models/reference).
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
         /// Playback speed factor (1 = as recorded).
         #[arg(long, value_name = "X", default_value = "1", conflicts_with = "max", value_parser = parse_speed)]
         speed: Speed,
@@ -317,9 +370,16 @@ fn run(command: Command) -> Outcome {
         } => record::run(&sources, &out, duration, Overwrite::forced(force)),
         Command::Replay {
             file,
+            model: Some(model),
+            json,
+            ..
+        } => recognize_replay::run(&file, &model, EngineKind::Tract, json),
+        Command::Replay {
+            file,
             speed,
             max,
             json,
+            model: None,
         } => replay::run(&file, if max { Speed::Max } else { speed }, json),
         Command::Inspect { file, json } => inspect::run(&file, json),
         Command::Dataset {
@@ -333,6 +393,22 @@ fn run(command: Command) -> Outcome {
                 },
         } => dataset::export_run(&captures, &out, window, hop, Overwrite::forced(force)),
         Command::Sim { args } => sim::run(&args),
+        Command::Run {
+            config,
+            model,
+            sources,
+            http,
+            duration,
+            json,
+        } => run::run(run::RunArgs {
+            config,
+            model,
+            sources,
+            http,
+            duration,
+            json,
+        }),
+        Command::Demo { args } => demo::run(&args),
     }
 }
 
@@ -346,6 +422,8 @@ impl Command {
             Command::Inspect { .. } => "inspect",
             Command::Dataset { .. } => "dataset export",
             Command::Sim { .. } => "sim",
+            Command::Run { .. } => "run",
+            Command::Demo { .. } => "demo",
         }
     }
 }

@@ -31,7 +31,8 @@ fn an_empty_file_gives_the_defaults_and_the_defaults_are_usable() {
     assert!(!config.http.enabled);
     assert_eq!(config.model.dir, PathBuf::from("models/reference"));
     assert_eq!(config.model.engine, Engine::Tract);
-    let sync = config.sync.sync_config(2_000_000_000, 500_000_000);
+    let rates = crate::sync::DEFAULT_RATES_HZ;
+    let sync = config.sync.sync_config(2_000_000_000, 500_000_000, rates);
     assert_eq!(sync, SyncConfig::default());
     assert_eq!(config.queue.source_queue(), SourceQueue::default());
 }

@@ -111,6 +111,15 @@ impl Pipeline {
         self.sync.as_mut().map_or_else(Vec::new, |s| s.poll(now_ns))
     }
 
+    /// Cuts the next window due at gateway time `now_ns` into `window`, reusing its
+    /// buffers; false when none is due (or without windows). The live path's allocation-free
+    /// form of [`poll`](Self::poll).
+    pub fn poll_into(&mut self, now_ns: u64, window: &mut Window) -> bool {
+        self.sync
+            .as_mut()
+            .is_some_and(|s| s.poll_into(now_ns, window))
+    }
+
     /// Ends the input: every stream's decoder yields its last units (stamped with the
     /// stream's last arrival; `each` learns what each stream gave), then every window still
     /// open goes out.
@@ -125,6 +134,12 @@ impl Pipeline {
         self.sync
             .as_mut()
             .map_or_else(Vec::new, Synchronizer::flush)
+    }
+
+    /// Gateway ns at which the next window is due (none without windows or before the
+    /// first record).
+    pub fn next_deadline_ns(&self) -> Option<u64> {
+        self.sync.as_ref().and_then(Synchronizer::next_deadline_ns)
     }
 
     /// Records taken so far.

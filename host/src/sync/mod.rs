@@ -12,10 +12,20 @@
 //! source; one that missed only some of its (overlapping) windows is placed in the rest and
 //! counted as partly late. Records are kept only while an open window can still use them.
 //!
+//! The history windows are cut from is one fixed-capacity ring per modality (`ringbuf`),
+//! sized by [`SyncConfig::ring_capacity`] (from the model's rates and window, see
+//! [`SyncConfig::sized_for`]): a full ring drops the new record and counts it as overflow,
+//! it never grows. [`Synchronizer::poll_into`] cuts a window into a caller-owned
+//! [`Window`] whose buffers are reused, so in steady state cutting a window allocates
+//! nothing (the records themselves are shared `Arc`s, allocated once when pushed).
+//!
 //! The synchronizer must not know devices, decoders or clocks' models: it sees records with
 //! a gateway time already given, and the gateway clock passed to `poll`.
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::HeapRb;
 
 use crate::record::{Modality, Record};
 
@@ -38,9 +48,14 @@ pub struct SyncConfig {
     /// Coverage a modality needs to count as present, per modality in [`Modality::ALL`]
     /// order.
     pub min_coverage: [f64; 3],
-    /// Most records held at once; beyond, new records are dropped and counted.
-    pub max_buffered: usize,
+    /// Most records held at once per modality, in [`Modality::ALL`] order: the capacity
+    /// of its ring; beyond, new records are dropped and counted as overflow.
+    pub ring_capacity: [usize; 3],
 }
+
+/// How many times the nominal rate a ring holds: room for bursts, extra devices and clock
+/// jitter before anything is dropped.
+pub const RING_MARGIN: f64 = 4.0;
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -50,10 +65,15 @@ impl Default for SyncConfig {
             lateness_ns: 500_000_000,
             slots: 20,
             min_coverage: [0.25; 3],
-            max_buffered: 1 << 20,
+            ring_capacity: [1; 3],
         }
+        .sized_for(DEFAULT_RATES_HZ)
     }
 }
+
+/// Records per second per modality of the gateway's usual devices: one radar at 20
+/// frames/s; three CSI links at 100 packets/s; 23 tags read 30 times a second each.
+pub const DEFAULT_RATES_HZ: [f64; 3] = [20.0, 300.0, 690.0];
 
 /// A [`SyncConfig`] field out of range: names the field and what was expected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,6 +86,22 @@ pub struct SyncConfigError {
 }
 
 impl SyncConfig {
+    /// This geometry with rings sized for `rates_hz` records per second per modality:
+    /// [`RING_MARGIN`] times what one window, its lateness and one hop hold.
+    pub fn sized_for(self, rates_hz: [f64; 3]) -> SyncConfig {
+        self.sized_with(rates_hz, RING_MARGIN)
+    }
+
+    /// This geometry with rings sized for `rates_hz` records per second per modality:
+    /// `margin` times what one window, its lateness and one hop hold.
+    pub fn sized_with(self, rates_hz: [f64; 3], margin: f64) -> SyncConfig {
+        let span_s = (self.window_ns + self.lateness_ns + self.hop_ns) as f64 * 1e-9;
+        SyncConfig {
+            ring_capacity: rates_hz.map(|hz| ((hz * span_s * margin).ceil() as usize).max(1)),
+            ..self
+        }
+    }
+
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), SyncConfigError> {
         let fail = |field, expected| Err(SyncConfigError { field, expected });
@@ -81,8 +117,8 @@ impl SyncConfig {
         if !self.min_coverage.iter().all(|c| (0.0..=1.0).contains(c)) {
             return fail("min_coverage", "fractions between 0 and 1");
         }
-        if self.max_buffered == 0 {
-            return fail("max_buffered", "room for at least one record");
+        if self.ring_capacity.contains(&0) {
+            return fail("ring_capacity", "room for at least one record per modality");
         }
         Ok(())
     }
@@ -97,7 +133,7 @@ pub enum Placement {
     PartlyLate,
     /// Nowhere: every window it belonged to had gone out.
     Late,
-    /// Nowhere: the buffer was full.
+    /// Nowhere: its modality's ring was full.
     Overflow,
 }
 
@@ -110,7 +146,7 @@ pub struct SyncStats {
     pub late: u64,
     /// Records that missed some of their windows.
     pub partly_late: u64,
-    /// Records dropped because the buffer was full.
+    /// Records dropped because their modality's ring was full.
     pub overflow: u64,
     /// Windows emitted.
     pub windows: u64,
@@ -129,26 +165,49 @@ pub struct SourceTally {
     pub late: u64,
 }
 
-/// Cuts mapped records into sliding windows and emits them at their deadlines.
+/// One held record: its mapped time and arrival order (ties keep the order records were
+/// pushed in) and the record, shared with every window that holds it.
 #[derive(Debug)]
+struct Held {
+    t_ns: u64,
+    seq: u64,
+    record: Arc<TimedRecord>,
+}
+
+/// Cuts mapped records into sliding windows and emits them at their deadlines.
 pub struct Synchronizer {
     config: SyncConfig,
-    buffer: VecDeque<Arc<TimedRecord>>,
+    rings: [HeapRb<Held>; 3],
+    pushed: u64,
     next: Option<u64>,
     sources: BTreeMap<Arc<str>, SourceTally>,
     stats: SyncStats,
+    /// A window's records before sorting; kept to reuse its allocation.
+    scratch: Vec<(u64, u64, Arc<TimedRecord>)>,
+}
+
+impl std::fmt::Debug for Synchronizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Synchronizer")
+            .field("config", &self.config)
+            .field("next", &self.next)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Synchronizer {
-    /// A synchronizer with checked `config`.
+    /// A synchronizer with checked `config`; its rings are allocated here, once.
     pub fn new(config: SyncConfig) -> Result<Self, SyncConfigError> {
         config.validate()?;
         Ok(Synchronizer {
             config,
-            buffer: VecDeque::new(),
+            rings: config.ring_capacity.map(HeapRb::new),
+            pushed: 0,
             next: None,
             sources: BTreeMap::new(),
             stats: SyncStats::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -159,16 +218,20 @@ impl Synchronizer {
 
     /// Adds a record whose device time maps to gateway `t_ns`.
     pub fn push(&mut self, record: Record, t_ns: u64) -> Placement {
-        let placement = self.placement(t_ns);
+        let m = record.modality.index();
+        let placement = self.placement(t_ns, m);
         self.stats.records += 1;
-        let tally = self
-            .sources
-            .entry(record.source.clone())
-            .or_insert(SourceTally {
-                modality: record.modality,
-                records: 0,
-                late: 0,
-            });
+        let tally = match self.sources.get_mut(&record.source) {
+            Some(tally) => tally,
+            None => self
+                .sources
+                .entry(record.source.clone())
+                .or_insert(SourceTally {
+                    modality: record.modality,
+                    records: 0,
+                    late: 0,
+                }),
+        };
         tally.modality = record.modality;
         tally.records += 1;
         match placement {
@@ -184,9 +247,15 @@ impl Synchronizer {
             Placement::PartlyLate => self.stats.partly_late += 1,
             Placement::Placed => {}
         }
-        let at = self.buffer.partition_point(|r| r.t_ns <= t_ns);
-        self.buffer
-            .insert(at, Arc::new(TimedRecord { t_ns, record }));
+        let held = Held {
+            t_ns,
+            seq: self.pushed,
+            record: Arc::new(TimedRecord { t_ns, record }),
+        };
+        self.pushed += 1;
+        if self.rings[m].try_push(held).is_err() {
+            unreachable!("placement checked the ring has room");
+        }
         placement
     }
 
@@ -196,28 +265,40 @@ impl Synchronizer {
     /// held; from then on one window per hop goes out, empty or not.
     pub fn poll(&mut self, now_ns: u64) -> Vec<Window> {
         let mut out = Vec::new();
-        let Some(mut next) = self.first_window() else {
-            return out;
-        };
-        while self.end(next).saturating_add(self.config.lateness_ns) <= now_ns {
-            out.push(self.emit(next));
-            next += 1;
-            self.release(next);
+        let mut window = Window::empty();
+        while self.poll_into(now_ns, &mut window) {
+            out.push(std::mem::replace(&mut window, Window::empty()));
         }
-        self.next = Some(next);
         out
+    }
+
+    /// Cuts the next window into `window` (its buffers reused) if its deadline (end +
+    /// lateness) is at or before gateway `now_ns`; false when none is due. Call until
+    /// false to emit every due window; in steady state this allocates nothing.
+    pub fn poll_into(&mut self, now_ns: u64, window: &mut Window) -> bool {
+        let Some(next) = self.first_window() else {
+            return false;
+        };
+        if self.end(next).saturating_add(self.config.lateness_ns) > now_ns {
+            return false;
+        }
+        self.emit_into(next, window);
+        self.next = Some(next + 1);
+        self.release(next + 1);
+        true
     }
 
     /// Emits every window up to the one holding the latest record, deadlines or not (the
     /// end of a replay).
     pub fn flush(&mut self) -> Vec<Window> {
         let mut out = Vec::new();
-        let (Some(mut next), Some(last)) = (self.first_window(), self.buffer.back()) else {
+        let (Some(mut next), Some(last_t)) = (self.first_window(), self.latest()) else {
             return out;
         };
-        let last_t = last.t_ns;
         while self.start(next) <= last_t {
-            out.push(self.emit(next));
+            let mut window = Window::empty();
+            self.emit_into(next, &mut window);
+            out.push(window);
             next += 1;
             self.release(next);
         }
@@ -225,10 +306,19 @@ impl Synchronizer {
         out
     }
 
+    /// Gateway ns at which the next window is due (its end plus the allowed lateness),
+    /// once a record fixed where windows start; a live caller sleeps until then.
+    pub fn next_deadline_ns(&self) -> Option<u64> {
+        let next = self
+            .next
+            .or_else(|| self.earliest().map(|t| t / self.config.hop_ns))?;
+        Some(self.end(next).saturating_add(self.config.lateness_ns))
+    }
+
     /// Totals since the start.
     pub fn stats(&self) -> SyncStats {
         SyncStats {
-            buffered: self.buffer.len(),
+            buffered: self.rings.iter().map(|r| r.occupied_len()).sum(),
             ..self.stats
         }
     }
@@ -238,10 +328,10 @@ impl Synchronizer {
         &self.sources
     }
 
-    fn placement(&self, t_ns: u64) -> Placement {
+    fn placement(&self, t_ns: u64, modality: usize) -> Placement {
         match self.next {
             Some(next) if t_ns < self.start(next) => Placement::Late,
-            _ if self.buffer.len() >= self.config.max_buffered => Placement::Overflow,
+            _ if self.rings[modality].is_full() => Placement::Overflow,
             Some(next) if next > 0 && t_ns < self.end(next - 1) => Placement::PartlyLate,
             _ => Placement::Placed,
         }
@@ -255,51 +345,81 @@ impl Synchronizer {
         self.start(index).saturating_add(self.config.window_ns)
     }
 
+    /// The earliest mapped time held.
+    fn earliest(&self) -> Option<u64> {
+        self.rings
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|h| h.t_ns)
+            .min()
+    }
+
+    /// The latest mapped time held.
+    fn latest(&self) -> Option<u64> {
+        self.rings
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|h| h.t_ns)
+            .max()
+    }
+
     /// The next window to emit, fixed by the earliest record held when first needed.
     fn first_window(&mut self) -> Option<u64> {
         if self.next.is_none() {
-            self.next = self.buffer.front().map(|r| r.t_ns / self.config.hop_ns);
+            self.next = self.earliest().map(|t| t / self.config.hop_ns);
         }
         self.next
     }
 
-    fn emit(&mut self, index: u64) -> Window {
+    /// Fills `window` with window `index`: its records by mapped time (ties in push
+    /// order), per-modality coverage and per-source counts, reusing its buffers.
+    fn emit_into(&mut self, index: u64, window: &mut Window) {
         let (start, end) = (self.start(index), self.end(index));
-        let from = self.buffer.partition_point(|r| r.t_ns < start);
-        let to = self.buffer.partition_point(|r| r.t_ns < end);
-        let records: Vec<Arc<TimedRecord>> = self.buffer.range(from..to).cloned().collect();
+        self.scratch.clear();
+        for ring in &self.rings {
+            for held in ring.iter().filter(|h| (start..end).contains(&h.t_ns)) {
+                self.scratch
+                    .push((held.t_ns, held.seq, held.record.clone()));
+            }
+        }
+        self.scratch.sort_unstable_by_key(|(t, seq, _)| (*t, *seq));
+        window.records.clear();
+        window
+            .records
+            .extend(self.scratch.drain(..).map(|(_, _, record)| record));
+        window.sources.clear();
+        window
+            .sources
+            .extend(self.sources.iter().map(|(name, tally)| SourceCount {
+                source: name.clone(),
+                modality: tally.modality,
+                records: 0,
+            }));
         let mut slots = SlotTally::default();
-        let mut per_source: BTreeMap<&Arc<str>, usize> =
-            self.sources.keys().map(|name| (name, 0)).collect();
-        for r in &records {
+        for r in &window.records {
             let len = self.config.window_ns;
             slots.add(r.record.modality, r.t_ns - start, len, self.config.slots);
-            *per_source.entry(&r.record.source).or_default() += 1;
+            if let Ok(i) = window
+                .sources
+                .binary_search_by(|s| s.source.cmp(&r.record.source))
+            {
+                window.sources[i].records += 1;
+            }
         }
-        let sources = per_source
-            .into_iter()
-            .map(|(name, records)| SourceCount {
-                source: name.clone(),
-                modality: self.sources[name].modality,
-                records,
-            })
-            .collect();
         self.stats.windows += 1;
-        Window {
-            index,
-            start_ns: start,
-            end_ns: end,
-            modalities: slots.coverage(self.config.slots, self.config.min_coverage),
-            sources,
-            records,
-        }
+        window.index = index;
+        window.start_ns = start;
+        window.end_ns = end;
+        window.modalities = slots.coverage(self.config.slots, self.config.min_coverage);
     }
 
     /// Drops records no window from `next` on can hold.
     fn release(&mut self, next: u64) {
         let start = self.start(next);
-        while self.buffer.front().is_some_and(|r| r.t_ns < start) {
-            self.buffer.pop_front();
+        for ring in &mut self.rings {
+            while ring.first().is_some_and(|h| h.t_ns < start) {
+                ring.try_pop();
+            }
         }
     }
 }

@@ -217,9 +217,9 @@ fn a_bad_config_names_the_field() {
 }
 
 #[test]
-fn a_full_buffer_drops_new_records_and_counts_them() {
+fn a_full_ring_drops_new_records_of_its_modality_only_and_counts_them() {
     let config = SyncConfig {
-        max_buffered: 2,
+        ring_capacity: [4, 2, 4],
         ..SyncConfig::default()
     };
     let mut s = Synchronizer::new(config).unwrap();
@@ -229,7 +229,43 @@ fn a_full_buffer_drops_new_records_and_counts_them() {
         s.push(record("csi", Modality::Wifi), 2),
         Placement::Overflow
     );
-    assert_eq!(s.stats().overflow, 1);
+    assert_eq!(
+        s.push(record("radar", Modality::Mmwave), 2),
+        Placement::Placed
+    );
+    assert_eq!((s.stats().overflow, s.stats().buffered), (1, 3));
+}
+
+#[test]
+fn rings_are_sized_from_rates_and_the_window_span() {
+    let config = SyncConfig::default().sized_for([20.0, 100.0, 50.0]);
+    // (2 s window + 0.5 s lateness + 0.5 s hop) x rate x margin 4.
+    assert_eq!(config.ring_capacity, [240, 1200, 600]);
+    let none = SyncConfig {
+        ring_capacity: [1, 0, 1],
+        ..config
+    };
+    assert_eq!(none.validate().unwrap_err().field, "ring_capacity");
+}
+
+#[test]
+fn records_with_equal_times_keep_their_push_order_across_modalities_and_rings() {
+    let mut s = sync();
+    for (i, (name, modality)) in [
+        ("csi-b", Modality::Wifi),
+        ("radar", Modality::Mmwave),
+        ("csi-a", Modality::Wifi),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.push(record(name, modality), 100 * MS - i as u64 % 2);
+    }
+    let w = &s.flush()[0];
+    let order: Vec<&str> = w.records.iter().map(|r| &*r.record.source).collect();
+    // 99 ms (radar) first, then the two at 100 ms in the order they were pushed.
+    assert_eq!(order, ["radar", "csi-b", "csi-a"]);
+    assert_eq!(w.source_records("csi-a"), 1);
 }
 
 #[test]
@@ -264,4 +300,16 @@ fn windows_are_cut_on_mapped_device_time_not_on_bursty_arrival() {
             w.index
         );
     }
+}
+
+#[test]
+fn the_next_deadline_is_the_next_windows_end_plus_lateness() {
+    let mut s = sync();
+    assert_eq!(s.next_deadline_ns(), None);
+    s.push(record("csi", Modality::Wifi), 1_200 * MS);
+    // The first window holding 1.2 s starts at 1.0 s (hop 0.5 s): ends 3.0 s, due 3.5 s.
+    assert_eq!(s.next_deadline_ns(), Some(3_500 * MS));
+    assert!(s.poll(3_499 * MS).is_empty());
+    assert_eq!(s.poll(3_500 * MS).len(), 1);
+    assert_eq!(s.next_deadline_ns(), Some(4_000 * MS));
 }

@@ -54,6 +54,25 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window holding nothing, whose buffers [`Synchronizer::poll_into`] fills and reuses.
+    ///
+    /// [`Synchronizer::poll_into`]: super::Synchronizer::poll_into
+    pub fn empty() -> Window {
+        let none = ModalityCoverage {
+            present: false,
+            coverage: 0.0,
+            records: 0,
+        };
+        Window {
+            index: 0,
+            start_ns: 0,
+            end_ns: 0,
+            modalities: [none; 3],
+            sources: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
     /// The presence mask in model input order.
     pub fn present(&self) -> [bool; 3] {
         self.modalities.map(|m| m.present)

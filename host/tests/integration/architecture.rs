@@ -26,6 +26,7 @@ const LAYERS: &[&str] = &[
     "http",
     "sim",
     "dataset",
+    "recognize",
 ];
 
 fn src() -> PathBuf {

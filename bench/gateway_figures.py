@@ -1,0 +1,154 @@
+"""The gateway's figures (issue 11 point 7) with the reference model, in one run:
+
+- replay: a simulated 10-minute 3-modality capture through `dagr replay --model` pinned to
+  one core (taskset), as a multiple of real time (median of --runs);
+- live: `dagr run` on the devices of a separate `dagr sim --serve` process for --live
+  seconds: deadline-to-prediction latency p50/p99, CPU share of a core since the first
+  prediction, RSS (its own end-of-run summary, measured from /proc/self);
+- accuracy: the reference model's held-out test captures rebuilt (rooms 47-54 with
+  subjects 67-74, seeds 37-44, 120 s each: the corpus plan of models/reports/reference.md)
+  and replayed through the Rust path, against the report's held-out accuracy 0.540.
+
+    python3 bench/gateway_figures.py --dagr target/release/dagr
+
+Scratch files go to a temporary directory that is removed at the end.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL = REPO / "models" / "reference"
+# models/reports/reference.md: method f, all modalities, held-out test part.
+REPORT_ACCURACY = 0.540
+# The test part of the reference corpus plan: (room, subject, seed) per capture.
+TEST_CAPTURES = [(47 + i, 67 + i, 37 + i) for i in range(8)]
+
+
+def run(cmd, **kw):
+    """Runs `cmd` (a list), failing loudly with its stderr."""
+    cmd = [str(c) for c in cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed ({out.returncode}): {out.stderr}")
+    return out
+
+
+def simulate(dagr, out, room, subject, seed, duration):
+    run(
+        [dagr, "sim", "--room", room, "--subject", subject, "--seed", seed]
+        + ["--duration", duration, "--out", out]
+    )
+
+
+def replay_speed(dagr, tmp, runs):
+    """Median wall time of replaying a 600 s capture with the model on one core."""
+    capture = tmp / "ten_minutes.mcap"
+    simulate(dagr, capture, 47, 67, 1, 600)
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = run(
+            ["taskset", "-c", "0", dagr, "replay", "--json", "--model", MODEL, capture]
+        )
+        walls.append(time.perf_counter() - start)
+    windows = len(out.stdout.splitlines())
+    wall = statistics.median(walls)
+    print(
+        f"replay: 600 s capture, {windows} windows, median {wall:.2f} s of {runs} "
+        f"on one core = {600 / wall:.0f}x real time (target >= 300x)"
+    )
+
+
+def live(dagr, tmp, seconds):
+    """`dagr run` on a served room for `seconds`; returns its summary lines."""
+    sim = subprocess.Popen(
+        [dagr, "sim", "--serve", "--room", "47", "--subject", "67", "--seed", "2"]
+        + ["--duration", str(seconds + 30)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        uris = []
+        while not (uris and uris[-1].startswith("llrp://")):
+            line = sim.stdout.readline()
+            if not line:
+                sys.exit(f"dagr sim --serve ended early; URIs {uris}")
+            uris.append(line.strip())
+        cmd = [dagr, "run", "--json", "--duration", str(seconds)]
+        for uri in uris:
+            cmd += ["--source", uri]
+        out = run(cmd, cwd=tmp)
+    finally:
+        sim.terminate()
+        sim.wait()
+    summary = [
+        line
+        for line in out.stderr.splitlines()
+        if "latency" in line or "CPU" in line or "records" in line
+    ]
+    print(f"live: dagr run for {seconds} s on 5 served devices:")
+    for line in summary:
+        print(f"  {line.strip()}")
+    latency = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", out.stderr)
+    usage = re.search(
+        r"CPU ([\d.]+) % .*RSS ([\d.]+) MB \(peak ([\d.]+) MB\)", out.stderr
+    )
+    if latency and usage:
+        print(
+            f"  => p50 {latency[1]} ms, p99 {latency[2]} ms (target p99 < 15 ms); "
+            f"CPU {usage[1]} % of a core (target < 10 %); RSS {usage[2]} MB, "
+            f"peak {usage[3]} MB (target < 64 MB)"
+        )
+
+
+def accuracy(dagr, tmp):
+    """Accuracy of the Rust path over the rebuilt held-out test captures."""
+    right = total = 0
+    for room, subject, seed in TEST_CAPTURES:
+        capture = tmp / f"test_r{room}_s{subject}_seed{seed}.mcap"
+        simulate(dagr, capture, room, subject, seed, 120)
+        out = run([dagr, "replay", "--json", "--model", MODEL, capture])
+        capture.unlink()
+        for line in out.stdout.splitlines():
+            p = json.loads(line)
+            if p["label"] is not None:
+                total += 1
+                right += p["class"] == p["label"]
+    acc = right / total
+    print(
+        f"accuracy: {right}/{total} labeled windows of {len(TEST_CAPTURES)} held-out "
+        f"captures = {acc:.3f}; report {REPORT_ACCURACY:.3f}; "
+        f"difference {100 * (acc - REPORT_ACCURACY):+.1f} points (allowed 3)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dagr", default=str(REPO / "target" / "release" / "dagr"))
+    parser.add_argument("--runs", type=int, default=3, help="replay runs (3)")
+    parser.add_argument("--live", type=int, default=60, help="live seconds (60)")
+    parser.add_argument(
+        "--only", choices=["replay", "live", "accuracy"], help="one figure only"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dagr-gateway-figures-") as tmp:
+        tmp = Path(tmp)
+        if args.only in (None, "replay"):
+            replay_speed(args.dagr, tmp, args.runs)
+        if args.only in (None, "live"):
+            live(args.dagr, tmp, args.live)
+        if args.only in (None, "accuracy"):
+            accuracy(args.dagr, tmp)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+//! `dagr run`: the gateway's main job. Sources -> pipeline -> recognizer -> one prediction
+//! per window on stdout: JSON lines (DESIGN.md's fields) when stdout is a file or a pipe or
+//! with --json, one human line per window on a terminal. Settings come from `--config
+//! gateway.toml` (every option with its default: host/gateway.example.toml) with the
+//! flags on top; `--http ADDR` (or `[http]`) serves /status, /metrics, /events, /healthz. Source state changes go to
+//! standard error as they happen; at the end, a summary there: windows, deadline-to-
+//! prediction latency (p50/p99), per-source records and state, and the process's memory
+//! and CPU share since the first prediction.
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dagr_host::clock::GatewayClock;
+use dagr_host::config::{Engine, GatewayConfig, ModelConfig, OutputMode, Overrides};
+use dagr_host::http::{self, PredictionFeed};
+use dagr_host::preprocess::tag_order::TagOrder;
+use dagr_host::recognize::live::{LiveError, LiveRecognizer, PredictionOutput};
+use dagr_host::recognize::{default_model_dir, Recognizer};
+use dagr_host::runtime::{watch_signals, Gateway, Interrupt, Until};
+use dagr_host::source::{self, Output};
+use dagr_host::status::{ModelStatus, StatusBoard, StatusTracker};
+use dagr_infer::EngineKind;
+
+use super::{context, Failure, Outcome, UsageError};
+
+/// What `dagr run` was asked for on its command line.
+pub struct RunArgs {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--model DIR`.
+    pub model: Option<PathBuf>,
+    /// `--source URI...`.
+    pub sources: Vec<String>,
+    /// `--http ADDR`.
+    pub http: Option<SocketAddr>,
+    /// `--duration S`.
+    pub duration: Option<f64>,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// Runs the live gateway; see `dagr run --help`.
+pub fn run(args: RunArgs) -> Outcome {
+    let overrides = Overrides {
+        model: args.model,
+        engine: None,
+        sources: (!args.sources.is_empty()).then_some(args.sources),
+        http: args.http,
+        output: args.json.then_some(OutputMode::Json),
+    };
+    let config = GatewayConfig::resolve(args.config.as_deref(), overrides)?;
+    let interrupt = watch_signals()?;
+    let recognizer = open_model(&config)?;
+    run_live(
+        &config,
+        recognizer,
+        GatewayClock::new(),
+        &Live {
+            duration: args.duration,
+            interrupt,
+            command: "run",
+        },
+    )
+}
+
+/// The model directory `config` names: as given when it exists; the committed reference
+/// model (found beside the binary) when it is the default, relative one that does not
+/// exist from here.
+fn model_dir(config: &ModelConfig) -> PathBuf {
+    let default = ModelConfig::default().dir;
+    if config.dir == default && !config.dir.exists() {
+        default_model_dir()
+    } else {
+        config.dir.clone()
+    }
+}
+
+/// The model package `config` names, on its engine, with its RFID tag list.
+pub fn open_model(config: &GatewayConfig) -> Result<Recognizer, Failure> {
+    let dir = model_dir(&config.model);
+    let engine = match config.model.engine {
+        Engine::Tract => EngineKind::Tract,
+        Engine::Ort => EngineKind::Ort,
+    };
+    let mut recognizer = Recognizer::open(&dir, engine)?;
+    if !config.rfid.tags.is_empty() {
+        let order = TagOrder::from_hex(&config.rfid.tags).map_err(context("rfid.tags"))?;
+        recognizer = recognizer.with_tag_order(order);
+    }
+    tracing::info!(
+        "model {} ({}, {}): {} classes, {} s windows every {} s",
+        recognizer.package().name(),
+        dir.display(),
+        engine.name(),
+        recognizer.classes().len(),
+        recognizer.spec().window_s,
+        recognizer.spec().hop_s
+    );
+    Ok(recognizer)
+}
+
+/// How a live run ends and what it is called.
+pub struct Live {
+    /// Stop after this long (`None`: until a signal or every source ends).
+    pub duration: Option<f64>,
+    /// Set by SIGINT/SIGTERM.
+    pub interrupt: Interrupt,
+    /// The subcommand, for messages.
+    pub command: &'static str,
+}
+
+/// Starts `config`'s sources (and HTTP server), recognizes their windows until the run
+/// ends, then prints the summary. `recognizer` may carry a labeler (the demo's truth).
+pub fn run_live(
+    config: &GatewayConfig,
+    recognizer: Recognizer,
+    clock: GatewayClock,
+    live: &Live,
+) -> Outcome {
+    run_live_labeled(config, recognizer, clock, None, live)
+}
+
+/// [`run_live`] with `labeler` giving each window its ground truth.
+pub fn run_live_labeled(
+    config: &GatewayConfig,
+    recognizer: Recognizer,
+    clock: GatewayClock,
+    labeler: Option<dagr_host::recognize::live::Labeler>,
+    live: &Live,
+) -> Outcome {
+    if config.sources.is_empty() {
+        return Err(
+            UsageError("no source: give --source URI or `sources` in --config".into()).into(),
+        );
+    }
+    let uris = config.source_uris().map_err(context("sources"))?;
+    for uri in &uris {
+        source::check(uri).map_err(context(format!("source {}", uri.text)))?;
+    }
+    let board = StatusBoard::new(ModelStatus {
+        name: recognizer.package().name().to_string(),
+        engine: recognizer.engine().name().to_string(),
+    });
+    let (window_ns, hop_ns) = recognizer.geometry_ns();
+    let sync = config
+        .sync
+        .sync_config(window_ns, hop_ns, recognizer.rates_hz());
+    let feed = PredictionFeed::new(config.http.events_buffer, board.clone());
+    let server = if config.http.enabled {
+        Some(http::start(
+            config.http.address,
+            board.clone(),
+            feed.clone(),
+        )?)
+    } else {
+        None
+    };
+    let usage = UsageProbe::default();
+    let json = match config.output {
+        OutputMode::Json => true,
+        OutputMode::Human => false,
+        OutputMode::Auto => !io::stdout().is_terminal(),
+    };
+    let mut print = output(json);
+    let first = usage.clone();
+    let publish = server.is_some().then(|| feed.clone());
+    let output: PredictionOutput = Box::new(move |p, latency| {
+        first.mark_first();
+        if let Some(feed) = &publish {
+            feed.publish(Arc::from(p.to_json().to_string()));
+        }
+        print(p, latency)
+    });
+    let gateway = Gateway::start_with_queue(
+        &uris,
+        clock,
+        Output::ChunksAndRecords,
+        config.queue.source_queue(),
+    )?;
+    let tracker = StatusTracker::new(board, clock, gateway.sources());
+    let mut sink = LiveRecognizer::new(recognizer, sync, clock, output)?.with_status(tracker);
+    if let Some(labeler) = labeler {
+        sink = sink.with_labeler(labeler);
+    }
+    let until = Until {
+        deadline: live
+            .duration
+            .map(|s| Instant::now() + Duration::from_secs_f64(s)),
+        interrupt: Some(live.interrupt.clone()),
+    };
+    let pumped = gateway.pump(&mut sink, &until);
+    let stopped = gateway.stop(&mut sink);
+    if let Some(server) = server {
+        server.stop()?;
+    }
+    gateway.join()?;
+    match pumped.and(stopped) {
+        Err(LiveError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    eprint!("{}", summary(live.command, &sink, &usage));
+    Ok(())
+}
+
+/// Prints each prediction: JSON or a human line, flushed at once (a live stream).
+fn output(json: bool) -> impl FnMut(&dagr_host::recognize::Prediction, Duration) -> io::Result<()> {
+    move |p, _| {
+        let mut out = io::stdout().lock();
+        if json {
+            writeln!(out, "{}", p.to_json())?;
+        } else {
+            writeln!(out, "{p}")?;
+        }
+        out.flush()
+    }
+}
+
+/// The end-of-run summary.
+fn summary(command: &str, sink: &LiveRecognizer, usage: &UsageProbe) -> String {
+    let mut text = String::new();
+    let lat = sink.latencies();
+    let ms = |q: f64| lat.quantile(q).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+    text.push_str(&format!(
+        "dagr {command}: {} windows recognized; deadline-to-prediction latency p50 {:.2} ms, \
+         p99 {:.2} ms\n",
+        lat.len(),
+        ms(0.5),
+        ms(0.99)
+    ));
+    for (name, seen) in sink.sources() {
+        text.push_str(&format!(
+            "  {name}: {} records, last state {:?}\n",
+            seen.records, seen.state
+        ));
+    }
+    text.push_str(&format!("  {}\n", usage.report()));
+    text
+}
+
+/// The process's own CPU time and memory (Linux /proc), read at the first prediction and
+/// at the end, so the CPU share leaves out start-up (model loading, optimization).
+#[derive(Debug, Clone, Default)]
+struct UsageProbe {
+    first: std::sync::Arc<std::sync::OnceLock<(Instant, Option<f64>)>>,
+}
+
+impl UsageProbe {
+    /// Notes the time and CPU seconds of the first prediction (later calls do nothing).
+    fn mark_first(&self) {
+        self.first.get_or_init(|| (Instant::now(), cpu_seconds()));
+    }
+
+    /// `steady state: CPU x % of a core over y s; RSS a MB (peak b MB)`.
+    fn report(&self) -> String {
+        let share = match (self.first.get(), cpu_seconds()) {
+            (Some((at, Some(cpu0))), Some(cpu1)) => {
+                let wall = at.elapsed().as_secs_f64();
+                format!(
+                    "CPU {:.1} % of a core over {wall:.1} s since the first prediction",
+                    (cpu1 - cpu0) / wall.max(1e-9) * 100.0
+                )
+            }
+            _ => "CPU share unknown (no prediction or no /proc)".to_string(),
+        };
+        let mb = |key| status_kb(key).map_or(f64::NAN, |kb| kb as f64 / 1024.0);
+        format!(
+            "{share}; RSS {:.1} MB (peak {:.1} MB)",
+            mb("VmRSS:"),
+            mb("VmHWM:")
+        )
+    }
+}
+
+/// User + system CPU seconds of this process (`/proc/self/stat`, clock ticks at 100 Hz as
+/// on every Linux the gateway targets).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// A `kB` line of `/proc/self/status`.
+fn status_kb(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}

@@ -1,0 +1,206 @@
+//! `dagr run` keeps predicting through a device outage: over real links (the simulated
+//! room's radar and CSI receivers on pseudo-terminals, a WiFi receiver behind a socat relay
+//! that the test unplugs, the llrpkit reader emulator on 127.0.0.1 that the test kills), a
+//! dead device's modality drops out of each prediction's `present` while predictions keep
+//! coming window after window, and it comes back once the device does.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use dagr_tests::binaries::dagr;
+use dagr_tests::llrp_emulator::Emulator;
+use dagr_tests::process::{line_within, spawn_piped, wait_for, ChildGuard};
+use serde_json::Value;
+
+/// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), and its `t`.
+struct Seen {
+    t: f64,
+    present: String,
+}
+
+/// `dagr run`'s predictions as they come.
+struct Predictions {
+    lines: Receiver<Value>,
+    seen: Vec<Seen>,
+}
+
+impl Predictions {
+    fn follow(run: &mut ChildGuard) -> Predictions {
+        let out = run.0.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Predictions {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads predictions until `n` in a row have exactly `present`; panics after `timeout`.
+    fn until_present(&mut self, present: &str, n: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut run = 0;
+        while run < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let value =
+                match self.lines.recv_timeout(left) {
+                    Ok(value) => value,
+                    Err(RecvTimeoutError::Timeout) => {
+                        panic!(
+                    "no {n} predictions in a row with present {present} within {timeout:?}; \
+                     last: {:?}",
+                    self.seen.iter().rev().take(5).map(|s| &s.present).collect::<Vec<_>>()
+                )
+                    }
+                    Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
+                };
+            let modalities: Vec<&str> = value["present"]
+                .as_array()
+                .expect("present is a list")
+                .iter()
+                .map(|m| m.as_str().expect("modality names"))
+                .collect();
+            let seen = Seen {
+                t: value["t"].as_f64().expect("t is a number"),
+                present: modalities.join("+"),
+            };
+            run = if seen.present == present { run + 1 } else { 0 };
+            self.seen.push(seen);
+        }
+    }
+}
+
+/// A socat relay from a device's pseudo-terminal to a stable name the gateway opens:
+/// killing it is pulling the USB cable, starting it again is plugging it back.
+struct Cable {
+    device: String,
+    end: PathBuf,
+    socat: Option<ChildGuard>,
+}
+
+impl Cable {
+    fn plug(device: &str, end: &Path) -> Cable {
+        let mut cable = Cable {
+            device: device.to_string(),
+            end: end.to_path_buf(),
+            socat: None,
+        };
+        cable.replug();
+        cable
+    }
+
+    fn unplug(&mut self) {
+        drop(self.socat.take());
+        let _ = std::fs::remove_file(&self.end);
+    }
+
+    fn replug(&mut self) {
+        self.unplug();
+        let child = Command::new("socat")
+            .arg(format!("FILE:{},raw,echo=0", self.device))
+            .arg(format!("pty,raw,echo=0,link={}", self.end.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("socat runs (.ci/run installs it)");
+        self.socat = Some(ChildGuard(child));
+        let end = self.end.clone();
+        wait_for("socat's pseudo-terminal", Duration::from_secs(5), || {
+            end.exists()
+        });
+    }
+}
+
+/// The URIs `dagr sim --serve` prints, radar first, then the CSI consoles, then LLRP.
+fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
+    let mut sim = spawn_piped(
+        Command::new(dagr())
+            .args(["sim", "--serve", "--room", "47", "--subject", "67"])
+            .args(["--seed", "5", "--duration", "300"])
+            .env("TMPDIR", dir),
+    );
+    let mut out = BufReader::new(sim.0.stdout.take().expect("piped stdout"));
+    let mut uris = Vec::new();
+    while !uris
+        .last()
+        .is_some_and(|u: &String| u.starts_with("llrp://"))
+    {
+        let (line, rest) = line_within(out, Duration::from_secs(20));
+        assert!(
+            !line.is_empty(),
+            "dagr sim --serve ended; URIs so far {uris:?}"
+        );
+        uris.push(line.trim().to_string());
+        out = rest;
+    }
+    (sim, uris)
+}
+
+#[test]
+fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
+    let dir = dagr_tests::scratch_dir("live-outage");
+    let (_sim, uris) = serve_room(&dir);
+    let radar = uris[0].clone();
+    let console = uris[1]
+        .strip_prefix("esp32-csi://")
+        .and_then(|rest| rest.split('?').next())
+        .expect("an esp32-csi URI")
+        .to_string();
+    let mut cable = Cable::plug(&console, &dir.join("wifi"));
+    let mut reader = Emulator::start(0);
+    let port = reader.port;
+
+    // Its log goes to a file: read on failure, and a full pipe cannot stall it.
+    let log = dir.join("run.log");
+    let child = Command::new(dagr())
+        .args(["run", "--json", "--duration", "120"])
+        .args(["--source", &radar])
+        .arg("--source")
+        .arg(format!(
+            "esp32-csi://{}?name=wifi",
+            dir.join("wifi").display()
+        ))
+        .args(["--source", &format!("llrp://127.0.0.1:{port}?name=rfid")])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("create the log"))
+        .spawn()
+        .expect("dagr runs");
+    let mut run = ChildGuard(child);
+    let mut predictions = Predictions::follow(&mut run);
+    let all = "mmwave+wifi+rfid";
+    predictions.until_present(all, 3, Duration::from_secs(60));
+
+    drop(reader); // the RFID reader dies
+    predictions.until_present("mmwave+wifi", 3, Duration::from_secs(20));
+    cable.unplug(); // and the WiFi receiver's cable is pulled
+    predictions.until_present("mmwave", 3, Duration::from_secs(20));
+
+    reader = Emulator::start(port);
+    cable.replug();
+    predictions.until_present(all, 3, Duration::from_secs(40));
+    drop(reader);
+
+    // Predictions never stopped: one per hop, no window skipped, through it all.
+    let hops: Vec<f64> = predictions
+        .seen
+        .windows(2)
+        .map(|w| w[1].t - w[0].t)
+        .collect();
+    assert!(
+        hops.iter().all(|h| (h - 0.5).abs() < 1e-6),
+        "windows skipped or repeated: hops {hops:?}"
+    );
+    drop(run);
+    cable.unplug();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,138 @@
+//! The gateway recognizes a window as the training side would: the same simulated capture
+//! of a held-out room and person, cut by `dagr dataset export` and run through onnxruntime
+//! in the training venv (Python), and replayed through `dagr replay --model` (Rust:
+//! pipeline, preprocessing, tract backbone, native head), gives the same class for every
+//! labeled window, with probabilities equal to float precision.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use dagr_tests::binaries::dagr;
+use dagr_tests::process::run_ok;
+use serde_json::Value;
+
+/// Largest difference allowed between a probability from Rust and from onnxruntime.
+const PROB_TOLERANCE: f64 = 1e-4;
+
+/// The training venv's Python (torch, onnxruntime, safetensors): `$DAGR_TRAIN_PYTHON`,
+/// else `~/.cache/dagr/train-venv/bin/python` (what `models/venv.sh` creates for .ci/run).
+fn train_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("DAGR_TRAIN_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    Path::new(&home).join(".cache/dagr/train-venv/bin/python")
+}
+
+/// Runs every window of an exported dataset through model.onnx in onnxruntime; prints one
+/// JSON object per window: start_s, label index, probabilities (softmax of the logits).
+const ONNXRUNTIME_WINDOWS: &str = r#"
+import json, sys
+import numpy as np
+import onnxruntime as ort
+from safetensors.numpy import load_file
+
+dataset, model = sys.argv[1], sys.argv[2]
+manifest = json.load(open(f"{dataset}/dataset.json"))
+session = ort.InferenceSession(f"{model}/model.onnx", providers=["CPUExecutionProvider"])
+for entry in manifest["files"]:
+    if not entry["file"]:
+        continue
+    t = load_file(f"{dataset}/{entry['file']}")
+    for i in range(t["label"].shape[0]):
+        feed = {m: t[m][i : i + 1] for m in ("mmwave", "wifi", "rfid", "present")}
+        logits = session.run(["logits"], feed)[0][0].astype(np.float64)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        print(json.dumps({"start": float(t["start_s"][i]), "label": int(t["label"][i]),
+                          "probs": p.tolist()}))
+"#;
+
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn replayed_windows_get_the_class_onnxruntime_gives_the_exported_windows() {
+    let dir = dagr_tests::scratch_dir("recognize-parity");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/reference");
+    let capture = dir.join("held_out.mcap");
+    // Room 47 and subject 67 are in the reference model's test part (never trained on).
+    let timeout = Duration::from_secs(120);
+    run_ok(
+        Command::new(dagr())
+            .args(["sim", "--room", "47", "--subject", "67", "--seed", "37"])
+            .args(["--duration", "16", "--out"])
+            .arg(&capture),
+        timeout,
+    );
+    run_ok(
+        Command::new(dagr())
+            .args(["dataset", "export"])
+            .arg(&capture)
+            .arg("--out")
+            .arg(dir.join("dataset")),
+        timeout,
+    );
+    let rust = json_lines(&run_ok(
+        Command::new(dagr())
+            .args(["replay", "--json", "--model"])
+            .arg(&model)
+            .arg(&capture),
+        timeout,
+    ));
+    let python = json_lines(&run_ok(
+        Command::new(train_python())
+            .args(["-c", ONNXRUNTIME_WINDOWS])
+            .arg(dir.join("dataset"))
+            .arg(&model),
+        timeout,
+    ));
+
+    let classes: Vec<String> = rust[0]["probs"]
+        .as_object()
+        .expect("probs keyed by class")
+        .keys()
+        .cloned()
+        .collect();
+    // Rust's labeled windows by start (ms), each with its label and probabilities.
+    let labeled: BTreeMap<i64, &Value> = rust
+        .iter()
+        .filter(|p| !p["label"].is_null())
+        .map(|p| ((p["start"].as_f64().unwrap() * 1e3).round() as i64, p))
+        .collect();
+    assert!(python.len() >= 12, "{} exported windows", python.len());
+    assert_eq!(labeled.len(), python.len(), "the same labeled windows");
+    let mut worst: f64 = 0.0;
+    for window in &python {
+        let start = (window["start"].as_f64().unwrap() * 1e3).round() as i64;
+        let ours = labeled
+            .get(&start)
+            .unwrap_or_else(|| panic!("no Rust prediction for the window at {start} ms"));
+        let label = &classes[window["label"].as_u64().unwrap() as usize];
+        assert_eq!(ours["label"].as_str(), Some(label.as_str()), "{start} ms");
+        let theirs: Vec<f64> = window["probs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_f64().unwrap())
+            .collect();
+        let argmax = (0..theirs.len())
+            .max_by(|a, b| theirs[*a].total_cmp(&theirs[*b]))
+            .unwrap();
+        assert_eq!(
+            ours["class"].as_str(),
+            Some(classes[argmax].as_str()),
+            "window at {start} ms"
+        );
+        for (class, p) in classes.iter().zip(&theirs) {
+            worst = worst.max((ours["probs"][class].as_f64().unwrap() - p).abs());
+        }
+    }
+    assert!(worst <= PROB_TOLERANCE, "probabilities differ by {worst}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
