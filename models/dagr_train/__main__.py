@@ -68,6 +68,7 @@ def train_cmd(a):
         modality_dropout=a.modality_dropout,
         only=a.only,
         threads=a.threads,
+        series_steps=a.series_steps,
         dagr=dagr_config(a),
     )
     train(a.data, a.out, cfg)
@@ -291,6 +292,11 @@ def parser():
         help="train one modality alone",
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--series-steps",
+        action="store_true",
+        help="WiFi/RFID encoders also get each row's |step| as input channels",
+    )
     add_dagr_flags(p)
     p.set_defaults(func=train_cmd)
 
