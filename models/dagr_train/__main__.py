@@ -69,6 +69,7 @@ def train_cmd(a):
         only=a.only,
         threads=a.threads,
         series_steps=a.series_steps,
+        widths=tuple(a.widths),
         dagr=dagr_config(a),
     )
     train(a.data, a.out, cfg)
@@ -296,6 +297,14 @@ def parser():
         "--series-steps",
         action="store_true",
         help="WiFi/RFID encoders also get each row's |step| as input channels",
+    )
+    p.add_argument(
+        "--widths",
+        type=int,
+        nargs=3,
+        default=[32, 48, 32],
+        metavar=("MMWAVE", "WIFI", "RFID"),
+        help="channel width of each encoder's temporal convolutions (default 32 48 32)",
     )
     add_dagr_flags(p)
     p.set_defaults(func=train_cmd)
