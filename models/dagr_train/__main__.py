@@ -68,6 +68,8 @@ def train_cmd(a):
         modality_dropout=a.modality_dropout,
         only=a.only,
         threads=a.threads,
+        series_steps=a.series_steps,
+        widths=tuple(a.widths),
         dagr=dagr_config(a),
     )
     train(a.data, a.out, cfg)
@@ -291,6 +293,19 @@ def parser():
         help="train one modality alone",
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--series-steps",
+        action="store_true",
+        help="WiFi/RFID encoders also get each row's |step| as input channels",
+    )
+    p.add_argument(
+        "--widths",
+        type=int,
+        nargs=3,
+        default=[32, 48, 32],
+        metavar=("MMWAVE", "WIFI", "RFID"),
+        help="channel width of each encoder's temporal convolutions (default 32 48 32)",
+    )
     add_dagr_flags(p)
     p.set_defaults(func=train_cmd)
 

@@ -2,8 +2,11 @@
 - feature dropout ratio rho: each input value is zeroed with probability rho;
 - additive Gaussian noise sigma: N(0, (sigma * scale)^2) added to every value of a present
   sample, `scale` being the modality's standard deviation over the evaluated present
-  samples, so a sigma means the same signal-to-noise ratio for every modality; on mmWave
-  only real points get noise (padding rows stay zero: noise must not invent points);
+  samples, so a sigma means the same signal-to-noise ratio for every modality; only what
+  the gateway wrote gets noise: on mmWave the real points (padding rows stay zero: noise
+  must not invent points), on WiFi and RFID the rows with any non-zero value (the RFID
+  rows after the last tag read, and a silent link's rows, are always zero from the
+  gateway; noise there would test an input the gateway never produces);
 - temporal missingness p: each time step (WiFi/RFID: a column of the last axis; mmWave: a
   frame slot, the first sample axis) is zeroed with probability p, as if no record arrived.
 Absent samples stay all-zero. The generator is seeded, so a curve is reproducible."""
@@ -33,8 +36,7 @@ def degrade(x, present_col, modality, kind, level, rng, scale=1.0):
         x *= rng.random(x.shape) >= level
     elif kind == "sigma":
         noise = (rng.standard_normal(x.shape) * (level * scale)).astype(x.dtype)
-        if modality == "mmwave":
-            noise *= np.abs(x).sum(axis=-1, keepdims=True) > 0
+        noise *= np.abs(x).sum(axis=-1, keepdims=True) > 0  # points / rows with data
         x += noise
     else:
         time_axis = 1 if modality == "mmwave" else x.ndim - 1

@@ -240,7 +240,11 @@ def model_json(info, model, manifest, metrics, parity, head_batches, head_cfg):
             "preprocess": spec["normalization"],
             "standardization_in_graph": info["standardization"],
         },
-        "encoders": {"widths": model.arch["widths"], **info["size"]},
+        "encoders": {
+            "widths": model.arch["widths"],
+            "series_steps": model.arch["series_steps"],
+            **info["size"],
+        },
         "head": head_architecture(model),
         "dagr": info["config"]["dagr"],
         "training": {

@@ -60,18 +60,33 @@ class TemporalEncoder(nn.Module):
         return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
 
 
-class SeriesEncoder(nn.Module):
-    """WiFi [rows, T] or RFID [tags, T]: per-row standardization, then a TemporalEncoder."""
+def step_magnitudes(x):
+    """|x[t] - x[t-1]| along the last axis, 0 at t = 0: how fast each row changes. Average
+    pooling in time keeps it as the mean |step| of each pooled segment, motion energy that
+    pooling the values alone averages away."""
+    steps = (x[..., 1:] - x[..., :-1]).abs()
+    return torch.cat([torch.zeros_like(x[..., :1]), steps], dim=-1)
 
-    def __init__(self, shape, width, feat_dim):
+
+class SeriesEncoder(nn.Module):
+    """WiFi [rows, T] or RFID [tags, T]: per-row standardization, then a TemporalEncoder;
+    with `steps`, each row's step magnitudes (step_magnitudes) are fed as extra channels."""
+
+    def __init__(self, shape, width, feat_dim, steps=False):
         super().__init__()
-        rows, steps = shape
+        rows, length = shape
+        self.steps = steps
         self.norm = Standardize(rows, axis=1)
-        self.temporal = TemporalEncoder(rows, steps, width, feat_dim)
+        self.temporal = TemporalEncoder(
+            rows * (2 if steps else 1), length, width, feat_dim
+        )
 
     def forward(self, x):
         """The module's output for a batch (see the class docstring)."""
-        return self.temporal(self.norm(x))
+        x = self.norm(x)
+        if self.steps:
+            x = torch.cat([x, step_magnitudes(x)], dim=1)
+        return self.temporal(x)
 
 
 class PointEncoder(nn.Module):
@@ -141,7 +156,15 @@ class FusionModel(nn.Module):
     (logits, feat_mmwave, feat_wifi, feat_rfid); `run` also returns the embeddings.
     `classes` are the class names, in logit order."""
 
-    def __init__(self, shapes, classes, widths=(32, 48, 32), feat_dim=64, embed_dim=32):
+    def __init__(
+        self,
+        shapes,
+        classes,
+        widths=(32, 48, 32),
+        feat_dim=64,
+        embed_dim=32,
+        series_steps=False,
+    ):
         super().__init__()
         self.arch = {
             "shapes": {m: list(shapes[m]) for m in MODALITIES},
@@ -149,12 +172,17 @@ class FusionModel(nn.Module):
             "widths": list(widths),
             "feat_dim": feat_dim,
             "embed_dim": embed_dim,
+            "series_steps": series_steps,
         }
         self.encoders = nn.ModuleDict(
             {
                 "mmwave": PointEncoder(shapes["mmwave"], widths[0], feat_dim),
-                "wifi": SeriesEncoder(shapes["wifi"], widths[1], feat_dim),
-                "rfid": SeriesEncoder(shapes["rfid"], widths[2], feat_dim),
+                "wifi": SeriesEncoder(
+                    shapes["wifi"], widths[1], feat_dim, series_steps
+                ),
+                "rfid": SeriesEncoder(
+                    shapes["rfid"], widths[2], feat_dim, series_steps
+                ),
             }
         )
         self.head = Head(feat_dim, embed_dim, len(classes))

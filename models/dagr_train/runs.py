@@ -39,6 +39,7 @@ def load_run(path):
         arch["widths"],
         arch["feat_dim"],
         arch["embed_dim"],
+        arch.get("series_steps", False),  # runs before the option existed had none
     )
     model.load_state_dict(torch.load(os.path.join(path, WEIGHTS), weights_only=True))
     model.eval()

@@ -36,6 +36,7 @@ class TrainConfig:
     widths: tuple = (32, 48, 32)
     feat_dim: int = 64
     embed_dim: int = 32
+    series_steps: bool = False  # WiFi/RFID encoders also see each row's step magnitudes
     dagr: DagrConfig = field(default_factory=DagrConfig)
 
     def __post_init__(self):
@@ -74,20 +75,38 @@ def fit_standardization(model, train):
     return out
 
 
+CONSTANT_ROW_FRACTION = 1e-3
+"""A channel whose training std is below this fraction of the median channel std counts as
+constant (e.g. the RFID rows after the last tag read, always written as zeros)."""
+
+
+def robust_std(std):
+    """The divisor of each channel: its std, except that a constant channel gets 1 (left
+    unscaled). Flooring it instead (at 1e-3 of the median, the first recipe) multiplied
+    whatever reaches such a row at inference (noise, a tag never seen in training) by
+    ~1000x the scale of a real row."""
+    std = np.asarray(std, dtype=np.float64)
+    floor = CONSTANT_ROW_FRACTION * max(float(np.median(std)), 1e-6)
+    return np.where(std < floor, 1.0, std)
+
+
 def set_norm(norm, mean, std):
-    """Copies mean and std (std floored at 1e-3 of its median, so a constant row is not
-    blown up) into a Standardize module; returns them as lists."""
-    std = np.maximum(std, 1e-3 * max(float(np.median(std)), 1e-6))
+    """Copies mean and std (a constant channel's std replaced by 1, see robust_std) into a
+    Standardize module; returns them as lists."""
+    std = robust_std(std)
     norm.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
     norm.std.copy_(torch.as_tensor(std, dtype=torch.float32))
     return {"mean": norm.mean.tolist(), "std": norm.std.tolist()}
 
 
 def train_epoch(model, opt, train, cfg, gen):
-    """One pass over the shuffled training samples; mean of each loss term."""
+    """One pass over the shuffled training samples; mean of each loss term, and the
+    accuracy on the training batches as seen (after modality dropout, weights changing
+    during the epoch), to compare with validation for under- or overfitting."""
     model.train()
     order = torch.randperm(len(train), generator=gen).numpy()
     sums, batches = {"total": 0.0, "task": 0.0, "disp": 0.0, "anc": 0.0}, 0
+    correct = 0
     for s in range(0, len(order), cfg.batch_size):
         idx = np.sort(order[s : s + cfg.batch_size])
         inputs = [torch.from_numpy(x[idx]) for x in train.inputs()]
@@ -95,9 +114,9 @@ def train_epoch(model, opt, train, cfg, gen):
             inputs[:3], inputs[3], cfg.modality_dropout, gen
         )
         logits, _, zs = model.run(*feats, present)
-        total, parts = dagr_loss(
-            logits, torch.from_numpy(train.label[idx]), zs, present, cfg.dagr
-        )
+        labels = torch.from_numpy(train.label[idx])
+        total, parts = dagr_loss(logits, labels, zs, present, cfg.dagr)
+        correct += int((logits.argmax(1) == labels).sum())
         opt.zero_grad()
         total.backward()
         opt.step()
@@ -109,7 +128,8 @@ def train_epoch(model, opt, train, cfg, gen):
             sums[key] += v.item()
         sums["disp"] += torch.stack(parts["disp"]).sum().item()
         batches += 1
-    return {k: v / max(batches, 1) for k, v in sums.items()}
+    means = {k: v / max(batches, 1) for k, v in sums.items()}
+    return {**means, "accuracy": correct / max(len(order), 1)}
 
 
 def validate(model, val, cfg, k):
@@ -157,6 +177,7 @@ def train(data, out, cfg, log=print):
         cfg.widths,
         cfg.feat_dim,
         cfg.embed_dim,
+        cfg.series_steps,
     )
     with torch.no_grad():
         standardization = fit_standardization(model, train_s)
@@ -180,7 +201,7 @@ def train(data, out, cfg, log=print):
         )
         acc = v["scores"]["accuracy"]
         log(
-            f"train {cfg.method or ''} epoch {epoch + 1}/{cfg.epochs}: loss {losses['total']:.4f} (task {losses['task']:.4f}) val acc {acc if acc is None else round(acc, 4)} ({time.time() - t0:.1f} s)"
+            f"train {cfg.method or ''} epoch {epoch + 1}/{cfg.epochs}: loss {losses['total']:.4f} (task {losses['task']:.4f}, train acc {losses['accuracy']:.3f}) val acc {acc if acc is None else round(acc, 4)} ({time.time() - t0:.1f} s)"
         )
         if best is None or (
             acc is not None and acc > history[best]["val"]["scores"]["accuracy"]

@@ -30,6 +30,7 @@ def package(tmp_path_factory):
         method="tiny",
         epochs=2,
         batch_size=16,
+        series_steps=True,  # the export and parity checks then cover the step channels
         dagr=DagrConfig(lambda_d=0.1, lambda_a=0.5),
     )
     train(data, run, cfg, log=lambda *_: None)

@@ -66,3 +66,14 @@ def test_degradations_touch_only_what_they_say():
     frames = radar[0].reshape(40, -1)
     assert set(frames.min(1)) <= {0.0, 1.0} and (frames.min(1) == frames.max(1)).all()
     assert np.array_equal(degrade(x, present, "wifi", "rho", 0.0, rng)[0], x[0])
+
+
+def test_noise_leaves_the_rows_the_gateway_writes_as_zeros_alone():
+    rng = np.random.default_rng(1)
+    rfid = rng.standard_normal((2, 6, 30)).astype(np.float32)
+    rfid[:, 4:] = 0.0  # rows after the last tag read
+    rfid[1, 2] = 0.0  # a tag missing from one window only
+    noisy = degrade(rfid, np.ones(2), "rfid", "sigma", 1.0, rng, scale=1.0)
+    assert not noisy[:, 4:].any() and not noisy[1, 2].any()
+    assert (noisy[0, :4] != rfid[0, :4]).all()
+    assert 0.8 < (noisy[0, :4] - rfid[0, :4]).std() < 1.2

@@ -16,13 +16,15 @@ budget again on whatever shapes the current `dagr dataset export` writes."""
 MAX_FLOPS, MAX_PARAMS = 20e6, 1e6
 
 
-def small_model(seed=0):
+def small_model(seed=0, series_steps=False):
     torch.manual_seed(seed)
-    return FusionModel(TODAY, [f"c{i}" for i in range(13)]).eval()
+    classes = [f"c{i}" for i in range(13)]
+    return FusionModel(TODAY, classes, series_steps=series_steps).eval()
 
 
-def test_the_model_fits_the_edge_budget():
-    size = size_report(small_model())
+@pytest.mark.parametrize("series_steps", [False, True])
+def test_the_model_fits_the_edge_budget(series_steps):
+    size = size_report(small_model(series_steps=series_steps))
     assert 0 < size["flops_per_window"] <= MAX_FLOPS
     assert 0 < size["parameters"] <= MAX_PARAMS
     assert sum(size["flops_per_encoder"].values()) <= size["flops_per_window"]

@@ -186,9 +186,14 @@ def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
         assert all(0 < r <= 32 for r in diag["effective_rank"].values())
         assert 0 <= diag["drift"]["outside_band"] <= 1 and diag["drift"]["mean"] >= 0
         assert "semantic_margin" in diag
+        assert 0 <= epoch["train"]["accuracy"] <= 1
     _, model = load_run(run)
     size = size_report(model)  # on the shapes the current export writes
     assert size["flops_per_window"] <= 20e6 and size["parameters"] <= 1e6
+    # the run was trained with step channels, and the reloaded model has them
+    rows = info["arch"]["shapes"]["wifi"][0]
+    assert info["arch"]["series_steps"] is True
+    assert model.encoders["wifi"].temporal.net[0].in_channels == 2 * rows
 
 
 def test_eval_covers_all_seven_subsets_and_the_report_tabulates_them(package, tmp_path):
