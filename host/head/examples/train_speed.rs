@@ -13,9 +13,7 @@
 //! runs `torch_train_speed.py` with `$DAGR_TRAIN_PYTHON` (default: the training venv,
 //! `~/.cache/dagr/train-venv/bin/python`).
 
-#[allow(dead_code)] // the tests use all of it, this example only `read` and `f32s`
-#[path = "../tests/reference/npz.rs"]
-mod npz;
+use dagr_npz as npz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

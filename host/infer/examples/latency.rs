@@ -13,10 +13,7 @@
 //! `--python PATH` (the train venv's python; `none` skips the Python peer). Without the `ort`
 //! feature the ort rows are left out.
 
-// The tests' .npz reader; not every helper of it is used here.
-#[allow(dead_code)]
-#[path = "../tests/infer/npz.rs"]
-mod npz;
+use dagr_npz as npz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,7 +186,7 @@ fn run() -> Result<(), String> {
     let args = parse_args()?;
     let pkg = ModelPackage::load(&args.model).map_err(|e| format!("{e}"))?;
     let npz_path = args.model.join("parity/b1_all.npz");
-    let arrays = npz::read_f32_arrays(&npz_path);
+    let arrays = npz::read_f32(&npz_path);
     let get = |name: &str| {
         arrays
             .get(name)

@@ -7,10 +7,7 @@
 //! cargo run --release -p dagr-infer --example tract_profile -- [--model DIR] [--windows N]
 //! ```
 
-// The tests' .npz reader; not every helper of it is used here.
-#[allow(dead_code)]
-#[path = "../tests/infer/npz.rs"]
-mod npz;
+use dagr_npz as npz;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,7 +49,7 @@ fn main() -> TractResult<()> {
     let plan = optimized.into_runnable()?;
     let mut state = plan.spawn()?;
 
-    let arrays = npz::read_f32_arrays(&model_dir.join("parity/b1_all.npz"));
+    let arrays = npz::read_f32(&model_dir.join("parity/b1_all.npz"));
     let inputs: TVec<TValue> = INPUT_NAMES
         .iter()
         .zip(&shapes)

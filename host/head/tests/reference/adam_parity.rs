@@ -4,8 +4,8 @@
 use dagr_head::{Adam, AdamConfig, ParamBlock};
 
 use crate::model::{reference_dir, reference_head};
-use crate::npz;
 use crate::variant_parity::{torch_reference, STALE};
+use dagr_npz as npz;
 
 /// head_batch<b>_float32's exported gradient, in the flat layout.
 fn exported_gradient(b: usize) -> Vec<f32> {

@@ -4,7 +4,7 @@
 use dagr_head::{loss_and_gradient, BatchActivations, Head, HeadShape, LossTerms, ParamBlock};
 
 use crate::model::{batch_config, reference_dir, reference_head, OwnedWindows};
-use crate::npz;
+use dagr_npz as npz;
 
 /// The parity files hold gradients of the tensors under these names.
 fn grad_name(block: ParamBlock) -> String {
@@ -37,7 +37,10 @@ fn compare(b: usize, dtype: &str) -> (f64, f64) {
 }
 
 /// Largest |ours - PyTorch| over total, task, each dispersion and anchoring.
-fn terms_diff(terms: &LossTerms, arrays: &std::collections::BTreeMap<String, npz::Array>) -> f64 {
+fn terms_diff(
+    terms: &LossTerms,
+    arrays: &std::collections::BTreeMap<String, npz::Array<f64>>,
+) -> f64 {
     let ours = [
         terms.total,
         terms.task,
@@ -65,7 +68,7 @@ fn terms_diff(terms: &LossTerms, arrays: &std::collections::BTreeMap<String, npz
 fn gradient_diff(
     shape: HeadShape,
     grad: &[f32],
-    arrays: &std::collections::BTreeMap<String, npz::Array>,
+    arrays: &std::collections::BTreeMap<String, npz::Array<f64>>,
     file: &str,
 ) -> f64 {
     let mut worst = 0.0f64;

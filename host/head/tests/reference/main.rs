@@ -6,6 +6,5 @@ mod adam_parity;
 mod gradient_parity;
 mod memory;
 mod model;
-mod npz;
 mod training;
 mod variant_parity;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use dagr_head::{DagrConfig, Distance, Form, HeadShape, ParamBlock};
 use safetensors::{Dtype, SafeTensors};
 
-use crate::npz::Array;
+type Array = dagr_npz::Array<f64>;
 use std::collections::BTreeMap;
 
 /// models/reference/ of this checkout.

@@ -8,7 +8,7 @@ use dagr_head::{
 };
 
 use crate::model::{batch_config, reference_dir, reference_head, OwnedWindows};
-use crate::npz;
+use dagr_npz as npz;
 
 /// The 48 windows of the three float32 head batches, and the DAGR settings they carry.
 fn windows() -> (OwnedWindows, DagrConfig) {

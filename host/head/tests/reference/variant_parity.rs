@@ -5,14 +5,14 @@
 use dagr_head::{loss_and_gradient, BatchActivations, DagrConfig, Distance, Form, Head};
 
 use crate::model::{reference_dir, reference_head, OwnedWindows};
-use crate::npz;
+use dagr_npz as npz;
 
 /// What a mismatch may mean besides a bug.
 pub const STALE: &str = "or torch_reference.npz predates models/reference: rerun \
     ~/.cache/dagr/train-venv/bin/python host/head/tests/reference/torch_reference.py";
 
 /// torch_reference.npz, next to this file.
-pub fn torch_reference() -> std::collections::BTreeMap<String, npz::Array> {
+pub fn torch_reference() -> std::collections::BTreeMap<String, npz::Array<f64>> {
     npz::read(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/reference/torch_reference.npz"),
@@ -20,7 +20,7 @@ pub fn torch_reference() -> std::collections::BTreeMap<String, npz::Array> {
 }
 
 /// The flags of variant `k`.
-fn variant(arrays: &std::collections::BTreeMap<String, npz::Array>, k: usize) -> DagrConfig {
+fn variant(arrays: &std::collections::BTreeMap<String, npz::Array<f64>>, k: usize) -> DagrConfig {
     let flag = |name: &str| arrays[&format!("v{k}.{name}")].scalar();
     DagrConfig {
         form: if flag("form") == 1.0 {

@@ -3,7 +3,6 @@
 //! native head with the stored outputs (parity/*.npz). One test binary, so the crate and
 //! tract link once.
 
-mod npz;
 mod package;
 mod parity;
 

@@ -9,7 +9,9 @@ use dagr_infer::{
     open_engine, Classifier, EngineKind, EngineOptions, EngineOutputs, ModelPackage, WindowInput,
 };
 
-use crate::npz::{read_f32_arrays, Array};
+use dagr_npz::read_f32 as read_f32_arrays;
+
+type Array = dagr_npz::Array<f32>;
 use crate::reference_dir;
 
 /// Engine outputs against the stored ones.
