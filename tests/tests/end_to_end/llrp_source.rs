@@ -384,6 +384,12 @@ struct Script {
     refuse: Option<(u16, Status)>,
     /// After START_ROSPEC: send a KEEPALIVE with this ID, then one tag report once acked.
     keepalive_id: Option<u32>,
+    /// After answering START_ROSPEC: close the connection (a reader that accepts, then drops
+    /// every client).
+    close_after_start: bool,
+    /// After answering START_ROSPEC: send one byte that is no LLRP message at this period,
+    /// and nothing else (a dead reader behind something that emits noise).
+    garbage_every: Option<Duration>,
 }
 
 /// Accepts one client, answers it per `script`, returns every message the client sent.
@@ -475,6 +481,17 @@ fn serve(stream: &mut TcpStream, script: &Script) -> Vec<Message> {
             if m.message_type == mt::START_ROSPEC {
                 if let Some(id) = script.keepalive_id {
                     let _ = send(Message::keepalive(id));
+                }
+                if script.close_after_start {
+                    return received;
+                }
+                if let Some(period) = script.garbage_every {
+                    let mut noise = stream.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        while noise.write_all(&[0xff]).is_ok() {
+                            std::thread::sleep(period);
+                        }
+                    });
                 }
             }
         }
@@ -604,4 +621,66 @@ fn a_reader_silent_for_three_keepalive_periods_is_declared_lost() {
     let (reason, _) = &source.disconnects()[0];
     assert!(reason.contains("no message from"), "{reason}");
     assert!(reason.contains("keepalive period 100 ms"), "{reason}");
+}
+
+#[test]
+fn garbage_bytes_do_not_keep_a_dead_session_alive() {
+    // Only whole LLRP messages count as the reader being alive; a byte every 20 ms that
+    // completes none must not hold off the silence limit (300 ms here).
+    let (port, _reader) = scripted_reader(Script {
+        manufacturer: IMPINJ,
+        garbage_every: Some(Duration::from_millis(20)),
+        ..Default::default()
+    });
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
+    ));
+    source.until("Connected", secs(5), |r| r.connected() == 1);
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    source.stop_within(secs(3));
+    let (reason, _) = &source.disconnects()[0];
+    assert!(reason.contains("no message from"), "{reason}");
+    assert!(
+        source.chunks.iter().any(|c| c.bytes == [0xff]),
+        "the garbage reached the source (and was still kept as received bytes)"
+    );
+}
+
+#[test]
+fn a_reader_that_accepts_then_drops_every_client_is_retried_ever_more_slowly() {
+    // Each connection completes the handshake, then the reader closes it. Only a connection
+    // that streamed for the silence limit resets the backoff, so the delays keep growing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream.set_read_timeout(Some(secs(5))).unwrap();
+            let script = Script {
+                manufacturer: IMPINJ,
+                close_after_start: true,
+                ..Default::default()
+            };
+            serve(&mut stream, &script);
+        }
+    });
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=1000&retry_ms=20&max_retry_ms=320"
+    ));
+    source.until("6 dropped connections", secs(10), |r| {
+        r.disconnects().len() >= 6
+    });
+    source.stop_within(secs(3));
+
+    assert!(source.connected() >= 5, "states {:?}", source.states);
+    let retries: Vec<u64> = source
+        .disconnects()
+        .iter()
+        .take(6)
+        .map(|(_, ms)| *ms)
+        .collect();
+    assert_eq!(retries, [20, 40, 80, 160, 320, 320]);
+    for (reason, _) in source.disconnects() {
+        assert!(reason.contains("closed the connection"), "{reason}");
+    }
 }

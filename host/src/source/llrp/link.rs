@@ -94,7 +94,9 @@ impl Link {
         self.inbox.pop_front()
     }
 
-    /// Time since the reader last sent anything.
+    /// Time since the reader last sent a whole, valid LLRP message (a report, a keepalive,
+    /// an answer). Bytes that do not complete one do not count: a peer trickling garbage
+    /// is as dead as a silent one.
     pub(super) fn silent_for(&self) -> Duration {
         self.last_rx.elapsed()
     }
@@ -114,7 +116,7 @@ impl Link {
     /// reports are decoded even for chunks only: the conversation needs the decoder's
     /// framing.
     fn forward(&mut self, n: usize) -> Result<(), Ended> {
-        self.last_rx = Instant::now();
+        let messages_before = self.decoder.stats().frames_ok;
         let arrival_ns = self.ctx.clock.now_ns();
         let events = &self.ctx.events;
         let control = self
@@ -127,6 +129,9 @@ impl Link {
                 &|e| events.send(e),
             )
             .map_err(|_| Ended::Stopped)?;
+        if self.decoder.stats().frames_ok > messages_before {
+            self.last_rx = Instant::now();
+        }
         for message in control {
             if let Control::Llrp(message) = message {
                 self.inbox.push_back(message);

@@ -5,14 +5,16 @@
 //! starts inventory, and then forwards every received byte as a [`SourceEvent::Chunk`]
 //! and the tag reports decoded from them as [`SourceEvent::Records`] (through
 //! [`RecordDecoder`](crate::pipeline::RecordDecoder), so a replayed capture decodes alike).
-//! A lost reader (refused, reset, silent past three keepalive periods, an error status)
-//! is reported as [`SourceState::Disconnected`] and retried with exponential backoff; on
+//! A lost reader (refused, reset, no whole LLRP message for three keepalive periods, an
+//! error status) is reported as [`SourceState::Disconnected`] and retried with exponential
+//! backoff, which only a connection that streamed for that long resets; on
 //! stop the ROSpec is stopped and the connection closed the LLRP way.
 //!
 //! Modules: `settings` (URI parameters), `backoff` (retry delays), `link` (the TCP byte
 //! stream and its decoding), `session` (the LLRP conversation on one connection).
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::{SourceContext, SourceError, SourceUri};
 use crate::events::{SourceCounters, SourceEvent, SourceState, SourceStatus};
@@ -81,7 +83,11 @@ struct Supervisor {
 impl Supervisor {
     fn run(mut self) {
         while !self.ctx.stop.is_stopped() {
-            match self.connect_and_stream() {
+            let (ended, stable) = self.connect_and_stream();
+            if stable {
+                self.backoff.reset();
+            }
+            match ended {
                 Ended::Stopped => break,
                 Ended::Lost(reason) => {
                     let retry = self.backoff.next_delay();
@@ -101,11 +107,16 @@ impl Supervisor {
     }
 
     /// One connection, from TCP connect to its end; closes it cleanly when asked to stop.
-    fn connect_and_stream(&mut self) -> Ended {
+    /// Also says whether the connection was stable: it streamed for at least the silence
+    /// limit, which (since only whole LLRP messages count as life) means the reader kept
+    /// talking. Only a stable connection resets the backoff: a reader that completes the
+    /// handshake and then drops us is retried ever more slowly, like one that refuses.
+    fn connect_and_stream(&mut self) -> (Ended, bool) {
         let mut session = match Session::open(&self.settings, &self.ctx) {
             Ok(session) => session,
-            Err(ended) => return ended,
+            Err(ended) => return (ended, false),
         };
+        let mut streamed = Duration::ZERO;
         let ended = match session.start() {
             Ok(identity) => {
                 self.ctx
@@ -115,9 +126,11 @@ impl Supervisor {
                     .set_reader(identity.clone());
                 self.info.set(identity);
                 SourceCounters::add(&self.ctx.events.counters().connects, 1);
-                self.backoff.reset();
                 if self.report(SourceState::Connected) {
-                    session.run()
+                    let since = Instant::now();
+                    let ended = session.run();
+                    streamed = since.elapsed();
+                    ended
                 } else {
                     Ended::Stopped
                 }
@@ -127,7 +140,7 @@ impl Supervisor {
         if matches!(ended, Ended::Stopped) {
             session.close();
         }
-        ended
+        (ended, streamed >= self.settings.silence_limit())
     }
 
     /// Sends a status change; false when the gateway no longer listens.
