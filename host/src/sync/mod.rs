@@ -53,6 +53,15 @@ pub struct SyncConfig {
     pub ring_capacity: [usize; 3],
 }
 
+/// The longest run of empty windows, ns, that is cut window by window. Across a longer
+/// hole — between records further apart, or from the last record to a clock that jumped
+/// far ahead — the windows that could hold nothing are skipped (and counted): otherwise
+/// one record or one arrival time far off (a damaged capture, a device clock that jumped)
+/// makes a replay or an export cut every empty window up to it, time and memory without
+/// bound. A live gateway polls every few ms, so its windows fall due one by one as the
+/// clock passes them, data or not, and none is skipped.
+pub const MAX_EMPTY_GAP_NS: u64 = 60_000_000_000;
+
 /// How many times the nominal rate a ring holds: room for bursts, extra devices and clock
 /// jitter before anything is dropped.
 pub const RING_MARGIN: f64 = 4.0;
@@ -150,6 +159,9 @@ pub struct SyncStats {
     pub overflow: u64,
     /// Windows emitted.
     pub windows: u64,
+    /// Empty windows not emitted because they lay inside a hole in the data longer than
+    /// [`MAX_EMPTY_GAP_NS`] (a capture with a gap, a clock that jumped).
+    pub skipped_windows: u64,
     /// Records held now.
     pub buffered: usize,
 }
@@ -279,7 +291,10 @@ impl Synchronizer {
         let Some(next) = self.first_window() else {
             return false;
         };
-        if self.end(next).saturating_add(self.config.lateness_ns) > now_ns {
+        let next = self.skip_gap(next, Some(now_ns));
+        if !self.representable(next)
+            || self.end(next).saturating_add(self.config.lateness_ns) > now_ns
+        {
             return false;
         }
         self.emit_into(next, window);
@@ -296,6 +311,10 @@ impl Synchronizer {
             return out;
         };
         while self.start(next) <= last_t {
+            next = self.skip_gap(next, None);
+            if !self.representable(next) {
+                break;
+            }
             let mut window = Window::empty();
             self.emit_into(next, &mut window);
             out.push(window);
@@ -345,6 +364,15 @@ impl Synchronizer {
         self.start(index).saturating_add(self.config.window_ns)
     }
 
+    /// Whether window `index` ends within u64 ns (later ones are never cut: a record
+    /// stamped near the end of time stays held, counted in `buffered`).
+    fn representable(&self, index: u64) -> bool {
+        index
+            .checked_mul(self.config.hop_ns)
+            .and_then(|start| start.checked_add(self.config.window_ns))
+            .is_some()
+    }
+
     /// The earliest mapped time held.
     fn earliest(&self) -> Option<u64> {
         self.rings
@@ -369,6 +397,32 @@ impl Synchronizer {
             self.next = self.earliest().map(|t| t / self.config.hop_ns);
         }
         self.next
+    }
+
+    /// `next`, or the first window ending after the horizon when that lies more than
+    /// [`MAX_EMPTY_GAP_NS`] past `end(next)`, counting the empty windows passed over. The
+    /// horizon is the earliest record held, or with none held the clock `now_ns` (so a
+    /// clock that jumps far ahead of the data does not cut every window up to it). The skip
+    /// is committed (`self.next`), so a window is never cut twice.
+    fn skip_gap(&mut self, next: u64, now_ns: Option<u64>) -> u64 {
+        let Some(horizon) = self.earliest().or(now_ns) else {
+            return next;
+        };
+        if horizon < self.end(next).saturating_add(MAX_EMPTY_GAP_NS) {
+            return next;
+        }
+        // The first window whose end is past the horizon (it starts at or before it, as
+        // windows overlap or touch).
+        let first = match horizon.checked_sub(self.config.window_ns) {
+            Some(t) => t / self.config.hop_ns + 1,
+            None => 0,
+        };
+        if first <= next {
+            return next;
+        }
+        self.stats.skipped_windows += first - next;
+        self.next = Some(first);
+        first
     }
 
     /// Fills `window` with window `index`: its records by mapped time (ties in push

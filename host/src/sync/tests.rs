@@ -313,3 +313,106 @@ fn the_next_deadline_is_the_next_windows_end_plus_lateness() {
     assert_eq!(s.poll(3_500 * MS).len(), 1);
     assert_eq!(s.next_deadline_ns(), Some(4_000 * MS));
 }
+
+/// Records of all three modalities every 100 ms over `[from, to)`.
+fn push_span(s: &mut Synchronizer, from: u64, to: u64) {
+    for t in (from..to).step_by(100 * MS as usize) {
+        for (name, modality) in [
+            ("radar", Modality::Mmwave),
+            ("csi", Modality::Wifi),
+            ("reader", Modality::Rfid),
+        ] {
+            s.push(record(name, modality), t);
+        }
+    }
+}
+
+#[test]
+fn a_record_far_in_the_future_skips_the_empty_windows_instead_of_cutting_each() {
+    // A damaged capture or a clock jump: 4 s of data, then one record ~146 years later.
+    // A replay polls with a clock that jumps there; every window between would be empty,
+    // so they are skipped and counted, not cut (there are ~9.2e9 of them).
+    let mut s = sync();
+    push_span(&mut s, 0, 4 * S);
+    let far = u64::MAX / 4;
+    s.push(record("csi", Modality::Wifi), far);
+    let mut window = Window::empty();
+    let mut cut = Vec::new();
+    while s.poll_into(far + 3 * S, &mut window) {
+        cut.push((window.index, window.records.len()));
+        assert!(cut.len() < 100, "cut window after window: {:?}", &cut[..5]);
+    }
+    let before_gap = cut.iter().filter(|(i, _)| *i < 8).count();
+    assert_eq!(before_gap, 8, "windows [0,2) .. [3.5,5.5) are cut as usual");
+    let first_far = (far - 2 * S) / (500 * MS) + 1;
+    let after_gap: Vec<_> = cut.iter().filter(|(i, _)| *i >= 8).copied().collect();
+    // The four windows holding the far record, then the one due by the clock (empty).
+    assert_eq!(
+        after_gap,
+        [
+            (first_far, 1),
+            (first_far + 1, 1),
+            (first_far + 2, 1),
+            (first_far + 3, 1),
+            (first_far + 4, 0)
+        ]
+    );
+    assert_eq!(s.stats().skipped_windows, first_far - 8);
+    assert_eq!(s.stats().windows, cut.len() as u64);
+}
+
+#[test]
+fn windows_whose_end_is_past_the_last_nanosecond_are_never_cut() {
+    let mut s = sync();
+    push_span(&mut s, 0, 2 * S);
+    s.push(record("csi", Modality::Wifi), u64::MAX);
+    let mut window = Window::empty();
+    let mut cut = 0;
+    while s.poll_into(u64::MAX, &mut window) {
+        cut += 1;
+        assert!(cut < 100, "cut window after window up to the end of time");
+    }
+    assert!(s.flush().len() < 100);
+}
+
+#[test]
+fn flush_skips_a_long_hole_but_cuts_every_window_of_a_short_one() {
+    let mut long = sync();
+    push_span(&mut long, 0, 2 * S);
+    push_span(&mut long, 10_000_000 * S, 10_000_002 * S); // 10^7 s later
+    let windows = long.flush();
+    assert!(windows.len() < 20, "{} windows", windows.len());
+    assert!(windows.iter().all(|w| !w.records.is_empty()));
+    assert!(long.stats().skipped_windows > 19_000_000);
+
+    let mut short = sync();
+    push_span(&mut short, 0, 2 * S);
+    push_span(&mut short, 30 * S, 32 * S); // a 28 s hole: within MAX_EMPTY_GAP_NS
+    let windows = short.flush();
+    let indices: Vec<u64> = windows.iter().map(|w| w.index).collect();
+    assert_eq!(
+        indices,
+        (0..=63).collect::<Vec<_>>(),
+        "one window per hop throughout"
+    );
+    assert_eq!(short.stats().skipped_windows, 0);
+}
+
+#[test]
+fn a_clock_that_jumps_far_past_the_data_skips_the_empty_windows_up_to_it() {
+    // Replay and export poll with the arrival time of each message: one message stamped at
+    // the end of time must not make them cut every empty window up to it.
+    let mut s = sync();
+    push_span(&mut s, 0, 2 * S);
+    let windows = s.poll(u64::MAX / 2);
+    let empty = windows.iter().filter(|w| w.records.is_empty()).count();
+    assert_eq!(windows.len() - empty, 4, "the windows holding data");
+    assert_eq!(
+        empty, 0,
+        "a hole longer than MAX_EMPTY_GAP_NS is skipped whole"
+    );
+    assert!(s.stats().skipped_windows > 9_000_000_000);
+    // Data after the jump is placed in windows that are still open.
+    let t = u64::MAX / 2;
+    assert_eq!(s.push(record("csi", Modality::Wifi), t), Placement::Placed);
+}
