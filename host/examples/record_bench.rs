@@ -6,7 +6,7 @@
 //! live source does under `dagr record`'s `Output::ChunksOnly` (sends each chunk as
 //! `SourceEvent::Chunk`; with `--records`, `Output::ChunksAndRecords`: also decodes it and
 //! sends the records as `SourceEvent::Records`) into its own bounded `source::channel` of
-//! `source::DEFAULT_CAPACITY` under `OverflowPolicy::DropOldest`, and one thread moves the
+//! `SourceQueue::default()` (DEFAULT_CAPACITY events, DEFAULT_MAX_BYTES, drop-oldest), and one thread moves the
 //! events into a `capture::Recorder` writing an MCAP file in a temp directory.
 //!
 //! First the recorder alone (events made beforehand, fed on one thread: its ceiling); then
@@ -21,10 +21,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select};
+use crossbeam_channel::Select;
 use dagr_host::capture::{CaptureWriter, Recorder, StreamInfo};
 use dagr_host::events::{
-    channel, EventSender, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, DEFAULT_CAPACITY,
+    channel, EventReceiver, EventSender, RawChunk, SourceCounters, SourceEvent, SourceQueue,
+    DEFAULT_CAPACITY,
 };
 use dagr_host::format::Decoded;
 use dagr_host::pipeline::RecordDecoder;
@@ -116,25 +117,21 @@ fn decode(decoder: &mut RecordDecoder, bytes: &[u8], arrival_ns: u64) -> Vec<Rec
 }
 
 /// The loop of `dagr record`: events into the recorder until every producer is done.
-fn consume(
-    recorder: &mut Recorder,
-    receivers: &[Receiver<SourceEvent>],
-    threads: &[JoinHandle<()>],
-) {
+fn consume(recorder: &mut Recorder, receivers: &[EventReceiver], threads: &[JoinHandle<()>]) {
     let mut select = Select::new();
     for rx in receivers {
-        select.recv(rx);
+        rx.select_on(&mut select);
     }
     loop {
-        let all_done =
-            threads.iter().all(JoinHandle::is_finished) && receivers.iter().all(Receiver::is_empty);
+        let all_done = threads.iter().all(JoinHandle::is_finished)
+            && receivers.iter().all(EventReceiver::is_empty);
         if all_done {
             return;
         }
         let wait = recorder.tick_due_in().min(Duration::from_millis(100));
         if let Ok(op) = select.select_timeout(wait) {
             let index = op.index();
-            match op.recv(&receivers[index]) {
+            match receivers[index].complete(op) {
                 Ok(event) => recorder.handle(event).expect("the capture is written"),
                 Err(_) => select.remove(index),
             }
@@ -159,7 +156,7 @@ fn run_once(sources: &[Source], chunks: &[Chunk], how: Producers, path: &Path) -
     for (i, s) in sources.iter().enumerate() {
         let mine: Vec<Chunk> = chunks.iter().filter(|c| c.0 == i).cloned().collect();
         let count = Arc::new(SourceCounters::default());
-        let (tx, rx) = channel(DEFAULT_CAPACITY, OverflowPolicy::DropOldest, count.clone());
+        let (tx, rx) = channel(SourceQueue::default(), count.clone());
         threads.push(produce(s, mine, tx, how, start));
         receivers.push(rx);
         counters.push(count);

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::events::{OverflowPolicy, SourceQueue, DEFAULT_CAPACITY};
+use crate::events::{OverflowPolicy, SourceQueue, DEFAULT_CAPACITY, DEFAULT_MAX_BYTES};
 use crate::source::{SourceUri, UriError};
 use crate::sync::SyncConfig;
 
@@ -275,6 +275,8 @@ impl SyncSettings {
 pub struct QueueConfig {
     /// Events a source may queue before drops start.
     pub capacity: usize,
+    /// Bytes a source may queue before drops start (decoded records counted by estimate).
+    pub max_bytes: usize,
     /// Which event a full queue drops.
     pub overflow: Overflow,
 }
@@ -283,6 +285,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             capacity: DEFAULT_CAPACITY,
+            max_bytes: DEFAULT_MAX_BYTES,
             overflow: Overflow::DropOldest,
         }
     }
@@ -293,6 +296,7 @@ impl QueueConfig {
     pub fn source_queue(&self) -> SourceQueue {
         SourceQueue {
             capacity: self.capacity,
+            max_bytes: self.max_bytes,
             policy: match self.overflow {
                 Overflow::DropOldest => OverflowPolicy::DropOldest,
                 Overflow::DropNewest => OverflowPolicy::DropNewest,

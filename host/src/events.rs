@@ -13,12 +13,15 @@
 //! (it must not import `source`, `capture` or `cli`): arrows point into it, never out of it
 //! except to the record and clock vocabulary its events carry.
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{
+    Receiver, RecvError, RecvTimeoutError, Select, SelectedOperation, Sender, TryRecvError,
+    TrySendError,
+};
 
 use crate::clock::TimeSyncExchange;
 use crate::record::Record;
@@ -72,6 +75,23 @@ pub enum SourceEvent {
     Status(SourceStatus),
     /// A completed time-sync exchange with a node, for its clock model.
     TimeSync(TimeSyncExchange),
+}
+
+impl SourceEvent {
+    /// About how much memory the event holds, bytes: what a queue's byte budget counts.
+    /// A chunk counts its bytes; a record its struct plus four times the wire bytes it was
+    /// decoded from (decoded samples are wider than their wire form); the rest their size.
+    pub fn weight(&self) -> usize {
+        let base = std::mem::size_of::<SourceEvent>();
+        base + match self {
+            SourceEvent::Chunk(chunk) => chunk.bytes.len(),
+            SourceEvent::Records(records) => records
+                .iter()
+                .map(|r| std::mem::size_of::<Record>() + 4 * r.wire_bytes as usize)
+                .sum(),
+            SourceEvent::Status(_) | SourceEvent::TimeSync(_) => 0,
+        }
+    }
 }
 
 /// Where the gateway runtime delivers the sources' events (the capture recorder, and for
@@ -198,26 +218,45 @@ impl SourceCounters {
     }
 }
 
-/// The sending end a source thread uses: bounded, never blocking, counting its drops.
+/// The sending end a source thread uses: bounded in events and in bytes, never blocking,
+/// counting its drops.
 #[derive(Clone)]
 pub struct EventSender {
     tx: Sender<SourceEvent>,
     // Held to pop the oldest event under DropOldest.
     rx: Receiver<SourceEvent>,
+    queued: Arc<AtomicUsize>,
+    max_bytes: usize,
     policy: OverflowPolicy,
     counters: Arc<SourceCounters>,
+}
+
+/// The gateway's end of one source's channel; it keeps the channel's byte count right as
+/// events are taken out.
+pub struct EventReceiver {
+    rx: Receiver<SourceEvent>,
+    queued: Arc<AtomicUsize>,
 }
 
 /// Events a source may queue before drops start, as `dagr record` sizes its channels:
 /// minutes of data at normal rates.
 pub const DEFAULT_CAPACITY: usize = 1 << 16;
 
-/// The shape of each source's channel: how many events it holds and what a full one drops
-/// (gateway.toml's `[queue]`).
+/// Bytes (by [`SourceEvent::weight`]) a source may queue before drops start: a flooding
+/// device (an LLRP reader sending ~100 MB/s) fills this in well under a second, a normal
+/// one (tens of KB/s) not in minutes; the events bound alone would allow 64 Ki x 64 KiB
+/// reads = 4 GiB.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+/// The shape of each source's channel: how many events and bytes it holds and what a full
+/// one drops (gateway.toml's `[queue]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceQueue {
     /// Events held before drops start.
     pub capacity: usize,
+    /// Bytes held (by [`SourceEvent::weight`]) before drops start; one event larger than
+    /// this is still taken into an empty queue.
+    pub max_bytes: usize,
     /// Which event a full channel drops.
     pub policy: OverflowPolicy,
 }
@@ -226,26 +265,26 @@ impl Default for SourceQueue {
     fn default() -> Self {
         SourceQueue {
             capacity: DEFAULT_CAPACITY,
+            max_bytes: DEFAULT_MAX_BYTES,
             policy: OverflowPolicy::DropOldest,
         }
     }
 }
 
-/// The gateway's side: the receiver and the channel's capacity.
-pub fn channel(
-    capacity: usize,
-    policy: OverflowPolicy,
-    counters: Arc<SourceCounters>,
-) -> (EventSender, Receiver<SourceEvent>) {
-    let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+/// A source's channel shaped by `queue`: the source's sending end and the gateway's end.
+pub fn channel(queue: SourceQueue, counters: Arc<SourceCounters>) -> (EventSender, EventReceiver) {
+    let (tx, rx) = crossbeam_channel::bounded(queue.capacity.max(1));
+    let queued = Arc::new(AtomicUsize::new(0));
     (
         EventSender {
             tx,
             rx: rx.clone(),
-            policy,
+            queued: queued.clone(),
+            max_bytes: queue.max_bytes,
+            policy: queue.policy,
             counters,
         },
-        rx,
+        EventReceiver { rx, queued },
     )
 }
 
@@ -275,21 +314,31 @@ impl StopFlag {
 }
 
 impl EventSender {
-    /// Sends without blocking; on a full channel applies the policy and counts the drop.
+    /// Sends without blocking; on a channel full in events or bytes applies the policy and
+    /// counts each event dropped.
     pub fn send(&self, event: SourceEvent) -> Result<(), Disconnected> {
+        let weight = event.weight();
         let mut event = event;
         loop {
-            match self.tx.try_send(event) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Disconnected(_)) => return Err(Disconnected),
-                Err(TrySendError::Full(back)) => {
-                    SourceCounters::add(&self.counters.dropped_events, 1);
-                    match self.policy {
-                        OverflowPolicy::DropNewest => return Ok(()),
-                        OverflowPolicy::DropOldest => {
-                            let _ = self.rx.try_recv();
-                            event = back;
-                        }
+            // Counted before it is visible, so the receiver's subtraction never comes first.
+            let before = self.queued.fetch_add(weight, Ordering::AcqRel);
+            if before == 0 || before + weight <= self.max_bytes {
+                match self.tx.try_send(event) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError::Disconnected(_)) => {
+                        self.queued.fetch_sub(weight, Ordering::AcqRel);
+                        return Err(Disconnected);
+                    }
+                    Err(TrySendError::Full(back)) => event = back,
+                }
+            }
+            self.queued.fetch_sub(weight, Ordering::AcqRel);
+            SourceCounters::add(&self.counters.dropped_events, 1);
+            match self.policy {
+                OverflowPolicy::DropNewest => return Ok(()),
+                OverflowPolicy::DropOldest => {
+                    if let Ok(oldest) = self.rx.try_recv() {
+                        self.queued.fetch_sub(oldest.weight(), Ordering::AcqRel);
                     }
                 }
             }
@@ -301,10 +350,53 @@ impl EventSender {
         &self.counters
     }
 
-    /// True when the next [`send`](Self::send) would drop an event. A source that can wait
-    /// (a replayed file, unlike a device) checks this to never drop.
+    /// True when the next [`send`](Self::send) might drop an event (the channel is full in
+    /// events, or over half its bytes). A source that can wait (a replayed file, unlike a
+    /// device) checks this to never drop.
     pub fn is_full(&self) -> bool {
-        self.tx.is_full()
+        self.tx.is_full() || self.queued.load(Ordering::Acquire) > self.max_bytes / 2
+    }
+}
+
+impl EventReceiver {
+    /// Adds this channel to `select`; complete the operation with [`Self::complete`].
+    pub fn select_on<'a>(&'a self, select: &mut Select<'a>) -> usize {
+        select.recv(&self.rx)
+    }
+
+    /// Completes a `select` operation that chose this channel.
+    pub fn complete(&self, op: SelectedOperation<'_>) -> Result<SourceEvent, RecvError> {
+        op.recv(&self.rx).map(|event| self.taken(event))
+    }
+
+    /// The next event, if one is queued.
+    pub fn try_recv(&self) -> Result<SourceEvent, TryRecvError> {
+        self.rx.try_recv().map(|event| self.taken(event))
+    }
+
+    /// The next event, waiting up to `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<SourceEvent, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout).map(|event| self.taken(event))
+    }
+
+    /// Every event queued now.
+    pub fn try_iter(&self) -> impl Iterator<Item = SourceEvent> + '_ {
+        std::iter::from_fn(|| self.try_recv().ok())
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Bytes queued now (by [`SourceEvent::weight`]).
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    fn taken(&self, event: SourceEvent) -> SourceEvent {
+        self.queued.fetch_sub(event.weight(), Ordering::AcqRel);
+        event
     }
 }
 
@@ -320,6 +412,63 @@ mod tests {
         })
     }
 
+    fn queue(capacity: usize, policy: OverflowPolicy) -> SourceQueue {
+        SourceQueue {
+            capacity,
+            policy,
+            ..SourceQueue::default()
+        }
+    }
+
+    fn chunk(n: usize) -> SourceEvent {
+        SourceEvent::Chunk(RawChunk {
+            source: "s".into(),
+            arrival_ns: n as u64,
+            bytes: vec![0; n],
+        })
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_a_flood_of_large_chunks_under_either_policy() {
+        let one = chunk(64 << 10).weight();
+        for policy in [OverflowPolicy::DropOldest, OverflowPolicy::DropNewest] {
+            let counters = Arc::new(SourceCounters::default());
+            let budget = SourceQueue {
+                capacity: 1 << 16,
+                max_bytes: 10 * one,
+                policy,
+            };
+            let (tx, rx) = channel(budget, counters.clone());
+            for _ in 0..1000 {
+                tx.send(chunk(64 << 10)).unwrap();
+                assert!(rx.queued_bytes() <= 10 * one, "{policy:?}");
+            }
+            assert_eq!(
+                SourceCounters::get(&counters.dropped_events),
+                990,
+                "{policy:?}"
+            );
+            assert!(tx.is_full());
+            assert_eq!(rx.try_iter().count(), 10);
+            assert_eq!(rx.queued_bytes(), 0, "taking events gives their bytes back");
+            assert!(!tx.is_full());
+        }
+    }
+
+    #[test]
+    fn one_event_over_the_budget_still_goes_through_an_empty_queue() {
+        let counters = Arc::new(SourceCounters::default());
+        let tiny = SourceQueue {
+            max_bytes: 16,
+            ..SourceQueue::default()
+        };
+        let (tx, rx) = channel(tiny, counters.clone());
+        tx.send(chunk(1000)).unwrap();
+        tx.send(chunk(1000)).unwrap();
+        assert_eq!(rx.try_iter().count(), 1);
+        assert_eq!(SourceCounters::get(&counters.dropped_events), 1);
+    }
+
     fn at(e: SourceEvent) -> u64 {
         match e {
             SourceEvent::Status(s) => s.at_ns,
@@ -330,7 +479,7 @@ mod tests {
     #[test]
     fn drop_oldest_keeps_the_newest_and_counts_each_drop() {
         let counters = Arc::new(SourceCounters::default());
-        let (tx, rx) = channel(2, OverflowPolicy::DropOldest, counters.clone());
+        let (tx, rx) = channel(queue(2, OverflowPolicy::DropOldest), counters.clone());
         for n in 0..5 {
             tx.send(status(n)).unwrap();
         }
@@ -373,7 +522,7 @@ mod tests {
     #[test]
     fn drop_newest_keeps_the_queue_and_counts_each_drop() {
         let counters = Arc::new(SourceCounters::default());
-        let (tx, rx) = channel(2, OverflowPolicy::DropNewest, counters.clone());
+        let (tx, rx) = channel(queue(2, OverflowPolicy::DropNewest), counters.clone());
         for n in 0..5 {
             tx.send(status(n)).unwrap();
         }

@@ -15,15 +15,17 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select};
+use crossbeam_channel::Select;
 
 use crate::clock::GatewayClock;
 use crate::events::{
-    self, EventSink, SourceCounters, SourceEvent, SourceQueue, SourceState, SourceStatus, StopFlag,
+    self, EventReceiver, EventSink, SourceCounters, SourceEvent, SourceQueue, SourceState,
+    SourceStatus, StopFlag,
 };
 use crate::source::{self, Output, Scheme, SourceContext, SourceError, SourceUri};
 
-/// How long sources get to wind down after a stop request.
+/// How long sources get to wind down after a stop request, and the sink to take what they
+/// queued: the most a stop adds to a run.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Longest wait for events before the sink's periodic work runs anyway.
@@ -122,7 +124,7 @@ pub struct RunningSource {
     pub uri: SourceUri,
     /// Its counters (bytes, records, drops, connects).
     pub counters: Arc<SourceCounters>,
-    events: Receiver<SourceEvent>,
+    events: EventReceiver,
     thread: JoinHandle<()>,
 }
 
@@ -185,7 +187,7 @@ impl Gateway {
         let mut sources = Vec::new();
         for uri in uris {
             let counters = Arc::new(SourceCounters::default());
-            let (sender, events) = events::channel(queue.capacity, queue.policy, counters.clone());
+            let (sender, events) = events::channel(queue, counters.clone());
             let ctx = SourceContext {
                 name: uri.name().into(),
                 events: sender,
@@ -219,7 +221,7 @@ impl Gateway {
     pub fn pump<S: EventSink>(&self, sink: &mut S, until: &Until) -> Result<(), S::Error> {
         let mut select = Select::new();
         for source in &self.sources {
-            select.recv(&source.events);
+            source.events.select_on(&mut select);
         }
         loop {
             let now = Instant::now();
@@ -237,7 +239,7 @@ impl Gateway {
             if let Ok(op) = select.select_timeout(wait) {
                 let index = op.index();
                 let source = &self.sources[index];
-                match op.recv(&source.events) {
+                match source.events.complete(op) {
                     Ok(event) => source.deliver(event, sink)?,
                     // The source's thread ended and its queue is empty: stop watching it.
                     Err(_) => select.remove(index),
@@ -247,18 +249,37 @@ impl Gateway {
         }
     }
 
-    /// Asks every source to stop, waits up to [`STOP_GRACE`] for their threads, then hands
-    /// what they queued meanwhile to `sink`.
+    /// Asks every source to stop and hands what they queued to `sink` while they wind down,
+    /// for at most [`STOP_GRACE`] in all: a sink slower than a flooding device cannot hold
+    /// the exit back. Data events still queued then are counted as dropped (the source's
+    /// `dropped_events`); state changes are always delivered.
     pub fn stop<S: EventSink>(&self, sink: &mut S) -> Result<(), S::Error> {
         self.stop.stop();
         let grace_end = Instant::now() + STOP_GRACE;
-        while self.sources.iter().any(|s| !s.thread.is_finished()) && Instant::now() < grace_end {
-            std::thread::sleep(Duration::from_millis(10));
+        while Instant::now() < grace_end {
+            let mut delivered = 0;
+            for source in &self.sources {
+                for event in source.events.try_iter().take(64) {
+                    source.deliver(event, sink)?;
+                    delivered += 1;
+                }
+            }
+            if delivered == 0 {
+                if self.sources.iter().all(RunningSource::is_done) {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         for source in &self.sources {
+            let mut dropped = 0;
             for event in source.events.try_iter() {
-                source.deliver(event, sink)?;
+                match event {
+                    SourceEvent::Status(_) => source.deliver(event, sink)?,
+                    _ => dropped += 1,
+                }
             }
+            SourceCounters::add(&source.counters.dropped_events, dropped);
         }
         Ok(())
     }
@@ -331,8 +352,7 @@ mod tests {
     fn a_panicked_source_thread_is_reported_with_its_uri_and_message() {
         let uri = SourceUri::parse("esp32-csi:///dev/ttyUSB0").unwrap();
         let counters = Arc::new(SourceCounters::default());
-        let (_sender, events) =
-            events::channel(4, events::OverflowPolicy::DropOldest, counters.clone());
+        let (_sender, events) = events::channel(events::SourceQueue::default(), counters.clone());
         let thread = std::thread::spawn(|| panic!("speed overflow"));
         while !thread.is_finished() {
             std::thread::sleep(Duration::from_millis(1));

@@ -124,3 +124,18 @@ pub fn holds(pid: u32, target: &std::path::Path) -> bool {
     fds.flatten()
         .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == target))
 }
+
+/// Process `pid`'s peak resident memory so far (`VmHWM`), KiB; None once it has exited (a
+/// zombie has none). Polled until None, its last value is the peak of the whole run, up to
+/// the last poll.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()
+}

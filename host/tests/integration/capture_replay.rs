@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use capture_support::*;
 use dagr_host::clock::GatewayClock;
-use dagr_host::events::{self, OverflowPolicy, SourceCounters, SourceEvent, SourceState, StopFlag};
+use dagr_host::events::{
+    self, OverflowPolicy, SourceCounters, SourceEvent, SourceQueue, SourceState, StopFlag,
+};
 use dagr_host::source::{self, Output, SourceContext, SourceUri};
 use serde_json::Value;
 
@@ -176,7 +178,14 @@ fn replay_source_reemits_original_chunks_and_times_then_finishes_every_stream() 
     write_capture(&capture, 8.0);
     let uri = SourceUri::parse(&format!("replay://{}?speed=max", capture.display())).unwrap();
     let counters = Arc::new(SourceCounters::default());
-    let (events, rx) = events::channel(1 << 16, OverflowPolicy::DropNewest, counters.clone());
+    let (events, rx) = events::channel(
+        SourceQueue {
+            capacity: 1 << 16,
+            policy: OverflowPolicy::DropNewest,
+            ..SourceQueue::default()
+        },
+        counters.clone(),
+    );
     let ctx = SourceContext {
         name: uri.name().into(),
         events,
@@ -230,7 +239,14 @@ fn replay_source_for_recording_sends_every_chunk_and_status_but_no_records() {
     write_capture(&capture, 8.0);
     let uri = SourceUri::parse(&format!("replay://{}?speed=max", capture.display())).unwrap();
     let counters = Arc::new(SourceCounters::default());
-    let (events, rx) = events::channel(1 << 16, OverflowPolicy::DropNewest, counters.clone());
+    let (events, rx) = events::channel(
+        SourceQueue {
+            capacity: 1 << 16,
+            policy: OverflowPolicy::DropNewest,
+            ..SourceQueue::default()
+        },
+        counters.clone(),
+    );
     let ctx = SourceContext {
         name: uri.name().into(),
         events,
@@ -322,7 +338,14 @@ fn replay_source_waits_for_room_instead_of_dropping_into_a_full_channel() {
     write_capture(&capture, 8.0);
     let uri = SourceUri::parse(&format!("replay://{}?max", capture.display())).unwrap();
     let counters = Arc::new(SourceCounters::default());
-    let (events, rx) = events::channel(2, OverflowPolicy::DropOldest, counters.clone());
+    let (events, rx) = events::channel(
+        SourceQueue {
+            capacity: 2,
+            policy: OverflowPolicy::DropOldest,
+            ..SourceQueue::default()
+        },
+        counters.clone(),
+    );
     let ctx = SourceContext {
         name: uri.name().into(),
         events,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::{
-    channel, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, SourceState, StopFlag,
+    channel, EventReceiver, OverflowPolicy, RawChunk, SourceCounters, SourceEvent, SourceQueue,
+    SourceState, StopFlag,
 };
 use dagr_host::format::Decoded;
 use dagr_host::format::Format;
@@ -36,7 +36,7 @@ const IMPINJ: u32 = 25882;
 /// An `llrp://` source running on its thread, with everything it sent so far.
 struct Running {
     handle: Option<JoinHandle<()>>,
-    events: Receiver<SourceEvent>,
+    events: EventReceiver,
     stop: StopFlag,
     info: ReaderInfo,
     chunks: Vec<RawChunk>,
@@ -48,7 +48,14 @@ impl Running {
     fn start(uri: &str) -> Running {
         let uri = SourceUri::parse(uri).unwrap();
         let counters = Arc::new(SourceCounters::default());
-        let (events, rx) = channel(1 << 16, OverflowPolicy::DropNewest, counters);
+        let (events, rx) = channel(
+            SourceQueue {
+                capacity: 1 << 16,
+                policy: OverflowPolicy::DropNewest,
+                ..SourceQueue::default()
+            },
+            counters,
+        );
         let stop = StopFlag::default();
         let ctx = SourceContext {
             name: uri.name().into(),
@@ -390,6 +397,8 @@ struct Script {
     /// After answering START_ROSPEC: send one byte that is no LLRP message at this period,
     /// and nothing else (a dead reader behind something that emits noise).
     garbage_every: Option<Duration>,
+    /// After answering START_ROSPEC: send tag reports as fast as the socket takes them.
+    flood: bool,
 }
 
 /// Accepts one client, answers it per `script`, returns every message the client sent.
@@ -484,6 +493,22 @@ fn serve(stream: &mut TcpStream, script: &Script) -> Vec<Message> {
                 }
                 if script.close_after_start {
                     return received;
+                }
+                if script.flood {
+                    let mut flood = stream.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let tags = (0..200u8)
+                            .map(|i| TagReport {
+                                epc: dagr_protocols::llrp::Epc::Epc96([i; 12]),
+                                antenna_id: Some(1),
+                                peak_rssi: Some(-50),
+                                first_seen_utc_us: Some(now_us()),
+                                ..Default::default()
+                            })
+                            .collect();
+                        let report = Message::ro_access_report(1, tags).to_vec().unwrap();
+                        while flood.write_all(&report).is_ok() {}
+                    });
                 }
                 if let Some(period) = script.garbage_every {
                     let mut noise = stream.try_clone().unwrap();
@@ -683,4 +708,106 @@ fn a_reader_that_accepts_then_drops_every_client_is_retried_ever_more_slowly() {
     for (reason, _) in source.disconnects() {
         assert!(reason.contains("closed the connection"), "{reason}");
     }
+}
+
+/// A scripted reader on 127.0.0.1 that floods its first client with tag reports.
+fn flooding_reader() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            stream.set_read_timeout(Some(secs(30))).unwrap();
+            let script = Script {
+                manufacturer: IMPINJ,
+                flood: true,
+                ..Default::default()
+            };
+            serve(&mut stream, &script);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_flooding_reader_is_recorded_in_bounded_memory_and_on_time_with_drops_counted() {
+    // A reader sending tag reports as fast as the gateway reads them. The source's queue
+    // is bounded in bytes (64 MiB by default) and a stop drains it for at most STOP_GRACE
+    // (3 s), so `dagr record` stays in bounded memory, stops within --duration + 3 s (+ 2 s
+    // for a loaded machine), and says how many events it dropped.
+    let dir = dagr_tests::scratch_dir("llrp-flood");
+    let port = flooding_reader();
+    let out = dir.join("flood.mcap");
+    let started = Instant::now();
+    let record =
+        dagr_tests::dagr_cli::start_record(&[format!("llrp://127.0.0.1:{port}")], &out, 4.0);
+    let pid = record.id();
+    let mut peak_kb = 0;
+    while let Some(kb) = dagr_tests::process::peak_rss_kb(pid) {
+        peak_kb = kb;
+        if started.elapsed() > secs(20) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stderr = dagr_tests::dagr_cli::finish_record(record, secs(20));
+    let took = started.elapsed();
+    assert!(took < secs(9), "--duration 4 took {took:?}: {stderr}");
+    assert!(
+        peak_kb < 200 * 1024,
+        "peak RSS {} MB under the flood: {stderr}",
+        peak_kb / 1024
+    );
+    let dropped: u64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.split(": ")
+                .nth(1)?
+                .strip_suffix(" events dropped")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no drop count in: {stderr}"));
+    let info = dagr_tests::dagr_cli::inspect(&out);
+    let stream = &info["streams"][0];
+    let bytes = stream["bytes"].as_u64().unwrap();
+    assert!(bytes > 10_000_000, "{bytes} bytes recorded in 4 s of flood");
+    assert!(stream["end"].as_f64().unwrap() > 3.5, "{info}");
+    eprintln!(
+        "flood: took {took:?}, peak RSS {} MB, {} MB recorded, {dropped} events dropped",
+        peak_kb / 1024,
+        bytes >> 20
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn killed_while_a_reader_floods_the_capture_is_readable_up_to_its_last_seconds() {
+    // kill -9 three seconds into a flood: the file must hold data up to shortly before the
+    // kill (chunks close every second; the queue lets the recorder lag by what it holds).
+    let dir = dagr_tests::scratch_dir("llrp-flood-kill");
+    let port = flooding_reader();
+    let out = dir.join("killed.mcap");
+    let record =
+        dagr_tests::dagr_cli::start_record(&[format!("llrp://127.0.0.1:{port}")], &out, 60.0);
+    // The capture's stream end (s) once its first chunk is on disk.
+    let stream_end = || dagr_tests::dagr_cli::inspect(&out)["streams"][0]["end"].as_f64();
+    let mut first_end = None;
+    dagr_tests::process::wait_for("a first chunk in the capture", secs(20), || {
+        first_end = std::fs::metadata(&out)
+            .is_ok_and(|m| m.len() > 0)
+            .then(stream_end)
+            .flatten();
+        first_end.is_some()
+    });
+    std::thread::sleep(secs(3));
+    drop(record); // SIGKILL
+    let first_end = first_end.unwrap();
+    let end = stream_end().unwrap();
+    assert!(
+        end > first_end + 1.0,
+        "3 s of flood after the first chunk at {first_end:.2} s, the killed capture ends at {end:.2} s"
+    );
+    let lag = first_end + 3.0 - end;
+    eprintln!("killed after 3 s of flood: the capture lags the kill by about {lag:.2} s");
+    std::fs::remove_dir_all(&dir).ok();
 }

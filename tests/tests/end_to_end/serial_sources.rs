@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use dagr_host::clock::GatewayClock;
 use dagr_host::clock::TimeSyncExchange;
-use dagr_host::events::{self, OverflowPolicy, SourceCounters, SourceEvent, SourceState, StopFlag};
+use dagr_host::events::{
+    self, EventReceiver, OverflowPolicy, SourceCounters, SourceEvent, SourceQueue, SourceState,
+    StopFlag,
+};
 use dagr_host::record::{DeviceTime, Record};
 use dagr_host::source::{self, Output, SourceContext, SourceError, SourceUri};
 use dagr_protocols::node::{
@@ -65,7 +67,7 @@ impl Pty {
 
 /// A running source and everything it sent so far.
 struct Running {
-    rx: Receiver<SourceEvent>,
+    rx: EventReceiver,
     stop: StopFlag,
     counters: Arc<SourceCounters>,
     handle: Option<JoinHandle<()>>,
@@ -85,7 +87,14 @@ impl Running {
     fn start(uri: &str) -> Running {
         let uri = SourceUri::parse(uri).expect("valid URI");
         let counters = Arc::new(SourceCounters::default());
-        let (events, rx) = events::channel(4096, OverflowPolicy::DropNewest, counters.clone());
+        let (events, rx) = events::channel(
+            SourceQueue {
+                capacity: 4096,
+                policy: OverflowPolicy::DropNewest,
+                ..SourceQueue::default()
+            },
+            counters.clone(),
+        );
         let stop = StopFlag::default();
         let ctx = SourceContext {
             name: uri.name().into(),
@@ -529,7 +538,14 @@ fn bad_parameters_are_refused_at_spawn_naming_what_is_wrong() {
     let refused = |uri: &str| {
         let uri = SourceUri::parse(uri).unwrap();
         let counters = Arc::new(SourceCounters::default());
-        let (events, _rx) = events::channel(4, OverflowPolicy::DropNewest, counters);
+        let (events, _rx) = events::channel(
+            SourceQueue {
+                capacity: 4,
+                policy: OverflowPolicy::DropNewest,
+                ..SourceQueue::default()
+            },
+            counters,
+        );
         let ctx = SourceContext {
             name: uri.name().into(),
             events,
