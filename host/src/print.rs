@@ -56,6 +56,22 @@ pub fn unit_line(unit: &dyn Unit, json: bool, line: &mut Vec<u8>) {
     line.push(b'\n');
 }
 
+/// Writes `unit`'s line to `out` as [`unit_line`] would make it, without holding it: the
+/// JSON object goes out as it is serialized.
+fn write_unit_line(unit: &dyn Unit, json: bool, out: &mut dyn Write) -> io::Result<()> {
+    if json {
+        if let Err(e) = unit.write_json(out) {
+            // Only the writer can fail here (see unit_line); a broken pipe is reported.
+            return Err(e
+                .io_error_kind()
+                .map_or_else(|| io::Error::other(e), io::Error::from));
+        }
+    } else {
+        out.write_all(unit.summary().as_bytes())?;
+    }
+    out.write_all(b"\n")
+}
+
 /// Appends the line `dagr replay` prints for `unit` of stream `source` at gateway time `t`
 /// (s): JSON — decode's object plus `"source"`, `"modality"` (when the stream's format has
 /// one; node frames carry their own) and `"t"`; human — `T SOURCE: SUMMARY`.
@@ -99,12 +115,9 @@ pub fn print_stream(
 ) -> Result<DecodeReport, PrintError> {
     let mut decoder = format.decoder();
     let mut units = 0u64;
-    let mut line = Vec::with_capacity(4096);
     let mut print = |unit: &dyn Unit| {
         units += 1;
-        line.clear();
-        unit_line(unit, json, &mut line);
-        out.write_all(&line)
+        write_unit_line(unit, json, &mut *out)
     };
     let mut chunk = vec![0u8; 64 * 1024];
     loop {

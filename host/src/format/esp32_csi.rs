@@ -42,7 +42,7 @@ impl Unit for CsiRow {
         ));
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
         json::write(
             out,
             &RowJson {

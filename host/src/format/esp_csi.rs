@@ -57,7 +57,7 @@ impl Unit for CsiRow {
         ));
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
         let chip = match self.rx_ctrl {
             ChipRxCtrl::Esp32(c) => ChipJson::Esp32 {
                 secondary_channel: c.secondary_channel,

@@ -35,7 +35,7 @@ impl Serialize for IqPairs<'_> {
 }
 
 /// Writes `value` as one JSON object onto `out`.
-pub fn write(out: &mut Vec<u8>, value: &impl Serialize) -> serde_json::Result<()> {
+pub fn write(out: &mut dyn std::io::Write, value: &impl Serialize) -> serde_json::Result<()> {
     serde_json::to_writer(out, value)
 }
 

@@ -33,7 +33,7 @@ impl Unit for Message {
         }
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
         serde_json::to_writer(out, &message_json(self))
     }
 

@@ -225,8 +225,9 @@ pub trait Unit {
     /// stream's name and the arrival of the bytes that completed it.
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded));
 
-    /// Appends the unit's JSON object (field names fixed by DESIGN.md, no newline) to `out`.
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+    /// Writes the unit's JSON object (field names fixed by DESIGN.md, no newline) to `out`
+    /// as it is serialized: a large unit (a 1 MB LLRP report) is never held as text.
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
 
     /// A one-line human summary.
     fn summary(&self) -> String;

@@ -56,7 +56,7 @@ impl Unit for Frame {
         sink(Decoded::record(source, modality, time, arrival_ns, payload));
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
         serde_json::to_writer(out, &frame_json(self))
     }
 

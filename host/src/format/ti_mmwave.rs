@@ -67,7 +67,7 @@ impl Unit for Frame {
         ));
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
         json::write(
             out,
             &FrameJson {
