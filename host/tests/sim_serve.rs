@@ -370,3 +370,31 @@ fn served_devices_measure_like_the_sim_out_devices_of_the_same_seed() {
     drop(served);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `dagr demo` prints each window's prediction beside the true activity and closes, like
+/// `dagr replay --model`, with its score against them: the summary's accuracy is the share
+/// of labeled lines whose class is their label, over exactly those lines.
+#[test]
+fn the_demo_scores_its_live_predictions_against_the_true_activities() {
+    let out = dagr(&["demo", "--duration", "8", "--json"]);
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 8, "{} windows in 8 s", lines.len());
+    let labeled: Vec<&Value> = lines.iter().filter(|l| l["label"].is_string()).collect();
+    assert!(!labeled.is_empty(), "no window had a true activity");
+    let right = labeled.iter().filter(|l| l["class"] == l["label"]).count();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected = format!(
+        "dagr demo: accuracy {:.3} over {} labeled windows",
+        right as f64 / labeled.len() as f64,
+        labeled.len()
+    );
+    assert!(stderr.contains(&expected), "{expected:?} not in:\n{stderr}");
+    assert!(
+        stderr.contains("confusion (rows true, columns predicted)"),
+        "{stderr}"
+    );
+}
