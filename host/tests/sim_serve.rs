@@ -352,9 +352,12 @@ fn served_devices_measure_like_the_sim_out_devices_of_the_same_seed() {
         (served_stats.radar_velocity_step / out_stats.radar_velocity_step - 1.0).abs() < 0.01,
         "radar Doppler bins differ\n{summary}"
     );
+    // The served radar starts once the gateway has sent its cfg (a second or so later), so
+    // the two cover slightly different stretches of the scene: a loose bound (the 0.84 m/s
+    // grid gave 0.52).
     let points = served_stats.points_per_frame() / out_stats.points_per_frame();
     assert!(
-        (0.8..1.25).contains(&points),
+        (0.7..1.4).contains(&points),
         "radar points per frame differ\n{summary}"
     );
     assert!(
