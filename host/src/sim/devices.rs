@@ -109,7 +109,7 @@ pub struct RoomDevices {
 
 impl RoomDevices {
     /// The devices of `world`'s room seeded from `seed`, each with its [`Spells`] drawn up to
-    /// [`SPELL_MARGIN_S`] past the schedule's end.
+    /// a minute past the schedule's end.
     pub fn new(world: &World, seed: u64, options: &DeviceOptions) -> RoomDevices {
         let room = world.room();
         let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;

@@ -13,13 +13,13 @@ use dagr_protocols::ti_mmwave::cli::{MAX_LINE, PROMPT};
 /// The `.cfg` the served radar is described by (SDK 3.4 OOB demo, IWR6843AOP, 20 frames/s:
 /// `frameCfg` periodicity 50 ms), written for the client to send.
 ///
-/// It describes the radar `dagr sim --out` renders ([`RadarConfig::default`]), which is the
-/// radar the models were trained on: 0.044 m range bins (`profileCfg` 60 MHz/µs slope, 256
+/// It describes the radar `dagr sim --out` renders (the default [`RadarConfig`]), which is
+/// the radar the models were trained on: 0.044 m range bins (`profileCfg` 60 MHz/µs slope, 256
 /// samples at 4506 ksps), 64 Doppler bins up to ±4.5 m/s (3 transmitters, 64 loops, 92.59 µs
 /// chirps: 0.14 m/s per bin). A coarser Doppler grid (the 32 loops of 31 µs chirps this cfg
 /// once had: 0.84 m/s per bin) renders other point clouds than training saw.
 ///
-/// [`RadarConfig::default`]: crate::sim::radar::RadarConfig
+/// [`RadarConfig`]: crate::sim::radar::RadarConfig
 pub const RADAR_CFG: &str = "\
 % dagr sim: IWR6843AOP, SDK 3.4 out-of-box demo, short range indoor, 20 frames/s
 % the radar of `dagr sim --out`: 0.044 m range bins, 64 Doppler bins to +-4.5 m/s
