@@ -236,6 +236,9 @@ fn summary(command: &str, sink: &LiveRecognizer, usage: &UsageProbe) -> String {
         ));
     }
     text.push_str(&format!("  {}\n", usage.report()));
+    if let Some(tally) = sink.tally() {
+        text.push_str(&format!("dagr {command}: {tally}"));
+    }
     text
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Prediction, RecognizeError, Recognizer};
+use super::{Prediction, RecognizeError, Recognizer, Tally};
 use crate::clock::GatewayClock;
 use crate::events::{EventSink, SourceEvent, SourceState};
 use crate::pipeline::Pipeline;
@@ -93,6 +93,8 @@ pub struct LiveRecognizer {
     clock: GatewayClock,
     lateness_ns: u64,
     labeler: Option<Labeler>,
+    /// The predictions scored against the labeler's truth, when there is a labeler.
+    tally: Option<Tally>,
     output: PredictionOutput,
     latencies: LatencyLog,
     sources: BTreeMap<Arc<str>, SourceSeen>,
@@ -118,6 +120,7 @@ impl LiveRecognizer {
             clock,
             lateness_ns: config.lateness_ns,
             labeler: None,
+            tally: None,
             output,
             latencies: LatencyLog::default(),
             sources: BTreeMap::new(),
@@ -133,10 +136,18 @@ impl LiveRecognizer {
         self
     }
 
-    /// Gives each window its ground truth from `labeler`.
+    /// Gives each window its ground truth from `labeler`, and scores the predictions
+    /// against it ([`tally`](Self::tally)).
     pub fn with_labeler(mut self, labeler: Labeler) -> Self {
         self.labeler = Some(labeler);
+        self.tally = Some(Tally::new(self.recognizer.classes().clone()));
         self
+    }
+
+    /// The score against the labeler's truth so far (`None` without a labeler), so a live
+    /// run on known activities (`dagr demo`) says how often it was right, as a replay does.
+    pub fn tally(&self) -> Option<&Tally> {
+        self.tally.as_ref()
     }
 
     /// The latencies so far.
@@ -168,6 +179,9 @@ impl LiveRecognizer {
             self.latencies.add(latency);
             if let Some(status) = &mut self.status {
                 status.note_prediction(&prediction.class, prediction.present);
+            }
+            if let Some(tally) = &mut self.tally {
+                tally.add(&prediction);
             }
             (self.output)(&prediction, latency).map_err(LiveError::Output)?;
         }

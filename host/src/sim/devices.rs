@@ -18,8 +18,8 @@
 //! reports are lost; the access point's outages silence every CSI link at once); during a noisy spell the radar sees [`NOISY_CLUTTER_FACTOR`] times its
 //! room's false alarms, a CSI receiver loses [`NOISY_CSI_LOSS`] of its packets and estimates
 //! the channel at [`NOISY_CSI_SNR_DB`] dB, and the reader misses [`NOISY_RFID_MISS`] of its
-//! attempts. Devices built alone (`RadarDevice::new` and the like, as `dagr sim --serve`
-//! does) have none.
+//! attempts. [`RoomDevices`] builds them for `dagr sim --out` and `dagr sim --serve` alike;
+//! devices built alone (`RadarDevice::new` and the like) have none.
 use super::csi::{CsiConfig, CsiRenderer};
 use super::draw::{integer, seed_for, seeded, Stream};
 use super::radar::{RadarConfig, RadarRenderer};
@@ -92,25 +92,57 @@ pub fn room_devices_with(
     seed: u64,
     options: &DeviceOptions,
 ) -> Vec<Box<dyn DeviceRenderer>> {
-    let room = world.room();
-    let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
-    let spells = |device: u64| Spells::draw(seed, device, horizon);
-    let mut devices: Vec<Box<dyn DeviceRenderer>> = Vec::new();
-    let mut radar = RadarDevice::new(seed);
-    radar.spells = spells(RADAR);
-    devices.push(Box::new(radar));
-    let access_point = spells(ACCESS_POINT);
-    for link in 0..room.wifi.len() {
-        let mut csi = CsiDevice::with_options(seed, link, options);
-        csi.spells = spells(FIRST_CSI_LINK + link as u64).with_outages_of(&access_point);
-        devices.push(Box::new(csi));
+    RoomDevices::new(world, seed, options).into_renderers()
+}
+
+/// One room's devices by kind, spells included: what `dagr sim --out` writes and what
+/// `dagr sim --serve` serves are built here, so both render the same physics (the models
+/// are trained on the first and meet the second in `dagr demo`).
+pub struct RoomDevices {
+    /// The TI radar.
+    pub radar: RadarDevice,
+    /// One receiver per WiFi link, in link order.
+    pub csi: Vec<CsiDevice>,
+    /// The LLRP reader, when the room has tags and antennas.
+    pub rfid: Option<RfidDevice>,
+}
+
+impl RoomDevices {
+    /// The devices of `world`'s room seeded from `seed`, each with its [`Spells`] drawn up to
+    /// a minute past the schedule's end.
+    pub fn new(world: &World, seed: u64, options: &DeviceOptions) -> RoomDevices {
+        let room = world.room();
+        let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
+        let spells = |device: u64| Spells::draw(seed, device, horizon);
+        let mut radar = RadarDevice::new(seed);
+        radar.spells = spells(RADAR);
+        let access_point = spells(ACCESS_POINT);
+        let csi = (0..room.wifi.len())
+            .map(|link| {
+                let mut csi = CsiDevice::with_options(seed, link, options);
+                csi.spells = spells(FIRST_CSI_LINK + link as u64).with_outages_of(&access_point);
+                csi
+            })
+            .collect();
+        let rfid = (!room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty()).then(|| {
+            let mut rfid = RfidDevice::new(seed);
+            rfid.spells = spells(RFID);
+            rfid
+        });
+        RoomDevices { radar, csi, rfid }
     }
-    if !room.rfid.tags.is_empty() && !room.rfid.antennas.is_empty() {
-        let mut rfid = RfidDevice::new(seed);
-        rfid.spells = spells(RFID);
-        devices.push(Box::new(rfid));
+
+    /// The devices as renderers in capture order: radar, CSI links, reader.
+    pub fn into_renderers(self) -> Vec<Box<dyn DeviceRenderer>> {
+        let mut devices: Vec<Box<dyn DeviceRenderer>> = vec![Box::new(self.radar)];
+        for csi in self.csi {
+            devices.push(Box::new(csi));
+        }
+        if let Some(rfid) = self.rfid {
+            devices.push(Box::new(rfid));
+        }
+        devices
     }
-    devices
 }
 
 /// The TI radar's data port.
@@ -324,13 +356,10 @@ impl RfidDevice {
         }
     }
 
-    /// The reader of [`new`](Self::new) with its UTC clock started at `base_us` µs since the
-    /// Unix epoch at scene time 0 (a served reader reads the real wall clock), keeping its
-    /// seeded offset and drift.
-    pub fn with_utc_base(seed: u64, base_us: u64) -> Self {
-        let mut device = Self::new(seed);
-        device.clock.base_us = base_us;
-        device
+    /// Starts the reader's UTC clock at `base_us` µs since the Unix epoch at scene time 0
+    /// (a served reader reads the real wall clock), keeping its seeded offset and drift.
+    pub fn set_utc_base(&mut self, base_us: u64) {
+        self.clock.base_us = base_us;
     }
 
     /// The reader's UTC clock.

@@ -453,7 +453,11 @@ mod tests {
             .map(|s| Box::new(s) as Box<dyn DeviceRenderer>)
             .collect();
         let path = dir.join("a.mcap");
-        write_capture(&path, &world, &mut renderers, 5.0, 0).map(|summary| (summary, path))
+        let written = write_capture(&path, &world, &mut renderers, 5.0, 0);
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        written.map(|summary| (summary, path))
     }
 
     #[test]
@@ -496,6 +500,7 @@ mod tests {
         let (summary, path) = run_stubs("end", vec![stub]).unwrap();
         assert_eq!(summary.streams, vec![("s".to_string(), 2, 2)]);
         let (_, labels) = crate::capture::CaptureReader::catalog(&path).unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
         let spans: Vec<(f64, f64)> = labels.iter().map(|l| (l.start, l.end)).collect();
         assert_eq!(spans, [(1.0, 3.0), (4.0, 5.0)]);
     }

@@ -15,19 +15,19 @@ use dagr_tests::process::{line_within, spawn_piped, wait_for, ChildGuard};
 use serde_json::Value;
 
 /// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), and its `t`.
-struct Seen {
-    t: f64,
-    present: String,
+pub(super) struct Seen {
+    pub(super) t: f64,
+    pub(super) present: String,
 }
 
-/// `dagr run`'s predictions as they come.
-struct Predictions {
+/// `dagr run`'s predictions as they come (also followed by `live_noise`).
+pub(super) struct Predictions {
     lines: Receiver<Value>,
-    seen: Vec<Seen>,
+    pub(super) seen: Vec<Seen>,
 }
 
 impl Predictions {
-    fn follow(run: &mut ChildGuard) -> Predictions {
+    pub(super) fn follow(run: &mut ChildGuard) -> Predictions {
         let out = run.0.stdout.take().expect("piped stdout");
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -46,7 +46,7 @@ impl Predictions {
     }
 
     /// Reads predictions until `n` in a row have exactly `present`; panics after `timeout`.
-    fn until_present(&mut self, present: &str, n: usize, timeout: Duration) {
+    pub(super) fn until_present(&mut self, present: &str, n: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let mut run = 0;
         while run < n {
@@ -122,7 +122,7 @@ impl Cable {
 }
 
 /// The URIs `dagr sim --serve` prints, radar first, then the CSI consoles, then LLRP.
-fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
+pub(super) fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
     let mut sim = spawn_piped(
         Command::new(dagr())
             .args(["sim", "--serve", "--room", "47", "--subject", "67"])

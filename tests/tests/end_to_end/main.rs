@@ -8,6 +8,7 @@ mod esp32_csi_peers;
 mod firmware_qemu;
 mod http_status;
 mod intel5300_peers;
+mod live_noise;
 mod live_outage;
 mod llrp_peers;
 mod llrp_source;

@@ -119,13 +119,42 @@ sensorStart
         assert!((c.frame_rate_hz - 20.0).abs() < 1e-9);
         assert!(c.clutter_removal);
         assert_eq!((c.platform, c.elevation_antennas), (PLATFORM_XWR68XX, 3));
-        assert!(
-            (c.range_resolution_m - 0.0441).abs() < 1e-3,
-            "{}",
-            c.range_resolution_m
-        );
-        assert_eq!(c.num_doppler_bins, 32);
+        assert_eq!(c.num_doppler_bins, 64);
         assert!((c.max_range_m - 9.0).abs() < 1e-9);
+    }
+
+    /// `dagr demo` and `dagr sim --serve` send this cfg to the served radar: it must run
+    /// the radar `dagr sim --out` renders, which the models were trained on (a 32-bin,
+    /// 0.84 m/s Doppler grid here once made the demo predict mostly "clapping").
+    #[test]
+    fn the_served_cfg_runs_the_radar_that_sim_out_renders() {
+        let mut served = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        let trained = RadarConfig::default();
+        // Derived from the cfg's chirp timing through f32: equal to 1e-4, not to the bit.
+        for (field, value, want) in [
+            (
+                "range_resolution_m",
+                &mut served.range_resolution_m,
+                trained.range_resolution_m,
+            ),
+            (
+                "max_velocity_mps",
+                &mut served.max_velocity_mps,
+                trained.max_velocity_mps,
+            ),
+            (
+                "frame_rate_hz",
+                &mut served.frame_rate_hz,
+                trained.frame_rate_hz,
+            ),
+        ] {
+            assert!(
+                ((*value - want) / want).abs() < 1e-4,
+                "{field}: served {value}, sim --out {want}"
+            );
+            *value = want;
+        }
+        assert_eq!(served, trained);
     }
 
     #[test]

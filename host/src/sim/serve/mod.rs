@@ -19,6 +19,10 @@
 //! ([`outbox`]); what a device sends while no client has its port open is lost, as on a
 //! UART. The reader's UTC clock reads the real wall clock (with its seeded offset and
 //! drift); the serial devices keep their free-running counters.
+//!
+//! The devices are `dagr sim --out`'s ([`RoomDevices`]: same seeds, outages and noisy
+//! spells), and the `.cfg` the client sends ([`ti_cli::RADAR_CFG`]) describes the radar
+//! `--out` renders, so what is served has the statistics the models were trained on.
 pub mod llrp_reader;
 pub mod llrp_server;
 pub mod outbox;
@@ -31,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dagr_protocols::csi::esp32_csi_tool::field::HEADER;
 
-use super::devices::{CsiDevice, RadarDevice, RfidDevice};
+use super::devices::{CsiDevice, DeviceOptions, RadarDevice, RfidDevice, RoomDevices};
 use super::run::DeviceRenderer;
 use super::scene::Scene;
 use super::world::World;
@@ -117,16 +121,19 @@ impl VirtualDevices {
         let cfg_path = work_dir.join("radar.cfg");
         std::fs::write(&cfg_path, ti_cli::RADAR_CFG)
             .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
+        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default());
         let radar = Radar {
-            device: RadarDevice::new(seed),
+            device: devices.radar,
             data: VirtualPort::create()?,
             cli_port: VirtualPort::create()?,
             cli: TiCli::new(),
         };
-        let consoles = (0..world.room().wifi.len())
-            .map(|link| {
+        let consoles = devices
+            .csi
+            .into_iter()
+            .map(|device| {
                 Ok(CsiConsole {
-                    device: CsiDevice::new(seed, link),
+                    device,
                     port: VirtualPort::create()?,
                 })
             })
@@ -134,15 +141,16 @@ impl VirtualDevices {
         let epoch_unix_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
-        let rfid = &world.room().rfid;
-        let reader = if rfid.tags.is_empty() || rfid.antennas.is_empty() {
-            None
-        } else {
-            let antennas = u16::try_from(rfid.antennas.len()).unwrap_or(u16::MAX);
-            Some(Reader {
-                device: RfidDevice::with_utc_base(seed, epoch_unix_us),
-                server: LlrpServer::bind(llrp_port, antennas)?,
-            })
+        let antennas = u16::try_from(world.room().rfid.antennas.len()).unwrap_or(u16::MAX);
+        let reader = match devices.rfid {
+            Some(mut device) => {
+                device.set_utc_base(epoch_unix_us);
+                Some(Reader {
+                    device,
+                    server: LlrpServer::bind(llrp_port, antennas)?,
+                })
+            }
+            None => None,
         };
         Ok(VirtualDevices {
             world,

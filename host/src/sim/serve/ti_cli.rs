@@ -12,19 +12,28 @@ use dagr_protocols::ti_mmwave::cli::{MAX_LINE, PROMPT};
 
 /// The `.cfg` the served radar is described by (SDK 3.4 OOB demo, IWR6843AOP, 20 frames/s:
 /// `frameCfg` periodicity 50 ms), written for the client to send.
+///
+/// It describes the radar `dagr sim --out` renders (the default [`RadarConfig`]), which is
+/// the radar the models were trained on: 0.044 m range bins (`profileCfg` 60 MHz/µs slope, 256
+/// samples at 4506 ksps), 64 Doppler bins up to ±4.5 m/s (3 transmitters, 64 loops, 92.59 µs
+/// chirps: 0.14 m/s per bin). A coarser Doppler grid (the 32 loops of 31 µs chirps this cfg
+/// once had: 0.84 m/s per bin) renders other point clouds than training saw.
+///
+/// [`RadarConfig`]: crate::sim::radar::RadarConfig
 pub const RADAR_CFG: &str = "\
 % dagr sim: IWR6843AOP, SDK 3.4 out-of-box demo, short range indoor, 20 frames/s
+% the radar of `dagr sim --out`: 0.044 m range bins, 64 Doppler bins to +-4.5 m/s
 sensorStop
 flushCfg
 dfeDataOutputMode 1
 channelCfg 15 7 0
 adcCfg 2 1
 adcbufCfg -1 0 1 1 1
-profileCfg 0 60 7 3 24 0 0 166 1 256 12500 0 0 158
+profileCfg 0 60 30 3 62.59 0 0 60 1 256 4506 0 0 158
 chirpCfg 0 0 0 0 0 0 0 1
 chirpCfg 1 1 0 0 0 0 0 2
 chirpCfg 2 2 0 0 0 0 0 4
-frameCfg 0 2 32 0 50 1 0
+frameCfg 0 2 64 0 50 1 0
 lowPower 0 0
 guiMonitor -1 1 1 0 0 0 1
 cfarCfg -1 0 2 8 4 3 0 15 1
