@@ -34,6 +34,12 @@ pub struct SimArgs {
     /// With --serve: the simulated LLRP reader's TCP port (default: any free port).
     #[arg(long, value_name = "PORT", requires = "serve", default_value = "0")]
     pub llrp_port: u16,
+    /// With --serve: seconds the simulated LLRP reader lets a client stay silent (no
+    /// request, no KEEPALIVE_ACK) before dropping it, so a dead client cannot hold the
+    /// reader's single client slot; at least three of the client's keepalive periods.
+    #[arg(long, value_name = "S", requires = "serve", default_value = "30",
+          value_parser = super::seconds_in(0.0, super::MAX_SIM_S, true))]
+    pub llrp_idle_timeout: f64,
     /// With --serve: append each activity label as a JSON line when it starts.
     #[arg(long, value_name = "FILE", requires = "serve")]
     pub labels: Option<PathBuf>,
