@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use dagr_host::runtime::watch_signals;
 use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
-use dagr_host::sim::run::{renderers_with, write_capture};
+use dagr_host::sim::run::{renderers_with, write_capture_until};
 use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
@@ -121,8 +122,19 @@ pub fn run(args: &SimArgs) -> Outcome {
         },
     };
     let mut renderers = renderers_with(&world, scene.seed, &options);
+    // A first SIGINT/SIGTERM stops the run at the next simulated second; the unfinished
+    // file is removed when `staged` drops, and an existing --out stays as it was.
+    let interrupt = watch_signals()?;
     let staged = out_error(StagedFile::new(out, Overwrite::forced(args.force)))?;
-    let summary = write_capture(staged.path(), &world, &mut renderers, duration, scene.seed)?;
+    let summary = write_capture_until(
+        staged.path(),
+        &world,
+        &mut renderers,
+        duration,
+        scene.seed,
+        interrupt.flag(),
+    )
+    .map_err(super::context(format!("{}: not written", out.display())))?;
     out_error(staged.commit())?;
     eprintln!(
         "dagr sim: wrote {} ({duration} s, room {}, subject {}, seed {}, {} labels)",
