@@ -551,6 +551,25 @@ mod tests {
     }
 
     #[test]
+    fn a_raised_stop_flag_ends_the_run_at_the_first_simulated_second() {
+        let dir = std::env::temp_dir().join(format!("dagr-run-{}-stop", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schedule = Schedule::parse("1 3 waving").unwrap();
+        let world = World::new(Room::generate(0), Subject::generate(0), schedule, 0);
+        let mut renderers: Vec<Box<dyn DeviceRenderer>> = vec![Box::new(Stub {
+            name: "s",
+            times: (0..40).map(|i| f64::from(i) * 0.1).collect(),
+            stall: false,
+        })];
+        let stop = AtomicBool::new(true);
+        let written =
+            write_capture_until(&dir.join("a.mcap"), &world, &mut renderers, 4.0, 0, &stop);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = written.unwrap_err().to_string();
+        assert_eq!(err, "interrupted at 1 s of 4 s");
+    }
+
+    #[test]
     fn a_device_clock_maps_back_to_scene_time() {
         let clock = DeviceClock::free_running(3, 1);
         for t in [0.0, 1.5, 123.456] {
