@@ -99,10 +99,26 @@ impl DeviceRenderer for HandPhaseEsp32 {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A test's scratch directory, removed when the test ends, passed or failed.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("dagr-sim-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn world(seed: u64) -> World {
@@ -390,7 +406,6 @@ fn dagr_sim_writes_the_same_bytes_for_the_same_arguments_as_it_always_did() {
             "dagr sim {args:?}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Process `pid`'s peak resident memory so far (`VmHWM`), kB; None once it has exited.
@@ -429,7 +444,6 @@ fn dagr_sim_memory_does_not_grow_with_the_duration() {
     // Ten times longer: a capture of ~45 MB, which a run built in memory would hold.
     let long = sim_peak_rss_kb(&dir, "60");
     let written = dir.join("60.mcap").metadata().unwrap().len() / 1024;
-    std::fs::remove_dir_all(&dir).unwrap();
     assert!(
         long <= short + 4 * 1024,
         "peak RSS {short} kB for 6 s, {long} kB for 60 s (capture {written} kB)"
@@ -454,7 +468,7 @@ fn an_interrupted_dagr_sim_leaves_no_partial_file_and_the_old_output_as_it_was()
         .spawn()
         .unwrap();
     let partial_with_data = || {
-        std::fs::read_dir(&dir).unwrap().flatten().any(|e| {
+        std::fs::read_dir(&*dir).unwrap().flatten().any(|e| {
             e.file_name().to_string_lossy().ends_with(".partial")
                 && e.metadata().is_ok_and(|m| m.len() > 0)
         })
@@ -476,12 +490,11 @@ fn an_interrupted_dagr_sim_leaves_no_partial_file_and_the_old_output_as_it_was()
         stderr.contains("keep.mcap: not written: interrupted at"),
         "{stderr}"
     );
-    let left: Vec<String> = std::fs::read_dir(&dir)
+    let left: Vec<String> = std::fs::read_dir(&*dir)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["keep.mcap"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"the previous capture");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
