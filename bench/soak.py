@@ -112,12 +112,14 @@ def record_drops(stderr):
 
 
 def sim_outcome(stderr):
-    """The simulator's closing lines: LLRP connections and {device: chunks dropped}."""
-    served = re.search(r"(\d+) LLRP connections", stderr)
+    """The simulator's closing lines: LLRP connections, how many of them it dropped as
+    idle, and {device: chunks dropped}."""
+    served = re.search(r"(\d+) LLRP connections \((\d+) dropped as idle\)", stderr)
     dropped = {
         m[1]: int(m[2]) for m in re.finditer(r"(\S+): (\d+) chunks dropped", stderr)
     }
-    return (int(served[1]) if served else None), dropped
+    connections, idle = (int(served[1]), int(served[2])) if served else (None, None)
+    return connections, idle, dropped
 
 
 def holes(stream, seconds):
@@ -231,18 +233,21 @@ def soak(args, tmp):
         failures.append(f"dagr record exited {record.returncode}: {record_err.strip()}")
     check_rss(series, args, failures)
     drops = record_drops(record_err)
-    connections, served_drops = sim_outcome(sim_err)
+    connections, idle_drops, served_drops = sim_outcome(sim_err)
     for uri in uris:
         print(f"  {uri}: {drops.get(uri, 'no report of')} events dropped by record")
     for device, n in served_drops.items():
         print(f"  {device}: {n} chunks dropped by the simulated device")
     print(f"  LLRP connections the reader accepted: {connections}")
+    print(f"  LLRP clients the reader dropped as idle: {idle_drops}")
     if len(drops) != len(uris) or any(drops.values()):
         failures.append(f"record drops: {drops}")
     if any(served_drops.values()):
         failures.append(f"simulated devices dropped: {served_drops}")
-    if connections != 1:
-        failures.append(f"{connections} LLRP connections (a reconnection), expected 1")
+    if connections != 1 or idle_drops != 0:
+        failures.append(
+            f"{connections} LLRP connections, {idle_drops} dropped as idle; expected 1, 0"
+        )
     outages = outage_holes(args.dagr, args, seconds, tmp, failures)
     check_capture(args.dagr, capture, seconds, outages, failures)
     if args.keep:
