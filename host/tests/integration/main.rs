@@ -21,4 +21,5 @@ mod preprocess_formats;
 mod sim_capture;
 mod sim_devices;
 mod sim_realism;
+mod speed_floors;
 mod xrf55_loader;
