@@ -24,3 +24,6 @@ pub use package::{write_package, PARITY_DROPPED};
 pub use record::AdaptationRecord;
 pub use settings::AdaptSettings;
 pub use train::{adapt_head, AdaptOutcome};
+
+#[cfg(test)]
+mod tests;
