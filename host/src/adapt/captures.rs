@@ -33,11 +33,12 @@ pub struct CaptureWindows {
 }
 
 /// Recognizes every window of `captures` with `recognizer` and keeps the labeled ones'
-/// features. Refused before any window is computed when a capture has no labels or a label
+/// features; `on_capture` sees each capture's share as it is done (progress on long runs). Refused before any window is computed when a capture has no labels or a label
 /// names a class the model does not have; after, when a labeled class got no window.
 pub fn features_from_captures(
     captures: &[PathBuf],
     recognizer: &mut Recognizer,
+    on_capture: &mut dyn FnMut(&CaptureWindows),
 ) -> Result<CaptureFeatures, AdaptError> {
     let classes: Vec<String> = recognizer.package().classes().to_vec();
     let mut labeled_in: BTreeMap<String, Vec<&Path>> = BTreeMap::new();
@@ -73,11 +74,13 @@ pub fn features_from_captures(
             return Err(e);
         }
         let tally = &summary.tally;
-        out.captures.push(CaptureWindows {
+        let done = CaptureWindows {
             path: path.clone(),
             windows: tally.scored(),
             start_accuracy: tally.accuracy(),
-        });
+        };
+        on_capture(&done);
+        out.captures.push(done);
         let damage = [&summary.capture.warning, &summary.capture.lost];
         for text in damage.into_iter().flatten() {
             out.warnings.push(text.clone());

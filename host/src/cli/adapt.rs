@@ -74,7 +74,16 @@ pub fn run(args: &AdaptArgs) -> Outcome {
         model.display(),
         args.captures.len()
     );
-    let data = features_from_captures(&args.captures, &mut recognizer)?;
+    let data = features_from_captures(&args.captures, &mut recognizer, &mut |c| {
+        let accuracy = c
+            .start_accuracy
+            .map_or_else(|| "-".to_string(), |a| format!("{a:.3}"));
+        eprintln!(
+            "  {}: {} labeled windows, start head accuracy {accuracy}",
+            c.path.display(),
+            c.windows
+        );
+    })?;
     print_data(&data, recognizer.package());
     let package = recognizer.package();
     let outcome = adapt_head(
@@ -139,16 +148,6 @@ fn settings(package: &ModelPackage, args: &AdaptArgs) -> Result<AdaptSettings, A
 fn print_data(data: &CaptureFeatures, package: &ModelPackage) {
     for warning in &data.warnings {
         eprintln!("dagr adapt: warning: {warning}");
-    }
-    for c in &data.captures {
-        let accuracy = c
-            .start_accuracy
-            .map_or_else(|| "-".to_string(), |a| format!("{a:.3}"));
-        eprintln!(
-            "  {}: {} labeled windows, start head accuracy {accuracy}",
-            c.path.display(),
-            c.windows
-        );
     }
     let counts = data.features.per_class(package.classes().len());
     let listed: Vec<String> = package
