@@ -187,6 +187,13 @@ impl Recognizer {
         ]
     }
 
+    /// The backbone features (`feat_mmwave`, `feat_wifi`, `feat_rfid`) of the window last
+    /// recognized: what the head took, cached to adapt it.
+    pub fn last_features(&self) -> [&[f32]; 3] {
+        let features = &self.classifier.last_scores().features;
+        [0, 1, 2].map(|m| features[m].as_slice())
+    }
+
     /// Recognizes `window`; `label` is its ground truth when known.
     pub fn recognize(
         &mut self,
