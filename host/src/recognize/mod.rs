@@ -9,7 +9,9 @@
 //! ([`Recognizer::sync_config`]). [`Recognizer::recognize`] turns one window into a
 //! prediction; [`tally`] scores predictions against a capture's labels; [`replay`] does
 //! both over a capture; [`live`] is the sink that recognizes the windows of running
-//! sources.
+//! sources, keeping the last ones' backbone features in [`recent`] for labels given later.
+//! The head can be replaced while recognizing ([`Recognizer::replace_head`]): each
+//! prediction names the version of the head that made it.
 //!
 //! This module must not know where windows come from beyond the pipeline and captures, nor
 //! where predictions go (stdout, HTTP): callers print them.
@@ -27,6 +29,7 @@ use crate::sync::{SyncConfig, Window};
 
 pub mod live;
 pub mod prediction;
+pub mod recent;
 pub mod replay;
 pub mod spec_check;
 pub mod tally;
@@ -87,6 +90,10 @@ pub struct Recognizer {
     pre: Preprocessor,
     /// The model's inputs, overwritten for each window.
     tensors: Tensors,
+    /// The backbone features of the last window, overwritten for each window.
+    features: [Vec<f32>; 3],
+    /// The version of the head in use (0: the package's own).
+    head_version: u64,
 }
 
 impl Recognizer {
@@ -120,6 +127,7 @@ impl Recognizer {
             .map(|c| Arc::from(c.as_str()))
             .collect();
         let tensors = Tensors::zeros(&spec);
+        let feat_dim = classifier.head_shape().feat_dim;
         Ok(Recognizer {
             package,
             classifier,
@@ -127,6 +135,8 @@ impl Recognizer {
             classes,
             pre: Preprocessor::new(),
             tensors,
+            features: std::array::from_fn(|_| Vec::with_capacity(feat_dim)),
+            head_version: 0,
         })
     }
 
@@ -144,6 +154,40 @@ impl Recognizer {
     /// The engine running the model's backbone.
     pub fn engine(&self) -> EngineKind {
         self.classifier.engine_kind()
+    }
+
+    /// Each modality's backbone feature length (the head's input).
+    pub fn feat_dim(&self) -> usize {
+        self.classifier.head_shape().feat_dim
+    }
+
+    /// The head's current parameters (`dagr_head::HeadShape`'s flat layout).
+    pub fn head_params(&self) -> &[f32] {
+        self.classifier.head_params()
+    }
+
+    /// The version of the head in use (0: the package's own head).
+    pub fn head_version(&self) -> u64 {
+        self.head_version
+    }
+
+    /// Puts head `params` in use as `version` from the next window on, returning the
+    /// parameters it replaces; refused, and nothing changed, when `params` do not fit the
+    /// head's shape.
+    pub fn replace_head(
+        &mut self,
+        params: Vec<f32>,
+        version: u64,
+    ) -> Result<Vec<f32>, dagr_infer::InferError> {
+        let old = self.classifier.replace_head(params)?;
+        self.head_version = version;
+        Ok(old)
+    }
+
+    /// The backbone features (`feat_mmwave`, `feat_wifi`, `feat_rfid`) of the last window
+    /// recognized: what adapting the head on that window needs.
+    pub fn last_features(&self) -> [&[f32]; 3] {
+        [0, 1, 2].map(|m| self.features[m].as_slice())
     }
 
     /// The preprocessing the model takes (this build's, checked at open).
@@ -208,6 +252,10 @@ impl Recognizer {
                     name: self.package.name().to_string(),
                     source,
                 })?;
+        for (kept, new) in self.features.iter_mut().zip(&scores.features) {
+            kept.clear();
+            kept.extend_from_slice(new);
+        }
         Ok(Prediction {
             t: seconds(window.end_ns),
             start: seconds(window.start_ns),
@@ -217,6 +265,7 @@ impl Recognizer {
             classes: self.classes.clone(),
             present: window.present(),
             label,
+            head: self.head_version,
         })
     }
 }
