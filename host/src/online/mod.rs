@@ -254,20 +254,21 @@ impl OnlineAdaptation {
             }
         };
         let started = Instant::now();
-        let result = adapt_head(
-            &start.params,
-            shared.shape,
-            data,
-            &shared.settings,
-            &mut on_epoch,
-        );
+        // A panic in the trainer (a bug) must not leave the state "running" for ever.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            adapt_head(
+                &start.params,
+                shared.shape,
+                data,
+                &shared.settings,
+                &mut on_epoch,
+            )
+        }));
+        let failed = |error: String| json!({ "from_head": start.version, "accepted": false, "error": error });
         let outcome = match result {
-            Err(error) => json!({
-                "from_head": start.version,
-                "accepted": false,
-                "error": crate_error_chain(&error),
-            }),
-            Ok(outcome) => self.conclude(start, data, outcome, started),
+            Err(_) => failed("the adaptation thread panicked (a bug in dagr)".into()),
+            Ok(Err(error)) => failed(crate_error_chain(&error)),
+            Ok(Ok(outcome)) => self.conclude(start, data, outcome, started),
         };
         tracing::info!("adaptation: {outcome}");
         *lock(&shared.last) = Some(outcome);
