@@ -299,14 +299,16 @@ fn resume(
             params: recognizer.head_params().to_vec(),
         },
     };
-    let parent = model.name().to_string();
+    let parent = newest.parent().unwrap_or_else(|| "(unrecorded)".into());
     let mut adapted = open_model_at(config, &newest.dir)?;
     let params = adapted.head_params().to_vec();
     adapted.replace_head(params, newest.version)?;
     eprintln!(
-        "dagr {command}: using adapted head {} from {} (adapted from model {parent} in {});          head {} before it is kept for rollback",
+        "dagr {command}: using adapted head {} from {} (adapted from model {parent}; the \
+         configured model is {} in {}); head {} before it is kept for rollback",
         newest.version,
         newest.dir.display(),
+        model.name(),
         model_dir(&config.model).display(),
         previous.version
     );

@@ -42,6 +42,9 @@ use job::{per_class_json, scores_json, JobState};
 use labels::Label;
 use store::{HeadStore, StoredHead};
 
+/// What an adapted package's model.json says its windows came from.
+pub const ONLINE_DATA: &str = "online labels";
+
 /// A head and its version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadVersion {
@@ -268,7 +271,7 @@ impl OnlineAdaptation {
         let outcome = match result {
             Err(_) => failed("the adaptation thread panicked (a bug in dagr)".into()),
             Ok(Err(error)) => failed(crate_error_chain(&error)),
-            Ok(Ok(outcome)) => self.conclude(start, data, outcome, started),
+            Ok(Ok(outcome)) => self.conclude(start, outcome, started),
         };
         tracing::info!("adaptation: {outcome}");
         *lock(&shared.last) = Some(outcome);
@@ -280,7 +283,6 @@ impl OnlineAdaptation {
     fn conclude(
         &self,
         start: &HeadVersion,
-        data: &LabeledFeatures,
         outcome: crate::adapt::AdaptOutcome,
         started: Instant,
     ) -> Value {
@@ -312,7 +314,7 @@ impl OnlineAdaptation {
             version
         };
         if let Some(store) = &shared.store {
-            let record = adaptation_record(&shared.package, data, &outcome);
+            let record = adaptation_record(shared, &outcome);
             if let Err(error) = store.write(version, &shared.package, &outcome.params, &record) {
                 summary["accepted"] = json!(false);
                 summary["error"] = json!(crate_error_chain(&error));
@@ -438,15 +440,14 @@ impl Control for OnlineAdaptation {
 }
 
 /// What the stored package's model.json records about this adaptation.
-fn adaptation_record(
-    parent: &ModelPackage,
-    data: &LabeledFeatures,
-    outcome: &crate::adapt::AdaptOutcome,
-) -> AdaptationRecord {
-    let _ = (parent, data, outcome);
-    AdaptationRecord {
-        data: "online labels".into(),
-    }
+fn adaptation_record(shared: &Shared, outcome: &crate::adapt::AdaptOutcome) -> AdaptationRecord {
+    AdaptationRecord::new(
+        vec![ONLINE_DATA.to_string()],
+        outcome,
+        &shared.settings,
+        shared.package.name(),
+        &shared.classes,
+    )
 }
 
 /// An error and its causes, `: `-joined, for a JSON message.
@@ -460,3 +461,6 @@ fn crate_error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests;

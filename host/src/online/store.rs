@@ -77,6 +77,16 @@ pub struct StoredHead {
     pub dir: PathBuf,
 }
 
+impl StoredHead {
+    /// The model it was adapted from, as its model.json's `adaptation.parent` says
+    /// (`None` when unreadable).
+    pub fn parent(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join("model.json")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some(json["adaptation"]["parent"].as_str()?.to_string())
+    }
+}
+
 /// The state directory of adapted heads (see the [module doc](self)).
 #[derive(Debug, Clone)]
 pub struct HeadStore {
