@@ -154,7 +154,7 @@ impl HeadStore {
                 }
             }
         }
-        heads.sort_by(|a, b| b.1.version.cmp(&a.1.version));
+        heads.sort_by_key(|(_, head)| std::cmp::Reverse(head.version));
         Ok(heads)
     }
 
@@ -235,5 +235,81 @@ impl HeadStore {
             source,
         })?;
         Ok(Some(newest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/reference")
+    }
+
+    /// A copy of the reference package in `dir`, its first class renamed when `rename`.
+    fn copy_reference(dir: &Path, rename: Option<&str>) {
+        std::fs::create_dir_all(dir).unwrap();
+        for file in ["model.onnx", "head.safetensors"] {
+            std::fs::copy(reference_dir().join(file), dir.join(file)).unwrap();
+        }
+        let text = std::fs::read_to_string(reference_dir().join("model.json")).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if let Some(name) = rename {
+            json["classes"][0] = name.into();
+        }
+        std::fs::write(dir.join("model.json"), json.to_string()).unwrap();
+    }
+
+    #[test]
+    fn the_newest_head_comes_first_and_a_rollback_renames_it_away() {
+        let scratch = tempfile::tempdir().unwrap();
+        let store = HeadStore::open(&scratch.path().join("state")).unwrap();
+        assert_eq!(store.heads().unwrap(), []);
+        assert_eq!(store.roll_back().unwrap(), None);
+        for name in [
+            "head-2",
+            "head-10",
+            "head-x",
+            "rolled-back-11",
+            "head-3.tmp",
+        ] {
+            std::fs::create_dir(store.dir().join(name)).unwrap();
+        }
+        let versions: Vec<u64> = store.heads().unwrap().iter().map(|h| h.version).collect();
+        assert_eq!(versions, [10, 2]);
+        assert_eq!(
+            store.highest_version().unwrap(),
+            11,
+            "rolled-back numbers are not reused"
+        );
+        let rolled = store.roll_back().unwrap().unwrap();
+        assert_eq!(rolled.version, 10);
+        assert!(store.dir().join("rolled-back-10").is_dir());
+        assert_eq!(store.heads().unwrap()[0].version, 2);
+    }
+
+    #[test]
+    fn a_stored_head_of_another_model_is_refused_by_name() {
+        let scratch = tempfile::tempdir().unwrap();
+        let store = HeadStore::open(scratch.path()).unwrap();
+        let model = ModelPackage::load(&reference_dir()).unwrap();
+        copy_reference(&store.dir().join("head-1"), None);
+        copy_reference(&store.dir().join("head-2"), Some("sleeping"));
+        let heads = store.heads().unwrap();
+        let error = store.load(&heads[0], &model).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "stored head {}: its classes",
+                heads[0].dir.display()
+            )),
+            "{error}"
+        );
+        assert!(error.contains("\"sleeping\""), "{error}");
+        assert!(
+            error.ends_with("(remove the directory or set another [adapt] dir)"),
+            "{error}"
+        );
+        let same = store.load(&heads[1], &model).unwrap();
+        assert_eq!(same.head_params(), model.head_params());
     }
 }
