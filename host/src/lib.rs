@@ -14,6 +14,7 @@
 //! the flow only.
 #![forbid(unsafe_code)]
 
+pub mod adapt;
 pub mod capture;
 pub mod classes;
 pub mod clock;

@@ -1,6 +1,6 @@
 //! The `dagr` command line: subcommands and flags that read as English, errors that name
 //! the file and what was expected, and exit codes a script can trust (0 ok, 1 the input held
-//! nothing decodable, 2 usage or I/O error).
+//! nothing decodable, 2 usage or I/O error, 3 data lost, 4 refused by a check of the result).
 //!
 //! Each subcommand's module composes library pieces and returns a [`Failure`]; [`main`] is
 //! the one place that prints it (`dagr COMMAND: what: why: cause`, ripgrep-style, on
@@ -19,6 +19,7 @@ use dagr_host::format::{Format, TABLE};
 use dagr_host::output::{OutputError, Overwrite};
 use dagr_infer::EngineKind;
 
+mod adapt;
 mod dataset;
 mod decode;
 mod demo;
@@ -180,6 +181,22 @@ enum Command {
         #[command(flatten)]
         args: sim::SimArgs,
     },
+    /// Adapt a model's classifier head to labeled captures (a new room, new people) and
+    /// write the adapted model package.
+    ///
+    /// The captures' windows go through the model as in `dagr replay --model`; each window
+    /// a label covers keeps its backbone features and class. The head is trained on them
+    /// under the model's DAGR settings (model.json `dagr`), a share of each class held out:
+    /// progress per epoch and the held-out accuracy before and after go to standard error.
+    /// The package (head.safetensors, model.onnx carrying the new head, model.json with an
+    /// `adaptation` record) is written only when the adapted head does better on the
+    /// held-out windows than the start (else exit 4, nothing written) or with
+    /// --accept-worse. Bad labels (none, a class the model lacks, a class without windows)
+    /// stop it before anything is written (exit 2).
+    Adapt {
+        #[command(flatten)]
+        args: adapt::AdaptArgs,
+    },
     /// Build training data from labeled captures.
     Dataset {
         #[command(subcommand)]
@@ -276,6 +293,9 @@ pub enum Failure {
     DataLost(String),
     /// A usage, configuration or I/O error (exit 2), with its chain of causes.
     Error(Box<dyn Error + Send + Sync>),
+    /// The work was done but a check of its result refused it, so nothing was written
+    /// (exit 4): `dagr adapt`'s validation gate. The text says why and how to override.
+    Refused(String),
 }
 
 impl<E: Error + Send + Sync + 'static> From<E> for Failure {
@@ -346,6 +366,10 @@ pub fn main() -> ExitCode {
         Err(Failure::DataLost(message)) => {
             eprintln!("dagr {name}: {message}");
             ExitCode::from(3)
+        }
+        Err(Failure::Refused(message)) => {
+            eprintln!("dagr {name}: {message}");
+            ExitCode::from(4)
         }
         Err(Failure::Error(error)) => {
             eprintln!("dagr {name}: {}", chain(error.as_ref()));
@@ -420,6 +444,7 @@ fn run(command: Command) -> Outcome {
             json,
         }),
         Command::Demo { args } => demo::run(&args),
+        Command::Adapt { args } => adapt::run(&args),
         Command::Head {
             command: HeadCommand::Rollback { state },
         } => head::rollback(&state),
@@ -438,6 +463,7 @@ impl Command {
             Command::Sim { .. } => "sim",
             Command::Run { .. } => "run",
             Command::Demo { .. } => "demo",
+            Command::Adapt { .. } => "adapt",
             Command::Head { .. } => "head rollback",
         }
     }

@@ -90,8 +90,6 @@ pub struct Recognizer {
     pre: Preprocessor,
     /// The model's inputs, overwritten for each window.
     tensors: Tensors,
-    /// The backbone features of the last window, overwritten for each window.
-    features: [Vec<f32>; 3],
     /// The version of the head in use (0: the package's own).
     head_version: u64,
 }
@@ -127,7 +125,6 @@ impl Recognizer {
             .map(|c| Arc::from(c.as_str()))
             .collect();
         let tensors = Tensors::zeros(&spec);
-        let feat_dim = classifier.head_shape().feat_dim;
         Ok(Recognizer {
             package,
             classifier,
@@ -135,7 +132,6 @@ impl Recognizer {
             classes,
             pre: Preprocessor::new(),
             tensors,
-            features: std::array::from_fn(|_| Vec::with_capacity(feat_dim)),
             head_version: 0,
         })
     }
@@ -154,11 +150,6 @@ impl Recognizer {
     /// The engine running the model's backbone.
     pub fn engine(&self) -> EngineKind {
         self.classifier.engine_kind()
-    }
-
-    /// Each modality's backbone feature length (the head's input).
-    pub fn feat_dim(&self) -> usize {
-        self.classifier.head_shape().feat_dim
     }
 
     /// The head's current parameters (`dagr_head::HeadShape`'s flat layout).
@@ -182,12 +173,6 @@ impl Recognizer {
         let old = self.classifier.replace_head(params)?;
         self.head_version = version;
         Ok(old)
-    }
-
-    /// The backbone features (`feat_mmwave`, `feat_wifi`, `feat_rfid`) of the last window
-    /// recognized: what adapting the head on that window needs.
-    pub fn last_features(&self) -> [&[f32]; 3] {
-        [0, 1, 2].map(|m| self.features[m].as_slice())
     }
 
     /// The preprocessing the model takes (this build's, checked at open).
@@ -231,6 +216,13 @@ impl Recognizer {
         ]
     }
 
+    /// The backbone features (`feat_mmwave`, `feat_wifi`, `feat_rfid`) of the window last
+    /// recognized: what the head took, cached to adapt it.
+    pub fn last_features(&self) -> [&[f32]; 3] {
+        let features = &self.classifier.last_scores().features;
+        [0, 1, 2].map(|m| features[m].as_slice())
+    }
+
     /// Recognizes `window`; `label` is its ground truth when known.
     pub fn recognize(
         &mut self,
@@ -252,10 +244,6 @@ impl Recognizer {
                     name: self.package.name().to_string(),
                     source,
                 })?;
-        for (kept, new) in self.features.iter_mut().zip(&scores.features) {
-            kept.clear();
-            kept.extend_from_slice(new);
-        }
         Ok(Prediction {
             t: seconds(window.end_ns),
             start: seconds(window.start_ns),

@@ -27,6 +27,7 @@ const LAYERS: &[&str] = &[
     "sim",
     "dataset",
     "recognize",
+    "adapt",
     "online",
 ];
 
