@@ -64,7 +64,7 @@ pub enum StoreError {
         version: u64,
         /// Why.
         #[source]
-        source: AdaptError,
+        source: Box<AdaptError>,
     },
 }
 
@@ -203,7 +203,7 @@ impl HeadStore {
         write_package(source, &dir, params, record, false).map_err(|source| StoreError::Write {
             dir: self.dir.clone(),
             version,
-            source,
+            source: Box::new(source),
         })?;
         for old in self.heads()?.into_iter().skip(2) {
             if let Err(error) = std::fs::remove_dir_all(&old.dir) {
