@@ -274,6 +274,7 @@ fn a_running_gateway_adapts_its_head_from_labels_without_pausing_and_rolls_back(
     let labeled = label_truth(&gateway, &truth);
     assert!(labeled >= 20, "{labeled} windows labeled");
     let outcome = gateway.adapt();
+    eprintln!("first adaptation: {outcome}");
     assert_eq!(outcome["accepted"], true, "{outcome:#}");
     assert_eq!(outcome["head"], 1, "{outcome:#}");
     assert!(outcome["after"]["accuracy"].as_f64() >= outcome["before"]["accuracy"].as_f64());
@@ -322,6 +323,7 @@ fn a_running_gateway_adapts_its_head_from_labels_without_pausing_and_rolls_back(
 
     let mut restarted = Gateway::start(&config);
     let resumed = restarted.stderr_line("adapted head");
+    eprintln!("restart: {resumed}");
     let newest: u64 = if resumed.contains("using adapted head 3 from") {
         3
     } else {
