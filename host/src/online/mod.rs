@@ -9,8 +9,8 @@
 //!   and counted);
 //! - `POST /adapt`: a copy of that buffer is adapted on by
 //!   [`adapt_head`](crate::adapt::adapt_head) on a thread of its own, starting from the
-//!   head in use, while predictions go on; a head the validation gate refuses (worse on the
-//!   held-out labeled windows) is not used, and the outcome says so. An accepted head takes
+//!   head in use, while predictions go on; a head the validation gate refuses (no better
+//!   on the held-out labeled windows, or not validated) is not used, and the outcome says so. An accepted head takes
 //!   the next version number, is written to the [`store`] (when `[adapt] dir` is set) and
 //!   only then sent to the live sink, which swaps it in between two windows;
 //! - `GET /adapt`: what runs (epoch), the last outcome (before/after, accepted), the heads,
@@ -300,11 +300,7 @@ impl OnlineAdaptation {
             "took_s": started.elapsed().as_secs_f64(),
         });
         if !outcome.accepted {
-            summary["message"] = json!(format!(
-                "not used: the adapted head is worse on the held-out labeled windows; head \
-                 {} stays in use",
-                start.version
-            ));
+            summary["message"] = json!(rejection(start.version, &report));
             return summary;
         }
         let version = {
@@ -436,6 +432,21 @@ impl Control for OnlineAdaptation {
 
     fn rollback(&self) -> Reply {
         self.roll_back()
+    }
+}
+
+/// Why the validation gate refused an adapted head, for `GET /adapt`.
+fn rejection(from: u64, report: &dagr_head::FitReport) -> String {
+    match (report.before, report.after) {
+        (Some(before), Some(after)) => format!(
+            "not used: no better than head {from} on the held-out labeled windows (accuracy \
+             {:.3} -> {:.3}, loss {:.4} -> {:.4}); head {from} stays in use",
+            before.accuracy, after.accuracy, before.loss, after.loss
+        ),
+        _ => format!(
+            "not used: it could not be validated (no class has two labeled windows to hold \
+             one out; label more); head {from} stays in use"
+        ),
     }
 }
 
