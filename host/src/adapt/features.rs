@@ -138,7 +138,7 @@ mod tests {
         let mut data = LabeledFeatures::new(SHAPE);
         for (i, label) in [0u16, 2, 2].into_iter().enumerate() {
             let v = i as f32;
-            data.push([&[v, v], &[v, v], &[v, v]], [true; 3], label, v)
+            data.push([&[v, v], &[v, v], &[v, v]], [true; 3], label, f64::from(v))
                 .unwrap();
         }
         let err = data

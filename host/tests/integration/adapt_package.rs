@@ -12,6 +12,10 @@ use serde_json::{json, Value};
 
 use crate::capture_support::scratch;
 
+#[allow(dead_code)] // the head's tests use all of it, this one `read` and `f32s`
+#[path = "../../head/tests/reference/npz.rs"]
+mod npz;
+
 /// Largest difference allowed between the ONNX logits and the native head's.
 const LOGIT_TOLERANCE: f32 = 1e-5;
 
@@ -20,12 +24,13 @@ fn reference() -> ModelPackage {
     ModelPackage::load(&dir).unwrap()
 }
 
-/// The reference head, changed everywhere (scaled and shifted per parameter).
+/// The reference head, every parameter shifted (by up to 0.02; `dagr adapt` on a 60 s
+/// capture moved them by up to 0.1), logits staying of the size the unadapted head gives.
 fn changed_params(pkg: &ModelPackage) -> Vec<f32> {
     pkg.head_params()
         .iter()
         .enumerate()
-        .map(|(i, p)| p * 1.25 + 0.05 * (i as f32 * 0.37).sin())
+        .map(|(i, p)| p + 0.02 * (i as f32 * 0.37).sin())
         .collect()
 }
 
@@ -50,19 +55,6 @@ fn record(parent: &str) -> AdaptationRecord {
         parent: parent.into(),
         utc: "2026-12-04T14:00:00Z".into(),
     }
-}
-
-/// Deterministic inputs in [-1, 1) of `len` values.
-fn inputs(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -98,16 +90,26 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
     assert!(!out.join("parity").exists());
 
     let mut classifier = Classifier::open(&written, EngineKind::Tract).unwrap();
-    let tensors: Vec<Vec<f32>> = (0..3)
-        .map(|m| inputs(written.input_len(m), m as u64 + 1))
+    let windows = npz::read(&parity_windows());
+    let present = windows["present"].f32s();
+    let masks: Vec<[bool; 3]> = present
+        .chunks(3)
+        .map(|p| [p[0] > 0.5, p[1] > 0.5, p[2] > 0.5])
         .collect();
-    let masks = [[true, true, true], [true, false, true]];
+    let tensors: Vec<Vec<f32>> = ["mmwave", "wifi", "rfid"]
+        .iter()
+        .map(|m| windows[*m].f32s())
+        .collect();
     let mut tract_logits = Vec::new();
-    for present in masks {
+    for (row, &present) in masks.iter().enumerate() {
+        let slice = |m: usize| {
+            let n = written.input_len(m);
+            &tensors[m][row * n..(row + 1) * n]
+        };
         let input = WindowInput {
-            mmwave: &tensors[0],
-            wifi: &tensors[1],
-            rfid: &tensors[2],
+            mmwave: slice(0),
+            wifi: slice(1),
+            rfid: slice(2),
             present,
         };
         let native = classifier.classify(&input).unwrap().logits.clone();
@@ -115,23 +117,34 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
         let diff = max_diff(&native, &onnx);
         assert!(
             diff <= LOGIT_TOLERANCE,
-            "tract: ONNX vs native logits differ by {diff}"
+            "window {row}: tract's ONNX logits vs the native head's differ by {diff}"
         );
-        let unadapted = source.head_params();
+        let unadapted = head_logits(&written, source.head_params(), &classifier, present);
         assert!(
-            max_diff(&native, &head_logits(&written, unadapted, &classifier)) > 1e-2,
+            max_diff(&native, &unadapted) > 1e-2,
             "the logits are the adapted head's, not the source's"
         );
         tract_logits.push(onnx);
     }
-    onnxruntime_agrees(&dir, &out, &written, &tensors, &masks, &tract_logits);
+    onnxruntime_agrees(&out, &written, &masks, &tract_logits);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The native head `params` on the classifier's last features.
-fn head_logits(pkg: &ModelPackage, params: &[f32], classifier: &Classifier) -> Vec<f32> {
+fn head_logits(
+    pkg: &ModelPackage,
+    params: &[f32],
+    classifier: &Classifier,
+    present: [bool; 3],
+) -> Vec<f32> {
     let feats = &classifier.last_scores().features;
-    native_logits(pkg, params, [&feats[0], &feats[1], &feats[2]], [true; 3])
+    native_logits(pkg, params, [&feats[0], &feats[1], &feats[2]], present)
+}
+
+/// Seven real preprocessed windows with every subset of modalities (the reference
+/// package's parity inputs: logits of the size real windows give).
+fn parity_windows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/reference/parity/b7_subsets.npz")
 }
 
 fn native_logits(
@@ -163,29 +176,24 @@ fn train_python() -> Option<PathBuf> {
     default.exists().then_some(default)
 }
 
-/// Runs model.onnx on the inputs and prints per mask its logits and features.
+/// Runs model.onnx on the parity windows and prints per window its logits and features.
 const ONNXRUNTIME_LOGITS: &str = r#"
 import json, sys
 import numpy as np
 import onnxruntime as ort
 
-model, inputs = sys.argv[1], sys.argv[2]
-shapes = json.loads(sys.argv[3])
+model, windows = sys.argv[1], np.load(sys.argv[2])
 session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-feed = {m: np.fromfile(f"{inputs}/{m}.f32", dtype="<f4").reshape([1] + shapes[m])
-        for m in ("mmwave", "wifi", "rfid")}
-masks = np.fromfile(f"{inputs}/present.f32", dtype="<f4").reshape(-1, 3)
 names = ["logits", "feat_mmwave", "feat_wifi", "feat_rfid"]
-for mask in masks:
-    out = session.run(names, {**feed, "present": mask[None, :]})
+for i in range(windows["present"].shape[0]):
+    feed = {m: windows[m][i : i + 1] for m in ("mmwave", "wifi", "rfid", "present")}
+    out = session.run(names, feed)
     print(json.dumps({n: o[0].astype(float).tolist() for n, o in zip(names, out)}))
 "#;
 
 fn onnxruntime_agrees(
-    dir: &Path,
     out: &Path,
     pkg: &ModelPackage,
-    tensors: &[Vec<f32>],
     masks: &[[bool; 3]],
     tract_logits: &[Vec<f32>],
 ) {
@@ -193,24 +201,10 @@ fn onnxruntime_agrees(
         eprintln!("skipped: no training venv (set DAGR_TRAIN_PYTHON to run onnxruntime)");
         return;
     };
-    let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    for (m, name) in ["mmwave", "wifi", "rfid"].iter().enumerate() {
-        std::fs::write(dir.join(format!("{name}.f32")), bytes(&tensors[m])).unwrap();
-    }
-    let mask_values: Vec<f32> = masks
-        .iter()
-        .flatten()
-        .map(|&p| f32::from(u8::from(p)))
-        .collect();
-    std::fs::write(dir.join("present.f32"), bytes(&mask_values)).unwrap();
-    let shapes = json!({
-        "mmwave": pkg.input_shape(0), "wifi": pkg.input_shape(1), "rfid": pkg.input_shape(2),
-    });
     let run = Command::new(&python)
         .args(["-c", ONNXRUNTIME_LOGITS])
         .arg(out.join("model.onnx"))
-        .arg(dir)
-        .arg(shapes.to_string())
+        .arg(parity_windows())
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
     assert!(
@@ -236,12 +230,8 @@ fn onnxruntime_agrees(
             .iter()
             .map(|n| f32s(&line[*n]))
             .collect();
-        let native = native_logits(
-            pkg,
-            pkg.head_params(),
-            [&feats[0], &feats[1], &feats[2]],
-            present,
-        );
+        let feats = [&feats[0][..], &feats[1][..], &feats[2][..]];
+        let native = native_logits(pkg, pkg.head_params(), feats, present);
         let diff = max_diff(&ort_logits, &native);
         assert!(
             diff <= LOGIT_TOLERANCE,

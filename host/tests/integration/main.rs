@@ -3,6 +3,7 @@
 //! `cargo test -p dagr-host --test integration [MODULE::]`. The live virtual-device tests
 //! (`sim_serve.rs`, devices paced by the wall clock) stay a binary of their own, so the
 //! CPU-heavy tests here cannot slow their devices below the rates they check.
+mod adapt_cli;
 mod adapt_package;
 mod architecture;
 mod capture_crash;

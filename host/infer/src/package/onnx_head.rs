@@ -206,6 +206,61 @@ fn values(file: &Path, tensor: &TensorProto) -> Result<Vec<f32>, PackageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ModelPackage;
+
+    fn reference() -> ModelPackage {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
+        ModelPackage::load(&dir).unwrap()
+    }
+
+    /// The reference graph with the classifier weight renamed (as constant folding names
+    /// it) and stored transposed (as a `MatMul` export stores it).
+    fn renamed_and_transposed(pkg: &ModelPackage) -> pb::ModelProto {
+        let mut proto = pkg.onnx_proto().clone();
+        let graph = proto.graph.as_mut().unwrap();
+        let t = graph
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == "head.classifier.weight")
+            .unwrap();
+        let (rows, cols) = (t.dims[0] as usize, t.dims[1] as usize);
+        let v = values(Path::new("x"), t).unwrap();
+        let mut stored = vec![0.0f32; v.len()];
+        for r in 0..rows {
+            for c in 0..cols {
+                stored[c * rows + r] = v[r * cols + c];
+            }
+        }
+        t.name = "onnx::MatMul_99".into();
+        t.dims = vec![cols as i64, rows as i64];
+        t.raw_data = stored.iter().flat_map(|x| x.to_le_bytes()).collect();
+        proto
+    }
+
+    #[test]
+    fn a_renamed_transposed_head_tensor_is_found_by_value_and_replaced_in_its_layout() {
+        let pkg = reference();
+        let proto = renamed_and_transposed(&pkg);
+        let (file, shape) = (Path::new("model.onnx"), pkg.head_shape());
+        let names = &pkg.manifest.head_tensors;
+        let own = pkg.head_params();
+        assert_eq!(read(file, &proto, shape, names, own).unwrap(), own);
+        let new: Vec<f32> = own.iter().map(|p| p + 0.5).collect();
+        let replaced = replace(file, &proto, shape, names, own, &new).unwrap();
+        // Found again by the new values: each block where it was, in its layout.
+        assert_eq!(read(file, &replaced, shape, names, &new).unwrap(), new);
+        let t = replaced.graph.as_ref().unwrap().initializer.iter();
+        let t = t.clone().find(|t| t.name == "onnx::MatMul_99").unwrap();
+        assert_eq!(t.dims, [shape.embed_dim as i64, shape.classes as i64]);
+        // A head whose values are nowhere in the graph is named as foreign.
+        let err = read(file, &proto, shape, names, &new).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("initializer `head.classifier.weight`")
+                && err.to_string().contains("head from another model"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_transposed_index_walks_columns_first() {
