@@ -79,6 +79,11 @@ impl WriteToken {
         WriteToken((!token.is_empty()).then(|| Arc::from(token)))
     }
 
+    /// Whether writes are possible at all (a token is configured).
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// `None` when `headers` carry the token; otherwise the refusal to send.
     pub(super) fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
         let Some(token) = &self.0 else {

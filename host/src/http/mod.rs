@@ -121,6 +121,7 @@ pub fn start_with_control(
         tokio::net::TcpListener::from_std(listener).map_err(bind_error)?
     };
     let (stop, stopping) = watch::channel(false);
+    let controlled = control.as_ref().map(|c| c.token.is_set());
     let state = AppState {
         board,
         feed,
@@ -131,10 +132,22 @@ pub fn start_with_control(
         .name(format!("http {local}"))
         .spawn(move || runtime.block_on(serve(listener, router(state), stopping)))
         .map_err(HttpError::Start)?;
-    tracing::info!("serving /status, /metrics, /events and /healthz on http://{local}");
+    match controlled {
+        None => tracing::info!("serving /status, /metrics, /events and /healthz on http://{local}"),
+        Some(writable) => {
+            tracing::info!(
+                "serving /status, /metrics, /events, /healthz, /labels, /adapt and \
+                 /head/rollback on http://{local}"
+            );
+            if !writable {
+                tracing::info!("label and adaptation writes are refused: no [adapt] token set");
+            }
+        }
+    }
     if !local.ip().is_loopback() {
         tracing::warn!(
-            "http://{local} is reachable from other machines; it asks no one who they are"
+            "http://{local} is reachable from other machines; only the control writes ask \
+             for a token"
         );
     }
     Ok(HttpServer {

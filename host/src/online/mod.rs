@@ -163,11 +163,6 @@ impl OnlineAdaptation {
         )
     }
 
-    /// The version of the head in use.
-    pub fn head_version(&self) -> u64 {
-        lock(&self.0.heads).current.version
-    }
-
     /// Labels the recent windows `body` names (see [`labels`]); nothing changes on a
     /// refusal.
     fn add_labels(&self, body: &[u8]) -> Reply {

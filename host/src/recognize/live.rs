@@ -194,11 +194,6 @@ impl LiveRecognizer {
         &self.pipeline
     }
 
-    /// The head in use now (its parameters and version), for those that adapt it.
-    pub fn recognizer(&self) -> &Recognizer {
-        &self.recognizer
-    }
-
     /// Swaps in the newest head waiting on the channel, if any (older ones are skipped:
     /// only the latest decision counts).
     fn take_new_head(&mut self) {
