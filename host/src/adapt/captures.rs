@@ -15,10 +15,21 @@ use crate::recognize::Recognizer;
 pub struct CaptureFeatures {
     /// Every labeled window's features, presence, class and start.
     pub features: LabeledFeatures,
-    /// Per capture: its path, labeled windows, and the starting head's accuracy on them.
-    pub captures: Vec<(PathBuf, u64, Option<f64>)>,
+    /// Per capture, in the order given.
+    pub captures: Vec<CaptureWindows>,
     /// Damaged captures' warnings and losses (their readable part was used).
     pub warnings: Vec<String>,
+}
+
+/// One capture's share of the labeled windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureWindows {
+    /// The capture.
+    pub path: PathBuf,
+    /// Its labeled windows of a class the model has.
+    pub windows: u64,
+    /// The starting head's accuracy on them.
+    pub start_accuracy: Option<f64>,
 }
 
 /// Recognizes every window of `captures` with `recognizer` and keeps the labeled ones'
@@ -62,8 +73,11 @@ pub fn features_from_captures(
             return Err(e);
         }
         let tally = &summary.tally;
-        out.captures
-            .push((path.clone(), tally.scored(), tally.accuracy()));
+        out.captures.push(CaptureWindows {
+            path: path.clone(),
+            windows: tally.scored(),
+            start_accuracy: tally.accuracy(),
+        });
         let damage = [&summary.capture.warning, &summary.capture.lost];
         for text in damage.into_iter().flatten() {
             out.warnings.push(text.clone());

@@ -49,7 +49,7 @@ pub enum AdaptError {
     /// A capture has no label annotations.
     #[error(
         "{}: no labels (adapting needs labeled captures: `dagr sim --out` writes them, \
-         `dagr inspect` lists a capture's labels)",
+         `dagr inspect` counts a capture's labels)",
         file.display()
     )]
     NoLabels {

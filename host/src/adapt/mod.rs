@@ -17,10 +17,13 @@ mod record;
 mod settings;
 mod train;
 
-pub use captures::{features_from_captures, CaptureFeatures};
+pub use captures::{features_from_captures, CaptureFeatures, CaptureWindows};
 pub use error::AdaptError;
 pub use features::LabeledFeatures;
-pub use package::{write_package, PARITY_DROPPED};
+pub use package::{check_own_head, write_package, PARITY_DROPPED};
 pub use record::AdaptationRecord;
 pub use settings::AdaptSettings;
 pub use train::{adapt_head, AdaptOutcome};
+
+#[cfg(test)]
+mod tests;

@@ -50,6 +50,29 @@ pub fn write_package(
     Ok(())
 }
 
+/// Refuses a package whose head.safetensors is not the head inside its model.onnx (within
+/// float32 rounding): such a head came from another model, and adapting it on this
+/// backbone's features, or writing it into this model.onnx, would be meaningless.
+pub fn check_own_head(package: &ModelPackage) -> Result<(), AdaptError> {
+    let onnx = package
+        .onnx_head_params()
+        .map_err(|source| AdaptError::Package {
+            dir: package.dir().to_path_buf(),
+            source: Box::new(source),
+        })?;
+    let own = package.head_params();
+    let differs = |(a, b): (&f32, &f32)| (a - b).abs() > 1e-6 * a.abs().max(1.0);
+    match own.iter().zip(&onnx).position(differs) {
+        Some(index) => Err(AdaptError::ForeignHead {
+            dir: package.dir().to_path_buf(),
+            index,
+            safetensors: own[index],
+            onnx: onnx[index],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The adapted package's model.json.
 fn model_json(source: &Value, record: &AdaptationRecord) -> Value {
     let mut json = source.clone();

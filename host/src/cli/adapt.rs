@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use dagr_host::adapt::{
-    adapt_head, features_from_captures, write_package, AdaptError, AdaptOutcome, AdaptSettings,
-    AdaptationRecord, CaptureFeatures,
+    adapt_head, check_own_head, features_from_captures, write_package, AdaptError, AdaptOutcome,
+    AdaptSettings, AdaptationRecord, CaptureFeatures,
 };
 use dagr_host::output::{check_target, Overwrite};
 use dagr_host::recognize::{default_model_dir, Recognizer};
@@ -124,31 +124,6 @@ pub fn run(args: &AdaptArgs) -> Outcome {
     Ok(())
 }
 
-/// The head in head.safetensors is the one inside model.onnx (else it came from another
-/// model, and adapting it on this backbone's features would be meaningless).
-fn check_own_head(package: &ModelPackage) -> Result<(), AdaptError> {
-    let onnx = package
-        .onnx_head_params()
-        .map_err(|source| AdaptError::Package {
-            dir: package.dir().to_path_buf(),
-            source: Box::new(source),
-        })?;
-    let own = package.head_params();
-    match own
-        .iter()
-        .zip(&onnx)
-        .position(|(a, b)| (a - b).abs() > 1e-6 * a.abs().max(1.0))
-    {
-        Some(index) => Err(AdaptError::ForeignHead {
-            dir: package.dir().to_path_buf(),
-            index,
-            safetensors: own[index],
-            onnx: onnx[index],
-        }),
-        None => Ok(()),
-    }
-}
-
 /// model.json's settings with the flags applied.
 fn settings(package: &ModelPackage, args: &AdaptArgs) -> Result<AdaptSettings, AdaptError> {
     let mut s = AdaptSettings::from_package(package)?;
@@ -165,11 +140,14 @@ fn print_data(data: &CaptureFeatures, package: &ModelPackage) {
     for warning in &data.warnings {
         eprintln!("dagr adapt: warning: {warning}");
     }
-    for (path, windows, accuracy) in &data.captures {
-        let accuracy = accuracy.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"));
+    for c in &data.captures {
+        let accuracy = c
+            .start_accuracy
+            .map_or_else(|| "-".to_string(), |a| format!("{a:.3}"));
         eprintln!(
-            "  {}: {windows} labeled windows, start head accuracy {accuracy}",
-            path.display()
+            "  {}: {} labeled windows, start head accuracy {accuracy}",
+            c.path.display(),
+            c.windows
         );
     }
     let counts = data.features.per_class(package.classes().len());
