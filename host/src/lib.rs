@@ -23,6 +23,7 @@ pub mod dataset;
 pub mod events;
 pub mod format;
 pub mod http;
+pub mod online;
 pub mod output;
 pub mod pipeline;
 pub mod preprocess;

@@ -23,6 +23,7 @@ mod adapt;
 mod dataset;
 mod decode;
 mod demo;
+mod head;
 mod inspect;
 mod recognize_replay;
 mod record;
@@ -50,9 +51,13 @@ enum Command {
     /// Windows (length and hop from the model's model.json) go out at their deadline
     /// whether or not every source delivered: a source that dies leaves its modality out
     /// of the prediction's `present` and is used again when it returns. Prints JSON lines
-    /// (`t`, `start`, `class`, `score`, `probs`, `present`, `label`) when standard output is
-    /// not a terminal or with --json, a human line per window otherwise; at the end a
-    /// summary (latency, per-source records, memory and CPU) on standard error.
+    /// (`t`, `start`, `class`, `score`, `probs`, `present`, `label`, `head`) when standard
+    /// output is not a terminal or with --json, a human line per window otherwise; at the
+    /// end a summary (latency, per-source records, memory and CPU) on standard error.
+    ///
+    /// With HTTP on, labels and head adaptation run on the live gateway (`POST /labels`,
+    /// `POST /adapt`, `GET /adapt`, `POST /head/rollback`; writes need `[adapt] token`);
+    /// with `[adapt] dir`, accepted heads are kept there and the newest is used at start.
     Run {
         /// The gateway's settings (TOML; every option and its default:
         /// host/gateway.example.toml). Flags override the file.
@@ -67,8 +72,9 @@ enum Command {
         /// replay://FILE.mcap[?speed=X|?max].
         #[arg(long = "source", value_name = "URI")]
         sources: Vec<String>,
-        /// Serve /status, /metrics, /events and /healthz over HTTP on this address
-        /// (e.g. 127.0.0.1:8480).
+        /// Serve /status, /metrics, /events, /healthz and the adaptation endpoints over
+        /// HTTP on this address (e.g. 127.0.0.1:8480; port 0 picks a free one, named on
+        /// standard error).
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
         /// Stop after this many seconds (default: until a signal or every source ends).
@@ -85,6 +91,11 @@ enum Command {
     Demo {
         #[command(flatten)]
         args: demo::DemoArgs,
+    },
+    /// Manage the adapted heads a gateway keeps in its `[adapt] dir`.
+    Head {
+        #[command(subcommand)]
+        command: HeadCommand,
     },
     /// Decode a recorded device byte stream and print one record per line.
     ///
@@ -434,6 +445,9 @@ fn run(command: Command) -> Outcome {
         }),
         Command::Demo { args } => demo::run(&args),
         Command::Adapt { args } => adapt::run(&args),
+        Command::Head {
+            command: HeadCommand::Rollback { state },
+        } => head::rollback(&state),
     }
 }
 
@@ -450,8 +464,23 @@ impl Command {
             Command::Run { .. } => "run",
             Command::Demo { .. } => "demo",
             Command::Adapt { .. } => "adapt",
+            Command::Head { .. } => "head rollback",
         }
     }
+}
+
+/// `dagr head` subcommands.
+#[derive(Subcommand)]
+enum HeadCommand {
+    /// Roll a stopped gateway back to the head before its newest adapted one: the newest
+    /// `head-N/` in DIR is renamed `rolled-back-N/` (kept, never loaded), so the next
+    /// `dagr run` uses the one before it, or the model's own head when none is left. A
+    /// running gateway rolls back with `POST /head/rollback` instead.
+    Rollback {
+        /// The gateway's state directory (`[adapt] dir` in its config).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+    },
 }
 
 /// An error and its causes, `: `-separated, each said once.

@@ -199,6 +199,9 @@ pub struct PredictionTotals {
     pub last_present: Vec<&'static str>,
     /// Per modality, predictions made without it.
     pub absent: ModalityCounts,
+    /// The version of the head that made the latest prediction (0: the model package's
+    /// own; a prediction line's `head`).
+    pub last_head: Option<u64>,
 }
 
 /// A count per modality, with the modalities' names as keys.

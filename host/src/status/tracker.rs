@@ -223,6 +223,12 @@ impl StatusTracker {
         self.last_prediction_at = Some(Instant::now());
     }
 
+    /// Notes the version of the head that made the latest prediction (0: the model
+    /// package's own), so a reader sees an adapted head come into use or roll back.
+    pub fn note_head(&mut self, version: u64) {
+        self.predictions.last_head = Some(version);
+    }
+
     /// Publishes the status now, with the clocks and synchronizer of `pipeline` when
     /// given.
     pub fn refresh(&mut self, pipeline: Option<&Pipeline>) {

@@ -28,6 +28,7 @@ const LAYERS: &[&str] = &[
     "dataset",
     "recognize",
     "adapt",
+    "online",
 ];
 
 fn src() -> PathBuf {

@@ -14,5 +14,6 @@ mod live_outage;
 mod llrp_peers;
 mod llrp_source;
 mod node_peers;
+mod online_adapt;
 mod recognize_parity;
 mod serial_sources;
