@@ -68,7 +68,7 @@ pub fn recognize_capture_features(
         }
         let centre = seconds(window.start_ns + (window.end_ns - window.start_ns) / 2);
         let label = label_at(&labels, centre).map(|l| Arc::from(l.class.as_str()));
-        match recognizer.recognize(&window, label) {
+        match recognizer.recognize(window, label) {
             Ok(prediction) => {
                 tally.add(&prediction);
                 if let Err(e) = each(&prediction, recognizer.last_features()) {
