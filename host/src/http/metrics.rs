@@ -82,25 +82,25 @@ const GATEWAY: &[Metric<GatewayStatus>] = &[
         |g| level(g.uptime_s),
     ),
     ("dagr_sync_records", "Records placed in windows.", |g| {
-        count(g.synchronizer?.records)
+        count(g.synchronizer.as_ref()?.records)
     }),
     (
         "dagr_sync_late_records",
         "Records dropped because all their windows had gone out.",
-        |g| count(g.synchronizer?.late),
+        |g| count(g.synchronizer.as_ref()?.late),
     ),
     (
         "dagr_sync_overflow_records",
         "Records dropped because the synchronizer's buffer was full.",
-        |g| count(g.synchronizer?.overflow),
+        |g| count(g.synchronizer.as_ref()?.overflow),
     ),
     ("dagr_sync_windows", "Windows emitted.", |g| {
-        count(g.synchronizer?.windows)
+        count(g.synchronizer.as_ref()?.windows)
     }),
     (
         "dagr_sync_buffered_records",
         "Records held by the synchronizer now.",
-        |g| level(g.synchronizer?.buffered as f64),
+        |g| level(g.synchronizer.as_ref()?.buffered as f64),
     ),
     ("dagr_predictions", "Predictions made.", |g| {
         count(g.predictions.total)
