@@ -114,6 +114,11 @@ def main() -> None:
         "--ours-cmd", help="time this shell command ({file} = input) instead"
     )
     parser.add_argument("--keep", help="write the generated file here and keep it")
+    parser.add_argument(
+        "--min-ratio",
+        type=float,
+        help="exit 1 when dagr/csiread, measured in this run, is below this (CI's guard)",
+    )
     args = parser.parse_args()
     if args.runs < 1 or args.rows < 1:
         parser.error("--rows and --runs must be positive")
@@ -136,6 +141,8 @@ def main() -> None:
         peer = report("csiread", peer_n, peer_s, size)
         ours = report("dagr", ours_n, ours_s, size)
         print(f"ratio dagr/csiread: {ours / peer:.1f}x (target >= 5x)")
+        if args.min_ratio is not None and ours / peer < args.min_ratio:
+            sys.exit(f"dagr/csiread {ours / peer:.1f}x is below {args.min_ratio}x")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,11 @@ def main():
         action="store_true",
         help="time the dagr CLI instead of the throughput example",
     )
+    ap.add_argument(
+        "--min-ratio",
+        type=float,
+        help="exit 1 when ours / either peer, measured in this run, is below this (CI's guard)",
+    )
     args = ap.parse_args()
     subset = min(args.subset, args.messages)
 
@@ -185,9 +190,15 @@ def main():
 
     for name, rate in rates.items():
         print(f"{name:>20}: {rate:14,.0f} messages/s")
+    slowest = None
     for name, rate in rates.items():
         if name != ours_name:
-            print(f"{ours_name} / {name}: {rates[ours_name] / rate:,.1f}x")
+            ratio = rates[ours_name] / rate
+            print(f"{ours_name} / {name}: {ratio:,.1f}x")
+            slowest = ratio if slowest is None else min(slowest, ratio)
+    if args.min_ratio is not None and slowest < args.min_ratio:
+        print(f"{ours_name} is only {slowest:.1f}x a peer, below {args.min_ratio}x")
+        return 1
     return 0
 
 

@@ -1,7 +1,11 @@
 """The gateway's figures (issue 11 point 7) with the reference model, in one run:
 
+- latency: per-window inference latency at batch 1 of tract, ort and onnxruntime from
+  Python, side by side (the `latency` example of dagr-infer, built with `--features ort`;
+  skipped with a note when it or libonnxruntime is missing);
 - replay: a simulated 10-minute 3-modality capture through `dagr replay --model` pinned to
-  one core (taskset), as a multiple of real time (median of --runs);
+  one core (taskset), as a multiple of real time (median of --runs), by wall time and by
+  the CPU time the process used (on a shared machine the wall time includes waiting);
 - live: `dagr run` on the devices of a separate `dagr sim --serve` process for --live
   seconds: deadline-to-prediction latency p50/p99, CPU share of a core since the first
   prediction, RSS (its own end-of-run summary, measured from /proc/self);
@@ -16,7 +20,9 @@ Scratch files go to a temporary directory that is removed at the end.
 
 import argparse
 import json
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,23 +54,49 @@ def simulate(dagr, out, room, subject, seed, duration):
     )
 
 
+def children_cpu_s():
+    """User + system CPU seconds of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def replay_speed(dagr, tmp, runs):
-    """Median wall time of replaying a 600 s capture with the model on one core."""
+    """Median wall and CPU time of replaying a 600 s capture with the model on one core."""
     capture = tmp / "ten_minutes.mcap"
     simulate(dagr, capture, 47, 67, 1, 600)
-    walls = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), children_cpu_s()
         out = run(
             ["taskset", "-c", "0", dagr, "replay", "--json", "--model", MODEL, capture]
         )
         walls.append(time.perf_counter() - start)
+        cpus.append(children_cpu_s() - cpu)
     windows = len(out.stdout.splitlines())
-    wall = statistics.median(walls)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
     print(
-        f"replay: 600 s capture, {windows} windows, median {wall:.2f} s of {runs} "
-        f"on one core = {600 / wall:.0f}x real time (target >= 300x)"
+        f"replay: 600 s capture, {windows} windows, median of {runs} on one core: "
+        f"wall {wall:.2f} s = {600 / wall:.0f}x real time, CPU {cpu:.2f} s = "
+        f"{600 / cpu:.0f}x (target >= 300x)"
     )
+
+
+def latency(dagr, runs):
+    """The latency example's table (tract, ort, onnxruntime from Python)."""
+    example = Path(dagr).parent / "examples" / "latency"
+    venv = Path.home() / ".cache" / "dagr" / "train-venv"
+    libs = sorted(
+        venv.glob("lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*")
+    )
+    if not example.exists() or not libs:
+        print(
+            f"latency: skipped ({example} or libonnxruntime in {venv} missing; build it "
+            "with cargo build --release -p dagr-infer --features ort --examples)"
+        )
+        return
+    env = os.environ | {"ORT_DYLIB_PATH": str(libs[-1])}
+    out = run([example, "--model", MODEL, "--runs", runs], env=env)
+    print("latency: " + out.stdout.strip().replace("\n", "\n  "))
 
 
 def live(dagr, tmp, seconds):
@@ -137,16 +169,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="replay runs (3)")
     parser.add_argument("--live", type=int, default=60, help="live seconds (60)")
     parser.add_argument(
-        "--only", choices=["replay", "live", "accuracy"], help="one figure only"
+        "--only",
+        choices=["latency", "replay", "live", "accuracy"],
+        action="append",
+        help="this figure only (repeatable)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dagr-gateway-figures-") as tmp:
         tmp = Path(tmp)
-        if args.only in (None, "replay"):
+        parts = args.only or ["latency", "replay", "live", "accuracy"]
+        if "latency" in parts:
+            latency(args.dagr, 5)
+        if "replay" in parts:
             replay_speed(args.dagr, tmp, args.runs)
-        if args.only in (None, "live"):
+        if "live" in parts:
             live(args.dagr, tmp, args.live)
-        if args.only in (None, "accuracy"):
+        if "accuracy" in parts:
             accuracy(args.dagr, tmp)
 
 

@@ -42,6 +42,21 @@ const MAX_LATENESS_MS: u64 = 60_000;
 /// Longest EPC accepted, bytes (496 bits, the Gen2 maximum).
 const MAX_EPC_BYTES: usize = 62;
 
+/// Seconds of recent windows kept for labels by default (10 minutes).
+pub const DEFAULT_RECENT_S: f64 = 600.0;
+
+/// Labeled windows kept for adaptation by default.
+pub const DEFAULT_MAX_LABELED: usize = 5000;
+
+/// Longest span of recent windows accepted, s (a day).
+const MAX_RECENT_S: f64 = 86_400.0;
+
+/// Most labeled windows accepted.
+const MAX_LABELED: usize = 1_000_000;
+
+/// Shortest write token accepted, characters.
+pub const MIN_TOKEN_LEN: usize = 16;
+
 /// Everything `dagr run` can be told, as gateway.toml spells it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -60,6 +75,8 @@ pub struct GatewayConfig {
     pub queue: QueueConfig,
     /// RFID tags the model's rows follow.
     pub rfid: RfidConfig,
+    /// Labels and head adaptation on the running gateway.
+    pub adapt: AdaptConfig,
 }
 
 impl Default for GatewayConfig {
@@ -72,6 +89,7 @@ impl Default for GatewayConfig {
             sync: SyncSettings::default(),
             queue: QueueConfig::default(),
             rfid: RfidConfig::default(),
+            adapt: AdaptConfig::default(),
         }
     }
 }
@@ -331,6 +349,40 @@ pub struct RfidConfig {
     pub tags: Vec<String>,
 }
 
+/// Labels and head adaptation on the running gateway (`[adapt]`), over HTTP.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptConfig {
+    /// The bearer token HTTP writes (`POST /labels`, `/adapt`, `/head/rollback`) must
+    /// carry; empty refuses every write.
+    pub token: String,
+    /// Where accepted heads are kept as complete model packages, and found again at
+    /// start; empty keeps them in memory only.
+    pub dir: PathBuf,
+    /// Seconds of recent windows whose features are kept for labels.
+    pub recent_s: f64,
+    /// Labeled windows kept for adaptation; beyond, the oldest are dropped (and counted).
+    pub max_labeled: usize,
+}
+
+impl Default for AdaptConfig {
+    fn default() -> Self {
+        AdaptConfig {
+            token: String::new(),
+            dir: PathBuf::new(),
+            recent_s: DEFAULT_RECENT_S,
+            max_labeled: DEFAULT_MAX_LABELED,
+        }
+    }
+}
+
+impl AdaptConfig {
+    /// Windows the recent-windows ring holds for models hopping every `hop_s`.
+    pub fn recent_windows(&self, hop_s: f64) -> usize {
+        ((self.recent_s / hop_s).ceil() as usize).max(1)
+    }
+}
+
 /// The command line's values, put over the file's by [`GatewayConfig::apply`]; `None`
 /// leaves the file's (or the default) value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -509,7 +561,42 @@ impl GatewayConfig {
             return bad("queue.capacity", queue.capacity.to_string(), &expected);
         }
         self.check_sync(origin)?;
+        self.check_adapt(origin)?;
         self.check_tags(origin)
+    }
+
+    fn check_adapt(&self, origin: &Origin) -> Result<(), ConfigError> {
+        let bad = |key: &str, found: String, expected: String| {
+            Err(ConfigError::Value {
+                origin: origin.clone(),
+                key: format!("adapt.{key}"),
+                found,
+                expected,
+            })
+        };
+        let adapt = &self.adapt;
+        let token = &adapt.token;
+        if !token.is_empty()
+            && (token.chars().count() < MIN_TOKEN_LEN || token.chars().any(char::is_whitespace))
+        {
+            let expected = format!(
+                "empty (writes refused) or at least {MIN_TOKEN_LEN} characters without spaces"
+            );
+            return bad(
+                "token",
+                format!("a {}-character token", token.chars().count()),
+                expected,
+            );
+        }
+        if !(adapt.recent_s > 0.0 && adapt.recent_s <= MAX_RECENT_S) {
+            let expected = format!("more than 0 and at most {MAX_RECENT_S} s");
+            return bad("recent_s", adapt.recent_s.to_string(), expected);
+        }
+        if !(1..=MAX_LABELED).contains(&adapt.max_labeled) {
+            let expected = format!("1 to {MAX_LABELED} windows");
+            return bad("max_labeled", adapt.max_labeled.to_string(), expected);
+        }
+        Ok(())
     }
 
     fn check_sync(&self, origin: &Origin) -> Result<(), ConfigError> {

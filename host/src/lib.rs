@@ -14,6 +14,7 @@
 //! the flow only.
 #![forbid(unsafe_code)]
 
+pub mod adapt;
 pub mod capture;
 pub mod classes;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod dataset;
 pub mod events;
 pub mod format;
 pub mod http;
+pub mod online;
 pub mod output;
 pub mod pipeline;
 pub mod preprocess;

@@ -3,11 +3,13 @@
 //! mix in) watches a live-like run of the three modalities at their usual rates.
 //!
 //! Pushing a record allocates exactly one block (the shared `Arc` windows hold it by), never
-//! a ring's growth; polling due windows into a reused [`Window`] allocates none.
+//! a ring's growth; polling due windows into a reused [`Window`] allocates none; keeping a
+//! recognized window's features for labels ([`RecentWindows`]) allocates none either.
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
+use dagr_host::recognize::recent::RecentWindows;
 use dagr_host::record::{DeviceTime, Modality, Payload, Record};
 use dagr_host::sync::{SyncConfig, Synchronizer, Window};
 use dagr_protocols::llrp::TagReport;
@@ -130,4 +132,21 @@ fn cutting_windows_from_the_rings_allocates_nothing_in_steady_state() {
         "one Arc per record, no ring growth"
     );
     assert_eq!(poll_allocations, 0, "allocations cutting {windows} windows");
+}
+
+#[test]
+fn keeping_recent_windows_for_labels_allocates_nothing() {
+    // Ten minutes of the reference model's hops, 64 features per modality.
+    let mut recent = RecentWindows::new(1200, 64);
+    let features: Vec<Vec<f32>> = (0..3).map(|m| vec![m as f32; 64]).collect();
+    let (kept, allocated) = allocations(|| {
+        for i in 0..3000 {
+            let start = f64::from(i) * 0.5;
+            let feats = [&features[0][..], &features[1][..], &features[2][..]];
+            recent.push(start, start + 2.0, feats, [true; 3]).unwrap();
+        }
+        recent.len()
+    });
+    assert_eq!(kept, 1200, "the ring holds its capacity, the oldest gone");
+    assert_eq!(allocated, 0, "allocations keeping 3000 windows");
 }

@@ -1,4 +1,4 @@
-"""Command line: `python -m dagr_train corpus|train|eval|export|report|study|sweep|bench`."""
+"""Command line: `python -m dagr_train corpus|train|eval|export|rewrite|report|study|sweep|bench`."""
 
 import argparse
 import sys
@@ -97,6 +97,15 @@ def export_cmd(a):
     print(
         f"export: {a.out} ({doc['encoders']['parameters']} parameters, {doc['encoders']['flops_per_window']} FLOPs per window)"
     )
+
+
+def rewrite_cmd(a):
+    """`rewrite`: an already exported model.onnx given the export's graph rewrite."""
+
+    from .rewrite import rewrite_file
+
+    rewrite_file(a.onnx, a.out or a.onnx)
+    print(f"rewrite: {a.out or a.onnx} (mmWave point branch folded and reordered)")
 
 
 def report_cmd(a):
@@ -332,6 +341,14 @@ def parser():
     p.add_argument("--data", help="corpus for parity inputs (default: the run's)")
     p.add_argument("--eval", help="eval.json whose scores go into model.json")
     p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser(
+        "rewrite",
+        help="apply the export's graph rewrite (rewrite.py) to an exported model.onnx",
+    )
+    p.add_argument("onnx", help="model.onnx to rewrite")
+    p.add_argument("--out", help="where to write it (default: in place)")
+    p.set_defaults(func=rewrite_cmd)
 
     p = sub.add_parser(
         "study", help="train and compare methods a-g over seeds on the test part"

@@ -16,6 +16,7 @@ from .data import load_manifest, load_part
 from .dropout import SUBSETS
 from .evaluate import restrict
 from .loss import DagrConfig, dagr_loss
+from .rewrite import rewrite_file
 from .runs import load_run
 
 OPSET = 17
@@ -26,9 +27,11 @@ STEPS = {"mmwave": "mmwave_frames", "wifi": "wifi_steps", "rfid": "rfid_steps"}
 """The PreprocessSpec field giving each modality's time steps per window."""
 
 
-def export_onnx(model, path):
+def export_onnx(model, path, rewrite=True):
     """model.onnx with a symbolic batch axis on every input and output (legacy exporter:
-    it keeps the batch symbolic)."""
+    it keeps the batch symbolic); with `rewrite`, its mmWave point branch rewritten for
+    tract (rewrite.py: the same outputs, the standardization folded into the first point
+    layer). `rewrite=False` keeps PyTorch's graph, for comparing the two."""
     shapes = model.arch["shapes"]
     example = tuple(torch.zeros(2, *shapes[m]) for m in MODALITIES) + (
         torch.ones(2, 3),
@@ -44,7 +47,10 @@ def export_onnx(model, path):
         do_constant_folding=True,
         dynamo=False,
     )
-    onnx.checker.check_model(onnx.load(path))
+    if rewrite:
+        rewrite_file(path, path)
+    else:
+        onnx.checker.check_model(onnx.load(path))
 
 
 def head_tensors(model):

@@ -2,7 +2,8 @@
 //! windows for 30 epochs (batch 64, AdamW with a cosine schedule, modality dropout 0.5,
 //! feature noise 0.05, the reference DAGR settings) with the no_std core on one core, and
 //! the same head training in PyTorch on one CPU thread, side by side. Prints the median of
-//! several runs of each, the ratio and the core's steps per second.
+//! several runs of each, the ratio, the core's steps per second and its memory for the run
+//! (`MemoryBudget`: parameters, Adam moments, one batch, the best parameters kept).
 //!
 //! The windows are the 48 real ones of models/reference/parity/head_batch*_float32.npz,
 //! repeated with Gaussian noise (sigma 0.1) and a random non-empty subset of modalities
@@ -20,7 +21,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use dagr_head::{
-    arena_len, fit, AdamConfig, DagrConfig, HeadShape, ParamBlock, Rng, Split, TrainConfig, Windows,
+    arena_len, fit, AdamConfig, DagrConfig, HeadShape, MemoryBudget, ParamBlock, Rng, Split,
+    TrainConfig, Windows,
 };
 use safetensors::SafeTensors;
 
@@ -80,6 +82,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         steps as f64 / a,
         (WINDOWS * EPOCHS as usize) as f64 / a,
         steps as f64 / b
+    );
+    let budget = MemoryBudget::of(shape, batch);
+    println!(
+        "dagr-head memory for the run: {} bytes ({:.1} KiB: parameters, Adam moments, one \
+         batch, best parameters), besides the windows",
+        budget.total(),
+        budget.total() as f64 / 1024.0
     );
     Ok(())
 }

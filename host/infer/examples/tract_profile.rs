@@ -86,12 +86,33 @@ fn main() -> TractResult<()> {
         windows,
         usize::MAX,
     );
+    let mut per_branch: BTreeMap<String, Duration> = BTreeMap::new();
+    for ((_, name), t) in &per_node {
+        *per_branch.entry(branch(name).to_string()).or_default() += *t;
+    }
+    print_shares(
+        "branch (first part of the node name)",
+        per_branch.into_iter().collect(),
+        total,
+        windows,
+        usize::MAX,
+    );
     let nodes = per_node
         .into_iter()
         .map(|((id, name), t)| (format!("{id:>3} {name}"), t))
         .collect();
     print_shares("node (top 15)", nodes, total, windows, 15);
     Ok(())
+}
+
+/// The model part a node belongs to: the first component of its ONNX name (`/mmwave/...`
+/// -> `mmwave`), so the time splits by encoder and head.
+fn branch(op_and_name: &str) -> &str {
+    let name = op_and_name.split_once(' ').map_or(op_and_name, |(_, n)| n);
+    name.trim_start_matches('/')
+        .split(['/', '.'])
+        .next()
+        .unwrap_or(name)
 }
 
 /// Rows of (name, time over all windows), largest first: microseconds per window and share.

@@ -83,6 +83,12 @@ impl Classifier {
         Ok(&self.scores)
     }
 
+    /// The last window's result (what [`classify`](Self::classify) returned), for callers
+    /// that keep its backbone features after the call (to adapt the head on them).
+    pub fn last_scores(&self) -> &Scores {
+        &self.scores
+    }
+
     /// The ONNX model's own `logits` of the last window (the exported head's), for checks
     /// that the native head agrees with it.
     pub fn onnx_logits(&self) -> &[f32] {

@@ -1,6 +1,6 @@
 //! The `dagr` command line: subcommands and flags that read as English, errors that name
 //! the file and what was expected, and exit codes a script can trust (0 ok, 1 the input held
-//! nothing decodable, 2 usage or I/O error).
+//! nothing decodable, 2 usage or I/O error, 3 data lost, 4 refused by a check of the result).
 //!
 //! Each subcommand's module composes library pieces and returns a [`Failure`]; [`main`] is
 //! the one place that prints it (`dagr COMMAND: what: why: cause`, ripgrep-style, on
@@ -19,9 +19,11 @@ use dagr_host::format::{Format, TABLE};
 use dagr_host::output::{OutputError, Overwrite};
 use dagr_infer::EngineKind;
 
+mod adapt;
 mod dataset;
 mod decode;
 mod demo;
+mod head;
 mod inspect;
 mod recognize_replay;
 mod record;
@@ -49,9 +51,13 @@ enum Command {
     /// Windows (length and hop from the model's model.json) go out at their deadline
     /// whether or not every source delivered: a source that dies leaves its modality out
     /// of the prediction's `present` and is used again when it returns. Prints JSON lines
-    /// (`t`, `start`, `class`, `score`, `probs`, `present`, `label`) when standard output is
-    /// not a terminal or with --json, a human line per window otherwise; at the end a
-    /// summary (latency, per-source records, memory and CPU) on standard error.
+    /// (`t`, `start`, `class`, `score`, `probs`, `present`, `label`, `head`) when standard
+    /// output is not a terminal or with --json, a human line per window otherwise; at the
+    /// end a summary (latency, per-source records, memory and CPU) on standard error.
+    ///
+    /// With HTTP on, labels and head adaptation run on the live gateway (`POST /labels`,
+    /// `POST /adapt`, `GET /adapt`, `POST /head/rollback`; writes need `[adapt] token`);
+    /// with `[adapt] dir`, accepted heads are kept there and the newest is used at start.
     Run {
         /// The gateway's settings (TOML; every option and its default:
         /// host/gateway.example.toml). Flags override the file.
@@ -66,8 +72,9 @@ enum Command {
         /// replay://FILE.mcap[?speed=X|?max].
         #[arg(long = "source", value_name = "URI")]
         sources: Vec<String>,
-        /// Serve /status, /metrics, /events and /healthz over HTTP on this address
-        /// (e.g. 127.0.0.1:8480).
+        /// Serve /status, /metrics, /events, /healthz and the adaptation endpoints over
+        /// HTTP on this address (e.g. 127.0.0.1:8480; port 0 picks a free one, named on
+        /// standard error).
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
         /// Stop after this many seconds (default: until a signal or every source ends).
@@ -84,6 +91,11 @@ enum Command {
     Demo {
         #[command(flatten)]
         args: demo::DemoArgs,
+    },
+    /// Manage the adapted heads a gateway keeps in its `[adapt] dir`.
+    Head {
+        #[command(subcommand)]
+        command: HeadCommand,
     },
     /// Decode a recorded device byte stream and print one record per line.
     ///
@@ -168,6 +180,22 @@ enum Command {
     Sim {
         #[command(flatten)]
         args: sim::SimArgs,
+    },
+    /// Adapt a model's classifier head to labeled captures (a new room, new people) and
+    /// write the adapted model package.
+    ///
+    /// The captures' windows go through the model as in `dagr replay --model`; each window
+    /// a label covers keeps its backbone features and class. The head is trained on them
+    /// under the model's DAGR settings (model.json `dagr`), a share of each class held out:
+    /// progress per epoch and the held-out accuracy before and after go to standard error.
+    /// The package (head.safetensors, model.onnx carrying the new head, model.json with an
+    /// `adaptation` record) is written only when the adapted head does better on the
+    /// held-out windows than the start (else exit 4, nothing written) or with
+    /// --accept-worse. Bad labels (none, a class the model lacks, a class without windows)
+    /// stop it before anything is written (exit 2).
+    Adapt {
+        #[command(flatten)]
+        args: adapt::AdaptArgs,
     },
     /// Build training data from labeled captures.
     Dataset {
@@ -265,6 +293,9 @@ pub enum Failure {
     DataLost(String),
     /// A usage, configuration or I/O error (exit 2), with its chain of causes.
     Error(Box<dyn Error + Send + Sync>),
+    /// The work was done but a check of its result refused it, so nothing was written
+    /// (exit 4): `dagr adapt`'s validation gate. The text says why and how to override.
+    Refused(String),
 }
 
 impl<E: Error + Send + Sync + 'static> From<E> for Failure {
@@ -335,6 +366,10 @@ pub fn main() -> ExitCode {
         Err(Failure::DataLost(message)) => {
             eprintln!("dagr {name}: {message}");
             ExitCode::from(3)
+        }
+        Err(Failure::Refused(message)) => {
+            eprintln!("dagr {name}: {message}");
+            ExitCode::from(4)
         }
         Err(Failure::Error(error)) => {
             eprintln!("dagr {name}: {}", chain(error.as_ref()));
@@ -409,6 +444,10 @@ fn run(command: Command) -> Outcome {
             json,
         }),
         Command::Demo { args } => demo::run(&args),
+        Command::Adapt { args } => adapt::run(&args),
+        Command::Head {
+            command: HeadCommand::Rollback { state },
+        } => head::rollback(&state),
     }
 }
 
@@ -424,8 +463,24 @@ impl Command {
             Command::Sim { .. } => "sim",
             Command::Run { .. } => "run",
             Command::Demo { .. } => "demo",
+            Command::Adapt { .. } => "adapt",
+            Command::Head { .. } => "head rollback",
         }
     }
+}
+
+/// `dagr head` subcommands.
+#[derive(Subcommand)]
+enum HeadCommand {
+    /// Roll a stopped gateway back to the head before its newest adapted one: the newest
+    /// `head-N/` in DIR is renamed `rolled-back-N/` (kept, never loaded), so the next
+    /// `dagr run` uses the one before it, or the model's own head when none is left. A
+    /// running gateway rolls back with `POST /head/rollback` instead.
+    Rollback {
+        /// The gateway's state directory (`[adapt] dir` in its config).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+    },
 }
 
 /// An error and its causes, `: `-separated, each said once.

@@ -2,21 +2,27 @@
 //! per window on stdout: JSON lines (DESIGN.md's fields) when stdout is a file or a pipe or
 //! with --json, one human line per window on a terminal. Settings come from `--config
 //! gateway.toml` (every option with its default: host/gateway.example.toml) with the
-//! flags on top; `--http ADDR` (or `[http]`) serves /status, /metrics, /events, /healthz. Source state changes go to
+//! flags on top; `--http ADDR` (or `[http]`) serves /status, /metrics, /events, /healthz,
+//! and labels and head adaptation (`/labels`, `/adapt`, `/head/rollback`, writes behind
+//! `[adapt] token`); with `[adapt] dir`, accepted heads are kept there and the newest is
+//! used at the next start (said on standard error). Source state changes go to
 //! standard error as they happen; at the end, a summary there: windows, deadline-to-
 //! prediction latency (p50/p99), per-source records and state, and the process's memory
 //! and CPU share since the first prediction.
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dagr_host::adapt::AdaptSettings;
 use dagr_host::clock::GatewayClock;
 use dagr_host::config::{Engine, GatewayConfig, ModelConfig, OutputMode, Overrides};
-use dagr_host::http::{self, PredictionFeed};
+use dagr_host::http::{self, ControlMount, PredictionFeed, WriteToken};
+use dagr_host::online::store::HeadStore;
+use dagr_host::online::{HeadVersion, OnlineAdaptation, Setup};
 use dagr_host::preprocess::tag_order::TagOrder;
-use dagr_host::recognize::live::{LiveError, LiveRecognizer, PredictionOutput};
+use dagr_host::recognize::live::{Adaptation, LiveError, LiveRecognizer, PredictionOutput};
 use dagr_host::recognize::{default_model_dir, Recognizer};
 use dagr_host::runtime::{watch_signals, Gateway, Interrupt, Until};
 use dagr_host::source::{self, Output};
@@ -79,12 +85,16 @@ fn model_dir(config: &ModelConfig) -> PathBuf {
 
 /// The model package `config` names, on its engine, with its RFID tag list.
 pub fn open_model(config: &GatewayConfig) -> Result<Recognizer, Failure> {
-    let dir = model_dir(&config.model);
+    open_model_at(config, &model_dir(&config.model))
+}
+
+/// The model package in `dir`, on `config`'s engine, with its RFID tag list.
+fn open_model_at(config: &GatewayConfig, dir: &Path) -> Result<Recognizer, Failure> {
     let engine = match config.model.engine {
         Engine::Tract => EngineKind::Tract,
         Engine::Ort => EngineKind::Ort,
     };
-    let mut recognizer = Recognizer::open(&dir, engine)?;
+    let mut recognizer = Recognizer::open(dir, engine)?;
     if !config.rfid.tags.is_empty() {
         let order = TagOrder::from_hex(&config.rfid.tags).map_err(context("rfid.tags"))?;
         recognizer = recognizer.with_tag_order(order);
@@ -139,6 +149,7 @@ pub fn run_live_labeled(
     for uri in &uris {
         source::check(uri).map_err(context(format!("source {}", uri.text)))?;
     }
+    let (recognizer, online) = open_online(config, recognizer, live.command)?;
     let board = StatusBoard::new(ModelStatus {
         name: recognizer.package().name().to_string(),
         engine: recognizer.engine().name().to_string(),
@@ -148,11 +159,22 @@ pub fn run_live_labeled(
         .sync
         .sync_config(window_ns, hop_ns, recognizer.rates_hz());
     let feed = PredictionFeed::new(config.http.events_buffer, board.clone());
+    let (mount, adaptation) = match online {
+        Some((control, adaptation)) => {
+            let mount = ControlMount {
+                control: Arc::new(control),
+                token: WriteToken::new(&config.adapt.token),
+            };
+            (Some(mount), Some(adaptation))
+        }
+        None => (None, None),
+    };
     let server = if config.http.enabled {
-        Some(http::start(
+        Some(http::start_with_control(
             config.http.address,
             board.clone(),
             feed.clone(),
+            mount,
         )?)
     } else {
         None
@@ -184,6 +206,9 @@ pub fn run_live_labeled(
     if let Some(labeler) = labeler {
         sink = sink.with_labeler(labeler);
     }
+    if let Some(adaptation) = adaptation {
+        sink = sink.with_adaptation(adaptation);
+    }
     let until = Until {
         deadline: live
             .duration
@@ -202,6 +227,92 @@ pub fn run_live_labeled(
     }
     eprint!("{}", summary(live.command, &sink, &usage));
     Ok(())
+}
+
+/// The recognizer to run, on the newest head stored in `[adapt] dir` when there is one,
+/// and online adaptation (labels, background adaptation, rollback) when HTTP serves it.
+fn open_online(
+    config: &GatewayConfig,
+    recognizer: Recognizer,
+    command: &str,
+) -> Result<(Recognizer, Option<(OnlineAdaptation, Adaptation)>), Failure> {
+    let store = if config.adapt.dir.as_os_str().is_empty() {
+        None
+    } else {
+        Some(HeadStore::open(&config.adapt.dir)?)
+    };
+    let (recognizer, previous) = match &store {
+        Some(store) => resume(config, recognizer, store, command)?,
+        None => (recognizer, None),
+    };
+    if !config.http.enabled {
+        return Ok((recognizer, None));
+    }
+    let settings = match AdaptSettings::from_package(recognizer.package()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::warn!(
+                "no adaptation on this gateway: model {}'s adaptation settings: {error}",
+                recognizer.package().name()
+            );
+            return Ok((recognizer, None));
+        }
+    };
+    let current = HeadVersion {
+        version: recognizer.head_version(),
+        params: recognizer.head_params().to_vec(),
+    };
+    let (control, adaptation) = OnlineAdaptation::new(Setup {
+        package: recognizer.package().clone(),
+        current,
+        previous,
+        settings,
+        store,
+        recent_windows: config.adapt.recent_windows(recognizer.spec().hop_s),
+        max_labeled: config.adapt.max_labeled,
+    });
+    Ok((recognizer, Some((control, adaptation))))
+}
+
+/// Switches to the newest head in `store` (a complete package: its own model.onnx and
+/// head) after checking it belongs to the configured model, and finds the head before it
+/// for rollback (the model's own head when it is the only one stored).
+fn resume(
+    config: &GatewayConfig,
+    recognizer: Recognizer,
+    store: &HeadStore,
+    command: &str,
+) -> Result<(Recognizer, Option<HeadVersion>), Failure> {
+    let heads = store.heads()?;
+    let Some(newest) = heads.first() else {
+        return Ok((recognizer, None));
+    };
+    let model = recognizer.package();
+    store.load(newest, model)?;
+    let previous = match heads.get(1) {
+        Some(before) => HeadVersion {
+            version: before.version,
+            params: store.load(before, model)?.head_params().to_vec(),
+        },
+        None => HeadVersion {
+            version: recognizer.head_version(),
+            params: recognizer.head_params().to_vec(),
+        },
+    };
+    let parent = newest.parent().unwrap_or_else(|| "(unrecorded)".into());
+    let mut adapted = open_model_at(config, &newest.dir)?;
+    let params = adapted.head_params().to_vec();
+    adapted.replace_head(params, newest.version)?;
+    eprintln!(
+        "dagr {command}: using adapted head {} from {} (adapted from model {parent}; the \
+         configured model is {} in {}); head {} before it is kept for rollback",
+        newest.version,
+        newest.dir.display(),
+        model.name(),
+        model_dir(&config.model).display(),
+        previous.version
+    );
+    Ok((adapted, Some(previous)))
 }
 
 /// Prints each prediction: JSON or a human line, flushed at once (a live stream).

@@ -109,6 +109,19 @@ fn values_of_the_right_type_but_unusable_are_named() {
     assert!(text.contains("`queue.capacity` = 0"), "{text}");
     let text = error("[http]\nevents_buffer = 0\n");
     assert!(text.contains("`http.events_buffer` = 0"), "{text}");
+    let text = error("[adapt]\ntoken = \"short\"\n");
+    assert_eq!(
+        text,
+        "/etc/dagr/gateway.toml: `adapt.token` = a 5-character token: expected empty (writes \
+         refused) or at least 16 characters without spaces"
+    );
+    let text = error("[adapt]\nrecent_s = 0.0\n");
+    assert!(
+        text.contains("`adapt.recent_s` = 0: expected more than 0"),
+        "{text}"
+    );
+    let text = error("[adapt]\nmax_labeled = 0\n");
+    assert!(text.contains("`adapt.max_labeled` = 0"), "{text}");
 }
 
 #[test]
@@ -198,6 +211,7 @@ fn every_table_refuses_unknown_keys_and_wrong_types_by_path() {
         ("sync.min_coverage", "wifi", "0.25"),
         ("queue", "overflow", "\"drop-oldest\""),
         ("rfid", "tags", "[]"),
+        ("adapt", "max_labeled", "100"),
     ];
     for (table, key, good) in tables {
         let header = if table.is_empty() {

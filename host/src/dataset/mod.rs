@@ -137,7 +137,7 @@ fn export_capture(
             entry.unknown_class += 1;
             return;
         };
-        let tensors = preprocess(&window, spec);
+        let tensors = preprocess(window, spec);
         entry.count(classes[class], &tensors.present);
         shard.push(
             &tensors,

@@ -33,16 +33,18 @@ pub struct ReplayTally {
 }
 
 /// Replays `path` through the pipeline with `config`, handing every window to `each` in
-/// order. Also returns the capture's metadata (merged `dagr` records).
+/// order (one window's buffers reused for all but the flushed last ones). Also returns the
+/// capture's metadata (merged `dagr` records).
 pub fn replay_windows(
     path: &Path,
     config: SyncConfig,
-    each: &mut dyn FnMut(Window),
+    each: &mut dyn FnMut(&Window),
 ) -> Result<(ReplayTally, BTreeMap<String, String>), CaptureError> {
     let mut pipeline =
         Pipeline::with_windows(config).map_err(|e| CaptureError::new(path, e.to_string()))?;
     let mut reader = CaptureReader::open(path)?;
     let mut wired = std::collections::BTreeSet::new();
+    let mut window = Window::empty();
     for entry in reader.by_ref() {
         let Entry::Chunk {
             stream,
@@ -59,9 +61,13 @@ pub fn replay_windows(
             }
         }
         pipeline.push_chunk(&stream.name, stream.format, &bytes, log_ns);
-        pipeline.poll(log_ns).into_iter().for_each(&mut *each);
+        while pipeline.poll_into(log_ns, &mut window) {
+            each(&window);
+        }
     }
-    pipeline.finish(&mut |_, _| {}).into_iter().for_each(each);
+    for window in pipeline.finish(&mut |_, _| {}) {
+        each(&window);
+    }
     let tally = ReplayTally {
         records: pipeline.records(),
         warning: reader.warning(),

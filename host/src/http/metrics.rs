@@ -14,7 +14,8 @@
 //! `dagr_node_crc_errors_total`; `dagr_sync_records_total`, `dagr_sync_late_records_total`,
 //! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
 //! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`,
-//! `dagr_predictions_absent_total{modality}`;
+//! `dagr_predictions_absent_total{modality}`, `dagr_head_version` (the head that made the
+//! latest prediction, 0 for the model's own);
 //! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
 use std::fmt::Error;
 
@@ -81,25 +82,25 @@ const GATEWAY: &[Metric<GatewayStatus>] = &[
         |g| level(g.uptime_s),
     ),
     ("dagr_sync_records", "Records placed in windows.", |g| {
-        count(g.synchronizer?.records)
+        count(g.synchronizer.as_ref()?.records)
     }),
     (
         "dagr_sync_late_records",
         "Records dropped because all their windows had gone out.",
-        |g| count(g.synchronizer?.late),
+        |g| count(g.synchronizer.as_ref()?.late),
     ),
     (
         "dagr_sync_overflow_records",
         "Records dropped because the synchronizer's buffer was full.",
-        |g| count(g.synchronizer?.overflow),
+        |g| count(g.synchronizer.as_ref()?.overflow),
     ),
     ("dagr_sync_windows", "Windows emitted.", |g| {
-        count(g.synchronizer?.windows)
+        count(g.synchronizer.as_ref()?.windows)
     }),
     (
         "dagr_sync_buffered_records",
         "Records held by the synchronizer now.",
-        |g| level(g.synchronizer?.buffered as f64),
+        |g| level(g.synchronizer.as_ref()?.buffered as f64),
     ),
     ("dagr_predictions", "Predictions made.", |g| {
         count(g.predictions.total)
@@ -108,6 +109,11 @@ const GATEWAY: &[Metric<GatewayStatus>] = &[
         "dagr_predictions_partial",
         "Predictions made with a modality absent.",
         |g| count(g.predictions.partial),
+    ),
+    (
+        "dagr_head_version",
+        "Version of the head that made the latest prediction (0: the model's own).",
+        |g| level(g.predictions.last_head? as f64),
     ),
     (
         "dagr_events_clients",
@@ -310,5 +316,25 @@ mod tests {
             "no source, no family:\n{text}"
         );
         assert!(!text.contains("dagr_sync_"), "no synchronizer yet:\n{text}");
+        assert!(
+            !text.contains("dagr_head_version "),
+            "no prediction yet:\n{text}"
+        );
+    }
+
+    #[test]
+    fn the_head_of_the_latest_prediction_is_a_gauge() {
+        let board = StatusBoard::new(ModelStatus::default());
+        let mut tracker = crate::status::StatusTracker::new(
+            board.clone(),
+            crate::clock::GatewayClock::new(),
+            &[],
+        );
+        tracker.note_prediction("walking", [true; 3]);
+        tracker.note_head(3);
+        tracker.refresh(None);
+        let text = render(board.snapshot()).unwrap();
+        assert!(text.contains("# TYPE dagr_head_version gauge\n"), "{text}");
+        assert!(text.contains("\ndagr_head_version 3.0\n"), "{text}");
     }
 }

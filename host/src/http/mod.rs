@@ -5,7 +5,9 @@
 //! - `GET /metrics`: the same snapshot in the Prometheus text format ([`metrics`]);
 //! - `GET /events`: server-sent events, one `data:` line per prediction, from the
 //!   [`PredictionFeed`] the run loop publishes to ([`feed`]);
-//! - `GET /healthz`: `200 ok` while the run loop keeps the board fresh, `503` otherwise.
+//! - `GET /healthz`: `200 ok` while the run loop keeps the board fresh, `503` otherwise;
+//! - with a [`ControlMount`] ([`start_with_control`]): `POST /labels`, `GET`/`POST /adapt`
+//!   and `POST /head/rollback`, writes behind a bearer token ([`control`]).
 //!
 //! [`start`] binds the address (loopback unless told otherwise) and serves from a thread of
 //! its own running a single-threaded tokio runtime with axum: all async code lives inside
@@ -27,20 +29,23 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use futures_util::stream::{self, Stream};
 use tokio::sync::watch;
 
 use crate::status::StatusBoard;
 
+pub mod control;
 pub mod feed;
 pub mod metrics;
 
+pub use control::{Control, ControlMount, Reply, WriteToken};
 pub use feed::{PredictionFeed, MAX_EVENT_CLIENTS};
 
 /// How long open connections get to finish after [`HttpServer::stop`].
@@ -75,6 +80,7 @@ struct AppState {
     board: StatusBoard,
     feed: PredictionFeed,
     stopping: watch::Receiver<bool>,
+    control: Option<ControlMount>,
 }
 
 /// A running HTTP server; [`stop`](Self::stop) it (dropping it stops it too).
@@ -91,6 +97,16 @@ pub fn start(
     board: StatusBoard,
     feed: PredictionFeed,
 ) -> Result<HttpServer, HttpError> {
+    start_with_control(address, board, feed, None)
+}
+
+/// [`start`], also serving the control endpoints of `control` when given.
+pub fn start_with_control(
+    address: SocketAddr,
+    board: StatusBoard,
+    feed: PredictionFeed,
+    control: Option<ControlMount>,
+) -> Result<HttpServer, HttpError> {
     let bind_error = |source| HttpError::Bind { address, source };
     let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
     listener.set_nonblocking(true).map_err(bind_error)?;
@@ -105,19 +121,33 @@ pub fn start(
         tokio::net::TcpListener::from_std(listener).map_err(bind_error)?
     };
     let (stop, stopping) = watch::channel(false);
+    let controlled = control.as_ref().map(|c| c.token.is_set());
     let state = AppState {
         board,
         feed,
         stopping: stopping.clone(),
+        control,
     };
     let thread = std::thread::Builder::new()
         .name(format!("http {local}"))
         .spawn(move || runtime.block_on(serve(listener, router(state), stopping)))
         .map_err(HttpError::Start)?;
-    tracing::info!("serving /status, /metrics, /events and /healthz on http://{local}");
+    match controlled {
+        None => tracing::info!("serving /status, /metrics, /events and /healthz on http://{local}"),
+        Some(writable) => {
+            tracing::info!(
+                "serving /status, /metrics, /events, /healthz, /labels, /adapt and \
+                 /head/rollback on http://{local}"
+            );
+            if !writable {
+                tracing::info!("label and adaptation writes are refused: no [adapt] token set");
+            }
+        }
+    }
     if !local.ip().is_loopback() {
         tracing::warn!(
-            "http://{local} is reachable from other machines; it asks no one who they are"
+            "http://{local} is reachable from other machines; only the control writes ask \
+             for a token"
         );
     }
     Ok(HttpServer {
@@ -185,6 +215,9 @@ fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/events", get(events))
         .route("/healthz", get(healthz))
+        .route("/labels", post(post_labels))
+        .route("/adapt", get(get_adapt).post(post_adapt))
+        .route("/head/rollback", post(post_rollback))
         .fallback(not_found)
         .with_state(state)
 }
@@ -241,10 +274,52 @@ fn event_stream(
     )
 }
 
+/// Runs `write` on the control side once the token checks out.
+fn write_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    write: impl FnOnce(&dyn Control) -> Reply,
+) -> Response {
+    let Some(mount) = &state.control else {
+        return no_control();
+    };
+    match mount.token.refuse(headers) {
+        Some(refusal) => refusal,
+        None => write(mount.control.as_ref()).into_response(),
+    }
+}
+
+async fn post_labels(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    write_with(&state, &headers, |c| c.label(&body))
+}
+
+async fn post_adapt(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    write_with(&state, &headers, |c| c.start_adaptation())
+}
+
+async fn post_rollback(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    write_with(&state, &headers, |c| c.rollback())
+}
+
+async fn get_adapt(State(state): State<AppState>) -> Response {
+    match &state.control {
+        Some(mount) => mount.control.adaptation().into_response(),
+        None => no_control(),
+    }
+}
+
+fn no_control() -> Response {
+    Reply::error(
+        404,
+        "labels and adaptation are not available on this server",
+    )
+    .into_response()
+}
+
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        "not found; try /status, /metrics, /events or /healthz\n",
+        "not found; try /status, /metrics, /events, /healthz, /adapt, /labels or /head/rollback\n",
     )
         .into_response()
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::clock::{ClockModel, SourceClocks, TimeSyncExchange, WireRate};
 use crate::format::{Decoded, Format};
 use crate::record::Record;
-use crate::sync::{SyncConfig, SyncConfigError, SyncStats, Synchronizer, Window};
+use crate::sync::{SourceTally, SyncConfig, SyncConfigError, SyncStats, Synchronizer, Window};
 
 pub mod decoder;
 
@@ -150,6 +150,11 @@ impl Pipeline {
     /// The synchronizer's totals (records placed, late, windows...), when it cuts windows.
     pub fn sync_stats(&self) -> Option<SyncStats> {
         self.sync.as_ref().map(Synchronizer::stats)
+    }
+
+    /// The synchronizer's per-stream tallies (records, late), when it cuts windows.
+    pub fn sync_sources(&self) -> Option<&std::collections::BTreeMap<Arc<str>, SourceTally>> {
+        self.sync.as_ref().map(Synchronizer::sources)
     }
 
     /// The clock model of `source`, once it sent a record or a time-sync answer.

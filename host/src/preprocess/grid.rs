@@ -81,7 +81,11 @@ impl Series {
 
 /// `x` wrapped into `(-π, π]`.
 pub fn wrap_pi(x: f64) -> f64 {
-    let y = x.rem_euclid(TAU);
+    // `x.rem_euclid(TAU)` spelled out, skipping the `fmod` call where `x % TAU` is `x`
+    // itself (|x| < TAU: most calls of the phase unwrap), so the result is bit for bit the
+    // same and a window's unwrap is several times cheaper.
+    let r = if x.abs() < TAU { x } else { x % TAU };
+    let y = if r < 0.0 { r + TAU } else { r };
     if y > PI {
         y - TAU
     } else {
@@ -142,6 +146,26 @@ mod tests {
         let mut falling: Vec<f64> = truth.iter().map(|p| (-p).rem_euclid(TAU)).collect();
         unwrap(&mut falling);
         assert!((falling[99] - falling[0] + 0.3 * 99.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn wrap_pi_equals_the_rem_euclid_definition_bit_for_bit() {
+        let reference = |x: f64| {
+            let y = x.rem_euclid(TAU);
+            if y > PI {
+                y - TAU
+            } else {
+                y
+            }
+        };
+        let mut x = -40.0;
+        while x < 40.0 {
+            for v in [x, TAU, -TAU, PI, -PI, 0.0, -0.0, TAU - 1e-15, -TAU + 1e-15] {
+                assert_eq!(wrap_pi(v).to_bits(), reference(v).to_bits(), "{v}");
+            }
+            x += 0.0137;
+        }
+        assert!(wrap_pi(f64::NAN).is_nan() && wrap_pi(f64::INFINITY).is_nan());
     }
 
     #[test]

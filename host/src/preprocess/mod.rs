@@ -57,6 +57,7 @@ pub mod wifi;
 
 pub use tag_order::{TagOrder, TagOrderError};
 
+mod packet_cache;
 #[cfg(test)]
 mod pinned;
 #[cfg(test)]

@@ -26,6 +26,7 @@
 //! Intel 5300); a record without a mapping is unused and counted.
 use super::csi::{self, Packet};
 use super::grid::{grid_times_into, wrap_pi, Series};
+use super::packet_cache::{CachedPacket, PacketCache, PacketRows};
 use super::{
     seconds_into, PreprocessSpec, WIFI_AMPLITUDE_SCALE_DB, WIFI_ANTENNAS, WIFI_BLOCKS, WIFI_LINKS,
     WIFI_PHASE_SCALE_RAD, WIFI_SUBCARRIERS,
@@ -47,13 +48,19 @@ pub fn picked_subcarriers() -> [i32; WIFI_SUBCARRIERS] {
 }
 
 /// The buffers the WiFi tensor is built in, kept between windows so that a steady stream
-/// of windows allocates nothing.
+/// of windows allocates nothing, and the packets the last window computed.
 #[derive(Debug, Clone, Default)]
 pub struct WifiScratch {
     /// One series per link and block.
     series: Vec<Series>,
     /// The grid's times.
     grid: Vec<f64>,
+    /// Per link, the window's records (indices) of the packet being gathered.
+    members: [Vec<usize>; WIFI_LINKS],
+    /// Packets computed by earlier windows, per link by time.
+    packets: PacketCache,
+    /// The subcarriers the cached packets were read at.
+    subcarriers: Option<[i32; WIFI_SUBCARRIERS]>,
 }
 
 /// Fills `out` (`[270, T]`, any previous content overwritten) with the WiFi tensor of
@@ -65,12 +72,17 @@ pub fn tensor_into(
     out: &mut [f32],
 ) -> usize {
     out.fill(0.0);
-    let series = &mut scratch.series;
-    series.resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
-    series.iter_mut().for_each(Series::clear);
-    let unused = collect_packets(window, spec, series);
+    scratch
+        .series
+        .resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
+    scratch.series.iter_mut().for_each(Series::clear);
+    if scratch.subcarriers != Some(spec.wifi_subcarriers) {
+        scratch.packets.clear();
+        scratch.subcarriers = Some(spec.wifi_subcarriers);
+    }
+    let unused = collect_packets(window, spec, scratch);
     grid_times_into(spec.window_s, spec.wifi_steps, &mut scratch.grid);
-    write_rows(series, &scratch.grid, out);
+    write_rows(&mut scratch.series, &scratch.grid, out);
     unused
 }
 
@@ -88,41 +100,88 @@ fn links(window: &Window) -> [Option<&str>; WIFI_LINKS] {
 }
 
 /// Groups the window's WiFi records into packets per link (the records of one link with
-/// one time) and appends each packet to its link's `series`; returns the unused records.
-fn collect_packets(window: &Window, spec: &PreprocessSpec, series: &mut [Series]) -> usize {
+/// one time) and appends each packet to its link's series; returns the unused records.
+fn collect_packets(window: &Window, spec: &PreprocessSpec, scratch: &mut WifiScratch) -> usize {
     let links = links(window);
-    let mut pending: [Option<(f64, Packet)>; WIFI_LINKS] = [None; WIFI_LINKS];
+    scratch.packets.start_window(&links, window.start_ns);
+    let mut pending: [Option<u64>; WIFI_LINKS] = [None; WIFI_LINKS];
     let mut unused = 0;
-    for r in window.records_of(Modality::Wifi) {
+    for (i, r) in window.records.iter().enumerate() {
+        if r.record.modality != Modality::Wifi {
+            continue;
+        }
         let source = &*r.record.source;
         let Some(link) = links.iter().position(|l| *l == Some(source)) else {
             unused += 1;
             continue;
         };
-        let Some(reading) = csi::read(&r.record.payload, &spec.wifi_subcarriers) else {
-            unused += 1;
+        if pending[link].is_some_and(|at| at != r.t_ns) {
+            unused += finish_packet(window, spec, scratch, link, pending[link].take());
+        }
+        pending[link] = Some(r.t_ns);
+        scratch.members[link].push(i);
+    }
+    for (link, at) in pending.into_iter().enumerate() {
+        unused += finish_packet(window, spec, scratch, link, at);
+    }
+    unused
+}
+
+/// Appends the packet of `link` at `at` (its records gathered in `scratch.members`) to the
+/// link's series, from the cache when an earlier window computed it; returns its records
+/// without a mapping.
+fn finish_packet(
+    window: &Window,
+    spec: &PreprocessSpec,
+    scratch: &mut WifiScratch,
+    link: usize,
+    at: Option<u64>,
+) -> usize {
+    let Some(t_ns) = at else {
+        return 0;
+    };
+    let members = &scratch.members[link];
+    let packet = match scratch.packets.get(link, t_ns, members.len()) {
+        Some(cached) => *cached,
+        None => {
+            let packet = read_packet(window, spec, members, t_ns);
+            scratch.packets.put(link, packet);
+            packet
+        }
+    };
+    scratch.members[link].clear();
+    let series = &mut scratch.series[link * WIFI_BLOCKS..(link + 1) * WIFI_BLOCKS];
+    push_rows(series, seconds_into(window, t_ns), &packet.rows);
+    packet.unusable
+}
+
+/// Reads the records `members` of one packet and computes what it adds to the series.
+fn read_packet(
+    window: &Window,
+    spec: &PreprocessSpec,
+    members: &[usize],
+    t_ns: u64,
+) -> CachedPacket {
+    let mut packet: Packet = [None; WIFI_ANTENNAS];
+    let mut unusable = 0;
+    for &i in members {
+        let Some(reading) = csi::read(&window.records[i].record.payload, &spec.wifi_subcarriers)
+        else {
+            unusable += 1;
             continue;
         };
-        let t = seconds_into(window, r.t_ns);
-        let slot = &mut pending[link];
-        if slot.as_ref().is_some_and(|(at, _)| *at != t) {
-            if let Some((at, packet)) = slot.take() {
-                push_packet(&mut series[link * WIFI_BLOCKS..], at, &packet);
-            }
-        }
-        let packet = &mut slot.get_or_insert((t, [None; WIFI_ANTENNAS])).1;
         for (held, antenna) in packet.iter_mut().zip(reading) {
             if antenna.is_some() {
                 *held = antenna;
             }
         }
     }
-    for (link, slot) in pending.into_iter().enumerate() {
-        if let Some((at, packet)) = slot {
-            push_packet(&mut series[link * WIFI_BLOCKS..], at, &packet);
-        }
+    CachedPacket {
+        t_ns,
+        records: members.len(),
+        unusable,
+        rows: packet_rows(&packet),
     }
-    unused
 }
 
 /// Resamples every series onto `grid` into its 30 rows of `out`, phase series unwrapped
@@ -145,30 +204,45 @@ fn write_rows(series: &mut [Series], grid: &[f64], out: &mut [f32]) {
     }
 }
 
-/// Appends one packet to its link's three series: antenna-averaged power in dB, and the
-/// two neighbouring antennas' phase differences.
-fn push_packet(series: &mut [Series], t: f64, packet: &Packet) {
+/// What one packet adds to its link's three series: antenna-averaged power in dB, and
+/// the two neighbouring antennas' phase differences.
+fn packet_rows(packet: &Packet) -> PacketRows {
     let antennas = packet.iter().flatten().count();
+    let mut rows = PacketRows {
+        power: None,
+        phase_diffs: [None; WIFI_ANTENNAS - 1],
+    };
     if antennas == 0 {
-        return;
+        return rows;
     }
-    let power: [f32; WIFI_SUBCARRIERS] = std::array::from_fn(|s| {
+    rows.power = Some(std::array::from_fn(|s| {
         let p: f32 = packet
             .iter()
             .flatten()
             .map(|a| a[s].0 * a[s].0 + a[s].1 * a[s].1)
             .sum();
         10.0 * (p / antennas as f32).max(1e-6).log10()
-    });
-    series[0].push(t, &power);
-    for pair in 0..WIFI_ANTENNAS - 1 {
+    }));
+    for (pair, diff) in rows.phase_diffs.iter_mut().enumerate() {
         if let (Some(a), Some(b)) = (&packet[pair], &packet[pair + 1]) {
-            let diff: [f32; WIFI_SUBCARRIERS] = std::array::from_fn(|s| {
+            *diff = Some(std::array::from_fn(|s| {
                 let (ar, ai, br, bi) = (a[s].0, a[s].1, b[s].0, b[s].1);
                 // arg(b · conj(a))
                 (bi * ar - br * ai).atan2(br * ar + bi * ai)
-            });
-            series[1 + pair].push(t, &diff);
+            }));
+        }
+    }
+    rows
+}
+
+/// Appends a packet's rows at time `t` to its link's three series.
+fn push_rows(series: &mut [Series], t: f64, rows: &PacketRows) {
+    if let Some(power) = &rows.power {
+        series[0].push(t, power);
+    }
+    for (s, diff) in series[1..].iter_mut().zip(&rows.phase_diffs) {
+        if let Some(diff) = diff {
+            s.push(t, diff);
         }
     }
 }

@@ -12,10 +12,18 @@
 //! Each prediction is handed to the caller's output with its latency, from the window's
 //! deadline (end + allowed lateness, the earliest it could go out) to the moment its
 //! prediction exists, and every latency is kept in a [`LatencyLog`] for the run's summary.
+//!
+//! For adaptation on the running gateway ([`LiveRecognizer::with_adaptation`]), each window's
+//! backbone features go into a shared [`RecentWindows`] ring (a copy into reserved room,
+//! no allocation), and a new head arrives as a [`HeadUpdate`] over a channel: the sink
+//! takes it between two windows and swaps it in, so predictions never wait for training.
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crossbeam_channel::Receiver;
+
+use super::recent::{FeatureLengthError, RecentWindows};
 use super::{Prediction, RecognizeError, Recognizer, Tally};
 use crate::clock::GatewayClock;
 use crate::events::{EventSink, SourceEvent, SourceState};
@@ -42,6 +50,28 @@ pub enum LiveError {
     /// The output failed (a closed pipe, a full disk).
     #[error("writing predictions")]
     Output(#[source] std::io::Error),
+    /// A window's features did not fit the recent-windows ring (a bug: both come from
+    /// the same model).
+    #[error("keeping the window's features")]
+    Recent(#[from] FeatureLengthError),
+}
+
+/// A head to put in use from the next window on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadUpdate {
+    /// Its parameters, in the head's flat layout.
+    pub params: Vec<f32>,
+    /// Its version, named by every prediction it makes.
+    pub version: u64,
+}
+
+/// What online adaptation shares with the live sink: the ring it records windows into
+/// and the channel new heads come over.
+pub struct Adaptation {
+    /// The last windows' features, read by whoever labels them.
+    pub recent: Arc<Mutex<RecentWindows>>,
+    /// Heads to swap in between windows.
+    pub heads: Receiver<HeadUpdate>,
 }
 
 /// Deadline-to-prediction latencies of a run, ns, in arrival order.
@@ -102,6 +132,8 @@ pub struct LiveRecognizer {
     window: Window,
     /// The status board's writer, when something reads status (HTTP).
     status: Option<StatusTracker>,
+    /// Online adaptation's ring and head channel, when it is on.
+    adaptation: Option<Adaptation>,
 }
 
 impl LiveRecognizer {
@@ -126,7 +158,15 @@ impl LiveRecognizer {
             sources: BTreeMap::new(),
             window: Window::empty(),
             status: None,
+            adaptation: None,
         })
+    }
+
+    /// Records each window's features into `adaptation.recent` and swaps in the heads
+    /// that arrive on `adaptation.heads`, between windows.
+    pub fn with_adaptation(mut self, adaptation: Adaptation) -> Self {
+        self.adaptation = Some(adaptation);
+        self
     }
 
     /// Keeps `tracker`'s board up to date: source states, predictions, clocks and
@@ -165,8 +205,40 @@ impl LiveRecognizer {
         &self.pipeline
     }
 
+    /// Swaps in the newest head waiting on the channel, if any (older ones are skipped:
+    /// only the latest decision counts).
+    fn take_new_head(&mut self) {
+        let Some(adaptation) = &self.adaptation else {
+            return;
+        };
+        let Some(update) = adaptation.heads.try_iter().last() else {
+            return;
+        };
+        let version = update.version;
+        match self.recognizer.replace_head(update.params, version) {
+            Ok(_) => tracing::info!("head {version} in use from the next window"),
+            Err(error) => tracing::error!("head {version} refused, the current one stays: {error}"),
+        }
+    }
+
+    /// Keeps the last window's features for labels given later.
+    fn remember(&self, prediction: &Prediction) -> Result<(), LiveError> {
+        if let Some(adaptation) = &self.adaptation {
+            // A poisoned lock only means a labeler panicked mid-read: the ring is whole.
+            let mut recent = adaptation.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.push(
+                prediction.start,
+                prediction.t,
+                self.recognizer.last_features(),
+                prediction.present,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Recognizes every window due at the clock's now.
     fn recognize_due(&mut self) -> Result<(), LiveError> {
+        self.take_new_head();
         while self
             .pipeline
             .poll_into(self.clock.now_ns(), &mut self.window)
@@ -177,8 +249,10 @@ impl LiveRecognizer {
             let deadline = window.end_ns.saturating_add(self.lateness_ns);
             let latency = Duration::from_nanos(self.clock.now_ns().saturating_sub(deadline));
             self.latencies.add(latency);
+            self.remember(&prediction)?;
             if let Some(status) = &mut self.status {
                 status.note_prediction(&prediction.class, prediction.present);
+                status.note_head(prediction.head);
             }
             if let Some(tally) = &mut self.tally {
                 tally.add(&prediction);

@@ -9,7 +9,9 @@
 //! ([`Recognizer::sync_config`]). [`Recognizer::recognize`] turns one window into a
 //! prediction; [`tally`] scores predictions against a capture's labels; [`replay`] does
 //! both over a capture; [`live`] is the sink that recognizes the windows of running
-//! sources.
+//! sources, keeping the last ones' backbone features in [`recent`] for labels given later.
+//! The head can be replaced while recognizing ([`Recognizer::replace_head`]): each
+//! prediction names the version of the head that made it.
 //!
 //! This module must not know where windows come from beyond the pipeline and captures, nor
 //! where predictions go (stdout, HTTP): callers print them.
@@ -27,6 +29,7 @@ use crate::sync::{SyncConfig, Window};
 
 pub mod live;
 pub mod prediction;
+pub mod recent;
 pub mod replay;
 pub mod spec_check;
 pub mod tally;
@@ -87,6 +90,8 @@ pub struct Recognizer {
     pre: Preprocessor,
     /// The model's inputs, overwritten for each window.
     tensors: Tensors,
+    /// The version of the head in use (0: the package's own).
+    head_version: u64,
 }
 
 impl Recognizer {
@@ -127,6 +132,7 @@ impl Recognizer {
             classes,
             pre: Preprocessor::new(),
             tensors,
+            head_version: 0,
         })
     }
 
@@ -144,6 +150,29 @@ impl Recognizer {
     /// The engine running the model's backbone.
     pub fn engine(&self) -> EngineKind {
         self.classifier.engine_kind()
+    }
+
+    /// The head's current parameters (`dagr_head::HeadShape`'s flat layout).
+    pub fn head_params(&self) -> &[f32] {
+        self.classifier.head_params()
+    }
+
+    /// The version of the head in use (0: the package's own head).
+    pub fn head_version(&self) -> u64 {
+        self.head_version
+    }
+
+    /// Puts head `params` in use as `version` from the next window on, returning the
+    /// parameters it replaces; refused, and nothing changed, when `params` do not fit the
+    /// head's shape.
+    pub fn replace_head(
+        &mut self,
+        params: Vec<f32>,
+        version: u64,
+    ) -> Result<Vec<f32>, dagr_infer::InferError> {
+        let old = self.classifier.replace_head(params)?;
+        self.head_version = version;
+        Ok(old)
     }
 
     /// The preprocessing the model takes (this build's, checked at open).
@@ -187,6 +216,13 @@ impl Recognizer {
         ]
     }
 
+    /// The backbone features (`feat_mmwave`, `feat_wifi`, `feat_rfid`) of the window last
+    /// recognized: what the head took, cached to adapt it.
+    pub fn last_features(&self) -> [&[f32]; 3] {
+        let features = &self.classifier.last_scores().features;
+        [0, 1, 2].map(|m| features[m].as_slice())
+    }
+
     /// Recognizes `window`; `label` is its ground truth when known.
     pub fn recognize(
         &mut self,
@@ -217,6 +253,7 @@ impl Recognizer {
             classes: self.classes.clone(),
             present: window.present(),
             label,
+            head: self.head_version,
         })
     }
 }

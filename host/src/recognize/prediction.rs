@@ -2,10 +2,12 @@
 //! modalities it used, and (replaying a labeled capture) the true activity.
 //!
 //! As a JSON line (DESIGN.md, `dagr run` and `dagr replay --model --json`):
-//! `{"t", "start", "class", "score", "probs", "present", "label"}` where `t` is the window's
-//! end and `start` its start (gateway time, s), `probs` an object keyed by class name in the
-//! model's class order, `present` the modalities the model was given (`"mmwave"`, `"wifi"`,
-//! `"rfid"`, in that order) and `label` the ground truth or `null`.
+//! `{"t", "start", "class", "score", "probs", "present", "label", "head"}` where `t` is the
+//! window's end and `start` its start (gateway time, s), `probs` an object keyed by class
+//! name in the model's class order, `present` the modalities the model was given
+//! (`"mmwave"`, `"wifi"`, `"rfid"`, in that order), `label` the ground truth or `null`, and
+//! `head` the version of the head that made it (0: the model package's own head; each head
+//! adapted on a running gateway takes the next number, see `dagr run`'s adaptation).
 use std::fmt;
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct Prediction {
     pub present: [bool; 3],
     /// The true class, when the input says it (a labeled capture).
     pub label: Option<Arc<str>>,
+    /// The version of the head that made it (0: the package's own).
+    pub head: u64,
 }
 
 impl Prediction {
@@ -59,6 +63,7 @@ impl Prediction {
             "probs": probs,
             "present": present,
             "label": self.label.as_deref(),
+            "head": self.head,
         })
     }
 }
@@ -108,6 +113,7 @@ mod tests {
             classes,
             present: [true, false, true],
             label: Some("walking".into()),
+            head: 2,
         }
     }
 
@@ -116,7 +122,7 @@ mod tests {
         let line = sample().to_json().to_string();
         assert_eq!(
             line,
-            r#"{"t":12.5,"start":10.5,"class":"falling","score":0.75,"probs":{"walking":0.25,"falling":0.75},"present":["mmwave","rfid"],"label":"walking"}"#
+            r#"{"t":12.5,"start":10.5,"class":"falling","score":0.75,"probs":{"walking":0.25,"falling":0.75},"present":["mmwave","rfid"],"label":"walking","head":2}"#
         );
     }
 

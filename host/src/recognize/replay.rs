@@ -45,6 +45,19 @@ pub fn recognize_capture(
     recognizer: &mut Recognizer,
     each: &mut dyn FnMut(&Prediction) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
+    recognize_capture_features(path, recognizer, &mut |p, _| each(p))
+}
+
+/// The backbone features of one window: `feat_mmwave`, `feat_wifi`, `feat_rfid`.
+pub type WindowFeatures<'a> = [&'a [f32]; 3];
+
+/// [`recognize_capture`], handing `each` the window's backbone features (`feat_mmwave`,
+/// `feat_wifi`, `feat_rfid`) beside its prediction: what head adaptation caches.
+pub fn recognize_capture_features(
+    path: &Path,
+    recognizer: &mut Recognizer,
+    each: &mut dyn FnMut(&Prediction, WindowFeatures<'_>) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
     let (_, labels) = CaptureReader::catalog(path)?;
     let mut tally = Tally::new(recognizer.classes().clone());
     let mut failure: Option<ReplayError> = None;
@@ -55,10 +68,10 @@ pub fn recognize_capture(
         }
         let centre = seconds(window.start_ns + (window.end_ns - window.start_ns) / 2);
         let label = label_at(&labels, centre).map(|l| Arc::from(l.class.as_str()));
-        match recognizer.recognize(&window, label) {
+        match recognizer.recognize(window, label) {
             Ok(prediction) => {
                 tally.add(&prediction);
-                if let Err(e) = each(&prediction) {
+                if let Err(e) = each(&prediction, recognizer.last_features()) {
                     failure = Some(ReplayError::Output(e));
                 }
             }

@@ -144,6 +144,7 @@ mod tests {
             classes: classes.clone(),
             present: [true; 3],
             label: label.map(Arc::from),
+            head: 0,
         }
     }
 

@@ -10,7 +10,9 @@
 //! pipeline, cli) nor map device time (that is [`crate::clock`]'s job).
 use std::sync::Arc;
 
-use crate::events::{Disconnected, EventSender, RawChunk, SourceCounters, SourceEvent, StopFlag};
+use crate::events::{
+    Disconnected, EventSender, NodeHeartbeat, RawChunk, SourceCounters, SourceEvent, StopFlag,
+};
 use crate::format::{Control, Decoded, Transport};
 use crate::pipeline::RecordDecoder;
 
@@ -109,6 +111,22 @@ pub fn spawn(
             "{}: this format is read from files only",
             uri.text
         ))),
+    }
+}
+
+/// Keeps the node heartbeats among `control` (what a stream's bytes held besides records)
+/// where status reads them, the source's device facts, as arrived at `at_ns`.
+pub(crate) fn note_heartbeats(ctx: &SourceContext, control: Vec<Control>, at_ns: u64) {
+    for unit in control {
+        if let Control::Node(frame) = unit {
+            if let dagr_protocols::node::Payload::Heartbeat(heartbeat) = frame.payload {
+                ctx.events.counters().device.note_heartbeat(NodeHeartbeat {
+                    node: frame.header.node,
+                    at_ns,
+                    heartbeat,
+                });
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{SourceContext, SourceError, SourceUri};
+use super::{note_heartbeats, SourceContext, SourceError, SourceUri};
 use crate::capture::{CaptureReader, Entry, Pacer, Speed, StreamInfo};
 use crate::events::{Disconnected, SourceCounters, SourceEvent, SourceState, SourceStatus};
 use crate::format::Decoded;
@@ -131,10 +131,12 @@ impl Replay {
         let decoder = streams.stream(&info.name, info.format, log_ns);
         let decoder = ctx.output.records().then_some(decoder);
         // Chunks go out under their original source name and arrival time.
-        ctx.forward(&info.name, bytes, log_ns, decoder, &|e| {
+        let control = ctx.forward(&info.name, bytes, log_ns, decoder, &|e| {
             send_when_room(ctx, e)
-        })
-        .map(drop)
+        })?;
+        // A replayed node's heartbeats show in status as a live node's do, aged from now.
+        note_heartbeats(ctx, control, ctx.clock.now_ns());
+        Ok(())
     }
 
     fn send(&self, event: SourceEvent) -> Result<(), Disconnected> {

@@ -167,7 +167,7 @@ pub struct NodeStatus {
 }
 
 /// The synchronizer's totals since start.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct SyncTotals {
     /// Records placed in windows.
     pub records: u64,
@@ -181,6 +181,24 @@ pub struct SyncTotals {
     pub windows: u64,
     /// Records held now.
     pub buffered: u64,
+    /// Empty windows skipped inside holes in the data longer than a minute.
+    pub skipped_windows: u64,
+    /// Per record stream (a source's name; for a replay, each recorded stream's): its
+    /// records and how many of them came too late for every window, in name order.
+    pub streams: Vec<StreamSync>,
+}
+
+/// One record stream as the synchronizer saw it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StreamSync {
+    /// The stream's source name, as its records carry it.
+    pub source: String,
+    /// Its modality (`mmwave`, `wifi`, `rfid`).
+    pub modality: &'static str,
+    /// Records it gave the synchronizer.
+    pub records: u64,
+    /// Records that arrived after all their windows had gone out (dropped, counted).
+    pub late: u64,
 }
 
 /// Predictions made since start.
@@ -199,6 +217,9 @@ pub struct PredictionTotals {
     pub last_present: Vec<&'static str>,
     /// Per modality, predictions made without it.
     pub absent: ModalityCounts,
+    /// The version of the head that made the latest prediction (0: the model package's
+    /// own; a prediction line's `head`).
+    pub last_head: Option<u64>,
 }
 
 /// A count per modality, with the modalities' names as keys.
@@ -308,7 +329,7 @@ impl StatusBoard {
             uptime_s: (now - self.0.started).as_secs_f64(),
             model: self.0.model.clone(),
             sources: published.sources.clone(),
-            synchronizer: published.synchronizer,
+            synchronizer: published.synchronizer.clone(),
             predictions,
             events: self.0.events.totals(),
             updated_s_ago: seconds_since(published.at),

@@ -85,7 +85,8 @@ fn the_json_field_names_are_the_documented_ones() {
             "last_class",
             "last_s_ago",
             "last_present",
-            "absent"
+            "absent",
+            "last_head"
         ]
     );
     assert_eq!(keys(&json["events"]), ["clients", "published", "dropped"]);
@@ -126,6 +127,9 @@ fn predictions_say_which_modalities_they_were_made_without() {
     tracker.note_prediction("walking", [true, false, true]);
     tracker.note_prediction("falling", [false, false, true]);
     tracker.refresh(None);
+    assert_eq!(board.snapshot().predictions.last_head, None);
+    tracker.note_head(3);
+    tracker.refresh(None);
     let p = board.snapshot().predictions;
     assert_eq!((p.total, p.partial), (3, 2));
     assert_eq!(p.last_class.as_deref(), Some("falling"));
@@ -142,4 +146,5 @@ fn predictions_say_which_modalities_they_were_made_without() {
         serde_json::json!({"mmwave": 1, "wifi": 2, "rfid": 0})
     );
     assert_eq!(json["last_present"], serde_json::json!(["rfid"]));
+    assert_eq!(json["last_head"], 3);
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     ClockHealth, ConnectionState, NodeStatus, PredictionTotals, ReaderStatus, SourceHealth,
-    StatusBoard, SyncTotals,
+    StatusBoard, StreamSync, SyncTotals,
 };
 use crate::clock::GatewayClock;
 use crate::events::{NodeHeartbeat, SourceCounters, SourceEvent, SourceState};
@@ -132,6 +132,29 @@ impl Tracked {
     }
 }
 
+/// The synchronizer's totals and per-stream tallies, when the pipeline cuts windows.
+fn sync_totals(pipeline: &Pipeline) -> Option<SyncTotals> {
+    let (s, tallies) = (pipeline.sync_stats()?, pipeline.sync_sources()?);
+    Some(SyncTotals {
+        records: s.records,
+        late: s.late,
+        partly_late: s.partly_late,
+        overflow: s.overflow,
+        windows: s.windows,
+        buffered: s.buffered as u64,
+        skipped_windows: s.skipped_windows,
+        streams: tallies
+            .iter()
+            .map(|(name, t)| StreamSync {
+                source: name.to_string(),
+                modality: t.modality.name(),
+                records: t.records,
+                late: t.late,
+            })
+            .collect(),
+    })
+}
+
 fn clock_health(d: crate::clock::ClockDiagnostics) -> ClockHealth {
     ClockHealth {
         offset_s: d.offset_ns as f64 / 1e9,
@@ -223,6 +246,12 @@ impl StatusTracker {
         self.last_prediction_at = Some(Instant::now());
     }
 
+    /// Notes the version of the head that made the latest prediction (0: the model
+    /// package's own), so a reader sees an adapted head come into use or roll back.
+    pub fn note_head(&mut self, version: u64) {
+        self.predictions.last_head = Some(version);
+    }
+
     /// Publishes the status now, with the clocks and synchronizer of `pipeline` when
     /// given.
     pub fn refresh(&mut self, pipeline: Option<&Pipeline>) {
@@ -236,14 +265,7 @@ impl StatusTracker {
             .iter()
             .map(|s| s.health(now, now_ns, pipeline))
             .collect();
-        let synchronizer = pipeline.and_then(Pipeline::sync_stats).map(|s| SyncTotals {
-            records: s.records,
-            late: s.late,
-            partly_late: s.partly_late,
-            overflow: s.overflow,
-            windows: s.windows,
-            buffered: s.buffered as u64,
-        });
+        let synchronizer = pipeline.and_then(sync_totals);
         let predictions = self.predictions.clone();
         let last_prediction_at = self.last_prediction_at;
         self.board.publish(|p| {

@@ -27,6 +27,8 @@ const LAYERS: &[&str] = &[
     "sim",
     "dataset",
     "recognize",
+    "adapt",
+    "online",
 ];
 
 fn src() -> PathBuf {

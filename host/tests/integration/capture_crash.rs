@@ -108,13 +108,81 @@ fn a_recorder_killed_mid_run_leaves_a_capture_readable_up_to_its_last_second() {
     }
 }
 
+/// The latest stream end (s) `dagr inspect --json` reads in `capture`; None before its
+/// first chunk is on disk.
+fn capture_end(capture: &std::path::Path) -> Option<f64> {
+    let out = dagr()
+        .args(["inspect", "--json", path_str(capture)])
+        .output()
+        .ok()?;
+    let report = json_lines(&out).into_iter().next()?;
+    report["streams"]
+        .as_array()?
+        .iter()
+        .filter_map(|s| s["end"].as_f64())
+        .reduce(f64::max)
+}
+
+#[test]
+fn killed_at_the_sensor_sets_rate_a_capture_loses_at_most_its_last_second() {
+    // The whole simulated sensor set (radar, three CSI receivers, RFID reader: ~550 KB/s),
+    // replayed in real time into `dagr record`, killed 3 s after its first chunk reached
+    // the disk: the loss is measured from that moment on, so start-up is not counted.
+    let dir = scratch("kill-9-rate");
+    let (sim, out) = (dir.join("sim.mcap"), dir.join("killed.mcap"));
+    run_ok(&[
+        "sim",
+        "--out",
+        path_str(&sim),
+        "--duration",
+        "12",
+        "--seed",
+        "3",
+        "--room",
+        "5",
+        "--subject",
+        "6",
+    ]);
+    let rate = std::fs::metadata(&sim).unwrap().len() as f64 / 12.0;
+    assert!(rate > 400e3, "the sensor set writes {rate:.0} B/s");
+    let mut child = start_recording(&sim, &out, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first_end = loop {
+        if let Some(end) = capture_end(&out) {
+            break end;
+        }
+        assert!(Instant::now() < deadline, "no chunk on disk after 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let seen = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    child.kill().unwrap(); // SIGKILL
+    let given = first_end + seen.elapsed().as_secs_f64();
+    child.wait().unwrap();
+    let end = capture_end(&out).expect("the killed capture is readable");
+    let lost = given - end;
+    eprintln!("at {rate:.0} B/s: data given up to {given:.2} s, readable up to {end:.2} s, {lost:.2} s lost");
+    assert!(
+        lost < 1.3,
+        "lost {lost:.2} s (given up to {given:.2} s, readable to {end:.2} s)"
+    );
+    assert!(
+        end > first_end + 1.0,
+        "the capture grew after its first chunk"
+    );
+}
+
 #[test]
 fn sigterm_stops_a_recording_and_completes_the_file() {
     let dir = scratch("sigterm");
     let (a, b) = (dir.join("a.mcap"), dir.join("b.mcap"));
     write_capture(&a, 8.0);
     let mut child = start_recording(&a, &b, &[]);
-    std::thread::sleep(Duration::from_millis(1500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while capture_end(&b).is_none() {
+        assert!(Instant::now() < deadline, "no chunk on disk after 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -3,6 +3,8 @@
 //! `cargo test -p dagr-host --test integration [MODULE::]`. The live virtual-device tests
 //! (`sim_serve.rs`, devices paced by the wall clock) stay a binary of their own, so the
 //! CPU-heavy tests here cannot slow their devices below the rates they check.
+mod adapt_cli;
+mod adapt_package;
 mod architecture;
 mod capture_crash;
 mod capture_damage;
@@ -21,4 +23,5 @@ mod preprocess_formats;
 mod sim_capture;
 mod sim_devices;
 mod sim_realism;
+mod speed_floors;
 mod xrf55_loader;

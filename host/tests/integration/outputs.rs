@@ -89,7 +89,16 @@ fn a_second_recorder_on_the_same_out_fails_and_the_first_completes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The first recorder holds `out` open (and locked, from the moment it opens it).
+    let pid = first.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !holds_open(pid, &out) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first recorder never opened {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let second = record(&["--source", &uri, "--out", path_str(&out), "--force"]);
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     assert!(
@@ -244,4 +253,15 @@ fn out_of_range_numbers_are_refused_with_their_range_and_nothing_is_written() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!out.exists(), "{args:?} wrote {o}");
     }
+}
+
+/// True when process `pid` has `path` open (one of its /proc fds names it).
+fn holds_open(pid: u32, path: &std::path::Path) -> bool {
+    let Ok(target) = path.canonicalize() else {
+        return false;
+    };
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == target))
+    })
 }

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use dagr_tests::dagr_cli::{finish_record, inspect, replay, start_record};
 use dagr_tests::llrp_emulator::Emulator;
+use dagr_tests::process::wait_for;
 use dagr_tests::scratch_dir;
 use serde_json::Value;
 
@@ -70,7 +71,13 @@ fn llrp_reader_killed_mid_record_shows_as_a_disconnect_gap_and_reads_resume() {
     let uri = format!("llrp://127.0.0.1:{port}?retry_ms=50&max_retry_ms=400");
     let started = Instant::now();
     let record = start_record(&[uri], &capture, 6.0);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill the reader once the capture on disk holds 20 reads (its chunks close every
+    // second), not after a fixed time a loaded machine may not honour.
+    let source = format!("llrp:127.0.0.1:{port}");
+    wait_for("20 reads in the capture", Duration::from_secs(15), || {
+        std::fs::metadata(&capture).is_ok_and(|m| m.len() > 0)
+            && tags(&replay(&capture), &source).len() >= 20
+    });
     drop(emulator); // kill -9: no CLOSE_CONNECTION, no FIN from LLRP
     let killed_after = started.elapsed().as_secs_f64();
     let restarted = Emulator::start(port);
@@ -98,7 +105,6 @@ fn llrp_reader_killed_mid_record_shows_as_a_disconnect_gap_and_reads_resume() {
         "the largest gap {gap} is not the outage at {lost_at}"
     );
 
-    let source = format!("llrp:127.0.0.1:{port}");
     let reads = tags(&replay(&capture), &source);
     let before = reads.iter().filter(|(t, _)| *t <= lost_at).count();
     let resumed = reads

@@ -13,8 +13,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+use dagr_host::capture::{CaptureWriter, StreamInfo};
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::{EventSink, SourceEvent};
+use dagr_host::format::Format;
 use dagr_host::http::{self, PredictionFeed, STOP_GRACE};
 use dagr_host::pipeline::Pipeline;
 use dagr_host::record::Modality;
@@ -595,4 +597,50 @@ fn metrics_agree_with_status(address: SocketAddr) {
     assert!(metric("dagr_uptime_seconds") > 0.0);
     let model = metric("dagr_model_info{model=\"reference\",engine=\"tract\"}");
     assert_eq!(model, 1.0);
+}
+
+#[test]
+fn a_replayed_node_capture_shows_its_heartbeats_and_per_stream_sync_counts() {
+    // The node traffic of the live test, 4 s of it, written as a capture and replayed in
+    // real time: status shows the recorded node's heartbeats under the replay source, and
+    // the synchronizer's counts per recorded stream (records, late).
+    let dir = dagr_tests::scratch_dir("status-replay");
+    let capture = dir.join("node.mcap");
+    let mut writer = CaptureWriter::create(&capture, 1_700_000_000_000_000_000).unwrap();
+    writer
+        .add_stream(&StreamInfo {
+            name: "node-a".into(),
+            format: Format::Node,
+            uri: "node:///dev/ttyUSB1".into(),
+        })
+        .unwrap();
+    for i in 0..80u64 {
+        let t = 100_000_000 + i * 50_000_000;
+        writer.write_chunk("node-a", t, t, &node_step(i)).unwrap();
+    }
+    writer.finish().unwrap();
+
+    let board = StatusBoard::new(ModelStatus::default());
+    let feed = PredictionFeed::new(16, board.clone());
+    let server = http::start("127.0.0.1:0".parse().unwrap(), board.clone(), feed.clone())
+        .expect("serve on a free loopback port");
+    let address = server.local_addr();
+    let uri = format!("replay://{}?speed=1", capture.display());
+    let live = LiveGateway::start(&[uri], &board, &feed);
+    let now = status_until(address, "the replayed node's heartbeat", |s| {
+        find_source(s, "replay").is_some_and(|r| r["nodes"][0].is_object())
+    });
+    let node = &find_source(&now, "replay").unwrap()["nodes"][0];
+    assert_eq!(node["node"], u64::from(NODE));
+    assert_eq!(node["ring_capacity"], u64::from(RING_CAPACITY));
+    let now = status_until(address, "the node stream in the synchronizer", |s| {
+        s["synchronizer"]["streams"][0]["records"].as_u64() > Some(10)
+    });
+    let stream = &now["synchronizer"]["streams"][0];
+    assert_eq!(stream["source"], "node-a");
+    assert_eq!(stream["modality"], "wifi");
+    assert_eq!(stream["late"], 0, "{stream}");
+    live.stop();
+    server.stop().expect("a clean stop");
+    std::fs::remove_dir_all(&dir).ok();
 }

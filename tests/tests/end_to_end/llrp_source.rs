@@ -399,6 +399,11 @@ struct Script {
     garbage_every: Option<Duration>,
     /// After answering START_ROSPEC: send tag reports as fast as the socket takes them.
     flood: bool,
+    /// After answering START_ROSPEC: send this one message a byte at a time, one byte per
+    /// `trickle_every`, and nothing else.
+    trickle: Option<Vec<u8>>,
+    /// The period of `trickle`'s bytes.
+    trickle_every: Duration,
 }
 
 /// Accepts one client, answers it per `script`, returns every message the client sent.
@@ -508,6 +513,18 @@ fn serve(stream: &mut TcpStream, script: &Script) -> Vec<Message> {
                             .collect();
                         let report = Message::ro_access_report(1, tags).to_vec().unwrap();
                         while flood.write_all(&report).is_ok() {}
+                    });
+                }
+                if let Some(bytes) = script.trickle.clone() {
+                    let mut slow = stream.try_clone().unwrap();
+                    let every = script.trickle_every;
+                    std::thread::spawn(move || {
+                        for byte in bytes {
+                            if slow.write_all(&[byte]).is_err() {
+                                return;
+                            }
+                            std::thread::sleep(every);
+                        }
                     });
                 }
                 if let Some(period) = script.garbage_every {
@@ -810,4 +827,55 @@ fn killed_while_a_reader_floods_the_capture_is_readable_up_to_its_last_seconds()
     let lag = first_end + 3.0 - end;
     eprintln!("killed after 3 s of flood: the capture lags the kill by about {lag:.2} s");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Peak resident memory of this test process so far, KiB.
+fn own_peak_rss_kb() -> u64 {
+    dagr_tests::process::peak_rss_kb(std::process::id()).unwrap()
+}
+
+#[test]
+fn a_header_announcing_a_huge_message_allocates_nothing_and_the_silent_reader_is_dropped() {
+    // An LLRP header whose length field says 2 GiB, then a trickle of its "body": the
+    // decoder bounds the length before buffering (1 MiB), and since no whole message comes,
+    // the session is declared lost at the silence limit.
+    let mut header = vec![0x04, 0x3d]; // version 1, RO_ACCESS_REPORT
+    header.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
+    header.extend_from_slice(&1u32.to_be_bytes());
+    header.extend_from_slice(&[0xab; 200]);
+    let (port, _reader) = scripted_reader(Script {
+        manufacturer: IMPINJ,
+        trickle: Some(header),
+        trickle_every: Duration::from_millis(5),
+        ..Default::default()
+    });
+    let before_kb = own_peak_rss_kb();
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
+    ));
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    source.stop_within(secs(3));
+    let (reason, _) = &source.disconnects()[0];
+    assert!(reason.contains("no message from"), "{reason}");
+    let grew_kb = own_peak_rss_kb().saturating_sub(before_kb);
+    assert!(grew_kb < 64 * 1024, "peak RSS grew {grew_kb} KiB");
+}
+
+#[test]
+fn a_reader_trickling_a_keepalive_a_byte_at_a_time_is_declared_lost() {
+    // 10 bytes, one per 100 ms: a whole message takes 1 s, over the 300 ms silence limit.
+    let (port, _reader) = scripted_reader(Script {
+        manufacturer: IMPINJ,
+        trickle: Some(Message::keepalive(77).to_vec().unwrap()),
+        trickle_every: Duration::from_millis(100),
+        ..Default::default()
+    });
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
+    ));
+    source.until("Connected", secs(5), |r| r.connected() == 1);
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    source.stop_within(secs(3));
+    let (reason, _) = &source.disconnects()[0];
+    assert!(reason.contains("no message from"), "{reason}");
 }

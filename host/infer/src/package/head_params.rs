@@ -57,3 +57,39 @@ pub(crate) fn read(
     }
     Ok(params)
 }
+
+/// head.safetensors' bytes for `params` (the flat layout of `shape`): one float32 tensor
+/// per block, named as model.json names it (`names`, in `ParamBlock::ALL` order), with the
+/// shape [`read`] expects, so the package loader reads `params` back.
+pub(crate) fn write(
+    file: &Path,
+    shape: HeadShape,
+    names: &[String],
+    params: &[f32],
+) -> Result<Vec<u8>, PackageError> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = ParamBlock::ALL
+        .iter()
+        .zip(names)
+        .map(|(&block, name)| {
+            let (dims, rank) = shape.block_dims(block);
+            let data = params[shape.range(block)]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            (name.clone(), dims[..rank].to_vec(), data)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, dims, data)| {
+            let view = safetensors::tensor::TensorView::new(Dtype::F32, dims.clone(), data)?;
+            Ok((name.clone(), view))
+        })
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>();
+    views
+        .and_then(|views| safetensors::serialize(views, None))
+        .map_err(|source| PackageError::NotSafetensors {
+            file: file.to_path_buf(),
+            source,
+        })
+}

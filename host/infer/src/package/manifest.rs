@@ -26,6 +26,8 @@ pub(crate) struct Manifest {
     pub head: HeadShape,
     /// The head.safetensors tensor name of each block, in `ParamBlock::ALL` order.
     pub head_tensors: Vec<String>,
+    /// The whole of model.json, for writers that carry its other fields over.
+    pub root: Value,
 }
 
 /// A typed view of model.json that names the failing field in its errors.
@@ -158,6 +160,7 @@ impl Manifest {
             head: head_shape(&f, classes.len())?,
             head_tensors: head_tensors(&f)?,
             classes,
+            root: root.clone(),
         };
         check_outputs(&f, &manifest)?;
         Ok(manifest)

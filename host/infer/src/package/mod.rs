@@ -5,6 +5,7 @@
 mod error;
 mod head_params;
 mod manifest;
+mod onnx_head;
 mod onnx_signature;
 
 use std::path::{Path, PathBuf};
@@ -113,6 +114,76 @@ impl ModelPackage {
     /// model.onnx's bytes (for engines that parse the model themselves).
     pub fn onnx_bytes(&self) -> &[u8] {
         &self.onnx
+    }
+
+    /// model.json as a whole, for writers that carry its other fields over (an adapted
+    /// package keeps everything its source says and adds its own record).
+    pub fn model_json(&self) -> &serde_json::Value {
+        &self.manifest.root
+    }
+
+    /// The head's parameters as model.onnx holds them (the initializers model.json's head
+    /// tensor names name, or those holding head.safetensors' values). A package whose two
+    /// copies of the head differ holds a head from another model: compare with
+    /// [`head_params`](Self::head_params).
+    pub fn onnx_head_params(&self) -> Result<Vec<f32>, PackageError> {
+        let file = self.dir.join("model.onnx");
+        let m = &self.manifest;
+        onnx_head::read(
+            &file,
+            &self.onnx_proto,
+            m.head,
+            &m.head_tensors,
+            &self.head_params,
+        )
+    }
+
+    /// model.onnx's bytes with the head's initializers holding `params` instead (the flat
+    /// layout of [`head_shape`](Self::head_shape)), each in the layout it had; everything
+    /// else as loaded. Any runtime then computes `logits` with the head `params`.
+    pub fn onnx_with_head(&self, params: &[f32]) -> Result<Vec<u8>, PackageError> {
+        let file = self.dir.join("model.onnx");
+        self.check_params(&file, params)?;
+        let m = &self.manifest;
+        let proto = onnx_head::replace(
+            &file,
+            &self.onnx_proto,
+            m.head,
+            &m.head_tensors,
+            &self.head_params,
+            params,
+        )?;
+        Ok(prost::Message::encode_to_vec(&proto))
+    }
+
+    /// head.safetensors' bytes for `params`: the tensors model.json names, with the shapes
+    /// the loader checks.
+    pub fn head_safetensors_with(&self, params: &[f32]) -> Result<Vec<u8>, PackageError> {
+        let file = self.dir.join("head.safetensors");
+        self.check_params(&file, params)?;
+        head_params::write(
+            &file,
+            self.manifest.head,
+            &self.manifest.head_tensors,
+            params,
+        )
+    }
+
+    /// `params` has one value per head parameter.
+    fn check_params(&self, file: &Path, params: &[f32]) -> Result<(), PackageError> {
+        let expected = self.manifest.head.param_count();
+        if params.len() == expected {
+            return Ok(());
+        }
+        Err(PackageError::Field {
+            file: file.to_path_buf(),
+            field: "head parameters".into(),
+            expected: format!(
+                "{expected} values (model.json's head {:?})",
+                self.manifest.head
+            ),
+            found: format!("{} values", params.len()),
+        })
     }
 
     /// model.onnx decoded, for the tract engine (decoded once, at load).

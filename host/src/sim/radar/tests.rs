@@ -456,6 +456,11 @@ fn radar_render_speed() {
         points as f64 / f64::from(frames),
         bytes
     );
+    let real_time = f64::from(frames) / secs / 20.0;
+    assert!(
+        real_time >= 50.0,
+        "radar at {real_time:.0}x real time (target >= 50x)"
+    );
 }
 
 /// Points per frame within 1 m of a still person (only breathing moves them) in room `k`,

@@ -576,4 +576,9 @@ fn rfid_speed() {
         total as f64 / wall,
         simulated_s / wall
     );
+    let real_time = simulated_s / wall;
+    assert!(
+        real_time >= 50.0,
+        "RFID at {real_time:.0}x real time (target >= 50x)"
+    );
 }

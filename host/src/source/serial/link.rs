@@ -6,10 +6,10 @@
 //! be completed by bytes from after the replug (the device restarted or bytes were lost
 //! in between), and gluing the two halves could yield a plausible but false record (an
 //! ESP32 CSV row is just text). The stub of the old connection is dropped.
-use crate::events::{NodeHeartbeat, SourceEvent};
-use crate::format::{Control, Format};
+use crate::events::SourceEvent;
+use crate::format::Format;
 use crate::pipeline::RecordDecoder;
-use crate::source::SourceContext;
+use crate::source::{note_heartbeats, SourceContext};
 
 use super::port::{self, Port, ReadOutcome};
 use super::settings::SerialSettings;
@@ -124,23 +124,8 @@ impl<'s> Link<'s> {
                 ctx.events.send(e)
             })
             .map_err(|_| GatewayGone)?;
-        for unit in control {
-            note_heartbeat(ctx, unit, arrival_ns);
-        }
+        note_heartbeats(ctx, control, arrival_ns);
         Ok(())
-    }
-}
-
-/// Keeps a node's heartbeat where status reads it (the source's device facts).
-fn note_heartbeat(ctx: &SourceContext, unit: Control, arrival_ns: u64) {
-    if let Control::Node(frame) = unit {
-        if let dagr_protocols::node::Payload::Heartbeat(heartbeat) = frame.payload {
-            ctx.events.counters().device.note_heartbeat(NodeHeartbeat {
-                node: frame.header.node,
-                at_ns: arrival_ns,
-                heartbeat,
-            });
-        }
     }
 }
 

@@ -1,0 +1,109 @@
+use std::path::Path;
+
+use super::*;
+
+fn reference() -> ModelPackage {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/reference");
+    ModelPackage::load(&dir).unwrap()
+}
+
+/// Online adaptation of the reference model with `max_labeled`, its recent windows filled
+/// with `windows` windows of 2 s every 0.5 s from t = 0, features varying by window.
+fn online(max_labeled: usize, windows: usize) -> (OnlineAdaptation, Adaptation) {
+    let package = reference();
+    let current = HeadVersion {
+        version: 0,
+        params: package.head_params().to_vec(),
+    };
+    let settings = AdaptSettings::from_package(&package).unwrap();
+    let (online, live) = OnlineAdaptation::new(Setup {
+        package,
+        current,
+        previous: None,
+        settings,
+        store: None,
+        recent_windows: windows.max(1),
+        max_labeled,
+    });
+    {
+        let mut recent = live.recent.lock().unwrap();
+        let dim = recent.feat_dim();
+        for i in 0..windows {
+            let f: Vec<f32> = (0..dim).map(|j| ((i * 7 + j) % 13) as f32 / 13.0).collect();
+            let start = i as f64 * 0.5;
+            recent
+                .push(start, start + 2.0, [&f, &f, &f], [true; 3])
+                .unwrap();
+        }
+    }
+    (online, live)
+}
+
+fn label(online: &OnlineAdaptation, class: &str, start: f64, end: f64) -> Reply {
+    let body = json!({"class": class, "start": start, "end": end}).to_string();
+    online.label(body.as_bytes())
+}
+
+#[test]
+fn labels_beyond_the_buffer_drop_the_oldest_and_are_counted() {
+    let (online, _live) = online(5, 20);
+    // Windows starting at 0..=3.5 lie inside 0..5.5: eight of them.
+    let reply = label(&online, "walking", 0.0, 5.5);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["labeled"], 8);
+    assert_eq!(
+        (
+            reply.body["labeled_windows"].as_u64(),
+            reply.body["dropped"].as_u64()
+        ),
+        (Some(5), Some(3))
+    );
+    let reply = label(&online, "waving", 5.0, 8.5);
+    assert_eq!(reply.body["labeled"], 4);
+    let state = online.adaptation().body;
+    assert_eq!(state["labels"]["windows"], 5);
+    assert_eq!(state["labels"]["dropped"], 7);
+    assert_eq!(
+        state["labels"]["per_class"],
+        json!({"walking": 1, "waving": 4})
+    );
+    assert_eq!(state["recent"]["windows"], 20);
+    assert_eq!(
+        (
+            state["recent"]["from"].as_f64(),
+            state["recent"]["to"].as_f64()
+        ),
+        (Some(0.0), Some(11.5))
+    );
+}
+
+#[test]
+fn a_refused_label_keeps_nothing() {
+    let (online, _live) = online(100, 10);
+    let reply = label(&online, "walking", 0.0, 3.0);
+    assert_eq!(reply.status, 200);
+    for (class, start, end, status) in [("moonwalk", 0.0, 3.0, 422), ("walking", 50.0, 60.0, 422)] {
+        let reply = label(&online, class, start, end);
+        assert_eq!(reply.status, status, "{}", reply.body);
+    }
+    assert_eq!(online.label(b"{").status, 400);
+    assert_eq!(online.adaptation().body["labels"]["windows"], 3);
+}
+
+#[test]
+fn one_adaptation_at_a_time_and_rollback_needs_a_previous_head() {
+    let (online, _live) = online(2000, 2000);
+    assert_eq!(online.start_adaptation().status, 422, "nothing labeled yet");
+    assert_eq!(label(&online, "walking", 0.0, 500.0).status, 200);
+    assert_eq!(label(&online, "waving", 500.0, 1001.5).status, 200);
+    let first = online.start_adaptation();
+    assert_eq!(first.status, 202, "{}", first.body);
+    let second = online.start_adaptation();
+    assert_eq!(second.status, 409, "{}", second.body);
+    let rollback = online.rollback();
+    assert_eq!(rollback.status, 409);
+    assert_eq!(
+        rollback.body["error"],
+        "no previous head to roll back to; head 0 is in use"
+    );
+}
