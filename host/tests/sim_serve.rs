@@ -181,6 +181,50 @@ fn a_recording_of_every_served_device_decodes_cleanly_at_the_device_rates() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_silent_llrp_client_is_dropped_but_the_gateway_acknowledging_keepalives_is_not() {
+    let dir = scratch("idle");
+    let served = Served::start(&["--duration", "9", "--llrp-idle-timeout", "1"]);
+    let llrp = served.uri("llrp://").to_string();
+    let address = llrp["llrp://".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    // A client that connects and then says nothing holds the reader's only slot...
+    let mut silent = std::net::TcpStream::connect(&address).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut greeting = Vec::new();
+    silent.read_to_end(&mut greeting).unwrap();
+    let dropped_after = started.elapsed();
+    // ...until the idle timeout: the reader closes it (after its greeting).
+    assert!(!greeting.is_empty());
+    assert!(
+        dropped_after >= Duration::from_millis(900) && dropped_after < Duration::from_secs(3),
+        "{dropped_after:?}"
+    );
+    // The gateway's LLRP source acknowledges its KEEPALIVEs (every 300 ms here), so it
+    // records for four idle timeouts without being dropped.
+    let capture = dir.join("llrp.mcap");
+    record(&[format!("{llrp}&keepalive_ms=300")], &capture, "4");
+    let inspection: Value =
+        serde_json::from_slice(&dagr(&["inspect", "--json", capture.to_str().unwrap()]).stdout)
+            .unwrap();
+    let rfid = &inspection["streams"][0];
+    assert!(rfid["records"].as_u64().unwrap() > 100, "{rfid}");
+    assert_eq!(rfid["disconnects"].as_array().unwrap().len(), 0, "{rfid}");
+    let (status, stderr) = served.wait(Duration::from_secs(10));
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("2 LLRP connections (1 dropped as idle)"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Reads what `port` gives within `window`.
 fn read_for(port: &mut dyn serialport::SerialPort, window: Duration) -> Vec<u8> {
     let deadline = Instant::now() + window;

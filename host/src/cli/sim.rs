@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use dagr_host::runtime::watch_signals;
 use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
-use dagr_host::sim::run::{renderers_with, write_capture};
+use dagr_host::sim::run::{renderers_with, write_capture_until};
 use dagr_host::sim::scenario::Schedule;
 use dagr_host::sim::world::World;
 use dagr_host::sim::{body::Subject, Room};
@@ -34,6 +35,12 @@ pub struct SimArgs {
     /// With --serve: the simulated LLRP reader's TCP port (default: any free port).
     #[arg(long, value_name = "PORT", requires = "serve", default_value = "0")]
     pub llrp_port: u16,
+    /// With --serve: seconds the simulated LLRP reader lets a client stay silent (no
+    /// request, no KEEPALIVE_ACK) before dropping it, so a dead client cannot hold the
+    /// reader's single client slot; at least three of the client's keepalive periods.
+    #[arg(long, value_name = "S", requires = "serve", default_value = "30",
+          value_parser = super::seconds_in(0.0, super::MAX_SIM_S, true))]
+    pub llrp_idle_timeout: f64,
     /// With --serve: append each activity label as a JSON line when it starts.
     #[arg(long, value_name = "FILE", requires = "serve")]
     pub labels: Option<PathBuf>,
@@ -115,8 +122,19 @@ pub fn run(args: &SimArgs) -> Outcome {
         },
     };
     let mut renderers = renderers_with(&world, scene.seed, &options);
+    // A first SIGINT/SIGTERM stops the run at the next simulated second; the unfinished
+    // file is removed when `staged` drops, and an existing --out stays as it was.
+    let interrupt = watch_signals()?;
     let staged = out_error(StagedFile::new(out, Overwrite::forced(args.force)))?;
-    let summary = write_capture(staged.path(), &world, &mut renderers, duration, scene.seed)?;
+    let summary = write_capture_until(
+        staged.path(),
+        &world,
+        &mut renderers,
+        duration,
+        scene.seed,
+        interrupt.flag(),
+    )
+    .map_err(super::context(format!("{}: not written", out.display())))?;
     out_error(staged.commit())?;
     eprintln!(
         "dagr sim: wrote {} ({duration} s, room {}, subject {}, seed {}, {} labels)",

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use dagr_host::runtime::{watch_signals, Interrupt};
 use dagr_host::sim::scenario::Schedule;
@@ -48,6 +49,7 @@ fn serve_in(
     let scene = &args.scene;
     let mut devices =
         VirtualDevices::start(world, scene.seed, args.llrp_port, work_dir).map_err(TextError)?;
+    devices.set_llrp_idle_timeout(Duration::from_secs_f64(args.llrp_idle_timeout));
     let mut stdout = std::io::stdout().lock();
     for uri in devices.uris().map_err(TextError)? {
         writeln!(stdout, "{uri}").map_err(context("cannot print the URIs"))?;
@@ -75,8 +77,8 @@ fn serve_in(
         }
     });
     eprintln!(
-        "dagr sim: served {:.1} s, {} radar CLI commands, {} LLRP connections",
-        summary.seconds, summary.cli_commands, summary.llrp_connections
+        "dagr sim: served {:.1} s, {} radar CLI commands, {} LLRP connections ({} dropped as idle)",
+        summary.seconds, summary.cli_commands, summary.llrp_connections, summary.llrp_idle_drops
     );
     for (name, dropped) in summary.dropped.iter().filter(|(_, d)| *d > 0) {
         eprintln!("  {name}: {dropped} chunks dropped (the client did not keep up)");

@@ -18,9 +18,17 @@
 //! `publish_time` is `t` itself: the true device time mapped to the gateway, which a
 //! recorder could only estimate. Labels are logged at their start. Messages are written
 //! in `log_time` order; a chunk is closed every simulated second.
+//!
+//! # Memory
+//! The capture is written as the world plays: a chunk leaves memory every simulated
+//! second, and what waits in between is the chunks still in flight (delivery delays are
+//! milliseconds) and the labels not yet started. What stays for the whole run is the
+//! world's own plan (schedule, motions, spells: a few MB per simulated day) and the MCAP
+//! summary's index (one entry per chunk, written at the end).
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
@@ -192,6 +200,13 @@ pub enum SimError {
         /// What it did.
         reason: String,
     },
+    /// The stop flag was raised (SIGINT/SIGTERM) before the run was complete.
+    Interrupted {
+        /// Simulated seconds written by then.
+        at_s: f64,
+        /// The run's duration, s.
+        duration: f64,
+    },
 }
 
 impl std::fmt::Display for SimError {
@@ -199,6 +214,9 @@ impl std::fmt::Display for SimError {
         match self {
             SimError::Capture(e) => e.fmt(f),
             SimError::Renderer { source, reason } => write!(f, "renderer {source}: {reason}"),
+            SimError::Interrupted { at_s, duration } => {
+                write!(f, "interrupted at {at_s} s of {duration} s")
+            }
         }
     }
 }
@@ -209,7 +227,7 @@ impl std::error::Error for SimError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SimError::Capture(e) => std::error::Error::source(e),
-            SimError::Renderer { .. } => None,
+            SimError::Renderer { .. } | SimError::Interrupted { .. } => None,
         }
     }
 }
@@ -250,6 +268,27 @@ pub fn write_capture(
     renderers: &mut [Box<dyn DeviceRenderer>],
     duration: f64,
     seed: u64,
+) -> Result<SimSummary, SimError> {
+    write_capture_until(
+        path,
+        world,
+        renderers,
+        duration,
+        seed,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`write_capture`] that gives up with [`SimError::Interrupted`] once `stop` is set
+/// (looked at every simulated second), so `dagr sim` can end on a signal and remove its
+/// unfinished file. The bytes written do not depend on `stop`.
+pub fn write_capture_until(
+    path: &Path,
+    world: &World,
+    renderers: &mut [Box<dyn DeviceRenderer>],
+    duration: f64,
+    seed: u64,
+    stop: &AtomicBool,
 ) -> Result<SimSummary, SimError> {
     let mut writer = CaptureWriter::create(path, SIM_EPOCH_UNIX_NS)?.without_age_flush();
     writer.write_metadata(sim_metadata(world, seed))?;
@@ -323,6 +362,12 @@ pub fn write_capture(
                 break;
             };
             if log_ns >= next_flush_ns {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(SimError::Interrupted {
+                        at_s: (next_flush_ns / 1_000_000_000) as f64,
+                        duration,
+                    });
+                }
                 writer.flush()?;
                 next_flush_ns = (log_ns / 1_000_000_000 + 1) * 1_000_000_000;
             }
@@ -503,6 +548,25 @@ mod tests {
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
         let spans: Vec<(f64, f64)> = labels.iter().map(|l| (l.start, l.end)).collect();
         assert_eq!(spans, [(1.0, 3.0), (4.0, 5.0)]);
+    }
+
+    #[test]
+    fn a_raised_stop_flag_ends_the_run_at_the_first_simulated_second() {
+        let dir = std::env::temp_dir().join(format!("dagr-run-{}-stop", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schedule = Schedule::parse("1 3 waving").unwrap();
+        let world = World::new(Room::generate(0), Subject::generate(0), schedule, 0);
+        let mut renderers: Vec<Box<dyn DeviceRenderer>> = vec![Box::new(Stub {
+            name: "s",
+            times: (0..40).map(|i| f64::from(i) * 0.1).collect(),
+            stall: false,
+        })];
+        let stop = AtomicBool::new(true);
+        let written =
+            write_capture_until(&dir.join("a.mcap"), &world, &mut renderers, 4.0, 0, &stop);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = written.unwrap_err().to_string();
+        assert_eq!(err, "interrupted at 1 s of 4 s");
     }
 
     #[test]

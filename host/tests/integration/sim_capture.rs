@@ -7,8 +7,9 @@
 //! of the path from the person's right hand to its antenna.
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dagr_host::capture::{CaptureReader, Entry, StreamInfo};
 use dagr_host::format::Format;
@@ -98,10 +99,26 @@ impl DeviceRenderer for HandPhaseEsp32 {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A test's scratch directory, removed when the test ends, passed or failed.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("dagr-sim-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn world(seed: u64) -> World {
@@ -324,4 +341,160 @@ fn streams_keep_their_arc_names() {
     let info = device.stream();
     assert_eq!(info.name, Arc::<str>::from(SOURCE));
     assert_eq!(info.modality_name(), "wifi");
+}
+
+/// `dagr sim` arguments and the SHA-256 of the capture they wrote at commit c66f14e, before
+/// the run could be interrupted. Training corpora and replay figures are rebuilt from these
+/// arguments, so their bytes must not move by accident (the capture's metadata names the
+/// dagr version: a version bump changes them too, and so does any change to the physics,
+/// on purpose).
+const PINNED_CAPTURES: [(&[&str], &str); 3] = [
+    (
+        &["--duration", "5"],
+        "558868bead92c815d49b12a0808f465c72ff31a36b44667984fcb8e3befdfed1",
+    ),
+    (
+        &[
+            "--room",
+            "47",
+            "--subject",
+            "67",
+            "--seed",
+            "3",
+            "--duration",
+            "12",
+        ],
+        "bf23aacebde7dbe47852370c4c646196b4b489a267a21ec0b0f89888368ad1c0",
+    ),
+    (
+        &[
+            "--room",
+            "5",
+            "--subject",
+            "9",
+            "--seed",
+            "11",
+            "--duration",
+            "8",
+            "--csi-format",
+            "intel5300",
+            "--csi-rate",
+            "50",
+        ],
+        "67060393c5600e5e58a231a718743ff862916f51eea94f060d44ec49e4d4ce15",
+    ),
+];
+
+#[test]
+fn dagr_sim_writes_the_same_bytes_for_the_same_arguments_as_it_always_did() {
+    let dir = scratch("pinned");
+    for (i, (args, digest)) in PINNED_CAPTURES.iter().enumerate() {
+        let path = dir.join(format!("{i}.mcap"));
+        let mut full = vec!["sim", "--out", path.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let out = dagr(&full);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sum = Command::new("sha256sum").arg(&path).output().unwrap();
+        let text = String::from_utf8(sum.stdout).unwrap();
+        assert_eq!(
+            text.split_whitespace().next(),
+            Some(*digest),
+            "dagr sim {args:?}"
+        );
+    }
+}
+
+/// Process `pid`'s peak resident memory so far (`VmHWM`), kB; None once it has exited.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+/// Runs `dagr sim --duration seconds` into `dir`; returns its peak RSS, kB, polled until
+/// it exits.
+fn sim_peak_rss_kb(dir: &Path, seconds: &str) -> u64 {
+    let out = dir.join(format!("{seconds}.mcap"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args(["sim", "--duration", seconds, "--out", out.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        peak = peak_rss_kb(child.id()).unwrap_or(peak).max(peak);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        child.wait().unwrap().success(),
+        "dagr sim --duration {seconds}"
+    );
+    assert!(out.metadata().unwrap().len() > 0);
+    peak
+}
+
+#[test]
+fn dagr_sim_memory_does_not_grow_with_the_duration() {
+    let dir = scratch("memory");
+    let short = sim_peak_rss_kb(&dir, "6");
+    // Ten times longer: a capture of ~45 MB, which a run built in memory would hold.
+    let long = sim_peak_rss_kb(&dir, "60");
+    let written = dir.join("60.mcap").metadata().unwrap().len() / 1024;
+    assert!(
+        long <= short + 4 * 1024,
+        "peak RSS {short} kB for 6 s, {long} kB for 60 s (capture {written} kB)"
+    );
+}
+
+#[test]
+fn an_interrupted_dagr_sim_leaves_no_partial_file_and_the_old_output_as_it_was() {
+    let dir = scratch("interrupt");
+    let out = dir.join("keep.mcap");
+    std::fs::write(&out, b"the previous capture").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args([
+            "sim",
+            "--duration",
+            "600",
+            "--force",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial_with_data = || {
+        std::fs::read_dir(&*dir).unwrap().flatten().any(|e| {
+            e.file_name().to_string_lossy().ends_with(".partial")
+                && e.metadata().is_ok_and(|m| m.len() > 0)
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !partial_with_data() {
+        assert!(Instant::now() < deadline, "no partial file grew");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&exit.stderr);
+    assert_eq!(exit.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("keep.mcap: not written: interrupted at"),
+        "{stderr}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&*dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["keep.mcap"]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"the previous capture");
 }

@@ -96,6 +96,8 @@ pub struct ServeSummary {
     pub cli_commands: u64,
     /// LLRP clients accepted.
     pub llrp_connections: u64,
+    /// LLRP clients dropped for staying silent past the idle timeout.
+    pub llrp_idle_drops: u64,
 }
 
 /// The room's devices, live.
@@ -161,6 +163,14 @@ impl VirtualDevices {
             epoch: Instant::now(),
             epoch_unix_us,
         })
+    }
+
+    /// How long the LLRP reader lets a silent client hold its single client slot
+    /// ([`llrp_server::IDLE_TIMEOUT`] unless set).
+    pub fn set_llrp_idle_timeout(&mut self, timeout: Duration) {
+        if let Some(reader) = self.reader.as_mut() {
+            reader.server.set_idle_timeout(timeout);
+        }
     }
 
     /// The source URIs a gateway opens, one per device (named like `dagr sim --out`'s
@@ -275,16 +285,18 @@ impl VirtualDevices {
         for (i, console) in self.consoles.iter().enumerate() {
             dropped.push((format!("sim-wifi-{}", i + 1), console.port.dropped_chunks()));
         }
-        let mut llrp_connections = 0;
+        let (mut llrp_connections, mut llrp_idle_drops) = (0, 0);
         if let Some(reader) = &self.reader {
             dropped.push(("sim-rfid".to_string(), reader.server.dropped_reports));
             llrp_connections = reader.server.connections;
+            llrp_idle_drops = reader.server.idle_drops;
         }
         ServeSummary {
             seconds,
             dropped,
             cli_commands: self.radar.cli.commands,
             llrp_connections,
+            llrp_idle_drops,
         }
     }
 }
