@@ -20,6 +20,7 @@ pub mod classes;
 pub mod clock;
 pub mod config;
 pub mod dataset;
+pub mod errors;
 pub mod events;
 pub mod format;
 pub mod http;

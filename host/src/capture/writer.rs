@@ -233,17 +233,7 @@ fn json_channel(
 mod tests {
     use super::*;
 
-    /// An error and its causes as `dagr` prints them (`cli::chain`).
-    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-        let mut text = error.to_string();
-        let mut cause = error.source();
-        while let Some(c) = cause {
-            text.push_str(": ");
-            text.push_str(&c.to_string());
-            cause = c.source();
-        }
-        text
-    }
+    use crate::errors::chain;
 
     #[test]
     fn a_full_disk_is_said_as_such() {

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use dagr_host::capture::Speed;
+use dagr_host::errors::chain;
 use dagr_host::format::{Format, TABLE};
 use dagr_host::output::{OutputError, Overwrite};
 use dagr_infer::EngineKind;
@@ -481,19 +482,4 @@ enum HeadCommand {
         #[arg(long, value_name = "DIR")]
         state: PathBuf,
     },
-}
-
-/// An error and its causes, `: `-separated, each said once.
-fn chain(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        let said = c.to_string();
-        if !text.ends_with(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = c.source();
-    }
-    text
 }

@@ -265,7 +265,7 @@ impl OnlineAdaptation {
         let failed = |error: String| json!({ "from_head": start.version, "accepted": false, "error": error });
         let outcome = match result {
             Err(_) => failed("the adaptation thread panicked (a bug in dagr)".into()),
-            Ok(Err(error)) => failed(crate_error_chain(&error)),
+            Ok(Err(error)) => failed(crate::errors::chain(&error)),
             Ok(Ok(outcome)) => self.conclude(start, outcome, started),
         };
         tracing::info!("adaptation: {outcome}");
@@ -308,7 +308,7 @@ impl OnlineAdaptation {
             let record = adaptation_record(shared, &outcome);
             if let Err(error) = store.write(version, &shared.package, &outcome.params, &record) {
                 summary["accepted"] = json!(false);
-                summary["error"] = json!(crate_error_chain(&error));
+                summary["error"] = json!(crate::errors::chain(&error));
                 summary["message"] = json!(format!(
                     "not used: the head could not be stored; head {} stays in use",
                     start.version
@@ -358,7 +358,7 @@ impl OnlineAdaptation {
             if let Err(error) = rolled {
                 return Reply::error(
                     500,
-                    format!("rollback refused: {}", crate_error_chain(&error)),
+                    format!("rollback refused: {}", crate::errors::chain(&error)),
                 );
             }
         }
@@ -454,18 +454,6 @@ fn adaptation_record(shared: &Shared, outcome: &crate::adapt::AdaptOutcome) -> A
         shared.package.name(),
         &shared.classes,
     )
-}
-
-/// An error and its causes, `: `-joined, for a JSON message.
-fn crate_error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, from the bottom of the flow (what everything shares)
 /// to the top (what composes the rest). The binary (`cli/`) may use any of them.
 const LAYERS: &[&str] = &[
+    "errors",
     "classes",
     "record",
     "output",
