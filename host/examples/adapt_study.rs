@@ -25,10 +25,10 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dagr_head::{
-    arena_len, fit, split_holdout, Activations, DagrConfig, Head, HeadShape, Rng, Split, MODALITIES,
+use dagr_head::{arena_len, fit, Activations, DagrConfig, Head, HeadShape, Rng, Split, MODALITIES};
+use dagr_host::adapt::{
+    adapt_head, features_from_captures, holdout_order, AdaptSettings, LabeledFeatures,
 };
-use dagr_host::adapt::{adapt_head, features_from_captures, AdaptSettings, LabeledFeatures};
 use dagr_host::recognize::{default_model_dir, Recognizer};
 use dagr_infer::{EngineKind, MODALITY_NAMES};
 
@@ -354,15 +354,7 @@ fn train_without_gate(
     data: &LabeledFeatures,
     settings: &AdaptSettings,
 ) -> Result<Vec<f32>, Box<dyn Error>> {
-    let mut order = vec![0u32; data.len()];
-    let mut rng = Rng::new(settings.seed);
-    let k = split_holdout(
-        data.labels(),
-        shape.classes,
-        settings.holdout_fraction,
-        &mut rng,
-        &mut order,
-    )?;
+    let (mut order, k) = holdout_order(shape, data, settings)?;
     let mut params = start.to_vec();
     let mut arena = vec![0.0f32; arena_len(shape, settings.train.batch)];
     let split = Split {

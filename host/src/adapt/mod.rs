@@ -23,7 +23,7 @@ pub use features::LabeledFeatures;
 pub use package::{check_own_head, write_package, PARITY_DROPPED};
 pub use record::AdaptationRecord;
 pub use settings::AdaptSettings;
-pub use train::{adapt_head, AdaptOutcome};
+pub use train::{adapt_head, holdout_order, AdaptOutcome};
 
 #[cfg(test)]
 mod tests;

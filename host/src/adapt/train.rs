@@ -36,15 +36,7 @@ pub fn adapt_head(
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<AdaptOutcome, AdaptError> {
     check(start, shape, data)?;
-    let mut order = vec![0u32; data.len()];
-    let mut rng = Rng::new(settings.seed);
-    let k = split_holdout(
-        data.labels(),
-        shape.classes,
-        settings.holdout_fraction,
-        &mut rng,
-        &mut order,
-    )?;
+    let (mut order, k) = holdout_order(shape, data, settings)?;
     let (train, val) = order.split_at_mut(k);
     let mut params = start.to_vec();
     let mut arena = vec![0.0f32; arena_len(shape, settings.train.batch)];
@@ -69,6 +61,25 @@ pub fn adapt_head(
         windows: data.len(),
         per_class: data.per_class(shape.classes),
     })
+}
+
+/// The window order [`adapt_head`] uses for `data` under `settings` (its seed and holdout
+/// fraction): the first `k` windows train, the rest are held out for the gate.
+pub fn holdout_order(
+    shape: HeadShape,
+    data: &LabeledFeatures,
+    settings: &AdaptSettings,
+) -> Result<(Vec<u32>, usize), AdaptError> {
+    let mut order = vec![0u32; data.len()];
+    let mut rng = Rng::new(settings.seed);
+    let k = split_holdout(
+        data.labels(),
+        shape.classes,
+        settings.holdout_fraction,
+        &mut rng,
+        &mut order,
+    )?;
+    Ok((order, k))
 }
 
 /// The start head and the data are for `shape`, and there is data.
