@@ -674,14 +674,7 @@ fn garbage_bytes_do_not_keep_a_dead_session_alive() {
         garbage_every: Some(Duration::from_millis(20)),
         ..Default::default()
     });
-    let mut source = Running::start(&format!(
-        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
-    ));
-    source.until("Connected", secs(5), |r| r.connected() == 1);
-    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
-    source.stop_within(secs(3));
-    let (reason, _) = &source.disconnects()[0];
-    assert!(reason.contains("no message from"), "{reason}");
+    let source = lost_to_silence(port);
     assert!(
         source.chunks.iter().any(|c| c.bytes == [0xff]),
         "the garbage reached the source (and was still kept as received bytes)"
@@ -829,6 +822,20 @@ fn killed_while_a_reader_floods_the_capture_is_readable_up_to_its_last_seconds()
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Runs a source against the scripted reader on `port` with 100 ms keepalives until the
+/// reader is declared lost for silence (300 ms without a whole LLRP message), then stops it.
+fn lost_to_silence(port: u16) -> Running {
+    let mut source = Running::start(&format!(
+        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
+    ));
+    source.until("Connected", secs(5), |r| r.connected() == 1);
+    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
+    source.stop_within(secs(3));
+    let (reason, _) = &source.disconnects()[0];
+    assert!(reason.contains("no message from"), "{reason}");
+    source
+}
+
 /// Peak resident memory of this test process so far, KiB.
 fn own_peak_rss_kb() -> u64 {
     dagr_tests::process::peak_rss_kb(std::process::id()).unwrap()
@@ -850,13 +857,7 @@ fn a_header_announcing_a_huge_message_allocates_nothing_and_the_silent_reader_is
         ..Default::default()
     });
     let before_kb = own_peak_rss_kb();
-    let mut source = Running::start(&format!(
-        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
-    ));
-    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
-    source.stop_within(secs(3));
-    let (reason, _) = &source.disconnects()[0];
-    assert!(reason.contains("no message from"), "{reason}");
+    lost_to_silence(port);
     let grew_kb = own_peak_rss_kb().saturating_sub(before_kb);
     assert!(grew_kb < 64 * 1024, "peak RSS grew {grew_kb} KiB");
 }
@@ -870,12 +871,5 @@ fn a_reader_trickling_a_keepalive_a_byte_at_a_time_is_declared_lost() {
         trickle_every: Duration::from_millis(100),
         ..Default::default()
     });
-    let mut source = Running::start(&format!(
-        "llrp://127.0.0.1:{port}?keepalive_ms=100&retry_ms=1000"
-    ));
-    source.until("Connected", secs(5), |r| r.connected() == 1);
-    source.until("Disconnected", secs(5), |r| !r.disconnects().is_empty());
-    source.stop_within(secs(3));
-    let (reason, _) = &source.disconnects()[0];
-    assert!(reason.contains("no message from"), "{reason}");
+    lost_to_silence(port);
 }
