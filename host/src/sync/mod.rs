@@ -291,10 +291,13 @@ impl Synchronizer {
         let Some(next) = self.first_window() else {
             return false;
         };
+        // Looking for a hole scans the held records: only once a window is due, not on
+        // every poll of a live loop waiting for the next deadline.
+        if !self.due(next, now_ns) {
+            return false;
+        }
         let next = self.skip_gap(next, Some(now_ns));
-        if !self.representable(next)
-            || self.end(next).saturating_add(self.config.lateness_ns) > now_ns
-        {
+        if !self.representable(next) || !self.due(next, now_ns) {
             return false;
         }
         self.emit_into(next, window);
@@ -362,6 +365,11 @@ impl Synchronizer {
 
     fn end(&self, index: u64) -> u64 {
         self.start(index).saturating_add(self.config.window_ns)
+    }
+
+    /// Whether window `index`'s deadline (end + lateness) has come at gateway `now_ns`.
+    fn due(&self, index: u64, now_ns: u64) -> bool {
+        self.end(index).saturating_add(self.config.lateness_ns) <= now_ns
     }
 
     /// Whether window `index` ends within u64 ns (later ones are never cut: a record
