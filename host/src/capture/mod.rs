@@ -55,7 +55,7 @@ pub mod reader;
 pub mod recorder;
 pub mod writer;
 
-pub use pace::{Pacer, Speed};
+pub use pace::{Pacer, Speed, SpeedError};
 pub use reader::{CaptureReader, Damage, Entry, ReadEnd};
 pub use recorder::{Recorder, StreamTally};
 pub use writer::CaptureWriter;

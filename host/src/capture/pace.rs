@@ -19,19 +19,29 @@ impl Speed {
 
     /// Parses `max` or a factor in [[`MIN_FACTOR`](Self::MIN_FACTOR),
     /// [`MAX_FACTOR`](Self::MAX_FACTOR)] such as `1`, `2.5`, `0.5`.
-    pub fn parse(text: &str) -> Result<Speed, String> {
+    pub fn parse(text: &str) -> Result<Speed, SpeedError> {
         if text == "max" {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
             Ok(x) if (Self::MIN_FACTOR..=Self::MAX_FACTOR).contains(&x) => Ok(Speed::Factor(x)),
-            _ => Err(format!(
-                "speed {text:?}: expected a factor from {} to {} or \"max\"",
-                Self::MIN_FACTOR,
-                Self::MAX_FACTOR
-            )),
+            _ => Err(SpeedError {
+                text: text.to_string(),
+            }),
         }
     }
+}
+
+/// A replay speed that is neither `max` nor a factor in range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "speed {text:?}: expected a factor from {} to {} or \"max\"",
+    Speed::MIN_FACTOR,
+    Speed::MAX_FACTOR
+)]
+pub struct SpeedError {
+    /// The speed as written.
+    pub text: String,
 }
 
 /// Maps log times to wall-clock deadlines: the first log time seen plays now.

@@ -153,7 +153,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
         /// Playback speed factor (1 = as recorded).
-        #[arg(long, value_name = "X", default_value = "1", conflicts_with = "max", value_parser = parse_speed)]
+        #[arg(long, value_name = "X", default_value = "1", conflicts_with = "max", value_parser = Speed::parse)]
         speed: Speed,
         /// Do not wait: replay as fast as possible.
         #[arg(long)]
@@ -243,10 +243,6 @@ enum DatasetCommand {
               value_parser = seconds_in(MIN_HOP_S, WINDOW_S.1, false))]
         hop: f64,
     },
-}
-
-fn parse_speed(text: &str) -> Result<Speed, String> {
-    Speed::parse(text)
 }
 
 /// Longest `dagr record --duration`, s (ten years; beyond it, leave --duration out).

@@ -18,10 +18,12 @@ use crate::pipeline::RecordDecoder;
 
 pub mod backoff;
 pub mod llrp;
+pub mod param;
 pub mod replay;
 pub mod serial;
 pub mod uri;
 
+pub use param::ParamError;
 pub use uri::{Scheme, SourceUri, UriError};
 
 use crate::clock::GatewayClock;
@@ -69,18 +71,37 @@ impl Output {
 /// Why a source could not be started (a device that fails later is retried, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    /// A parameter of the URI or a file it names is wrong; the text says which.
-    #[error("{0}")]
-    Config(String),
-    /// This kind of source is not available in this build.
-    #[error("{0}")]
-    Unsupported(String),
+    /// A parameter of the URI or a file it names is wrong.
+    #[error("source {uri:?}")]
+    Config {
+        /// The URI as written.
+        uri: String,
+        /// What is wrong with it.
+        #[source]
+        problem: ParamError,
+    },
+    /// This kind of source is read from files, not streamed (`dagr decode` reads it).
+    #[error("source {uri:?}: this format is read from files only")]
+    FileOnly {
+        /// The URI as written.
+        uri: String,
+    },
     /// The capture a replay names cannot be read.
     #[error(transparent)]
     Capture(#[from] crate::capture::CaptureError),
     /// Starting the thread failed.
     #[error("cannot start source thread")]
     Io(#[source] std::io::Error),
+}
+
+impl SourceError {
+    /// `problem` in the parameters of `uri`.
+    pub fn config(uri: &SourceUri, problem: impl Into<ParamError>) -> SourceError {
+        SourceError::Config {
+            uri: uri.text.clone(),
+            problem: problem.into(),
+        }
+    }
 }
 
 /// Checks everything `uri` asks for that can be checked without its device: parameters,
@@ -91,10 +112,9 @@ pub fn check(uri: &SourceUri) -> Result<(), SourceError> {
         (Scheme::Replay, _) => replay::check(uri),
         (_, Some(Transport::Serial)) => serial::settings::SerialSettings::from_uri(uri).map(drop),
         (_, Some(Transport::Tcp)) => llrp::Settings::from_uri(uri).map(drop),
-        (_, _) => Err(SourceError::Unsupported(format!(
-            "{}: this format is read from files only",
-            uri.text
-        ))),
+        (_, _) => Err(SourceError::FileOnly {
+            uri: uri.text.clone(),
+        }),
     }
 }
 
@@ -107,10 +127,9 @@ pub fn spawn(
         (Scheme::Replay, _) => replay::spawn(uri, ctx),
         (_, Some(Transport::Serial)) => serial::spawn(uri, ctx),
         (_, Some(Transport::Tcp)) => llrp::spawn(uri, ctx),
-        (_, _) => Err(SourceError::Unsupported(format!(
-            "{}: this format is read from files only",
-            uri.text
-        ))),
+        (_, _) => Err(SourceError::FileOnly {
+            uri: uri.text.clone(),
+        }),
     }
 }
 

@@ -48,9 +48,7 @@ pub fn replay_speed(uri: &SourceUri) -> Result<Speed, SourceError> {
     }
     match uri.param("speed") {
         None => Ok(Speed::Factor(1.0)),
-        Some(text) => {
-            Speed::parse(text).map_err(|e| SourceError::Config(format!("{}: {e}", uri.text)))
-        }
+        Some(text) => Speed::parse(text).map_err(|e| SourceError::config(uri, e)),
     }
 }
 
@@ -59,18 +57,8 @@ const KNOWN: [&str; 3] = ["name", "speed", "max"];
 
 /// Refuses a parameter a replay does not read (`?sped=2` would play in real time).
 fn check_known_params(uri: &SourceUri) -> Result<(), SourceError> {
-    match uri
-        .params
-        .iter()
-        .find(|(k, _)| !KNOWN.contains(&k.as_str()))
-    {
-        Some((key, _)) => Err(SourceError::Config(format!(
-            "{}: unknown parameter {key:?}; expected one of {}",
-            uri.text,
-            KNOWN.join(", ")
-        ))),
-        None => Ok(()),
-    }
+    uri.check_params(&KNOWN)
+        .map_err(|e| SourceError::config(uri, e))
 }
 
 struct Replay {

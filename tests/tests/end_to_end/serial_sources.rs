@@ -554,7 +554,7 @@ fn bad_parameters_are_refused_at_spawn_naming_what_is_wrong() {
             output: Output::ChunksAndRecords,
         };
         match source::spawn(&uri, ctx) {
-            Err(SourceError::Config(message)) => message,
+            Err(e @ SourceError::Config { .. }) => dagr_host::errors::chain(&e),
             Err(other) => panic!("expected a config error, got {other}"),
             Ok(_) => panic!("{} was accepted", uri.text),
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use dagr_protocols::llrp::Message;
 
+use super::error::ReaderError;
 use super::session::Ended;
 use super::settings::Settings;
 use crate::format::{Control, Format};
@@ -38,7 +39,10 @@ impl Link {
     pub(super) fn open(settings: &Settings, ctx: &SourceContext) -> Result<Link, Ended> {
         let address = settings.address.clone();
         let stream = connect(&address, settings.connect_timeout)?;
-        let setup = |e: std::io::Error| Ended::Lost(format!("cannot set up {address}: {e}"));
+        let setup = |source| {
+            let address = address.clone();
+            Ended::Lost(ReaderError::Setup { address, source })
+        };
         stream.set_read_timeout(Some(READ_POLL)).map_err(setup)?;
         stream
             .set_write_timeout(Some(WRITE_TIMEOUT))
@@ -57,25 +61,27 @@ impl Link {
 
     /// Sends one message.
     pub(super) fn send(&mut self, message: &Message) -> Result<(), Ended> {
-        let bytes = message
-            .to_vec()
-            .map_err(|e| Ended::Lost(format!("cannot encode {}: {e}", message.name())))?;
-        self.stream.write_all(&bytes).map_err(|e| {
-            Ended::Lost(format!(
-                "sending {} to {}: {e}",
-                message.name(),
-                self.address
-            ))
+        let bytes = message.to_vec().map_err(|source| {
+            Ended::Lost(ReaderError::Encode {
+                message: message.name(),
+                source,
+            })
+        })?;
+        self.stream.write_all(&bytes).map_err(|source| {
+            Ended::Lost(ReaderError::Send {
+                message: message.name(),
+                address: self.address.clone(),
+                source,
+            })
         })
     }
 
     /// Waits up to the read poll interval for bytes and forwards whatever arrived.
     pub(super) fn poll(&mut self) -> Result<(), Ended> {
         match self.stream.read(&mut self.buf) {
-            Ok(0) => Err(Ended::Lost(format!(
-                "{} closed the connection",
-                self.address
-            ))),
+            Ok(0) => Err(Ended::Lost(ReaderError::Closed {
+                address: self.address.clone(),
+            })),
             Ok(n) => self.forward(n),
             Err(e)
                 if matches!(
@@ -85,7 +91,10 @@ impl Link {
             {
                 Ok(())
             }
-            Err(e) => Err(Ended::Lost(format!("reading from {}: {e}", self.address))),
+            Err(source) => Err(Ended::Lost(ReaderError::Read {
+                address: self.address.clone(),
+                source,
+            })),
         }
     }
 
@@ -142,9 +151,10 @@ impl Link {
 }
 
 fn connect(address: &str, timeout: Duration) -> Result<TcpStream, Ended> {
-    let addrs = address
-        .to_socket_addrs()
-        .map_err(|e| Ended::Lost(format!("cannot resolve {address}: {e}")))?;
+    let addrs = address.to_socket_addrs().map_err(|source| {
+        let address = address.to_string();
+        Ended::Lost(ReaderError::Resolve { address, source })
+    })?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {
@@ -152,8 +162,9 @@ fn connect(address: &str, timeout: Duration) -> Result<TcpStream, Ended> {
             Err(e) => last = Some(e),
         }
     }
+    let address = address.to_string();
     Err(Ended::Lost(match last {
-        Some(e) => format!("cannot connect to {address}: {e}"),
-        None => format!("{address} resolves to no address"),
+        Some(source) => ReaderError::Connect { address, source },
+        None => ReaderError::NoAddress { address },
     }))
 }

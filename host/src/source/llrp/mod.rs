@@ -11,7 +11,8 @@
 //! stop the ROSpec is stopped and the connection closed the LLRP way.
 //!
 //! Modules: `settings` (URI parameters), `backoff` (retry delays), `link` (the TCP byte
-//! stream and its decoding), `session` (the LLRP conversation on one connection).
+//! stream and its decoding), `session` (the LLRP conversation on one connection), `error`
+//! (why a connection ended).
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use super::{SourceContext, SourceError, SourceUri};
 use crate::events::{SourceCounters, SourceEvent, SourceState, SourceStatus};
 
+mod error;
 mod link;
 mod session;
 mod settings;
@@ -89,7 +91,8 @@ impl Supervisor {
             }
             match ended {
                 Ended::Stopped => break,
-                Ended::Lost(reason) => {
+                Ended::Lost(error) => {
+                    let reason = error.reason();
                     let retry = self.backoff.next_delay();
                     SourceCounters::add(&self.ctx.events.counters().disconnects, 1);
                     let retry_in_ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);

@@ -7,6 +7,7 @@ use dagr_protocols::llrp::impinj::{ContentSelector, IMPINJ_PEN};
 use dagr_protocols::llrp::message_type as mt;
 use dagr_protocols::llrp::{Body, Message, ReaderConfig, RoSpec, Status};
 
+use super::error::ReaderError;
 use super::link::Link;
 use super::settings::Settings;
 use super::ReaderIdentity;
@@ -14,13 +15,12 @@ use crate::events::StopFlag;
 use crate::source::SourceContext;
 
 /// Why a connection ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Ended {
     /// The gateway asked the source to stop (or stopped listening).
     Stopped,
-    /// The reader was lost or refused us; the text says how (it becomes the
-    /// `Disconnected` reason).
-    Lost(String),
+    /// The reader was lost or refused us (it becomes the `Disconnected` reason).
+    Lost(ReaderError),
 }
 
 /// How long each step of the clean close waits for its answer.
@@ -96,12 +96,11 @@ impl<'a> Session<'a> {
         }
         let silent = self.link.silent_for();
         if silent > self.settings.silence_limit() {
-            return Err(Ended::Lost(format!(
-                "no message from {} for {} ms (keepalive period {} ms)",
-                self.link.address(),
-                silent.as_millis(),
-                self.settings.keepalive.as_millis()
-            )));
+            return Err(Ended::Lost(ReaderError::Silent {
+                address: self.link.address().to_string(),
+                silent,
+                keepalive: self.settings.keepalive,
+            }));
         }
         Ok(())
     }
@@ -113,10 +112,11 @@ impl<'a> Session<'a> {
             return self.link.send(&Message::keepalive_ack(message.id));
         }
         match &message.body {
-            Body::ReaderEvent(event) if event.connection_close => Err(Ended::Lost(format!(
-                "{} is closing the connection (ConnectionCloseEvent)",
-                self.link.address()
-            ))),
+            Body::ReaderEvent(event) if event.connection_close => {
+                Err(Ended::Lost(ReaderError::Closing {
+                    address: self.link.address().to_string(),
+                }))
+            }
             _ => Ok(()),
         }
     }
@@ -137,11 +137,11 @@ impl<'a> Session<'a> {
             Some(0) => Ok(()),
             status => {
                 let status = status.unwrap_or(u16::MAX);
-                Err(Ended::Lost(format!(
-                    "{} refused the connection: ConnectionAttemptEvent status {status} ({})",
-                    self.link.address(),
-                    connection_attempt_meaning(status)
-                )))
+                Err(Ended::Lost(ReaderError::ConnectionRefused {
+                    address: self.link.address().to_string(),
+                    status,
+                    meaning: connection_attempt_meaning(status),
+                }))
             }
         }
     }
@@ -180,11 +180,11 @@ impl<'a> Session<'a> {
         let (what, reply) = self.exchange(build, true)?;
         match status_of(&reply) {
             Some(status) if !status.is_success() || is_error_message(&reply) => {
-                Err(Ended::Lost(format!(
-                    "{} refused {what}: {}",
-                    self.link.address(),
-                    describe(status)
-                )))
+                Err(Ended::Lost(ReaderError::Refused {
+                    address: self.link.address().to_string(),
+                    request: what,
+                    status: describe(status),
+                }))
             }
             _ => Ok(reply),
         }
@@ -229,7 +229,7 @@ impl<'a> Session<'a> {
     /// Reads until a message satisfies `wanted`, handling the others as unsolicited.
     fn wait_for(
         &mut self,
-        what: &str,
+        what: &'static str,
         timeout: Duration,
         honour_stop: bool,
         wanted: impl Fn(&Message) -> bool,
@@ -246,11 +246,11 @@ impl<'a> Session<'a> {
                 return Err(Ended::Stopped);
             }
             if Instant::now() >= deadline {
-                return Err(Ended::Lost(format!(
-                    "{} sent no answer to {what} within {} ms",
-                    self.link.address(),
-                    timeout.as_millis()
-                )));
+                return Err(Ended::Lost(ReaderError::NoAnswer {
+                    address: self.link.address().to_string(),
+                    request: what,
+                    timeout,
+                }));
             }
             self.link.poll()?;
         }

@@ -2,7 +2,7 @@
 //! `&retry_ms=100&max_retry_ms=5000` (every parameter optional; `name=` as for any source).
 use std::time::Duration;
 
-use crate::source::{SourceError, SourceUri};
+use crate::source::{ParamError, SourceError, SourceUri};
 
 /// How one LLRP source talks to its reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,31 +37,14 @@ impl Settings {
     /// Reads the settings from an `llrp://` URI; an unknown or malformed parameter is a
     /// [`SourceError::Config`] naming it.
     pub fn from_uri(uri: &SourceUri) -> Result<Settings, SourceError> {
-        let address = uri.llrp_address().ok_or_else(|| {
-            SourceError::Config(format!("{}: expected llrp://HOST:PORT", uri.text))
-        })?;
-        if let Some((key, _)) = uri
-            .params
-            .iter()
-            .find(|(k, _)| !KNOWN.contains(&k.as_str()))
-        {
-            return Err(SourceError::Config(format!(
-                "{}: unknown parameter {key:?}; expected one of {}",
-                uri.text,
-                KNOWN.join(", ")
-            )));
-        }
-        let number = |key: &str, default: u32, min: u32| -> Result<u32, SourceError> {
-            let Some(text) = uri.param(key) else {
-                return Ok(default);
-            };
-            match text.parse::<u32>() {
-                Ok(n) if n >= min => Ok(n),
-                _ => Err(SourceError::Config(format!(
-                    "{}: {key}={text:?} is not a whole number >= {min}",
-                    uri.text
-                ))),
-            }
+        let config = |problem| SourceError::config(uri, problem);
+        let address = uri
+            .llrp_address()
+            .ok_or_else(|| config(ParamError::Target("llrp://HOST:PORT")))?;
+        uri.check_params(&KNOWN).map_err(config)?;
+        let number = |key, default, min| {
+            uri.number_param(key, default, min, || format!("a whole number >= {min}"))
+                .map_err(config)
         };
         let ms = |n: u32| Duration::from_millis(u64::from(n));
         Ok(Settings {
@@ -103,9 +86,9 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named_in_the_error() {
-        let e = settings("llrp://r?rospec_id=0").unwrap_err().to_string();
+        let e = crate::errors::chain(&settings("llrp://r?rospec_id=0").unwrap_err());
         assert!(e.contains("rospec_id=\"0\"") && e.contains(">= 1"), "{e}");
-        let e = settings("llrp://r?keepalive=5").unwrap_err().to_string();
+        let e = crate::errors::chain(&settings("llrp://r?keepalive=5").unwrap_err());
         assert!(e.contains("unknown parameter \"keepalive\""), "{e}");
     }
 }

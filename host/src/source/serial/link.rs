@@ -11,6 +11,7 @@ use crate::format::Format;
 use crate::pipeline::RecordDecoder;
 use crate::source::{note_heartbeats, SourceContext};
 
+use super::error::DeviceError;
 use super::port::{self, Port, ReadOutcome};
 use super::settings::SerialSettings;
 use super::ti_cli::{self, ConfigureError};
@@ -20,21 +21,21 @@ use super::time_sync::TimeSyncRequester;
 const READ_BUF: usize = 4096;
 
 /// Why a connection could not be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum OpenError {
     /// Stop was requested while connecting.
     Stopped,
-    /// The device is absent or refused; the text says which and why.
-    Failed(String),
+    /// The device is absent or refused it, or the radar refused its configuration.
+    Failed(DeviceError),
 }
 
 /// How a connection ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum LinkEnd {
     /// Stop was requested, or the gateway stopped listening.
     Stopped,
-    /// The device went away; the text says how.
-    Lost(String),
+    /// The device went away.
+    Lost(DeviceError),
 }
 
 /// An open connection to one serial device.
@@ -102,7 +103,7 @@ impl<'s> Link<'s> {
     }
 
     /// Writes a time-sync request to a node when one is due.
-    fn request_time_sync(&mut self, ctx: &SourceContext) -> Result<(), String> {
+    fn request_time_sync(&mut self, ctx: &SourceContext) -> Result<(), DeviceError> {
         let Some(requester) = self.time_sync.as_mut() else {
             return Ok(());
         };

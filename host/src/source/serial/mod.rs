@@ -9,6 +9,7 @@
 //! gateway drops its receiver), with [`SourceState::Finished`].
 //!
 //! - [`settings`]: the URI's parameters, checked at spawn time.
+//! - [`error`]: why a device could not be used or was lost.
 //! - [`port`]: opening (8N1) and reading in short waits.
 //! - [`link`]: one connection: read, stamp, forward, decode.
 //! - [`ti_cli`]: the radar's config port (`.cfg` out, `sensorStop` at shutdown).
@@ -20,6 +21,7 @@ use std::thread::JoinHandle;
 use super::{SourceContext, SourceError, SourceUri};
 use crate::events::{SourceCounters, SourceEvent, SourceState, SourceStatus};
 
+pub mod error;
 pub mod link;
 pub mod port;
 pub mod settings;
@@ -50,7 +52,7 @@ fn run(settings: &SerialSettings, ctx: &SourceContext) {
                 None => break,
             },
             Err(OpenError::Stopped) => break,
-            Err(OpenError::Failed(reason)) => reason,
+            Err(OpenError::Failed(error)) => error.reason(),
         };
         let delay = backoff.next_delay();
         let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
@@ -83,9 +85,9 @@ fn keep_connected(
             link.shut_down();
             None
         }
-        LinkEnd::Lost(reason) => {
+        LinkEnd::Lost(error) => {
             SourceCounters::add(&counters.disconnects, 1);
-            Some(reason)
+            Some(error.reason())
         }
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serialport::{DataBits, FlowControl, Parity, SerialPort, StopBits};
 
+use super::error::DeviceError;
+
 /// An open serial port.
 pub type Port = Box<dyn SerialPort>;
 
@@ -13,7 +15,7 @@ pub type Port = Box<dyn SerialPort>;
 pub const READ_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// Opens `path` at `baud`, 8N1, without flow control.
-pub fn open(path: &str, baud: u32) -> Result<Port, String> {
+pub fn open(path: &str, baud: u32) -> Result<Port, DeviceError> {
     serialport::new(path, baud)
         .data_bits(DataBits::Eight)
         .parity(Parity::None)
@@ -21,7 +23,10 @@ pub fn open(path: &str, baud: u32) -> Result<Port, String> {
         .flow_control(FlowControl::None)
         .timeout(READ_TIMEOUT)
         .open()
-        .map_err(|e| format!("cannot open {path}: {e}"))
+        .map_err(|source| DeviceError::Open {
+            path: path.to_string(),
+            source,
+        })
 }
 
 /// Releases DTR and RTS, best effort: on ESP32 boards with the usual auto-reset circuit,
@@ -33,31 +38,38 @@ pub fn release_reset_lines(port: &mut Port) {
 }
 
 /// What one read of the port gave.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ReadOutcome {
     /// This many bytes arrived (at least one).
     Bytes(usize),
     /// Nothing within [`READ_TIMEOUT`].
     Idle,
-    /// The device is gone (hang-up, I/O error, end of file), in words.
-    Lost(String),
+    /// The device is gone (hang-up, I/O error, end of file).
+    Lost(DeviceError),
 }
 
 /// Reads into `buf`, telling a quiet line from a lost device.
 pub fn read(port: &mut Port, buf: &mut [u8], path: &str) -> ReadOutcome {
     match port.read(buf) {
-        Ok(0) => ReadOutcome::Lost(format!("{path}: end of file (device closed)")),
+        Ok(0) => ReadOutcome::Lost(DeviceError::Closed {
+            path: path.to_string(),
+        }),
         Ok(n) => ReadOutcome::Bytes(n),
         Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted) => {
             ReadOutcome::Idle
         }
         Err(e) if e.kind() == ErrorKind::WouldBlock => ReadOutcome::Idle,
-        Err(e) => ReadOutcome::Lost(format!("{path}: read failed: {e}")),
+        Err(source) => ReadOutcome::Lost(DeviceError::Read {
+            path: path.to_string(),
+            source,
+        }),
     }
 }
 
 /// Writes all of `bytes`; a failure means the device is gone.
-pub fn write(port: &mut Port, bytes: &[u8], path: &str) -> Result<(), String> {
-    port.write_all(bytes)
-        .map_err(|e| format!("{path}: write failed: {e}"))
+pub fn write(port: &mut Port, bytes: &[u8], path: &str) -> Result<(), DeviceError> {
+    port.write_all(bytes).map_err(|source| DeviceError::Write {
+        path: path.to_string(),
+        source,
+    })
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::clock::WireRate;
 use crate::format::{Format, Transport};
-use crate::source::{SourceError, SourceUri};
+use crate::source::{ParamError, SourceError, SourceUri};
 
 /// Data-port speed when the URI gives no `baud=` (every supported device streams at it).
 pub const DEFAULT_BAUD: u32 = 921_600;
@@ -41,7 +41,10 @@ impl SerialSettings {
     /// Checks `uri` (a serial scheme) and reads the `.cfg` file it names, if any.
     pub fn from_uri(uri: &SourceUri) -> Result<SerialSettings, SourceError> {
         let (Some(format), Some(Transport::Serial)) = (uri.format(), uri.transport()) else {
-            return Err(config(uri, "not a serial source"));
+            return Err(SourceError::config(
+                uri,
+                ParamError::Target("a serial device"),
+            ));
         };
         check_known_params(uri, format)?;
         let ti_cli = match format {
@@ -70,76 +73,47 @@ pub fn wire_rate(uri_text: &str) -> Option<WireRate> {
         .map(WireRate::serial)
 }
 
-fn config(uri: &SourceUri, what: &str) -> SourceError {
-    SourceError::Config(format!("source {:?}: {what}", uri.text))
-}
-
-/// Refuses parameters this kind of source does not read (a misspelt `buad=` would
-/// otherwise be silently ignored).
-fn check_known_params(uri: &SourceUri, format: Format) -> Result<(), SourceError> {
-    let known: &[&str] = match format {
+/// Parameters the data port of `format` reads.
+fn known_params(format: Format) -> &'static [&'static str] {
+    match format {
         Format::TiMmwave => &["name", "baud", "cli", "cfg", "cli_baud"],
         _ => &["name", "baud"],
-    };
-    match uri
-        .params
-        .iter()
-        .find(|(k, _)| !known.contains(&k.as_str()))
-    {
-        Some((key, _)) => Err(config(
-            uri,
-            &format!(
-                "unknown parameter {key:?}; expected one of {}",
-                known.join(", ")
-            ),
-        )),
-        None => Ok(()),
     }
+}
+
+fn check_known_params(uri: &SourceUri, format: Format) -> Result<(), SourceError> {
+    uri.check_params(known_params(format))
+        .map_err(|e| SourceError::config(uri, e))
 }
 
 /// A positive speed in Bd from parameter `key`, or `default`.
-fn baud_param(uri: &SourceUri, key: &str, default: u32) -> Result<u32, SourceError> {
-    let Some(text) = uri.param(key) else {
-        return Ok(default);
-    };
-    match text.parse::<u32>() {
-        Ok(baud) if baud > 0 => Ok(baud),
-        _ => Err(config(
-            uri,
-            &format!(
-                "{key}={text:?} is not a speed; expected a positive number of Bd, e.g. {default}"
-            ),
-        )),
-    }
+fn baud_param(uri: &SourceUri, key: &'static str, default: u32) -> Result<u32, SourceError> {
+    uri.number_param(key, default, 1, || {
+        format!("a speed; expected a positive number of Bd, e.g. {default}")
+    })
+    .map_err(|e| SourceError::config(uri, e))
 }
 
 /// `cli=` and `cfg=` go together: without both, the radar is taken as already configured.
 fn ti_cli_settings(uri: &SourceUri) -> Result<Option<TiCliSettings>, SourceError> {
+    let unpaired = |given, needed| SourceError::config(uri, ParamError::Unpaired { given, needed });
     let (path, cfg) = match (uri.param("cli"), uri.param("cfg")) {
         (None, None) => return Ok(None),
         (Some(path), Some(cfg)) => (path, cfg),
-        (Some(_), None) => {
-            return Err(config(
-                uri,
-                "cli= needs cfg=FILE (the .cfg to send to the radar)",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(config(uri, "cfg= needs cli=PORT (the radar's config port)"))
-        }
+        (Some(_), None) => return Err(unpaired("cli", "cfg=FILE (the .cfg to send to the radar)")),
+        (None, Some(_)) => return Err(unpaired("cfg", "cli=PORT (the radar's config port)")),
     };
     if path.is_empty() {
-        return Err(config(
-            uri,
-            "cli= is empty; expected the config port's path",
-        ));
+        let empty = ParamError::Empty {
+            key: "cli",
+            expected: "the config port's path",
+        };
+        return Err(SourceError::config(uri, empty));
     }
     let cfg_file = PathBuf::from(cfg);
-    let text = std::fs::read_to_string(&cfg_file).map_err(|e| {
-        config(
-            uri,
-            &format!("cannot read radar config {}: {e}", cfg_file.display()),
-        )
+    let text = std::fs::read_to_string(&cfg_file).map_err(|source| {
+        let path = cfg_file.clone();
+        SourceError::config(uri, ParamError::UnreadableCfg { path, source })
     })?;
     Ok(Some(TiCliSettings {
         path: path.to_string(),
@@ -167,7 +141,8 @@ mod tests {
     use super::*;
 
     fn settings(uri: &str) -> Result<SerialSettings, String> {
-        SerialSettings::from_uri(&SourceUri::parse(uri).unwrap()).map_err(|e| e.to_string())
+        SerialSettings::from_uri(&SourceUri::parse(uri).unwrap())
+            .map_err(|e| crate::errors::chain(&e))
     }
 
     #[test]

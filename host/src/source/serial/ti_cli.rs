@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use dagr_protocols::ti_mmwave::cli::{CfgSession, CommandReport};
 
+use super::error::DeviceError;
 use super::port::{self, Port, ReadOutcome};
 use super::settings::TiCliSettings;
 use crate::events::StopFlag;
@@ -16,13 +17,12 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 pub const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Why a configuration did not complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ConfigureError {
     /// The source was asked to stop meanwhile.
     Stopped,
-    /// The radar refused a command, did not answer, or the port failed; the text names
-    /// the `.cfg` file, line and command where one was involved.
-    Failed(String),
+    /// The radar refused a command, did not answer, or the port failed.
+    Failed(DeviceError),
 }
 
 /// Opens the CLI port and sends the whole `.cfg`, one command at a time, each waiting
@@ -42,20 +42,19 @@ pub fn configure(cli: &TiCliSettings, stop: &StopFlag) -> Result<Port, Configure
                     stop_sensor(&mut port, &cli.path);
                     ConfigureError::Stopped
                 }
-                Wait::TimedOut => ConfigureError::Failed(format!(
-                    "radar config {} line {}: `{}`: no answer within {} ms",
-                    cli.cfg_file.display(),
-                    line.line_number,
-                    line.text,
-                    COMMAND_TIMEOUT.as_millis()
-                )),
+                Wait::TimedOut => ConfigureError::Failed(DeviceError::NoAnswer {
+                    cfg: cli.cfg_file.clone(),
+                    line: line.line_number,
+                    command: line.text.to_string(),
+                    timeout_ms: COMMAND_TIMEOUT.as_millis(),
+                }),
                 Wait::Lost(reason) => ConfigureError::Failed(reason),
             })?;
         if !report.outcome.is_success() {
-            return Err(ConfigureError::Failed(format!(
-                "radar config {} {report}",
-                cli.cfg_file.display()
-            )));
+            return Err(ConfigureError::Failed(DeviceError::Refused {
+                cfg: cli.cfg_file.clone(),
+                report: report.to_string(),
+            }));
         }
     }
     Ok(port)
@@ -76,7 +75,7 @@ pub fn stop_sensor(port: &mut Port, path: &str) {
 enum Wait {
     Stopped,
     TimedOut,
-    Lost(String),
+    Lost(DeviceError),
 }
 
 /// Reads until the command in flight is answered, the timeout passes or `stop` is raised.
