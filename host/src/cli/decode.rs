@@ -33,8 +33,11 @@ pub fn run(format: Format, file: &Path, json: bool) -> Outcome {
             .map(|e| format!(" (last: {e})"))
             .unwrap_or_default();
         eprintln!(
-            "dagr decode: {name}: {} records; skipped {} bytes, rejected {} frames{why}",
-            report.units, s.bytes_skipped, s.frames_rejected
+            "dagr decode: {name}: {} {}; skipped {} bytes, rejected {} frames{why}",
+            report.units,
+            format.units(),
+            s.bytes_skipped,
+            s.frames_rejected
         );
     }
     if s.bytes_in == 0 {
@@ -44,8 +47,9 @@ pub fn run(format: Format, file: &Path, json: bool) -> Outcome {
     }
     if report.units == 0 {
         return Err(Failure::NothingDecodable(format!(
-            "{name}: no {} records found in {} bytes",
+            "{name}: no {} {} found in {} bytes",
             format.name(),
+            format.units(),
             s.bytes_in
         )));
     }

@@ -3,13 +3,13 @@
 //!
 //! JSON: one object per message, `{"type", "id", "tags": [...]}` as DESIGN.md fixes it,
 //! followed by optional details for non-report messages (`"status"`, `"event"`,
-//! `"device"`). The message and its tag reports are written from typed structs; the rare
-//! details are built as `serde_json::Value`s.
+//! `"device"`), all written from typed structs.
 use std::sync::Arc;
 
-use dagr_protocols::llrp::{Body, Epc, Message, ReaderEvent, Status, TagReport, Timestamp};
+use dagr_protocols::llrp::{
+    AntennaEvent, Body, Epc, Message, ReaderEvent, RoSpecEvent, Status, TagReport, Timestamp,
+};
 use serde::ser::{Serialize, Serializer};
-use serde_json::{json, Value};
 
 use super::{Control, Decoded, Unit};
 use crate::record::{DeviceTime, Modality, Payload};
@@ -62,11 +62,11 @@ struct MessageJson<'a> {
     id: u32,
     tags: Tags<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Value>,
+    status: Option<StatusJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<Value>,
+    event: Option<EventJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    device: Option<Value>,
+    device: Option<DeviceJson<'a>>,
 }
 
 fn message_json(message: &Message) -> MessageJson<'_> {
@@ -85,9 +85,11 @@ fn message_json(message: &Message) -> MessageJson<'_> {
         Body::ReaderEvent(ev) => json.event = Some(event_json(ev)),
         Body::Capabilities(caps) => {
             json.status = Some(status_json(&caps.status));
-            json.device = caps.general.as_ref().map(|g| {
-                json!({"manufacturer": g.manufacturer, "model": g.model,
-                    "firmware_version": g.firmware_version, "max_antennas": g.max_antennas})
+            json.device = caps.general.as_ref().map(|g| DeviceJson {
+                manufacturer: g.manufacturer,
+                model: g.model,
+                firmware_version: &g.firmware_version,
+                max_antennas: g.max_antennas,
             });
         }
         _ => {}
@@ -139,24 +141,75 @@ fn tag_json(tag: &TagReport) -> TagJson<'_> {
     }
 }
 
-fn status_json(status: &Status) -> Value {
-    json!({"code": status.code, "description": status.description})
+/// An LLRPStatus: its code and description.
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    code: u16,
+    description: &'a str,
 }
 
-fn event_json(ev: &ReaderEvent) -> Value {
-    let (utc, uptime) = match ev.timestamp {
+fn status_json(status: &Status) -> StatusJson<'_> {
+    StatusJson {
+        code: status.code,
+        description: &status.description,
+    }
+}
+
+/// A reader's general device capabilities: who made it and what it runs.
+#[derive(serde::Serialize)]
+struct DeviceJson<'a> {
+    manufacturer: u32,
+    model: u32,
+    firmware_version: &'a str,
+    max_antennas: u16,
+}
+
+/// A READER_EVENT_NOTIFICATION's events (`null` where absent).
+#[derive(serde::Serialize)]
+struct EventJson<'a> {
+    utc_us: Option<u64>,
+    uptime_us: Option<u64>,
+    connection_attempt: Option<u16>,
+    connection_close: bool,
+    ro_spec: Option<RoSpecJson>,
+    antenna: Option<AntennaJson>,
+    reader_exception: Option<&'a str>,
+}
+
+/// An ROSpecEvent: what happened to which ROSpec.
+#[derive(serde::Serialize)]
+struct RoSpecJson {
+    event_type: u8,
+    ro_spec_id: u32,
+}
+
+/// An AntennaEvent: which antenna was connected or disconnected.
+#[derive(serde::Serialize)]
+struct AntennaJson {
+    event_type: u8,
+    antenna_id: u16,
+}
+
+fn event_json(ev: &ReaderEvent) -> EventJson<'_> {
+    let (utc_us, uptime_us) = match ev.timestamp {
         Timestamp::Utc(us) => (Some(us), None),
         Timestamp::Uptime(us) => (None, Some(us)),
     };
-    json!({
-        "utc_us": utc,
-        "uptime_us": uptime,
-        "connection_attempt": ev.connection_attempt,
-        "connection_close": ev.connection_close,
-        "ro_spec": ev.ro_spec_event.map(|e| json!({"event_type": e.event_type, "ro_spec_id": e.ro_spec_id})),
-        "antenna": ev.antenna_event.map(|e| json!({"event_type": e.event_type, "antenna_id": e.antenna_id})),
-        "reader_exception": ev.reader_exception,
-    })
+    EventJson {
+        utc_us,
+        uptime_us,
+        connection_attempt: ev.connection_attempt,
+        connection_close: ev.connection_close,
+        ro_spec: ev.ro_spec_event.map(|e: RoSpecEvent| RoSpecJson {
+            event_type: e.event_type,
+            ro_spec_id: e.ro_spec_id,
+        }),
+        antenna: ev.antenna_event.map(|e: AntennaEvent| AntennaJson {
+            event_type: e.event_type,
+            antenna_id: e.antenna_id,
+        }),
+        reader_exception: ev.reader_exception.as_deref(),
+    }
 }
 
 #[cfg(test)]

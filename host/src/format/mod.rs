@@ -67,6 +67,8 @@ pub struct FormatRow {
     pub name: &'static str,
     /// One line for `--help`.
     pub help: &'static str,
+    /// What its decoded units are called in messages, plural (`frames`, `rows`, `messages`).
+    pub units: &'static str,
     /// The model input every record feeds; `None` when each record says (node links).
     pub modality: Option<Modality>,
     /// How the bytes arrive.
@@ -81,6 +83,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::TiMmwave,
         name: "ti-mmwave",
         help: "TI mmWave out-of-box demo UART data port",
+        units: "frames",
         modality: Some(Modality::Mmwave),
         transport: Transport::Serial,
         decoder: || Box::new(dagr_protocols::ti_mmwave::FrameDecoder::new()),
@@ -89,6 +92,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::Esp32Csi,
         name: "esp32-csi",
         help: "ESP32-CSI-Tool CSV rows",
+        units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
         decoder: || Box::new(dagr_protocols::csi::esp32_csi_tool::RowDecoder::new()),
@@ -97,6 +101,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::EspCsi,
         name: "esp-csi",
         help: "Espressif esp-csi CSV rows",
+        units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
         decoder: || Box::new(dagr_protocols::csi::esp_csi::RowDecoder::new()),
@@ -105,6 +110,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::Intel5300,
         name: "intel5300",
         help: "Intel 5300 CSI Tool .dat file",
+        units: "records",
         modality: Some(Modality::Wifi),
         transport: Transport::File,
         decoder: || Box::new(dagr_protocols::csi::intel5300::BfeeDecoder::new()),
@@ -113,6 +119,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::Llrp,
         name: "llrp",
         help: "LLRP 1.0.1 reader messages",
+        units: "messages",
         modality: Some(Modality::Rfid),
         transport: Transport::Tcp,
         decoder: || Box::new(dagr_protocols::llrp::MessageDecoder::new()),
@@ -121,6 +128,7 @@ pub static TABLE: [FormatRow; 6] = [
         format: Format::Node,
         name: "node",
         help: "dagr node link frames",
+        units: "frames",
         modality: None,
         transport: Transport::Serial,
         decoder: || Box::new(dagr_protocols::node::FrameDecoder::new()),
@@ -156,6 +164,11 @@ impl Format {
     /// How the bytes arrive.
     pub fn transport(self) -> Transport {
         self.row().transport
+    }
+
+    /// What this format's decoded units are called in messages, plural.
+    pub fn units(self) -> &'static str {
+        self.row().units
     }
 
     /// A fresh streaming decoder for this format.

@@ -24,11 +24,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use dagr_protocols::node::{
-    self, AckStatus, Csi, Frame, Opcode, Payload, Radar, RadarPoint, RfidRead,
-};
-use serde_json::{json, Map, Value};
+use dagr_protocols::node::{self, AckStatus, Frame, Opcode, Payload, RadarPoint, RfidRead};
+use serde::Serialize;
 
+use super::json::{self, IqPairs};
 use super::{Control, Decoded, Unit};
 use crate::clock::TimeSyncExchange;
 use crate::record::{self, DeviceTime, Modality};
@@ -57,7 +56,7 @@ impl Unit for Frame {
     }
 
     fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
-        serde_json::to_writer(out, &frame_json(self))
+        json::write(out, &FrameJson::of(self))
     }
 
     fn summary(&self) -> String {
@@ -65,99 +64,191 @@ impl Unit for Frame {
     }
 }
 
-fn frame_json(frame: &Frame) -> Value {
-    let h = &frame.header;
-    let mut object = Map::new();
-    let mut put = |k: &str, v: Value| {
-        object.insert(k.to_owned(), v);
-    };
-    put("version", json!(format!("1.{}", h.version_minor)));
-    put("node", json!(h.node));
-    put("stream", json!(h.stream));
-    put("modality", json!(h.modality.to_string()));
-    put("seq", json!(h.seq));
-    put("timestamp_us", json!(h.timestamp_us));
-    put("kind", json!(frame.payload.kind().name()));
-    if let Value::Object(fields) = payload_json(&frame.payload) {
-        object.extend(fields);
-    }
-    Value::Object(object)
+/// A frame's JSON object: the header, then the payload's fields flattened beside it.
+#[derive(Serialize)]
+struct FrameJson<'a> {
+    version: String,
+    node: u16,
+    stream: u8,
+    modality: String,
+    seq: u32,
+    timestamp_us: u64,
+    kind: &'static str,
+    #[serde(flatten)]
+    payload: PayloadJson<'a>,
 }
 
-fn payload_json(payload: &Payload) -> Value {
-    match payload {
-        Payload::Csi(csi) => csi_json(csi),
-        Payload::Radar(radar) => radar_json(radar),
-        Payload::Rfid(reads) => json!({ "tags": reads.iter().map(tag_json).collect::<Vec<_>>() }),
-        Payload::Heartbeat(hb) => json!({
-            "uptime_us": hb.uptime_us,
-            "samples_produced": hb.samples_produced,
-            "frames_sent": hb.frames_sent,
-            "dropped_backpressure": hb.dropped_backpressure,
-            "link_errors": hb.link_errors,
-            "crc_errors": hb.crc_errors,
-            "ring_high_water": hb.ring_high_water,
-            "ring_capacity": hb.ring_capacity,
-        }),
-        Payload::TimeSyncRequest(r) => json!({ "t1": r.t1 }),
-        Payload::TimeSyncResponse(r) => json!({ "t1": r.t1, "t2": r.t2, "t3": r.t3 }),
-        Payload::Command(c) => json!({
-            "opcode": opcode_name(c.opcode),
-            "target_stream": c.stream,
-            "arg": c.arg,
-        }),
-        Payload::Ack(a) => json!({
-            "command_seq": a.command_seq,
-            "opcode": opcode_name(a.opcode),
-            "status": status_name(a.status),
-            "ok": a.status == AckStatus::Ok,
-        }),
-        Payload::Unknown { kind, bytes } => json!({
-            "kind_code": kind,
-            "payload_hex": hex(bytes),
-        }),
+impl<'a> FrameJson<'a> {
+    fn of(frame: &'a Frame) -> Self {
+        let h = &frame.header;
+        FrameJson {
+            version: format!("1.{}", h.version_minor),
+            node: h.node,
+            stream: h.stream,
+            modality: h.modality.to_string(),
+            seq: h.seq,
+            timestamp_us: h.timestamp_us,
+            kind: frame.payload.kind().name(),
+            payload: PayloadJson::of(&frame.payload),
+        }
     }
 }
 
-fn csi_json(csi: &Csi) -> Value {
-    json!({
-        "rssi": csi.rssi,
-        "noise_floor": csi.noise_floor,
-        "channel": csi.channel,
-        "antenna": csi.antenna,
-        "bandwidth_mhz": csi.bandwidth_mhz,
-        "csi": csi.iq.iter().map(|s| [s.re, s.im]).collect::<Vec<_>>(),
-    })
+/// The payload's fields, in the order the module doc lists them.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum PayloadJson<'a> {
+    Csi {
+        rssi: i8,
+        noise_floor: i8,
+        channel: u8,
+        antenna: u8,
+        bandwidth_mhz: u16,
+        csi: IqPairs<'a>,
+    },
+    Radar {
+        frame: u32,
+        points: Vec<PointJson>,
+    },
+    Rfid {
+        tags: Vec<TagJson>,
+    },
+    Heartbeat {
+        uptime_us: u64,
+        samples_produced: u64,
+        frames_sent: u64,
+        dropped_backpressure: u32,
+        link_errors: u32,
+        crc_errors: u32,
+        ring_high_water: u32,
+        ring_capacity: u32,
+    },
+    TimeSyncRequest {
+        t1: u64,
+    },
+    TimeSyncResponse {
+        t1: u64,
+        t2: u64,
+        t3: u64,
+    },
+    Command {
+        opcode: String,
+        target_stream: u8,
+        arg: u32,
+    },
+    Ack {
+        command_seq: u32,
+        opcode: String,
+        status: String,
+        ok: bool,
+    },
+    Unknown {
+        kind_code: u8,
+        payload_hex: String,
+    },
 }
 
-fn radar_json(radar: &Radar) -> Value {
-    json!({
-        "frame": radar.frame_number,
-        "points": radar.points.iter().map(point_json).collect::<Vec<_>>(),
-    })
+impl<'a> PayloadJson<'a> {
+    fn of(payload: &'a Payload) -> Self {
+        match payload {
+            Payload::Csi(csi) => PayloadJson::Csi {
+                rssi: csi.rssi,
+                noise_floor: csi.noise_floor,
+                channel: csi.channel,
+                antenna: csi.antenna,
+                bandwidth_mhz: csi.bandwidth_mhz,
+                csi: IqPairs(&csi.iq),
+            },
+            Payload::Radar(radar) => PayloadJson::Radar {
+                frame: radar.frame_number,
+                points: radar.points.iter().map(PointJson::of).collect(),
+            },
+            Payload::Rfid(reads) => PayloadJson::Rfid {
+                tags: reads.iter().map(TagJson::of).collect(),
+            },
+            Payload::Heartbeat(hb) => PayloadJson::Heartbeat {
+                uptime_us: hb.uptime_us,
+                samples_produced: hb.samples_produced,
+                frames_sent: hb.frames_sent,
+                dropped_backpressure: hb.dropped_backpressure,
+                link_errors: hb.link_errors,
+                crc_errors: hb.crc_errors,
+                ring_high_water: hb.ring_high_water,
+                ring_capacity: hb.ring_capacity,
+            },
+            Payload::TimeSyncRequest(r) => PayloadJson::TimeSyncRequest { t1: r.t1 },
+            Payload::TimeSyncResponse(r) => PayloadJson::TimeSyncResponse {
+                t1: r.t1,
+                t2: r.t2,
+                t3: r.t3,
+            },
+            Payload::Command(c) => PayloadJson::Command {
+                opcode: opcode_name(c.opcode),
+                target_stream: c.stream,
+                arg: c.arg,
+            },
+            Payload::Ack(a) => PayloadJson::Ack {
+                command_seq: a.command_seq,
+                opcode: opcode_name(a.opcode),
+                status: status_name(a.status),
+                ok: a.status == AckStatus::Ok,
+            },
+            Payload::Unknown { kind, bytes } => PayloadJson::Unknown {
+                kind_code: *kind,
+                payload_hex: hex(bytes),
+            },
+        }
+    }
 }
 
-fn point_json(p: &RadarPoint) -> Value {
-    json!({
-        "x": number(p.x),
-        "y": number(p.y),
-        "z": number(p.z),
-        "v": number(p.v),
-        "snr": p.snr,
-        "noise": p.noise,
-    })
+/// One radar point; coordinates in their shortest decimal form.
+#[derive(Serialize)]
+struct PointJson {
+    x: Option<f64>,
+    y: Option<f64>,
+    z: Option<f64>,
+    v: Option<f64>,
+    snr: i16,
+    noise: i16,
 }
 
-fn tag_json(read: &RfidRead) -> Value {
-    json!({
-        "epc": read.epc.to_string(),
-        "antenna": read.antenna,
-        "peak_rssi": read.peak_rssi_dbm(),
-        "channel": read.channel,
-        "phase_rad": read.phase_rad(),
-        "doppler_hz": read.doppler_hz(),
-        "first_seen_us": read.first_seen_us,
-    })
+impl PointJson {
+    fn of(p: &RadarPoint) -> Self {
+        PointJson {
+            x: number(p.x),
+            y: number(p.y),
+            z: number(p.z),
+            v: number(p.v),
+            snr: p.snr,
+            noise: p.noise,
+        }
+    }
+}
+
+/// One tag read, with LLRP's names where the meaning matches.
+#[derive(Serialize)]
+struct TagJson {
+    epc: String,
+    antenna: u8,
+    peak_rssi: f64,
+    channel: u16,
+    phase_rad: f64,
+    doppler_hz: f64,
+    first_seen_us: u64,
+}
+
+impl TagJson {
+    fn of(read: &RfidRead) -> Self {
+        TagJson {
+            epc: read.epc.to_string(),
+            antenna: read.antenna,
+            peak_rssi: read.peak_rssi_dbm(),
+            channel: read.channel,
+            phase_rad: read.phase_rad(),
+            doppler_hz: read.doppler_hz(),
+            first_seen_us: read.first_seen_us,
+        }
+    }
 }
 
 /// An opcode's name, or `unknown(N)` for codes from a newer version.
@@ -185,12 +276,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// An f32 as the JSON number with its shortest decimal form, or `null` when not finite.
-fn number(value: f32) -> Value {
+fn number(value: f32) -> Option<f64> {
     if !value.is_finite() {
-        return Value::Null;
+        return None;
     }
-    value
-        .to_string()
-        .parse::<f64>()
-        .map_or(Value::Null, Value::from)
+    value.to_string().parse::<f64>().ok()
 }

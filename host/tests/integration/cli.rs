@@ -62,7 +62,7 @@ fn every_format_reports_garbage_as_nothing_decodable() {
         assert_eq!(out.status.code(), Some(1), "{format}: {err}");
         assert!(out.stdout.is_empty(), "{format} printed records");
         assert!(
-            err.contains("no ") && err.contains("records found"),
+            err.contains(&format!("no {format} ")) && err.contains(" found in "),
             "{format}: {err}"
         );
         assert!(!err.contains("panicked"), "{format}: {err}");

@@ -81,6 +81,6 @@ fn input_without_rows_fails_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(stderr.contains("rejected 1 frames"), "{stderr}");
-    assert!(stderr.contains("no esp32-csi records"), "{stderr}");
+    assert!(stderr.contains("no esp32-csi rows"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -87,6 +87,6 @@ fn garbage_input_fails_with_a_clear_message_and_no_panic() {
     assert!(messages.is_empty());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no llrp records found"), "{stderr}");
+    assert!(stderr.contains("no llrp messages found"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -146,7 +146,7 @@ fn corrupted_frame_is_reported_and_the_rest_still_decodes() {
     // The 19-byte log line and the delimiter that ends it are skipped (mid-stream attach).
     assert!(
         stderr.contains(
-            "9 records; skipped 20 bytes, rejected 1 frames (last: integrity check failed)"
+            "9 frames; skipped 20 bytes, rejected 1 frames (last: integrity check failed)"
         ),
         "{stderr}"
     );
@@ -163,7 +163,7 @@ fn input_without_frames_fails_with_a_clear_message_and_no_panic() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("no node records found in 48 bytes"),
+        stderr.contains("no node frames found in 48 bytes"),
         "{stderr}"
     );
     assert!(stderr.contains("rejected 1 frames"), "{stderr}");

@@ -96,7 +96,7 @@ fn input_without_frames_fails_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("no ti-mmwave records found"), "{err}");
+    assert!(err.contains("no ti-mmwave frames found"), "{err}");
     assert!(err.contains("skipped 31 bytes"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
