@@ -15,7 +15,10 @@ use dagr_host::events::{
 use dagr_host::source::{self, Output, SourceContext, SourceUri};
 use serde_json::Value;
 
+/// The decoded object of a replayed line, after checking the fields replay adds: source,
+/// modality, t, and one mapped time per record (per tag report of an LLRP message).
 fn strip_replay_fields(mut v: Value) -> Value {
+    let records = v["tags"].as_array().map_or(1, Vec::len);
     let object = v.as_object_mut().unwrap();
     for key in ["source", "modality", "t"] {
         assert!(
@@ -23,6 +26,11 @@ fn strip_replay_fields(mut v: Value) -> Value {
             "replay line lacks {key:?}: {v}"
         );
     }
+    let mapped = object.remove("mapped_ns");
+    let mapped = mapped.as_ref().and_then(Value::as_array);
+    let mapped = mapped.unwrap_or_else(|| panic!("replay line lacks \"mapped_ns\": {v}"));
+    assert_eq!(mapped.len(), records, "one mapped time per record: {v}");
+    assert!(mapped.iter().all(Value::is_u64), "{v}");
     v
 }
 

@@ -74,8 +74,9 @@ fn as_decoded(mut line: Value, source: &str) -> Value {
     assert_eq!(field(&line, "source"), source, "{line}");
     assert_eq!(field(&line, "modality"), "mmwave", "{line}");
     assert!(field(&line, "t").as_f64().unwrap() > 0.0, "{line}");
+    assert_eq!(field(&line, "mapped_ns").as_array().map(Vec::len), Some(1));
     let object = line.as_object_mut().unwrap();
-    for added in ["source", "modality", "t"] {
+    for added in ["source", "modality", "t", "mapped_ns"] {
         object.remove(added);
     }
     line
