@@ -2,7 +2,8 @@
 //! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs,
 //! the workspace's own programs ([`binaries`], [`dagr_cli`]), socat-joined serial paths ([`pty_link`]),
 //! the LLRP reader emulator ([`llrp_emulator`]), what a node's recording must show
-//! ([`node_capture`]) and guarded child processes ([`process`]).
+//! ([`node_capture`]), guarded child processes ([`process`]) and a TCP port that certainly
+//! refuses connections ([`refused_port`]).
 #![forbid(unsafe_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,7 @@ pub mod llrp_emulator;
 pub mod node_capture;
 pub mod process;
 pub mod pty_link;
+pub mod refused_port;
 
 /// The folder of real device recordings: `$DAGR_FIXTURES`, else `../shared/fixtures/real`
 /// beside the checkout (where CI puts it).
