@@ -16,4 +16,5 @@ mod llrp_source;
 mod node_peers;
 mod online_adapt;
 mod recognize_parity;
+mod serial_flood;
 mod serial_sources;
