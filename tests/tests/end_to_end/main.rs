@@ -17,5 +17,4 @@ mod llrp_source;
 mod node_peers;
 mod online_adapt;
 mod recognize_parity;
-mod serial_flood;
 mod serial_sources;

@@ -3,6 +3,11 @@
 //! as fast as the pty takes them, with garbage between rows and frames; `dagr record`
 //! must stay in bounded memory, stop on time, count what it dropped and skipped, exit 0
 //! and leave a capture that reads back whole.
+//!
+//! A test binary of its own (`cargo test -p dagr-tests --test serial_flood`): the flood
+//! keeps both cores busy for seconds, and beside end_to_end's tests it would slow the
+//! devices those pace by the wall clock (the served room, the node simulator). Cargo runs
+//! test binaries one after another.
 use std::io::Write;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
