@@ -7,7 +7,9 @@ time is its `mapped_ns`, where the synchronizer puts it) and the exported shard.
 window the shard marks WiFi (RFID) present, the window's records are those with
 `start_ns <= mapped_ns < start_ns + window_ns`, and:
 
-- WiFi `[270, T]`: links are the capture's ESP32-CSI-Tool sources in name order; a packet is
+- WiFi `[270, T]`: links are the capture's ESP32-CSI-Tool sources in name order (the
+  documented links are the sources the synchronizer knows when it cuts the window: the same
+  here, as a simulated capture's sources all start with it); a packet is
   a link's rows with one mapped time, antenna slot `ant`. Each antenna's 30 picked
   subcarriers (LLTF entry `k mod 64`, or `k + 32` with a secondary channel) are divided by
   their RMS. Block 0: `10 log10(max(mean over antennas of |h|^2, 1e-6))`; blocks 1, 2:

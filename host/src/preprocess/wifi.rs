@@ -19,7 +19,8 @@
 //! or antenna pair that sent nothing in the window stays zero (a single-antenna receiver
 //! fills block 0 only).
 //!
-//! Links are the window's known WiFi sources in name order, whatever their format; records
+//! Links are the window's known WiFi sources (those the synchronizer had a record from when
+//! it cut the window, [`Window::sources`]) in name order, whatever their format; records
 //! of a fourth and later source are unused. What each format's record gives (which buffer
 //! entries are which subcarrier, which chain is which antenna) is in [`super::csi`]: ESP32-
 //! CSI-Tool rows, esp-csi rows, Intel 5300 records and node-link CSI all map here. The
