@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use dagr_tests::binaries::dagr;
 use dagr_tests::process::spawn_piped;
-use dagr_tests::refused_port::RefusedPort;
+use dagr_tests::reserved_port::ReservedPort;
 use dagr_tests::scratch_dir;
 use serialport::{SerialPort, TTYPort};
 
@@ -43,7 +43,7 @@ fn assert_said(out: &Output, stderr: &str, uri: &str, reason: &str) {
 #[test]
 fn a_refused_connection_is_said_on_stderr_and_record_exits_1() {
     let dir = scratch_dir("said-refused");
-    let refused = RefusedPort::new();
+    let refused = ReservedPort::new();
     let uri = format!("llrp://127.0.0.1:{}", refused.port());
     let (out, stderr) = record_briefly(Command::new(dagr()), &uri, &dir);
     let reason = format!("cannot connect to 127.0.0.1:{}", refused.port());

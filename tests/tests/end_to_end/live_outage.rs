@@ -12,6 +12,7 @@ use dagr_tests::binaries::dagr;
 use dagr_tests::live_run::{follow_lines, json_line, serve_room};
 use dagr_tests::llrp_emulator::Emulator;
 use dagr_tests::process::{wait_for, ChildGuard};
+use dagr_tests::reserved_port::ReservedPort;
 use serde_json::Value;
 
 /// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), and its `t`.
@@ -122,8 +123,10 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
         .expect("an esp32-csi URI")
         .to_string();
     let mut cable = Cable::plug(&console, &dir.join("wifi"));
-    let mut reader = Emulator::start(0);
-    let port = reader.port;
+    // Reserved: nothing else can take the port while the reader is down.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
+    let mut reader = Emulator::start(port);
 
     // Its log goes to a file: read on failure, and a full pipe cannot stall it.
     let log = dir.join("run.log");
