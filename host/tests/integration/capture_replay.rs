@@ -299,20 +299,32 @@ fn replay_at_speed_one_takes_the_recorded_time_and_speed_four_a_quarter() {
     }
 }
 
+/// An empty, a garbage or a missing file given as a capture is an input error (exit 2)
+/// naming the file, for every command that reads captures (issue 8 point 5: empty input).
 #[test]
 fn missing_or_corrupt_captures_exit_2_naming_the_file() {
     let dir = scratch("bad-captures");
     let garbage = dir.join("garbage.mcap");
     std::fs::write(&garbage, b"this is not an mcap file at all").unwrap();
+    let empty = dir.join("empty.mcap");
+    std::fs::write(&empty, b"").unwrap();
     let missing = dir.join("missing.mcap");
-    for file in [&garbage, &missing] {
-        for command in ["replay", "inspect"] {
-            let out = dagr().args([command, path_str(file)]).output().unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+    for file in [&garbage, &empty, &missing] {
+        let out = dir.join("export");
+        let export = ["dataset", "export", path_str(file), "--out", path_str(&out)];
+        for args in [
+            &["replay", path_str(file)][..],
+            &["inspect", path_str(file)],
+            &export,
+        ] {
+            let command = args[0];
+            let run = dagr().args(args).output().unwrap();
+            let err = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{command}: {err}");
             assert!(err.contains(path_str(file)), "{command}: {err}");
             assert!(!err.contains("panicked"), "{command}: {err}");
         }
+        assert!(!out.exists(), "dataset export left {out:?}");
         let uri = format!("replay://{}", file.display());
         let out = dagr()
             .args([
