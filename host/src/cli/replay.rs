@@ -154,26 +154,36 @@ impl<W: Write> Printer<W> {
         shown
     }
 
-    /// Decodes, maps the records' times and prints.
+    /// Decodes and prints; with `--json`, maps the records' times too (the human lines do
+    /// not show them).
     fn show(&mut self, stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
         let t = seconds(stream.last_ns);
         let (json, info) = (self.json, &stream.info);
         let (lines, units) = (&mut self.lines, &mut self.units);
         let (clocks, mapped) = (&mut self.clocks, &mut self.mapped);
         lines.clear();
-        let mut each = |unit: &dyn dagr_host::format::Unit, decoded: &[Decoded]| {
-            *units += 1;
-            map_times(clocks, decoded, mapped);
-            let times = ReplayedTimes {
-                t,
-                mapped_ns: mapped,
+        let modality = info.format.modality();
+        if json {
+            let mut each = |unit: &dyn dagr_host::format::Unit, decoded: &[Decoded]| {
+                *units += 1;
+                map_times(clocks, decoded, mapped);
+                let times = ReplayedTimes {
+                    t,
+                    mapped_ns: mapped,
+                };
+                replayed_unit_line(unit, true, &info.name, modality, times, lines)
             };
-            replayed_unit_line(unit, json, &info.name, info.format.modality(), times, lines)
-        };
-        let (name, at) = (&info.name, stream.last_ns);
-        stream
-            .decoder
-            .feed_shown_decoded(bytes, name, at, &mut each)?;
+            let (name, at) = (&info.name, stream.last_ns);
+            stream
+                .decoder
+                .feed_shown_decoded(bytes, name, at, &mut each)?;
+        } else {
+            let times = ReplayedTimes { t, mapped_ns: &[] };
+            stream.decoder.feed_shown(bytes, &mut |unit| {
+                *units += 1;
+                replayed_unit_line(unit, false, &info.name, modality, times, lines)
+            })?;
+        }
         if !self.lines.is_empty() {
             self.print_labels_until(t)?;
             self.out.write_all(&self.lines)?;
