@@ -72,17 +72,30 @@ fn write_unit_line(unit: &dyn Unit, json: bool, out: &mut dyn Write) -> io::Resu
     out.write_all(b"\n")
 }
 
-/// Appends the line `dagr replay` prints for `unit` of stream `source` at gateway time `t`
-/// (s): JSON — decode's object plus `"source"`, `"modality"` (when the stream's format has
-/// one; node frames carry their own) and `"t"`; human — `T SOURCE: SUMMARY`.
+/// Where a replayed unit sits in time: the gateway time of the chunk that completed it and
+/// where the synchronizer places each of its records.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayedTimes<'a> {
+    /// Arrival of the chunk that completed the unit (its MCAP log time), s.
+    pub t: f64,
+    /// Each record the unit gave, in order, at its device time mapped to gateway ns by its
+    /// source's clock model: the time windows are cut on. Empty for a unit without records.
+    pub mapped_ns: &'a [u64],
+}
+
+/// Appends the line `dagr replay` prints for `unit` of stream `source`: JSON — decode's
+/// object plus `"source"`, `"modality"` (when the stream's format has one; node frames
+/// carry their own), `"t"` and, when the unit gave records, `"mapped_ns"`; human —
+/// `T SOURCE: SUMMARY`.
 pub fn replayed_unit_line(
     unit: &dyn Unit,
     json: bool,
     source: &str,
     modality: Option<Modality>,
-    t: f64,
+    times: ReplayedTimes<'_>,
     line: &mut Vec<u8>,
 ) -> io::Result<()> {
+    let t = times.t;
     if !json {
         line.extend_from_slice(format!("{t:.3} {source}: ").as_bytes());
         unit_line(unit, false, line);
@@ -102,6 +115,10 @@ pub fn replayed_unit_line(
     }
     line.extend_from_slice(b",\"t\":");
     serde_json::to_writer(&mut *line, &t)?;
+    if !times.mapped_ns.is_empty() {
+        line.extend_from_slice(b",\"mapped_ns\":");
+        serde_json::to_writer(&mut *line, times.mapped_ns)?;
+    }
     line.extend_from_slice(b"}\n");
     Ok(())
 }
@@ -163,18 +180,23 @@ mod tests {
     }
 
     #[test]
-    fn a_replayed_line_is_the_decoded_object_with_source_modality_and_time_appended() {
+    fn a_replayed_line_is_the_decoded_object_with_source_modality_and_times_appended() {
         let row = "CSI_DATA,AP,3C:71:BF:6D:2A:78,-73,11,1,0,1,1,1,0,0,0,0,-93,0,6,1,\
                    80272146,0,101,0,0,80.363225,4,[1 2 3 4 ]\n";
         let mut decoder = Format::Esp32Csi.decoder();
         let mut line = Vec::new();
+        let times = ReplayedTimes {
+            t: 1.5,
+            mapped_ns: &[1_499_000_000],
+        };
         decoder
             .feed_shown(row.as_bytes(), &mut |unit| {
-                replayed_unit_line(unit, true, "esp\"1", Some(Modality::Wifi), 1.5, &mut line)
+                replayed_unit_line(unit, true, "esp\"1", Some(Modality::Wifi), times, &mut line)
             })
             .unwrap();
         let text = String::from_utf8(line).unwrap();
-        let tail = "\"len\":4,\"source\":\"esp\\\"1\",\"modality\":\"wifi\",\"t\":1.5}\n";
+        let tail = "\"ant\":0,\"source\":\"esp\\\"1\",\"modality\":\"wifi\",\"t\":1.5,\
+                    \"mapped_ns\":[1499000000]}\n";
         assert!(text.ends_with(tail), "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["mac"], "3C:71:BF:6D:2A:78");

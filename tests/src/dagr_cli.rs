@@ -8,8 +8,10 @@ use serde_json::Value;
 use crate::binaries::dagr;
 use crate::process::{run_ok, spawn_piped, ChildGuard};
 
-/// Longest a one-shot command (inspect, replay --max, decode) may take.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a one-shot command (inspect, replay --max, decode) may take: a guard against a
+/// hang, not a speed check, so it allows for a debug build on a shared, overloaded machine
+/// (a 77 s capture's `replay --max --json` took over 20 s at load average 14 on 2 cores).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Starts `dagr record --source URI... --out FILE --duration S` in the background.
 pub fn start_record(sources: &[String], out: &Path, duration_s: f64) -> ChildGuard {

@@ -2,17 +2,21 @@
 //! the independent Python implementations (csiread, llrpkit, sllurp) that .ci/run installs,
 //! the workspace's own programs ([`binaries`], [`dagr_cli`]), socat-joined serial paths ([`pty_link`]),
 //! the LLRP reader emulator ([`llrp_emulator`]), what a node's recording must show
-//! ([`node_capture`]) and guarded child processes ([`process`]).
+//! ([`node_capture`]), guarded child processes ([`process`]), a TCP port reserved for a
+//! test, refusing connections while nothing listens on it ([`reserved_port`]) and what the live-gateway tests share: the served
+//! room, followed output lines, HTTP polling ([`live_run`]).
 #![forbid(unsafe_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod binaries;
 pub mod dagr_cli;
+pub mod live_run;
 pub mod llrp_emulator;
 pub mod node_capture;
 pub mod process;
 pub mod pty_link;
+pub mod reserved_port;
 
 /// The folder of real device recordings: `$DAGR_FIXTURES`, else `../shared/fixtures/real`
 /// beside the checkout (where CI puts it).

@@ -200,15 +200,27 @@ pub enum CaptureFault {
     /// The file system refused.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The MCAP layer refused (a damaged record, a write that failed).
+    /// The MCAP layer refused (a damaged record); its I/O failures are [`Io`](Self::Io).
     #[error(transparent)]
-    Mcap(#[from] mcap::McapError),
+    Mcap(mcap::McapError),
     /// A JSON message body could not be encoded.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
     /// The file or a request is not what a capture needs; the text says what was expected.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<mcap::McapError> for CaptureFault {
+    /// An I/O failure under the MCAP layer is said as the I/O error it is (a full disk says
+    /// "No space left on device"), not in the MCAP layer's words ("I/O error from writing,
+    /// or reading a compression stream").
+    fn from(e: mcap::McapError) -> Self {
+        match e {
+            mcap::McapError::Io(e) => CaptureFault::Io(e),
+            other => CaptureFault::Mcap(other),
+        }
+    }
 }
 
 impl From<&str> for CaptureFault {

@@ -4,15 +4,21 @@
 //! Each stream is decoded by its format's decoder from the format table and printed by
 //! [`replayed_unit_line`], so a replayed stream prints exactly the objects `dagr decode` prints for
 //! the same bytes (one per LLRP message, as decode does, where the gateway's records are
-//! per tag report). Node frames keep their own `"modality"` field.
+//! per tag report). Node frames keep their own `"modality"` field. With `--json`, each unit
+//! also gives `"mapped_ns"`: where the synchronizer places each of its records (the
+//! records through their source's clock model, wire time taken off serial arrivals, exactly
+//! as `dataset export` and `replay --model` map them), so a program can cut the windows
+//! those commands cut.
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use dagr_host::capture::{seconds, CaptureReader, Entry, Label, Pacer, Speed, StreamInfo};
-use dagr_host::format::UnitDecoder;
-use dagr_host::print::replayed_unit_line;
+use dagr_host::clock::SourceClocks;
+use dagr_host::format::{Decoded, UnitDecoder};
+use dagr_host::print::{replayed_unit_line, ReplayedTimes};
+use dagr_host::source::serial::settings::wire_rate;
 use serde_json::json;
 
 use super::{context, Failure, Outcome};
@@ -62,6 +68,10 @@ struct Printer<W: Write> {
     /// Labels not printed yet, latest first (popped from the end).
     labels: Vec<Label>,
     streams: HashMap<Arc<str>, Stream>,
+    /// Every stream's clock model, fed as the pipeline feeds it.
+    clocks: SourceClocks,
+    /// The mapped times of the unit being printed (reused between units).
+    mapped: Vec<u64>,
     /// Stream names in order of first appearance (to finish them in a stable order).
     order: Vec<Arc<str>>,
     /// The lines of one chunk, printed after the labels that start before them.
@@ -78,6 +88,8 @@ impl<W: Write> Printer<W> {
             json,
             labels,
             streams: HashMap::new(),
+            clocks: SourceClocks::new(),
+            mapped: Vec::new(),
             order: Vec::new(),
             lines: Vec::new(),
             units: 0,
@@ -127,6 +139,9 @@ impl<W: Write> Printer<W> {
         self.bytes += bytes.len() as u64;
         let mut stream = self.streams.remove(&info.name).unwrap_or_else(|| {
             self.order.push(info.name.clone());
+            if let Some(rate) = wire_rate(&info.uri) {
+                self.clocks.set_wire(&info.name, rate);
+            }
             Stream {
                 info: info.clone(),
                 decoder: info.format.decoder(),
@@ -139,16 +154,36 @@ impl<W: Write> Printer<W> {
         shown
     }
 
-    /// Decodes and prints.
+    /// Decodes and prints; with `--json`, maps the records' times too (the human lines do
+    /// not show them).
     fn show(&mut self, stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
         let t = seconds(stream.last_ns);
         let (json, info) = (self.json, &stream.info);
         let (lines, units) = (&mut self.lines, &mut self.units);
+        let (clocks, mapped) = (&mut self.clocks, &mut self.mapped);
         lines.clear();
-        stream.decoder.feed_shown(bytes, &mut |unit| {
-            *units += 1;
-            replayed_unit_line(unit, json, &info.name, info.format.modality(), t, lines)
-        })?;
+        let modality = info.format.modality();
+        if json {
+            let mut each = |unit: &dyn dagr_host::format::Unit, decoded: &[Decoded]| {
+                *units += 1;
+                map_times(clocks, decoded, mapped);
+                let times = ReplayedTimes {
+                    t,
+                    mapped_ns: mapped,
+                };
+                replayed_unit_line(unit, true, &info.name, modality, times, lines)
+            };
+            let (name, at) = (&info.name, stream.last_ns);
+            stream
+                .decoder
+                .feed_shown_decoded(bytes, name, at, &mut each)?;
+        } else {
+            let times = ReplayedTimes { t, mapped_ns: &[] };
+            stream.decoder.feed_shown(bytes, &mut |unit| {
+                *units += 1;
+                replayed_unit_line(unit, false, &info.name, modality, times, lines)
+            })?;
+        }
         if !self.lines.is_empty() {
             self.print_labels_until(t)?;
             self.out.write_all(&self.lines)?;
@@ -174,6 +209,22 @@ impl<W: Write> Printer<W> {
                 "{:.3}-{:.3} label: {}",
                 label.start, label.end, label.class
             )
+        }
+    }
+}
+
+/// Takes a unit's records and time-sync answers through the clock models, as the pipeline
+/// does, leaving the records' mapped times in `mapped`.
+fn map_times(clocks: &mut SourceClocks, decoded: &[Decoded], mapped: &mut Vec<u64>) {
+    mapped.clear();
+    for d in decoded {
+        match d {
+            Decoded::Record(record) => mapped.push(clocks.map(record)),
+            // A rejected exchange leaves the model as it was, as in the pipeline.
+            Decoded::TimeSync(exchange) => {
+                let _ = clocks.time_sync(exchange);
+            }
+            Decoded::Control(_) => {}
         }
     }
 }

@@ -28,6 +28,7 @@ struct RowJson<'a> {
     real_time_set: bool,
     real_timestamp: f64,
     len: u16,
+    ant: u8,
 }
 
 impl Unit for CsiRow {
@@ -59,6 +60,7 @@ impl Unit for CsiRow {
                 real_time_set: self.real_time_set,
                 real_timestamp: self.real_timestamp,
                 len: self.len,
+                ant: self.rx_ctrl.ant,
             },
         )
     }

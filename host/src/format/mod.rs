@@ -254,6 +254,10 @@ pub trait Unit {
     }
 }
 
+/// What [`UnitDecoder::feed_shown_decoded`] hands each unit to: the unit and what it turned
+/// into.
+pub type ShowDecoded<'a> = dyn FnMut(&dyn Unit, &[Decoded]) -> io::Result<()> + 'a;
+
 /// A format's streaming decoder behind one interface: the table's `decoder` column.
 pub trait UnitDecoder: Send {
     /// Feeds bytes; every completed unit is turned into what the gateway acts on.
@@ -270,6 +274,18 @@ pub trait UnitDecoder: Send {
         &mut self,
         bytes: &[u8],
         show: &mut dyn FnMut(&dyn Unit) -> io::Result<()>,
+    ) -> io::Result<()>;
+
+    /// Feeds bytes; every completed unit is handed over to be shown together with what it
+    /// turns into (records stamped with `source`, `arrival_ns` and their wire bytes, as
+    /// [`feed_decoded`](Self::feed_decoded) makes them), so a replay can print a unit next to
+    /// the gateway times of its records.
+    fn feed_shown_decoded(
+        &mut self,
+        bytes: &[u8],
+        source: &Arc<str>,
+        arrival_ns: u64,
+        show: &mut ShowDecoded<'_>,
     ) -> io::Result<()>;
 
     /// Ends the input: the next feed (of no bytes) yields a last unterminated unit.
@@ -290,7 +306,7 @@ fn with_wire_bytes(mut decoded: Decoded, wire_bytes: u32) -> Decoded {
 impl<D> UnitDecoder for D
 where
     D: StreamDecoder + Send,
-    D::Item: Unit,
+    D::Item: Unit + Clone,
 {
     fn feed_decoded(
         &mut self,
@@ -317,6 +333,29 @@ where
             if result.is_ok() {
                 result = show(&unit);
             }
+        });
+        result
+    }
+
+    fn feed_shown_decoded(
+        &mut self,
+        bytes: &[u8],
+        source: &Arc<str>,
+        arrival_ns: u64,
+        show: &mut ShowDecoded<'_>,
+    ) -> io::Result<()> {
+        let mut result = Ok(());
+        let mut decoded = Vec::new();
+        decode_chunk_sized(self, bytes, |unit, size| {
+            if result.is_err() {
+                return;
+            }
+            let wire_bytes = u32::try_from(size).unwrap_or(u32::MAX);
+            decoded.clear();
+            unit.clone().into_decoded(source, arrival_ns, &mut |d| {
+                decoded.push(with_wire_bytes(d, wire_bytes))
+            });
+            result = show(&unit, &decoded);
         });
         result
     }

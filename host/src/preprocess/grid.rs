@@ -50,8 +50,9 @@ impl Series {
         self.times.is_empty()
     }
 
-    /// Resamples onto `grid` by linear interpolation between the neighbouring samples
-    /// (holding the first/last sample before/after them) and writes value `j` at grid point
+    /// Resamples onto `grid` by linear interpolation between the neighbouring samples (the
+    /// last at or before a grid point and the first after it; holding the first/last
+    /// sample before/after them) and writes value `j` at grid point
     /// `k` to `out[j * grid.len() + k]`: a `[width, steps]` block, time along rows. Leaves
     /// `out` untouched when the series is empty.
     pub fn resample_into(&self, grid: &[f64], out: &mut [f32]) {

@@ -24,15 +24,16 @@
 //! - **WiFi `[270, T]`** ([`wifi`]): row `(link · 3 + block) · 30 + s`, `s` one of 30
 //!   subcarriers picked evenly from the 52 used ESP32 LLTF bins (other formats map onto the
 //!   same 30 subcarriers and 3 antenna slots, see [`csi`]); block 0 the per-packet
-//!   RMS-normalized power averaged over the link's antennas, dB / [`WIFI_AMPLITUDE_SCALE_DB`];
+//!   RMS-normalized power averaged over the link's antennas (in linear power, then
+//!   `10·log10(max(p, 1e-6))`), dB / [`WIFI_AMPLITUDE_SCALE_DB`];
 //!   blocks 1 and 2 the phase differences between antennas 1–0 and 2–1 of each packet
 //!   (receiver offsets cancel), unwrapped in time, / [`WIFI_PHASE_SCALE_RAD`]; each row
-//!   minus its window mean, linearly resampled onto `T` uniform steps.
+//!   linearly resampled onto `T` uniform steps, then minus the mean of its `T` values.
 //! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order (or in
 //!   the order of a [`TagOrder`] list), zero-padded: row `2·tag` the tag's phase track
 //!   built from phase steps between reads on the same antenna and channel, /
 //!   [`RFID_PHASE_SCALE`]; row `2·tag + 1` its RSSI, dB / [`RFID_RSSI_SCALE_DB`]; each
-//!   minus its window mean, resampled onto `T` steps.
+//!   resampled onto `T` steps, then minus the mean of its `T` values.
 //! - **mmWave `[F, P, 5]`** ([`mmwave`]): our radar gives point clouds, not XRF55's
 //!   heatmaps, so a compact point tensor: `F` frame slots × the `P` strongest points ×
 //!   `(x, y, z, v, snr)`, scaled by the `MMWAVE_*` constants, zero-padded.
@@ -40,7 +41,9 @@
 //!   ([`Window::present`]), in [`Modality::ALL`] order; an absent modality's tensor is all
 //!   zeros whatever records it has.
 //!
-//! Grid times are the centres of `T` equal cells of the window (see [`grid`]). All shapes
+//! Grid times are the centres of `T` equal cells of the window (see [`grid`]); a record's
+//! time is its mapped time (where the synchronizer places it; `dagr replay --json` prints
+//! it as `mapped_ns`) less the window's start. All shapes
 //! and constants are in [`PreprocessSpec`], which serializes into model.json and the
 //! dataset manifest.
 use serde::Serialize;

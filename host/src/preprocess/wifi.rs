@@ -3,7 +3,8 @@
 //!
 //! - block 0, **amplitude**: `10·log10` of the subcarrier's power, each antenna's row first
 //!   normalized by its RMS over the picked subcarriers (cancels AGC gain and transmit power),
-//!   averaged over the link's antennas; in units of [`WIFI_AMPLITUDE_SCALE_DB`];
+//!   averaged over the link's antennas (the mean of the antennas' powers, then in dB,
+//!   floored at `10·log10(1e-6)`); in units of [`WIFI_AMPLITUDE_SCALE_DB`];
 //! - blocks 1 and 2, **phase differences** between antennas 1 and 0, and 2 and 1, of one
 //!   packet: `arg(H₁ · conj(H₀))`. The antennas of one receiver share its oscillator and
 //!   sampling clock, so the per-packet carrier-frequency and timing offsets (which make raw
@@ -11,13 +12,15 @@
 //!   reflection or shadow moves it, breathing shows at the breathing rate. Unwrapped along
 //!   time, in units of [`WIFI_PHASE_SCALE_RAD`].
 //!
-//! Every row then has its mean over the window subtracted: the static channel (which
+//! Every row is linearly resampled onto the grid (see [`super::grid`]) and then has the
+//! mean of its grid values subtracted: the static channel (which
 //! depends on the room, the furniture and where the devices hang) is dropped and what the
 //! person changes during the window is kept. Rows: `(link · 3 + block) · 30 + s`. A link
 //! or antenna pair that sent nothing in the window stays zero (a single-antenna receiver
 //! fills block 0 only).
 //!
-//! Links are the window's known WiFi sources in name order, whatever their format; records
+//! Links are the window's known WiFi sources (those the synchronizer had a record from when
+//! it cut the window, [`Window::sources`]) in name order, whatever their format; records
 //! of a fourth and later source are unused. What each format's record gives (which buffer
 //! entries are which subcarrier, which chain is which antenna) is in [`super::csi`]: ESP32-
 //! CSI-Tool rows, esp-csi rows, Intel 5300 records and node-link CSI all map here. The

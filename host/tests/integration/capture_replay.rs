@@ -15,7 +15,10 @@ use dagr_host::events::{
 use dagr_host::source::{self, Output, SourceContext, SourceUri};
 use serde_json::Value;
 
+/// The decoded object of a replayed line, after checking the fields replay adds: source,
+/// modality, t, and one mapped time per record (per tag report of an LLRP message).
 fn strip_replay_fields(mut v: Value) -> Value {
+    let records = v["tags"].as_array().map_or(1, Vec::len);
     let object = v.as_object_mut().unwrap();
     for key in ["source", "modality", "t"] {
         assert!(
@@ -23,6 +26,11 @@ fn strip_replay_fields(mut v: Value) -> Value {
             "replay line lacks {key:?}: {v}"
         );
     }
+    let mapped = object.remove("mapped_ns");
+    let mapped = mapped.as_ref().and_then(Value::as_array);
+    let mapped = mapped.unwrap_or_else(|| panic!("replay line lacks \"mapped_ns\": {v}"));
+    assert_eq!(mapped.len(), records, "one mapped time per record: {v}");
+    assert!(mapped.iter().all(Value::is_u64), "{v}");
     v
 }
 
@@ -291,20 +299,32 @@ fn replay_at_speed_one_takes_the_recorded_time_and_speed_four_a_quarter() {
     }
 }
 
+/// An empty, a garbage or a missing file given as a capture is an input error (exit 2)
+/// naming the file, for every command that reads captures (issue 8 point 5: empty input).
 #[test]
 fn missing_or_corrupt_captures_exit_2_naming_the_file() {
     let dir = scratch("bad-captures");
     let garbage = dir.join("garbage.mcap");
     std::fs::write(&garbage, b"this is not an mcap file at all").unwrap();
+    let empty = dir.join("empty.mcap");
+    std::fs::write(&empty, b"").unwrap();
     let missing = dir.join("missing.mcap");
-    for file in [&garbage, &missing] {
-        for command in ["replay", "inspect"] {
-            let out = dagr().args([command, path_str(file)]).output().unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+    for file in [&garbage, &empty, &missing] {
+        let out = dir.join("export");
+        let export = ["dataset", "export", path_str(file), "--out", path_str(&out)];
+        for args in [
+            &["replay", path_str(file)][..],
+            &["inspect", path_str(file)],
+            &export,
+        ] {
+            let command = args[0];
+            let run = dagr().args(args).output().unwrap();
+            let err = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{command}: {err}");
             assert!(err.contains(path_str(file)), "{command}: {err}");
             assert!(!err.contains("panicked"), "{command}: {err}");
         }
+        assert!(!out.exists(), "dataset export left {out:?}");
         let uri = format!("replay://{}", file.display());
         let out = dagr()
             .args([

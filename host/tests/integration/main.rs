@@ -18,6 +18,7 @@ mod decode_intel5300;
 mod decode_llrp;
 mod decode_node;
 mod decode_ti_mmwave;
+mod disk_full;
 mod outputs;
 mod preprocess_formats;
 mod sim_capture;

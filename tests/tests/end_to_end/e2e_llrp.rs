@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use dagr_tests::dagr_cli::{finish_record, inspect, replay, start_record};
 use dagr_tests::llrp_emulator::Emulator;
 use dagr_tests::process::wait_for;
+use dagr_tests::reserved_port::ReservedPort;
 use dagr_tests::scratch_dir;
 use serde_json::Value;
 
@@ -65,8 +66,10 @@ fn llrp_reader_recorded_then_replayed_prints_tag_reads_with_impinj_phase() {
 #[test]
 fn llrp_reader_killed_mid_record_shows_as_a_disconnect_gap_and_reads_resume() {
     let dir = scratch_dir("e2e-llrp-kill");
-    let emulator = Emulator::start(0);
-    let port = emulator.port;
+    // Reserved: nothing else can take the port while the reader is down.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
+    let emulator = Emulator::start(port);
     let capture = dir.join("llrp.mcap");
     let uri = format!("llrp://127.0.0.1:{port}?retry_ms=50&max_retry_ms=400");
     let started = Instant::now();

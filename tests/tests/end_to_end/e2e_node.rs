@@ -54,6 +54,8 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
     let capture = dir.join("node.mcap");
     let uri = format!("node://{}", link.b().display());
     let source = format!("node:{}", link.b().display()); // the stream's name
+                                                         // Found (or built, which takes a while) before the recorder's duration starts running.
+    let node_sim = node_sim();
     let record = start_record(&[uri], &capture, RECORD_S);
     wait_for(
         "dagr record to open its port",
@@ -61,7 +63,7 @@ fn node_sim_recorded_over_a_serial_link_replays_every_stream_in_sequence_with_ti
         || has_open(record.id(), link.b()),
     );
     let _node = spawn_piped(
-        Command::new(node_sim())
+        Command::new(node_sim)
             .arg("--port")
             .arg(link.a())
             .args(["--node-id", "3", "--csi-rate", "100", "--radar", "--rfid"])

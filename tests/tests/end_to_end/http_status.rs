@@ -27,6 +27,7 @@ use dagr_host::status::{ModelStatus, StatusBoard, StatusTracker};
 use dagr_host::sync::SyncConfig;
 use dagr_protocols::node::{self, encode_frame, CsiRepr, HeaderRepr, Heartbeat, PayloadRepr};
 use dagr_tests::fixture;
+use dagr_tests::live_run::{get_json, poll_json};
 use dagr_tests::llrp_emulator::Emulator;
 use serde_json::Value;
 use serialport::{SerialPort, TTYPort};
@@ -257,23 +258,14 @@ fn get(address: SocketAddr, path: &str) -> (String, String) {
 }
 
 fn status(address: SocketAddr) -> Value {
-    serde_json::from_str(&get(address, "/status").1).expect("/status is JSON")
+    let (code, status) = get_json(address, "/status");
+    assert_eq!(code, 200, "{status}");
+    status
 }
 
 /// Polls /status until `done` holds; fails with the last status after [`WAIT`].
 fn status_until(address: SocketAddr, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let now = status(address);
-        if done(&now) {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {now:#}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_json(address, "/status", what, WAIT, done)
 }
 
 /// The source whose URI starts with `scheme`, once the run loop has published it.

@@ -16,7 +16,9 @@ use dagr_tests::binaries::dagr;
 use dagr_tests::process::ChildGuard;
 use serialport::{SerialPort, TTYPort};
 
-use super::live_outage::{serve_room, Predictions};
+use dagr_tests::live_run::serve_room;
+
+use super::live_outage::Predictions;
 
 /// Largest |value| of a noise CSI component (the simulator's rows stay within ±127).
 const NOISE_AMPLITUDE: i64 = 60;

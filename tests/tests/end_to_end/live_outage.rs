@@ -3,15 +3,16 @@
 //! that the test unplugs, the llrpkit reader emulator on 127.0.0.1 that the test kills), a
 //! dead device's modality drops out of each prediction's `present` while predictions keep
 //! coming window after window, and it comes back once the device does.
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use dagr_tests::binaries::dagr;
+use dagr_tests::live_run::{follow_lines, json_line, serve_room};
 use dagr_tests::llrp_emulator::Emulator;
-use dagr_tests::process::{line_within, spawn_piped, wait_for, ChildGuard};
+use dagr_tests::process::{wait_for, ChildGuard};
+use dagr_tests::reserved_port::ReservedPort;
 use serde_json::Value;
 
 /// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), and its `t`.
@@ -29,18 +30,8 @@ pub(super) struct Predictions {
 impl Predictions {
     pub(super) fn follow(run: &mut ChildGuard) -> Predictions {
         let out = run.0.stdout.take().expect("piped stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
         Predictions {
-            lines,
+            lines: follow_lines(out, json_line),
             seen: Vec::new(),
         }
     }
@@ -121,31 +112,6 @@ impl Cable {
     }
 }
 
-/// The URIs `dagr sim --serve` prints, radar first, then the CSI consoles, then LLRP.
-pub(super) fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
-    let mut sim = spawn_piped(
-        Command::new(dagr())
-            .args(["sim", "--serve", "--room", "47", "--subject", "67"])
-            .args(["--seed", "5", "--duration", "300"])
-            .env("TMPDIR", dir),
-    );
-    let mut out = BufReader::new(sim.0.stdout.take().expect("piped stdout"));
-    let mut uris = Vec::new();
-    while !uris
-        .last()
-        .is_some_and(|u: &String| u.starts_with("llrp://"))
-    {
-        let (line, rest) = line_within(out, Duration::from_secs(20));
-        assert!(
-            !line.is_empty(),
-            "dagr sim --serve ended; URIs so far {uris:?}"
-        );
-        uris.push(line.trim().to_string());
-        out = rest;
-    }
-    (sim, uris)
-}
-
 #[test]
 fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
     let dir = dagr_tests::scratch_dir("live-outage");
@@ -157,8 +123,10 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
         .expect("an esp32-csi URI")
         .to_string();
     let mut cable = Cable::plug(&console, &dir.join("wifi"));
-    let mut reader = Emulator::start(0);
-    let port = reader.port;
+    // Reserved: nothing else can take the port while the reader is down.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
+    let mut reader = Emulator::start(port);
 
     // Its log goes to a file: read on failure, and a full pipe cannot stall it.
     let log = dir.join("run.log");

@@ -26,6 +26,7 @@ use dagr_protocols::llrp::{
 use dagr_protocols::stream::StreamDecoder;
 use dagr_tests::llrp_emulator::Emulator;
 use dagr_tests::process::{line_within, ChildGuard};
+use dagr_tests::reserved_port::ReservedPort;
 
 const EMULATOR_EPC_PREFIX: &str = "e2000017010b01621000";
 const IMPINJ: u32 = 25882;
@@ -277,8 +278,10 @@ fn keepalives_are_acknowledged_and_the_session_outlives_many_periods() {
 
 #[test]
 fn reader_killed_and_restarted_on_the_same_port_is_reconnected_and_reads_resume() {
-    let emulator = Emulator::start(0);
-    let port = emulator.port;
+    // Reserved: nothing else can take the port while the reader is down.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
+    let emulator = Emulator::start(port);
     let mut source = Running::start(&format!(
         "llrp://127.0.0.1:{port}?retry_ms=50&max_retry_ms=400"
     ));
@@ -351,10 +354,8 @@ fn a_reader_busy_with_another_client_refuses_us_and_we_retry_until_it_is_free() 
 
 #[test]
 fn refused_connections_are_retried_with_growing_backoff_and_stop_finishes_promptly() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    }; // nothing listens there now
+    let reserved = ReservedPort::new(); // nothing listens there, nobody can
+    let port = reserved.port();
     let mut source = Running::start(&format!(
         "llrp://127.0.0.1:{port}?retry_ms=20&max_retry_ms=160"
     ));

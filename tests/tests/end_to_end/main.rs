@@ -6,6 +6,7 @@ mod e2e_llrp;
 mod e2e_node;
 mod e2e_ti_mmwave;
 mod esp32_csi_peers;
+mod failures_said;
 mod firmware_qemu;
 mod http_status;
 mod intel5300_peers;

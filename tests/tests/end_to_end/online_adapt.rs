@@ -4,7 +4,6 @@
 //! coming one per hop, the new head named by every later prediction, rollback, the
 //! accepted head kept in `[adapt] dir` and used again by the next start, and the bad
 //! requests (no or wrong token, unknown class, empty span) refused with nothing changed.
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use dagr_tests::binaries::dagr;
 use dagr_tests::dagr_cli;
+use dagr_tests::live_run::{follow_lines, get_json, json_line, poll_json};
 use dagr_tests::process::{run_ok, spawn_piped, ChildGuard};
 use dagr_tests::scratch_dir;
 use serde_json::{json, Value};
@@ -60,29 +60,11 @@ impl Gateway {
         );
         let stdout = child.0.stdout.take().expect("piped stdout");
         let errors = child.0.stderr.take().expect("piped stderr");
-        let (tx, predictions) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        let (tx, stderr) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(errors).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         let mut gateway = Gateway {
             _child: child,
             address: "127.0.0.1:0".parse().unwrap(),
-            predictions,
-            stderr,
+            predictions: follow_lines(stdout, json_line),
+            stderr: follow_lines(errors, |line| line),
             said: Vec::new(),
             seen: Vec::new(),
         };
@@ -142,21 +124,19 @@ impl Gateway {
             .http_status_as_error(false)
             .build()
             .into();
+        if method == "GET" {
+            return get_json(self.address, path);
+        }
         let url = format!("http://{}{path}", self.address);
-        let mut response = match method {
-            "GET" => agent.get(&url).call(),
-            _ => {
-                let mut post = agent.post(&url);
-                if let Some(token) = token {
-                    post = post.header("Authorization", &format!("Bearer {token}"));
-                }
-                match body {
-                    Some(body) => post
-                        .header("Content-Type", "application/json")
-                        .send(body.to_string().as_bytes()),
-                    None => post.send_empty(),
-                }
-            }
+        let mut post = agent.post(&url);
+        if let Some(token) = token {
+            post = post.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut response = match body {
+            Some(body) => post
+                .header("Content-Type", "application/json")
+                .send(body.to_string().as_bytes()),
+            None => post.send_empty(),
         }
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
@@ -170,25 +150,14 @@ impl Gateway {
     }
 
     fn adapt_state(&self) -> Value {
-        let (status, body) = self.request("GET", "/adapt", None, None);
+        let (status, body) = get_json(self.address, "/adapt");
         assert_eq!(status, 200, "{body}");
         body
     }
 
     /// Polls `GET /adapt` until `done` holds.
     fn adapt_until(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let state = self.adapt_state();
-            if done(&state) {
-                return state;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {state:#}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        poll_json(self.address, "/adapt", what, WAIT, done)
     }
 
     /// Adapts on the labeled windows and waits for the outcome.

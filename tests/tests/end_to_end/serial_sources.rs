@@ -423,6 +423,44 @@ fn ti_cfg_error_names_file_line_and_command_then_is_retried() {
     src.stop();
 }
 
+/// Issue 8, point 5, through the command line: `dagr record` says the radar's `Error -1`
+/// on standard error as each attempt fails (file, line, command, retry delay), then that
+/// the source sent nothing, and exits 1.
+#[test]
+fn record_says_a_ti_error_on_stderr_naming_the_cfg_line_and_exits_1() {
+    let cli = FakeTiCli::start(|cmd| match cmd {
+        "channelCfg" => Some("Error -1"),
+        _ => Some("Done"),
+    });
+    let cfg = cfg_file("ti-cfg-error-record");
+    let data = Pty::new();
+    let uri = format!(
+        "ti-mmwave://{}?cli={}&cfg={}",
+        data.path,
+        cli.path,
+        cfg.display()
+    );
+    let out = cfg.with_file_name("x.mcap");
+    let run = dagr_tests::process::spawn_piped(
+        std::process::Command::new(dagr_tests::binaries::dagr())
+            .args(["record", "--source", &uri, "--duration", "0.5", "--out"])
+            .arg(&out),
+    )
+    .wait_output("dagr record", Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let said = format!(
+        "disconnected: radar config {} line 4: `channelCfg 15 3 0`: error -1; retrying in 0.1 s",
+        cfg.display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(
+        stderr.contains(&format!("dagr record: no byte from {uri}")),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(cfg.parent().unwrap()).ok();
+}
+
 #[test]
 fn a_radar_that_does_not_answer_a_command_is_reported_after_the_timeout() {
     let cli = FakeTiCli::start(|cmd| (cmd != "frameCfg").then_some("Done"));
