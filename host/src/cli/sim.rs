@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use dagr_host::runtime::watch_signals;
-use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
-use dagr_host::sim::run::{renderers_with, write_capture_until};
-use dagr_host::sim::scenario::Schedule;
-use dagr_host::sim::world::World;
-use dagr_host::sim::{body::Subject, Room};
+use dagr_host::sim_capture::write_capture_until;
+use dagr_sim::devices::{CsiOutput, DeviceOptions};
+use dagr_sim::run::renderers_with;
+use dagr_sim::scenario::Schedule;
+use dagr_sim::world::World;
+use dagr_sim::{body::Subject, Room};
 
 use dagr_host::output::{Overwrite, StagedFile};
 

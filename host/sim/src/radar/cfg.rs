@@ -115,7 +115,7 @@ sensorStart
 
     #[test]
     fn the_served_iwr6843_cfg_gives_a_3d_20_hz_radar_with_clutter_removal() {
-        let c = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        let c = RadarConfig::from_cfg(crate::serve::ti_cli::RADAR_CFG).unwrap();
         assert!((c.frame_rate_hz - 20.0).abs() < 1e-9);
         assert!(c.clutter_removal);
         assert_eq!((c.platform, c.elevation_antennas), (PLATFORM_XWR68XX, 3));
@@ -128,7 +128,7 @@ sensorStart
     /// 0.84 m/s Doppler grid here once made the demo predict mostly "clapping").
     #[test]
     fn the_served_cfg_runs_the_radar_that_sim_out_renders() {
-        let mut served = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        let mut served = RadarConfig::from_cfg(crate::serve::ti_cli::RADAR_CFG).unwrap();
         let trained = RadarConfig::default();
         // Derived from the cfg's chirp timing through f32: equal to 1e-4, not to the bit.
         for (field, value, want) in [
@@ -172,8 +172,8 @@ sensorStart
 
     #[test]
     fn the_2d_radar_reports_static_reflectors_at_zero_velocity_and_height() {
-        use crate::sim::geometry::Vec3;
-        use crate::sim::scene::Scatterer;
+        use crate::geometry::Vec3;
+        use crate::scene::Scatterer;
         let c = RadarConfig::from_cfg(IWR1642_CFG).unwrap();
         let mut r = super::super::RadarRenderer::new(c, 3).unwrap();
         let room = super::super::tests::room(Vec3::new(4.0, 6.0, 3.0), 0.0);

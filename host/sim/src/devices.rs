@@ -25,11 +25,10 @@ use super::draw::{integer, seed_for, seeded, Stream};
 use super::radar::{RadarConfig, RadarRenderer};
 use super::rfid::{RfidConfig, RfidRenderer};
 use super::run::{DeviceClock, DeviceRenderer};
+use super::run::{DeviceFormat, DeviceStream};
 use super::scene::{Scatterer, Scene};
 use super::spells::Spells;
 use super::world::World;
-use crate::capture::StreamInfo;
-use crate::format::Format;
 
 /// How often the simulated reader sends the reports of the reads since its last send, s.
 pub const RFID_BATCH_S: f64 = 0.02;
@@ -195,10 +194,10 @@ impl RadarDevice {
 }
 
 impl DeviceRenderer for RadarDevice {
-    fn stream(&self) -> StreamInfo {
-        StreamInfo {
+    fn stream(&self) -> DeviceStream {
+        DeviceStream {
             name: "sim-radar".into(),
-            format: Format::TiMmwave,
+            format: DeviceFormat::TiMmwave,
             uri: "sim://radar".into(),
         }
     }
@@ -273,12 +272,12 @@ impl CsiDevice {
 }
 
 impl DeviceRenderer for CsiDevice {
-    fn stream(&self) -> StreamInfo {
+    fn stream(&self) -> DeviceStream {
         let format = match self.output {
-            CsiOutput::Esp32Rows => Format::Esp32Csi,
-            CsiOutput::Intel5300 => Format::Intel5300,
+            CsiOutput::Esp32Rows => DeviceFormat::Esp32Csi,
+            CsiOutput::Intel5300 => DeviceFormat::Intel5300,
         };
-        StreamInfo {
+        DeviceStream {
             name: format!("sim-wifi-{}", self.link + 1).into(),
             format,
             uri: format!("sim://wifi/{}", self.link + 1),
@@ -369,10 +368,10 @@ impl RfidDevice {
 }
 
 impl DeviceRenderer for RfidDevice {
-    fn stream(&self) -> StreamInfo {
-        StreamInfo {
+    fn stream(&self) -> DeviceStream {
+        DeviceStream {
             name: "sim-rfid".into(),
-            format: Format::Llrp,
+            format: DeviceFormat::Llrp,
             uri: "sim://rfid".into(),
         }
     }
@@ -407,9 +406,9 @@ mod tests {
     #[test]
     fn a_new_radar_config_takes_over_from_the_next_frame_at_its_own_rate() {
         let world = World::new(
-            crate::sim::Room::generate(1),
-            crate::sim::body::Subject::generate(1),
-            crate::sim::scenario::Schedule::random(1, 10.0),
+            crate::Room::generate(1),
+            crate::body::Subject::generate(1),
+            crate::scenario::Schedule::random(1, 10.0),
             1,
         );
         let mut radar = RadarDevice::new(3);

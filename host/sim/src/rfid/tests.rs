@@ -8,7 +8,7 @@ use super::channels::{frequency_hz, wavelength_m};
 use super::link::{Surroundings, TagPose};
 use super::report::{quantize_phase, tag_report};
 use super::*;
-use crate::sim::{RadarMount, RfidSetup, Tag, C};
+use crate::{RadarMount, RfidSetup, Tag, C};
 
 const ONE_STEP: f64 = TAU / 4096.0;
 const EPOCH_US: u64 = 1_700_000_000_000_000;
