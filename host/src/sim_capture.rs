@@ -10,6 +10,7 @@
 //! The capture is written as the world plays: a chunk leaves memory every simulated second.
 //! What stays for the whole run is the world's own plan and the MCAP summary's index (one
 //! entry per chunk, written at the end).
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -24,6 +25,10 @@ use crate::events::{SourceState, SourceStatus};
 use crate::format::Format;
 
 pub use dagr_sim::run::SIM_EPOCH_UNIX_NS;
+
+/// `dagr` metadata key of the radar `.cfg` text a simulated radar ran (`dagr sim
+/// --radar-cfg`); absent when it ran the default configuration.
+pub const META_RADAR_CFG: &str = "sim_radar_cfg";
 
 /// Why a simulation could not be written.
 #[derive(Debug)]
@@ -126,12 +131,14 @@ pub fn write_capture(
         duration,
         seed,
         &AtomicBool::new(false),
+        BTreeMap::new(),
     )
 }
 
 /// [`write_capture`] that gives up with [`SimError::Interrupted`] once `stop` is set
 /// (looked at every simulated second), so `dagr sim` can end on a signal and remove its
-/// unfinished file. The bytes written do not depend on `stop`.
+/// unfinished file, and records `notes` beside the room, subject and seed (e.g.
+/// [`META_RADAR_CFG`]). The bytes written do not depend on `stop`.
 pub fn write_capture_until(
     path: &Path,
     world: &World,
@@ -139,9 +146,12 @@ pub fn write_capture_until(
     duration: f64,
     seed: u64,
     stop: &AtomicBool,
+    notes: BTreeMap<String, String>,
 ) -> Result<SimSummary, SimError> {
     let mut writer = CaptureWriter::create(path, SIM_EPOCH_UNIX_NS)?.without_age_flush();
-    writer.write_metadata(sim_metadata(world, seed))?;
+    let mut metadata = sim_metadata(world, seed);
+    metadata.extend(notes);
+    writer.write_metadata(metadata)?;
     let streams: Vec<StreamInfo> = renderers.iter().map(|r| stream_info(&r.stream())).collect();
     for (i, stream) in streams.iter().enumerate() {
         if streams[..i].iter().any(|s| s.name == stream.name) {
@@ -176,8 +186,8 @@ pub fn write_capture_until(
 
 /// What a simulated capture records about its own making (room, subject, seed), so a
 /// dataset export can group windows by domain.
-fn sim_metadata(world: &World, seed: u64) -> std::collections::BTreeMap<String, String> {
-    std::collections::BTreeMap::from([
+fn sim_metadata(world: &World, seed: u64) -> BTreeMap<String, String> {
+    BTreeMap::from([
         (META_ROOM.to_string(), world.room().id.to_string()),
         (META_SUBJECT.to_string(), world.subject().id.to_string()),
         (META_SEED.to_string(), seed.to_string()),
@@ -363,8 +373,15 @@ mod tests {
             stall: false,
         })];
         let stop = AtomicBool::new(true);
-        let written =
-            write_capture_until(&dir.join("a.mcap"), &world, &mut renderers, 4.0, 0, &stop);
+        let written = write_capture_until(
+            &dir.join("a.mcap"),
+            &world,
+            &mut renderers,
+            4.0,
+            0,
+            &stop,
+            BTreeMap::new(),
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         let err = written.unwrap_err().to_string();
         assert_eq!(err, "interrupted at 1 s of 4 s");

@@ -102,12 +102,13 @@ pub fn default_renderers(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer
     super::devices::room_devices(world, seed)
 }
 
-/// [`default_renderers`] with the user's device options (CSI rate and format).
+/// [`default_renderers`] with the user's device options (CSI rate and format, the radar's
+/// configuration); an error when the radar configuration cannot run.
 pub fn renderers_with(
     world: &World,
     seed: u64,
     options: &super::devices::DeviceOptions,
-) -> Vec<Box<dyn DeviceRenderer>> {
+) -> Result<Vec<Box<dyn DeviceRenderer>>, super::radar::InvalidConfig> {
     super::devices::room_devices_with(world, seed, options)
 }
 

@@ -123,7 +123,8 @@ impl VirtualDevices {
         let cfg_path = work_dir.join("radar.cfg");
         std::fs::write(&cfg_path, ti_cli::RADAR_CFG)
             .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
-        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default());
+        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default())
+            .expect("the default radar configuration is valid");
         let radar = Radar {
             device: devices.radar,
             data: VirtualPort::create()?,
