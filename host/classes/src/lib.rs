@@ -10,6 +10,7 @@
 //! vocabulary without either depending on the other. It must not know how an activity
 //! looks to a sensor (that is the simulator's business), how windows are cut, nor how a
 //! capture stores a label beyond its JSON body.
+#![forbid(unsafe_code)]
 use std::fmt;
 
 mod label;

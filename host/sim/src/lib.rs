@@ -37,6 +37,7 @@
 //!
 //! Difficulty calibration (per-modality and fused accuracy of a probe classifier on rooms and
 //! people held out together): `CALIBRATION.md` at the crate's root (`models/calibrate_sim.py`).
+#![forbid(unsafe_code)]
 pub mod activity;
 pub mod body;
 pub mod csi;
