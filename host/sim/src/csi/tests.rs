@@ -447,7 +447,7 @@ fn unknown_link_and_link_without_antennas_are_errors() {
 }
 
 /// Speed check, run by hand:
-/// `cargo test --release -p dagr-host render_speed -- --ignored --nocapture`.
+/// `cargo test --release -p dagr-sim render_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn render_speed_three_links_three_antennas_eighteen_scatterers() {

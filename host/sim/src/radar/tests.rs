@@ -429,7 +429,7 @@ fn an_invalid_config_is_refused() {
     assert_eq!(err.field, "frame_rate_hz");
 }
 
-/// Speed figure for the report: `cargo test --release -p dagr-host radar_render_speed --
+/// Speed figure for the report: `cargo test --release -p dagr-sim radar_render_speed --
 /// --ignored --nocapture`.
 #[test]
 #[ignore]

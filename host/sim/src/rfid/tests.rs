@@ -546,7 +546,7 @@ fn a_room_without_tags_or_antennas_renders_nothing() {
 }
 
 /// Speed check, run by hand:
-/// `cargo test -p dagr-host --release rfid_speed -- --ignored --nocapture`.
+/// `cargo test -p dagr-sim --release rfid_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn rfid_speed() {

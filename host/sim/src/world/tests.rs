@@ -439,7 +439,7 @@ fn the_same_seed_gives_the_same_body_and_another_seed_another() {
     assert_ne!(body(&a, t), body(&c, t));
 }
 
-/// Speed of the scene model, run by hand: `cargo test --release -p dagr-host body_at_speed -- --ignored --nocapture`.
+/// Speed of the scene model, run by hand: `cargo test --release -p dagr-sim body_at_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn body_at_speed() {
