@@ -23,8 +23,9 @@
 //!
 //! # Memory
 //! Bytes leave the loop as soon as nothing can arrive before them: what waits is the chunks
-//! still in flight (delivery delays are milliseconds) and the labels not yet started. What
-//! stays for the whole run is the world's own plan (schedule, motions, spells).
+//! still in flight (delivery delays are milliseconds). Labels are built from the schedule
+//! as their activities start, none held ahead. What stays for the whole run is the world's
+//! own plan (schedule, motions, micro-motion, spells).
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,7 @@ use dagr_classes::Label;
 use rand_chacha::ChaCha8Rng;
 
 use super::draw::{exponential, seeded, uniform, Stream};
+use super::scenario::Scheduled;
 use super::scene::Scene;
 use super::world::World;
 
@@ -261,17 +263,66 @@ pub enum PlayError<E> {
     },
 }
 
-/// Something waiting to be handed over at its arrival time.
+/// A chunk in flight: raw bytes of stream `stream`, published at `publish_ns`.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Pending {
-    /// Raw bytes of stream `index`, published at `publish_ns`.
-    Chunk {
-        stream: usize,
-        publish_ns: u64,
-        bytes: Vec<u8>,
-    },
-    /// Label `index` of the world's labels.
-    Label(usize),
+struct Chunk {
+    stream: usize,
+    publish_ns: u64,
+    bytes: Vec<u8>,
+}
+
+/// Chunks in flight, earliest arrival first (ties: the order they were sent in).
+type InFlight = BinaryHeap<Reverse<(u64, u64, Chunk)>>;
+
+/// What is handed over next.
+enum Due {
+    Chunk(Chunk),
+    Label(Label),
+}
+
+/// The schedule's labels, each built when its start comes rather than all held ahead
+/// (the schedule is in start order); activities cut short by the end of the run are
+/// labeled up to the end.
+struct DueLabels<'a> {
+    items: &'a [Scheduled],
+    next: usize,
+    duration: f64,
+}
+
+impl DueLabels<'_> {
+    /// Arrival of the next label, ns (`None`: no activity starts before the end).
+    fn next_ns(&self) -> Option<u64> {
+        self.items
+            .get(self.next)
+            .filter(|s| s.start < self.duration)
+            .map(|s| nanos(s.start))
+    }
+
+    /// The next label (call after [`next_ns`](Self::next_ns) said there is one).
+    fn take(&mut self) -> Label {
+        let item = &self.items[self.next];
+        self.next += 1;
+        Label {
+            start: item.start,
+            end: item.end.min(self.duration),
+            class: item.activity.name().to_string(),
+        }
+    }
+}
+
+/// The next thing arriving by `limit_ns` and when: a label when it arrives no later than
+/// the earliest chunk in flight (a label wins a tie), else that chunk.
+fn next_due(queue: &mut InFlight, labels: &mut DueLabels, limit_ns: u64) -> Option<(u64, Due)> {
+    let chunk_ns = queue.peek().map(|Reverse((log, _, _))| *log);
+    match labels.next_ns() {
+        Some(label_ns) if label_ns <= limit_ns && chunk_ns.is_none_or(|c| label_ns <= c) => {
+            Some((label_ns, Due::Label(labels.take())))
+        }
+        _ if chunk_ns.is_some_and(|c| c <= limit_ns) => queue
+            .pop()
+            .map(|Reverse((log_ns, _, chunk))| (log_ns, Due::Chunk(chunk))),
+        _ => None,
+    }
 }
 
 /// Plays `world` for `duration` s with `renderers` into `sink` (`seed` draws the delivery
@@ -287,22 +338,13 @@ pub fn play<S: RunSink>(
     sink: &mut S,
 ) -> Result<u64, PlayError<S::Error>> {
     let streams: Vec<DeviceStream> = renderers.iter().map(|r| r.stream()).collect();
-    // Activities cut short by the end of the run are labeled up to the end.
-    let labels: Vec<Label> = world
-        .labels()
-        .into_iter()
-        .filter(|l| l.start < duration)
-        .map(|l| Label {
-            end: l.end.min(duration),
-            ..l
-        })
-        .collect();
-    let mut queue = BinaryHeap::new();
+    let mut labels = DueLabels {
+        items: &world.schedule().items,
+        next: 0,
+        duration,
+    };
+    let mut queue = InFlight::new();
     let mut order = 0u64;
-    for (i, label) in labels.iter().enumerate() {
-        queue.push(Reverse((nanos(label.start), order, Pending::Label(i))));
-        order += 1;
-    }
     let mut deliveries: Vec<Delivery> = streams
         .iter()
         .enumerate()
@@ -324,7 +366,7 @@ pub fn play<S: RunSink>(
         if !out.is_empty() {
             let log_ns = deliveries[index].arrival_ns(t);
             let bytes = std::mem::take(&mut out);
-            let chunk = Pending::Chunk {
+            let chunk = Chunk {
                 stream: index,
                 publish_ns: nanos(t),
                 bytes,
@@ -333,14 +375,7 @@ pub fn play<S: RunSink>(
             order += 1;
         }
         // Everything still to come arrives at or after `t`.
-        let now_ns = nanos(t);
-        while queue
-            .peek()
-            .is_some_and(|Reverse((log, _, _))| *log <= now_ns)
-        {
-            let Some(Reverse((log_ns, _, pending))) = queue.pop() else {
-                break;
-            };
+        while let Some((log_ns, due)) = next_due(&mut queue, &mut labels, nanos(t)) {
             if log_ns >= next_flush_ns {
                 if stop.load(Ordering::Relaxed) {
                     return Err(PlayError::Interrupted {
@@ -351,13 +386,13 @@ pub fn play<S: RunSink>(
                 sink.next_second().map_err(PlayError::Sink)?;
                 next_flush_ns = (log_ns / 1_000_000_000 + 1) * 1_000_000_000;
             }
-            hand_over(sink, &labels, log_ns, pending).map_err(PlayError::Sink)?;
+            hand_over(sink, log_ns, due).map_err(PlayError::Sink)?;
         }
     }
     let mut end_ns = nanos(duration);
-    while let Some(Reverse((log_ns, _, pending))) = queue.pop() {
+    while let Some((log_ns, due)) = next_due(&mut queue, &mut labels, u64::MAX) {
         end_ns = end_ns.max(log_ns);
-        hand_over(sink, &labels, log_ns, pending).map_err(PlayError::Sink)?;
+        hand_over(sink, log_ns, due).map_err(PlayError::Sink)?;
     }
     Ok(end_ns)
 }
@@ -372,19 +407,10 @@ fn earliest(renderers: &[Box<dyn DeviceRenderer>]) -> Option<(usize, f64)> {
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-fn hand_over<S: RunSink>(
-    sink: &mut S,
-    labels: &[Label],
-    log_ns: u64,
-    pending: Pending,
-) -> Result<(), S::Error> {
-    match pending {
-        Pending::Chunk {
-            stream,
-            publish_ns,
-            bytes,
-        } => sink.chunk(stream, log_ns, publish_ns, &bytes),
-        Pending::Label(i) => sink.label(&labels[i]),
+fn hand_over<S: RunSink>(sink: &mut S, log_ns: u64, due: Due) -> Result<(), S::Error> {
+    match due {
+        Due::Chunk(chunk) => sink.chunk(chunk.stream, log_ns, chunk.publish_ns, &chunk.bytes),
+        Due::Label(label) => sink.label(&label),
     }
 }
 
