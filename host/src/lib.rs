@@ -32,7 +32,8 @@ pub mod print;
 pub mod recognize;
 pub mod record;
 pub mod runtime;
-pub mod sim;
+#[cfg(feature = "sim")]
+pub mod sim_capture;
 pub mod source;
 pub mod status;
 pub mod sync;

@@ -1,14 +1,15 @@
 //! `dagr sim --serve` end to end: the served devices are opened by the gateway's own
 //! sources (`dagr record`) exactly as hardware would be, and what they record decodes
 //! cleanly at the devices' rates.
+#![cfg(feature = "sim")]
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dagr_host::sim::serve::ti_cli::RADAR_CFG;
 use dagr_protocols::ti_mmwave::cli::parse_cfg;
+use dagr_sim::serve::ti_cli::RADAR_CFG;
 use serde_json::Value;
 
 /// A running `dagr sim --serve`, killed when dropped.

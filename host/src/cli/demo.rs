@@ -15,10 +15,10 @@ use dagr_host::clock::GatewayClock;
 use dagr_host::dataset::label_at;
 use dagr_host::recognize::live::Labeler;
 use dagr_host::runtime::watch_signals;
-use dagr_host::sim::scenario::Schedule;
-use dagr_host::sim::serve::VirtualDevices;
-use dagr_host::sim::world::World;
-use dagr_host::sim::{body::Subject, Room};
+use dagr_sim::scenario::Schedule;
+use dagr_sim::serve::VirtualDevices;
+use dagr_sim::world::World;
+use dagr_sim::{body::Subject, Room};
 
 use dagr_host::config::{GatewayConfig, OutputMode, Overrides};
 

@@ -23,6 +23,7 @@ use dagr_infer::EngineKind;
 mod adapt;
 mod dataset;
 mod decode;
+#[cfg(feature = "sim")]
 mod demo;
 mod head;
 mod inspect;
@@ -30,7 +31,9 @@ mod recognize_replay;
 mod record;
 mod replay;
 mod run;
+#[cfg(feature = "sim")]
 mod sim;
+#[cfg(feature = "sim")]
 mod sim_serve;
 
 #[derive(Parser)]
@@ -89,6 +92,7 @@ enum Command {
     /// gateway with the reference model in one process, through the gateway's real
     /// sources (pseudo-terminals, LLRP on 127.0.0.1); each window's prediction is printed
     /// beside the activity the simulated person is really doing.
+    #[cfg(feature = "sim")]
     Demo {
         #[command(flatten)]
         args: demo::DemoArgs,
@@ -178,6 +182,7 @@ enum Command {
     /// file has one `START_S END_S ACTIVITY` line per activity (`#` starts a comment);
     /// activities: empty_room walking sitting_down standing_up falling waving clapping
     /// kicking jumping bending turning drinking phone_call.
+    #[cfg(feature = "sim")]
     Sim {
         #[command(flatten)]
         args: sim::SimArgs,
@@ -247,6 +252,7 @@ enum DatasetCommand {
 
 /// Longest `dagr record --duration`, s (ten years; beyond it, leave --duration out).
 pub const MAX_RECORD_S: f64 = 3.2e8;
+#[cfg(feature = "sim")]
 /// Longest simulated run, s (about 11.6 days: the schedule is built up front).
 pub const MAX_SIM_S: f64 = 1e6;
 /// Window lengths `dataset export` accepts, s.
@@ -307,6 +313,7 @@ impl<E: Error + Send + Sync + 'static> From<E> for Failure {
 pub struct UsageError(pub String);
 
 /// An error a library part reports as text only (the simulator's virtual devices).
+#[cfg(feature = "sim")]
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TextError(pub String);
@@ -424,6 +431,7 @@ fn run(command: Command) -> Outcome {
                     force,
                 },
         } => dataset::export_run(&captures, &out, window, hop, Overwrite::forced(force)),
+        #[cfg(feature = "sim")]
         Command::Sim { args } => sim::run(&args),
         Command::Run {
             config,
@@ -440,6 +448,7 @@ fn run(command: Command) -> Outcome {
             duration,
             json,
         }),
+        #[cfg(feature = "sim")]
         Command::Demo { args } => demo::run(&args),
         Command::Adapt { args } => adapt::run(&args),
         Command::Head {
@@ -457,8 +466,10 @@ impl Command {
             Command::Replay { .. } => "replay",
             Command::Inspect { .. } => "inspect",
             Command::Dataset { .. } => "dataset export",
+            #[cfg(feature = "sim")]
             Command::Sim { .. } => "sim",
             Command::Run { .. } => "run",
+            #[cfg(feature = "sim")]
             Command::Demo { .. } => "demo",
             Command::Adapt { .. } => "adapt",
             Command::Head { .. } => "head rollback",

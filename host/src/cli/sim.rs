@@ -1,14 +1,17 @@
 //! `dagr sim`: the digital twin written to a capture: room K, subject K, a scripted or
 //! random schedule, every simulated device's bytes and the ground-truth labels.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use dagr_host::runtime::watch_signals;
-use dagr_host::sim::devices::{CsiOutput, DeviceOptions};
-use dagr_host::sim::run::{renderers_with, write_capture_until};
-use dagr_host::sim::scenario::Schedule;
-use dagr_host::sim::world::World;
-use dagr_host::sim::{body::Subject, Room};
+use dagr_host::sim_capture::{write_capture_until, META_RADAR_CFG};
+use dagr_sim::devices::{CsiOutput, DeviceOptions, RadarCfg};
+use dagr_sim::radar::RadarConfig;
+use dagr_sim::run::renderers_with;
+use dagr_sim::scenario::Schedule;
+use dagr_sim::world::World;
+use dagr_sim::{body::Subject, Room};
 
 use dagr_host::output::{Overwrite, StagedFile};
 
@@ -50,6 +53,12 @@ pub struct SimArgs {
     /// What the CSI receivers send (with --out).
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = CsiFormat::Esp32Csi)]
     pub csi_format: CsiFormat,
+    /// The radar's `.cfg` (with --out): the simulated radar runs what it asks for from
+    /// the first frame (2D IWR1642 or 3D IWR6843 antennas, clutter removal, frame rate,
+    /// range and Doppler resolution); the capture names the file in the radar's URI and
+    /// keeps its text. Default: an IWR6843 at 20 frames/s with clutter removal on.
+    #[arg(long, value_name = "FILE", conflicts_with = "serve")]
+    pub radar_cfg: Option<PathBuf>,
 }
 
 /// The room, the person, what they do and for how long.
@@ -114,14 +123,21 @@ pub fn run(args: &SimArgs) -> Outcome {
         ))
         .into());
     }
+    let radar = args.radar_cfg.as_deref().map(radar_cfg).transpose()?;
+    let mut notes = BTreeMap::new();
+    if let Some((_, text)) = &radar {
+        notes.insert(META_RADAR_CFG.to_string(), text.clone());
+    }
     let options = DeviceOptions {
         csi_rate_hz: args.csi_rate,
         csi_output: match args.csi_format {
             CsiFormat::Esp32Csi => CsiOutput::Esp32Rows,
             CsiFormat::Intel5300 => CsiOutput::Intel5300,
         },
+        radar: radar.map(|(cfg, _)| cfg),
     };
-    let mut renderers = renderers_with(&world, scene.seed, &options);
+    let mut renderers = renderers_with(&world, scene.seed, &options)
+        .map_err(|e| UsageError(format!("--radar-cfg: {e}")))?;
     // A first SIGINT/SIGTERM stops the run at the next simulated second; the unfinished
     // file is removed when `staged` drops, and an existing --out stays as it was.
     let interrupt = watch_signals()?;
@@ -133,6 +149,7 @@ pub fn run(args: &SimArgs) -> Outcome {
         duration,
         scene.seed,
         interrupt.flag(),
+        notes,
     )
     .map_err(super::context(format!("{}: not written", out.display())))?;
     out_error(staged.commit())?;
@@ -151,6 +168,25 @@ pub fn run(args: &SimArgs) -> Outcome {
         eprintln!("  no device renderers are built in yet: the capture holds labels only");
     }
     Ok(())
+}
+
+/// The radar configuration of `--radar-cfg FILE` and the file's text, read and checked
+/// before anything is written; an error names the file and, when it has one, the line.
+fn radar_cfg(path: &Path) -> Result<(RadarCfg, String), super::Failure> {
+    let text = std::fs::read_to_string(path).map_err(super::context(format!(
+        "--radar-cfg {}: cannot read",
+        path.display()
+    )))?;
+    let config = RadarConfig::from_cfg(&text).map_err(|e| {
+        let at = e.line.map(|n| format!(" line {n}")).unwrap_or_default();
+        UsageError(format!(
+            "--radar-cfg {}{at}: {}; expected a TI mmWave .cfg the simulated radar can run",
+            path.display(),
+            e.reason
+        ))
+    })?;
+    let file = path.display().to_string();
+    Ok((RadarCfg { file, config }, text))
 }
 
 /// The schedule to play and for how long: a scenario runs to its last activity's end plus

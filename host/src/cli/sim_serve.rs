@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use dagr_host::runtime::{watch_signals, Interrupt};
-use dagr_host::sim::scenario::Schedule;
-use dagr_host::sim::serve::{ServedLabel, VirtualDevices};
+use dagr_sim::scenario::Schedule;
+use dagr_sim::serve::{ServedLabel, VirtualDevices};
 
 use super::sim::SimArgs;
 use super::{context, Outcome, TextError};
@@ -41,7 +41,7 @@ pub fn serve(args: &SimArgs) -> Outcome {
 
 fn serve_in(
     args: &SimArgs,
-    world: dagr_host::sim::world::World,
+    world: dagr_sim::world::World,
     work_dir: &Path,
     stop: &Interrupt,
     mut labels_file: Option<&mut File>,

@@ -192,5 +192,5 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), DatasetE
     std::fs::write(path, text).map_err(|e| DatasetError::new(path, e))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests;

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use safetensors::{Dtype, SafeTensors};
 
 use super::*;
-use crate::sim::body::Subject;
-use crate::sim::run::{default_renderers, write_capture};
-use crate::sim::scenario::Schedule;
-use crate::sim::world::World;
-use crate::sim::Room;
+use crate::sim_capture::write_capture;
+use dagr_sim::body::Subject;
+use dagr_sim::run::default_renderers;
+use dagr_sim::scenario::Schedule;
+use dagr_sim::world::World;
+use dagr_sim::Room;
 
 /// Walking for 4 s, then waving for 4 s; the run lasts 8 s.
 const SCENARIO: &str = "0 4 walking\n4 8 waving\n";

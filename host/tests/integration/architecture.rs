@@ -2,6 +2,11 @@
 //! may use only modules listed before it in [`LAYERS`], so there is no import cycle and no
 //! arrow pointing back up the data flow. Test code (`#[cfg(test)]` and `tests.rs`) is
 //! exempt: a test may build its fixtures with any part of the crate.
+//!
+//! The simulator is a crate of its own (`host/sim`, `dagr-sim`) under the gateway: it and
+//! the label vocabulary it shares (`host/classes`, `dagr-classes`) depend on no other dagr
+//! crate but each other and the protocols, and within the gateway's library only
+//! `sim_capture` names it, so the library does not carry the physics.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +30,17 @@ const LAYERS: &[&str] = &[
     "config",
     "status",
     "http",
-    "sim",
+    "sim_capture",
     "dataset",
     "recognize",
     "adapt",
     "online",
+];
+
+/// The dagr crates each crate under the gateway may depend on (its Cargo.toml).
+const CRATES_BELOW_THE_GATEWAY: &[(&str, &[&str])] = &[
+    ("classes", &[]),
+    ("sim", &["dagr-classes", "dagr-protocols"]),
 ];
 
 fn src() -> PathBuf {
@@ -115,4 +126,49 @@ fn every_library_module_has_a_layer() {
     let mut declared_sorted = declared.clone();
     declared_sorted.sort_unstable();
     assert_eq!(declared_sorted, layered, "lib.rs declares {declared:?}");
+}
+
+/// The `dagr-*` crates a crate's Cargo.toml names as dependencies (any table).
+fn dagr_dependencies(manifest: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    text.lines()
+        .filter_map(|l| l.split('=').next())
+        .map(str::trim)
+        .filter(|name| name.starts_with("dagr-"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_simulator_and_the_class_list_depend_on_nothing_of_the_gateway() {
+    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (dir, allowed) in CRATES_BELOW_THE_GATEWAY {
+        let manifest = host.join(dir).join("Cargo.toml");
+        let used = dagr_dependencies(&manifest);
+        let extra: Vec<&String> = used
+            .iter()
+            .filter(|d| !allowed.contains(&d.as_str()))
+            .collect();
+        assert!(extra.is_empty(), "{}: {extra:?}", manifest.display());
+    }
+    let gateway = dagr_dependencies(&host.join("Cargo.toml"));
+    assert!(
+        gateway.contains("dagr-sim") && gateway.contains("dagr-classes"),
+        "{gateway:?}"
+    );
+}
+
+#[test]
+fn only_sim_capture_names_the_simulator_in_the_library() {
+    let mut naming = Vec::new();
+    for module in LAYERS.iter().filter(|m| **m != "sim_capture") {
+        for file in files_of(module) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            if file.file_name().is_some_and(|n| n != "tests.rs") && code.contains("dagr_sim") {
+                naming.push(file.strip_prefix(src()).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(naming.is_empty(), "{naming:?}");
 }

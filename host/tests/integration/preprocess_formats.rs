@@ -13,12 +13,12 @@ use dagr_host::preprocess::{
     RFID_RSSI_SCALE_DB, WIFI_AMPLITUDE_SCALE_DB,
 };
 use dagr_host::record::{Payload, Record};
-use dagr_host::sim::csi::subcarriers::INTEL5300_SUBCARRIERS;
 use dagr_host::sync::{SyncConfig, Synchronizer, Window};
 use dagr_protocols::csi::esp_csi::{self, C5c6RxCtrl, ChipRxCtrl};
 use dagr_protocols::csi::intel5300::Bfee;
 use dagr_protocols::csi::{esp32_csi_tool, Iq, RxCtrl};
 use dagr_protocols::node::{self, HeaderRepr, RadarPoint, RfidRead};
+use dagr_sim::csi::subcarriers::INTEL5300_SUBCARRIERS;
 
 /// Window start: a multiple of the hop, well clear of 0.
 const BASE_NS: u64 = 100_000_000_000;

@@ -11,16 +11,17 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dagr_host::capture::{CaptureReader, Entry, StreamInfo};
+use dagr_host::capture::{CaptureReader, Entry};
 use dagr_host::format::Format;
-use dagr_host::sim::body::{part, Subject, RIGHT};
-use dagr_host::sim::room::wifi_wavelength;
-use dagr_host::sim::run::{write_capture, DeviceClock, DeviceRenderer, SimSummary};
-use dagr_host::sim::scenario::Schedule;
-use dagr_host::sim::world::World;
-use dagr_host::sim::{Room, Scene, Vec3};
+use dagr_host::sim_capture::{stream_info, write_capture, SimSummary};
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
 use dagr_protocols::csi::{Iq, RxCtrl};
+use dagr_sim::body::{part, Subject, RIGHT};
+use dagr_sim::room::wifi_wavelength;
+use dagr_sim::run::{DeviceClock, DeviceFormat, DeviceRenderer, DeviceStream};
+use dagr_sim::scenario::Schedule;
+use dagr_sim::world::World;
+use dagr_sim::{Room, Scene, Vec3};
 use serde_json::Value;
 
 const SOURCE: &str = "esp32-hand";
@@ -64,10 +65,10 @@ fn expected_phase(scene: &dyn Scene, antenna: Vec3, wavelength: f64, t: f64) -> 
 }
 
 impl DeviceRenderer for HandPhaseEsp32 {
-    fn stream(&self) -> StreamInfo {
-        StreamInfo {
+    fn stream(&self) -> DeviceStream {
+        DeviceStream {
             name: SOURCE.into(),
-            format: Format::Esp32Csi,
+            format: DeviceFormat::Esp32Csi,
             uri: "sim://test/esp32-hand".into(),
         }
     }
@@ -338,7 +339,7 @@ fn dagr_sim_serve_refuses_a_duration_that_is_not_positive() {
 fn streams_keep_their_arc_names() {
     // The renderer's stream info is what the capture declares.
     let device = HandPhaseEsp32::new(&Room::generate(0), 0);
-    let info = device.stream();
+    let info = stream_info(&device.stream());
     assert_eq!(info.name, Arc::<str>::from(SOURCE));
     assert_eq!(info.modality_name(), "wifi");
 }

@@ -3,21 +3,21 @@
 //! removal off, an ESP32-CSI-Tool capture, an Impinj reader's reports).
 //!
 //! `cargo test -p dagr-host --test integration sim_realism -- --nocapture` prints the table that
-//! `host/src/sim/CALIBRATION.md` quotes; the test fails when a simulated figure leaves a
+//! `host/sim/CALIBRATION.md` quotes; the test fails when a simulated figure leaves a
 //! broad band around the real one (the bands are stated next to each check).
-use dagr_host::sim::activity::Activity;
-use dagr_host::sim::body::Subject;
-use dagr_host::sim::csi::{CsiConfig, CsiRenderer};
-use dagr_host::sim::radar::{RadarConfig, RadarRenderer};
-use dagr_host::sim::rfid::{RfidConfig, RfidRenderer};
-use dagr_host::sim::scenario::{Schedule, Scheduled};
-use dagr_host::sim::world::World;
-use dagr_host::sim::Room;
-use dagr_host::sim::Scene;
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, RowDecoder};
 use dagr_protocols::llrp::MessageDecoder;
 use dagr_protocols::stream::decode_all;
 use dagr_protocols::ti_mmwave::{Frame, FrameDecoder};
+use dagr_sim::activity::Activity;
+use dagr_sim::body::Subject;
+use dagr_sim::csi::{CsiConfig, CsiRenderer};
+use dagr_sim::radar::{RadarConfig, RadarRenderer};
+use dagr_sim::rfid::{RfidConfig, RfidRenderer};
+use dagr_sim::scenario::{Schedule, Scheduled};
+use dagr_sim::world::World;
+use dagr_sim::Room;
+use dagr_sim::Scene;
 
 const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/real/");
 

@@ -5,8 +5,10 @@
 //! hang-up, so a device knows nobody listens and loses what it sends (as a UART does),
 //! instead of queueing stale bytes for the next client.
 use std::io::{ErrorKind, Read};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use serialport::{SerialPort, TTYPort};
 
 use super::outbox::{Flushed, Outbox, DEFAULT_LIMIT};
@@ -41,6 +43,14 @@ impl VirtualPort {
         drop(slave);
         master
             .set_timeout(Duration::ZERO)
+            .map_err(|e| format!("{path}: cannot make the master non-blocking: {e}"))?;
+        // serialport polls for room, then writes with a blocking call: a write larger than
+        // the room left would wait for a client that stopped reading (and hang the device
+        // thread). With O_NONBLOCK a full pseudo-terminal takes part and says WouldBlock.
+        let fd = master.as_raw_fd();
+        fcntl(fd, FcntlArg::F_GETFL)
+            .map(OFlag::from_bits_truncate)
+            .and_then(|flags| fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)))
             .map_err(|e| format!("{path}: cannot make the master non-blocking: {e}"))?;
         Ok(VirtualPort {
             master,
@@ -123,6 +133,28 @@ mod tests {
             .timeout(Duration::from_millis(200))
             .open()
             .unwrap()
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_never_blocks_the_device() {
+        let mut port = VirtualPort::create().unwrap();
+        let client = open(port.path());
+        assert_eq!(port.attachment(), Attachment::Opened);
+        // Far more than a pseudo-terminal buffers, in chunks of a few frames.
+        for _ in 0..48 {
+            port.send(&[0x5a; 4096]);
+        }
+        let (done, flushed) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            port.flush();
+            let _ = done.send(port);
+        });
+        let port = flushed
+            .recv_timeout(Duration::from_secs(5))
+            .expect("flush blocked on a pseudo-terminal its client does not read");
+        assert!(port.outbox.bytes_sent > 0, "the client's buffer took some");
+        assert!(!port.outbox.is_empty(), "the rest waits for the client");
+        drop(client);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use super::devices::{CsiDevice, DeviceOptions, RadarDevice, RfidDevice, RoomDevi
 use super::run::DeviceRenderer;
 use super::scene::Scene;
 use super::world::World;
-use crate::capture::Label;
+use dagr_classes::Label;
 use llrp_server::LlrpServer;
 use pty::{Attachment, VirtualPort};
 use ti_cli::TiCli;
@@ -123,7 +123,8 @@ impl VirtualDevices {
         let cfg_path = work_dir.join("radar.cfg");
         std::fs::write(&cfg_path, ti_cli::RADAR_CFG)
             .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
-        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default());
+        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default())
+            .expect("the default radar configuration is valid");
         let radar = Radar {
             device: devices.radar,
             data: VirtualPort::create()?,
@@ -326,7 +327,7 @@ fn render_due(
 /// Makes the served radar run the `.cfg` the client sent before `sensorStart`; a cfg the
 /// simulator cannot run leaves the previous configuration and says why on stderr.
 fn apply_cfg(device: &mut RadarDevice, cfg: &str) {
-    let applied = crate::sim::radar::RadarConfig::from_cfg(cfg)
+    let applied = crate::radar::RadarConfig::from_cfg(cfg)
         .map_err(|e| e.to_string())
         .and_then(|c| device.set_config(c).map_err(|e| e.to_string()));
     if let Err(e) = applied {

@@ -17,7 +17,7 @@
 //! ```
 use std::path::{Path, PathBuf};
 
-use super::activity::Activity;
+use super::activity::{typical_duration, Activity};
 use super::draw::{seeded, uniform, Stream};
 
 /// One scheduled activity.
@@ -147,7 +147,7 @@ impl Schedule {
                     }
                 }
             };
-            let (lo, hi) = activity.typical_duration();
+            let (lo, hi) = typical_duration(activity);
             let end = (t + uniform(&mut rng, lo, hi)).min(duration);
             if end - t < lo {
                 break;

@@ -28,21 +28,19 @@ use super::draw::uniform;
 use super::geometry::Vec3;
 use super::scene::Room;
 
-pub use crate::classes::Activity;
+pub use dagr_classes::Activity;
 
-/// What the simulator adds to each class: how long one instance lasts.
-impl Activity {
-    /// The range of durations a random schedule draws from, s.
-    pub fn typical_duration(self) -> (f64, f64) {
-        match self {
-            Activity::EmptyRoom => (2.0, 5.0),
-            Activity::Walking => (3.0, 6.0),
-            Activity::Kicking | Activity::Turning => (1.5, 3.0),
-            Activity::Jumping => (1.6, 3.2),
-            Activity::Drinking => (2.5, 4.5),
-            Activity::PhoneCall => (3.0, 5.0),
-            _ => (2.0, 4.0),
-        }
+/// What the simulator adds to each class: how long one instance lasts, the range of
+/// durations a random schedule draws from, s.
+pub fn typical_duration(activity: Activity) -> (f64, f64) {
+    match activity {
+        Activity::EmptyRoom => (2.0, 5.0),
+        Activity::Walking => (3.0, 6.0),
+        Activity::Kicking | Activity::Turning => (1.5, 3.0),
+        Activity::Jumping => (1.6, 3.2),
+        Activity::Drinking => (2.5, 4.5),
+        Activity::PhoneCall => (3.0, 5.0),
+        _ => (2.0, 4.0),
     }
 }
 

@@ -18,7 +18,7 @@
 //! Not modelled: range/Doppler sidelobes, near-field effects, polarisation, occlusion of one
 //! body part by another, antenna coupling.
 use super::config::RadarConfig;
-use crate::sim::geometry::Vec3;
+use crate::geometry::Vec3;
 
 /// One reflector (or part of one) as the radar sees it this frame.
 #[derive(Debug, Clone, Copy, PartialEq)]

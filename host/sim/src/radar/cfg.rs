@@ -20,23 +20,50 @@ use super::config::{GuiMonitor, RadarConfig, PLATFORM_XWR68XX};
 /// `platform` of an IWR1642 (xwr16xx): azimuth only.
 pub const PLATFORM_XWR16XX: u32 = 0xA1642;
 
-/// A `.cfg` the simulated radar cannot run.
+/// A `.cfg` the simulated radar cannot run: what is missing or impossible, and the 1-based
+/// line of the command at fault when the cfg has one (`None`: a command is missing, or
+/// the combination of lines is what cannot run).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CfgError(pub String);
+pub struct CfgError {
+    /// Line of the command the reason names, if the cfg has it.
+    pub line: Option<usize>,
+    /// What is wrong, naming the command and field (`profileCfg numAdcSamples too large`).
+    pub reason: String,
+}
 
 impl fmt::Display for CfgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "radar cfg: {}", self.0)
+        match self.line {
+            Some(line) => write!(f, "radar cfg line {line}: {}", self.reason),
+            None => write!(f, "radar cfg: {}", self.reason),
+        }
     }
 }
 
 impl std::error::Error for CfgError {}
 
+impl CfgError {
+    /// `reason` located in `cfg`: at the first line whose command the reason names (the
+    /// line the parameters were read from).
+    fn in_cfg(cfg: &str, reason: String) -> CfgError {
+        let line = reason.split_whitespace().find_map(|word| {
+            parse_cfg(cfg)
+                .find(|l| l.command() == word)
+                .map(|l| l.line_number)
+        });
+        CfgError { line, reason }
+    }
+}
+
 impl RadarConfig {
     /// The configuration a device would run after receiving `cfg` (see the
-    /// [module doc](self)); an error names what is missing or impossible.
+    /// [module doc](self)); an error names what is missing or impossible and where.
     pub fn from_cfg(cfg: &str) -> Result<RadarConfig, CfgError> {
-        let params = RadarParams::from_cfg(cfg).map_err(|e| CfgError(e.to_string()))?;
+        Self::from_cfg_text(cfg).map_err(|reason| CfgError::in_cfg(cfg, reason))
+    }
+
+    fn from_cfg_text(cfg: &str) -> Result<RadarConfig, String> {
+        let params = RadarParams::from_cfg(cfg).map_err(|e| e.to_string())?;
         // The last line of `command` whose first arguments are `head` (e.g. `cfarFovCfg -1 0`
         // for the range field of view), as numbers.
         let line = |command: &str, head: &[f64]| -> Option<Vec<f64>> {
@@ -53,14 +80,14 @@ impl RadarConfig {
         let numbers = |command: &str| line(command, &[]);
         let mut c = RadarConfig::default();
         if params.frame_period_ms.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(CfgError("frameCfg framePeriodicity must be > 0 ms".into()));
+            return Err("frameCfg framePeriodicity must be > 0 ms".into());
         }
         c.frame_rate_hz = 1000.0 / f64::from(params.frame_period_ms);
         c.range_resolution_m = f64::from(params.range_resolution_m);
         c.num_range_bins = u16::try_from(params.num_range_bins)
-            .map_err(|_| CfgError("profileCfg numAdcSamples too large".into()))?;
+            .map_err(|_| "profileCfg numAdcSamples too large".to_string())?;
         c.num_doppler_bins = u16::try_from(params.num_doppler_bins)
-            .map_err(|_| CfgError("frameCfg numLoops too large".into()))?;
+            .map_err(|_| "frameCfg numLoops too large".to_string())?;
         c.max_velocity_mps =
             f64::from(params.doppler_resolution_mps) * f64::from(c.num_doppler_bins) / 2.0;
         c.max_range_m = c.range_resolution_m * f64::from(c.num_range_bins) * 0.9;
@@ -86,7 +113,7 @@ impl RadarConfig {
                 stats: gui.get(6) == Some(&1.0),
             };
         }
-        c.validate().map_err(|e| CfgError(e.to_string()))?;
+        c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
 }
@@ -115,7 +142,7 @@ sensorStart
 
     #[test]
     fn the_served_iwr6843_cfg_gives_a_3d_20_hz_radar_with_clutter_removal() {
-        let c = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        let c = RadarConfig::from_cfg(crate::serve::ti_cli::RADAR_CFG).unwrap();
         assert!((c.frame_rate_hz - 20.0).abs() < 1e-9);
         assert!(c.clutter_removal);
         assert_eq!((c.platform, c.elevation_antennas), (PLATFORM_XWR68XX, 3));
@@ -128,7 +155,7 @@ sensorStart
     /// 0.84 m/s Doppler grid here once made the demo predict mostly "clapping").
     #[test]
     fn the_served_cfg_runs_the_radar_that_sim_out_renders() {
-        let mut served = RadarConfig::from_cfg(crate::sim::serve::ti_cli::RADAR_CFG).unwrap();
+        let mut served = RadarConfig::from_cfg(crate::serve::ti_cli::RADAR_CFG).unwrap();
         let trained = RadarConfig::default();
         // Derived from the cfg's chirp timing through f32: equal to 1e-4, not to the bit.
         for (field, value, want) in [
@@ -172,8 +199,8 @@ sensorStart
 
     #[test]
     fn the_2d_radar_reports_static_reflectors_at_zero_velocity_and_height() {
-        use crate::sim::geometry::Vec3;
-        use crate::sim::scene::Scatterer;
+        use crate::geometry::Vec3;
+        use crate::scene::Scatterer;
         let c = RadarConfig::from_cfg(IWR1642_CFG).unwrap();
         let mut r = super::super::RadarRenderer::new(c, 3).unwrap();
         let room = super::super::tests::room(Vec3::new(4.0, 6.0, 3.0), 0.0);
@@ -202,5 +229,18 @@ sensorStart
         )
         .unwrap_err();
         assert!(err.to_string().contains("frameCfg"), "{err}");
+        assert_eq!(err.line, None, "no line has frameCfg");
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_at_its_line() {
+        let cfg = IWR1642_CFG.replace("frameCfg 0 1 16 0 100 1 0", "frameCfg 0 1 16 0 0 1 0");
+        let err = RadarConfig::from_cfg(&cfg).unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("radar cfg line 10: frameCfg framePeriodicity"),
+            "{err}"
+        );
     }
 }

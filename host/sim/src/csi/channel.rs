@@ -35,7 +35,7 @@
 use std::ops::{Add, AddAssign, Mul, Sub};
 
 use super::subcarriers::{bin_of_subcarrier, BINS, SPACING_HZ};
-use crate::sim::{Room, Scatterer, Vec3, C};
+use crate::{Room, Scatterer, Vec3, C};
 
 /// Shortest leg of a scattered path, m: closer than this the far-field formula would let a
 /// scatterer touching an antenna dominate without bound.
@@ -390,7 +390,7 @@ pub fn response_of(paths: &[Path], carrier_hz: f64) -> Response {
 mod tests {
     use super::super::subcarriers::{carrier_hz, subcarrier_of_bin, Occupancy};
     use super::*;
-    use crate::sim::scene::{RadarMount, RfidSetup};
+    use crate::scene::{RadarMount, RfidSetup};
     use std::f64::consts::PI;
 
     fn empty_room(multipath: f64) -> Room {

@@ -7,7 +7,7 @@
 //! frames only between `sensorStart` and `sensorStop`. Argument values are not checked
 //! here; the lines typed since the last `flushCfg` are kept, and at `sensorStart` they are
 //! handed to the server ([`TiCli::take_started_cfg`]), which makes the simulated radar run
-//! them ([`RadarConfig::from_cfg`](crate::sim::radar::RadarConfig::from_cfg)).
+//! them ([`RadarConfig::from_cfg`](crate::radar::RadarConfig::from_cfg)).
 use dagr_protocols::ti_mmwave::cli::{MAX_LINE, PROMPT};
 
 /// The `.cfg` the served radar is described by (SDK 3.4 OOB demo, IWR6843AOP, 20 frames/s:
@@ -19,7 +19,7 @@ use dagr_protocols::ti_mmwave::cli::{MAX_LINE, PROMPT};
 /// chirps: 0.14 m/s per bin). A coarser Doppler grid (the 32 loops of 31 µs chirps this cfg
 /// once had: 0.84 m/s per bin) renders other point clouds than training saw.
 ///
-/// [`RadarConfig`]: crate::sim::radar::RadarConfig
+/// [`RadarConfig`]: crate::radar::RadarConfig
 pub const RADAR_CFG: &str = "\
 % dagr sim: IWR6843AOP, SDK 3.4 out-of-box demo, short range indoor, 20 frames/s
 % the radar of `dagr sim --out`: 0.044 m range bins, 64 Doppler bins to +-4.5 m/s

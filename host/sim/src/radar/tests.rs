@@ -5,8 +5,8 @@ use dagr_protocols::stream::decode_all;
 use dagr_protocols::ti_mmwave::{Frame, FrameDecoder, Point};
 
 use super::*;
-use crate::sim::geometry::Vec3;
-use crate::sim::scene::{RadarMount, RfidSetup};
+use crate::geometry::Vec3;
+use crate::scene::{RadarMount, RfidSetup};
 
 /// Radar position in the test rooms: middle of the y = 0 wall, 1 m up, looking along +y.
 const RADAR: Vec3 = Vec3::new(2.0, 0.0, 1.0);
@@ -429,7 +429,7 @@ fn an_invalid_config_is_refused() {
     assert_eq!(err.field, "frame_rate_hz");
 }
 
-/// Speed figure for the report: `cargo test --release -p dagr-host radar_render_speed --
+/// Speed figure for the report: `cargo test --release -p dagr-sim radar_render_speed --
 /// --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -466,9 +466,9 @@ fn radar_render_speed() {
 /// Points per frame within 1 m of a still person (only breathing moves them) in room `k`,
 /// with clutter removal on or off; the room's false alarms are left out.
 fn points_on_a_still_person(k: u32, clutter_removal: bool) -> f64 {
-    use crate::sim::activity::Activity;
-    use crate::sim::scenario::{Schedule, Scheduled};
-    use crate::sim::Scene;
+    use crate::activity::Activity;
+    use crate::scenario::{Schedule, Scheduled};
+    use crate::Scene;
     let schedule = Schedule {
         items: vec![Scheduled {
             start: 0.0,
@@ -478,9 +478,8 @@ fn points_on_a_still_person(k: u32, clutter_removal: bool) -> f64 {
     };
     let mut room = Room::generate(k);
     room.clutter_per_frame = 0.0;
-    let world =
-        crate::sim::world::World::new(room, crate::sim::body::Subject::generate(k), schedule, 1)
-            .without_micro_motion();
+    let world = crate::world::World::new(room, crate::body::Subject::generate(k), schedule, 1)
+        .without_micro_motion();
     let config = RadarConfig {
         clutter_removal,
         ..RadarConfig::default()
@@ -496,7 +495,7 @@ fn points_on_a_still_person(k: u32, clutter_removal: bool) -> f64 {
         let chest = world
             .room()
             .radar
-            .to_radar_frame(body[crate::sim::body::part::CHEST].pos);
+            .to_radar_frame(body[crate::body::part::CHEST].pos);
         let frame = r.render_frame(world.room(), &body, t, f);
         near += frame
             .points

@@ -41,7 +41,7 @@
 //!
 //! Not modelled: antenna patterns and polarisation (antennas are isotropic apart from a
 //! fixed gain), second-order bounces, diffraction, tag detuning and coupling between tags.
-use crate::sim::{Scatterer, Vec3};
+use crate::{Scatterer, Vec3};
 use std::f64::consts::{PI, TAU};
 
 /// Distances below this (m) are floored in the bounce term's `1/(d1·d2)`.
@@ -265,7 +265,7 @@ fn distance_to_segment(p: Vec3, a: Vec3, b: Vec3) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::rfid::channels::wavelength_m;
+    use crate::rfid::channels::wavelength_m;
 
     const ANT: Vec3 = Vec3::new(0.0, 0.0, 1.0);
 

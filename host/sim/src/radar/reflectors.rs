@@ -11,8 +11,8 @@
 //! images behind the radar's own wall fall outside the field of view by themselves. Images
 //! are then further weakened by their longer range (R⁴) and off-boresight gain, so they show
 //! up only occasionally, as points beyond the walls.
-use crate::sim::geometry::Vec3;
-use crate::sim::scene::{Room, Scatterer};
+use crate::geometry::Vec3;
+use crate::scene::{Room, Scatterer};
 
 /// Appends the body, the statics and (when `room.multipath > 0`) their wall images, all
 /// moved into the radar frame.

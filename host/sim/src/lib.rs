@@ -36,7 +36,8 @@
 //! alarms are drawn on scene time from the seed, not from the schedule.
 //!
 //! Difficulty calibration (per-modality and fused accuracy of a probe classifier on rooms and
-//! people held out together): `CALIBRATION.md` next to this file (`models/calibrate_sim.py`).
+//! people held out together): `CALIBRATION.md` at the crate's root (`models/calibrate_sim.py`).
+#![forbid(unsafe_code)]
 pub mod activity;
 pub mod body;
 pub mod csi;

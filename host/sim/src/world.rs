@@ -25,7 +25,7 @@ use super::geometry::Vec3;
 use super::micro::MicroMotion;
 use super::scenario::Schedule;
 use super::scene::{MovedTag, Object, Room, Scatterer, Scene};
-use crate::capture::Label;
+use dagr_classes::Label;
 
 /// Half the time step of the central difference that gives body velocities, s.
 pub const VELOCITY_STEP: f64 = 1e-3;

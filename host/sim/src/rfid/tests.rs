@@ -8,7 +8,7 @@ use super::channels::{frequency_hz, wavelength_m};
 use super::link::{Surroundings, TagPose};
 use super::report::{quantize_phase, tag_report};
 use super::*;
-use crate::sim::{RadarMount, RfidSetup, Tag, C};
+use crate::{RadarMount, RfidSetup, Tag, C};
 
 const ONE_STEP: f64 = TAU / 4096.0;
 const EPOCH_US: u64 = 1_700_000_000_000_000;
@@ -546,7 +546,7 @@ fn a_room_without_tags_or_antennas_renders_nothing() {
 }
 
 /// Speed check, run by hand:
-/// `cargo test -p dagr-host --release rfid_speed -- --ignored --nocapture`.
+/// `cargo test -p dagr-sim --release rfid_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn rfid_speed() {

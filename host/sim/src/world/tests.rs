@@ -1,8 +1,8 @@
 //! The world's body: velocities consistent with positions, each activity moving the body
 //! part it should, idle gaps still, and labels from the schedule.
 use super::*;
-use crate::sim::body::{LEFT, RIGHT, SCATTERERS};
-use crate::sim::scenario::Scheduled;
+use crate::body::{LEFT, RIGHT, SCATTERERS};
+use crate::scenario::Scheduled;
 
 /// A world doing only `activity` from 1 s to 1 s + `duration`.
 fn world_doing(activity: Activity, duration: f64, room: u32, subject: u32, seed: u64) -> World {
@@ -363,7 +363,7 @@ fn the_phone_is_in_the_pocket_at_the_ear_during_a_call_and_gone_with_the_person(
         .rfid
         .tags
         .iter()
-        .position(|t| t.object == Some(crate::sim::Object::Phone))
+        .position(|t| t.object == Some(crate::Object::Phone))
         .unwrap();
     let at = |t: f64| {
         let (mut b, mut moved) = (Vec::new(), Vec::new());
@@ -439,7 +439,7 @@ fn the_same_seed_gives_the_same_body_and_another_seed_another() {
     assert_ne!(body(&a, t), body(&c, t));
 }
 
-/// Speed of the scene model, run by hand: `cargo test --release -p dagr-host body_at_speed -- --ignored --nocapture`.
+/// Speed of the scene model, run by hand: `cargo test --release -p dagr-sim body_at_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn body_at_speed() {

@@ -22,14 +22,13 @@
 //! devices built alone (`RadarDevice::new` and the like) have none.
 use super::csi::{CsiConfig, CsiRenderer};
 use super::draw::{integer, seed_for, seeded, Stream};
-use super::radar::{RadarConfig, RadarRenderer};
+use super::radar::{InvalidConfig, RadarConfig, RadarRenderer};
 use super::rfid::{RfidConfig, RfidRenderer};
 use super::run::{DeviceClock, DeviceRenderer};
+use super::run::{DeviceFormat, DeviceStream};
 use super::scene::{Scatterer, Scene};
 use super::spells::Spells;
 use super::world::World;
-use crate::capture::StreamInfo;
-use crate::format::Format;
 
 /// How often the simulated reader sends the reports of the reads since its last send, s.
 pub const RFID_BATCH_S: f64 = 0.02;
@@ -62,13 +61,28 @@ pub enum CsiOutput {
     Intel5300,
 }
 
-/// Choices a user makes about the simulated devices (`dagr sim --csi-rate --csi-format`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Choices a user makes about the simulated devices (`dagr sim --csi-rate --csi-format
+/// --radar-cfg`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceOptions {
     /// Packets per second per WiFi link.
     pub csi_rate_hz: f64,
     /// What the CSI receivers send.
     pub csi_output: CsiOutput,
+    /// What the radar runs from its first frame (a user's `.cfg`); `None`: the default
+    /// IWR6843-like configuration.
+    pub radar: Option<RadarCfg>,
+}
+
+/// A user's radar `.cfg`: the file it came from (named in the radar's `sim://radar?cfg=`
+/// URI, as `dagr record` names a real radar's) and the configuration it runs
+/// ([`RadarConfig::from_cfg`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadarCfg {
+    /// The file as the user named it.
+    pub file: String,
+    /// What the radar runs.
+    pub config: RadarConfig,
 }
 
 impl Default for DeviceOptions {
@@ -76,6 +90,7 @@ impl Default for DeviceOptions {
         DeviceOptions {
             csi_rate_hz: CsiConfig::default().packet_rate_hz,
             csi_output: CsiOutput::default(),
+            radar: None,
         }
     }
 }
@@ -83,16 +98,18 @@ impl Default for DeviceOptions {
 /// The devices of `world`'s room, seeded from `seed`, with the default options.
 pub fn room_devices(world: &World, seed: u64) -> Vec<Box<dyn DeviceRenderer>> {
     room_devices_with(world, seed, &DeviceOptions::default())
+        .expect("the default radar configuration is valid")
 }
 
 /// The devices of `world`'s room, seeded from `seed`: the radar, one CSI receiver per WiFi
-/// link, and the RFID reader (when the room has tags and antennas).
+/// link, and the RFID reader (when the room has tags and antennas); an error when
+/// `options.radar` cannot run.
 pub fn room_devices_with(
     world: &World,
     seed: u64,
     options: &DeviceOptions,
-) -> Vec<Box<dyn DeviceRenderer>> {
-    RoomDevices::new(world, seed, options).into_renderers()
+) -> Result<Vec<Box<dyn DeviceRenderer>>, InvalidConfig> {
+    Ok(RoomDevices::new(world, seed, options)?.into_renderers())
 }
 
 /// One room's devices by kind, spells included: what `dagr sim --out` writes and what
@@ -109,12 +126,20 @@ pub struct RoomDevices {
 
 impl RoomDevices {
     /// The devices of `world`'s room seeded from `seed`, each with its [`Spells`] drawn up to
-    /// a minute past the schedule's end.
-    pub fn new(world: &World, seed: u64, options: &DeviceOptions) -> RoomDevices {
+    /// a minute past the schedule's end; an error when `options.radar` cannot run.
+    pub fn new(
+        world: &World,
+        seed: u64,
+        options: &DeviceOptions,
+    ) -> Result<RoomDevices, InvalidConfig> {
         let room = world.room();
         let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
         let spells = |device: u64| Spells::draw(seed, device, horizon);
         let mut radar = RadarDevice::new(seed);
+        if let Some(cfg) = &options.radar {
+            radar.set_config(cfg.config.clone())?;
+            radar.cfg_file = Some(cfg.file.clone());
+        }
         radar.spells = spells(RADAR);
         let access_point = spells(ACCESS_POINT);
         let csi = (0..room.wifi.len())
@@ -129,7 +154,7 @@ impl RoomDevices {
             rfid.spells = spells(RFID);
             rfid
         });
-        RoomDevices { radar, csi, rfid }
+        Ok(RoomDevices { radar, csi, rfid })
     }
 
     /// The devices as renderers in capture order: radar, CSI links, reader.
@@ -155,6 +180,8 @@ pub struct RadarDevice {
     body: Vec<Scatterer>,
     /// Outages and noisy spells.
     pub spells: Spells,
+    /// The user's `.cfg` file it runs, if any (named in its URI).
+    cfg_file: Option<String>,
 }
 
 impl RadarDevice {
@@ -173,6 +200,7 @@ impl RadarDevice {
             origin: (0.0, 0),
             body: Vec::new(),
             spells: Spells::none(),
+            cfg_file: None,
         }
     }
 }
@@ -180,7 +208,7 @@ impl RadarDevice {
 impl RadarDevice {
     /// Runs `config` from the next frame on (a `.cfg` sent to the device and `sensorStart`),
     /// keeping the seed and the frame counter; an invalid configuration changes nothing.
-    pub fn set_config(&mut self, config: RadarConfig) -> Result<(), super::radar::InvalidConfig> {
+    pub fn set_config(&mut self, config: RadarConfig) -> Result<(), InvalidConfig> {
         let seed = self.renderer.seed();
         let next = self.next_due();
         self.renderer = RadarRenderer::new(config, seed)?;
@@ -195,11 +223,14 @@ impl RadarDevice {
 }
 
 impl DeviceRenderer for RadarDevice {
-    fn stream(&self) -> StreamInfo {
-        StreamInfo {
+    fn stream(&self) -> DeviceStream {
+        DeviceStream {
             name: "sim-radar".into(),
-            format: Format::TiMmwave,
-            uri: "sim://radar".into(),
+            format: DeviceFormat::TiMmwave,
+            uri: match &self.cfg_file {
+                Some(file) => format!("sim://radar?cfg={file}"),
+                None => "sim://radar".into(),
+            },
         }
     }
 
@@ -273,12 +304,12 @@ impl CsiDevice {
 }
 
 impl DeviceRenderer for CsiDevice {
-    fn stream(&self) -> StreamInfo {
+    fn stream(&self) -> DeviceStream {
         let format = match self.output {
-            CsiOutput::Esp32Rows => Format::Esp32Csi,
-            CsiOutput::Intel5300 => Format::Intel5300,
+            CsiOutput::Esp32Rows => DeviceFormat::Esp32Csi,
+            CsiOutput::Intel5300 => DeviceFormat::Intel5300,
         };
-        StreamInfo {
+        DeviceStream {
             name: format!("sim-wifi-{}", self.link + 1).into(),
             format,
             uri: format!("sim://wifi/{}", self.link + 1),
@@ -369,10 +400,10 @@ impl RfidDevice {
 }
 
 impl DeviceRenderer for RfidDevice {
-    fn stream(&self) -> StreamInfo {
-        StreamInfo {
+    fn stream(&self) -> DeviceStream {
+        DeviceStream {
             name: "sim-rfid".into(),
-            format: Format::Llrp,
+            format: DeviceFormat::Llrp,
             uri: "sim://rfid".into(),
         }
     }
@@ -407,9 +438,9 @@ mod tests {
     #[test]
     fn a_new_radar_config_takes_over_from_the_next_frame_at_its_own_rate() {
         let world = World::new(
-            crate::sim::Room::generate(1),
-            crate::sim::body::Subject::generate(1),
-            crate::sim::scenario::Schedule::random(1, 10.0),
+            crate::Room::generate(1),
+            crate::body::Subject::generate(1),
+            crate::scenario::Schedule::random(1, 10.0),
             1,
         );
         let mut radar = RadarDevice::new(3);

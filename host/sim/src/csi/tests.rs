@@ -9,8 +9,8 @@ use dagr_protocols::stream::{decode_all, StreamDecoder};
 use super::channel::Complex;
 use super::subcarriers::{subcarrier_of_bin, SPACING_HZ};
 use super::*;
-use crate::sim::scene::{RadarMount, RfidSetup};
-use crate::sim::Vec3;
+use crate::scene::{RadarMount, RfidSetup};
+use crate::Vec3;
 
 /// Half a wavelength at channel 6: the usual antenna spacing of an array.
 const SPACING_M: f64 = 0.0615;
@@ -447,7 +447,7 @@ fn unknown_link_and_link_without_antennas_are_errors() {
 }
 
 /// Speed check, run by hand:
-/// `cargo test --release -p dagr-host render_speed -- --ignored --nocapture`.
+/// `cargo test --release -p dagr-sim render_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn render_speed_three_links_three_antennas_eighteen_scatterers() {
@@ -496,9 +496,9 @@ fn a_changed_room_is_not_served_from_the_static_cache() {
 }
 
 /// A person standing still (no micro-motion) in room `k`: only breathing moves them.
-fn still_person(k: u32) -> crate::sim::world::World {
-    use crate::sim::activity::Activity;
-    use crate::sim::scenario::{Schedule, Scheduled};
+fn still_person(k: u32) -> crate::world::World {
+    use crate::activity::Activity;
+    use crate::scenario::{Schedule, Scheduled};
     let schedule = Schedule {
         items: vec![Scheduled {
             start: 0.0,
@@ -506,9 +506,9 @@ fn still_person(k: u32) -> crate::sim::world::World {
             activity: Activity::Waving,
         }],
     };
-    crate::sim::world::World::new(
+    crate::world::World::new(
         Room::generate(k),
-        crate::sim::body::Subject::generate(k),
+        crate::body::Subject::generate(k),
         schedule,
         u64::from(k),
     )
@@ -517,7 +517,7 @@ fn still_person(k: u32) -> crate::sim::world::World {
 
 #[test]
 fn breathing_shows_at_its_rate_in_the_antenna_phase_difference() {
-    use crate::sim::Scene;
+    use crate::Scene;
     let (rate, seconds) = (10.0, 51.2);
     let n = (rate * seconds) as usize;
     let mut hits = 0;

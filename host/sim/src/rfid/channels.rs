@@ -26,7 +26,7 @@ pub fn frequency_hz(index: u16) -> f64 {
 
 /// Wavelength of FCC channel `index`, m (λ = c / f).
 pub fn wavelength_m(index: u16) -> f64 {
-    crate::sim::C / frequency_hz(index)
+    crate::C / frequency_hz(index)
 }
 
 /// The channel the reader transmits on over time: a seeded pseudo-random hop sequence.

@@ -31,8 +31,8 @@ use rand_distr::{Distribution, Exp1, Poisson, StandardNormal};
 
 use super::config::RadarConfig;
 use super::physics::{self, Echo};
-use crate::sim::geometry::Vec3;
-use crate::sim::scene::Scatterer;
+use crate::geometry::Vec3;
+use crate::scene::Scatterer;
 
 /// Most parts one reflector is split into.
 const MAX_PARTS: usize = 8;
