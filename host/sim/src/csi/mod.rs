@@ -28,7 +28,10 @@
 //! frequency over the 40 MHz span; the LLTF entries are the same frequencies as HT20's.
 //! The packet's phase offsets apply at each entry's frequency, the gain control sets the
 //! strongest used entry of the whole buffer to the target, the noise per entry is the
-//! HT20 formula, and the RSSI is still measured on the primary's LLTF. (The real capture
+//! HT20 formula, and the RSSI is still measured on the primary's LLTF. The LLTF takes the
+//! same random draws as the HT20 packet of the same seed (the HT-LTF's noise comes from a
+//! stream of its own), so an HT40 capture's LLTF differs from the HT20 capture's of the same
+//! scene and seed only where the wider AGC peak changes the gain and the rounding. (The real capture
 //! was printed by an LLTF-only build: 128 values under `len` 384; both decode alike.)
 pub mod channel;
 pub mod receiver;
@@ -194,6 +197,9 @@ impl Receiver {
 pub struct CsiRenderer {
     config: CsiConfig,
     rng: ChaCha8Rng,
+    /// The HT40 HT-LTF's estimation noise: a stream of its own, so the LLTF of an HT40
+    /// packet takes the same draws from `rng` as the HT20 packet of the same seed.
+    ht_ltf_rng: ChaCha8Rng,
     /// Gain control per link, created at a link's first packet.
     esp32_agc: Vec<Option<AgcState>>,
     intel_agc: Vec<Option<AgcState>>,
@@ -219,6 +225,7 @@ impl CsiRenderer {
         CsiRenderer {
             config,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            ht_ltf_rng: ht_ltf_rng(seed),
             esp32_agc: Vec::new(),
             intel_agc: Vec::new(),
             bfee_count: Vec::new(),
@@ -446,18 +453,28 @@ impl CsiRenderer {
         let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
         self.ht40_reports
             .resize_with(self.responses.len(), Vec::new);
+        let mut lltf = [Iq::default(); BINS];
         for (a, out) in self.ht40_reports.iter_mut().enumerate() {
-            let noise_var =
-                thermal + mean_power(&self.responses[a], Occupancy::LegacyLtf) * estimation;
-            let channel = channels(a);
-            report_ht40(
-                channel,
-                &self.ht40_layout,
+            let h = &self.responses[a];
+            let noise_var = thermal + mean_power(h, Occupancy::LegacyLtf) * estimation;
+            // The LLTF exactly as HT20 reports it (same draws), in HT40's ascending order.
+            report(
+                h,
                 &packet,
                 noise_var,
+                Occupancy::LegacyLtf,
                 &mut self.rng,
-                out,
+                &mut lltf,
             );
+            out.clear();
+            out.extend(
+                self.ht40_layout[..BINS]
+                    .iter()
+                    .map(|e| lltf[bin_of_subcarrier(e.offset)]),
+            );
+            let ht_ltf = &self.ht40_layout[BINS..];
+            let rng = &mut self.ht_ltf_rng;
+            report_ht40(channels(a), ht_ltf, &packet, noise_var, rng, out);
         }
         Ok(())
     }
@@ -609,6 +626,13 @@ fn empty_row() -> CsiRow {
         len: ESP32_HT20_BUFFER_LEN,
         ..CsiRow::new(Role::Sta, [0; 6], RxCtrl::ht20(1), Vec::with_capacity(BINS))
     }
+}
+
+/// The HT-LTF noise stream of a renderer seeded `seed`: stream 1 of the same key.
+fn ht_ltf_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    rng
 }
 
 fn dbm_to_mw(dbm: f64) -> f64 {

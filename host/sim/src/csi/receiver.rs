@@ -304,9 +304,10 @@ impl Ht40Channel<'_> {
     }
 }
 
-/// One antenna's HT40 report, as [`report`] does for HT20: each used entry is the channel
-/// at its own frequency, rotated by `packet`'s phase at that frequency, plus noise of
-/// variance `noise_var`, scaled and quantized; unused entries are 0.
+/// Appends to `out` one antenna's report of the HT40 buffer `entries`, as [`report`] does
+/// for HT20: each used entry is the channel at its own frequency, rotated by `packet`'s
+/// phase at that frequency, plus noise of variance `noise_var`, scaled and quantized;
+/// unused entries are 0.
 pub fn report_ht40(
     channel: Ht40Channel<'_>,
     entries: &[BufferEntry],
@@ -316,7 +317,6 @@ pub fn report_ht40(
     out: &mut Vec<Iq>,
 ) {
     let sigma = (noise_var / 2.0).sqrt();
-    out.clear();
     for &entry in entries {
         if !entry.used {
             out.push(Iq::default());
