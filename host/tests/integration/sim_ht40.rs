@@ -236,3 +236,40 @@ fn dataset_export_of_ht40_matches_ht20_of_the_same_scene() {
         }
     }
 }
+
+/// Options that cannot be rendered are refused before `--out` is written, naming the option.
+#[test]
+fn impossible_bandwidth_choices_are_usage_errors() {
+    let dir = scratch("usage");
+    let out = dir.0.join("never.mcap");
+    let out = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--csi-secondary", "below"],
+            "--csi-secondary: only with --csi-bandwidth 40",
+        ),
+        (
+            &["--csi-bandwidth", "40", "--csi-format", "intel5300"],
+            "--csi-bandwidth 40: the simulated Intel 5300 reports HT20 only",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["sim", "--out", out, "--duration", "1"];
+        args.extend_from_slice(extra);
+        let run = dagr(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!Path::new(out).exists());
+    }
+    let serve = dagr(&[
+        "sim",
+        "--serve",
+        "--csi-secondary",
+        "above",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(serve.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("--csi-secondary"));
+}
