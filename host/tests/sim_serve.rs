@@ -446,3 +446,32 @@ fn the_demo_scores_its_live_predictions_against_the_true_activities() {
         "{stderr}"
     );
 }
+
+/// `dagr sim --serve --csi-bandwidth 40 --csi-secondary below` serves HT40 rows on the CSI
+/// receivers' pseudo-terminals: the gateway's ESP32-CSI-Tool decoder reads `cwb` 1,
+/// secondary 2, `len` 384 and all 192 buffer entries.
+#[test]
+fn served_csi_receivers_print_ht40_rows_when_asked() {
+    use dagr_protocols::csi::esp32_csi_tool::{CsiRow, RowDecoder};
+    use dagr_protocols::stream::decode_all;
+    let served = Served::start(&[
+        "--duration",
+        "10",
+        "--csi-bandwidth",
+        "40",
+        "--csi-secondary",
+        "below",
+    ]);
+    let uri = served.uri("esp32-csi://").to_string();
+    let path = &uri["esp32-csi://".len()..uri.find('?').unwrap_or(uri.len())];
+    let mut port = open(path);
+    let bytes = read_for(port.as_mut(), Duration::from_millis(500));
+    let mut rows: Vec<CsiRow> = Vec::new();
+    decode_all(&mut RowDecoder::new(), &bytes, |row| rows.push(row));
+    assert!(rows.len() >= 60, "{} rows in 0.5 s", rows.len());
+    for row in &rows {
+        let rx = &row.rx_ctrl;
+        assert_eq!((rx.bandwidth, rx.secondary_channel, row.len), (1, 2, 384));
+        assert_eq!(row.csi.len(), 192);
+    }
+}

@@ -20,7 +20,7 @@
 //! the channel at [`NOISY_CSI_SNR_DB`] dB, and the reader misses [`NOISY_RFID_MISS`] of its
 //! attempts. [`RoomDevices`] builds them for `dagr sim --out` and `dagr sim --serve` alike;
 //! devices built alone (`RadarDevice::new` and the like) have none.
-use super::csi::{CsiConfig, CsiRenderer};
+use super::csi::{CsiBandwidth, CsiConfig, CsiRenderer};
 use super::draw::{integer, seed_for, seeded, Stream};
 use super::radar::{InvalidConfig, RadarConfig, RadarRenderer};
 use super::rfid::{RfidConfig, RfidRenderer};
@@ -62,13 +62,17 @@ pub enum CsiOutput {
 }
 
 /// Choices a user makes about the simulated devices (`dagr sim --csi-rate --csi-format
-/// --radar-cfg`).
+/// --csi-bandwidth --radar-cfg`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceOptions {
     /// Packets per second per WiFi link.
     pub csi_rate_hz: f64,
     /// What the CSI receivers send.
     pub csi_output: CsiOutput,
+    /// The width of the frames the ESP32 receivers measure: HT20 (default, 256-byte
+    /// buffers) or HT40 (384-byte buffers, as the real capture); Intel 5300 records are
+    /// HT20 either way.
+    pub csi_bandwidth: CsiBandwidth,
     /// What the radar runs from its first frame (a user's `.cfg`); `None`: the default
     /// IWR6843-like configuration.
     pub radar: Option<RadarCfg>,
@@ -90,6 +94,7 @@ impl Default for DeviceOptions {
         DeviceOptions {
             csi_rate_hz: CsiConfig::default().packet_rate_hz,
             csi_output: CsiOutput::default(),
+            csi_bandwidth: CsiBandwidth::default(),
             radar: None,
         }
     }
@@ -281,11 +286,13 @@ impl CsiDevice {
         Self::with_options(seed, link, &DeviceOptions::default())
     }
 
-    /// The receiver of link `link` at `options.csi_rate_hz`, sending `options.csi_output`.
+    /// The receiver of link `link` at `options.csi_rate_hz`, sending `options.csi_output`
+    /// of `options.csi_bandwidth` frames.
     pub fn with_options(seed: u64, link: usize, options: &DeviceOptions) -> Self {
         let device = FIRST_CSI_LINK + link as u64;
         let config = CsiConfig {
             packet_rate_hz: options.csi_rate_hz,
+            bandwidth: options.csi_bandwidth,
             ..CsiConfig::default()
         };
         let renderer = CsiRenderer::new(config.clone(), seed_for(Stream::Renderer, seed, device));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use dagr_host::runtime::watch_signals;
 use dagr_host::sim_capture::{write_capture_until, META_RADAR_CFG};
+use dagr_sim::csi::{CsiBandwidth, SecondaryChannel};
 use dagr_sim::devices::{CsiOutput, DeviceOptions, RadarCfg};
 use dagr_sim::radar::RadarConfig;
 use dagr_sim::run::renderers_with;
@@ -53,6 +54,14 @@ pub struct SimArgs {
     /// What the CSI receivers send (with --out).
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = CsiFormat::Esp32Csi)]
     pub csi_format: CsiFormat,
+    /// The width of the frames the ESP32 CSI receivers measure (with --out or --serve):
+    /// 20 (HT20, 256-byte buffers, the LLTF's 64 subcarriers printed) or 40 (HT40, as the
+    /// real ESP32 capture: 384-byte buffers, LLTF 64 + HT-LTF 128 subcarriers printed).
+    #[arg(long, value_name = "MHZ", value_enum, default_value_t = CsiWidth::Mhz20)]
+    pub csi_bandwidth: CsiWidth,
+    /// With --csi-bandwidth 40: where the secondary 20 MHz channel lies [default: above].
+    #[arg(long, value_name = "SIDE", value_enum)]
+    pub csi_secondary: Option<CsiSecondary>,
     /// The radar's `.cfg` (with --out): the simulated radar runs what it asks for from
     /// the first frame (2D IWR1642 or 3D IWR6843 antennas, clutter removal, frame rate,
     /// range and Doppler resolution); the capture names the file in the radar's URI and
@@ -93,6 +102,52 @@ pub enum CsiFormat {
     Intel5300,
 }
 
+/// The channel width of `--csi-bandwidth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsiWidth {
+    /// HT20
+    #[value(name = "20")]
+    Mhz20,
+    /// HT40
+    #[value(name = "40")]
+    Mhz40,
+}
+
+/// The secondary channel of `--csi-secondary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsiSecondary {
+    /// 20 MHz above the primary (HT40+)
+    Above,
+    /// 20 MHz below the primary (HT40-)
+    Below,
+}
+
+impl SimArgs {
+    /// What `--csi-bandwidth`, `--csi-secondary` and `--csi-format` ask of the ESP32
+    /// receivers; a secondary channel without HT40, or HT40 from the Intel 5300 (which the
+    /// twin renders at HT20 only), is a usage error.
+    pub fn csi_bandwidth(&self) -> Result<CsiBandwidth, UsageError> {
+        let side = match self.csi_secondary {
+            None | Some(CsiSecondary::Above) => SecondaryChannel::Above,
+            Some(CsiSecondary::Below) => SecondaryChannel::Below,
+        };
+        match (self.csi_bandwidth, self.csi_secondary) {
+            (CsiWidth::Mhz20, Some(_)) => Err(UsageError(
+                "--csi-secondary: only with --csi-bandwidth 40 (HT20 frames have no secondary \
+                 channel)"
+                    .into(),
+            )),
+            (CsiWidth::Mhz20, None) => Ok(CsiBandwidth::Ht20),
+            (CsiWidth::Mhz40, _) if self.csi_format == CsiFormat::Intel5300 => Err(UsageError(
+                "--csi-bandwidth 40: the simulated Intel 5300 reports HT20 only; expected \
+                 --csi-format esp32-csi"
+                    .into(),
+            )),
+            (CsiWidth::Mhz40, _) => Ok(CsiBandwidth::Ht40(side)),
+        }
+    }
+}
+
 impl SceneArgs {
     /// The world these arguments describe, playing `schedule`.
     pub fn world(&self, schedule: Schedule) -> World {
@@ -123,6 +178,7 @@ pub fn run(args: &SimArgs) -> Outcome {
         ))
         .into());
     }
+    let csi_bandwidth = args.csi_bandwidth()?;
     let radar = args.radar_cfg.as_deref().map(radar_cfg).transpose()?;
     let mut notes = BTreeMap::new();
     if let Some((_, text)) = &radar {
@@ -134,6 +190,7 @@ pub fn run(args: &SimArgs) -> Outcome {
             CsiFormat::Esp32Csi => CsiOutput::Esp32Rows,
             CsiFormat::Intel5300 => CsiOutput::Intel5300,
         },
+        csi_bandwidth,
         radar: radar.map(|(cfg, _)| cfg),
     };
     let mut renderers = renderers_with(&world, scene.seed, &options)

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use dagr_host::runtime::{watch_signals, Interrupt};
+use dagr_sim::csi::CsiBandwidth;
 use dagr_sim::scenario::Schedule;
 use dagr_sim::serve::{ServedLabel, VirtualDevices};
 
@@ -18,6 +19,7 @@ const OPEN_ENDED_SCHEDULE_S: f64 = 86_400.0;
 /// Serves until --duration or a signal.
 pub fn serve(args: &SimArgs) -> Outcome {
     let scene = &args.scene;
+    let csi_bandwidth = args.csi_bandwidth()?;
     let duration = scene.duration;
     let schedule = match &scene.scenario {
         Some(path) => Schedule::load(Path::new(path))?,
@@ -34,7 +36,14 @@ pub fn serve(args: &SimArgs) -> Outcome {
     let work_dir = std::env::temp_dir().join(format!("dagr-sim-serve-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
         .map_err(context(format!("cannot create {}", work_dir.display())))?;
-    let result = serve_in(args, world, &work_dir, &stop, labels_file.as_mut());
+    let result = serve_in(
+        args,
+        world,
+        csi_bandwidth,
+        &work_dir,
+        &stop,
+        labels_file.as_mut(),
+    );
     let _ = std::fs::remove_dir_all(&work_dir);
     result
 }
@@ -42,13 +51,15 @@ pub fn serve(args: &SimArgs) -> Outcome {
 fn serve_in(
     args: &SimArgs,
     world: dagr_sim::world::World,
+    csi_bandwidth: CsiBandwidth,
     work_dir: &Path,
     stop: &Interrupt,
     mut labels_file: Option<&mut File>,
 ) -> Outcome {
     let scene = &args.scene;
     let mut devices =
-        VirtualDevices::start(world, scene.seed, args.llrp_port, work_dir).map_err(TextError)?;
+        VirtualDevices::start_with(world, scene.seed, args.llrp_port, work_dir, csi_bandwidth)
+            .map_err(TextError)?;
     devices.set_llrp_idle_timeout(Duration::from_secs_f64(args.llrp_idle_timeout));
     let mut stdout = std::io::stdout().lock();
     for uri in devices.uris().map_err(TextError)? {

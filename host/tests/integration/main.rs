@@ -36,6 +36,8 @@ mod sim_capture;
 #[cfg(feature = "sim")]
 mod sim_devices;
 #[cfg(feature = "sim")]
+mod sim_ht40;
+#[cfg(feature = "sim")]
 mod sim_realism;
 #[cfg(feature = "sim")]
 mod speed_floors;

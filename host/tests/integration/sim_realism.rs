@@ -11,7 +11,7 @@ use dagr_protocols::stream::decode_all;
 use dagr_protocols::ti_mmwave::{Frame, FrameDecoder};
 use dagr_sim::activity::Activity;
 use dagr_sim::body::Subject;
-use dagr_sim::csi::{CsiConfig, CsiRenderer};
+use dagr_sim::csi::{CsiBandwidth, CsiConfig, CsiRenderer, SecondaryChannel};
 use dagr_sim::radar::{RadarConfig, RadarRenderer};
 use dagr_sim::rfid::{RfidConfig, RfidRenderer};
 use dagr_sim::scenario::{Schedule, Scheduled};
@@ -176,12 +176,18 @@ fn sim_radar(clutter_removal: bool) -> Radar {
     radar_figures(&frames)
 }
 
-fn sim_csi() -> Csi {
+/// The simulated ESP32's figures at `bandwidth`, on the LLTF as the real capture's (an HT40
+/// row's entries from 64 on are its HT-LTF, left out).
+fn sim_csi(bandwidth: CsiBandwidth) -> Csi {
     let mut rows = Vec::new();
     let mut body = Vec::new();
     for k in 1..=4 {
         let w = world(k);
-        let mut r = CsiRenderer::new(CsiConfig::default(), u64::from(k));
+        let config = CsiConfig {
+            bandwidth,
+            ..CsiConfig::default()
+        };
+        let mut r = CsiRenderer::new(config, u64::from(k));
         let mut bytes = Vec::new();
         for i in 0..100 {
             let t = f64::from(i) * 0.1;
@@ -194,7 +200,10 @@ fn sim_csi() -> Csi {
         }
         decode_all(&mut RowDecoder::new(), &bytes, |row| rows.push(row));
     }
-    csi_figures(&rows, |i| if i < 32 { i as i32 } else { i as i32 - 64 })
+    match bandwidth {
+        CsiBandwidth::Ht20 => csi_figures(&rows, |i| if i < 32 { i as i32 } else { i as i32 - 64 }),
+        CsiBandwidth::Ht40(_) => csi_figures(&rows, |i| if i < 64 { i as i32 - 32 } else { 0 }),
+    }
 }
 
 fn sim_rfid() -> Rfid {
@@ -215,7 +224,8 @@ fn sim_rfid() -> Rfid {
 #[test]
 fn simulated_devices_look_like_the_real_recordings() {
     let (real_r, sim_on, sim_off) = (real_radar(), sim_radar(true), sim_radar(false));
-    let (real_c, sim_c) = (real_csi(), sim_csi());
+    let (real_c, sim_c) = (real_csi(), sim_csi(CsiBandwidth::Ht20));
+    let sim_c40 = sim_csi(CsiBandwidth::Ht40(SecondaryChannel::Above));
     let (real_t, sim_t) = (real_rfid(), sim_rfid());
     let row = |name: &str, real: f64, sim: String| println!("| {name} | {real:.2} | {sim} |");
     println!("| figure | real | simulated |");
@@ -246,20 +256,21 @@ fn simulated_devices_look_like_the_real_recordings() {
         real_r.zero_velocity_share,
         both(sim_on.zero_velocity_share, sim_off.zero_velocity_share),
     );
+    let widths = |a: f64, b: f64| format!("{a:.2} (HT20) / {b:.2} (HT40)");
     row(
-        "CSI amplitude CV across subcarriers",
+        "CSI amplitude CV across LLTF subcarriers",
         real_c.amplitude_cv,
-        format!("{:.2}", sim_c.amplitude_cv),
+        widths(sim_c.amplitude_cv, sim_c40.amplitude_cv),
     );
     row(
-        "CSI mean amplitude, int8 units",
+        "CSI mean LLTF amplitude, int8 units",
         real_c.amplitude_mean,
-        format!("{:.2}", sim_c.amplitude_mean),
+        widths(sim_c.amplitude_mean, sim_c40.amplitude_mean),
     );
     row(
         "CSI RSSI median, dBm",
         real_c.rssi_median,
-        format!("{:.2}", sim_c.rssi_median),
+        widths(sim_c.rssi_median, sim_c40.rssi_median),
     );
     row(
         "RFID RSSI min, dBm",
@@ -280,11 +291,17 @@ fn simulated_devices_look_like_the_real_recordings() {
     // shows; with it on, the zero bin is empty.
     assert!(sim_off.zero_velocity_share > 0.2, "{sim_off:?}");
     assert!(sim_on.zero_velocity_share < 0.05, "{sim_on:?}");
-    // Frequency selectivity within a factor of two of the real capture's.
-    let ratio = sim_c.amplitude_cv / real_c.amplitude_cv;
+    // Frequency selectivity within a factor of two of the real capture's, at both widths.
+    for sim in [&sim_c, &sim_c40] {
+        let ratio = sim.amplitude_cv / real_c.amplitude_cv;
+        assert!((0.5..2.0).contains(&ratio), "CSI CV {sim:?} vs {real_c:?}");
+    }
+    // HT40 rows are the same packets as HT20 ones: the same RSSI, and an LLTF no stronger
+    // (the AGC's peak now includes the HT-LTF's 40 MHz).
+    assert_eq!(sim_c40.rssi_median, sim_c.rssi_median);
     assert!(
-        (0.5..2.0).contains(&ratio),
-        "CSI CV {sim_c:?} vs {real_c:?}"
+        sim_c40.amplitude_mean <= sim_c.amplitude_mean,
+        "{sim_c40:?}"
     );
     // Reader RSSI in the same indoor range (median within 15 dB, nothing above -25 dBm).
     assert!(

@@ -19,6 +19,20 @@
 //! `bandwidth` (cwb) 0 (20 MHz), secondary channel 0, `smoothing` 1, `not_sounding` 1,
 //! `noise_floor` from the config (−93 dBm), `len` 256 (the HT20 buffer: LLTF + HT-LTF, of
 //! which the tool prints the LLTF's 64 subcarriers, as `SHOULD_COLLECT_ONLY_LLTF` builds do).
+//!
+//! HT40 ([`CsiConfig::bandwidth`] = [`CsiBandwidth::Ht40`], the real capture's kind): `cwb`
+//! 1, secondary channel 1 (above) or 2 (below), `len` 384 and all 192 buffer entries
+//! printed (LLTF 64 + HT-LTF 128, laid out as [`subcarriers::ht40_entries`] says). The
+//! channel is computed on the primary 20 MHz channel's 64 bins and on the secondary's 64
+//! bins (centre ±20 MHz) from the same paths, so each entry is the channel at its own
+//! frequency over the 40 MHz span; the LLTF entries are the same frequencies as HT20's.
+//! The packet's phase offsets apply at each entry's frequency, the gain control sets the
+//! strongest used entry of the whole buffer to the target, the noise per entry is the
+//! HT20 formula, and the RSSI is still measured on the primary's LLTF. The LLTF takes the
+//! same random draws as the HT20 packet of the same seed (the HT-LTF's noise comes from a
+//! stream of its own), so an HT40 capture's LLTF differs from the HT20 capture's of the same
+//! scene and seed only where the wider AGC peak changes the gain and the rounding. (The real capture
+//! was printed by an LLTF-only build: 128 values under `len` 384; both decode alike.)
 pub mod channel;
 pub mod receiver;
 pub mod subcarriers;
@@ -36,12 +50,21 @@ use self::channel::{
     Response, ShadowablePath,
 };
 use self::receiver::PacketDistortion;
-use self::receiver::{mean_power, peak_magnitude, report, AgcState, Impairments};
-use self::subcarriers::{bin_of_subcarrier, carrier_hz, Occupancy, BINS, INTEL5300_SUBCARRIERS};
+use self::receiver::{
+    mean_power, peak_magnitude, report, report_ht40, AgcState, Ht40Channel, Impairments,
+};
+use self::subcarriers::{
+    bin_of_subcarrier, carrier_hz, ht40_entries, BufferEntry, Occupancy, BINS,
+    INTEL5300_SUBCARRIERS, SPACING_HZ,
+};
+pub use self::subcarriers::{CsiBandwidth, SecondaryChannel};
 use super::{Room, Scatterer, Vec3, WifiLink, C};
 
 /// `len` of an HT20 row with no secondary channel: the ESP32's buffer bytes (LLTF + HT-LTF).
 pub const ESP32_HT20_BUFFER_LEN: u16 = 256;
+
+/// `len` of an HT40 row (secondary above or below, no STBC): LLTF 64 + HT-LTF 128 entries.
+pub const ESP32_HT40_BUFFER_LEN: u16 = 384;
 
 /// Intel 5300 `antenna_sel` mapping chain `i` to antenna `i` (2 bits per chain).
 const INTEL_IDENTITY_ANTENNA_SEL: u8 = 0b10_01_00;
@@ -74,6 +97,8 @@ pub struct CsiConfig {
     pub mcs: u8,
     /// Length of the measured frames, bytes (`sig_len`).
     pub sig_len: u16,
+    /// The width of the ESP32's measured frames (the Intel 5300 is always HT20).
+    pub bandwidth: CsiBandwidth,
 }
 
 impl Default for CsiConfig {
@@ -89,6 +114,7 @@ impl Default for CsiConfig {
             role: Role::Sta,
             mcs: 0,
             sig_len: 101,
+            bandwidth: CsiBandwidth::Ht20,
         }
     }
 }
@@ -105,6 +131,14 @@ impl CsiConfig {
 
     fn noise_mw(&self) -> f64 {
         dbm_to_mw(self.noise_floor_dbm)
+    }
+
+    /// Where the secondary channel lies when the ESP32 receives HT40.
+    fn secondary_channel(&self) -> Option<SecondaryChannel> {
+        match self.bandwidth {
+            CsiBandwidth::Ht20 => None,
+            CsiBandwidth::Ht40(side) => Some(side),
+        }
     }
 }
 
@@ -163,6 +197,9 @@ impl Receiver {
 pub struct CsiRenderer {
     config: CsiConfig,
     rng: ChaCha8Rng,
+    /// The HT40 HT-LTF's estimation noise: a stream of its own, so the LLTF of an HT40
+    /// packet takes the same draws from `rng` as the HT20 packet of the same seed.
+    ht_ltf_rng: ChaCha8Rng,
     /// Gain control per link, created at a link's first packet.
     esp32_agc: Vec<Option<AgcState>>,
     intel_agc: Vec<Option<AgcState>>,
@@ -175,6 +212,11 @@ pub struct CsiRenderer {
     responses: Vec<Response>,
     reports: Vec<[Iq; BINS]>,
     row: CsiRow,
+    /// Scratch for HT40: the secondary channel's bins and the 192-entry report per
+    /// antenna, and the buffer layout.
+    secondary: Vec<Response>,
+    ht40_reports: Vec<Vec<Iq>>,
+    ht40_layout: Vec<BufferEntry>,
 }
 
 impl CsiRenderer {
@@ -183,6 +225,7 @@ impl CsiRenderer {
         CsiRenderer {
             config,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            ht_ltf_rng: ht_ltf_rng(seed),
             esp32_agc: Vec::new(),
             intel_agc: Vec::new(),
             bfee_count: Vec::new(),
@@ -191,6 +234,9 @@ impl CsiRenderer {
             responses: Vec::new(),
             reports: Vec::new(),
             row: empty_row(),
+            secondary: Vec::new(),
+            ht40_reports: Vec::new(),
+            ht40_layout: Vec::new(),
         }
     }
 
@@ -219,13 +265,20 @@ impl CsiRenderer {
         out: &mut Vec<u8>,
     ) -> Result<(), CsiError> {
         let wifi = wifi_link(room, link)?;
-        self.receive(room, link, body, t, Receiver::Esp32)?;
+        let side = self.config.secondary_channel();
+        match side {
+            None => self.receive(room, link, body, t, Receiver::Esp32)?,
+            Some(side) => self.receive_ht40(room, link, body, t, side)?,
+        }
         self.fill_row_header(wifi, device_time_us);
         for antenna in 0..wifi.rx.len() {
             self.row.rx_ctrl.rssi = self.rssi_dbm(antenna);
             self.row.rx_ctrl.ant = u8::try_from(antenna).unwrap_or(u8::MAX);
             self.row.csi.clear();
-            self.row.csi.extend_from_slice(&self.reports[antenna]);
+            match side {
+                None => self.row.csi.extend_from_slice(&self.reports[antenna]),
+                Some(_) => self.row.csi.extend_from_slice(&self.ht40_reports[antenna]),
+            }
             // Writing into a Vec cannot fail.
             let _ = self.row.write_row(&mut VecWriter(out));
         }
@@ -253,7 +306,9 @@ impl CsiRenderer {
     }
 
     /// The true (impairment-free, unquantized) channel of every antenna of `room.wifi[link]`
-    /// at this instant, in ESP32 buffer order: what the reports are made from.
+    /// at this instant, in ESP32 buffer order: what the reports are made from (for HT40,
+    /// the primary channel's bins; [`secondary_channel`](Self::secondary_channel) has the
+    /// secondary's).
     pub fn channel(
         &mut self,
         room: &Room,
@@ -266,35 +321,60 @@ impl CsiRenderer {
         }
         let carrier = carrier_hz(wifi.channel);
         let wavelength = C / carrier;
-        self.refresh_static_channel(room, link);
-        let statics = self.statics[link]
-            .as_ref()
-            .map_or(&[][..], |c| &c.responses);
+        let secondary_hz = self.secondary_carrier_hz(carrier);
+        self.refresh_static_channel(room, link, secondary_hz);
+        let Some(statics) = self.statics[link].as_ref() else {
+            return Ok(&self.responses);
+        };
         self.responses.clear();
-        self.responses.extend_from_slice(statics);
-        let shadowable = self.statics[link]
-            .as_ref()
-            .map_or(&[][..], |c| &c.shadowable);
+        self.responses.extend_from_slice(&statics.responses);
+        self.secondary.clear();
+        self.secondary
+            .extend_from_slice(&statics.secondary_responses);
         for (a, (rx, h)) in wifi.rx.iter().zip(self.responses.iter_mut()).enumerate() {
             self.paths.clear();
             body_paths(wifi.tx, *rx, body, wavelength, &mut self.paths);
-            if let Some(paths) = shadowable.get(a) {
+            if let Some(paths) = statics.shadowable.get(a) {
                 shadowing_paths(paths, body, &mut self.paths);
             }
             add_response(&self.paths, carrier, h);
+            if let (Some(hz), Some(h2)) = (secondary_hz, self.secondary.get_mut(a)) {
+                add_response(&self.paths, hz, h2);
+            }
         }
         Ok(&self.responses)
     }
 
+    /// The secondary 20 MHz channel's true channel per antenna, as computed by the last
+    /// [`channel`](Self::channel) call of an HT40 renderer (empty for HT20).
+    pub fn secondary_channel(&self) -> &[Response] {
+        &self.secondary
+    }
+
+    /// Centre of the secondary channel when the ESP32 receives HT40, Hz.
+    fn secondary_carrier_hz(&self, carrier: f64) -> Option<f64> {
+        self.config
+            .secondary_channel()
+            .map(|side| carrier + f64::from(side.secondary_offset()) * SPACING_HZ)
+    }
+
     /// Makes `self.statics[link]` the person-independent part of the link's channel (line of
     /// sight, walls, statics), recomputing it only when the room or the link changed.
-    fn refresh_static_channel(&mut self, room: &Room, link: usize) {
+    fn refresh_static_channel(&mut self, room: &Room, link: usize, secondary_hz: Option<f64>) {
         if self.statics.len() <= link {
             self.statics.resize_with(link + 1, || None);
         }
         let cached = &mut self.statics[link];
-        if !cached.as_ref().is_some_and(|c| c.is_for(room, link)) {
-            *cached = Some(StaticChannel::new(room, link, &mut self.paths));
+        if !cached
+            .as_ref()
+            .is_some_and(|c| c.is_for(room, link, secondary_hz))
+        {
+            *cached = Some(StaticChannel::new(
+                room,
+                link,
+                secondary_hz,
+                &mut self.paths,
+            ));
         }
     }
 
@@ -336,6 +416,69 @@ impl CsiRenderer {
         Ok(())
     }
 
+    /// Computes an HT40 packet's channel and the ESP32's 192-entry reports of it into
+    /// `self.ht40_reports`: the same steps as [`receive`](Self::receive), over the buffer.
+    fn receive_ht40(
+        &mut self,
+        room: &Room,
+        link: usize,
+        body: &[Scatterer],
+        t: f64,
+        side: SecondaryChannel,
+    ) -> Result<(), CsiError> {
+        self.channel(room, link, body)?;
+        self.ht40_layout.clear();
+        self.ht40_layout.extend(ht40_entries(side));
+        let imp = &self.config.impairments;
+        if self.esp32_agc.len() <= link {
+            self.esp32_agc.resize(link + 1, None);
+        }
+        let agc = self.esp32_agc[link].get_or_insert_with(|| AgcState::new(t, imp, &mut self.rng));
+        let offset_db = agc.offset_at(t, imp, &mut self.rng);
+        let channels = |a: usize| Ht40Channel {
+            primary: &self.responses[a],
+            secondary: &self.secondary[a],
+            side,
+        };
+        let peak = (0..self.responses.len())
+            .map(|a| channels(a).peak_magnitude(&self.ht40_layout))
+            .fold(0.0, f64::max);
+        let target = self.config.esp32_agc_target;
+        let packet = PacketDistortion::draw(imp, peak, target, offset_db, &mut self.rng);
+        let thermal = if imp.thermal_noise {
+            self.config.noise_mw() / self.config.tx_power_mw()
+        } else {
+            0.0
+        };
+        let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
+        self.ht40_reports
+            .resize_with(self.responses.len(), Vec::new);
+        let mut lltf = [Iq::default(); BINS];
+        for (a, out) in self.ht40_reports.iter_mut().enumerate() {
+            let h = &self.responses[a];
+            let noise_var = thermal + mean_power(h, Occupancy::LegacyLtf) * estimation;
+            // The LLTF exactly as HT20 reports it (same draws), in HT40's ascending order.
+            report(
+                h,
+                &packet,
+                noise_var,
+                Occupancy::LegacyLtf,
+                &mut self.rng,
+                &mut lltf,
+            );
+            out.clear();
+            out.extend(
+                self.ht40_layout[..BINS]
+                    .iter()
+                    .map(|e| lltf[bin_of_subcarrier(e.offset)]),
+            );
+            let ht_ltf = &self.ht40_layout[BINS..];
+            let rng = &mut self.ht_ltf_rng;
+            report_ht40(channels(a), ht_ltf, &packet, noise_var, rng, out);
+        }
+        Ok(())
+    }
+
     /// Received power of `antenna` over the used subcarriers plus noise, dBm.
     fn received_dbm(&self, antenna: usize, occupancy: Occupancy) -> f64 {
         let gain = mean_power(&self.responses[antenna], occupancy);
@@ -357,6 +500,13 @@ impl CsiRenderer {
         row.rx_ctrl.channel = wifi.channel;
         row.rx_ctrl.local_timestamp = device_time_us;
         row.rx_ctrl.sig_len = self.config.sig_len;
+        let (cwb, secondary, len) = match self.config.bandwidth {
+            CsiBandwidth::Ht20 => (0, 0, ESP32_HT20_BUFFER_LEN),
+            CsiBandwidth::Ht40(side) => (1, side.wire_value(), ESP32_HT40_BUFFER_LEN),
+        };
+        row.rx_ctrl.bandwidth = cwb;
+        row.rx_ctrl.secondary_channel = secondary;
+        row.len = len;
         row.real_timestamp = f64::from(device_time_us) / 1e6;
     }
 
@@ -411,23 +561,27 @@ struct StaticChannel {
     multipath: f64,
     statics: Vec<Scatterer>,
     responses: Vec<Response>,
+    /// Centre of the secondary channel (HT40) and the static channel there.
+    secondary_hz: Option<f64>,
+    secondary_responses: Vec<Response>,
     /// Per antenna, the static paths a body can block.
     shadowable: Vec<Vec<ShadowablePath>>,
 }
 
 impl StaticChannel {
-    fn new(room: &Room, link: usize, paths: &mut Vec<Path>) -> Self {
+    fn new(room: &Room, link: usize, secondary_hz: Option<f64>, paths: &mut Vec<Path>) -> Self {
         let wifi = room.wifi[link].clone();
         let carrier = carrier_hz(wifi.channel);
-        let responses = wifi
-            .rx
-            .iter()
-            .map(|rx| {
-                paths.clear();
-                static_paths(room, wifi.tx, *rx, C / carrier, paths);
-                response_of(paths, carrier)
-            })
-            .collect();
+        let mut responses = Vec::with_capacity(wifi.rx.len());
+        let mut secondary_responses = Vec::new();
+        for rx in &wifi.rx {
+            paths.clear();
+            static_paths(room, wifi.tx, *rx, C / carrier, paths);
+            responses.push(response_of(paths, carrier));
+            if let Some(hz) = secondary_hz {
+                secondary_responses.push(response_of(paths, hz));
+            }
+        }
         let shadowable = wifi
             .rx
             .iter()
@@ -444,12 +598,15 @@ impl StaticChannel {
             multipath: room.multipath,
             statics: room.statics.clone(),
             responses,
+            secondary_hz,
+            secondary_responses,
         }
     }
 
     /// Whether this is still the static channel of `room.wifi[link]`.
-    fn is_for(&self, room: &Room, link: usize) -> bool {
-        room.wifi.get(link) == Some(&self.link)
+    fn is_for(&self, room: &Room, link: usize, secondary_hz: Option<f64>) -> bool {
+        self.secondary_hz == secondary_hz
+            && room.wifi.get(link) == Some(&self.link)
             && room.size == self.size
             && room.multipath == self.multipath
             && room.statics == self.statics
@@ -469,6 +626,13 @@ fn empty_row() -> CsiRow {
         len: ESP32_HT20_BUFFER_LEN,
         ..CsiRow::new(Role::Sta, [0; 6], RxCtrl::ht20(1), Vec::with_capacity(BINS))
     }
+}
+
+/// The HT-LTF noise stream of a renderer seeded `seed`: stream 1 of the same key.
+fn ht_ltf_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    rng
 }
 
 fn dbm_to_mw(dbm: f64) -> f64 {

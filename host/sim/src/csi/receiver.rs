@@ -32,7 +32,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Exp, StandardNormal};
 
 use super::channel::{Complex, Response};
-use super::subcarriers::{subcarrier_of_bin, Occupancy, BINS, SPACING_HZ};
+use super::subcarriers::{
+    bin_of_subcarrier, subcarrier_of_bin, BufferEntry, Occupancy, SecondaryChannel, BINS,
+    SPACING_HZ,
+};
 
 /// The receiver's imperfections; [`Impairments::none`] turns every one off.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,6 +267,72 @@ pub fn report(
             re: quantize(y.re),
             im: quantize(y.im),
         };
+    }
+}
+
+/// One antenna's true channel over an HT40 packet's 40 MHz: the primary and the secondary
+/// 20 MHz channels' 64 bins each, and on which side the secondary lies.
+#[derive(Debug, Clone, Copy)]
+pub struct Ht40Channel<'a> {
+    /// The primary channel's bins (ESP32 buffer order).
+    pub primary: &'a Response,
+    /// The secondary channel's bins (ESP32 buffer order, around its own centre).
+    pub secondary: &'a Response,
+    /// Where the secondary lies.
+    pub side: SecondaryChannel,
+}
+
+impl Ht40Channel<'_> {
+    /// The channel at a buffer entry's frequency: from the primary's bins when it lies
+    /// within them, else from the secondary's.
+    pub fn at(&self, entry: BufferEntry) -> Complex {
+        let half = BINS as i32 / 2;
+        if (-half..half).contains(&entry.offset) {
+            self.primary[bin_of_subcarrier(entry.offset)]
+        } else {
+            self.secondary[bin_of_subcarrier(entry.offset - self.side.secondary_offset())]
+        }
+    }
+
+    /// Largest `|H|` over the used `entries`.
+    pub fn peak_magnitude(&self, entries: &[BufferEntry]) -> f64 {
+        entries
+            .iter()
+            .filter(|e| e.used)
+            .map(|&e| self.at(e).abs())
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Appends to `out` one antenna's report of the HT40 buffer `entries`, as [`report`] does
+/// for HT20: each used entry is the channel at its own frequency, rotated by `packet`'s
+/// phase at that frequency, plus noise of variance `noise_var`, scaled and quantized;
+/// unused entries are 0.
+pub fn report_ht40(
+    channel: Ht40Channel<'_>,
+    entries: &[BufferEntry],
+    packet: &PacketDistortion,
+    noise_var: f64,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Iq>,
+) {
+    let sigma = (noise_var / 2.0).sqrt();
+    for &entry in entries {
+        if !entry.used {
+            out.push(Iq::default());
+            continue;
+        }
+        let mut y = channel.at(entry) * packet.rotation(entry.offset);
+        if sigma > 0.0 {
+            let n_re: f64 = rng.sample(StandardNormal);
+            let n_im: f64 = rng.sample(StandardNormal);
+            y += Complex::new(n_re, n_im).scale(sigma);
+        }
+        let y = y.scale(packet.gain);
+        out.push(Iq {
+            re: quantize(y.re),
+            im: quantize(y.im),
+        });
     }
 }
 

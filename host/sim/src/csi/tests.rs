@@ -571,3 +571,5 @@ fn breathing_shows_at_its_rate_in_the_antenna_phase_difference() {
     }
     assert!(hits >= 3, "breathing found in {hits} of 4 rooms");
 }
+
+mod ht40;

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dagr_protocols::csi::esp32_csi_tool::field::HEADER;
 
+use super::csi::CsiBandwidth;
 use super::devices::{CsiDevice, DeviceOptions, RadarDevice, RfidDevice, RoomDevices};
 use super::run::DeviceRenderer;
 use super::scene::Scene;
@@ -120,10 +121,26 @@ impl VirtualDevices {
         llrp_port: u16,
         work_dir: &Path,
     ) -> Result<VirtualDevices, String> {
+        Self::start_with(world, seed, llrp_port, work_dir, CsiBandwidth::Ht20)
+    }
+
+    /// As [`start`](Self::start), the CSI receivers measuring frames of `csi_bandwidth`
+    /// (`dagr sim --serve --csi-bandwidth`).
+    pub fn start_with(
+        world: World,
+        seed: u64,
+        llrp_port: u16,
+        work_dir: &Path,
+        csi_bandwidth: CsiBandwidth,
+    ) -> Result<VirtualDevices, String> {
         let cfg_path = work_dir.join("radar.cfg");
         std::fs::write(&cfg_path, ti_cli::RADAR_CFG)
             .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
-        let devices = RoomDevices::new(&world, seed, &DeviceOptions::default())
+        let options = DeviceOptions {
+            csi_bandwidth,
+            ..DeviceOptions::default()
+        };
+        let devices = RoomDevices::new(&world, seed, &options)
             .expect("the default radar configuration is valid");
         let radar = Radar {
             device: devices.radar,
