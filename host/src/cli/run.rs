@@ -23,7 +23,7 @@ use dagr_host::online::store::HeadStore;
 use dagr_host::online::{HeadVersion, OnlineAdaptation, Setup};
 use dagr_host::preprocess::tag_order::TagOrder;
 use dagr_host::recognize::live::{Adaptation, LiveError, LiveRecognizer, PredictionOutput};
-use dagr_host::recognize::{default_model_dir, Recognizer};
+use dagr_host::recognize::{default_model_dir, priority, Recognizer};
 use dagr_host::runtime::{watch_signals, Gateway, Interrupt, Until};
 use dagr_host::source::{self, Output};
 use dagr_host::status::{ModelStatus, StatusBoard, StatusTracker};
@@ -215,6 +215,9 @@ pub fn run_live_labeled(
             .map(|s| Instant::now() + Duration::from_secs_f64(s)),
         interrupt: Some(live.interrupt.clone()),
     };
+    // This thread recognizes the windows: ahead of the sources' and the server's threads
+    // (started above) and of other programs where the system allows it.
+    priority::favour_current_thread();
     let pumped = gateway.pump(&mut sink, &until);
     let stopped = gateway.stop(&mut sink);
     if let Some(server) = server {

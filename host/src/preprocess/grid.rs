@@ -62,8 +62,18 @@ impl Series {
         }
         let width = self.values.len() / n;
         let row = |i: usize| &self.values[i * width..(i + 1) * width];
+        // The first sample after grid point `g`: the grid rises, so it only moves forward
+        // (from the start again should a grid point come before the previous one).
+        let mut after = 0;
+        let mut previous = f64::NEG_INFINITY;
         for (k, &g) in grid.iter().enumerate() {
-            let after = self.times.partition_point(|&t| t <= g);
+            if g < previous {
+                after = 0;
+            }
+            previous = g;
+            while after < n && self.times[after] <= g {
+                after += 1;
+            }
             let (a, b, w) = match after {
                 0 => (0, 0, 0.0),
                 i if i == n => (n - 1, n - 1, 0.0),
@@ -126,6 +136,36 @@ mod tests {
         s.resample_into(&grid, &mut out);
         assert_eq!(&out[..5], &[0.0, 0.0, 0.5, 0.75, 1.0]);
         assert_eq!(&out[5..], &[10.0, 10.0, 15.0, 17.5, 20.0]);
+    }
+
+    #[test]
+    fn resampling_finds_the_same_neighbours_as_a_search_on_any_grid() {
+        let mut s = Series::default();
+        for (t, v) in [(0.1, 1.0), (0.1, 2.0), (0.4, 3.0), (0.4, 5.0), (0.9, -1.0)] {
+            s.push(t, &[v]);
+        }
+        // Rising with repeats and sample times hit exactly, then falling back.
+        let grid = [0.0, 0.1, 0.1, 0.25, 0.4, 0.6, 0.9, 1.2, 0.3, 0.1, 0.5];
+        let mut out = [f32::NAN; 11];
+        s.resample_into(&grid, &mut out);
+        let searched: Vec<f32> = grid
+            .iter()
+            .map(|&g| {
+                let after = s.times.partition_point(|&t| t <= g);
+                match after {
+                    0 => s.values[0],
+                    5 => s.values[4],
+                    i => {
+                        let (t0, t1) = (s.times[i - 1], s.times[i]);
+                        let w = if t1 > t0 { (g - t0) / (t1 - t0) } else { 0.0 };
+                        let (a, b) = (s.values[i - 1], s.values[i]);
+                        a + (b - a) * w as f32
+                    }
+                }
+            })
+            .collect();
+        assert_eq!(out.to_vec(), searched);
+        assert_eq!(out[2], 2.0, "at a repeated sample time: the last of them");
     }
 
     #[test]

@@ -251,33 +251,64 @@ fn push_rows(series: &mut [Series], t: f64, rows: &PacketRows) {
 }
 
 /// Unwraps every column of `series` along time.
+///
+/// Each column is its own chain (a value depends on the previous one of its column), so
+/// the columns are walked side by side, a row at a time, in groups of [`COLUMN_GROUP`]:
+/// the processor overlaps the independent chains instead of waiting on one. Every column
+/// sees the same operations in the same order as walking it alone.
 fn unwrap_columns(series: &mut Series) {
     let n = series.len();
     if n < 2 {
         return;
     }
     let width = series.values.len() / n;
-    for j in 0..width {
-        let mut level = f64::from(series.values[j]);
-        for i in 1..n {
-            let prev = f64::from(series.values[(i - 1) * width + j]);
-            let now = f64::from(series.values[i * width + j]);
-            let wrapped_prev = wrap_pi(prev);
-            level += wrap_pi(now - wrapped_prev);
-            series.values[i * width + j] = level as f32;
+    let mut first = 0;
+    while first < width {
+        let group = (width - first).min(COLUMN_GROUP);
+        let mut level = [0.0f64; COLUMN_GROUP];
+        for (l, &v) in level.iter_mut().zip(&series.values[first..first + group]) {
+            *l = f64::from(v);
+        }
+        for row in series.values.chunks_exact_mut(width).skip(1) {
+            for (l, now) in level.iter_mut().zip(&mut row[first..first + group]) {
+                // The previous sample as stored: the unwrapped level rounded to f32.
+                let wrapped_prev = wrap_pi(f64::from(*l as f32));
+                *l += wrap_pi(f64::from(*now) - wrapped_prev);
+                *now = *l as f32;
+            }
+        }
+        first += group;
+    }
+}
+
+/// Columns unwrapped side by side (at least a link's 30 subcarriers).
+const COLUMN_GROUP: usize = 32;
+
+/// Subtracts each row's mean (rows of `steps` values) and divides by `scale`.
+///
+/// The sums run over [`ROW_GROUP`] rows side by side (each row's in its own order, so the
+/// same value as summing it alone) for the same reason as [`unwrap_columns`].
+fn centre_rows(rows: &mut [f32], steps: usize, scale: f32) {
+    for group in rows.chunks_mut(steps * ROW_GROUP) {
+        let n_rows = group.len() / steps;
+        // `Iterator::sum`'s start for floats: -0.0 + x is x, also for x = -0.0.
+        let mut sums = [-0.0f32; ROW_GROUP];
+        for k in 0..steps {
+            for (r, sum) in sums[..n_rows].iter_mut().enumerate() {
+                *sum += group[r * steps + k];
+            }
+        }
+        for (row, sum) in group.chunks_exact_mut(steps).zip(sums) {
+            let mean = sum / steps as f32;
+            for x in row.iter_mut() {
+                *x = (*x - mean) / scale;
+            }
         }
     }
 }
 
-/// Subtracts each row's mean (rows of `steps` values) and divides by `scale`.
-fn centre_rows(rows: &mut [f32], steps: usize, scale: f32) {
-    for row in rows.chunks_exact_mut(steps) {
-        let mean = row.iter().sum::<f32>() / steps as f32;
-        for x in row.iter_mut() {
-            *x = (*x - mean) / scale;
-        }
-    }
-}
+/// Rows whose sums [`centre_rows`] runs side by side.
+const ROW_GROUP: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -289,6 +320,69 @@ mod tests {
         assert!(k.windows(2).all(|w| w[0] < w[1]));
         assert!(k.iter().all(|&k| k != 0 && k.abs() <= 26));
         assert_eq!((k[0], k[29]), (-26, 26));
+    }
+
+    /// The unwrap and the centring as they were written first, one column or row at a
+    /// time: the grouped forms must give the same bits.
+    fn unwrap_one_column_at_a_time(series: &mut Series) {
+        let n = series.len();
+        let width = series.values.len() / n;
+        for j in 0..width {
+            let mut level = f64::from(series.values[j]);
+            for i in 1..n {
+                let prev = f64::from(series.values[(i - 1) * width + j]);
+                let now = f64::from(series.values[i * width + j]);
+                level += wrap_pi(now - wrap_pi(prev));
+                series.values[i * width + j] = level as f32;
+            }
+        }
+    }
+
+    fn centre_one_row_at_a_time(rows: &mut [f32], steps: usize, scale: f32) {
+        for row in rows.chunks_exact_mut(steps) {
+            let mean = row.iter().sum::<f32>() / steps as f32;
+            row.iter_mut().for_each(|x| *x = (*x - mean) / scale);
+        }
+    }
+
+    /// Phase-like values: turning at a few speeds, wrapped, with a column of zeros.
+    fn wrapped_phases(n: usize, width: usize) -> Series {
+        let mut s = Series::default();
+        for i in 0..n {
+            let row: Vec<f32> = (0..width)
+                .map(|j| match j {
+                    0 => -0.0,
+                    _ => wrap_pi(0.37 * (j as f64) * i as f64 + (j as f64).sin() * 9.0) as f32,
+                })
+                .collect();
+            s.push(i as f64 * 0.01, &row);
+        }
+        s
+    }
+
+    #[test]
+    fn grouped_unwrap_and_centring_equal_the_one_at_a_time_forms_bit_for_bit() {
+        // 30 columns (a link) and 70 (more than one group); 200 and 13 rows (a last group
+        // of rows shorter than the others).
+        for (n, width) in [(200, 30), (57, 70), (2, 3)] {
+            let mut grouped = wrapped_phases(n, width);
+            let mut alone = grouped.clone();
+            unwrap_columns(&mut grouped);
+            unwrap_one_column_at_a_time(&mut alone);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&grouped.values), bits(&alone.values), "{n} x {width}");
+            let turned = grouped.values.iter().any(|v| v.abs() > 10.0);
+            assert!(turned || n < 10, "{n} x {width}: unwrapped past ±π");
+        }
+        for (rows, steps) in [(90, 200), (13, 7), (1, 5)] {
+            let mut values = wrapped_phases(rows, steps).values;
+            values[..steps].fill(-0.0);
+            let mut alone = values.clone();
+            centre_rows(&mut values, steps, 0.7);
+            centre_one_row_at_a_time(&mut alone, steps, 0.7);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&values), bits(&alone), "{rows} x {steps}");
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::sync::{SyncConfig, Window};
 
 pub mod live;
 pub mod prediction;
+pub mod priority;
 pub mod recent;
 pub mod replay;
 pub mod spec_check;

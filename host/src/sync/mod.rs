@@ -178,11 +178,13 @@ pub struct SourceTally {
 }
 
 /// One held record: its mapped time and arrival order (ties keep the order records were
-/// pushed in) and the record, shared with every window that holds it.
+/// pushed in), its source's id (index into `Synchronizer::names`) and the record, shared
+/// with every window that holds it.
 #[derive(Debug)]
 struct Held {
     t_ns: u64,
     seq: u64,
+    source: usize,
     record: Arc<TimedRecord>,
 }
 
@@ -194,8 +196,14 @@ pub struct Synchronizer {
     next: Option<u64>,
     sources: BTreeMap<Arc<str>, SourceTally>,
     stats: SyncStats,
-    /// A window's records before sorting; kept to reuse its allocation.
-    scratch: Vec<(u64, u64, Arc<TimedRecord>)>,
+    /// The names of the sources with records held or once held, by id ([`Held::source`]):
+    /// a window counts its records per source by id, without comparing names.
+    names: Vec<Arc<str>>,
+    /// Per ring, where the window being cut finds its records (positions in the ring's
+    /// [`Consumer::as_slices`], by time); kept to reuse their allocations.
+    runs: [Vec<usize>; 3],
+    /// Per source id, its place in the window being cut's `sources`.
+    places: Vec<Option<usize>>,
 }
 
 impl std::fmt::Debug for Synchronizer {
@@ -219,7 +227,9 @@ impl Synchronizer {
             next: None,
             sources: BTreeMap::new(),
             stats: SyncStats::default(),
-            scratch: Vec::new(),
+            names: Vec::new(),
+            runs: Default::default(),
+            places: Vec::new(),
         })
     }
 
@@ -262,6 +272,7 @@ impl Synchronizer {
         let held = Held {
             t_ns,
             seq: self.pushed,
+            source: self.source_id(&record.source),
             record: Arc::new(TimedRecord { t_ns, record }),
         };
         self.pushed += 1;
@@ -433,22 +444,26 @@ impl Synchronizer {
         first
     }
 
+    /// The id of source `name` in [`Self::names`], given on its first held record.
+    fn source_id(&mut self, name: &Arc<str>) -> usize {
+        // A source's records usually share one name allocation: compare pointers first.
+        let found = (self.names.iter().position(|n| Arc::ptr_eq(n, name)))
+            .or_else(|| self.names.iter().position(|n| n == name));
+        found.unwrap_or_else(|| {
+            self.names.push(name.clone());
+            self.names.len() - 1
+        })
+    }
+
     /// Fills `window` with window `index`: its records by mapped time (ties in push
     /// order), per-modality coverage and per-source counts, reusing its buffers.
+    ///
+    /// Each ring's records of the window are found in push order, which is by time but for
+    /// records that came late or from another source with a skewed clock; only a ring
+    /// whose run is out of order is sorted, and the three runs are merged by (time, push
+    /// order), the same order as sorting all of them together.
     fn emit_into(&mut self, index: u64, window: &mut Window) {
         let (start, end) = (self.start(index), self.end(index));
-        self.scratch.clear();
-        for ring in &self.rings {
-            for held in ring.iter().filter(|h| (start..end).contains(&h.t_ns)) {
-                self.scratch
-                    .push((held.t_ns, held.seq, held.record.clone()));
-            }
-        }
-        self.scratch.sort_unstable_by_key(|(t, seq, _)| (*t, *seq));
-        window.records.clear();
-        window
-            .records
-            .extend(self.scratch.drain(..).map(|(_, _, record)| record));
         window.sources.clear();
         window
             .sources
@@ -457,16 +472,45 @@ impl Synchronizer {
                 modality: tally.modality,
                 records: 0,
             }));
-        let mut slots = SlotTally::default();
-        for r in &window.records {
-            let len = self.config.window_ns;
-            slots.add(r.record.modality, r.t_ns - start, len, self.config.slots);
-            if let Ok(i) = window
-                .sources
-                .binary_search_by(|s| s.source.cmp(&r.record.source))
-            {
-                window.sources[i].records += 1;
+        self.places.clear();
+        let sources = &window.sources;
+        self.places.extend(
+            (self.names.iter()).map(|n| sources.binary_search_by(|s| s.source.cmp(n)).ok()),
+        );
+        for (ring, run) in self.rings.iter().zip(&mut self.runs) {
+            let (a, b) = ring.as_slices();
+            run.clear();
+            run.extend(
+                (a.iter().chain(b).enumerate())
+                    .filter(|(_, h)| (start..end).contains(&h.t_ns))
+                    .map(|(i, _)| i),
+            );
+            let key = |i: &usize| held_at((a, b), *i).order();
+            if !run.is_sorted_by_key(key) {
+                run.sort_unstable_by_key(key);
             }
+        }
+        window.records.clear();
+        let rings: [_; 3] = std::array::from_fn(|m| self.rings[m].as_slices());
+        let mut slots = SlotTally::default();
+        let mut heads = [0usize; 3];
+        loop {
+            let next = (0..3)
+                .filter_map(|m| {
+                    let i = *self.runs[m].get(heads[m])?;
+                    Some((m, held_at(rings[m], i)))
+                })
+                .min_by_key(|(_, h)| h.order());
+            let Some((m, held)) = next else {
+                break;
+            };
+            heads[m] += 1;
+            let (len, n_slots) = (self.config.window_ns, self.config.slots);
+            slots.add(Modality::ALL[m], held.t_ns - start, len, n_slots);
+            if let Some(place) = self.places[held.source] {
+                window.sources[place].records += 1;
+            }
+            window.records.push(held.record.clone());
         }
         self.stats.windows += 1;
         window.index = index;
@@ -484,6 +528,18 @@ impl Synchronizer {
             }
         }
     }
+}
+
+impl Held {
+    /// The order windows hold records in: by mapped time, ties in push order.
+    fn order(&self) -> (u64, u64) {
+        (self.t_ns, self.seq)
+    }
+}
+
+/// Entry `i` of a ring seen as its two slices (oldest first).
+fn held_at<'a>((a, b): (&'a [Held], &'a [Held]), i: usize) -> &'a Held {
+    a.get(i).unwrap_or_else(|| &b[i - a.len()])
 }
 
 #[cfg(test)]
