@@ -31,6 +31,15 @@ def corpus_cmd(a):
         a.window,
         a.hop,
         pairing=a.pairing,
+        extra={
+            "rooms": parse_ids(a.extra_train_rooms, "--extra-train-rooms")
+            if a.extra_train_rooms
+            else [],
+            "subjects": parse_ids(a.extra_train_subjects, "--extra-train-subjects")
+            if a.extra_train_subjects
+            else [],
+        },
+        keep_captures=not a.drop_captures,
     )
 
 
@@ -56,6 +65,7 @@ def dagr_config(a):
 def train_cmd(a):
     """`train`: one run."""
 
+    from .augment import AugmentConfig
     from .train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -71,6 +81,16 @@ def train_cmd(a):
         series_steps=a.series_steps,
         widths=tuple(a.widths),
         dagr=dagr_config(a),
+        augment=AugmentConfig(
+            time_shift=a.augment_time_shift,
+            gain=a.augment_gain,
+            noise=a.augment_noise,
+            row_mask=a.augment_row_mask,
+            point_drop=a.augment_point_drop,
+            rotate=a.augment_rotate,
+        ),
+        feat_dropout=a.feat_dropout,
+        label_smoothing=a.label_smoothing,
     )
     train(a.data, a.out, cfg)
 
@@ -174,6 +194,50 @@ def bench_cmd(a):
     )
 
 
+def add_augment_flags(p):
+    """Adds the training-time augmentation flags (augment.py; all off by default)."""
+
+    g = p.add_argument_group(
+        "augmentation (augment.py; training only, recorded in run.json; 0 = off)"
+    )
+    g.add_argument(
+        "--augment-time-shift",
+        type=float,
+        default=0.0,
+        help="max random time shift per sample and modality, fraction of the window",
+    )
+    g.add_argument(
+        "--augment-gain",
+        type=float,
+        default=0.0,
+        help="std of the log gain of each WiFi/RFID row about its training mean",
+    )
+    g.add_argument(
+        "--augment-noise",
+        type=float,
+        default=0.0,
+        help="Gaussian noise, in training stds of each row / point value, on data only",
+    )
+    g.add_argument(
+        "--augment-row-mask",
+        type=float,
+        default=0.0,
+        help="probability a WiFi/RFID row is replaced by its training mean",
+    )
+    g.add_argument(
+        "--augment-point-drop",
+        type=float,
+        default=0.0,
+        help="probability a real radar point is removed",
+    )
+    g.add_argument(
+        "--augment-rotate",
+        type=float,
+        default=0.0,
+        help="max rotation of the radar points about the vertical axis, degrees",
+    )
+
+
 def add_dagr_flags(p):
     """Adds the DAGR flags (one per choice of DESIGN.md's reconstruction) to `p`."""
 
@@ -272,6 +336,22 @@ def parser():
         default=120.0,
         help="seconds per capture (default 120)",
     )
+    p.add_argument(
+        "--extra-train-rooms",
+        default="",
+        help="more training rooms (ids or ranges), planned after the test part so the "
+        "default parts keep their capture seeds (default: none)",
+    )
+    p.add_argument(
+        "--extra-train-subjects",
+        default="",
+        help="more training subjects, paired with --extra-train-rooms (default: none)",
+    )
+    p.add_argument(
+        "--drop-captures",
+        action="store_true",
+        help="delete the MCAP captures once exported (training reads only the shards)",
+    )
     p.add_argument("--captures-per-pair", type=int, default=1)
     p.add_argument(
         "--seed", type=int, default=0, help="capture k gets seed 1000*seed + k + 1"
@@ -315,6 +395,19 @@ def parser():
         metavar=("MMWAVE", "WIFI", "RFID"),
         help="channel width of each encoder's temporal convolutions (default 32 48 32)",
     )
+    p.add_argument(
+        "--feat-dropout",
+        type=float,
+        default=0.0,
+        help="dropout on each feat_m before the head, training only (default 0)",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="label smoothing of the task cross-entropy, training only (default 0)",
+    )
+    add_augment_flags(p)
     add_dagr_flags(p)
     p.set_defaults(func=train_cmd)
 

@@ -8,7 +8,10 @@ part goes with every subject of it. Pairs that mix parts (a train room with a te
 are never simulated, so a val/test window comes from a room *and* a person never seen in
 training.
 Capture seeds are `1000 * seed + k + 1` for the k-th capture of the plan: the same
-arguments always give the same corpus."""
+arguments always give the same corpus. Extra training rooms and subjects (`extra`) are
+planned after the test part, so adding them leaves the seeds, and so the windows, of the
+default train, validation and test captures unchanged: scores on validation and test stay
+comparable with a corpus built without them."""
 
 import json
 import os
@@ -81,18 +84,35 @@ def pairs(part, rooms, subjects, pairing):
     return list(zip(rooms, subjects))
 
 
-def plan(rooms, subjects, captures_per_pair, seed, pairing="grid"):
-    """The captures to simulate, part by part; rejects reserved or shared ids."""
+def plan(rooms, subjects, captures_per_pair, seed, pairing="grid", extra=None):
+    """The captures to simulate, part by part; rejects reserved or shared ids. `extra`
+    (optional `{"rooms": [...], "subjects": [...]}`) adds training captures after the test
+    part, paired like the others, so the default parts keep their capture seeds."""
+    extra = extra or {"rooms": [], "subjects": []}
     split = {
         p: {"rooms": rooms[p], "subjects": subjects[p]}
         for p in ("train", "val", "test")
     }
+    split["train"] = {
+        k: list(split["train"][k]) + list(extra[k]) for k in ("rooms", "subjects")
+    }
     for p in split:
-        check_ids("corpus plan", p, rooms[p], subjects[p])
+        check_ids("corpus plan", p, split[p]["rooms"], split[p]["subjects"])
     check_disjoint("corpus plan", split)
+    base = {"rooms": rooms["train"], "subjects": subjects["train"]}
+    for kind in ("rooms", "subjects"):
+        again = set(base[kind]) & set(extra[kind])
+        if again:
+            raise DataError(
+                f"corpus plan: extra training {kind} {sorted(again)} are already "
+                "training ids; extra ids must be new rooms and people"
+            )
+    groups = [(p, rooms[p], subjects[p]) for p in ("train", "val", "test")]
+    if extra["rooms"] or extra["subjects"]:
+        groups.append(("train", extra["rooms"], extra["subjects"]))
     out = []
-    for part in ("train", "val", "test"):
-        for room, subject in pairs(part, rooms[part], subjects[part], pairing):
+    for part, part_rooms, part_subjects in groups:
+        for room, subject in pairs(part, part_rooms, part_subjects, pairing):
             for _ in range(captures_per_pair):
                 out.append(Capture(part, room, subject, 1000 * seed + len(out) + 1))
     return out
@@ -160,10 +180,14 @@ def build(
     hop=None,
     log=print,
     pairing="grid",
+    extra=None,
+    keep_captures=True,
 ):
     """Simulates, exports and splits the corpus into `out` (captures in out/captures, shards
-    and dataset.json/splits.json/split.json in out/). Returns the split."""
-    captures = plan(rooms, subjects, captures_per_pair, seed, pairing)
+    and dataset.json/splits.json/split.json in out/). With `keep_captures` False the MCAP
+    captures are deleted once exported (training reads only the shards; about half the
+    disk). Returns the split."""
+    captures = plan(rooms, subjects, captures_per_pair, seed, pairing, extra)
     cap_dir = os.path.join(out, "captures")
     os.makedirs(cap_dir, exist_ok=True)
     started = time.time()
@@ -193,6 +217,9 @@ def build(
     export(dagr, paths, out, window, hop)
     manifest = load_manifest(out)
     split = write_split(out, captures, manifest)
+    if not keep_captures:
+        shutil.rmtree(cap_dir)
+        log(f"corpus: deleted {cap_dir} (--drop-captures)")
     log(
         f"corpus: exported {manifest['counts']['windows']} windows "
         f"({time.time() - started:.0f} s); split train {len(split['train']['files'])}, "

@@ -15,7 +15,7 @@ from . import MODALITIES
 from .data import load_manifest, load_part
 from .dropout import SUBSETS
 from .evaluate import restrict
-from .loss import DagrConfig, dagr_loss
+from .loss import DagrConfig, dagr_loss, pair_distance
 from .rewrite import rewrite_file
 from .runs import load_run
 
@@ -160,6 +160,24 @@ def head_gradients(model, feats, present, labels, cfg, dtype):
     return values | grads
 
 
+def widest_disagreement(model, samples, cfg, count, chunk=256):
+    """Up to `count` sample indices (largest first) whose embeddings of two present
+    modalities lie farther apart than the band cfg.tau: a well-anchored model has few, and
+    random head batches may hold none, leaving the anchoring gradient untested."""
+    widest = []
+    for s in range(0, len(samples), chunk):
+        x = [torch.from_numpy(a[s : s + chunk]) for a in samples.inputs()]
+        with torch.no_grad():
+            _, _, zs = model.run(*x)
+        worst = torch.zeros(len(x[3]), dtype=torch.float64)
+        for a, bb in ((0, 1), (0, 2), (1, 2)):
+            both = (x[3][:, a] > 0.5) & (x[3][:, bb] > 0.5)
+            d = pair_distance(zs[a], zs[bb], cfg.distance).double()
+            worst = torch.maximum(worst, torch.where(both, d, torch.zeros_like(d)))
+        widest += [(float(w), s + i) for i, w in enumerate(worst) if w > cfg.tau]
+    return [i for _, i in sorted(widest, reverse=True)[:count]]
+
+
 def write_head_batches(model, samples, out, cfg, batches=3, batch=16, seed=1):
     """parity/head_batch<k>_<dtype>.npz: feat_*, present (random subsets), labels, the DAGR
     loss terms and every head parameter's gradient, float32 and float64. The DAGR weights
@@ -171,14 +189,17 @@ def write_head_batches(model, samples, out, cfg, batches=3, batch=16, seed=1):
             **{**cfg.to_json(), "form": "lambda", "lambda_d": 0.1, "lambda_a": 0.1}
         )
     names = []
+    outside = widest_disagreement(model, samples, cfg, batches)
     for b in range(batches):
-        idx = np.sort(
-            rng.choice(len(samples), size=min(batch, len(samples)), replace=False)
-        )
-        inputs = masked(
-            [x[idx] for x in samples.inputs()],
-            SUBSETS.numpy()[rng.integers(0, 7, size=len(idx))],
-        )
+        idx = rng.choice(len(samples), size=min(batch, len(samples)), replace=False)
+        subsets = SUBSETS.numpy()[rng.integers(0, 7, size=len(idx))]
+        if b < len(outside) and outside[b] not in idx:
+            # one window whose modalities disagree beyond the band, all of them present,
+            # so the anchoring term and its gradient are exercised whatever the model
+            idx[0], subsets[0] = outside[b], np.ones(3, np.float32)
+        order = np.argsort(idx)
+        idx, subsets = idx[order], subsets[order]
+        inputs = masked([x[idx] for x in samples.inputs()], subsets)
         with torch.no_grad():
             _, *feats = model(*(torch.from_numpy(x) for x in inputs))
         feats = [f.numpy() for f in feats]

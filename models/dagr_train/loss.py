@@ -106,10 +106,12 @@ def anchoring(zs, present, tau, distance="cosine"):
     return hinges.mean()
 
 
-def dagr_loss(logits, labels, zs, present, cfg):
+def dagr_loss(logits, labels, zs, present, cfg, label_smoothing=0.0):
     """(total, parts): the DAGR objective of one batch and its terms (task, disp per
-    modality, anc) as tensors."""
-    task = F.cross_entropy(logits, labels)
+    modality, anc) as tensors. `label_smoothing` (training only, a regularizer of the
+    encoders; 0 is DESIGN.md's plain cross-entropy, which the head fixtures use)
+    smooths the task's targets."""
+    task = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
     mask = present > 0.5
     disp = [
         dispersion(z, mask[:, i], cfg.tau_d, cfg.disp_dim, cfg.disp_normalized)

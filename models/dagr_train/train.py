@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import MODALITIES
+from .augment import AugmentConfig, augment
 from .data import input_shapes, load_manifest, load_part, load_split
 from .diagnostics import diagnose
 from .dropout import drop_modalities
@@ -38,10 +40,21 @@ class TrainConfig:
     embed_dim: int = 32
     series_steps: bool = False  # WiFi/RFID encoders also see each row's step magnitudes
     dagr: DagrConfig = field(default_factory=DagrConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    feat_dropout: float = (
+        0.0  # dropout on feat_m between encoders and head, training only
+    )
+    label_smoothing: float = 0.0  # of the task cross-entropy, training only
 
     def __post_init__(self):
         if self.only and self.only not in MODALITIES:
             raise ValueError(f"--only {self.only!r}: expected one of {MODALITIES}")
+        if not 0.0 <= self.feat_dropout < 1.0:
+            raise ValueError(f"--feat-dropout {self.feat_dropout}: expected in [0, 1)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(
+                f"--label-smoothing {self.label_smoothing}: expected in [0, 1)"
+            )
 
 
 def single_modality(samples, modality):
@@ -110,12 +123,16 @@ def train_epoch(model, opt, train, cfg, gen):
     for s in range(0, len(order), cfg.batch_size):
         idx = np.sort(order[s : s + cfg.batch_size])
         inputs = [torch.from_numpy(x[idx]) for x in train.inputs()]
-        feats, present = drop_modalities(
-            inputs[:3], inputs[3], cfg.modality_dropout, gen
-        )
-        logits, _, zs = model.run(*feats, present)
+        xs = augment(inputs[:3], inputs[3], model.encoders, cfg.augment, gen)
+        xs, present = drop_modalities(xs, inputs[3], cfg.modality_dropout, gen)
+        feats = [model.encoders[m](x) for m, x in zip(MODALITIES, xs)]
+        if cfg.feat_dropout > 0:
+            feats = [F.dropout(f, cfg.feat_dropout, training=True) for f in feats]
+        logits, zs = model.head(feats, present)
         labels = torch.from_numpy(train.label[idx])
-        total, parts = dagr_loss(logits, labels, zs, present, cfg.dagr)
+        total, parts = dagr_loss(
+            logits, labels, zs, present, cfg.dagr, cfg.label_smoothing
+        )
         correct += int((logits.argmax(1) == labels).sum())
         opt.zero_grad()
         total.backward()
@@ -214,6 +231,12 @@ def train(data, out, cfg, log=print):
     model.eval()
     info = {
         "config": {**asdict(cfg), "widths": list(cfg.widths)},
+        "training_only": {
+            "augment": cfg.augment.to_json(),
+            "feat_dropout": cfg.feat_dropout,
+            "label_smoothing": cfg.label_smoothing,
+            "why": "regularization of training; the exported graph and the gateway never apply it",
+        },
         "arch": model.arch,
         "size": size_report(model),
         "data": {

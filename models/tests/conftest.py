@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from dagr_train.augment import AugmentConfig
 from dagr_train.corpus import build, find_dagr
 from dagr_train.evaluate import evaluate
 from dagr_train.export import export
@@ -24,7 +25,13 @@ def package(tmp_path_factory):
     data, run, pkg = str(root / "corpus"), str(root / "run"), str(root / "pkg")
     dagr = find_dagr(os.environ.get("DAGR_BIN"))
     build(
-        data, dagr, TINY["rooms"], TINY["subjects"], duration=12.0, log=lambda *_: None
+        data,
+        dagr,
+        TINY["rooms"],
+        TINY["subjects"],
+        duration=12.0,
+        log=lambda *_: None,
+        keep_captures=False,  # training, eval and export read only the shards
     )
     cfg = TrainConfig(
         method="tiny",
@@ -32,6 +39,10 @@ def package(tmp_path_factory):
         batch_size=16,
         series_steps=True,  # the export and parity checks then cover the step channels
         dagr=DagrConfig(lambda_d=0.1, lambda_a=0.5),
+        # every training-only regularizer on, so export and parity run after them
+        augment=AugmentConfig(0.1, 0.2, 0.1, 0.1, 0.1, 15.0),
+        feat_dropout=0.1,
+        label_smoothing=0.05,
     )
     train(data, run, cfg, log=lambda *_: None)
     ev = evaluate([run], data, "test", os.path.join(run, "eval.json"), degraded=False)

@@ -91,3 +91,22 @@ def test_the_command_line_exits_2_naming_the_missing_file(tmp_path, capsys):
     )
     assert code == 2
     assert f"{tmp_path / 'none'}/dataset.json: cannot read" in capsys.readouterr().err
+
+
+def test_extra_training_captures_come_last_and_leave_the_default_seeds_alone():
+    rooms = {"train": [1, 2], "val": [41], "test": [47]}
+    subjects = {"train": [1, 2], "val": [61], "test": [67]}
+    default = plan(rooms, subjects, 1, 0, "zip")
+    extra = {"rooms": [61, 62], "subjects": [91, 92]}
+    grown = plan(rooms, subjects, 1, 0, "zip", extra)
+    assert grown[: len(default)] == default
+    assert [(c.part, c.room, c.subject, c.seed) for c in grown[len(default) :]] == [
+        ("train", 61, 91, 5),
+        ("train", 62, 92, 6),
+    ]
+    with pytest.raises(DataError, match="extra training rooms \\[2\\]"):
+        plan(rooms, subjects, 1, 0, "zip", {"rooms": [2, 62], "subjects": [91, 92]})
+    with pytest.raises(DataError, match="rooms \\[41\\] occur in both train and val"):
+        plan(rooms, subjects, 1, 0, "zip", {"rooms": [41], "subjects": [91]})
+    with pytest.raises(DataError, match="room id 1000"):
+        plan(rooms, subjects, 1, 0, "zip", {"rooms": [1000], "subjects": [91]})

@@ -194,6 +194,11 @@ def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
     rows = info["arch"]["shapes"]["wifi"][0]
     assert info["arch"]["series_steps"] is True
     assert model.encoders["wifi"].temporal.net[0].in_channels == 2 * rows
+    # the training-only regularizers are recorded with the run, not in the package
+    assert info["training_only"]["augment"]["rotate"] == 15.0
+    assert info["training_only"]["feat_dropout"] == 0.1
+    assert info["training_only"]["label_smoothing"] == 0.05
+    assert not os.path.exists(os.path.join(data, "captures"))  # keep_captures=False
 
 
 def test_eval_covers_all_seven_subsets_and_the_report_tabulates_them(package, tmp_path):
