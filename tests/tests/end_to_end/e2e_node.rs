@@ -23,7 +23,7 @@ fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
 
 /// The median wire time, at the default 921 600 Bd (8N1), of the last frame of each chunk
 /// that completed a record (a publish time other than its log time), s.
-fn median_last_frame_wire_s(capture: &std::path::Path) -> f64 {
+pub(crate) fn median_last_frame_wire_s(capture: &std::path::Path) -> f64 {
     let chunks: Vec<(u64, u64, Vec<u8>)> = CaptureReader::open(capture)
         .expect("the capture opens")
         .filter_map(|entry| match entry {
