@@ -30,63 +30,13 @@ pub use dagr_sim::run::SIM_EPOCH_UNIX_NS;
 /// --radar-cfg`); absent when it ran the default configuration.
 pub const META_RADAR_CFG: &str = "sim_radar_cfg";
 
-/// Why a simulation could not be written.
-#[derive(Debug)]
-pub enum SimError {
-    /// The capture file.
-    Capture(CaptureError),
-    /// A renderer broke its contract.
-    Renderer {
-        /// Its source name.
-        source: String,
-        /// What it did.
-        reason: String,
-    },
-    /// The stop flag was raised (SIGINT/SIGTERM) before the run was complete.
-    Interrupted {
-        /// Simulated seconds written by then.
-        at_s: f64,
-        /// The run's duration, s.
-        duration: f64,
-    },
-}
-
-impl std::fmt::Display for SimError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SimError::Capture(e) => e.fmt(f),
-            SimError::Renderer { source, reason } => write!(f, "renderer {source}: {reason}"),
-            SimError::Interrupted { at_s, duration } => {
-                write!(f, "interrupted at {at_s} s of {duration} s")
-            }
-        }
-    }
-}
-
-impl std::error::Error for SimError {
-    /// The capture error's own causes (its text is this error's): a full disk is said as
-    /// "No space left on device", not only as the MCAP layer's summary.
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SimError::Capture(e) => std::error::Error::source(e),
-            SimError::Renderer { .. } | SimError::Interrupted { .. } => None,
-        }
-    }
-}
+/// Why a simulation could not be written: the capture writer refused (a full disk), a
+/// renderer broke its contract, or a signal stopped the run.
+pub type SimError = PlayError<CaptureError>;
 
 impl From<CaptureError> for SimError {
     fn from(e: CaptureError) -> Self {
-        SimError::Capture(e)
-    }
-}
-
-impl From<PlayError<CaptureError>> for SimError {
-    fn from(e: PlayError<CaptureError>) -> Self {
-        match e {
-            PlayError::Sink(e) => SimError::Capture(e),
-            PlayError::Renderer { source, reason } => SimError::Renderer { source, reason },
-            PlayError::Interrupted { at_s, duration } => SimError::Interrupted { at_s, duration },
-        }
+        PlayError::Sink(e)
     }
 }
 

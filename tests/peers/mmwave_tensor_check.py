@@ -15,31 +15,12 @@ windows whose frames are out of order, the largest difference of a matched slot.
 """
 
 import json
-import struct
 import sys
 
 import numpy as np
+from safetensors_file import read_safetensors
 
 POINTS, FEATURES = 64, 5
-
-
-def read_safetensors(path):
-    """The arrays of a .safetensors file by name (little-endian F32/F64/I64)."""
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    body = raw[8 + n :]
-    types = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
-    arrays = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        dtype = np.dtype(types[meta["dtype"]])
-        arrays[name] = np.frombuffer(body[start:end], dtype=dtype).reshape(
-            meta["shape"]
-        )
-    return arrays
 
 
 def frame_slot(points):

@@ -31,35 +31,16 @@ every record placed one grid step later), which a sound comparison must see.
 
 import json
 import math
-import struct
 import sys
 
 import numpy as np
+from safetensors_file import read_safetensors
 
 LINKS, ANTENNAS, SUBCARRIERS = 3, 3, 30
 TAGS = 23
 WIFI_DB_SCALE, WIFI_PHASE_SCALE = 3.0, 1.0
 RFID_PHASE_SCALE, RFID_RSSI_SCALE = math.pi, 6.0
 MAX_PAIR_GAP_S = 0.5
-
-
-def read_safetensors(path):
-    """The arrays of a .safetensors file by name (little-endian F32/F64/I64)."""
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    body = raw[8 + n :]
-    types = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
-    arrays = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        dtype = np.dtype(types[meta["dtype"]])
-        arrays[name] = np.frombuffer(body[start:end], dtype=dtype).reshape(
-            meta["shape"]
-        )
-    return arrays
 
 
 def picked_subcarriers():

@@ -48,6 +48,17 @@ pub fn serve_room(dir: &Path) -> (ChildGuard, Vec<String>) {
     (sim, uris)
 }
 
+/// The device path of a served serial URI of `scheme` (`esp32-csi:///dev/pts/3?name=x` ->
+/// `/dev/pts/3`), for tests that put a relay between the device and the gateway; panics if
+/// `uri` is not of that scheme.
+pub fn serial_path(uri: &str, scheme: &str) -> String {
+    uri.strip_prefix(scheme)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .and_then(|rest| rest.split('?').next())
+        .unwrap_or_else(|| panic!("not a {scheme} URI: {uri}"))
+        .to_string()
+}
+
 /// The lines of `output` (a child's stdout or stderr), each turned into a value by `parse`,
 /// on a channel as they come; the channel ends with the output.
 pub fn follow_lines<T: Send + 'static>(

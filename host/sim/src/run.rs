@@ -263,6 +263,30 @@ pub enum PlayError<E> {
     },
 }
 
+impl<E: std::fmt::Display> std::fmt::Display for PlayError<E> {
+    /// The sink's error as it says itself; the others in words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlayError::Sink(e) => e.fmt(f),
+            PlayError::Renderer { source, reason } => write!(f, "renderer {source}: {reason}"),
+            PlayError::Interrupted { at_s, duration } => {
+                write!(f, "interrupted at {at_s} s of {duration} s")
+            }
+        }
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for PlayError<E> {
+    /// The sink error's own causes (its text is this error's): a full disk under a capture
+    /// writer is said as "No space left on device", not only as the writer's summary.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlayError::Sink(e) => e.source(),
+            PlayError::Renderer { .. } | PlayError::Interrupted { .. } => None,
+        }
+    }
+}
+
 /// A chunk in flight: raw bytes of stream `stream`, published at `publish_ns`.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Chunk {

@@ -138,26 +138,54 @@ mod tests {
 
     use super::*;
 
+    /// Another thread of the test process, parked until dropped, whose niceness the tests
+    /// read.
+    struct Sibling {
+        tid: rustix::thread::Pid,
+        stop: Option<std::sync::mpsc::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Sibling {
+        fn start() -> Sibling {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (stop, parked) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                tx.send(gettid()).unwrap();
+                parked.recv().ok();
+            });
+            Sibling {
+                tid: rx.recv().unwrap(),
+                stop: Some(stop),
+                thread: Some(thread),
+            }
+        }
+
+        fn nice(&self) -> i32 {
+            getpriority_process(Some(self.tid)).unwrap()
+        }
+    }
+
+    impl Drop for Sibling {
+        fn drop(&mut self) {
+            drop(self.stop.take());
+            if let Some(thread) = self.thread.take() {
+                thread.join().unwrap();
+            }
+        }
+    }
+
     /// Run in a thread of its own so the test process's other threads are not reniced by
     /// accident of order; checks the outcome against the thread's niceness as the kernel
     /// reports it.
     #[test]
     fn the_calling_thread_is_raised_or_the_others_are_lowered() {
         let (favour, nice_after, sibling_before, sibling_after) = std::thread::spawn(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-            let sibling = std::thread::spawn(move || {
-                tx.send(gettid()).unwrap();
-                stop_rx.recv().ok();
-            });
-            let sibling_tid = rx.recv().unwrap();
-            let sibling_before = getpriority_process(Some(sibling_tid)).unwrap();
+            let sibling = Sibling::start();
+            let sibling_before = sibling.nice();
             let favour = favour_current_thread();
             let nice_after = getpriority_process(Some(gettid())).unwrap();
-            let sibling_after = getpriority_process(Some(sibling_tid)).unwrap();
-            stop_tx.send(()).unwrap();
-            sibling.join().unwrap();
-            (favour, nice_after, sibling_before, sibling_after)
+            (favour, nice_after, sibling_before, sibling.nice())
         })
         .join()
         .unwrap();
@@ -181,19 +209,12 @@ mod tests {
     /// The fallback alone (a privileged test run takes the other branch above).
     #[test]
     fn the_fallback_makes_a_sibling_thread_nicer_and_leaves_the_caller() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-        let sibling = std::thread::spawn(move || {
-            tx.send(gettid()).unwrap();
-            stop_rx.recv().ok();
-        });
-        let sibling_tid = rx.recv().unwrap();
-        let before = getpriority_process(Some(sibling_tid)).unwrap();
+        let sibling = Sibling::start();
+        let before = sibling.nice();
         let mine = getpriority_process(Some(gettid())).unwrap();
         let changed = imp::lower_other_threads(gettid()).unwrap();
-        let after = getpriority_process(Some(sibling_tid)).unwrap();
-        stop_tx.send(()).unwrap();
-        sibling.join().unwrap();
+        let after = sibling.nice();
+        drop(sibling);
         assert!(changed >= 1);
         assert_eq!(after, (before + OTHER_THREADS_NICE).min(19));
         assert_eq!(getpriority_process(Some(gettid())).unwrap(), mine);

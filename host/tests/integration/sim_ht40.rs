@@ -131,25 +131,13 @@ fn ht40_rows_decode_like_the_real_ht40_capture() {
     );
 }
 
-/// Reads safetensors files with numpy alone and prints, for the `wifi` tensors of the first
-/// (HT20) and of every other file: mean |difference| and correlation against the first,
-/// the labels and the presence mask equality.
+/// Reads safetensors files with numpy alone (tests/peers/safetensors_file.py) and prints,
+/// for the `wifi` tensors of the first (HT20) and of every other file: mean |difference| and
+/// correlation against the first, the labels and the presence mask equality.
 const COMPARE: &str = r#"
-import json, struct, sys
+import json, sys
 import numpy as np
-def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    kinds = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        out[name] = np.frombuffer(data[start:end], dtype=kinds[info["dtype"]]).reshape(info["shape"])
-    return out
+from safetensors_file import read_safetensors as load
 base = load(sys.argv[1])
 rows = base["wifi"].shape[1] // 2
 result = {"shape": list(base["wifi"].shape), "others": []}
@@ -203,7 +191,10 @@ fn dataset_export_of_ht40_matches_ht20_of_the_same_scene() {
     }
     let shard = |name: &str| d.join(format!("data-{name}/{name}.safetensors"));
     let mut compare = Command::new(python());
-    compare.args(["-c", COMPARE]);
+    compare.args(["-c", COMPARE]).env(
+        "PYTHONPATH",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers"),
+    );
     for name in files {
         compare.arg(shard(name));
     }

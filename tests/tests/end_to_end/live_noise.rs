@@ -16,7 +16,7 @@ use dagr_tests::binaries::dagr;
 use dagr_tests::process::ChildGuard;
 use serialport::{SerialPort, TTYPort};
 
-use dagr_tests::live_run::serve_room;
+use dagr_tests::live_run::{serial_path, serve_room};
 
 use super::live_outage::Predictions;
 
@@ -120,11 +120,7 @@ fn a_device_that_turns_to_noise_stays_present_and_predictions_keep_coming() {
     let dir = dagr_tests::scratch_dir("live-noise");
     let (_sim, uris) = serve_room(&dir);
     let radar = uris[0].clone();
-    let console = uris[1]
-        .strip_prefix("esp32-csi://")
-        .and_then(|rest| rest.split('?').next())
-        .expect("an esp32-csi URI")
-        .to_string();
+    let console = serial_path(&uris[1], "esp32-csi");
     let reader = uris.last().expect("an LLRP URI").clone();
     let relay = NoisyRelay::start(&console);
     let log = dir.join("run.log");
@@ -165,15 +161,7 @@ fn a_device_that_turns_to_noise_stays_present_and_predictions_keep_coming() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     predictions.until_present(all, 3, Duration::from_secs(20));
-    let hops: Vec<f64> = predictions
-        .seen
-        .windows(2)
-        .map(|w| w[1].t - w[0].t)
-        .collect();
-    assert!(
-        hops.iter().all(|h| (h - 0.5).abs() < 1e-6),
-        "windows skipped or repeated: hops {hops:?}"
-    );
+    predictions.assert_one_per_hop();
     drop(run);
     drop(relay);
     let _ = std::fs::remove_dir_all(&dir);

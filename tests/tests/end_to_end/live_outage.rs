@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use dagr_tests::binaries::dagr;
-use dagr_tests::live_run::{follow_lines, json_line, serve_room};
+use dagr_tests::live_run::{follow_lines, json_line, serial_path, serve_room};
 use dagr_tests::llrp_emulator::Emulator;
 use dagr_tests::process::{wait_for, ChildGuard};
 use dagr_tests::reserved_port::ReservedPort;
@@ -68,6 +68,15 @@ impl Predictions {
             self.seen.push(seen);
         }
     }
+
+    /// Asserts predictions never stopped: one per 0.5 s hop, none skipped or repeated.
+    pub(super) fn assert_one_per_hop(&self) {
+        let hops: Vec<f64> = self.seen.windows(2).map(|w| w[1].t - w[0].t).collect();
+        assert!(
+            hops.iter().all(|h| (h - 0.5).abs() < 1e-6),
+            "windows skipped or repeated: hops {hops:?}"
+        );
+    }
 }
 
 /// A socat relay from a device's pseudo-terminal to a stable name the gateway opens:
@@ -117,11 +126,7 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
     let dir = dagr_tests::scratch_dir("live-outage");
     let (_sim, uris) = serve_room(&dir);
     let radar = uris[0].clone();
-    let console = uris[1]
-        .strip_prefix("esp32-csi://")
-        .and_then(|rest| rest.split('?').next())
-        .expect("an esp32-csi URI")
-        .to_string();
+    let console = serial_path(&uris[1], "esp32-csi");
     let mut cable = Cable::plug(&console, &dir.join("wifi"));
     // Reserved: nothing else can take the port while the reader is down.
     let reserved = ReservedPort::new();
@@ -159,15 +164,7 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
     drop(reader);
 
     // Predictions never stopped: one per hop, no window skipped, through it all.
-    let hops: Vec<f64> = predictions
-        .seen
-        .windows(2)
-        .map(|w| w[1].t - w[0].t)
-        .collect();
-    assert!(
-        hops.iter().all(|h| (h - 0.5).abs() < 1e-6),
-        "windows skipped or repeated: hops {hops:?}"
-    );
+    predictions.assert_one_per_hop();
     drop(run);
     cable.unplug();
     let _ = std::fs::remove_dir_all(&dir);
