@@ -122,10 +122,3 @@ pub enum ReaderError {
         timeout: Duration,
     },
 }
-
-impl ReaderError {
-    /// The error and its causes in one line, as a source's state reports it.
-    pub fn reason(&self) -> String {
-        crate::errors::chain(self)
-    }
-}

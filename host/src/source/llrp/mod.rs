@@ -92,7 +92,7 @@ impl Supervisor {
             match ended {
                 Ended::Stopped => break,
                 Ended::Lost(error) => {
-                    let reason = error.reason();
+                    let reason = crate::errors::chain(&error);
                     let retry = self.backoff.next_delay();
                     SourceCounters::add(&self.ctx.events.counters().disconnects, 1);
                     let retry_in_ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);

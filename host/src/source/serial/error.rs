@@ -1,5 +1,6 @@
 //! Why a serial device could not be used or was lost: the reason a source's
-//! `Disconnected` state says, kept typed (with its cause) until it is put into words there.
+//! `Disconnected` state says, kept typed (with its cause) until `errors::chain` puts it into
+//! words there.
 use std::path::PathBuf;
 
 /// What went wrong with a serial device or the radar's configuration.
@@ -58,11 +59,4 @@ pub enum DeviceError {
         /// The radar's answer, as the protocol crate reports it.
         report: String,
     },
-}
-
-impl DeviceError {
-    /// The error and its causes in one line, as a source's state reports it.
-    pub fn reason(&self) -> String {
-        crate::errors::chain(self)
-    }
 }

@@ -52,7 +52,7 @@ fn run(settings: &SerialSettings, ctx: &SourceContext) {
                 None => break,
             },
             Err(OpenError::Stopped) => break,
-            Err(OpenError::Failed(error)) => error.reason(),
+            Err(OpenError::Failed(error)) => crate::errors::chain(&error),
         };
         let delay = backoff.next_delay();
         let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
@@ -87,7 +87,7 @@ fn keep_connected(
         }
         LinkEnd::Lost(error) => {
             SourceCounters::add(&counters.disconnects, 1);
-            Some(error.reason())
+            Some(crate::errors::chain(&error))
         }
     }
 }
