@@ -7,12 +7,22 @@ import struct
 import numpy as np
 
 
-def read_safetensors(path):
-    """The arrays of a .safetensors file by name (little-endian F32/F64/I64)."""
+def _header_and_body(path):
+    """The JSON header of a .safetensors file and the bytes after it."""
     raw = open(path, "rb").read()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    body = raw[8 + n :]
+    return json.loads(raw[8 : 8 + n]), raw[8 + n :]
+
+
+def read_metadata(path):
+    """The string-to-string `__metadata__` of a .safetensors file ({} when absent)."""
+    header, _ = _header_and_body(path)
+    return header.get("__metadata__", {})
+
+
+def read_safetensors(path):
+    """The arrays of a .safetensors file by name (little-endian F32/F64/I64)."""
+    header, body = _header_and_body(path)
     types = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
     arrays = {}
     for name, meta in header.items():

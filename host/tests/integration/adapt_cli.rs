@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Entry, Label};
 use dagr_infer::ModelPackage;
 
-use crate::capture_support::{dagr, run_ok};
+use crate::support::{dagr, run_ok};
 
 /// The tests sharing [`capture`]; the last one to finish removes its directory.
 static USERS: AtomicUsize = AtomicUsize::new(2);

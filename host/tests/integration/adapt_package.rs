@@ -10,7 +10,7 @@ use dagr_host::adapt::{write_package, AdaptError, AdaptationRecord, PARITY_DROPP
 use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
 use serde_json::{json, Value};
 
-use crate::capture_support::scratch;
+use crate::support::scratch;
 
 /// Largest difference allowed between the ONNX logits and the native head's.
 const LOGIT_TOLERANCE: f32 = 1e-5;
@@ -123,7 +123,6 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
         tract_logits.push(onnx);
     }
     onnxruntime_agrees(&out, &written, &masks, &tract_logits);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The native head `params` on the classifier's last features.
@@ -275,5 +274,4 @@ fn an_existing_output_is_replaced_only_when_asked() {
         .filter(|n| n != "adapted")
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

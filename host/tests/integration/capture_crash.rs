@@ -5,6 +5,7 @@ use crate::capture_support;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{dagr, json_lines, run_ok, scratch};
 use capture_support::*;
 use dagr_host::capture::{CaptureReader, CaptureWriter, Entry, ReadEnd, StreamInfo};
 use dagr_host::format::Format;

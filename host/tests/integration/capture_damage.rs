@@ -1,13 +1,14 @@
 //! A damaged capture loses only its damaged chunks, and MCAP files of other writers (the
 //! Python `mcap` package, zstd and lz4 chunks) are read in full.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use dagr_host::capture::{CaptureReader, CaptureWriter, Entry, ReadEnd, StreamInfo};
 use dagr_host::format::Format;
 use serde_json::Value;
 
-use crate::capture_support::{dagr, json_lines, path_str, real, real_path, scratch};
+use crate::capture_support::{path_str, real, real_path};
+use crate::support::{dagr, json_lines, python, scratch};
 
 const ROWS: &str = "esp32_csi/example_csi.csv";
 /// Messages per chunk of the test capture (each `flush` closes a chunk).
@@ -127,7 +128,6 @@ fn a_flipped_byte_in_one_chunk_loses_only_that_chunks_messages() {
     }
     // The first chunk holds the channel definition: the summary's copy resolves the rest.
     check_only_chunk_lost(&dir, 0, data_byte, false);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -138,7 +138,6 @@ fn a_damaged_chunk_length_resynchronizes_on_the_next_chunk() {
     for strip in [false, true] {
         check_only_chunk_lost(&dir, 3, 8, strip);
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -170,7 +169,6 @@ fn inspect_and_replay_of_a_damaged_capture_exit_3_saying_what_was_lost() {
         "{err}"
     );
     assert!(!json_lines(&replay).is_empty());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `dagr inspect --json FILE`, expecting exit `code`: the ESP32 stream's record count.
@@ -188,16 +186,6 @@ fn inspect_records(file: &Path, code: i32) -> u64 {
         assert!(err.contains(path_str(file)), "{err}");
     }
     report["streams"][0]["records"].as_u64().unwrap()
-}
-
-/// The peers' Python (with the `mcap` package): `$DAGR_PYTHON`, else the venv .ci/run
-/// creates.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DAGR_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    Path::new(&home).join(".cache/dagr/venv/bin/python")
 }
 
 /// Writes the ESP32 fixture with the Python `mcap` writer in `compression` chunks.
@@ -251,7 +239,6 @@ fn captures_of_the_python_mcap_writer_with_zstd_and_lz4_chunks_are_read_in_full(
         );
         assert_eq!(json_lines(&replay).len() as u64, expected, "{compression}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -302,7 +289,6 @@ fn export_of_a_damaged_capture_writes_the_readable_windows_and_exits_3() {
     );
     let lost = manifest["files"][0]["lost"].as_str().unwrap();
     assert!(lost.contains("skipped 1 chunk(s)"), "{lost}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -337,5 +323,4 @@ fn scanning_for_the_next_chunk_crosses_read_blocks_of_large_chunks() {
     assert!(reader.orphaned_messages() > 0);
     let loss = reader.loss().unwrap();
     assert!(loss.contains("whose definition was lost"), "{loss}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

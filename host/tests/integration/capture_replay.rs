@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{dagr, json_lines, run_ok, scratch};
 use capture_support::*;
 use dagr_host::clock::GatewayClock;
 use dagr_host::events::{

@@ -1,14 +1,15 @@
 //! Shared by the capture tests: a capture built with the writer API from the real
-//! recordings, and helpers to run the `dagr` binary.
+//! recordings, and what reads it back.
 #![allow(dead_code)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use dagr_host::capture::{nanos, CaptureWriter, Label, StreamInfo};
 use dagr_host::events::{SourceState, SourceStatus};
 use dagr_host::format::Format;
 use serde_json::Value;
+
+use crate::support::{json_lines, run_ok};
 
 /// A real recording, its format, the source name it gets and the chunk size it is cut at.
 pub struct Fixture {
@@ -137,38 +138,6 @@ fn status(name: &str, at_ns: u64, state: SourceState) -> SourceStatus {
         at_ns,
         state,
     }
-}
-
-/// A fresh scratch directory for one test.
-pub fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dagr-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-pub fn dagr() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-}
-
-/// Runs `dagr ARGS`, expecting success.
-pub fn run_ok(args: &[&str]) -> Output {
-    let out = dagr().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "dagr {args:?}: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// One JSON value per stdout line.
-pub fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 /// `dagr replay FILE --max --json`, parsed.

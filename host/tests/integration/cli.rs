@@ -1,9 +1,5 @@
 //! The command line's contract for scripts: error messages that name the file, and exit codes.
-use std::process::Command;
-
-fn dagr() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-}
+use crate::support::{dagr, scratch};
 
 #[test]
 fn missing_input_file_exits_2_and_names_the_file() {
@@ -39,8 +35,7 @@ fn unknown_format_is_a_usage_error_listing_the_formats() {
 
 #[test]
 fn every_format_reports_garbage_as_nothing_decodable() {
-    let dir = std::env::temp_dir().join(format!("dagr-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli-garbage");
     let path = dir.join("garbage.bin");
     // Text with no frame of any format in it: no magic word, no CSI_DATA row, no LLRP
     // header (version bits 0), no 0x00 delimiter for node frames.

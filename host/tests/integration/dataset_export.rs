@@ -1,67 +1,34 @@
 //! `dagr dataset export` as a user runs it: two `dagr sim` captures in different rooms,
 //! exported, and the shards read by numpy (the training side's view of the files).
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::support::{python_with_peers, run, scratch};
 use serde_json::Value;
 
-fn dagr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dagr-dataset-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The peers' Python (numpy): `$DAGR_PYTHON`, else the venv .ci/run creates.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DAGR_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    Path::new(&home).join(".cache/dagr/venv/bin/python")
-}
-
-/// Reads a safetensors file with numpy alone (8-byte header length, JSON header, data) and
-/// prints `name dtype shape` per tensor, then the labels and the mean presence.
+/// Reads a safetensors file with numpy alone (tests/peers/safetensors_file.py) and prints
+/// each tensor's shape, the labels, the rooms, the mean presence and the metadata's room.
 const NUMPY_READER: &str = r#"
-import json, struct, sys
+import json, sys
 import numpy as np
-raw = open(sys.argv[1], "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-data = raw[8 + n:]
-kinds = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
-tensors = {}
-for name, info in header.items():
-    if name == "__metadata__":
-        continue
-    start, end = info["data_offsets"]
-    tensors[name] = np.frombuffer(data[start:end], dtype=kinds[info["dtype"]]).reshape(info["shape"])
+from safetensors_file import read_metadata, read_safetensors
+tensors = read_safetensors(sys.argv[1])
 out = {name: list(t.shape) for name, t in tensors.items()}
 out["label"] = tensors["label"].tolist()
 out["room"] = sorted(set(tensors["room"].tolist()))
 out["present_mean"] = float(tensors["present"].mean())
 out["wifi_finite"] = bool(np.isfinite(tensors["wifi"]).all())
-out["metadata_room"] = header["__metadata__"]["room"]
+out["metadata_room"] = read_metadata(sys.argv[1])["room"]
 print(json.dumps(out))
 "#;
 
 #[test]
 fn sim_captures_export_to_shards_numpy_reads_with_schedule_labels() {
-    let dir = scratch("export");
+    let dir = scratch("dataset-export");
     let scenario = dir.join("scenario.txt");
     std::fs::write(&scenario, "0 3 clapping\n3 6 jumping\n").unwrap();
     let scenario = scenario.to_str().unwrap();
     for (room, name) in [("2", "kitchen.mcap"), ("6", "office.mcap")] {
         let out = dir.join(name);
-        let sim = dagr(&[
+        let sim = run(&[
             "sim",
             "--scenario",
             scenario,
@@ -79,7 +46,7 @@ fn sim_captures_export_to_shards_numpy_reads_with_schedule_labels() {
         );
     }
     let out = dir.join("data");
-    let export = dagr(&[
+    let export = run(&[
         "dataset",
         "export",
         dir.join("kitchen.mcap").to_str().unwrap(),
@@ -107,7 +74,7 @@ fn sim_captures_export_to_shards_numpy_reads_with_schedule_labels() {
         .collect();
     let index = |name: &str| classes.iter().position(|c| *c == name).unwrap() as i64;
 
-    let read = Command::new(python())
+    let read = python_with_peers()
         .args([
             "-c",
             NUMPY_READER,
@@ -152,9 +119,9 @@ fn sim_captures_export_to_shards_numpy_reads_with_schedule_labels() {
 
 #[test]
 fn export_of_a_missing_capture_fails_naming_it() {
-    let dir = scratch("missing");
+    let dir = scratch("dataset-missing");
     let missing = dir.join("absent.mcap");
-    let export = dagr(&[
+    let export = run(&[
         "dataset",
         "export",
         missing.to_str().unwrap(),

@@ -1,6 +1,6 @@
 //! `dagr decode --format esp32-csi` on the real ESP32-CSI-Tool recording.
-use std::process::Command;
 
+use crate::support::{run, scratch};
 use serde_json::Value;
 
 const RECORDING: &str = concat!(
@@ -8,16 +8,9 @@ const RECORDING: &str = concat!(
     "/../../shared/fixtures/real/esp32_csi/example_csi.csv"
 );
 
-fn dagr(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .expect("run dagr")
-}
-
 #[test]
 fn json_lines_of_the_real_recording_carry_the_fixed_fields() {
-    let out = dagr(&["decode", "--format", "esp32-csi", RECORDING, "--json"]);
+    let out = run(&["decode", "--format", "esp32-csi", RECORDING, "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -51,7 +44,7 @@ fn json_lines_of_the_real_recording_carry_the_fixed_fields() {
 
 #[test]
 fn human_summary_names_mac_rssi_time_and_subcarriers() {
-    let out = dagr(&["decode", "--format", "esp32-csi", RECORDING]);
+    let out = run(&["decode", "--format", "esp32-csi", RECORDING]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
@@ -62,15 +55,14 @@ fn human_summary_names_mac_rssi_time_and_subcarriers() {
 
 #[test]
 fn input_without_rows_fails_with_a_clear_message() {
-    let dir = std::env::temp_dir().join(format!("dagr-esp32-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("esp32-bad");
     let path = dir.join("noise.csv");
     std::fs::write(
         &path,
         b"I (12) boot: ESP-IDF v4.3\nCSI_DATA,AP,broken\n\xff\xfe",
     )
     .unwrap();
-    let out = dagr(&[
+    let out = run(&[
         "decode",
         "--format",
         "esp32-csi",

@@ -1,14 +1,12 @@
 //! `dagr decode --format esp-csi` on rows of both esp-csi layouts.
-use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::{dagr, scratch_file};
+
 fn dagr_on(bytes: &[u8], args: &[&str]) -> std::process::Output {
-    let dir = std::env::temp_dir().join(format!("dagr-esp-csi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("in-{}.csv", bytes.len()));
-    std::fs::write(&path, bytes).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
+    let (_dir, path) = scratch_file(&format!("esp-csi-{}", bytes.len()), "in.csv", bytes);
+    dagr()
         .args(["decode", "--format", "esp-csi", path.to_str().unwrap()])
         .args(args)
         .output()

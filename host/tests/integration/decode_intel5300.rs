@@ -2,12 +2,13 @@
 //!
 //! There is no real 5300 recording in the fixtures, so the file is written with the
 //! crate's encoder (cross-checked against csiread in `tests/tests/intel5300_peers.rs`).
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::Path;
 
 use dagr_protocols::csi::intel5300::{Bfee, CODE_CONNECTOR_LOG};
 use dagr_protocols::csi::Iq;
 use serde_json::Value;
+
+use crate::support::{dagr, scratch_file};
 
 fn bfee(count: u16, nrx: u8, ntx: u8) -> Bfee {
     let csi = (0..usize::from(nrx) * usize::from(ntx) * 30)
@@ -32,16 +33,8 @@ fn bfee(count: u16, nrx: u8, ntx: u8) -> Bfee {
     }
 }
 
-fn write_dat(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dagr-host-intel5300-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-fn dagr_decode(path: &PathBuf, json: bool) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dagr"));
+fn dagr_decode(path: &Path, json: bool) -> std::process::Output {
+    let mut cmd = dagr();
     cmd.args(["decode", "--format", "intel5300"]).arg(path);
     if json {
         cmd.arg("--json");
@@ -58,7 +51,7 @@ fn json_output_carries_every_field_of_each_bfee() {
         // a connector-log record between bfees, as log_to_file writes them
         bytes.extend_from_slice(&[0, 5, CODE_CONNECTOR_LOG, i as u8, 1, 2, 3]);
     }
-    let path = write_dat("three.dat", &bytes);
+    let (_dir, path) = scratch_file("intel5300-three", "three.dat", &bytes);
     let out = dagr_decode(&path, true);
     assert!(
         out.status.success(),
@@ -98,7 +91,7 @@ fn json_output_carries_every_field_of_each_bfee() {
 fn human_output_is_one_line_per_record() {
     let mut bytes = Vec::new();
     bfee(7, 3, 3).encode_into(&mut bytes).unwrap();
-    let path = write_dat("one.dat", &bytes);
+    let (_dir, path) = scratch_file("intel5300-one", "one.dat", &bytes);
     let out = dagr_decode(&path, false);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -111,7 +104,7 @@ fn garbage_input_fails_with_a_clear_message_and_no_panic() {
     let garbage: Vec<u8> = (0..5000u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    let path = write_dat("garbage.dat", &garbage);
+    let (_dir, path) = scratch_file("intel5300-garbage", "garbage.dat", &garbage);
     let out = dagr_decode(&path, true);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());

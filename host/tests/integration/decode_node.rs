@@ -1,41 +1,17 @@
 //! `dagr decode --format node` end to end: the real binary on the committed test vectors
 //! (protocols/testdata/node/), on a stream with line noise, and on input with no frames.
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-use serde_json::Value;
+use crate::support::{json_lines, run, scratch_file};
 
 fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../protocols/testdata/node")
 }
 
-fn dagr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .expect("run dagr")
-}
-
-fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dagr-decode-node-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
-
 #[test]
 fn json_of_the_test_vector_matches_the_committed_listing() {
     let bin = vectors().join("stream.bin");
-    let out = dagr(&[
+    let out = run(&[
         "decode",
         "--format",
         "node",
@@ -59,7 +35,7 @@ fn json_of_the_test_vector_matches_the_committed_listing() {
 #[test]
 fn json_fields_hold_the_encoded_values() {
     let bin = vectors().join("stream.bin");
-    let out = dagr(&[
+    let out = run(&[
         "decode",
         "--format",
         "node",
@@ -112,7 +88,7 @@ fn json_fields_hold_the_encoded_values() {
 #[test]
 fn human_output_is_one_summary_line_per_frame() {
     let bin = vectors().join("stream.bin");
-    let out = dagr(&["decode", "--format", "node", bin.to_str().unwrap()]);
+    let out = run(&["decode", "--format", "node", bin.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<_> = text.lines().collect();
@@ -132,8 +108,8 @@ fn corrupted_frame_is_reported_and_the_rest_still_decodes() {
     assert_ne!(bytes[10], 0);
     let mut noisy = b"boot: node fw 0.1\r\n".to_vec();
     noisy.extend(&bytes);
-    let path = scratch_file("noisy.bin", &noisy);
-    let out = dagr(&[
+    let (_dir, path) = scratch_file("node-noisy", "noisy.bin", &noisy);
+    let out = run(&[
         "decode",
         "--format",
         "node",
@@ -154,11 +130,12 @@ fn corrupted_frame_is_reported_and_the_rest_still_decodes() {
 
 #[test]
 fn input_without_frames_fails_with_a_clear_message_and_no_panic() {
-    let path = scratch_file(
+    let (_dir, path) = scratch_file(
+        "node-decode",
         "garbage.bin",
         b"this is a log line, not a node frame\n\0more text\0",
     );
-    let out = dagr(&["decode", "--format", "node", path.to_str().unwrap()]);
+    let out = run(&["decode", "--format", "node", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();

@@ -1,30 +1,15 @@
 //! `dagr decode --format ti-mmwave` on the real IWR1642 recordings, through the binary.
-use std::process::{Command, Output};
+use crate::support::{json_lines, run, scratch};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/fixtures/real/ti_mmwave/"
 );
 
-fn dagr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .expect("run dagr")
-}
-
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
-}
-
 #[test]
 fn json_output_of_the_real_recording_has_the_spec_first_frame() {
     let file = format!("{FIXTURES}xwr16xx_processed_stream_2020_06_26T14_00_37_341.dat");
-    let out = dagr(&["decode", "--format", "ti-mmwave", "--json", &file]);
+    let out = run(&["decode", "--format", "ti-mmwave", "--json", &file]);
     assert!(
         out.status.success(),
         "{}",
@@ -70,7 +55,7 @@ fn json_output_of_the_real_recording_has_the_spec_first_frame() {
 #[test]
 fn human_output_summarizes_each_frame() {
     let file = format!("{FIXTURES}xwr16xx_processed_stream_2020_06_26T15_06_28_775.dat");
-    let out = dagr(&["decode", "--format", "ti-mmwave", &file]);
+    let out = run(&["decode", "--format", "ti-mmwave", &file]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 101);
@@ -82,11 +67,10 @@ fn human_output_summarizes_each_frame() {
 
 #[test]
 fn input_without_frames_fails_with_a_clear_message() {
-    let dir = std::env::temp_dir().join(format!("dagr-ti-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ti-noise");
     let file = dir.join("noise.bin");
     std::fs::write(&file, b"this is not a radar stream\n\x02\x01\x04\x03").unwrap();
-    let out = dagr(&[
+    let out = run(&[
         "decode",
         "--format",
         "ti-mmwave",

@@ -10,6 +10,7 @@ use crate::capture_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::{dagr, json_lines, run_ok, scratch};
 use capture_support::*;
 
 /// Size of the filesystem that fills: far less than any of the outputs below.
@@ -134,7 +135,6 @@ fn record_onto_a_full_disk_says_so_exits_2_and_leaves_the_capture_readable_to_th
     let units = replayed.iter().filter(|v| v.get("mapped_ns").is_some());
     assert!(units.count() > 1000, "the partial capture replays");
     drop(tmpfs);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -152,7 +152,6 @@ fn sim_onto_a_full_disk_says_so_exits_2_and_leaves_nothing() {
     assert_disk_full(&run, "sim.mcap");
     assert_eq!(tmpfs.entries(), Vec::<String>::new(), "left behind");
     drop(tmpfs);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -171,5 +170,4 @@ fn dataset_export_onto_a_full_disk_says_so_exits_2_and_leaves_nothing() {
     assert_disk_full(&run, "data");
     assert_eq!(tmpfs.entries(), Vec::<String>::new(), "left behind");
     drop(tmpfs);
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -41,4 +41,5 @@ mod sim_ht40;
 mod sim_realism;
 #[cfg(feature = "sim")]
 mod speed_floors;
+mod support;
 mod xrf55_loader;

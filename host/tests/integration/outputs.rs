@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use crate::capture_support::{dagr, path_str, write_capture};
+use crate::capture_support::{path_str, write_capture};
+use crate::support::dagr;
 
 const PRECIOUS: &[u8] = b"a capture worth keeping";
 

@@ -6,11 +6,12 @@
 //! their own modules): one ESP32-CSI-Tool receiver whose subcarriers all carry the phase
 //! of the path from the person's right hand to its antenna.
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{run, scratch};
 use dagr_host::capture::{CaptureReader, Entry};
 use dagr_host::format::Format;
 use dagr_host::sim_capture::{stream_info, write_capture, SimSummary};
@@ -100,28 +101,6 @@ impl DeviceRenderer for HandPhaseEsp32 {
     }
 }
 
-/// A test's scratch directory, removed when the test ends, passed or failed.
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("dagr-sim-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
 fn world(seed: u64) -> World {
     World::new(
         Room::generate(3),
@@ -137,16 +116,9 @@ fn simulate(path: &Path, world: &World, seed: u64) -> SimSummary {
     write_capture(path, world, &mut renderers, 20.0, seed).unwrap()
 }
 
-fn dagr(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn the_capture_holds_the_schedules_labels_and_every_row() {
-    let dir = scratch("labels");
+    let dir = scratch("sim-capture-labels");
     let path = dir.join("a.mcap");
     let world = world(1);
     let summary = simulate(&path, &world, 1);
@@ -170,7 +142,7 @@ fn the_capture_holds_the_schedules_labels_and_every_row() {
 
 #[test]
 fn chunks_arrive_in_order_a_little_after_they_were_sent() {
-    let dir = scratch("order");
+    let dir = scratch("sim-capture-order");
     let path = dir.join("a.mcap");
     simulate(&path, &world(2), 2);
     let mut last = 0;
@@ -193,7 +165,7 @@ fn chunks_arrive_in_order_a_little_after_they_were_sent() {
 
 #[test]
 fn the_same_world_writes_a_byte_identical_file_and_another_seed_a_different_one() {
-    let dir = scratch("determinism");
+    let dir = scratch("sim-capture-determinism");
     let (a, b, c) = (dir.join("a.mcap"), dir.join("b.mcap"), dir.join("c.mcap"));
     simulate(&a, &world(4), 4);
     simulate(&b, &world(4), 4);
@@ -205,11 +177,11 @@ fn the_same_world_writes_a_byte_identical_file_and_another_seed_a_different_one(
 
 #[test]
 fn the_capture_replays_rows_whose_phase_follows_the_hand_and_labels() {
-    let dir = scratch("replay");
+    let dir = scratch("sim-capture-replay");
     let path = dir.join("a.mcap");
     let world = world(6);
     simulate(&path, &world, 6);
-    let out = dagr(&["replay", "--max", "--json", path.to_str().unwrap()]);
+    let out = run(&["replay", "--max", "--json", path.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -252,10 +224,10 @@ fn the_capture_replays_rows_whose_phase_follows_the_hand_and_labels() {
 
 #[test]
 fn dagr_sim_is_deterministic_and_the_seed_matters() {
-    let dir = scratch("cli");
+    let dir = scratch("sim-capture-cli");
     let run = |seed: &str, name: &str| {
         let path = dir.join(name);
-        let out = dagr(&[
+        let out = run(&[
             "sim",
             "--seed",
             seed,
@@ -284,11 +256,11 @@ fn dagr_sim_is_deterministic_and_the_seed_matters() {
 
 #[test]
 fn dagr_sim_runs_a_scenario_file_and_reports_its_bad_lines() {
-    let dir = scratch("scenario");
+    let dir = scratch("sim-capture-scenario");
     let good = dir.join("good.txt");
     std::fs::write(&good, "# plan\n0.5 3.5 walking\n4 6 waving\n").unwrap();
     let out_path = dir.join("s.mcap");
-    let out = dagr(&[
+    let out = run(&[
         "sim",
         "--scenario",
         good.to_str().unwrap(),
@@ -308,7 +280,7 @@ fn dagr_sim_runs_a_scenario_file_and_reports_its_bad_lines() {
 
     let bad = dir.join("bad.txt");
     std::fs::write(&bad, "0.5 3.5 walking\n4 six waving\n").unwrap();
-    let out = dagr(&[
+    let out = run(&[
         "sim",
         "--scenario",
         bad.to_str().unwrap(),
@@ -326,7 +298,7 @@ fn dagr_sim_runs_a_scenario_file_and_reports_its_bad_lines() {
 #[test]
 fn dagr_sim_serve_refuses_a_duration_that_is_not_positive() {
     // Serving itself is tested in sim_serve.rs.
-    let out = dagr(&["sim", "--serve", "--duration", "0"]);
+    let out = run(&["sim", "--serve", "--duration", "0"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -388,12 +360,12 @@ const PINNED_CAPTURES: [(&[&str], &str); 3] = [
 
 #[test]
 fn dagr_sim_writes_the_same_bytes_for_the_same_arguments_as_it_always_did() {
-    let dir = scratch("pinned");
+    let dir = scratch("sim-capture-pinned");
     for (i, (args, digest)) in PINNED_CAPTURES.iter().enumerate() {
         let path = dir.join(format!("{i}.mcap"));
         let mut full = vec!["sim", "--out", path.to_str().unwrap()];
         full.extend_from_slice(args);
-        let out = dagr(&full);
+        let out = run(&full);
         assert!(
             out.status.success(),
             "{}",
@@ -440,7 +412,7 @@ fn sim_peak_rss_kb(dir: &Path, seconds: &str) -> u64 {
 
 #[test]
 fn dagr_sim_memory_does_not_grow_with_the_duration() {
-    let dir = scratch("memory");
+    let dir = scratch("sim-capture-memory");
     let short = sim_peak_rss_kb(&dir, "6");
     // Ten times longer: a capture of ~45 MB, which a run built in memory would hold.
     let long = sim_peak_rss_kb(&dir, "60");
@@ -453,7 +425,7 @@ fn dagr_sim_memory_does_not_grow_with_the_duration() {
 
 #[test]
 fn an_interrupted_dagr_sim_leaves_no_partial_file_and_the_old_output_as_it_was() {
-    let dir = scratch("interrupt");
+    let dir = scratch("sim-capture-interrupt");
     let out = dir.join("keep.mcap");
     std::fs::write(&out, b"the previous capture").unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_dagr"))

@@ -3,30 +3,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::support::{run_ok, scratch};
 use serde_json::Value;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dagr-sim-devices-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn dagr(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dagr {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn simulate(seed: &str, room: &str, seconds: &str, path: &std::path::Path) {
     let out = path.to_str().unwrap();
-    dagr(&[
+    run_ok(&[
         "sim",
         "--seed",
         seed,
@@ -52,10 +34,11 @@ fn stream<'a>(inspection: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn every_simulated_device_decodes_cleanly_at_its_rate() {
-    let path = scratch("rates").join("sim.mcap");
+    let dir = scratch("sim-rates");
+    let path = dir.join("sim.mcap");
     simulate("3", "4", "10", &path);
     let inspection: Value =
-        serde_json::from_slice(&dagr(&["inspect", "--json", path.to_str().unwrap()]).stdout)
+        serde_json::from_slice(&run_ok(&["inspect", "--json", path.to_str().unwrap()]).stdout)
             .unwrap();
     assert_eq!(inspection["complete"], true);
     assert_eq!(
@@ -86,9 +69,10 @@ fn every_simulated_device_decodes_cleanly_at_its_rate() {
 
 #[test]
 fn replayed_simulation_carries_radar_points_csi_and_tag_phases_with_labels() {
-    let path = scratch("replay").join("sim.mcap");
+    let dir = scratch("sim-replay");
+    let path = dir.join("sim.mcap");
     simulate("5", "1", "6", &path);
-    let out = dagr(&["replay", "--max", "--json", path.to_str().unwrap()]);
+    let out = run_ok(&["replay", "--max", "--json", path.to_str().unwrap()]);
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -136,12 +120,12 @@ fn replayed_simulation_carries_radar_points_csi_and_tag_phases_with_labels() {
 
 #[test]
 fn other_rooms_place_the_devices_differently() {
-    let dir = scratch("rooms");
+    let dir = scratch("sim-rooms");
     let (a, b) = (dir.join("a.mcap"), dir.join("b.mcap"));
     simulate("1", "1", "2", &a);
     simulate("1", "2", "2", &b);
     let inspect = |p: &PathBuf| -> Value {
-        serde_json::from_slice(&dagr(&["inspect", "--json", p.to_str().unwrap()]).stdout).unwrap()
+        serde_json::from_slice(&run_ok(&["inspect", "--json", p.to_str().unwrap()]).stdout).unwrap()
     };
     let (ia, ib) = (inspect(&a), inspect(&b));
     // Different geometry gives different bytes on the same seed and schedule.
@@ -154,9 +138,10 @@ fn other_rooms_place_the_devices_differently() {
 
 #[test]
 fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
-    let path = scratch("intel").join("sim.mcap");
+    let dir = scratch("sim-intel");
+    let path = dir.join("sim.mcap");
     let out = path.to_str().unwrap();
-    dagr(&[
+    run_ok(&[
         "sim",
         "--seed",
         "2",
@@ -172,7 +157,7 @@ fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
         out,
     ]);
     let inspection: Value =
-        serde_json::from_slice(&dagr(&["inspect", "--json", out]).stdout).unwrap();
+        serde_json::from_slice(&run_ok(&["inspect", "--json", out]).stdout).unwrap();
     for link in ["sim-wifi-1", "sim-wifi-2", "sim-wifi-3"] {
         let s = stream(&inspection, link);
         assert_eq!(s["format"], "intel5300");
@@ -184,7 +169,7 @@ fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
         let rate = s["rate_hz"].as_f64().unwrap();
         assert!((48.0..=52.0).contains(&rate), "{link}: {rate} bfee/s"); // one record per packet
     }
-    let lines = String::from_utf8(dagr(&["replay", "--max", "--json", out]).stdout).unwrap();
+    let lines = String::from_utf8(run_ok(&["replay", "--max", "--json", out]).stdout).unwrap();
     let bfee: Value = lines
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -203,7 +188,8 @@ fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
 
 #[test]
 fn a_csi_rate_outside_the_range_is_refused() {
-    let path = scratch("badrate").join("sim.mcap");
+    let dir = scratch("sim-badrate");
+    let path = dir.join("sim.mcap");
     let out = Command::new(env!("CARGO_BIN_EXE_dagr"))
         .args([
             "sim",
@@ -272,14 +258,14 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/fixtures/real/ti_mmwave/xwr16xx_processed_stream_2020_06_26T15_06_28_775.dat"
     );
-    let real = radar_frames(&dagr(&["decode", "--format", "ti-mmwave", "--json", real]).stdout);
-    let dir = scratch("radar-cfg");
+    let real = radar_frames(&run_ok(&["decode", "--format", "ti-mmwave", "--json", real]).stdout);
+    let dir = scratch("sim-radar-cfg");
     let cfg = dir.join("xwr16xx.cfg");
     std::fs::write(&cfg, XWR16XX_CFG).unwrap();
     let path = dir.join("sim.mcap");
     let out = path.to_str().unwrap();
     let seconds = 8.0;
-    dagr(&[
+    run_ok(&[
         "sim",
         "--seed",
         "3",
@@ -295,7 +281,7 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
         out,
     ]);
     let inspection: Value =
-        serde_json::from_slice(&dagr(&["inspect", "--json", out]).stdout).unwrap();
+        serde_json::from_slice(&run_ok(&["inspect", "--json", out]).stdout).unwrap();
     let radar = stream(&inspection, "sim-radar");
     let rate = radar["rate_hz"].as_f64().unwrap();
     assert!(
@@ -317,7 +303,7 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
         Some(XWR16XX_CFG),
         "the capture keeps the cfg it ran"
     );
-    let simulated = radar_frames(&dagr(&["replay", "--max", "--json", out]).stdout);
+    let simulated = radar_frames(&run_ok(&["replay", "--max", "--json", out]).stdout);
     assert_eq!(simulated.len() as f64, seconds * 10.0);
     for (name, frames) in [("real", &real), ("simulated", &simulated)] {
         let points: Vec<(f64, f64)> = frames.iter().flat_map(|f| f.1.clone()).collect();
@@ -347,7 +333,7 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
     // The default radar of the same scene is the 3D IWR6843 at 20 Hz with clutter removal on.
     let default_path = dir.join("default.mcap");
     let default_out = default_path.to_str().unwrap();
-    dagr(&[
+    run_ok(&[
         "sim",
         "--seed",
         "3",
@@ -360,7 +346,7 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
         "--out",
         default_out,
     ]);
-    let default = radar_frames(&dagr(&["replay", "--max", "--json", default_out]).stdout);
+    let default = radar_frames(&run_ok(&["replay", "--max", "--json", default_out]).stdout);
     assert_eq!(default.len() as f64, seconds * 20.0);
     assert!(
         default.iter().flat_map(|f| &f.1).any(|p| p.0 != 0.0),
@@ -371,7 +357,7 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
 
 #[test]
 fn a_bad_radar_cfg_is_refused_naming_its_file_and_line_before_out_is_touched() {
-    let dir = scratch("bad-radar-cfg");
+    let dir = scratch("sim-bad-radar-cfg");
     let kept = dir.join("kept.mcap");
     std::fs::write(&kept, b"an earlier capture").unwrap();
     let run = |cfg: &std::path::Path| {

@@ -1,55 +1,14 @@
 //! `dagr sim --csi-bandwidth 40` through the gateway: its HT40 rows decode with the
 //! ESP32-CSI-Tool decoder like the real HT40 capture, and `dagr dataset export` reads them
 //! into WiFi tensors that match the HT20 capture's of the same scene and seed.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, RowDecoder};
 use dagr_protocols::stream::{decode_all, StreamDecoder};
 use serde_json::Value;
 
 use super::capture_support::{real, replay_json};
-
-fn dagr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagr"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A test's scratch directory, removed when the test ends, passed or failed.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("dagr-ht40-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-/// The peers' Python (numpy): `$DAGR_PYTHON`, else the venv .ci/run creates.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DAGR_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    Path::new(&home).join(".cache/dagr/venv/bin/python")
-}
+use crate::support::{ok, python_with_peers, run, scratch};
 
 /// Writes `dagr sim` of the fixed scene (room 4, subject 2, seed `seed`, a scripted
 /// schedule) with `extra` arguments to `path`.
@@ -70,7 +29,7 @@ fn sim(dir: &Path, path: &Path, seed: &str, extra: &[&str]) {
         path.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    ok(dagr(&args));
+    ok(run(&args));
 }
 
 fn decode(bytes: &[u8]) -> Vec<CsiRow> {
@@ -85,10 +44,10 @@ fn decode(bytes: &[u8]) -> Vec<CsiRow> {
 /// header is the real HT40 capture's and it holds the whole 384-byte buffer.
 #[test]
 fn ht40_rows_decode_like_the_real_ht40_capture() {
-    let dir = scratch("decode");
-    let path = dir.0.join("ht40.mcap");
+    let dir = scratch("ht40-decode");
+    let path = dir.join("ht40.mcap");
     sim(
-        &dir.0,
+        &dir,
         &path,
         "1",
         &["--csi-bandwidth", "40", "--duration", "1"],
@@ -165,8 +124,8 @@ print(json.dumps(result))
 /// schedule); correlation 0.998 and 0.997 against −0.02.
 #[test]
 fn dataset_export_of_ht40_matches_ht20_of_the_same_scene() {
-    let dir = scratch("export");
-    let d = &dir.0;
+    let dir = scratch("ht40-export");
+    let d: &Path = &dir;
     let files = ["ht20", "ht40", "ht40below", "otherseed"];
     sim(d, &d.join("ht20.mcap"), "1", &[]);
     sim(d, &d.join("ht40.mcap"), "1", &["--csi-bandwidth", "40"]);
@@ -187,14 +146,11 @@ fn dataset_export_of_ht40_matches_ht20_of_the_same_scene() {
             "--hop",
             "0.5",
         ];
-        ok(dagr(&export));
+        ok(run(&export));
     }
     let shard = |name: &str| d.join(format!("data-{name}/{name}.safetensors"));
-    let mut compare = Command::new(python());
-    compare.args(["-c", COMPARE]).env(
-        "PYTHONPATH",
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers"),
-    );
+    let mut compare = python_with_peers();
+    compare.args(["-c", COMPARE]);
     for name in files {
         compare.arg(shard(name));
     }
@@ -231,8 +187,8 @@ fn dataset_export_of_ht40_matches_ht20_of_the_same_scene() {
 /// Options that cannot be rendered are refused before `--out` is written, naming the option.
 #[test]
 fn impossible_bandwidth_choices_are_usage_errors() {
-    let dir = scratch("usage");
-    let out = dir.0.join("never.mcap");
+    let dir = scratch("ht40-usage");
+    let out = dir.join("never.mcap");
     let out = out.to_str().unwrap();
     let cases: [(&[&str], &str); 2] = [
         (
@@ -247,13 +203,13 @@ fn impossible_bandwidth_choices_are_usage_errors() {
     for (extra, message) in cases {
         let mut args = vec!["sim", "--out", out, "--duration", "1"];
         args.extend_from_slice(extra);
-        let run = dagr(&args);
+        let run = run(&args);
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{extra:?}: {stderr}");
         assert!(stderr.contains(message), "{stderr}");
         assert!(!Path::new(out).exists());
     }
-    let serve = dagr(&[
+    let serve = run(&[
         "sim",
         "--serve",
         "--csi-secondary",

@@ -7,7 +7,8 @@
 //! decoders' ratios to their peers are guarded by .ci/run's speed step.
 use std::time::Instant;
 
-use crate::capture_support::{dagr, path_str, run_ok, scratch};
+use crate::capture_support::path_str;
+use crate::support::{dagr, run_ok, scratch};
 
 /// Simulated seconds: long enough that start-up is a small part of the time.
 const SIMULATED_S: f64 = 20.0;
@@ -50,5 +51,4 @@ fn the_simulator_and_the_ingest_pipeline_both_run_faster_than_real_time() {
         ingest > 1.0,
         "the pipeline ingests at {ingest:.2}x real time"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,16 +1,8 @@
 //! The XRF55 loader on files numpy writes in XRF55's layout and shapes.
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{python, scratch};
 use dagr_host::dataset::xrf55::{self, Xrf55Name};
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DAGR_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    Path::new(&home).join(".cache/dagr/venv/bin/python")
-}
 
 /// Writes `ROOT/train_data/{WiFi,RFID,mmWave}/` samples: `3_7_2` complete (WiFi float64,
 /// value = row + step/1000; RFID float32 = row; mmWave float32 = frame), `3_8_1` without
@@ -33,8 +25,7 @@ np.save(os.path.join(root, "WiFi", "4_1_1.npy"), np.zeros((1000, 270)))
 
 #[test]
 fn numpy_written_xrf55_samples_load_with_shapes_labels_and_presence() {
-    let root = std::env::temp_dir().join(format!("dagr-xrf55-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = scratch("xrf55");
     let written = Command::new(python())
         .args(["-c", WRITER, root.to_str().unwrap()])
         .output()
@@ -75,5 +66,4 @@ fn numpy_written_xrf55_samples_load_with_shapes_labels_and_presence() {
     let err = xrf55::load(&root, "train_data", names[2]).unwrap_err();
     assert!(err.path.ends_with("4_1_1.npy"), "{err}");
     assert!(err.reason.contains("[270, 1000]"), "{err}");
-    std::fs::remove_dir_all(&root).unwrap();
 }
