@@ -51,12 +51,14 @@ use crate::record::Modality;
 
 pub mod inspect;
 pub mod pace;
+pub mod read_fault;
 pub mod reader;
 pub mod recorder;
 pub mod writer;
 
 pub use dagr_classes::Label;
 pub use pace::{Pacer, Speed, SpeedError};
+pub use read_fault::{DamageReason, StopReason};
 pub use reader::{CaptureReader, Damage, Entry, ReadEnd};
 pub use recorder::{Recorder, StreamTally};
 pub use writer::CaptureWriter;
