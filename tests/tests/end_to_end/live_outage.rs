@@ -60,8 +60,12 @@ impl Predictions {
             let value = match self.lines.recv_timeout(left) {
                 Ok(value) => value,
                 Err(RecvTimeoutError::Timeout) => panic!(
-                    "no {n} predictions in a row with present {present} from {from_s} s \
-                     within {timeout:?}; last: {:?}",
+                    "no {n} predictions in a row with present {present}{} within {timeout:?}; \
+                     last: {:?}",
+                    match from_s.is_finite() {
+                        true => format!(" of windows from {from_s:.1} s"),
+                        false => String::new(),
+                    },
                     self.seen
                         .iter()
                         .rev()
