@@ -19,7 +19,8 @@ use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 
 use super::read_fault::{DamageReason, StopReason};
 use super::{
-    status_from_json, CaptureError, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME, STATUS_TOPIC,
+    status_from_json, CaptureError, CaptureFault, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME,
+    STATUS_TOPIC,
 };
 use crate::events::SourceStatus;
 use crate::format::Format;
@@ -140,18 +141,12 @@ impl CaptureReader {
         let mut magic = [0u8; 8];
         if let Err(e) = file.read_exact(&mut magic) {
             return Err(match e.kind() {
-                ErrorKind::UnexpectedEof => CaptureError::new(
-                    path,
-                    "too short to be an MCAP file (expected the 8 MCAP magic bytes)",
-                ),
+                ErrorKind::UnexpectedEof => CaptureError::new(path, CaptureFault::TooShort),
                 _ => CaptureError::new(path, e),
             });
         }
         if &magic != MAGIC {
-            return Err(CaptureError::new(
-                path,
-                "not an MCAP file (expected the MCAP magic bytes \\x89MCAP0\\r\\n)",
-            ));
+            return Err(CaptureError::new(path, CaptureFault::NotMcap));
         }
         let file_len = file
             .metadata()
