@@ -189,7 +189,10 @@ impl Inspection {
         for d in &self.damage {
             text.push_str(&format!(
                 "  damaged: {} chunk(s), {} bytes at offset {} skipped ({})\n",
-                d.chunks, d.bytes, d.offset, d.reason
+                d.chunks,
+                d.bytes,
+                d.offset,
+                crate::errors::chain(&d.reason)
             ));
         }
         text
@@ -202,7 +205,7 @@ fn damage_json(d: &super::Damage) -> Value {
         "offset": d.offset,
         "bytes": d.bytes,
         "chunks": d.chunks,
-        "reason": d.reason,
+        "reason": crate::errors::chain(&d.reason),
         "after_log_ns": d.after_ns,
         "before_log_ns": d.before_ns,
     })

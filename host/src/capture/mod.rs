@@ -51,12 +51,14 @@ use crate::record::Modality;
 
 pub mod inspect;
 pub mod pace;
+pub mod read_fault;
 pub mod reader;
 pub mod recorder;
 pub mod writer;
 
 pub use dagr_classes::Label;
 pub use pace::{Pacer, Speed, SpeedError};
+pub use read_fault::{DamageReason, StopReason};
 pub use reader::{CaptureReader, Damage, Entry, ReadEnd};
 pub use recorder::{Recorder, StreamTally};
 pub use writer::CaptureWriter;
@@ -179,9 +181,19 @@ pub enum CaptureFault {
     /// A JSON message body could not be encoded.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
-    /// The file or a request is not what a capture needs; the text says what was expected.
-    #[error("{0}")]
-    Invalid(String),
+    /// The file ends before the 8 magic bytes every MCAP file starts with.
+    #[error("too short to be an MCAP file (expected the 8 MCAP magic bytes)")]
+    TooShort,
+    /// The file does not start with the MCAP magic bytes.
+    #[error("not an MCAP file (expected the MCAP magic bytes \\x89MCAP0\\r\\n)")]
+    NotMcap,
+    /// A chunk was written for a source the capture has no channel for.
+    #[error("no channel for source {0:?}")]
+    NoChannel(String),
+    /// The windows a capture was to be cut into are impossible (an invalid synchronizer
+    /// configuration).
+    #[error(transparent)]
+    Windows(#[from] crate::sync::SyncConfigError),
 }
 
 impl From<mcap::McapError> for CaptureFault {
@@ -193,18 +205,6 @@ impl From<mcap::McapError> for CaptureFault {
             mcap::McapError::Io(e) => CaptureFault::Io(e),
             other => CaptureFault::Mcap(other),
         }
-    }
-}
-
-impl From<&str> for CaptureFault {
-    fn from(text: &str) -> Self {
-        CaptureFault::Invalid(text.to_string())
-    }
-}
-
-impl From<String> for CaptureFault {
-    fn from(text: String) -> Self {
-        CaptureFault::Invalid(text)
     }
 }
 

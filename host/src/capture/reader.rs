@@ -17,8 +17,10 @@ use std::sync::Arc;
 use mcap::records::Record as McapRecord;
 use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 
+use super::read_fault::{DamageReason, StopReason};
 use super::{
-    status_from_json, CaptureError, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME, STATUS_TOPIC,
+    status_from_json, CaptureError, CaptureFault, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME,
+    STATUS_TOPIC,
 };
 use crate::events::SourceStatus;
 use crate::format::Format;
@@ -74,7 +76,7 @@ pub enum ReadEnd {
         /// Bytes of the file consumed when reading stopped.
         after_bytes: u64,
         /// Why reading stopped.
-        reason: String,
+        reason: StopReason,
     },
 }
 
@@ -88,7 +90,7 @@ pub struct Damage {
     /// Chunks that failed their CRC or did not parse.
     pub chunks: u64,
     /// What was wrong with the first damaged record.
-    pub reason: String,
+    pub reason: DamageReason,
     /// Log time of the last entry read before the damage, ns.
     pub after_ns: Option<u64>,
     /// Log time of the first entry read after the damage, ns.
@@ -139,18 +141,12 @@ impl CaptureReader {
         let mut magic = [0u8; 8];
         if let Err(e) = file.read_exact(&mut magic) {
             return Err(match e.kind() {
-                ErrorKind::UnexpectedEof => CaptureError::new(
-                    path,
-                    "too short to be an MCAP file (expected the 8 MCAP magic bytes)",
-                ),
+                ErrorKind::UnexpectedEof => CaptureError::new(path, CaptureFault::TooShort),
                 _ => CaptureError::new(path, e),
             });
         }
         if &magic != MAGIC {
-            return Err(CaptureError::new(
-                path,
-                "not an MCAP file (expected the MCAP magic bytes \\x89MCAP0\\r\\n)",
-            ));
+            return Err(CaptureError::new(path, CaptureFault::NotMcap));
         }
         let file_len = file
             .metadata()
@@ -241,9 +237,10 @@ impl CaptureReader {
                 after_bytes,
                 reason,
             } => Some(format!(
-                "capture {} is incomplete ({reason} after {after_bytes} bytes): \
+                "capture {} is incomplete ({} after {after_bytes} bytes): \
                  read up to its last complete chunk",
-                self.path.display()
+                self.path.display(),
+                crate::errors::chain(reason)
             )),
             _ => None,
         }
@@ -276,7 +273,7 @@ impl CaptureReader {
     fn seek(&mut self, to: u64) {
         self.pos = to;
         if let Err(e) = self.file.seek(SeekFrom::Start(to)) {
-            self.stop(e.to_string());
+            self.stop(e.into());
         }
     }
 
@@ -311,25 +308,25 @@ impl CaptureReader {
     fn advance(&mut self) {
         let start = self.pos;
         match self.header() {
-            Err(e) => self.stop(e.to_string()),
-            Ok(Header::Eof) => self.stop("no data end record (unexpected end of file)".into()),
-            Ok(Header::Partial) => self.stop("unexpected end of file".into()),
+            Err(e) => self.stop(e.into()),
+            Ok(Header::Eof) => self.stop(StopReason::NoDataEnd),
+            Ok(Header::Partial) => self.stop(StopReason::UnexpectedEnd),
             Ok(Header::Record { opcode, len }) => self.record(start, opcode, len),
         }
     }
 
     fn record(&mut self, start: u64, opcode: u8, len: u64) {
         if !(op::HEADER..=op::DATA_END).contains(&opcode) || len > RECORD_LIMIT as u64 {
-            let reason = format!("invalid record header (opcode {opcode:#04x}, length {len})");
+            let reason = DamageReason::InvalidHeader { opcode, len };
             return self.damaged(start, reason, 0, None);
         }
         if self.pos + len > self.file_len {
             if self.next_indexed(start).is_some() {
-                let reason = format!("record length {len} past the end of the file");
+                let reason = DamageReason::PastEnd { len };
                 return self.damaged(start, reason, 1, None);
             }
             self.pos = start;
-            return self.stop("unexpected end of file".into());
+            return self.stop(StopReason::UnexpectedEnd);
         }
         // The whole record (the MCAP reader decodes a chunk from its header on).
         let mut record = vec![0u8; 9 + len as usize];
@@ -337,7 +334,7 @@ impl CaptureReader {
         record[1..9].copy_from_slice(&len.to_le_bytes());
         let body = &mut record[9..];
         match self.fill(body) {
-            Err(e) => self.stop(e.to_string()),
+            Err(e) => self.stop(e.into()),
             Ok(_) if opcode == op::CHUNK => self.chunk(start, &record),
             Ok(_) if opcode == op::FOOTER => self.footer(),
             Ok(_) => self.plain(start, opcode, &record[9..]),
@@ -349,8 +346,8 @@ impl CaptureReader {
         let mut magic = [0u8; 8];
         match self.fill(&mut magic) {
             Ok(8) if &magic == MAGIC => self.end = ReadEnd::Complete,
-            Ok(_) => self.stop("no closing magic after the footer".into()),
-            Err(e) => self.stop(e.to_string()),
+            Ok(_) => self.stop(StopReason::NoClosingMagic),
+            Err(e) => self.stop(e.into()),
         }
     }
 
@@ -359,7 +356,8 @@ impl CaptureReader {
         match mcap::parse_record(opcode, body) {
             Ok(record) => self.take(record),
             Err(e) => {
-                let reason = format!("record {opcode:#04x} does not parse: {e}");
+                let cause = Arc::new(e);
+                let reason = DamageReason::Record { opcode, cause };
                 self.damaged(start, reason, 0, Some(self.pos));
             }
         }
@@ -392,7 +390,7 @@ impl CaptureReader {
                     }
                 }
             }
-            Err(reason) => self.damaged(start, reason, 1, Some(self.pos)),
+            Err(e) => self.damaged(start, DamageReason::Chunk(Arc::new(e)), 1, Some(self.pos)),
         }
     }
 
@@ -400,7 +398,7 @@ impl CaptureReader {
     /// `framed_next` when the damaged record's own length leads to a plausible record header
     /// no later than the next indexed chunk (keeping the records between chunks), else the
     /// next chunk.
-    fn damaged(&mut self, start: u64, reason: String, chunks: u64, framed_next: Option<u64>) {
+    fn damaged(&mut self, start: u64, reason: DamageReason, chunks: u64, framed_next: Option<u64>) {
         let indexed = self.next_indexed(start);
         let framed = framed_next.filter(|&at| indexed.is_none_or(|i| at <= i) && self.framed(at));
         let next = framed.or_else(|| self.resync(start));
@@ -408,7 +406,7 @@ impl CaptureReader {
             // Nothing readable follows in a file without a summary: a file cut short (or
             // still being written, its last chunk's length not yet filled in).
             self.pos = start;
-            return self.stop(reason);
+            return self.stop(StopReason::Damaged(reason));
         }
         let until = next.unwrap_or(self.file_len);
         match self.damage.last_mut() {
@@ -568,7 +566,7 @@ impl CaptureReader {
         sane.then_some((start, footer_at))
     }
 
-    fn stop(&mut self, reason: String) {
+    fn stop(&mut self, reason: StopReason) {
         self.end = ReadEnd::Truncated {
             after_bytes: self.pos,
             reason,
@@ -619,7 +617,7 @@ mod op {
 /// Decodes one whole chunk record (opcode, length, body) with the MCAP reader, which checks
 /// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; returns its
 /// records, or why the chunk is unreadable.
-fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
+fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, mcap::McapError> {
     let options = LinearReaderOptions::default()
         .with_skip_start_magic(true)
         .with_skip_end_magic(true)
@@ -631,7 +629,7 @@ fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
     linear.notify_read(record.len());
     let mut records = Vec::new();
     while let Some(event) = linear.next_event() {
-        match event.map_err(|e| e.to_string())? {
+        match event? {
             LinearReadEvent::ReadRequest(_) => linear.notify_read(0),
             LinearReadEvent::Record { data, opcode } => records.push((opcode, data.to_vec())),
         }
@@ -648,7 +646,10 @@ fn describe(d: &Damage) -> String {
     };
     format!(
         "{} bytes at offset {}, {}: {}",
-        d.bytes, d.offset, span, d.reason
+        d.bytes,
+        d.offset,
+        span,
+        crate::errors::chain(&d.reason)
     )
 }
 

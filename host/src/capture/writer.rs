@@ -133,7 +133,7 @@ impl CaptureWriter {
         bytes: &[u8],
     ) -> Result<(), CaptureError> {
         let Some(&channel) = self.streams.get(name) else {
-            return Err(self.error(format!("no channel for source {name:?}")));
+            return Err(self.error(super::CaptureFault::NoChannel(name.to_string())));
         };
         self.write(channel, log_ns, publish_ns, bytes)
     }

@@ -6,7 +6,8 @@
 //! - [`time_sync`]: NTP-style exchanges with nodes ([`TimeSyncExchange`]) and their fit.
 //! - [`model`]: [`ClockModel`], one per source, combining the three.
 //! - [`sources`]: [`SourceClocks`], a model per source name, created on first sight.
-//! - [`wire`]: [`WireRate`], the wire time of a record's bytes, taken off its arrival.
+//! - [`wire`]: [`WireRate`], the wire time of a record's bytes, taken off its arrival (and
+//!   of a time-sync exchange's frames, taken off its legs).
 //!
 //! The error achieved per source kind with field-like delays (fixed, random, wire time) and
 //! a wandering drift is measured by `field_tests` and tabled in README.md ("How exactly

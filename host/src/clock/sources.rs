@@ -62,8 +62,18 @@ impl SourceClocks {
     /// Learns from a completed time-sync exchange with a node (a
     /// [`SourceEvent::TimeSync`](crate::events::SourceEvent::TimeSync)); the node's model is
     /// created if it has sent no record yet. From then on [`map`](Self::map) places the
-    /// node's records by the two-way sync rather than by their arrivals alone.
+    /// node's records by the two-way sync rather than by their arrivals alone. On a link of
+    /// known speed each leg's wire time is taken off first
+    /// ([`TimeSyncExchange::without_wire_time`]), as for records.
     pub fn time_sync(&mut self, exchange: &TimeSyncExchange) -> Result<(), SyncRejected> {
+        let net;
+        let exchange = match self.wires.get(&exchange.source) {
+            Some(rate) => {
+                net = exchange.without_wire_time(*rate);
+                &net
+            }
+            None => exchange,
+        };
         let first = DeviceTime::NodeMicros(exchange.t2_us);
         let model = match self.models.get_mut(&exchange.source) {
             Some(model) => model,

@@ -15,11 +15,37 @@
 //! is half the difference between the fastest outbound and the fastest return leg, however
 //! asymmetric and variable the legs are otherwise; averaging midpoints `(t1 + t4) / 2`
 //! would instead carry the mean asymmetry.
+//!
+//! Part of each leg is known: its frame's wire time on a serial link. The node stamps `t2`
+//! once the request's last byte is in and `t3` before the answer's first byte goes out,
+//! and the gateway stamps `t1` before the request's first byte and `t4` after the answer's
+//! last, so the request's 34 bytes and the answer's 50 are inside the legs. At 921 600 Bd
+//! that is 0.37 ms out and 0.54 ms back: left in, the line would sit 87 µs late.
+//! [`TimeSyncExchange::without_wire_time`] takes each leg's wire time off before the fit,
+//! as [`WireRate`] does for records.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use dagr_protocols::node::{cobs, control::len, CRC_LEN, HEADER_LEN};
+
 use super::envelope::{envelope_fit, Line, Point};
+use super::wire::WireRate;
+
+/// Bytes on the wire of a node frame of `payload` bytes that is shorter than 254 bytes:
+/// header, payload and CRC, COBS-encoded (exactly one byte more at that size), and the
+/// delimiter.
+const fn short_frame_wire_bytes(payload: usize) -> u32 {
+    (cobs::max_encoded_len(HEADER_LEN + payload + CRC_LEN) + 1) as u32
+}
+
+/// Bytes a time-sync request takes on the wire (34): the request's wire time is part of the
+/// outbound leg.
+pub const REQUEST_WIRE_BYTES: u32 = short_frame_wire_bytes(len::TIME_SYNC_REQUEST);
+
+/// Bytes a time-sync answer takes on the wire (50): its wire time is part of the return
+/// leg.
+pub const RESPONSE_WIRE_BYTES: u32 = short_frame_wire_bytes(len::TIME_SYNC_RESPONSE);
 
 /// The four timestamps of one NTP-style exchange with a node (protocols/SPEC.md §4.5):
 /// the gateway sent a request at `t1_ns`, the node received it at `t2_us` and answered at
@@ -71,6 +97,37 @@ impl TimeSyncExchange {
             t3: self.t3_us,
         };
         response.estimate(self.t4_ns / 1000)
+    }
+
+    /// The exchange with each leg's wire time at `rate` taken off: the request reached the
+    /// node [`REQUEST_WIRE_BYTES`]' wire time after `t1`, the answer started
+    /// [`RESPONSE_WIRE_BYTES`]' wire time before `t4`. Without it the two legs' different
+    /// frame sizes would bias the offset by half the difference.
+    ///
+    /// A round trip shorter than the modelled wire time (less the node's turnaround) shows
+    /// a link faster than its declared rate (a pty, a USB device that ignores the baud
+    /// rate): then both legs are shortened in proportion, by no more than the round trip,
+    /// so the exchange stays possible.
+    pub fn without_wire_time(&self, rate: WireRate) -> TimeSyncExchange {
+        let (out_ns, back_ns) = (rate.ns(REQUEST_WIRE_BYTES), rate.ns(RESPONSE_WIRE_BYTES));
+        let round_trip = self.t4_ns.saturating_sub(self.t1_ns);
+        let turnaround = self.t3_us.saturating_sub(self.t2_us).saturating_mul(1000);
+        let on_the_wire = round_trip.saturating_sub(turnaround);
+        let modelled = out_ns + back_ns;
+        let (out_ns, back_ns) = if on_the_wire >= modelled {
+            (out_ns, back_ns)
+        } else {
+            let share = |ns: u64| {
+                let scaled = u128::from(ns) * u128::from(on_the_wire) / u128::from(modelled);
+                u64::try_from(scaled).unwrap_or(ns)
+            };
+            (share(out_ns), share(back_ns))
+        };
+        TimeSyncExchange {
+            t1_ns: self.t1_ns.saturating_add(out_ns),
+            t4_ns: self.t4_ns.saturating_sub(back_ns),
+            ..self.clone()
+        }
     }
 }
 
@@ -219,6 +276,72 @@ mod tests {
             SyncSamples::delay_ns(1_000_000, 0, 500, 1_100_000),
             Err(SyncRejected::NegativeDelay)
         );
+    }
+
+    fn exchange(t1_ns: u64, t2_us: u64, t3_us: u64, t4_ns: u64) -> TimeSyncExchange {
+        TimeSyncExchange {
+            source: "node".into(),
+            t1_ns,
+            t2_us,
+            t3_us,
+            t4_ns,
+        }
+    }
+
+    #[test]
+    fn the_exchange_frames_sizes_are_the_protocols() {
+        use dagr_protocols::node::{encode_frame, HeaderRepr, Modality, PayloadRepr};
+        use dagr_protocols::node::{TimeSyncResponse, MAX_WIRE_LEN};
+        let header = HeaderRepr::new(7, 0xFF, Modality::None, 42, 1_234_617);
+        let response = TimeSyncResponse {
+            t1: 5_000_000,
+            t2: 1_234_567,
+            t3: 1_234_617,
+        };
+        let mut wire = [0u8; MAX_WIRE_LEN];
+        let n = encode_frame(&header, &PayloadRepr::TimeSyncResponse(response), &mut wire);
+        // protocols/SPEC.md's worked example: 50 bytes on the wire.
+        assert_eq!(n, Ok(50));
+        assert_eq!((REQUEST_WIRE_BYTES, RESPONSE_WIRE_BYTES), (34, 50));
+    }
+
+    #[test]
+    fn each_legs_wire_time_comes_off_its_own_end() {
+        // 9600 Bd: 34 bytes out take 35.416 ms, 50 back 52.083 ms. Legs of 40 + 60 ms,
+        // the node holding the request 2 ms.
+        let rate = WireRate::serial(9_600);
+        let raw = exchange(1_000_000_000, 5_040_000, 5_042_000, 1_102_000_000);
+        let net = raw.without_wire_time(rate);
+        assert_eq!(net.t1_ns, 1_000_000_000 + 35_416_666);
+        assert_eq!(net.t4_ns, 1_102_000_000 - 52_083_333);
+        assert_eq!(
+            (net.t2_us, net.t3_us, &net.source),
+            (5_040_000, 5_042_000, &raw.source)
+        );
+        // The offset estimate (node minus gateway) moves by half the legs' difference,
+        // 8.333 ms (to the µs the exchange is written in).
+        let moved = net.estimate().offset_us - raw.estimate().offset_us;
+        assert!((moved - 8_333).abs() <= 1, "moved {moved} µs");
+    }
+
+    #[test]
+    fn a_link_faster_than_its_baud_shortens_both_legs_in_proportion() {
+        // A pty declared at 9600 Bd: 10 ms on the wire, 2 ms of it the node's turnaround.
+        let rate = WireRate::serial(9_600);
+        let raw = exchange(1_000_000_000, 5_000_000, 5_002_000, 1_010_000_000);
+        let net = raw.without_wire_time(rate);
+        let (out, back) = (net.t1_ns - raw.t1_ns, raw.t4_ns - net.t4_ns);
+        assert_eq!(
+            out + back,
+            8_000_000 - 1,
+            "the whole round trip but rounding"
+        );
+        assert!((out as f64 / back as f64 - 34.0 / 50.0).abs() < 1e-6);
+        let delay = SyncSamples::delay_ns(net.t1_ns, net.t2_us, net.t3_us, net.t4_ns);
+        assert_eq!(delay, Ok(1.0));
+        // An impossible exchange is left for the model to reject.
+        let backwards = exchange(2_000, 5, 4, 1_000);
+        assert_eq!(backwards.without_wire_time(rate), backwards);
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! arrivals cannot see a delay that is the same for every sample, and a TI frame's size
 //! changes with the number of points, so the wire time of each record is modelled from its
 //! byte length and the link's speed and taken off its arrival before the clock model sees it.
+//! A node's time-sync request and answer are on the same wire: each leg's wire time is taken
+//! off the exchange the same way ([`TimeSyncExchange::without_wire_time`]).
 //! Links of unknown speed (TCP) get no correction.
+//!
+//! [`TimeSyncExchange::without_wire_time`]: super::TimeSyncExchange::without_wire_time
 
 /// Bits on the wire per byte on a serial port in 8N1 framing.
 pub const BITS_PER_BYTE_8N1: u64 = 10;

@@ -40,8 +40,7 @@ pub fn replay_windows(
     config: SyncConfig,
     each: &mut dyn FnMut(&Window),
 ) -> Result<(ReplayTally, BTreeMap<String, String>), CaptureError> {
-    let mut pipeline =
-        Pipeline::with_windows(config).map_err(|e| CaptureError::new(path, e.to_string()))?;
+    let mut pipeline = Pipeline::with_windows(config).map_err(|e| CaptureError::new(path, e))?;
     let mut reader = CaptureReader::open(path)?;
     let mut wired = std::collections::BTreeSet::new();
     let mut window = Window::empty();

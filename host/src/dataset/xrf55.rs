@@ -29,6 +29,33 @@ pub const SAMPLE_S: f64 = 5.0;
 /// Modality folders, in [`Modality::ALL`](crate::record::Modality::ALL) order.
 pub const FOLDERS: [&str; 3] = ["mmWave", "WiFi", "RFID"];
 
+/// Why XRF55 samples could not be listed or loaded: the folder or file, and what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Xrf55Error {
+    /// A modality folder could not be listed.
+    #[error("{}: {cause}", dir.display())]
+    List {
+        /// The folder.
+        dir: PathBuf,
+        /// Why listing it failed.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// A sample's file could not be read as a `.npy` array.
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    /// A sample's array is not the shape XRF55 stores that modality in.
+    #[error("{}: shape {found:?}: expected XRF55's {expected:?}", path.display())]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// The array's shape.
+        found: Vec<usize>,
+        /// The modality's XRF55 shape.
+        expected: Vec<usize>,
+    },
+}
+
 /// A sample's identity, from its file name `a_b_c`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Xrf55Name {
@@ -91,7 +118,7 @@ impl Xrf55Sample {
 }
 
 /// The samples of `root/part` (named by the WiFi, RFID or mmWave files), sorted.
-pub fn list(root: &Path, part: &str) -> Result<Vec<Xrf55Name>, NpyError> {
+pub fn list(root: &Path, part: &str) -> Result<Vec<Xrf55Name>, Xrf55Error> {
     let mut names = std::collections::BTreeSet::new();
     for folder in FOLDERS {
         let dir = root.join(part).join(folder);
@@ -100,9 +127,9 @@ pub fn list(root: &Path, part: &str) -> Result<Vec<Xrf55Name>, NpyError> {
         };
         for entry in entries {
             let path = entry
-                .map_err(|e| NpyError {
-                    path: dir.display().to_string(),
-                    reason: e.to_string(),
+                .map_err(|cause| Xrf55Error::List {
+                    dir: dir.clone(),
+                    cause,
                 })?
                 .path();
             if path.extension().is_some_and(|e| e == "npy") {
@@ -119,23 +146,24 @@ pub fn list(root: &Path, part: &str) -> Result<Vec<Xrf55Name>, NpyError> {
 }
 
 /// Loads sample `name` of `root/part`; every file there must have its XRF55 shape.
-pub fn load(root: &Path, part: &str, name: Xrf55Name) -> Result<Xrf55Sample, NpyError> {
+pub fn load(root: &Path, part: &str, name: Xrf55Name) -> Result<Xrf55Sample, Xrf55Error> {
     let file = |folder: &str| -> PathBuf {
         root.join(part)
             .join(folder)
             .join(format!("{}.npy", name.stem()))
     };
     let mut present = [0.0; 3];
-    let mut read = |m: usize, shape: &[usize]| -> Result<Vec<f32>, NpyError> {
+    let mut read = |m: usize, shape: &[usize]| -> Result<Vec<f32>, Xrf55Error> {
         let path = file(FOLDERS[m]);
         if !path.exists() {
             return Ok(vec![0.0; shape.iter().product()]);
         }
         let array = npy::read(&path)?;
         if array.shape != shape {
-            return Err(NpyError {
-                path: path.display().to_string(),
-                reason: format!("shape {:?}: expected XRF55's {shape:?}", array.shape),
+            return Err(Xrf55Error::Shape {
+                path,
+                found: array.shape,
+                expected: shape.to_vec(),
             });
         }
         present[m] = 1.0;

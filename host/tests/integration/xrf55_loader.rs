@@ -64,6 +64,13 @@ fn numpy_written_xrf55_samples_load_with_shapes_labels_and_presence() {
     assert!(no_radar.mmwave.iter().all(|&x| x == 0.0));
 
     let err = xrf55::load(&root, "train_data", names[2]).unwrap_err();
-    assert!(err.path.ends_with("4_1_1.npy"), "{err}");
-    assert!(err.reason.contains("[270, 1000]"), "{err}");
+    assert!(
+        matches!(&err, xrf55::Xrf55Error::Shape { path, .. } if path.ends_with("4_1_1.npy")),
+        "{err:?}"
+    );
+    let said = dagr_host::errors::chain(&err);
+    assert!(
+        said.contains("4_1_1.npy: shape") && said.contains("[270, 1000]"),
+        "{said}"
+    );
 }

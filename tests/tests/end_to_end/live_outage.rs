@@ -15,9 +15,11 @@ use dagr_tests::process::{wait_for, ChildGuard};
 use dagr_tests::reserved_port::ReservedPort;
 use serde_json::Value;
 
-/// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), and its `t`.
+/// A prediction line's `present`, joined (`"mmwave+wifi+rfid"`), its `t` (the window's
+/// end) and its window's `start`, gateway s.
 pub(super) struct Seen {
     pub(super) t: f64,
+    pub(super) start: f64,
     pub(super) present: String,
 }
 
@@ -38,22 +40,41 @@ impl Predictions {
 
     /// Reads predictions until `n` in a row have exactly `present`; panics after `timeout`.
     pub(super) fn until_present(&mut self, present: &str, n: usize, timeout: Duration) {
+        self.until_present_from(present, n, f64::NEG_INFINITY, timeout);
+    }
+
+    /// Reads predictions until `n` in a row of windows starting at gateway time `from_s` or
+    /// later have exactly `present` (earlier windows are kept in `seen` but neither count
+    /// nor break the run); panics after `timeout`.
+    pub(super) fn until_present_from(
+        &mut self,
+        present: &str,
+        n: usize,
+        from_s: f64,
+        timeout: Duration,
+    ) {
         let deadline = Instant::now() + timeout;
         let mut run = 0;
         while run < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            let value =
-                match self.lines.recv_timeout(left) {
-                    Ok(value) => value,
-                    Err(RecvTimeoutError::Timeout) => {
-                        panic!(
-                    "no {n} predictions in a row with present {present} within {timeout:?}; \
+            let value = match self.lines.recv_timeout(left) {
+                Ok(value) => value,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no {n} predictions in a row with present {present}{} within {timeout:?}; \
                      last: {:?}",
-                    self.seen.iter().rev().take(5).map(|s| &s.present).collect::<Vec<_>>()
-                )
-                    }
-                    Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
-                };
+                    match from_s.is_finite() {
+                        true => format!(" of windows from {from_s:.1} s"),
+                        false => String::new(),
+                    },
+                    self.seen
+                        .iter()
+                        .rev()
+                        .take(5)
+                        .map(|s| &s.present)
+                        .collect::<Vec<_>>()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
+            };
             let modalities: Vec<&str> = value["present"]
                 .as_array()
                 .expect("present is a list")
@@ -62,9 +83,12 @@ impl Predictions {
                 .collect();
             let seen = Seen {
                 t: value["t"].as_f64().expect("t is a number"),
+                start: value["start"].as_f64().expect("start is a number"),
                 present: modalities.join("+"),
             };
-            run = if seen.present == present { run + 1 } else { 0 };
+            if seen.start >= from_s {
+                run = if seen.present == present { run + 1 } else { 0 };
+            }
             self.seen.push(seen);
         }
     }

@@ -1,5 +1,7 @@
 //! Time sync with a node: a request every [`INTERVAL_NS`] stamped with the gateway clock
-//! (the node's answers become [`TimeSyncExchange`](crate::clock::TimeSyncExchange)s).
+//! just before its first byte is written (the node's answers become
+//! [`TimeSyncExchange`](crate::clock::TimeSyncExchange)s, whose legs the clock shortens by
+//! the request's and the answer's wire time).
 use dagr_protocols::node::{
     self, encode_frame, HeaderRepr, Modality, PayloadRepr, TimeSyncRequest,
 };
@@ -52,6 +54,11 @@ mod tests {
     fn requests_are_due_once_per_interval_and_carry_the_gateway_microseconds() {
         let mut requester = TimeSyncRequester::new();
         let first = requester.request_if_due(5_000_123_456).unwrap();
+        // The outbound leg's wire time the clock takes off is this request's.
+        assert_eq!(
+            first.len(),
+            crate::clock::time_sync::REQUEST_WIRE_BYTES as usize
+        );
         assert!(requester.request_if_due(5_500_000_000).is_none());
         assert!(requester.request_if_due(6_000_123_456).is_some());
 
