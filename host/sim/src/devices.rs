@@ -138,7 +138,7 @@ impl RoomDevices {
         options: &DeviceOptions,
     ) -> Result<RoomDevices, InvalidConfig> {
         let room = world.room();
-        let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
+        let horizon = world.plan_end() + SPELL_MARGIN_S;
         let spells = |device: u64| Spells::draw(seed, device, horizon);
         let mut radar = RadarDevice::new(seed);
         if let Some(cfg) = &options.radar {
