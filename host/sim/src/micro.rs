@@ -142,7 +142,7 @@ impl Iterator for EventDraw {
 const KEEP_S: f64 = 10.0;
 
 /// A subject's micro-motion over a run (see the [module doc](self)). Its events are drawn
-/// as time advances and forgotten [`KEEP_S`] after they are over, so it holds the same
+/// as time advances and forgotten ten seconds after they are over, so it holds the same
 /// few events whatever the horizon.
 #[derive(Debug, Clone)]
 pub struct MicroMotion {

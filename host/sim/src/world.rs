@@ -11,7 +11,7 @@
 //! `empty_room` activity removes the person for its duration and its halves of the
 //! neighbouring gaps (they leave or enter at the gap's middle). Before the first activity
 //! they hold its start pose, after the last its end pose. A person present always breathes
-//! (chest and abdomen 5 mm and 3 mm at the subject's rate) and shows [`micro`] motion.
+//! (chest and abdomen 5 mm and 3 mm at the subject's rate) and shows [`micro`](super::micro) motion.
 //!
 //! The person's phone and the room's cup carry RFID tags ([`Object`]): the cup is in the
 //! acting hand while drinking, the phone at the acting hand during a phone call, in the
@@ -37,7 +37,7 @@ const BREATHING: (f64, f64) = (0.005, 0.003);
 /// A room, a person and what they do when (see the [module doc](self)).
 ///
 /// The activities, their motions and the micro-motion are drawn as the scene is asked
-/// about later times ([`Plan`]), so a world holds what is under way, not the whole run.
+/// about later times (its plan), so a world holds what is under way, not the whole run.
 /// That drawing is a cache behind `&self` (the renderers see the world as a [`Scene`]):
 /// what the world answers for a time depends on that time alone, never on the order of
 /// the questions, because each random stream is drawn in its own fixed order.

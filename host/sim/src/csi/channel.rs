@@ -356,7 +356,7 @@ const LANES: usize = 8;
 ///
 /// Per path the phasor of subcarrier `k + 1` is that of `k` times `exp(−j 2π Δf τ)`, so one
 /// `sin_cos` pair per path replaces 64 (the product drifts by ~1e-14 over 64 steps). Paths
-/// go in groups of [`LANES`], stepped side by side.
+/// go in groups of eight, stepped side by side.
 pub fn add_response(paths: &[Path], carrier_hz: f64, response: &mut Response) {
     let half = BINS as i32 / 2;
     let first_hz = carrier_hz - f64::from(half) * SPACING_HZ;

@@ -198,7 +198,7 @@ impl PacketDistortion {
     }
 
     /// The unit phasor this packet multiplies subcarrier `k` by.
-    fn rotation(&self, k: i32) -> Complex {
+    pub fn rotation(&self, k: i32) -> Complex {
         let slope = -std::f64::consts::TAU * SPACING_HZ * self.timing_offset_s;
         Complex::from_polar(1.0, self.common_phase + slope * f64::from(k))
     }
