@@ -46,8 +46,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use self::channel::{
-    add_response, body_paths, response_of, shadowable_paths, shadowing_paths, static_paths, Path,
-    Response, ShadowablePath,
+    add_response, add_responses, body_paths, response_of, shadowable_paths, shadowing_paths,
+    static_paths, Path, Response, ShadowablePath,
 };
 use self::receiver::{
     mean_power, peak_magnitude, report, report_ht40, AgcState, Ht40Channel, Impairments,
@@ -347,9 +347,9 @@ impl CsiRenderer {
             if let Some(paths) = statics.shadowable.get(a) {
                 shadowing_paths(paths, body, &mut self.paths);
             }
-            add_response(&self.paths, carrier, h);
-            if let (Some(hz), Some(h2)) = (secondary_hz, self.secondary.get_mut(a)) {
-                add_response(&self.paths, hz, h2);
+            match (secondary_hz, self.secondary.get_mut(a)) {
+                (Some(hz), Some(h2)) => add_responses(&self.paths, &mut [(carrier, h), (hz, h2)]),
+                _ => add_response(&self.paths, carrier, h),
             }
         }
         Ok(&self.responses)
