@@ -205,10 +205,10 @@ impl MicroMotion {
         micro
     }
 
-    /// Events held now (for tests of what a long run keeps).
+    /// Events held now and room for them (for tests of what a long run keeps).
     #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.window.len()
+    pub(crate) fn held(&self) -> (usize, usize) {
+        (self.window.len(), self.window.capacity())
     }
 
     /// Back to the streams' first events, nothing in the window.
@@ -225,6 +225,7 @@ impl MicroMotion {
         if t < self.valid_from {
             self.restart();
         }
+        let cut = t - LONGEST_EVENT_S - KEEP_S;
         loop {
             let next = match &self.pending {
                 [Some(shift), Some(fidget)] => usize::from(fidget.start < shift.start),
@@ -236,11 +237,17 @@ impl MicroMotion {
                 Some(event) if event.start <= t => {
                     self.window.push_back(event);
                     self.pending[next] = self.draws[next].next();
+                    self.forget_before(cut);
                 }
                 _ => break,
             }
         }
-        let cut = t - LONGEST_EVENT_S - KEEP_S;
+        self.forget_before(cut);
+    }
+
+    /// Drops the events that start before `cut`; the window then answers from
+    /// `cut + LONGEST_EVENT_S` on (a jump far ahead holds no more than a step).
+    fn forget_before(&mut self, cut: f64) {
         if self.window.front().is_some_and(|e| e.start < cut) {
             while self.window.front().is_some_and(|e| e.start < cut) {
                 self.window.pop_front();

@@ -171,12 +171,9 @@ impl World {
         }
         while !plan.drawn_all && plan.items.back().is_none_or(|s| s.end <= t) {
             plan.draw_next(&self.subject, &self.room, self.seed);
+            plan.forget_before(t - KEEP_S);
         }
-        while plan.items.len() > 1 && plan.items[1].end <= t - KEEP_S {
-            plan.items.pop_front();
-            plan.motions.pop_front();
-            plan.first += 1;
-        }
+        plan.forget_before(t - KEEP_S);
         plan.first + plan.items.partition_point(|s| s.end <= t)
     }
 
@@ -328,6 +325,16 @@ impl Plan {
         }
         self.items.push_back(item);
         self.motions.push_back(motion);
+    }
+
+    /// Drops the activities before the last one over by `t` (a jump far ahead holds no
+    /// more than a step).
+    fn forget_before(&mut self, t: f64) {
+        while self.items.len() > 1 && self.items[1].end <= t {
+            self.items.pop_front();
+            self.motions.pop_front();
+            self.first += 1;
+        }
     }
 
     /// Activity `i` of the whole schedule, if held.

@@ -490,12 +490,27 @@ fn a_long_run_holds_a_few_activities_and_events_not_the_whole_plan() {
     for i in 0..20_000 {
         body(&world, f64::from(i) * 0.5);
         let plan = world.plan.borrow();
-        most = (most.0.max(plan.items.len()), most.1.max(plan.micro.held()));
+        most = (
+            most.0.max(plan.items.len()),
+            most.1.max(plan.micro.held().0),
+        );
     }
     let plan = world.plan.borrow();
     assert!(plan.first > 1000, "{} activities played", plan.first);
     assert!(most.0 <= 12, "{} activities held at once", most.0);
     assert!(most.1 <= 12, "{} micro-motion events held at once", most.1);
+    // A jump far ahead draws what lies between without holding it.
+    let jumper = World::new(
+        Room::generate(1),
+        Subject::generate(2),
+        Activities::random(7, 1e6),
+        7,
+    );
+    body(&jumper, 5e5);
+    let plan = jumper.plan.borrow();
+    assert!(plan.first > 50_000, "{} activities passed", plan.first);
+    assert!(plan.items.capacity() <= 64, "{}", plan.items.capacity());
+    assert!(plan.micro.held().1 <= 64, "{:?}", plan.micro.held());
 }
 
 /// Speed of the scene model, run by hand: `cargo test --release -p dagr-sim body_at_speed -- --ignored --nocapture`.
