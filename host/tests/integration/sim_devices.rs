@@ -1,14 +1,31 @@
 //! `dagr sim` with the real device renderers: every simulated device's bytes decode cleanly
 //! through the gateway's own decoders, at the devices' rates, with labels.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-fn scratch(name: &str) -> PathBuf {
+/// A test's scratch directory, removed when the test ends, passed or failed (its captures
+/// are tens of MB).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("dagr-sim-devices-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn dagr(args: &[&str]) -> std::process::Output {
@@ -52,7 +69,8 @@ fn stream<'a>(inspection: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn every_simulated_device_decodes_cleanly_at_its_rate() {
-    let path = scratch("rates").join("sim.mcap");
+    let dir = scratch("rates");
+    let path = dir.join("sim.mcap");
     simulate("3", "4", "10", &path);
     let inspection: Value =
         serde_json::from_slice(&dagr(&["inspect", "--json", path.to_str().unwrap()]).stdout)
@@ -86,7 +104,8 @@ fn every_simulated_device_decodes_cleanly_at_its_rate() {
 
 #[test]
 fn replayed_simulation_carries_radar_points_csi_and_tag_phases_with_labels() {
-    let path = scratch("replay").join("sim.mcap");
+    let dir = scratch("replay");
+    let path = dir.join("sim.mcap");
     simulate("5", "1", "6", &path);
     let out = dagr(&["replay", "--max", "--json", path.to_str().unwrap()]);
     let lines: Vec<Value> = String::from_utf8(out.stdout)
@@ -154,7 +173,8 @@ fn other_rooms_place_the_devices_differently() {
 
 #[test]
 fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
-    let path = scratch("intel").join("sim.mcap");
+    let dir = scratch("intel");
+    let path = dir.join("sim.mcap");
     let out = path.to_str().unwrap();
     dagr(&[
         "sim",
@@ -203,7 +223,8 @@ fn csi_receivers_can_log_intel5300_records_at_a_chosen_rate() {
 
 #[test]
 fn a_csi_rate_outside_the_range_is_refused() {
-    let path = scratch("badrate").join("sim.mcap");
+    let dir = scratch("badrate");
+    let path = dir.join("sim.mcap");
     let out = Command::new(env!("CARGO_BIN_EXE_dagr"))
         .args([
             "sim",
@@ -366,7 +387,6 @@ fn a_radar_cfg_makes_the_simulated_radar_the_real_iwr1642s() {
         default.iter().flat_map(|f| &f.1).any(|p| p.0 != 0.0),
         "3D points"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -408,5 +428,4 @@ fn a_bad_radar_cfg_is_refused_naming_its_file_and_line_before_out_is_touched() {
         "{err}"
     );
     assert_eq!(std::fs::read(&kept).unwrap(), b"an earlier capture");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
