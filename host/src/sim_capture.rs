@@ -7,9 +7,9 @@
 //! this module must not know the physics (that is `dagr-sim`), only captures and formats.
 //!
 //! # Memory
-//! The capture is written as the world plays: a chunk leaves memory every simulated second.
-//! What stays for the whole run is the world's own plan and the MCAP summary's index (one
-//! entry per chunk, written at the end).
+//! The capture is written as the world plays: a chunk leaves memory every simulated second,
+//! and the world draws its plan as it plays. What grows with the run is the MCAP summary's
+//! index (one entry per chunk written, written at the end).
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

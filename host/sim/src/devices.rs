@@ -138,7 +138,7 @@ impl RoomDevices {
         options: &DeviceOptions,
     ) -> Result<RoomDevices, InvalidConfig> {
         let room = world.room();
-        let horizon = world.schedule().items.last().map_or(0.0, |s| s.end) + SPELL_MARGIN_S;
+        let horizon = world.plan_end() + SPELL_MARGIN_S;
         let spells = |device: u64| Spells::draw(seed, device, horizon);
         let mut radar = RadarDevice::new(seed);
         if let Some(cfg) = &options.radar {
@@ -342,18 +342,19 @@ impl DeviceRenderer for CsiDevice {
         self.body.clear();
         scene.body_at(t, &mut self.body);
         let local_us = self.clock.micros_u32(t);
-        let mut bytes = Vec::new();
+        let before = out.len();
         let (room, link, body) = (scene.room(), self.link, &self.body);
         let rendered = match self.output {
             CsiOutput::Esp32Rows => self
                 .renderer
-                .render_packet(room, link, body, t, local_us, &mut bytes),
+                .render_packet(room, link, body, t, local_us, out),
             CsiOutput::Intel5300 => self
                 .renderer
-                .render_intel(room, link, body, t, local_us, &mut bytes),
+                .render_intel(room, link, body, t, local_us, out),
         };
-        if rendered.is_ok() {
-            out.extend_from_slice(&bytes);
+        if rendered.is_err() {
+            // A packet that could not be rendered is lost whole.
+            out.truncate(before);
         }
     }
 }

@@ -35,9 +35,9 @@ pub const RX_ANTENNAS: usize = 3;
 /// Espressif's MAC prefix, for the simulated receivers.
 const ESPRESSIF_OUI: [u8; 3] = [0x24, 0x0A, 0xC4];
 /// First bytes of every simulated tag's EPC ("DA6" for dagr), then room id, then tag index.
-const EPC_PREFIX: [u8; 2] = [0xDA, 0x60];
+pub const EPC_PREFIX: [u8; 2] = [0xDA, 0x60];
 /// First bytes of an object tag's EPC: sorts before [`EPC_PREFIX`].
-const OBJECT_EPC_PREFIX: [u8; 2] = [0xDA, 0x0B];
+pub const OBJECT_EPC_PREFIX: [u8; 2] = [0xDA, 0x0B];
 
 /// The floor rectangle where activities happen, m.
 #[derive(Debug, Clone, Copy, PartialEq)]

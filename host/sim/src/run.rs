@@ -23,9 +23,10 @@
 //!
 //! # Memory
 //! Bytes leave the loop as soon as nothing can arrive before them: what waits is the chunks
-//! still in flight (delivery delays are milliseconds). Labels are built from the schedule
-//! as their activities start, none held ahead. What stays for the whole run is the world's
-//! own plan (schedule, motions, micro-motion, spells).
+//! still in flight (delivery delays are milliseconds). Labels are built from the activities
+//! as they start, none held ahead. The world's plan (activities, motions, micro-motion) and
+//! the devices' spells are drawn as scene time advances and forgotten behind it, so nothing
+//! here grows with the duration.
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +36,7 @@ use dagr_classes::Label;
 use rand_chacha::ChaCha8Rng;
 
 use super::draw::{exponential, seeded, uniform, Stream};
-use super::scenario::Scheduled;
+use super::scenario::{Activities, ActivityDraw, Scheduled};
 use super::scene::Scene;
 use super::world::World;
 
@@ -305,32 +306,40 @@ enum Due {
 }
 
 /// The schedule's labels, each built when its start comes rather than all held ahead
-/// (the schedule is in start order); activities cut short by the end of the run are
-/// labeled up to the end.
-struct DueLabels<'a> {
-    items: &'a [Scheduled],
-    next: usize,
+/// (the activities are drawn in start order); activities cut short by the end of the run
+/// are labeled up to the end.
+struct DueLabels {
+    draw: ActivityDraw,
+    /// The next activity, drawn and not yet handed over.
+    next: Option<Scheduled>,
     duration: f64,
 }
 
-impl DueLabels<'_> {
+impl DueLabels {
+    fn new(activities: &Activities, duration: f64) -> DueLabels {
+        let mut draw = activities.draw();
+        DueLabels {
+            next: draw.next(),
+            draw,
+            duration,
+        }
+    }
+
     /// Arrival of the next label, ns (`None`: no activity starts before the end).
     fn next_ns(&self) -> Option<u64> {
-        self.items
-            .get(self.next)
+        self.next
             .filter(|s| s.start < self.duration)
             .map(|s| nanos(s.start))
     }
 
-    /// The next label (call after [`next_ns`](Self::next_ns) said there is one).
-    fn take(&mut self) -> Label {
-        let item = &self.items[self.next];
-        self.next += 1;
-        Label {
-            start: item.start,
+    /// The next label (after [`next_ns`](Self::next_ns) said there is one).
+    fn take(&mut self) -> Option<Label> {
+        let item = self.next.take()?;
+        self.next = self.draw.next();
+        Some(Label {
             end: item.end.min(self.duration),
-            class: item.activity.name().to_string(),
-        }
+            ..item.label()
+        })
     }
 }
 
@@ -340,7 +349,7 @@ fn next_due(queue: &mut InFlight, labels: &mut DueLabels, limit_ns: u64) -> Opti
     let chunk_ns = queue.peek().map(|Reverse((log, _, _))| *log);
     match labels.next_ns() {
         Some(label_ns) if label_ns <= limit_ns && chunk_ns.is_none_or(|c| label_ns <= c) => {
-            Some((label_ns, Due::Label(labels.take())))
+            labels.take().map(|label| (label_ns, Due::Label(label)))
         }
         _ if chunk_ns.is_some_and(|c| c <= limit_ns) => queue
             .pop()
@@ -362,11 +371,7 @@ pub fn play<S: RunSink>(
     sink: &mut S,
 ) -> Result<u64, PlayError<S::Error>> {
     let streams: Vec<DeviceStream> = renderers.iter().map(|r| r.stream()).collect();
-    let mut labels = DueLabels {
-        items: &world.schedule().items,
-        next: 0,
-        duration,
-    };
+    let mut labels = DueLabels::new(world.activities(), duration);
     let mut queue = InFlight::new();
     let mut order = 0u64;
     let mut deliveries: Vec<Delivery> = streams

@@ -16,6 +16,10 @@
 //! 8.0 10.5  sitting_down
 //! ```
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dagr_classes::Label;
+use rand_chacha::ChaCha8Rng;
 
 use super::activity::{typical_duration, Activity};
 use super::draw::{seeded, uniform, Stream};
@@ -29,6 +33,17 @@ pub struct Scheduled {
     pub end: f64,
     /// What is done.
     pub activity: Activity,
+}
+
+impl Scheduled {
+    /// The ground-truth label of this activity.
+    pub fn label(&self) -> Label {
+        Label {
+            start: self.start,
+            end: self.end,
+            class: self.activity.name().to_string(),
+        }
+    }
 }
 
 /// Activities in time order, not overlapping.
@@ -125,52 +140,164 @@ impl Schedule {
     /// one; `standing_up` only ever follows `sitting_down` (a seated pause of
     /// [`SEATED_GAP`] between them), and a fall is followed by [`GET_UP_GAP`] to get up
     /// before anything else. The first starts after one gap, and the last ends by
-    /// `duration` (cut short if at least its shortest typical duration fits).
+    /// `duration` (cut short if at least its shortest typical duration fits). Held whole:
+    /// [`RandomDraw`] yields the same activities one at a time.
     pub fn random(seed: u64, duration: f64) -> Schedule {
-        let mut rng = seeded(Stream::Schedule, seed, 0);
-        let mut items: Vec<Scheduled> = Vec::new();
-        let mut t = uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
-        let drawable: Vec<Activity> = Activity::ALL
-            .into_iter()
-            .filter(|a| *a != Activity::StandingUp)
-            .collect();
-        loop {
-            let previous = items.last().map(|i| i.activity);
-            let activity = if previous == Some(Activity::SittingDown) {
-                Activity::StandingUp
-            } else {
-                loop {
-                    let k = (uniform(&mut rng, 0.0, 1.0) * drawable.len() as f64) as usize;
-                    let pick = drawable[k % drawable.len()];
-                    if !(pick == Activity::EmptyRoom && previous == Some(Activity::EmptyRoom)) {
-                        break pick;
-                    }
-                }
-            };
-            let (lo, hi) = typical_duration(activity);
-            let end = (t + uniform(&mut rng, lo, hi)).min(duration);
-            if end - t < lo {
-                break;
-            }
-            items.push(Scheduled {
-                start: t,
-                end,
-                activity,
-            });
-            let gap = match activity {
-                Activity::SittingDown => SEATED_GAP,
-                Activity::Falling => GET_UP_GAP,
-                _ => RANDOM_GAP,
-            };
-            t = end + uniform(&mut rng, gap.0, gap.1);
+        Schedule {
+            items: RandomDraw::new(seed, duration).collect(),
         }
-        Schedule { items }
     }
 
     /// The activity under way at `t`, if any.
     pub fn at(&self, t: f64) -> Option<&Scheduled> {
         let i = self.items.partition_point(|s| s.end <= t);
         self.items.get(i).filter(|s| s.start <= t)
+    }
+}
+
+/// [`Schedule::random`]'s activities drawn one at a time, in time order, from the same
+/// random stream in the same order: a run of any length holds only the activity it is at.
+#[derive(Debug, Clone)]
+pub struct RandomDraw {
+    rng: ChaCha8Rng,
+    /// Start of the next activity, s.
+    t: f64,
+    duration: f64,
+    previous: Option<Activity>,
+    /// The activities drawn from (all but `standing_up`, which follows `sitting_down`).
+    drawable: Vec<Activity>,
+    done: bool,
+}
+
+impl RandomDraw {
+    /// The draw of [`Schedule::random`]`(seed, duration)`, at its first activity.
+    pub fn new(seed: u64, duration: f64) -> RandomDraw {
+        let mut rng = seeded(Stream::Schedule, seed, 0);
+        let t = uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+        RandomDraw {
+            rng,
+            t,
+            duration,
+            previous: None,
+            drawable: Activity::ALL
+                .into_iter()
+                .filter(|a| *a != Activity::StandingUp)
+                .collect(),
+            done: false,
+        }
+    }
+}
+
+impl Iterator for RandomDraw {
+    type Item = Scheduled;
+
+    fn next(&mut self) -> Option<Scheduled> {
+        if self.done {
+            return None;
+        }
+        let rng = &mut self.rng;
+        let activity = if self.previous == Some(Activity::SittingDown) {
+            Activity::StandingUp
+        } else {
+            loop {
+                let n = self.drawable.len();
+                let k = (uniform(rng, 0.0, 1.0) * n as f64) as usize;
+                let pick = self.drawable[k % n];
+                if !(pick == Activity::EmptyRoom && self.previous == Some(Activity::EmptyRoom)) {
+                    break pick;
+                }
+            }
+        };
+        let (lo, hi) = typical_duration(activity);
+        let start = self.t;
+        let end = (start + uniform(rng, lo, hi)).min(self.duration);
+        if end - start < lo {
+            self.done = true;
+            return None;
+        }
+        let gap = match activity {
+            Activity::SittingDown => SEATED_GAP,
+            Activity::Falling => GET_UP_GAP,
+            _ => RANDOM_GAP,
+        };
+        self.t = end + uniform(rng, gap.0, gap.1);
+        self.previous = Some(activity);
+        Some(Scheduled {
+            start,
+            end,
+            activity,
+        })
+    }
+}
+
+/// The activities a world plays: a schedule held whole (a scenario file) or a random one
+/// drawn as it is played, so a run's memory does not grow with its duration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activities {
+    /// A schedule held whole.
+    Listed(Arc<[Scheduled]>),
+    /// [`Schedule::random`]`(seed, duration)`, drawn by [`RandomDraw`].
+    Random {
+        /// The schedule's seed.
+        seed: u64,
+        /// The run's length, s.
+        duration: f64,
+    },
+}
+
+impl From<Schedule> for Activities {
+    fn from(schedule: Schedule) -> Activities {
+        Activities::Listed(schedule.items.into())
+    }
+}
+
+impl Activities {
+    /// [`Schedule::random`]`(seed, duration)`, drawn as it is played.
+    pub fn random(seed: u64, duration: f64) -> Activities {
+        Activities::Random { seed, duration }
+    }
+
+    /// The activities from the first, in time order.
+    pub fn draw(&self) -> ActivityDraw {
+        match self {
+            Activities::Listed(items) => ActivityDraw::Listed(items.clone(), 0),
+            Activities::Random { seed, duration } => {
+                ActivityDraw::Random(Box::new(RandomDraw::new(*seed, *duration)))
+            }
+        }
+    }
+
+    /// The end of the last activity, s (`None`: there is none). A random schedule is drawn
+    /// through for it, keeping nothing.
+    pub fn last_end(&self) -> Option<f64> {
+        match self {
+            Activities::Listed(items) => items.last().map(|s| s.end),
+            Activities::Random { .. } => self.draw().last().map(|s| s.end),
+        }
+    }
+}
+
+/// [`Activities`] one at a time, in time order.
+#[derive(Debug, Clone)]
+pub enum ActivityDraw {
+    /// The next index into a listed schedule.
+    Listed(Arc<[Scheduled]>, usize),
+    /// A random schedule's draw (boxed: a random stream's state is a few hundred bytes).
+    Random(Box<RandomDraw>),
+}
+
+impl Iterator for ActivityDraw {
+    type Item = Scheduled;
+
+    fn next(&mut self) -> Option<Scheduled> {
+        match self {
+            ActivityDraw::Listed(items, next) => {
+                let item = items.get(*next).copied();
+                *next += 1;
+                item
+            }
+            ActivityDraw::Random(draw) => draw.next(),
+        }
     }
 }
 
@@ -288,6 +415,63 @@ mod tests {
                 }
             }
             assert_ne!(s.items[0].activity, Activity::StandingUp);
+        }
+    }
+
+    /// `Schedule::random` as it was written before the schedule was drawn one activity at
+    /// a time: the reference the draw must reproduce draw for draw.
+    fn random_whole(seed: u64, duration: f64) -> Schedule {
+        let mut rng = seeded(Stream::Schedule, seed, 0);
+        let mut items: Vec<Scheduled> = Vec::new();
+        let mut t = uniform(&mut rng, RANDOM_GAP.0, RANDOM_GAP.1);
+        let drawable: Vec<Activity> = Activity::ALL
+            .into_iter()
+            .filter(|a| *a != Activity::StandingUp)
+            .collect();
+        loop {
+            let previous = items.last().map(|i| i.activity);
+            let activity = if previous == Some(Activity::SittingDown) {
+                Activity::StandingUp
+            } else {
+                loop {
+                    let k = (uniform(&mut rng, 0.0, 1.0) * drawable.len() as f64) as usize;
+                    let pick = drawable[k % drawable.len()];
+                    if !(pick == Activity::EmptyRoom && previous == Some(Activity::EmptyRoom)) {
+                        break pick;
+                    }
+                }
+            };
+            let (lo, hi) = typical_duration(activity);
+            let end = (t + uniform(&mut rng, lo, hi)).min(duration);
+            if end - t < lo {
+                break;
+            }
+            items.push(Scheduled {
+                start: t,
+                end,
+                activity,
+            });
+            let gap = match activity {
+                Activity::SittingDown => SEATED_GAP,
+                Activity::Falling => GET_UP_GAP,
+                _ => RANDOM_GAP,
+            };
+            t = end + uniform(&mut rng, gap.0, gap.1);
+        }
+        Schedule { items }
+    }
+
+    #[test]
+    fn drawn_one_at_a_time_a_random_schedule_is_the_one_held_whole() {
+        for (seed, duration) in [(0, 5.0), (3, 600.0), (11, 3600.0)] {
+            let whole = random_whole(seed, duration);
+            assert_eq!(Schedule::random(seed, duration), whole);
+            let drawn = Activities::random(seed, duration);
+            assert_eq!(drawn.draw().collect::<Vec<_>>(), whole.items);
+            assert_eq!(drawn.last_end(), whole.items.last().map(|s| s.end));
+            let listed = Activities::from(whole.clone());
+            assert_eq!(listed.draw().collect::<Vec<_>>(), whole.items);
+            assert_eq!(listed.last_end(), drawn.last_end());
         }
     }
 

@@ -11,11 +11,13 @@
 //! `empty_room` activity removes the person for its duration and its halves of the
 //! neighbouring gaps (they leave or enter at the gap's middle). Before the first activity
 //! they hold its start pose, after the last its end pose. A person present always breathes
-//! (chest and abdomen 5 mm and 3 mm at the subject's rate) and shows [`micro`] motion.
+//! (chest and abdomen 5 mm and 3 mm at the subject's rate) and shows [`micro`](super::micro) motion.
 //!
 //! The person's phone and the room's cup carry RFID tags ([`Object`]): the cup is in the
 //! acting hand while drinking, the phone at the acting hand during a phone call, in the
 //! right trouser pocket otherwise, and out of the room with the person.
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::f64::consts::PI;
 
 use super::activity::{smoothstep, Activity, Motion};
@@ -23,7 +25,7 @@ use super::body::{floor_deficit, part, scatterers, Pose, Segments, Subject, RIGH
 use super::draw::{seeded, Stream};
 use super::geometry::Vec3;
 use super::micro::MicroMotion;
-use super::scenario::Schedule;
+use super::scenario::{Activities, ActivityDraw, Scheduled};
 use super::scene::{MovedTag, Object, Room, Scatterer, Scene};
 use dagr_classes::Label;
 
@@ -33,15 +35,41 @@ pub const VELOCITY_STEP: f64 = 1e-3;
 const BREATHING: (f64, f64) = (0.005, 0.003);
 
 /// A room, a person and what they do when (see the [module doc](self)).
+///
+/// The activities, their motions and the micro-motion are drawn as the scene is asked
+/// about later times (its plan), so a world holds what is under way, not the whole run.
+/// That drawing is a cache behind `&self` (the renderers see the world as a [`Scene`]):
+/// what the world answers for a time depends on that time alone, never on the order of
+/// the questions, because each random stream is drawn in its own fixed order.
 #[derive(Debug, Clone)]
 pub struct World {
     room: Room,
     subject: Subject,
     segments: Segments,
-    schedule: Schedule,
-    motions: Vec<Motion>,
+    activities: Activities,
+    seed: u64,
+    /// End of the last activity, s (0 without any).
+    plan_end: f64,
+    plan: RefCell<Plan>,
+}
+
+/// The part of the run a world holds: a window of consecutive activities with their
+/// motions, and the micro-motion's events.
+#[derive(Debug, Clone)]
+struct Plan {
+    draw: ActivityDraw,
+    /// Index in the whole schedule of `items[0]`.
+    first: usize,
+    items: VecDeque<Scheduled>,
+    motions: VecDeque<Motion>,
+    /// No activity is left to draw.
+    drawn_all: bool,
     micro: MicroMotion,
 }
+
+/// How long an activity over is kept after the next one is over too, s: a look back
+/// within it is answered from memory, one further back draws the plan again from the start.
+const KEEP_S: f64 = 10.0;
 
 /// Where the body comes from at one instant.
 enum Source<'a> {
@@ -64,39 +92,35 @@ const POCKET: Vec3 = Vec3::new(0.08, 0.05, -0.1);
 const IN_HAND: Vec3 = Vec3::new(0.0, 0.0, 0.04);
 
 impl World {
-    /// Builds the world; each scheduled activity gets its own motion drawn from `seed`.
-    pub fn new(room: Room, subject: Subject, schedule: Schedule, seed: u64) -> World {
-        let mut motions: Vec<Motion> = schedule
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let mut rng = seeded(Stream::Motion, seed, i as u64);
-                Motion::new(
-                    item.activity,
-                    item.end - item.start,
-                    &subject,
-                    &room,
-                    &mut rng,
-                )
-            })
-            .collect();
-        link_motions(&mut motions, &schedule, &subject);
-        let horizon = schedule.items.last().map_or(0.0, |s| s.end) + 60.0;
+    /// Builds the world playing `activities` (a [`Schedule`](super::scenario::Schedule) or
+    /// [`Activities::random`]);
+    /// each activity gets its own motion drawn from `seed`. A random schedule is drawn
+    /// through once here for its end (the micro-motion and the devices' spells run a minute
+    /// past it), keeping nothing.
+    pub fn new(
+        room: Room,
+        subject: Subject,
+        activities: impl Into<Activities>,
+        seed: u64,
+    ) -> World {
+        let activities = activities.into();
+        let plan_end = activities.last_end().unwrap_or(0.0);
+        let micro = MicroMotion::new(&subject, seed, plan_end + 60.0);
         World {
             segments: subject.segments(),
-            micro: MicroMotion::new(&subject, seed, horizon),
+            plan: RefCell::new(Plan::new(&activities, micro)),
+            plan_end,
+            activities,
+            seed,
             room,
             subject,
-            schedule,
-            motions,
         }
     }
 
     /// This world with its person free of [`micro`](super::micro) motion (breathing only):
     /// for checks of one motion in isolation.
     pub fn without_micro_motion(mut self) -> World {
-        self.micro = MicroMotion::none();
+        self.plan.get_mut().micro = MicroMotion::none();
         self
     }
 
@@ -105,37 +129,52 @@ impl World {
         &self.subject
     }
 
-    /// The schedule being played.
-    pub fn schedule(&self) -> &Schedule {
-        &self.schedule
+    /// The activities being played.
+    pub fn activities(&self) -> &Activities {
+        &self.activities
+    }
+
+    /// End of the last activity, s (0 when there is none).
+    pub fn plan_end(&self) -> f64 {
+        self.plan_end
     }
 
     /// The ground truth at `t`: the activity under way, `None` in idle gaps.
     pub fn label_at(&self, t: f64) -> Option<Activity> {
-        self.schedule.at(t).map(|s| s.activity)
+        let mut plan = self.plan.borrow_mut();
+        let next = self.reach(&mut plan, t);
+        plan.item(next).filter(|s| s.start <= t).map(|s| s.activity)
     }
 
-    /// Every label of the schedule, in time order.
+    /// Every label of the schedule, in time order (drawn anew: a list as long as the run).
     pub fn labels(&self) -> Vec<Label> {
-        self.schedule
-            .items
-            .iter()
-            .map(|s| Label {
-                start: s.start,
-                end: s.end,
-                class: s.activity.name().to_string(),
-            })
-            .collect()
+        self.activities.draw().map(|s| s.label()).collect()
     }
 
     /// The pose at `t` (`None`: nobody in the room), without breathing.
     pub fn pose_at(&self, t: f64) -> Option<Pose> {
-        match self.source(t) {
+        let mut plan = self.plan.borrow_mut();
+        let next = self.reach(&mut plan, t);
+        match plan.source(next, t) {
             Source::Absent => None,
             Source::Moving(motion, tau) => motion.pose_at(tau),
             Source::Holding(pose) => Some(pose),
             Source::Between(from, to, u) => Some(self.transition(&from, &to, u)),
         }
+    }
+
+    /// Makes `plan` hold the activities around `t` and returns the index of the first
+    /// activity not over by `t` (the whole schedule's count when all are).
+    fn reach(&self, plan: &mut Plan, t: f64) -> usize {
+        if plan.first > 0 && plan.items.front().is_some_and(|s| s.end > t) {
+            plan.restart(&self.activities);
+        }
+        while !plan.drawn_all && plan.items.back().is_none_or(|s| s.end <= t) {
+            plan.draw_next(&self.subject, &self.room, self.seed);
+            plan.forget_before(t - KEEP_S);
+        }
+        plan.forget_before(t - KEEP_S);
+        plan.first + plan.items.partition_point(|s| s.end <= t)
     }
 
     /// The pose `u` of the way from `from` to `to` (see the [module doc](self)).
@@ -172,35 +211,6 @@ impl World {
         pose
     }
 
-    fn source(&self, t: f64) -> Source<'_> {
-        let items = &self.schedule.items;
-        let next = items.partition_point(|s| s.end <= t);
-        if let Some(item) = items.get(next).filter(|s| s.start <= t) {
-            return Source::Moving(&self.motions[next], t - item.start);
-        }
-        let held = match (next.checked_sub(1), items.get(next)) {
-            (None, None) => None,
-            (Some(prev), None) => self.motions[prev].pose_at(f64::INFINITY),
-            (None, Some(_)) => self.motions[next].pose_at(0.0),
-            (Some(prev), Some(after)) => {
-                let (from, to) = (
-                    self.motions[prev].pose_at(f64::INFINITY),
-                    self.motions[next].pose_at(0.0),
-                );
-                if let (Some(from), Some(to)) = (from, to) {
-                    let u = (t - items[prev].end) / (after.start - items[prev].end);
-                    return Source::Between(from, to, u.clamp(0.0, 1.0));
-                }
-                if t < (items[prev].end + after.start) / 2.0 {
-                    from
-                } else {
-                    to
-                }
-            }
-        };
-        held.map_or(Source::Absent, Source::Holding)
-    }
-
     /// Moves chest and abdomen by the breath at `t` (positions and velocities).
     fn breathe(&self, t: f64, yaw: f64, body: &mut [Scatterer]) {
         let forward = Vec3::new(0.0, 1.0, 0.0).rotate_z(yaw);
@@ -230,20 +240,20 @@ impl Scene for World {
         let first = out.len();
         scatterers(&self.subject, &before, &j(now), &after, h, out);
         self.breathe(t, now.yaw, &mut out[first..]);
-        self.micro.apply(t, &mut out[first..]);
+        self.plan.borrow_mut().micro.apply(t, &mut out[first..]);
     }
 
     fn moved_tags(&self, t: f64, body: &[Scatterer], out: &mut Vec<MovedTag>) {
-        let doing = self.schedule.at(t).map(|s| s.activity);
-        let acting = self
-            .schedule
-            .items
-            .partition_point(|s| s.end <= t)
-            .min(self.motions.len().saturating_sub(1));
-        let hand = self
-            .motions
-            .get(acting)
-            .and_then(|m| body.get(part::HAND[m.acting_side()]));
+        let (doing, acting_side) = {
+            let mut plan = self.plan.borrow_mut();
+            let next = self.reach(&mut plan, t);
+            let doing = plan.item(next).filter(|s| s.start <= t).map(|s| s.activity);
+            // The activity under way or next; after the last, the last.
+            let drawn = plan.first + plan.items.len();
+            let acting = next.min(drawn.saturating_sub(1));
+            (doing, plan.motion(acting).map(Motion::acting_side))
+        };
+        let hand = acting_side.and_then(|side| body.get(part::HAND[side]));
         for (index, tag) in self.room.rfid.tags.iter().enumerate() {
             let pose = match tag.object {
                 None => continue,
@@ -279,29 +289,119 @@ fn body_yaw(body: &[Scatterer]) -> f64 {
     }
 }
 
-/// Places each instance within walking reach of where the previous one ended (moving it
-/// towards that point when it is too far for the gap), and standing up where one sat down.
-fn link_motions(motions: &mut [Motion], schedule: &Schedule, subject: &Subject) {
-    let items = &schedule.items;
-    for i in 1..motions.len().min(items.len()) {
-        let (done, rest) = motions.split_at_mut(i);
-        let (prev, motion) = (&done[i - 1], &mut rest[0]);
-        if items[i - 1].activity == Activity::SittingDown
-            && items[i].activity == Activity::StandingUp
-        {
-            motion.continue_from(prev);
-            continue;
+impl Plan {
+    fn new(activities: &Activities, micro: MicroMotion) -> Plan {
+        Plan {
+            draw: activities.draw(),
+            first: 0,
+            items: VecDeque::new(),
+            motions: VecDeque::new(),
+            drawn_all: false,
+            micro,
         }
-        let (Some(end), Some(start)) = (prev.pose_at(f64::INFINITY), motion.pose_at(0.0)) else {
-            continue;
+    }
+
+    /// Back to before the first activity (the micro-motion keeps its own window).
+    fn restart(&mut self, activities: &Activities) {
+        self.draw = activities.draw();
+        self.first = 0;
+        self.items.clear();
+        self.motions.clear();
+        self.drawn_all = false;
+    }
+
+    /// Draws the next activity and its motion, linked to the previous one.
+    fn draw_next(&mut self, subject: &Subject, room: &Room, seed: u64) {
+        let Some(item) = self.draw.next() else {
+            self.drawn_all = true;
+            return;
         };
-        let gap = (items[i].start - items[i - 1].end).max(0.0);
-        let reach = subject.walking_speed * REACH_FRACTION * gap;
-        let apart = Vec3::new(start.root.x - end.root.x, start.root.y - end.root.y, 0.0);
-        let distance = apart.norm();
-        if distance > reach {
-            motion.shift(apart.unit() * -(distance - reach));
+        let index = (self.first + self.items.len()) as u64;
+        let mut rng = seeded(Stream::Motion, seed, index);
+        let duration = item.end - item.start;
+        let mut motion = Motion::new(item.activity, duration, subject, room, &mut rng);
+        if let (Some(before), Some(previous)) = (self.items.back(), self.motions.back()) {
+            link(previous, before, &mut motion, &item, subject);
         }
+        self.items.push_back(item);
+        self.motions.push_back(motion);
+    }
+
+    /// Drops the activities before the last one over by `t` (a jump far ahead holds no
+    /// more than a step).
+    fn forget_before(&mut self, t: f64) {
+        while self.items.len() > 1 && self.items[1].end <= t {
+            self.items.pop_front();
+            self.motions.pop_front();
+            self.first += 1;
+        }
+    }
+
+    /// Activity `i` of the whole schedule, if held.
+    fn item(&self, i: usize) -> Option<&Scheduled> {
+        self.items.get(i.checked_sub(self.first)?)
+    }
+
+    /// The motion of activity `i`, if held.
+    fn motion(&self, i: usize) -> Option<&Motion> {
+        self.motions.get(i.checked_sub(self.first)?)
+    }
+
+    /// Where the body comes from at `t`, `next` being the first activity not over by then.
+    fn source(&self, next: usize, t: f64) -> Source<'_> {
+        if let Some(item) = self.item(next).filter(|s| s.start <= t) {
+            if let Some(motion) = self.motion(next) {
+                return Source::Moving(motion, t - item.start);
+            }
+        }
+        let previous = next
+            .checked_sub(1)
+            .and_then(|i| Some((self.item(i)?, self.motion(i)?)));
+        let following = self.item(next).zip(self.motion(next));
+        let held = match (previous, following) {
+            (None, None) => None,
+            (Some((_, before)), None) => before.pose_at(f64::INFINITY),
+            (None, Some((_, after))) => after.pose_at(0.0),
+            (Some((ended, before)), Some((starts, after))) => {
+                let (from, to) = (before.pose_at(f64::INFINITY), after.pose_at(0.0));
+                if let (Some(from), Some(to)) = (from, to) {
+                    let u = (t - ended.end) / (starts.start - ended.end);
+                    return Source::Between(from, to, u.clamp(0.0, 1.0));
+                }
+                if t < (ended.end + starts.start) / 2.0 {
+                    from
+                } else {
+                    to
+                }
+            }
+        };
+        held.map_or(Source::Absent, Source::Holding)
+    }
+}
+
+/// Places `motion` (of `item`) within walking reach of where `previous` (of `before`)
+/// ended, moving it towards that point when it is too far for the gap, and standing up
+/// where one sat down.
+fn link(
+    previous: &Motion,
+    before: &Scheduled,
+    motion: &mut Motion,
+    item: &Scheduled,
+    subject: &Subject,
+) {
+    if before.activity == Activity::SittingDown && item.activity == Activity::StandingUp {
+        motion.continue_from(previous);
+        return;
+    }
+    let (Some(end), Some(start)) = (previous.pose_at(f64::INFINITY), motion.pose_at(0.0)) else {
+        return;
+    };
+    let gap = (item.start - before.end).max(0.0);
+    let reach = subject.walking_speed * REACH_FRACTION * gap;
+    let apart = Vec3::new(start.root.x - end.root.x, start.root.y - end.root.y, 0.0);
+    let distance = apart.norm();
+    if distance > reach {
+        motion.shift(apart.unit() * -(distance - reach));
     }
 }
 

@@ -15,7 +15,7 @@ use dagr_host::clock::GatewayClock;
 use dagr_host::dataset::label_at;
 use dagr_host::recognize::live::Labeler;
 use dagr_host::runtime::watch_signals;
-use dagr_sim::scenario::Schedule;
+use dagr_sim::scenario::Activities;
 use dagr_sim::serve::VirtualDevices;
 use dagr_sim::world::World;
 use dagr_sim::{body::Subject, Room};
@@ -68,11 +68,11 @@ pub fn run(args: &DemoArgs) -> Outcome {
     )?;
     let interrupt = watch_signals()?;
     let recognizer = open_model(&config)?;
-    let schedule = Schedule::random(args.seed, args.duration.unwrap_or(OPEN_ENDED_SCHEDULE_S));
+    let activities = Activities::random(args.seed, args.duration.unwrap_or(OPEN_ENDED_SCHEDULE_S));
     let world = World::new(
         Room::generate(args.room),
         Subject::generate(args.subject),
-        schedule,
+        activities,
         args.seed,
     );
     let labels = world.labels();

@@ -253,7 +253,8 @@ enum DatasetCommand {
 /// Longest `dagr record --duration`, s (ten years; beyond it, leave --duration out).
 pub const MAX_RECORD_S: f64 = 3.2e8;
 #[cfg(feature = "sim")]
-/// Longest simulated run, s (about 11.6 days: the schedule is built up front).
+/// Longest simulated run, s (about 11.6 days; the plan is drawn as the run plays, but a
+/// random schedule is drawn through once for its end before the first byte).
 pub const MAX_SIM_S: f64 = 1e6;
 /// Window lengths `dataset export` accepts, s.
 pub const WINDOW_S: (f64, f64) = (0.05, 60.0);

@@ -10,7 +10,7 @@ use dagr_sim::csi::{CsiBandwidth, SecondaryChannel};
 use dagr_sim::devices::{CsiOutput, DeviceOptions, RadarCfg};
 use dagr_sim::radar::RadarConfig;
 use dagr_sim::run::renderers_with;
-use dagr_sim::scenario::Schedule;
+use dagr_sim::scenario::{Activities, Schedule};
 use dagr_sim::world::World;
 use dagr_sim::{body::Subject, Room};
 
@@ -149,12 +149,12 @@ impl SimArgs {
 }
 
 impl SceneArgs {
-    /// The world these arguments describe, playing `schedule`.
-    pub fn world(&self, schedule: Schedule) -> World {
+    /// The world these arguments describe, playing `activities`.
+    pub fn world(&self, activities: Activities) -> World {
         World::new(
             Room::generate(self.room),
             Subject::generate(self.subject),
-            schedule,
+            activities,
             self.seed,
         )
     }
@@ -246,9 +246,10 @@ fn radar_cfg(path: &Path) -> Result<(RadarCfg, String), super::Failure> {
     Ok((RadarCfg { file, config }, text))
 }
 
-/// The schedule to play and for how long: a scenario runs to its last activity's end plus
-/// one second unless `--duration` says otherwise; a random schedule needs `--duration`.
-fn schedule_and_duration(scene: &SceneArgs) -> Result<(Schedule, f64), super::Failure> {
+/// The activities to play and for how long: a scenario runs to its last activity's end
+/// plus one second unless `--duration` says otherwise; a random schedule needs `--duration`
+/// and is drawn as the run plays.
+fn schedule_and_duration(scene: &SceneArgs) -> Result<(Activities, f64), super::Failure> {
     let duration = scene.duration;
     match &scene.scenario {
         Some(path) => {
@@ -262,12 +263,12 @@ fn schedule_and_duration(scene: &SceneArgs) -> Result<(Schedule, f64), super::Fa
                 ))
                 .into());
             }
-            Ok((schedule, duration.unwrap_or(end)))
+            Ok((schedule.into(), duration.unwrap_or(end)))
         }
         None => {
             let duration = duration
                 .ok_or_else(|| UsageError("--duration S is required without --scenario".into()))?;
-            Ok((Schedule::random(scene.seed, duration), duration))
+            Ok((Activities::random(scene.seed, duration), duration))
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dagr_host::runtime::{watch_signals, Interrupt};
 use dagr_sim::csi::CsiBandwidth;
-use dagr_sim::scenario::Schedule;
+use dagr_sim::scenario::{Activities, Schedule};
 use dagr_sim::serve::{ServedLabel, VirtualDevices};
 
 use super::sim::SimArgs;
@@ -21,9 +21,9 @@ pub fn serve(args: &SimArgs) -> Outcome {
     let scene = &args.scene;
     let csi_bandwidth = args.csi_bandwidth()?;
     let duration = scene.duration;
-    let schedule = match &scene.scenario {
-        Some(path) => Schedule::load(Path::new(path))?,
-        None => Schedule::random(scene.seed, duration.unwrap_or(OPEN_ENDED_SCHEDULE_S)),
+    let activities = match &scene.scenario {
+        Some(path) => Schedule::load(Path::new(path))?.into(),
+        None => Activities::random(scene.seed, duration.unwrap_or(OPEN_ENDED_SCHEDULE_S)),
     };
     let mut labels_file = match &args.labels {
         Some(path) => {
@@ -31,7 +31,7 @@ pub fn serve(args: &SimArgs) -> Outcome {
         }
         None => None,
     };
-    let world = scene.world(schedule);
+    let world = scene.world(activities);
     let stop = watch_signals()?;
     let work_dir = std::env::temp_dir().join(format!("dagr-sim-serve-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)

@@ -423,6 +423,51 @@ fn dagr_sim_memory_does_not_grow_with_the_duration() {
     );
 }
 
+/// Bytes in `dir`'s unfinished capture (0 when there is none).
+fn partial_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_longest_dagr_sim_starts_writing_with_the_memory_of_a_short_one() {
+    let dir = scratch("longest");
+    let short = sim_peak_rss_kb(&dir, "6");
+    // The longest run accepted: its whole plan (schedule, motions, micro-motion, spells)
+    // took 116 MB and seconds before the first byte; drawn as it plays, it holds what is
+    // under way. Watched until it has written a few simulated seconds (~0.5 MB each).
+    let out = dir.join("long.mcap");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dagr"))
+        .args(["sim", "--duration", "1e6", "--out", out.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    while partial_bytes(&dir) < 2_000_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no 2 MB written in 120 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "dagr sim ended early");
+        peak = peak_rss_kb(child.id()).unwrap_or(peak).max(peak);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    peak = peak_rss_kb(child.id()).unwrap_or(peak).max(peak);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        peak <= short + 4 * 1024,
+        "peak RSS {peak} kB for --duration 1e6 after 2 MB, {short} kB for a 6 s run"
+    );
+}
+
 #[test]
 fn an_interrupted_dagr_sim_leaves_no_partial_file_and_the_old_output_as_it_was() {
     let dir = scratch("sim-capture-interrupt");

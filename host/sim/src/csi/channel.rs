@@ -356,25 +356,37 @@ const LANES: usize = 8;
 ///
 /// Per path the phasor of subcarrier `k + 1` is that of `k` times `exp(−j 2π Δf τ)`, so one
 /// `sin_cos` pair per path replaces 64 (the product drifts by ~1e-14 over 64 steps). Paths
-/// go in groups of [`LANES`], stepped side by side.
+/// go in groups of eight, stepped side by side.
 pub fn add_response(paths: &[Path], carrier_hz: f64, response: &mut Response) {
+    add_responses(paths, &mut [(carrier_hz, response)]);
+}
+
+/// [`add_response`] for several 20 MHz channels at once (HT40's primary and secondary):
+/// each path's step from one subcarrier to the next is the same in every channel, so it is
+/// computed once; each response gets exactly what `add_response` would add.
+pub fn add_responses(paths: &[Path], bands: &mut [(f64, &mut Response)]) {
     let half = BINS as i32 / 2;
-    let first_hz = carrier_hz - f64::from(half) * SPACING_HZ;
     for group in paths.chunks(LANES) {
-        let mut phasor = [Complex::ZERO; LANES];
         let mut step = [Complex::ZERO; LANES];
-        for ((path, phasor), step) in group.iter().zip(&mut phasor).zip(&mut step) {
+        for (path, step) in group.iter().zip(&mut step) {
             let two_pi_tau = -2.0 * std::f64::consts::PI * path.delay_s;
             *step = Complex::from_polar(1.0, two_pi_tau * SPACING_HZ);
-            *phasor = Complex::from_polar(path.amplitude, two_pi_tau * first_hz);
         }
-        for k in -half..half {
-            let mut sum = Complex::ZERO;
-            for (phasor, step) in phasor.iter_mut().zip(&step) {
-                sum += *phasor;
-                *phasor = *phasor * *step;
+        for (carrier_hz, response) in bands.iter_mut() {
+            let first_hz = *carrier_hz - f64::from(half) * SPACING_HZ;
+            let mut phasor = [Complex::ZERO; LANES];
+            for (path, phasor) in group.iter().zip(&mut phasor) {
+                let two_pi_tau = -2.0 * std::f64::consts::PI * path.delay_s;
+                *phasor = Complex::from_polar(path.amplitude, two_pi_tau * first_hz);
             }
-            response[bin_of_subcarrier(k)] += sum;
+            for k in -half..half {
+                let mut sum = Complex::ZERO;
+                for (phasor, step) in phasor.iter_mut().zip(&step) {
+                    sum += *phasor;
+                    *phasor = *phasor * *step;
+                }
+                response[bin_of_subcarrier(k)] += sum;
+            }
         }
     }
 }
@@ -568,6 +580,23 @@ mod tests {
         let mut all = Vec::new();
         static_paths(&room, TX, RX, lambda, &mut all);
         assert_eq!(all.len(), 1 + 6 + 30);
+    }
+
+    #[test]
+    fn two_bands_at_once_are_each_band_alone_bit_for_bit() {
+        let paths: Vec<Path> = (0..19)
+            .map(|i| Path {
+                amplitude: 0.01 + 0.003 * f64::from(i),
+                delay_s: (3.0 + 0.37 * f64::from(i)) / C,
+            })
+            .collect();
+        let (primary, secondary) = (carrier_hz(6), carrier_hz(6) + 64.0 * SPACING_HZ);
+        let (mut a, mut b) = ([Complex::new(0.5, -0.25); BINS], [Complex::ZERO; BINS]);
+        add_responses(&paths, &mut [(primary, &mut a), (secondary, &mut b)]);
+        let mut alone_a = [Complex::new(0.5, -0.25); BINS];
+        add_response(&paths, primary, &mut alone_a);
+        assert_eq!(a, alone_a);
+        assert_eq!(b, response_of(&paths, secondary));
     }
 
     #[test]

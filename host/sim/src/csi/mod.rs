@@ -46,13 +46,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use self::channel::{
-    add_response, body_paths, response_of, shadowable_paths, shadowing_paths, static_paths, Path,
-    Response, ShadowablePath,
+    add_response, add_responses, body_paths, response_of, shadowable_paths, shadowing_paths,
+    static_paths, Path, Response, ShadowablePath,
 };
-use self::receiver::PacketDistortion;
 use self::receiver::{
     mean_power, peak_magnitude, report, report_ht40, AgcState, Ht40Channel, Impairments,
 };
+use self::receiver::{PacketDistortion, RotatedPacket};
 use self::subcarriers::{
     bin_of_subcarrier, carrier_hz, ht40_entries, BufferEntry, Occupancy, BINS,
     INTEL5300_SUBCARRIERS, SPACING_HZ,
@@ -217,6 +217,11 @@ pub struct CsiRenderer {
     secondary: Vec<Response>,
     ht40_reports: Vec<Vec<Iq>>,
     ht40_layout: Vec<BufferEntry>,
+    /// The side `ht40_layout` was laid out for.
+    ht40_side: Option<SecondaryChannel>,
+    /// The packet being reported, its subcarriers' rotations computed once for all
+    /// antennas.
+    packet: RotatedPacket,
 }
 
 impl CsiRenderer {
@@ -237,6 +242,8 @@ impl CsiRenderer {
             secondary: Vec::new(),
             ht40_reports: Vec::new(),
             ht40_layout: Vec::new(),
+            ht40_side: None,
+            packet: RotatedPacket::default(),
         }
     }
 
@@ -271,6 +278,9 @@ impl CsiRenderer {
             Some(side) => self.receive_ht40(room, link, body, t, side)?,
         }
         self.fill_row_header(wifi, device_time_us);
+        // A row prints at most ~4 bytes per value and ~200 of columns before them.
+        let values = 2 * BINS * if side.is_some() { 3 } else { 1 };
+        out.reserve(wifi.rx.len() * (200 + 4 * values));
         for antenna in 0..wifi.rx.len() {
             self.row.rx_ctrl.rssi = self.rssi_dbm(antenna);
             self.row.rx_ctrl.ant = u8::try_from(antenna).unwrap_or(u8::MAX);
@@ -337,9 +347,9 @@ impl CsiRenderer {
             if let Some(paths) = statics.shadowable.get(a) {
                 shadowing_paths(paths, body, &mut self.paths);
             }
-            add_response(&self.paths, carrier, h);
-            if let (Some(hz), Some(h2)) = (secondary_hz, self.secondary.get_mut(a)) {
-                add_response(&self.paths, hz, h2);
+            match (secondary_hz, self.secondary.get_mut(a)) {
+                (Some(hz), Some(h2)) => add_responses(&self.paths, &mut [(carrier, h), (hz, h2)]),
+                _ => add_response(&self.paths, carrier, h),
             }
         }
         Ok(&self.responses)
@@ -407,11 +417,13 @@ impl CsiRenderer {
             0.0
         };
         let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
+        let half = BINS as i32 / 2;
+        self.packet.set(packet, -half..=half - 1);
         self.reports
             .resize(self.responses.len(), [Iq::default(); BINS]);
         for (h, out) in self.responses.iter().zip(self.reports.iter_mut()) {
             let noise_var = thermal + mean_power(h, occupancy) * estimation;
-            report(h, &packet, noise_var, occupancy, &mut self.rng, out);
+            report(h, &self.packet, noise_var, occupancy, &mut self.rng, out);
         }
         Ok(())
     }
@@ -427,8 +439,11 @@ impl CsiRenderer {
         side: SecondaryChannel,
     ) -> Result<(), CsiError> {
         self.channel(room, link, body)?;
-        self.ht40_layout.clear();
-        self.ht40_layout.extend(ht40_entries(side));
+        if self.ht40_side != Some(side) {
+            self.ht40_layout.clear();
+            self.ht40_layout.extend(ht40_entries(side));
+            self.ht40_side = Some(side);
+        }
         let imp = &self.config.impairments;
         if self.esp32_agc.len() <= link {
             self.esp32_agc.resize(link + 1, None);
@@ -451,6 +466,9 @@ impl CsiRenderer {
             0.0
         };
         let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
+        let used = self.ht40_layout.iter().filter(|e| e.used).map(|e| e.offset);
+        let (lo, hi) = used.fold((0, 0), |(lo, hi), k| (k.min(lo), k.max(hi)));
+        self.packet.set(packet, lo..=hi);
         self.ht40_reports
             .resize_with(self.responses.len(), Vec::new);
         let mut lltf = [Iq::default(); BINS];
@@ -460,7 +478,7 @@ impl CsiRenderer {
             // The LLTF exactly as HT20 reports it (same draws), in HT40's ascending order.
             report(
                 h,
-                &packet,
+                &self.packet,
                 noise_var,
                 Occupancy::LegacyLtf,
                 &mut self.rng,
@@ -474,7 +492,7 @@ impl CsiRenderer {
             );
             let ht_ltf = &self.ht40_layout[BINS..];
             let rng = &mut self.ht_ltf_rng;
-            report_ht40(channels(a), ht_ltf, &packet, noise_var, rng, out);
+            report_ht40(channels(a), ht_ltf, &self.packet, noise_var, rng, out);
         }
         Ok(())
     }

@@ -26,6 +26,8 @@
 //! sampling clock and the gain, so `φ0`, `δ` and `g` are common to all antennas of a packet
 //! and cancel in `Ĥ_a · conj(Ĥ_b)`. Subcarriers the receiver does not estimate (DC,
 //! guards) are reported as exactly 0, as the firmware does.
+use std::ops::RangeInclusive;
+
 use dagr_protocols::csi::Iq;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -148,7 +150,7 @@ impl AgcState {
 }
 
 /// What one packet's receiver did, common to all its antennas.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PacketDistortion {
     /// Common phase `φ0`, rad.
     pub common_phase: f64,
@@ -196,9 +198,43 @@ impl PacketDistortion {
     }
 
     /// The unit phasor this packet multiplies subcarrier `k` by.
-    fn rotation(&self, k: i32) -> Complex {
+    pub fn rotation(&self, k: i32) -> Complex {
         let slope = -std::f64::consts::TAU * SPACING_HZ * self.timing_offset_s;
         Complex::from_polar(1.0, self.common_phase + slope * f64::from(k))
+    }
+}
+
+/// A packet's distortion with its rotation of each subcarrier of a range computed once for
+/// all the packet's antennas (the values [`PacketDistortion::rotation`] gives, so a report
+/// is the same bit for bit; a subcarrier outside the range is computed when asked).
+#[derive(Debug, Clone, Default)]
+pub struct RotatedPacket {
+    packet: PacketDistortion,
+    /// Subcarrier of `phasors[0]`.
+    first: i32,
+    phasors: Vec<Complex>,
+}
+
+impl RotatedPacket {
+    /// Makes this `packet` with the rotations of `subcarriers` computed.
+    pub fn set(&mut self, packet: PacketDistortion, subcarriers: RangeInclusive<i32>) {
+        self.packet = packet;
+        self.first = *subcarriers.start();
+        self.phasors.clear();
+        self.phasors.extend(subcarriers.map(|k| packet.rotation(k)));
+    }
+
+    /// The packet's distortion.
+    pub fn packet(&self) -> &PacketDistortion {
+        &self.packet
+    }
+
+    fn rotation(&self, k: i32) -> Complex {
+        usize::try_from(k - self.first)
+            .ok()
+            .and_then(|i| self.phasors.get(i))
+            .copied()
+            .unwrap_or_else(|| self.packet.rotation(k))
     }
 }
 
@@ -209,15 +245,26 @@ pub fn db_to_amplitude(db: f64) -> f64 {
 
 /// Largest `|H(k)|` over the used subcarriers of all `responses`.
 pub fn peak_magnitude(responses: &[Response], occupancy: Occupancy) -> f64 {
-    responses
-        .iter()
-        .flat_map(|h| {
-            h.iter()
-                .enumerate()
-                .filter(|&(b, _)| occupancy.bin_is_used(b))
-                .map(|(_, z)| z.abs())
-        })
-        .fold(0.0, f64::max)
+    largest_abs(responses.iter().flat_map(|h| {
+        h.iter()
+            .enumerate()
+            .filter(|&(b, _)| occupancy.bin_is_used(b))
+            .map(|(_, z)| *z)
+    }))
+}
+
+/// The largest [`Complex::abs`] of `values` (0 for none), exactly as the largest of every
+/// `abs`, with `abs` (a `hypot`) taken only of the values whose `|z|²` is within 10⁻⁹ of
+/// the largest `|z|²`: a value further below cannot have the largest `abs`, since both
+/// are within a few ulp (10⁻¹⁶) of the true magnitude. Tiny or non-finite peaks take
+/// every `abs`.
+pub fn largest_abs(values: impl Iterator<Item = Complex> + Clone) -> f64 {
+    let peak_sqr = values.clone().map(Complex::norm_sqr).fold(0.0, f64::max);
+    let candidates = values.filter(|z| {
+        let ordinary = peak_sqr > 1e-300 && peak_sqr.is_finite();
+        !ordinary || z.norm_sqr() >= peak_sqr * (1.0 - 1e-9)
+    });
+    candidates.map(Complex::abs).fold(0.0, f64::max)
 }
 
 /// Mean `|H(k)|²` over the used subcarriers: the channel's power gain.
@@ -234,16 +281,22 @@ pub fn mean_power(h: &Response, occupancy: Occupancy) -> f64 {
     }
 }
 
-/// Rounds to the nearest integer and clips to the `i8` range.
+/// Rounds to the nearest integer (halves away from zero, as [`f64::round`]) and clips to
+/// the `i8` range; NaN is 0. Without a call to `round`: the whole part by truncation and
+/// the fraction, which `x − trunc(x)` gives exactly.
 pub fn quantize(x: f64) -> i8 {
-    x.round().clamp(f64::from(i8::MIN), f64::from(i8::MAX)) as i8
+    let x = x.clamp(-129.0, 128.0);
+    let whole = x as i32;
+    let fraction = x - f64::from(whole);
+    let rounded = whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+    rounded.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8
 }
 
 /// One antenna's reported estimate: `h` distorted by `packet`, plus complex Gaussian noise of
 /// variance `noise_var` (channel units), quantized; unused bins are 0.
 pub fn report(
     h: &Response,
-    packet: &PacketDistortion,
+    packet: &RotatedPacket,
     noise_var: f64,
     occupancy: Occupancy,
     rng: &mut ChaCha8Rng,
@@ -262,7 +315,7 @@ pub fn report(
             let n_im: f64 = rng.sample(StandardNormal);
             y += Complex::new(n_re, n_im).scale(sigma);
         }
-        let y = y.scale(packet.gain);
+        let y = y.scale(packet.packet.gain);
         *iq = Iq {
             re: quantize(y.re),
             im: quantize(y.im),
@@ -296,11 +349,7 @@ impl Ht40Channel<'_> {
 
     /// Largest `|H|` over the used `entries`.
     pub fn peak_magnitude(&self, entries: &[BufferEntry]) -> f64 {
-        entries
-            .iter()
-            .filter(|e| e.used)
-            .map(|&e| self.at(e).abs())
-            .fold(0.0, f64::max)
+        largest_abs(entries.iter().filter(|e| e.used).map(|&e| self.at(e)))
     }
 }
 
@@ -311,7 +360,7 @@ impl Ht40Channel<'_> {
 pub fn report_ht40(
     channel: Ht40Channel<'_>,
     entries: &[BufferEntry],
-    packet: &PacketDistortion,
+    packet: &RotatedPacket,
     noise_var: f64,
     rng: &mut ChaCha8Rng,
     out: &mut Vec<Iq>,
@@ -328,7 +377,7 @@ pub fn report_ht40(
             let n_im: f64 = rng.sample(StandardNormal);
             y += Complex::new(n_re, n_im).scale(sigma);
         }
-        let y = y.scale(packet.gain);
+        let y = y.scale(packet.packet.gain);
         out.push(Iq {
             re: quantize(y.re),
             im: quantize(y.im),
@@ -349,6 +398,72 @@ mod tests {
         assert_eq!(quantize(-128.6), -128);
         assert_eq!(quantize(f64::INFINITY), 127);
         assert_eq!(quantize(-3.5), -4);
+    }
+
+    #[test]
+    fn quantization_rounds_as_f64_round_does() {
+        let reference = |x: f64| x.round().clamp(-128.0, 127.0) as i8;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let halves = (-260..=260).map(|i| f64::from(i) * 0.5);
+        let near_halves = (-260..=260).flat_map(|i| {
+            let x = f64::from(i) * 0.5;
+            [x.next_up(), x.next_down()]
+        });
+        let random = (0..100_000).map(|_| rng.random_range(-300.0..300.0));
+        let odd = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.49999999999999994,
+        ];
+        for x in halves.chain(near_halves).chain(random).chain(odd) {
+            assert_eq!(quantize(x), reference(x), "{x:?}");
+        }
+    }
+
+    #[test]
+    fn the_largest_magnitude_is_the_largest_of_every_hypot() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let reference = |v: &[Complex]| v.iter().map(|z| z.abs()).fold(0.0, f64::max);
+        for n in [0, 1, 2, 5, 64, 192] {
+            for scale in [1e-6, 1.0, 1e200, 1e-170] {
+                let mut v: Vec<Complex> = (0..n)
+                    .map(|_| {
+                        let re: f64 = rng.sample(StandardNormal);
+                        let im: f64 = rng.sample(StandardNormal);
+                        Complex::new(re, im).scale(scale)
+                    })
+                    .collect();
+                // Near-ties: the same magnitude at other angles.
+                if let Some(&z) = v.first() {
+                    v.push(Complex::new(z.im, z.re));
+                    v.push(Complex::new(-z.re, z.im).scale(1.0 + 1e-16));
+                }
+                let got = largest_abs(v.iter().copied());
+                assert_eq!(
+                    got.to_bits(),
+                    reference(&v).to_bits(),
+                    "n {n} scale {scale}"
+                );
+            }
+        }
+        let odd = [Complex::new(f64::NAN, 1.0), Complex::new(3.0, 4.0)];
+        assert_eq!(largest_abs(odd.iter().copied()), 5.0);
+    }
+
+    #[test]
+    fn a_rotated_packet_rotates_as_its_packet_inside_and_outside_its_range() {
+        let packet = PacketDistortion {
+            common_phase: 1.3,
+            timing_offset_s: 80e-9,
+            gain: 2.0,
+        };
+        let mut rotated = RotatedPacket::default();
+        rotated.set(packet, -32..=31);
+        for k in -100..100 {
+            assert_eq!(rotated.rotation(k), packet.rotation(k), "{k}");
+        }
     }
 
     #[test]

@@ -451,8 +451,24 @@ fn unknown_link_and_link_without_antennas_are_errors() {
 #[test]
 #[ignore]
 fn render_speed_three_links_three_antennas_eighteen_scatterers() {
+    render_speed(CsiBandwidth::Ht20);
+}
+
+/// The same with HT40 frames (192 entries a row, as the real capture).
+#[test]
+#[ignore]
+fn render_speed_ht40_three_links_three_antennas_eighteen_scatterers() {
+    render_speed(CsiBandwidth::Ht40(SecondaryChannel::Above));
+}
+
+/// Renders 20 000 packets on each of 3 links and asserts 50x real time at 100 packets/s.
+fn render_speed(bandwidth: CsiBandwidth) {
     let room = office();
-    let mut r = CsiRenderer::new(CsiConfig::default(), 14);
+    let config = CsiConfig {
+        bandwidth,
+        ..CsiConfig::default()
+    };
+    let mut r = CsiRenderer::new(config, 14);
     let mut out = Vec::with_capacity(1 << 20);
     let packets_per_link = 20_000u32;
     let start = std::time::Instant::now();
@@ -471,8 +487,9 @@ fn render_speed_three_links_three_antennas_eighteen_scatterers() {
     let packets = f64::from(packets_per_link) * 3.0;
     let rate = packets / secs;
     println!(
-        "{packets} packets (3 links x 3 antennas, 18 scatterers, 10 statics) in {secs:.3} s: \
-         {rate:.0} packets/s = {:.0}x real time at 3 x 100 packets/s; {:.1} MB/s of rows",
+        "{bandwidth:?}: {packets} packets (3 links x 3 antennas, 18 scatterers, 10 statics) in \
+         {secs:.3} s: {rate:.0} packets/s = {:.0}x real time at 3 x 100 packets/s; {:.1} MB/s \
+         of rows",
         rate / 300.0,
         bytes as f64 / secs / 1e6
     );

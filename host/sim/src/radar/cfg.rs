@@ -56,8 +56,10 @@ impl CfgError {
 }
 
 impl RadarConfig {
-    /// The configuration a device would run after receiving `cfg` (see the
-    /// [module doc](self)); an error names what is missing or impossible and where.
+    /// The configuration a device would run after receiving `cfg`: frame rate, range and
+    /// Doppler bins, antenna layout, clutter removal, detection range and TLVs from their
+    /// commands, the rest as the default configuration; an error names what is missing or
+    /// impossible and where.
     pub fn from_cfg(cfg: &str) -> Result<RadarConfig, CfgError> {
         Self::from_cfg_text(cfg).map_err(|reason| CfgError::in_cfg(cfg, reason))
     }

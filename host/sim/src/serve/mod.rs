@@ -222,17 +222,17 @@ impl VirtualDevices {
         mut on_label: impl FnMut(&ServedLabel),
     ) -> ServeSummary {
         let end = duration.unwrap_or(f64::INFINITY);
-        let labels = self.world.labels();
-        let mut next_label = 0;
+        // The activities drawn one at a time, each label built when its activity starts.
+        let mut activities = self.world.activities().draw().peekable();
         let mut t = 0.0;
         while !stop.load(Ordering::Relaxed) && t < end {
             t = self.epoch.elapsed().as_secs_f64().min(end);
-            while let Some(label) = labels.get(next_label).filter(|l| l.start <= t) {
+            while let Some(item) = activities.next_if(|s| s.start <= t) {
+                let label = item.label();
                 on_label(&ServedLabel {
-                    label: label.clone(),
                     start_unix_ns: self.epoch_unix_us * 1000 + (label.start * 1e9) as u64,
+                    label,
                 });
-                next_label += 1;
             }
             self.step(t);
             let wake = self.next_due().min(t + IO_POLL.as_secs_f64()).min(end);

@@ -21,7 +21,7 @@ pub struct VirtualPort {
     listened: bool,
 }
 
-/// What became of the client since the last [`VirtualPort::pump`].
+/// What became of the client since the last [`VirtualPort::attachment`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attachment {
     /// No client has the port open.

@@ -2,7 +2,7 @@
 //! part it should, idle gaps still, and labels from the schedule.
 use super::*;
 use crate::body::{LEFT, RIGHT, SCATTERERS};
-use crate::scenario::Scheduled;
+use crate::scenario::{Schedule, Scheduled};
 
 /// A world doing only `activity` from 1 s to 1 s + `duration`.
 fn world_doing(activity: Activity, duration: f64, room: u32, subject: u32, seed: u64) -> World {
@@ -314,7 +314,7 @@ fn standing_up_happens_at_the_chair_and_the_next_start_is_within_walking_reach()
             u64::from(seed),
         )
         .without_micro_motion();
-        let items = &world.schedule().items;
+        let items: Vec<_> = world.activities().draw().collect();
         for pair in items.windows(2) {
             let (Some(end), Some(start)) =
                 (world.pose_at(pair[0].end), world.pose_at(pair[1].start))
@@ -405,8 +405,9 @@ fn labels_are_the_schedule() {
         3,
     );
     let labels = world.labels();
-    assert_eq!(labels.len(), world.schedule().items.len());
-    for (label, item) in labels.iter().zip(&world.schedule().items) {
+    let items = Schedule::random(3, 30.0).items;
+    assert_eq!(labels.len(), items.len());
+    for (label, item) in labels.iter().zip(&items) {
         assert_eq!(
             (label.start, label.end, label.class.as_str()),
             (item.start, item.end, item.activity.name())
@@ -434,9 +435,82 @@ fn the_same_seed_gives_the_same_body_and_another_seed_another() {
         Schedule::random(1, 20.0),
         2,
     );
-    let t = a.schedule().items[1].start + 0.5;
+    let t = Schedule::random(1, 20.0).items[1].start + 0.5;
     assert_eq!(body(&a, t), body(&b, t));
     assert_ne!(body(&a, t), body(&c, t));
+}
+
+#[test]
+fn a_random_world_drawn_as_it_plays_is_the_world_of_the_whole_schedule() {
+    let (seed, duration) = (5, 900.0);
+    let whole = World::new(
+        Room::generate(4),
+        Subject::generate(4),
+        Schedule::random(seed, duration),
+        seed,
+    );
+    let drawn = World::new(
+        Room::generate(4),
+        Subject::generate(4),
+        Activities::random(seed, duration),
+        seed,
+    );
+    assert_eq!(drawn.plan_end(), whole.plan_end());
+    let mut moved = (Vec::new(), Vec::new());
+    let mut check = |t: f64| {
+        let (a, b) = (body(&whole, t), body(&drawn, t));
+        assert_eq!(a, b, "t {t}");
+        assert_eq!(whole.label_at(t), drawn.label_at(t), "t {t}");
+        moved.0.clear();
+        moved.1.clear();
+        whole.moved_tags(t, &a, &mut moved.0);
+        drawn.moved_tags(t, &b, &mut moved.1);
+        assert_eq!(moved.0, moved.1, "t {t}");
+    };
+    // In time order, as a run asks (past the schedule's end too), then looking back a
+    // little and a lot.
+    for i in 0..9300 {
+        check(f64::from(i) * 0.1 + 0.013);
+    }
+    for t in [905.0, 899.5, 880.0, 2.0, 450.25, 449.0, 12.5, 700.0] {
+        check(t);
+    }
+    assert_eq!(drawn.labels(), whole.labels());
+}
+
+#[test]
+fn a_long_run_holds_a_few_activities_and_events_not_the_whole_plan() {
+    let world = World::new(
+        Room::generate(1),
+        Subject::generate(2),
+        Activities::random(7, 1e6),
+        7,
+    );
+    let mut most = (0, 0);
+    for i in 0..20_000 {
+        body(&world, f64::from(i) * 0.5);
+        let plan = world.plan.borrow();
+        most = (
+            most.0.max(plan.items.len()),
+            most.1.max(plan.micro.held().0),
+        );
+    }
+    let plan = world.plan.borrow();
+    assert!(plan.first > 1000, "{} activities played", plan.first);
+    assert!(most.0 <= 12, "{} activities held at once", most.0);
+    assert!(most.1 <= 12, "{} micro-motion events held at once", most.1);
+    // A jump far ahead draws what lies between without holding it.
+    let jumper = World::new(
+        Room::generate(1),
+        Subject::generate(2),
+        Activities::random(7, 1e6),
+        7,
+    );
+    body(&jumper, 5e5);
+    let plan = jumper.plan.borrow();
+    assert!(plan.first > 50_000, "{} activities passed", plan.first);
+    assert!(plan.items.capacity() <= 64, "{}", plan.items.capacity());
+    assert!(plan.micro.held().1 <= 64, "{:?}", plan.micro.held());
 }
 
 /// Speed of the scene model, run by hand: `cargo test --release -p dagr-sim body_at_speed -- --ignored --nocapture`.
