@@ -213,6 +213,7 @@ mod tests {
         assert_eq!(cli.cfg_text, "sensorStop\nflushCfg\nsensorStart\n");
         let e = settings(&format!("{uri}x")).unwrap_err();
         assert!(e.contains("cli_baud=\"9600x\""), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
