@@ -120,6 +120,39 @@ pub struct CaptureReader {
     /// Messages whose channel was never defined (its definition lost to damage).
     orphans: u64,
     end: ReadEnd,
+    /// The record being read, kept from record to record (a chunk is up to megabytes:
+    /// a fresh buffer per chunk was zeroed and mapped again each time).
+    record_buffer: Vec<u8>,
+    /// The records of the chunk being decoded, kept from chunk to chunk.
+    chunk_records: ChunkRecords,
+}
+
+/// The records of one decoded chunk in one buffer: their bodies back to back, and each
+/// one's opcode and span (instead of a vector per record).
+#[derive(Debug, Default)]
+struct ChunkRecords {
+    bytes: Vec<u8>,
+    spans: Vec<(u8, std::ops::Range<usize>)>,
+}
+
+impl ChunkRecords {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+    }
+
+    fn push(&mut self, opcode: u8, body: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(body);
+        self.spans.push((opcode, start..self.bytes.len()));
+    }
+
+    /// Each record's opcode and body, in chunk order.
+    fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        self.spans
+            .iter()
+            .map(|(opcode, span)| (*opcode, &self.bytes[span.clone()]))
+    }
 }
 
 /// What the next record header says.
@@ -171,6 +204,8 @@ impl CaptureReader {
             damage: Vec::new(),
             orphans: 0,
             end: ReadEnd::Reading,
+            record_buffer: Vec::new(),
+            chunk_records: ChunkRecords::default(),
         };
         reader.read_summary();
         reader.seek(MAGIC.len() as u64);
@@ -331,17 +366,29 @@ impl CaptureReader {
             self.pos = start;
             return self.stop("unexpected end of file".into());
         }
-        // The whole record (the MCAP reader decodes a chunk from its header on).
-        let mut record = vec![0u8; 9 + len as usize];
-        record[0] = opcode;
-        record[1..9].copy_from_slice(&len.to_le_bytes());
-        let body = &mut record[9..];
-        match self.fill(body) {
-            Err(e) => self.stop(e.to_string()),
-            Ok(_) if opcode == op::CHUNK => self.chunk(start, &record),
-            Ok(_) if opcode == op::FOOTER => self.footer(),
-            Ok(_) => self.plain(start, opcode, &record[9..]),
+        // The whole record (the MCAP reader decodes a chunk from its header on), in the
+        // reader's buffer: grown when a record is larger than any before, never zeroed
+        // again (the read overwrites it; a short read's tail is zeroed below).
+        let size = 9 + len as usize;
+        let mut record = std::mem::take(&mut self.record_buffer);
+        if record.len() < size {
+            record.resize(size, 0);
         }
+        let record_bytes = &mut record[..size];
+        record_bytes[0] = opcode;
+        record_bytes[1..9].copy_from_slice(&len.to_le_bytes());
+        let read = self.fill(&mut record_bytes[9..]);
+        if let Ok(n) = read {
+            record_bytes[9 + n..].fill(0);
+        }
+        let record_bytes = &record[..size];
+        match read {
+            Err(e) => self.stop(e.to_string()),
+            Ok(_) if opcode == op::CHUNK => self.chunk(start, record_bytes),
+            Ok(_) if opcode == op::FOOTER => self.footer(),
+            Ok(_) => self.plain(start, opcode, &record_bytes[9..]),
+        }
+        self.record_buffer = record;
     }
 
     /// The footer must be followed by the closing magic for the file to be complete.
@@ -383,10 +430,11 @@ impl CaptureReader {
     /// Decodes one chunk record (decompressing, checking its CRC) as a whole: either all of
     /// its entries are queued or the chunk is reported damaged.
     fn chunk(&mut self, start: u64, record: &[u8]) {
-        match decode_chunk(record) {
-            Ok(records) => {
-                for (opcode, data) in records {
-                    match mcap::parse_record(opcode, &data) {
+        let mut records = std::mem::take(&mut self.chunk_records);
+        match decode_chunk(record, &mut records) {
+            Ok(()) => {
+                for (opcode, data) in records.iter() {
+                    match mcap::parse_record(opcode, data) {
                         Ok(r) => self.take(r),
                         Err(_) => self.skipped_messages += 1,
                     }
@@ -394,6 +442,7 @@ impl CaptureReader {
             }
             Err(reason) => self.damaged(start, reason, 1, Some(self.pos)),
         }
+        self.chunk_records = records;
     }
 
     /// Records a damaged part starting at `start` and moves to the next readable record:
@@ -471,7 +520,7 @@ impl CaptureReader {
             return false;
         }
         match opcode {
-            op::CHUNK => decode_chunk(&record).is_ok(),
+            op::CHUNK => decode_chunk(&record, &mut ChunkRecords::default()).is_ok(),
             _ => mcap::parse_record(opcode, &record[9..]).is_ok(),
         }
     }
@@ -617,9 +666,9 @@ mod op {
 }
 
 /// Decodes one whole chunk record (opcode, length, body) with the MCAP reader, which checks
-/// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; returns its
-/// records, or why the chunk is unreadable.
-fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
+/// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; puts its
+/// records in `records` (replacing what it held), or says why the chunk is unreadable.
+fn decode_chunk(record: &[u8], records: &mut ChunkRecords) -> Result<(), String> {
     let options = LinearReaderOptions::default()
         .with_skip_start_magic(true)
         .with_skip_end_magic(true)
@@ -629,14 +678,14 @@ fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
     let buffer = linear.insert(record.len());
     buffer.copy_from_slice(record);
     linear.notify_read(record.len());
-    let mut records = Vec::new();
+    records.clear();
     while let Some(event) = linear.next_event() {
         match event.map_err(|e| e.to_string())? {
             LinearReadEvent::ReadRequest(_) => linear.notify_read(0),
-            LinearReadEvent::Record { data, opcode } => records.push((opcode, data.to_vec())),
+            LinearReadEvent::Record { data, opcode } => records.push(opcode, data),
         }
     }
-    Ok(records)
+    Ok(())
 }
 
 fn describe(d: &Damage) -> String {
