@@ -123,36 +123,6 @@ pub struct CaptureReader {
     /// The record being read, kept from record to record (a chunk is up to megabytes:
     /// a fresh buffer per chunk was zeroed and mapped again each time).
     record_buffer: Vec<u8>,
-    /// The records of the chunk being decoded, kept from chunk to chunk.
-    chunk_records: ChunkRecords,
-}
-
-/// The records of one decoded chunk in one buffer: their bodies back to back, and each
-/// one's opcode and span (instead of a vector per record).
-#[derive(Debug, Default)]
-struct ChunkRecords {
-    bytes: Vec<u8>,
-    spans: Vec<(u8, std::ops::Range<usize>)>,
-}
-
-impl ChunkRecords {
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.spans.clear();
-    }
-
-    fn push(&mut self, opcode: u8, body: &[u8]) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(body);
-        self.spans.push((opcode, start..self.bytes.len()));
-    }
-
-    /// Each record's opcode and body, in chunk order.
-    fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
-        self.spans
-            .iter()
-            .map(|(opcode, span)| (*opcode, &self.bytes[span.clone()]))
-    }
 }
 
 /// What the next record header says.
@@ -205,7 +175,6 @@ impl CaptureReader {
             orphans: 0,
             end: ReadEnd::Reading,
             record_buffer: Vec::new(),
-            chunk_records: ChunkRecords::default(),
         };
         reader.read_summary();
         reader.seek(MAGIC.len() as u64);
@@ -430,11 +399,10 @@ impl CaptureReader {
     /// Decodes one chunk record (decompressing, checking its CRC) as a whole: either all of
     /// its entries are queued or the chunk is reported damaged.
     fn chunk(&mut self, start: u64, record: &[u8]) {
-        let mut records = std::mem::take(&mut self.chunk_records);
-        match decode_chunk(record, &mut records) {
-            Ok(()) => {
-                for (opcode, data) in records.iter() {
-                    match mcap::parse_record(opcode, data) {
+        match decode_chunk(record) {
+            Ok(records) => {
+                for (opcode, data) in records {
+                    match mcap::parse_record(opcode, &data) {
                         Ok(r) => self.take(r),
                         Err(_) => self.skipped_messages += 1,
                     }
@@ -442,7 +410,6 @@ impl CaptureReader {
             }
             Err(reason) => self.damaged(start, reason, 1, Some(self.pos)),
         }
-        self.chunk_records = records;
     }
 
     /// Records a damaged part starting at `start` and moves to the next readable record:
@@ -520,7 +487,7 @@ impl CaptureReader {
             return false;
         }
         match opcode {
-            op::CHUNK => decode_chunk(&record, &mut ChunkRecords::default()).is_ok(),
+            op::CHUNK => decode_chunk(&record).is_ok(),
             _ => mcap::parse_record(opcode, &record[9..]).is_ok(),
         }
     }
@@ -666,9 +633,9 @@ mod op {
 }
 
 /// Decodes one whole chunk record (opcode, length, body) with the MCAP reader, which checks
-/// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; puts its
-/// records in `records` (replacing what it held), or says why the chunk is unreadable.
-fn decode_chunk(record: &[u8], records: &mut ChunkRecords) -> Result<(), String> {
+/// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; returns its
+/// records, or why the chunk is unreadable.
+fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> {
     let options = LinearReaderOptions::default()
         .with_skip_start_magic(true)
         .with_skip_end_magic(true)
@@ -678,14 +645,14 @@ fn decode_chunk(record: &[u8], records: &mut ChunkRecords) -> Result<(), String>
     let buffer = linear.insert(record.len());
     buffer.copy_from_slice(record);
     linear.notify_read(record.len());
-    records.clear();
+    let mut records = Vec::new();
     while let Some(event) = linear.next_event() {
         match event.map_err(|e| e.to_string())? {
             LinearReadEvent::ReadRequest(_) => linear.notify_read(0),
-            LinearReadEvent::Record { data, opcode } => records.push(opcode, data),
+            LinearReadEvent::Record { data, opcode } => records.push((opcode, data.to_vec())),
         }
     }
-    Ok(())
+    Ok(records)
 }
 
 fn describe(d: &Damage) -> String {
