@@ -122,6 +122,9 @@ pub struct CaptureReader {
     /// Messages whose channel was never defined (its definition lost to damage).
     orphans: u64,
     end: ReadEnd,
+    /// The record being read, kept from record to record (a chunk is up to megabytes:
+    /// a fresh buffer per chunk was zeroed and mapped again each time).
+    record_buffer: Vec<u8>,
 }
 
 /// What the next record header says.
@@ -167,6 +170,7 @@ impl CaptureReader {
             damage: Vec::new(),
             orphans: 0,
             end: ReadEnd::Reading,
+            record_buffer: Vec::new(),
         };
         reader.read_summary();
         reader.seek(MAGIC.len() as u64);
@@ -328,17 +332,29 @@ impl CaptureReader {
             self.pos = start;
             return self.stop(StopReason::UnexpectedEnd);
         }
-        // The whole record (the MCAP reader decodes a chunk from its header on).
-        let mut record = vec![0u8; 9 + len as usize];
-        record[0] = opcode;
-        record[1..9].copy_from_slice(&len.to_le_bytes());
-        let body = &mut record[9..];
-        match self.fill(body) {
-            Err(e) => self.stop(e.into()),
-            Ok(_) if opcode == op::CHUNK => self.chunk(start, &record),
-            Ok(_) if opcode == op::FOOTER => self.footer(),
-            Ok(_) => self.plain(start, opcode, &record[9..]),
+        // The whole record (the MCAP reader decodes a chunk from its header on), in the
+        // reader's buffer: grown when a record is larger than any before, never zeroed
+        // again (the read overwrites it; a short read's tail is zeroed below).
+        let size = 9 + len as usize;
+        let mut record = std::mem::take(&mut self.record_buffer);
+        if record.len() < size {
+            record.resize(size, 0);
         }
+        let record_bytes = &mut record[..size];
+        record_bytes[0] = opcode;
+        record_bytes[1..9].copy_from_slice(&len.to_le_bytes());
+        let read = self.fill(&mut record_bytes[9..]);
+        if let Ok(n) = read {
+            record_bytes[9 + n..].fill(0);
+        }
+        let record_bytes = &record[..size];
+        match read {
+            Err(e) => self.stop(e.into()),
+            Ok(_) if opcode == op::CHUNK => self.chunk(start, record_bytes),
+            Ok(_) if opcode == op::FOOTER => self.footer(),
+            Ok(_) => self.plain(start, opcode, &record_bytes[9..]),
+        }
+        self.record_buffer = record;
     }
 
     /// The footer must be followed by the closing magic for the file to be complete.

@@ -93,15 +93,45 @@ impl Series {
 /// `x` wrapped into `(-π, π]`.
 pub fn wrap_pi(x: f64) -> f64 {
     // `x.rem_euclid(TAU)` spelled out, skipping the `fmod` call where `x % TAU` is `x`
-    // itself (|x| < TAU: most calls of the phase unwrap), so the result is bit for bit the
-    // same and a window's unwrap is several times cheaper.
-    let r = if x.abs() < TAU { x } else { x % TAU };
+    // itself (|x| < TAU) and computing it without `fmod` elsewhere ([`rem_tau`]), so the
+    // result is bit for bit the same and a window's unwrap is several times cheaper.
+    let r = if x.abs() < TAU { x } else { rem_tau(x) };
     let y = if r < 0.0 { r + TAU } else { r };
     if y > PI {
         y - TAU
     } else {
         y
     }
+}
+
+/// `x % TAU` (truncated remainder, the sign of `x`), bit for bit, without the software
+/// `fmod` (a loop over the exponent difference, the unwrap's largest cost after `atan2`).
+///
+/// The remainder `x - n·TAU` (`n` the truncated quotient) is always representable, so one
+/// fused multiply-add with the right `n` gives it exactly. The quotient estimated with the
+/// rounded reciprocal can be one off when `x / TAU` is close to an integer; the remainder then falls
+/// outside `[0, TAU)` (or `(-TAU, 0]`), with its sign or size kept by the rounding, and
+/// the neighbouring `n` is taken. Outside `|x| < 2^40` (never in a phase unwrap) and for
+/// NaN and infinities, `%` itself.
+fn rem_tau(x: f64) -> f64 {
+    const LIMIT: f64 = (1u64 << 40) as f64;
+    if x.is_nan() || x.abs() >= LIMIT {
+        return x % TAU;
+    }
+    let magnitude = x.abs();
+    // The reciprocal's rounding moves the quotient by far less than one below the limit.
+    let mut n = (magnitude * (1.0 / TAU)).trunc();
+    let mut r = (-n).mul_add(TAU, magnitude);
+    if r < 0.0 {
+        n -= 1.0;
+        r = (-n).mul_add(TAU, magnitude);
+    } else if r >= TAU {
+        n += 1.0;
+        r = (-n).mul_add(TAU, magnitude);
+    }
+    // An exact multiple: `fmod` keeps the sign of `x` on the zero (`-0.0` for negative x),
+    // which the signed copy below does too.
+    r.copysign(x)
 }
 
 /// Unwraps `phases` (rad) in place: each step is replaced by its wrapped difference from the
@@ -207,6 +237,52 @@ mod tests {
             x += 0.0137;
         }
         assert!(wrap_pi(f64::NAN).is_nan() && wrap_pi(f64::INFINITY).is_nan());
+    }
+
+    #[test]
+    fn rem_tau_equals_fmod_bit_for_bit() {
+        let mut checked = 0;
+        let mut check = |x: f64| {
+            assert_eq!(rem_tau(x).to_bits(), (x % TAU).to_bits(), "{x:e}");
+            checked += 1;
+        };
+        // Multiples of TAU and their neighbours (where the rounded quotient can be one
+        // off), zeros, the limit and beyond, non-finite values.
+        for k in 0..5000 {
+            let m = f64::from(k) * TAU;
+            for x in [m, m.next_up(), m.next_down(), m + 1e-9, m - 1e-9] {
+                check(x);
+                check(-x);
+            }
+        }
+        let limit = (1u64 << 40) as f64;
+        for x in [
+            0.0,
+            -0.0,
+            limit,
+            limit.next_down(),
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+        ] {
+            if !x.is_nan() {
+                check(x);
+                check(-x);
+            }
+        }
+        assert!(rem_tau(f64::NAN).is_nan());
+        // Pseudo-random values over many magnitudes (an xorshift, fixed seed).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let exponent = (state % 48) as i32 - 8;
+            let x = mantissa * 2f64.powi(exponent);
+            check(if state & 1 == 0 { x } else { -x });
+        }
+        assert!(checked > 250_000);
     }
 
     #[test]

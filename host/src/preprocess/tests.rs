@@ -48,18 +48,18 @@ pub(super) fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> 
         }
     }
     sources.sort_by(|a, b| a.source.cmp(&b.source));
-    Window {
-        index: 0,
-        start_ns: START_NS,
-        end_ns: START_NS + 2_000_000_000,
-        modalities: present.map(|present| ModalityCoverage {
-            present,
-            coverage: if present { 1.0 } else { 0.0 },
-            records: 0,
-        }),
-        sources,
-        records,
-    }
+    let mut window = Window::empty();
+    window.start_ns = START_NS;
+    window.end_ns = START_NS + 2_000_000_000;
+    window.modalities = present.map(|present| ModalityCoverage {
+        present,
+        coverage: if present { 1.0 } else { 0.0 },
+        records: 0,
+    });
+    window.sources = sources;
+    window.records = records;
+    window.index_modalities();
+    window
 }
 
 pub(super) fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {

@@ -89,15 +89,14 @@ pub fn tensor_into(
     unused
 }
 
-/// The link slot of each of the window's first three WiFi sources (by name).
-fn links(window: &Window) -> [Option<&str>; WIFI_LINKS] {
+/// The window's first three WiFi sources (by name), one per link slot: each one's name
+/// and position in [`Window::sources`].
+fn links(window: &Window) -> [Option<(&str, usize)>; WIFI_LINKS] {
     let mut links = [None; WIFI_LINKS];
-    let wifi_sources = window
-        .sources
-        .iter()
-        .filter(|s| s.modality == Modality::Wifi);
-    for (slot, source) in links.iter_mut().zip(wifi_sources) {
-        *slot = Some(&*source.source);
+    let wifi_sources =
+        (window.sources.iter().enumerate()).filter(|(_, s)| s.modality == Modality::Wifi);
+    for (slot, (place, source)) in links.iter_mut().zip(wifi_sources) {
+        *slot = Some((&*source.source, place));
     }
     links
 }
@@ -106,15 +105,17 @@ fn links(window: &Window) -> [Option<&str>; WIFI_LINKS] {
 /// one time) and appends each packet to its link's series; returns the unused records.
 fn collect_packets(window: &Window, spec: &PreprocessSpec, scratch: &mut WifiScratch) -> usize {
     let links = links(window);
-    scratch.packets.start_window(&links, window.start_ns);
+    scratch
+        .packets
+        .start_window(&links.map(|l| l.map(|(name, _)| name)), window.start_ns);
+    let places = links.map(|l| l.map(|(_, place)| place));
     let mut pending: [Option<u64>; WIFI_LINKS] = [None; WIFI_LINKS];
     let mut unused = 0;
-    for (i, r) in window.records.iter().enumerate() {
-        if r.record.modality != Modality::Wifi {
-            continue;
-        }
-        let source = &*r.record.source;
-        let Some(link) = links.iter().position(|l| *l == Some(source)) else {
+    for r in window.refs_of(Modality::Wifi) {
+        let link = r
+            .source
+            .and_then(|s| places.iter().position(|&p| p == Some(s)));
+        let Some(link) = link else {
             unused += 1;
             continue;
         };
@@ -122,7 +123,7 @@ fn collect_packets(window: &Window, spec: &PreprocessSpec, scratch: &mut WifiScr
             unused += finish_packet(window, spec, scratch, link, pending[link].take());
         }
         pending[link] = Some(r.t_ns);
-        scratch.members[link].push(i);
+        scratch.members[link].push(r.index);
     }
     for (link, at) in pending.into_iter().enumerate() {
         unused += finish_packet(window, spec, scratch, link, at);

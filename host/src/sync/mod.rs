@@ -32,7 +32,7 @@ use crate::record::{Modality, Record};
 mod window;
 
 use window::SlotTally;
-pub use window::{ModalityCoverage, SourceCount, TimedRecord, Window};
+pub use window::{ModalityCoverage, RecordRef, SourceCount, TimedRecord, Window};
 
 /// Window geometry and emission rules (later read from model.json).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -491,6 +491,7 @@ impl Synchronizer {
             }
         }
         window.records.clear();
+        window.by_modality.iter_mut().for_each(Vec::clear);
         let rings: [_; 3] = std::array::from_fn(|m| self.rings[m].as_slices());
         let mut slots = SlotTally::default();
         let mut heads = [0usize; 3];
@@ -507,9 +508,15 @@ impl Synchronizer {
             heads[m] += 1;
             let (len, n_slots) = (self.config.window_ns, self.config.slots);
             slots.add(Modality::ALL[m], held.t_ns - start, len, n_slots);
-            if let Some(place) = self.places[held.source] {
+            let place = self.places[held.source];
+            if let Some(place) = place {
                 window.sources[place].records += 1;
             }
+            window.by_modality[m].push(RecordRef {
+                index: window.records.len(),
+                t_ns: held.t_ns,
+                source: place,
+            });
             window.records.push(held.record.clone());
         }
         self.stats.windows += 1;

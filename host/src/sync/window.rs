@@ -51,6 +51,23 @@ pub struct Window {
     pub sources: Vec<SourceCount>,
     /// The records, by mapped time (shared with the overlapping windows).
     pub records: Vec<Arc<TimedRecord>>,
+    /// Per modality ([`Modality::ALL`] order), where its records are in `records`, in
+    /// order, with their time and source: each preprocessor walks its own records only,
+    /// and without loading a record it does not read (each is a separate allocation: a
+    /// cache miss). The synchronizer fills it with `records`; a window made otherwise
+    /// builds it with [`Window::index_modalities`].
+    pub(crate) by_modality: [Vec<RecordRef>; 3],
+}
+
+/// One record of a window as its modality's list holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef {
+    /// Its position in [`Window::records`].
+    pub index: usize,
+    /// Its mapped time, gateway ns (the record's `t_ns`).
+    pub t_ns: u64,
+    /// Its source's position in [`Window::sources`] (`None`: not listed there).
+    pub source: Option<usize>,
 }
 
 impl Window {
@@ -70,7 +87,33 @@ impl Window {
             modalities: [none; 3],
             sources: Vec::new(),
             records: Vec::new(),
+            by_modality: Default::default(),
         }
+    }
+
+    /// Rebuilds the per-modality lists from `records` and `sources`, for a window whose
+    /// records were set by hand (the synchronizer keeps them as it cuts a window).
+    pub fn index_modalities(&mut self) {
+        self.by_modality.iter_mut().for_each(Vec::clear);
+        for (index, r) in self.records.iter().enumerate() {
+            let source = (self.sources.iter()).position(|s| s.source == r.record.source);
+            self.by_modality[r.record.modality.index()].push(RecordRef {
+                index,
+                t_ns: r.t_ns,
+                source,
+            });
+        }
+    }
+
+    /// The records of one modality as positions in `records` with their time and
+    /// source, by mapped time.
+    pub fn refs_of(&self, modality: Modality) -> &[RecordRef] {
+        debug_assert_eq!(
+            self.by_modality.iter().map(Vec::len).sum::<usize>(),
+            self.records.len(),
+            "records set without Window::index_modalities"
+        );
+        &self.by_modality[modality.index()]
     }
 
     /// The presence mask in model input order.
@@ -85,10 +128,7 @@ impl Window {
 
     /// The records of one modality, by mapped time.
     pub fn records_of(&self, modality: Modality) -> impl Iterator<Item = &TimedRecord> + '_ {
-        self.records
-            .iter()
-            .map(|r| &**r)
-            .filter(move |r| r.record.modality == modality)
+        (self.refs_of(modality).iter()).map(|r| &*self.records[r.index])
     }
 
     /// The records of one source in this window (0 if unknown).
