@@ -338,7 +338,7 @@ mod owned {
     use core::fmt;
 
     use super::*;
-    use crate::csi::lines::{emit_with, write_mac, CountingWriter};
+    use crate::csi::lines::{emit_with, write_mac, CountingWriter, ShortText};
 
     /// One ESP32-CSI-Tool row with every column, owned: what [`RowDecoder`] yields and what
     /// tests and the simulator encode with [`CsiRow::emit`].
@@ -427,7 +427,9 @@ mod owned {
                 self.len,
             )?;
             for iq in &self.csi {
-                write!(w, "{} {} ", iq.im, iq.re)?;
+                let mut pair = ShortText::new();
+                pair.i8(iq.im).byte(b' ').i8(iq.re).byte(b' ');
+                pair.write_to(w)?;
             }
             w.write_str("]\n")
         }

@@ -497,7 +497,7 @@ mod owned {
     use core::fmt;
 
     use super::*;
-    use crate::csi::lines::{emit_with, write_mac, CountingWriter};
+    use crate::csi::lines::{emit_with, write_mac, CountingWriter, ShortText};
 
     /// One esp-csi row, owned: what [`RowDecoder`] yields and what tests and the simulator
     /// encode with [`CsiRow::emit`]. `len` and the layout are implied by `csi` and
@@ -590,8 +590,12 @@ mod owned {
                 u8::from(self.first_word_invalid)
             )?;
             for (i, iq) in self.csi.iter().enumerate() {
-                let sep = if i == 0 { "" } else { "," };
-                write!(w, "{sep}{},{}", iq.im, iq.re)?;
+                let mut pair = ShortText::new();
+                if i > 0 {
+                    pair.byte(b',');
+                }
+                pair.i8(iq.im).byte(b',').i8(iq.re);
+                pair.write_to(w)?;
             }
             w.write_str("]\"\n")
         }
