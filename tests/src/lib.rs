@@ -70,9 +70,64 @@ pub fn run_peer(script: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// A scratch directory unique to this test process.
-pub fn scratch_dir(tag: &str) -> PathBuf {
+/// A test's scratch directory: unique to the test process and its tag, removed when
+/// dropped, so a test leaves nothing in /tmp whether it passes or fails. Keep it alive (a
+/// named binding, not a temporary) while its files are used.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for ScratchDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh, empty scratch directory for the test tagged `tag`.
+pub fn scratch_dir(tag: &str) -> ScratchDir {
     let dir = std::env::temp_dir().join(format!("dagr-tests-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    ScratchDir(dir)
+}
+
+/// A file in a scratch directory of its own; both go away when it is dropped. Derefs to
+/// the file's path.
+#[derive(Debug)]
+pub struct ScratchFile {
+    _dir: ScratchDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for ScratchFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for ScratchFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `bytes` written to `name` in a fresh scratch directory for the test tagged `tag`.
+pub fn scratch_file(tag: &str, name: &str, bytes: &[u8]) -> ScratchFile {
+    let dir = scratch_dir(tag);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write scratch file");
+    ScratchFile { _dir: dir, path }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use dagr_tests::binaries::dagr;
 use dagr_tests::process::run_ok;
-use dagr_tests::{run_peer, scratch_dir};
+use dagr_tests::{run_peer, scratch_dir, ScratchDir};
 use serde_json::Value;
 
 /// Largest difference allowed between an exported float32 value and the float64
@@ -18,7 +18,8 @@ const TOLERANCE: f64 = 1e-4;
 
 /// A simulated capture exported as a dataset and replayed as JSON lines.
 struct Exported {
-    dir: PathBuf,
+    /// Where it all is; removed with the `Exported`.
+    _dir: ScratchDir,
     /// `dagr replay --max --json` of the capture.
     lines: PathBuf,
     /// The capture's shard.
@@ -67,7 +68,7 @@ impl Exported {
         Exported {
             shard: data.join("room.safetensors"),
             lines,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -77,12 +78,6 @@ impl Exported {
         let check: Value = serde_json::from_slice(&run_peer(script, &args)).unwrap();
         eprintln!("{check}");
         check
-    }
-}
-
-impl Drop for Exported {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.dir).ok();
     }
 }
 

@@ -5,7 +5,7 @@
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role, RowDecoder};
 use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::stream::decode_all;
-use dagr_tests::{fixture, run_peer, scratch_dir};
+use dagr_tests::{fixture, run_peer, scratch_file};
 use serde_json::Value;
 
 /// SplitMix64: a fixed-seed generator so a failure reproduces.
@@ -171,8 +171,7 @@ fn encoded_random_rows_decode_like_csiread() {
         "exercise the %d wrap"
     );
     let bytes: Vec<u8> = rows.iter().flat_map(CsiRow::to_line).collect();
-    let path = scratch_dir("esp32-csi-peers").join("random.csv");
-    std::fs::write(&path, &bytes).unwrap();
+    let path = scratch_file("esp32-csi-peers", "random.csv", &bytes);
     let decoded = ours(&bytes);
     assert_eq!(decoded, rows, "our decoder reads our encoder back");
     let peer = run_peer("csiread_esp32.py", &[path.to_str().unwrap(), "384"]);

@@ -14,7 +14,7 @@ use dagr_host::format::Unit;
 use dagr_protocols::csi::intel5300::{Bfee, BfeeDecoder, CODE_CONNECTOR_LOG};
 use dagr_protocols::csi::Iq;
 use dagr_protocols::stream::{decode_all, StreamDecoder};
-use dagr_tests::{run_peer, scratch_dir};
+use dagr_tests::{run_peer, scratch_dir, scratch_file, ScratchFile};
 use serde_json::Value;
 
 const RECORDS: usize = 240;
@@ -98,10 +98,8 @@ fn generated_file(seed: u64, unused_bits: bool) -> (Vec<Bfee>, Vec<u8>) {
     (records, bytes)
 }
 
-fn write_scratch(tag: &str, name: &str, bytes: &[u8]) -> String {
-    let path = scratch_dir(tag).join(name);
-    std::fs::write(&path, bytes).expect("write scratch file");
-    path.to_str().expect("utf-8 path").to_owned()
+fn write_scratch(tag: &str, name: &str, bytes: &[u8]) -> ScratchFile {
+    scratch_file(tag, name, bytes)
 }
 
 fn csiread_records(path: &str) -> Vec<Value> {
@@ -120,7 +118,7 @@ fn our_records(bytes: &[u8]) -> (Vec<Bfee>, dagr_protocols::stream::StreamStats)
 fn csiread_reads_the_values_we_encode() {
     let (records, bytes) = generated_file(0x5300_0001, true);
     let path = write_scratch("intel5300-a", "encoded.dat", &bytes);
-    let peer = csiread_records(&path);
+    let peer = csiread_records(path.to_str().unwrap());
     assert_eq!(peer.len(), RECORDS, "csiread bfee count");
     for (i, (ours, theirs)) in records.iter().zip(&peer).enumerate() {
         assert_eq!(
@@ -135,7 +133,7 @@ fn csiread_reads_the_values_we_encode() {
 fn our_decoder_agrees_with_csiread_record_by_record() {
     let (_, bytes) = generated_file(0x5300_0002, true);
     let path = write_scratch("intel5300-b", "encoded.dat", &bytes);
-    let peer = csiread_records(&path);
+    let peer = csiread_records(path.to_str().unwrap());
     let (ours, stats) = our_records(&bytes);
     assert_eq!(ours.len(), peer.len());
     assert_eq!(stats.frames_rejected, 0);
@@ -163,9 +161,13 @@ fn file_packed_by_the_peer_decodes_to_its_records_and_matches_our_bytes() {
         "records.json",
         &serde_json::to_vec(&json).unwrap(),
     );
-    let dat_path = scratch_dir("intel5300-c").join("peer.dat");
+    let dat_dir = scratch_dir("intel5300-c-peer");
+    let dat_path = dat_dir.join("peer.dat");
     let dat = dat_path.to_str().unwrap();
-    run_peer("intel5300_csiread.py", &["write", &json_path, dat]);
+    run_peer(
+        "intel5300_csiread.py",
+        &["write", json_path.to_str().unwrap(), dat],
+    );
     let peer_bytes = std::fs::read(&dat_path).expect("peer wrote the file");
     let (decoded, stats) = our_records(&peer_bytes);
     assert_eq!(decoded, records);

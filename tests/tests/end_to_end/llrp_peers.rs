@@ -9,7 +9,7 @@ use dagr_protocols::llrp::{
     Singulation, StartTrigger, Status, StopTrigger, TagReport, Timestamp,
 };
 use dagr_protocols::stream::{decode_all, StreamDecoder};
-use dagr_tests::{run_peer, scratch_dir};
+use dagr_tests::{run_peer, scratch_dir, scratch_file};
 use serde_json::{json, Value};
 
 fn decode(bytes: &[u8]) -> (Vec<Message>, MessageDecoder) {
@@ -744,12 +744,11 @@ fn real_capture_and_our_reports_decode_like_sllurp() {
         .filter(|m| m.name() == "RO_ACCESS_REPORT")
         .flat_map(|m| m.to_vec().unwrap())
         .collect();
-    let ours_file = scratch_dir("llrp-sllurp").join("reports.bin");
-    std::fs::write(&ours_file, &ours).unwrap();
+    let ours_file = scratch_file("llrp-sllurp", "reports.bin", &ours);
     let real = dagr_tests::fixtures_dir().join("llrp/impinj_ro_access_reports.bin");
     let mut tags_compared = 0;
-    for file in [real, ours_file] {
-        let bytes = std::fs::read(&file).unwrap();
+    for file in [real.as_path(), &ours_file] {
+        let bytes = std::fs::read(file).unwrap();
         let (messages, _) = decode(&bytes);
         let stdout = run_peer("sllurp_decode.py", &[file.to_str().unwrap()]);
         let peer: Vec<Value> = serde_json::from_slice(&stdout).expect("peer JSON");

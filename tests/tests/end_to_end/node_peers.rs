@@ -82,7 +82,8 @@ fn spec_only_python_decoder_reads_our_test_vector_identically() {
 #[test]
 fn frames_encoded_by_the_spec_only_python_encoder_decode_identically() {
     for seed in ["1", "2", "3"] {
-        let path = scratch_dir("node-peer").join(format!("python-{seed}.bin"));
+        let dir = scratch_dir(&format!("node-peer-{seed}"));
+        let path = dir.join("python.bin");
         let expected = json_lines(&run_peer(
             "node_frames.py",
             &["encode", path.to_str().unwrap(), seed],

@@ -2,7 +2,6 @@
 //! pty master, a fake TI CLI answering on a second pty, unplug/replug by re-pointing a
 //! symlink (as udev does with /dev/serial/by-id), and a node answering time-sync requests.
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -21,7 +20,7 @@ use dagr_protocols::node::{
     TimeSyncResponse,
 };
 use dagr_protocols::stream::StreamDecoder;
-use dagr_tests::{fixture, scratch_dir};
+use dagr_tests::{fixture, scratch_dir, scratch_file, ScratchFile};
 use serialport::{SerialPort, TTYPort};
 
 const TI_DAT: &str = "ti_mmwave/xwr16xx_processed_stream_2020_06_26T14_00_37_341.dat";
@@ -335,10 +334,8 @@ impl Drop for FakeTiCli {
 const RADAR_CFG: &str =
     "% xwr16xx, shortened\nsensorStop\nflushCfg\nchannelCfg 15 3 0\n\nframeCfg 0 1 16 0 100 1 0\n";
 
-fn cfg_file(tag: &str) -> PathBuf {
-    let path = scratch_dir(tag).join("radar.cfg");
-    std::fs::write(&path, RADAR_CFG).unwrap();
-    path
+fn cfg_file(tag: &str) -> ScratchFile {
+    scratch_file(tag, "radar.cfg", RADAR_CFG.as_bytes())
 }
 
 #[test]
@@ -492,7 +489,8 @@ fn a_radar_that_does_not_answer_a_command_is_reported_after_the_timeout() {
 fn unplug_and_replug_report_disconnected_then_connected_and_data_flows_again() {
     let rows = fixture(ESP32_CSV);
     let lines: Vec<&[u8]> = rows.split_inclusive(|&b| b == b'\n').collect();
-    let link = scratch_dir("unplug").join("ttyUSB0");
+    let dir = scratch_dir("unplug");
+    let link = dir.join("ttyUSB0");
     let _ = std::fs::remove_file(&link);
 
     let mut first = Pty::new();
@@ -547,7 +545,8 @@ fn unplug_and_replug_report_disconnected_then_connected_and_data_flows_again() {
 
 #[test]
 fn a_port_that_never_exists_is_retried_with_growing_backoff_until_stop() {
-    let path = scratch_dir("absent").join("ttyUSB9");
+    let dir = scratch_dir("absent");
+    let path = dir.join("ttyUSB9");
     let mut src = Running::start(&format!("node://{}", path.display()));
     src.until("four attempts", |s| s.states.len() >= 4);
     let took = src.stop();
