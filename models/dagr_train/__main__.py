@@ -79,6 +79,8 @@ def train_cmd(a):
         only=a.only,
         threads=a.threads,
         series_steps=a.series_steps,
+        temporal_segments=a.temporal_segments,
+        temporal_dilated=a.temporal_dilated,
         widths=tuple(a.widths),
         dagr=dagr_config(a),
         augment=AugmentConfig(
@@ -386,6 +388,21 @@ def parser():
         "--series-steps",
         action="store_true",
         help="WiFi/RFID encoders also get each row's |step| as input channels",
+    )
+    p.add_argument(
+        "--temporal-segments",
+        type=int,
+        default=0,
+        metavar="N",
+        help="each encoder reads its last convolution out as the means of N consecutive "
+        "time segments, in order, plus the max over time, so the order of motion in the "
+        "window is kept; 0 (default) = mean + max over all time",
+    )
+    p.add_argument(
+        "--temporal-dilated",
+        action="store_true",
+        help="a residual dilated temporal convolution (k 3, dilation 2) after each "
+        "encoder's strided ones: receptive field 29 instead of 13 input steps",
     )
     p.add_argument(
         "--widths",

@@ -270,6 +270,8 @@ def model_json(info, model, manifest, metrics, parity, head_batches, head_cfg):
         "encoders": {
             "widths": model.arch["widths"],
             "series_steps": model.arch["series_steps"],
+            "temporal_segments": model.arch["temporal_segments"],
+            "temporal_dilated": model.arch["temporal_dilated"],
             **info["size"],
         },
         "head": head_architecture(model),

@@ -35,12 +35,41 @@ class Standardize(nn.Module):
         return (x - self.mean.view(shape)) / self.std.view(shape)
 
 
+def strided_length(steps):
+    """Time steps left after one of TemporalEncoder's stride-2 convolutions (k = 5, pad 2)."""
+    return (steps - 1) // 2 + 1
+
+
+def segment_bounds(length, segments):
+    """[start, end) of `segments` consecutive, near-equal, non-empty time segments of a
+    series of `length` steps; raises when the series is too short to give each one step."""
+    if segments > length:
+        raise ValueError(
+            f"temporal segments {segments}: the convolutions leave only {length} time steps"
+        )
+    edges = [(i * length + segments // 2) // segments for i in range(segments + 1)]
+    return [(edges[i], edges[i + 1]) for i in range(segments)]
+
+
+def temporal_readout(h, bounds):
+    """[B, C, T] -> [B, k * C]: with `bounds` empty, the mean and max over all of time (blind
+    to the order of events); otherwise the mean of each time segment, in order, then the
+    max over all of time, so "down then still" and "still then up" give different vectors."""
+    if not bounds:
+        return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+    parts = [h[:, :, a:b].mean(dim=2) for a, b in bounds]
+    return torch.cat([*parts, h.amax(dim=2)], dim=1)
+
+
 class TemporalEncoder(nn.Module):
     """A [C, T] series (channels x time) to a feature vector: optional time pooling to at
-    most MAX_STEPS, a pointwise channel mixer, two strided temporal convolutions, then the
-    mean and max over time and a linear layer to `feat_dim`."""
+    most MAX_STEPS, a pointwise channel mixer, two strided temporal convolutions, then a
+    readout over time (temporal_readout: mean + max, or `segments` ordered segment means +
+    max) and a linear layer to `feat_dim`. With `dilated`, a residual dilated convolution
+    (k = 3, dilation 2) after the strided ones widens the receptive field from 13 to 29
+    input steps, so one unit can see a whole movement and what follows it."""
 
-    def __init__(self, channels, steps, width, feat_dim):
+    def __init__(self, channels, steps, width, feat_dim, segments=0, dilated=False):
         super().__init__()
         self.pool_k = max(1, math.ceil(steps / MAX_STEPS))
         self.pool = nn.AvgPool1d(self.pool_k) if self.pool_k > 1 else nn.Identity()
@@ -52,12 +81,24 @@ class TemporalEncoder(nn.Module):
             nn.Conv1d(width, 2 * width, 5, stride=2, padding=2),
             nn.ReLU(),
         )
-        self.out = nn.Linear(4 * width, feat_dim)
+        self.dilated = (
+            nn.Sequential(
+                nn.Conv1d(2 * width, 2 * width, 3, padding=2, dilation=2), nn.ReLU()
+            )
+            if dilated
+            else None
+        )
+        length = strided_length(strided_length(steps // self.pool_k))
+        self.bounds = segment_bounds(length, segments) if segments else []
+        readouts = segments + 1 if segments else 2
+        self.out = nn.Linear(readouts * 2 * width, feat_dim)
 
     def forward(self, x):
         """The module's output for a batch (see the class docstring)."""
         h = self.net(self.pool(x))
-        return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
+        if self.dilated is not None:
+            h = h + self.dilated(h)
+        return self.out(temporal_readout(h, self.bounds))
 
 
 def step_magnitudes(x):
@@ -72,13 +113,13 @@ class SeriesEncoder(nn.Module):
     """WiFi [rows, T] or RFID [tags, T]: per-row standardization, then a TemporalEncoder;
     with `steps`, each row's step magnitudes (step_magnitudes) are fed as extra channels."""
 
-    def __init__(self, shape, width, feat_dim, steps=False):
+    def __init__(self, shape, width, feat_dim, steps=False, temporal=None):
         super().__init__()
         rows, length = shape
         self.steps = steps
         self.norm = Standardize(rows, axis=1)
         self.temporal = TemporalEncoder(
-            rows * (2 if steps else 1), length, width, feat_dim
+            rows * (2 if steps else 1), length, width, feat_dim, **(temporal or {})
         )
 
     def forward(self, x):
@@ -94,7 +135,7 @@ class PointEncoder(nn.Module):
     a max over each frame's real points (all-zero rows are padding) plus the frame's point
     fraction, then a TemporalEncoder over the frames."""
 
-    def __init__(self, shape, width, feat_dim, point_width=32):
+    def __init__(self, shape, width, feat_dim, point_width=32, temporal=None):
         super().__init__()
         frames, _, values = shape
         self.norm = Standardize(values, axis=3)
@@ -104,7 +145,9 @@ class PointEncoder(nn.Module):
             nn.Linear(point_width // 2, point_width),
             nn.ReLU(),
         )
-        self.temporal = TemporalEncoder(point_width + 1, frames, width, feat_dim)
+        self.temporal = TemporalEncoder(
+            point_width + 1, frames, width, feat_dim, **(temporal or {})
+        )
 
     def forward(self, x):
         """The module's output for a batch (see the class docstring)."""
@@ -154,7 +197,9 @@ class Head(nn.Module):
 class FusionModel(nn.Module):
     """Encoders + head. `forward` has the ONNX signature (mmwave, wifi, rfid, present) ->
     (logits, feat_mmwave, feat_wifi, feat_rfid); `run` also returns the embeddings.
-    `classes` are the class names, in logit order."""
+    `classes` are the class names, in logit order. `temporal_segments` and
+    `temporal_dilated` choose every encoder's TemporalEncoder readout and depth (0 and
+    False: the original mean + max over all time after two convolutions)."""
 
     def __init__(
         self,
@@ -164,6 +209,8 @@ class FusionModel(nn.Module):
         feat_dim=64,
         embed_dim=32,
         series_steps=False,
+        temporal_segments=0,
+        temporal_dilated=False,
     ):
         super().__init__()
         self.arch = {
@@ -173,15 +220,20 @@ class FusionModel(nn.Module):
             "feat_dim": feat_dim,
             "embed_dim": embed_dim,
             "series_steps": series_steps,
+            "temporal_segments": temporal_segments,
+            "temporal_dilated": temporal_dilated,
         }
+        temporal = {"segments": temporal_segments, "dilated": temporal_dilated}
         self.encoders = nn.ModuleDict(
             {
-                "mmwave": PointEncoder(shapes["mmwave"], widths[0], feat_dim),
+                "mmwave": PointEncoder(
+                    shapes["mmwave"], widths[0], feat_dim, temporal=temporal
+                ),
                 "wifi": SeriesEncoder(
-                    shapes["wifi"], widths[1], feat_dim, series_steps
+                    shapes["wifi"], widths[1], feat_dim, series_steps, temporal
                 ),
                 "rfid": SeriesEncoder(
-                    shapes["rfid"], widths[2], feat_dim, series_steps
+                    shapes["rfid"], widths[2], feat_dim, series_steps, temporal
                 ),
             }
         )

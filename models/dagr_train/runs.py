@@ -40,6 +40,8 @@ def load_run(path):
         arch["feat_dim"],
         arch["embed_dim"],
         arch.get("series_steps", False),  # runs before the option existed had none
+        arch.get("temporal_segments", 0),  # likewise: the original readout
+        arch.get("temporal_dilated", False),
     )
     model.load_state_dict(torch.load(os.path.join(path, WEIGHTS), weights_only=True))
     model.eval()

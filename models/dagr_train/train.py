@@ -39,6 +39,8 @@ class TrainConfig:
     feat_dim: int = 64
     embed_dim: int = 32
     series_steps: bool = False  # WiFi/RFID encoders also see each row's step magnitudes
+    temporal_segments: int = 0  # ordered segment means + max readout; 0 = mean + max
+    temporal_dilated: bool = False  # a residual dilated third temporal convolution
     dagr: DagrConfig = field(default_factory=DagrConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     feat_dropout: float = (
@@ -51,6 +53,10 @@ class TrainConfig:
             raise ValueError(f"--only {self.only!r}: expected one of {MODALITIES}")
         if not 0.0 <= self.feat_dropout < 1.0:
             raise ValueError(f"--feat-dropout {self.feat_dropout}: expected in [0, 1)")
+        if self.temporal_segments < 0:
+            raise ValueError(
+                f"--temporal-segments {self.temporal_segments}: expected >= 0"
+            )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
                 f"--label-smoothing {self.label_smoothing}: expected in [0, 1)"
@@ -195,6 +201,8 @@ def train(data, out, cfg, log=print):
         cfg.feat_dim,
         cfg.embed_dim,
         cfg.series_steps,
+        cfg.temporal_segments,
+        cfg.temporal_dilated,
     )
     with torch.no_grad():
         standardization = fit_standardization(model, train_s)

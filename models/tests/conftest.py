@@ -38,6 +38,8 @@ def package(tmp_path_factory):
         epochs=2,
         batch_size=16,
         series_steps=True,  # the export and parity checks then cover the step channels
+        temporal_segments=4,  # ... and the order-keeping readout (ONNX Slice/ReduceMean)
+        temporal_dilated=True,  # ... and the dilated convolution
         dagr=DagrConfig(lambda_d=0.1, lambda_a=0.5),
         # every training-only regularizer on, so export and parity run after them
         augment=AugmentConfig(0.1, 0.2, 0.1, 0.1, 0.1, 15.0),

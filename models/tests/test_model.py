@@ -1,4 +1,5 @@
-"""Encoder budget, exact masked fusion, and modality dropout."""
+"""Encoder budget, exact masked fusion, modality dropout, and the order-keeping temporal
+readout."""
 
 import itertools
 
@@ -7,7 +8,14 @@ import torch
 
 from dagr_train import MODALITIES
 from dagr_train.dropout import drop_modalities
-from dagr_train.model import FusionModel, flops_per_window, size_report
+from dagr_train.model import (
+    FusionModel,
+    TemporalEncoder,
+    flops_per_window,
+    segment_bounds,
+    size_report,
+    temporal_readout,
+)
 
 TODAY = {"mmwave": (40, 64, 5), "wifi": (270, 200), "rfid": (23, 60)}
 """The default PreprocessSpec shapes at the time of writing; the end-to-end test checks the
@@ -16,15 +24,34 @@ budget again on whatever shapes the current `dagr dataset export` writes."""
 MAX_FLOPS, MAX_PARAMS = 20e6, 1e6
 
 
-def small_model(seed=0, series_steps=False):
+ORIGINAL_FLOPS = 6_857_664
+"""FLOPs per window of the original encoders (mean + max readout, two convolutions) on the
+reference corpus's shapes (RFID with 46 tag rows); the order-keeping options may cost at
+most 1.5 times this."""
+
+REFERENCE_SHAPES = {"mmwave": (40, 64, 5), "wifi": (270, 200), "rfid": (46, 60)}
+
+TEMPORAL = [
+    {},
+    {"temporal_segments": 4},
+    {"temporal_segments": 4, "temporal_dilated": True},
+]
+"""The encoder variants every shape and fusion test runs on: the original and the
+order-keeping readout without and with the dilated convolution."""
+
+
+def small_model(seed=0, series_steps=False, **temporal):
     torch.manual_seed(seed)
     classes = [f"c{i}" for i in range(13)]
-    return FusionModel(TODAY, classes, series_steps=series_steps).eval()
+    return FusionModel(TODAY, classes, series_steps=series_steps, **temporal).eval()
 
 
-@pytest.mark.parametrize("series_steps", [False, True])
-def test_the_model_fits_the_edge_budget(series_steps):
-    size = size_report(small_model(series_steps=series_steps))
+@pytest.mark.parametrize(
+    "series_steps,temporal",
+    [(False, t) for t in TEMPORAL] + [(True, {})],
+)
+def test_the_model_fits_the_edge_budget(series_steps, temporal):
+    size = size_report(small_model(series_steps=series_steps, **temporal))
     assert 0 < size["flops_per_window"] <= MAX_FLOPS
     assert 0 < size["parameters"] <= MAX_PARAMS
     assert sum(size["flops_per_encoder"].values()) <= size["flops_per_window"]
@@ -47,11 +74,12 @@ def inputs(batch, seed):
     return x
 
 
+@pytest.mark.parametrize("temporal", TEMPORAL)
 @pytest.mark.parametrize(
     "subset", [s for r in (1, 2, 3) for s in itertools.combinations(range(3), r)]
 )
-def test_absent_modalities_change_nothing(subset):
-    model = small_model()
+def test_absent_modalities_change_nothing(subset, temporal):
+    model = small_model(**temporal)
     x = inputs(4, 1)
     present = torch.zeros(4, 3)
     present[:, list(subset)] = 1.0
@@ -107,3 +135,88 @@ def test_modality_dropout_with_p_zero_changes_nothing():
     x = [torch.ones(8, 2)] * 3
     out, new = drop_modalities(x, present, 0.0, torch.Generator())
     assert torch.equal(new, present) and all(o is i for o, i in zip(out, x))
+
+
+@pytest.mark.parametrize("temporal", TEMPORAL[1:])
+def test_order_keeping_encoders_stay_within_one_and_a_half_times_the_original_cost(
+    temporal,
+):
+    torch.manual_seed(0)
+    classes = [f"c{i}" for i in range(13)]
+    original = size_report(FusionModel(REFERENCE_SHAPES, classes))
+    assert original["flops_per_window"] == ORIGINAL_FLOPS
+    size = size_report(FusionModel(REFERENCE_SHAPES, classes, **temporal))
+    assert ORIGINAL_FLOPS < size["flops_per_window"] <= 1.5 * ORIGINAL_FLOPS
+    assert size["parameters"] <= MAX_PARAMS
+    # the head is untouched: same parameters as the original model's
+    assert size["parameters_head"] == original["parameters_head"]
+
+
+@pytest.mark.parametrize("temporal", TEMPORAL)
+def test_every_variant_gives_the_head_the_same_shapes(temporal):
+    model = small_model(**temporal)
+    x = inputs(5, 4)
+    with torch.no_grad():
+        logits, *feats = model(*x, torch.ones(5, 3))
+    assert logits.shape == (5, 13)
+    assert [f.shape for f in feats] == [(5, 64)] * 3
+    assert model.arch["temporal_segments"] == temporal.get("temporal_segments", 0)
+    assert model.arch["temporal_dilated"] == temporal.get("temporal_dilated", False)
+
+
+def test_segments_cover_the_series_in_order_without_gaps():
+    assert segment_bounds(10, 4) == [(0, 3), (3, 5), (5, 8), (8, 10)]
+    assert segment_bounds(13, 4)[0][0] == 0 and segment_bounds(13, 4)[-1][1] == 13
+    for length in range(4, 40):
+        b = segment_bounds(length, 4)
+        assert all(e > s for s, e in b)
+        assert all(b[i][1] == b[i + 1][0] for i in range(3))
+    with pytest.raises(ValueError, match="only 3 time steps"):
+        segment_bounds(3, 4)
+
+
+def test_the_segment_readout_tells_a_series_from_its_reversal_and_mean_max_does_not():
+    # "going down, then still" against "still, then going up": one channel, 8 steps
+    down = torch.tensor([[[3.0, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]]])
+    up = down.flip(2)
+    mean_max = [temporal_readout(h, []) for h in (down, up)]
+    assert torch.equal(mean_max[0], mean_max[1])
+    bounds = segment_bounds(8, 4)
+    seg = [temporal_readout(h, bounds) for h in (down, up)]
+    assert seg[0].shape == (1, 5)
+    assert torch.equal(seg[0][:, :4], torch.tensor([[2.5, 0.5, 0.0, 0.0]]))
+    assert torch.equal(seg[1][:, :4], torch.tensor([[0.0, 0.0, 0.5, 2.5]]))
+    assert torch.equal(seg[0][:, 4], seg[1][:, 4])  # the global max, order-free
+
+
+@pytest.mark.parametrize("dilated", [False, True])
+def test_a_time_reversed_input_gives_a_different_feature(dilated):
+    torch.manual_seed(1)
+    enc = TemporalEncoder(6, 40, 16, 64, segments=4, dilated=dilated).eval()
+    x = torch.randn(3, 6, 40)
+    with torch.no_grad():
+        f, f_rev = enc(x), enc(x.flip(2))
+        readout = temporal_readout(enc.net(x), enc.bounds)
+    assert f.shape == (3, 64)
+    assert (f - f_rev).abs().amax() > 1e-3
+    assert readout.shape == (3, 5 * 32)
+
+
+def test_the_dilated_convolution_widens_what_one_output_step_sees():
+    # an impulse at input step 0 reaches later conv outputs only through the dilated layer
+    def reach(dilated):
+        torch.manual_seed(2)
+        enc = TemporalEncoder(1, 40, 4, 8, dilated=dilated).eval()
+        with torch.no_grad():
+            for conv in [m for m in enc.modules() if isinstance(m, torch.nn.Conv1d)]:
+                conv.weight.fill_(0.1)
+                conv.bias.zero_()
+            x = torch.zeros(1, 1, 40)
+            x[0, 0, 0] = 1.0
+            h = enc.net(x)
+            if enc.dilated is not None:
+                h = h + enc.dilated(h)
+        return int((h[0].abs().sum(0) > 0).sum())
+
+    assert reach(False) == 2  # 13-step field at stride 4: outputs 0 and 1 see step 0
+    assert reach(True) == 4  # + (3 - 1) * 2 output steps

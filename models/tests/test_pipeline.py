@@ -177,7 +177,7 @@ def test_head_adaptation_vectors_reproduce_from_head_safetensors(package):
 
 
 def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
-    data, run, _, _ = package
+    data, run, pkg, _ = package
     info = json.load(open(os.path.join(run, "run.json")))
     assert len(info["history"]) == 2
     for epoch in info["history"]:
@@ -194,6 +194,15 @@ def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
     rows = info["arch"]["shapes"]["wifi"][0]
     assert info["arch"]["series_steps"] is True
     assert model.encoders["wifi"].temporal.net[0].in_channels == 2 * rows
+    # ... and the order-keeping readout and dilated convolution, recorded and reloaded
+    assert info["arch"]["temporal_segments"] == 4
+    assert info["arch"]["temporal_dilated"] is True
+    assert info["config"]["temporal_segments"] == 4
+    for m in MODALITIES:
+        assert len(model.encoders[m].temporal.bounds) == 4
+        assert model.encoders[m].temporal.dilated is not None
+    encoders = json.load(open(os.path.join(pkg, "model.json")))["encoders"]
+    assert (encoders["temporal_segments"], encoders["temporal_dilated"]) == (4, True)
     # the training-only regularizers are recorded with the run, not in the package
     assert info["training_only"]["augment"]["rotate"] == 15.0
     assert info["training_only"]["feat_dropout"] == 0.1
