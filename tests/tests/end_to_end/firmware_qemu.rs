@@ -229,8 +229,10 @@ fn firmware_image_boots_in_qemu_and_dagr_records_it_with_time_sync() {
     // As in e2e_node: publish - log = -max(link delay, modelled wire time), never later
     // than the wire time allows. QEMU's emulated UART and its pty add their own delay,
     // which grows with the machine's load: 4.5-10.6 ms beyond the wire time in three runs
-    // alone, 23 ms beside another end-to-end test; 150 ms leaves room for CI's parallel
-    // tests (was any offset in -0.5..0 s).
+    // alone, 23 ms beside another end-to-end test, 170 ms with the whole suite beside two
+    // training processes on the 2 cores. That delay is the emulator's, not the gateway's
+    // (e2e_node, without an emulator, holds the offset to the millisecond), so the bound
+    // only says the offset is QEMU's delay and never later than the wire time: 400 ms.
     let wire_s = median_last_frame_wire_s(&capture);
     eprintln!("QEMU node clock offset {offset} s, wire time of the chunks' last frames {wire_s} s");
     assert!(
@@ -238,7 +240,7 @@ fn firmware_image_boots_in_qemu_and_dagr_records_it_with_time_sync() {
         "clock offset {offset} s, wire time of the chunks' last frames {wire_s} s"
     );
     assert!(
-        offset >= -wire_s - 0.15,
+        offset >= -wire_s - 0.4,
         "clock offset {offset} s, wire time of the chunks' last frames {wire_s} s"
     );
 
