@@ -70,36 +70,31 @@ pub fn run_peer(script: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// A test's scratch directory: unique to the test process and its tag, removed when
-/// dropped, so a test leaves nothing in /tmp whether it passes or fails. Keep it alive (a
-/// named binding, not a temporary) while its files are used.
+/// A test's scratch directory: a `tempfile::TempDir` (unique, removed when dropped, so a
+/// test leaves nothing in /tmp whether it passes or fails) that reads as a `Path`. Keep it
+/// alive (a named binding, not a temporary) while its files are used.
 #[derive(Debug)]
-pub struct ScratchDir(PathBuf);
+pub struct ScratchDir(tempfile::TempDir);
 
 impl std::ops::Deref for ScratchDir {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<Path> for ScratchDir {
     fn as_ref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A fresh, empty scratch directory for the test tagged `tag`.
+/// A fresh, empty scratch directory for the test tagged `tag` (named `dagr-tests-TAG-...`).
 pub fn scratch_dir(tag: &str) -> ScratchDir {
-    let dir = std::env::temp_dir().join(format!("dagr-tests-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("dagr-tests-{tag}-"))
+        .tempdir()
+        .expect("create scratch dir");
     ScratchDir(dir)
 }
 

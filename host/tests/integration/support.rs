@@ -34,33 +34,30 @@ pub fn ok(out: Output) -> Output {
     out
 }
 
-/// A test's scratch directory, removed when the test ends, passed or failed.
-pub struct Scratch(PathBuf);
+/// A test's scratch directory: a `tempfile::TempDir` (unique, removed when the test ends,
+/// passed or failed) that reads as a `Path`.
+pub struct Scratch(tempfile::TempDir);
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<Path> for Scratch {
     fn as_ref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A fresh, empty scratch directory for the test called `test` (unique per test process).
+/// A fresh, empty scratch directory for the test called `test` (its name starts with
+/// `dagr-TEST-`, so a leftover says whose it was).
 pub fn scratch(test: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("dagr-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("dagr-{test}-"))
+        .tempdir()
+        .expect("create scratch dir");
     Scratch(dir)
 }
 
