@@ -19,6 +19,7 @@ import os
 from dataclasses import asdict, replace
 
 import numpy as np
+import torch
 
 from . import MODALITIES
 from .evaluate import evaluate
@@ -92,6 +93,7 @@ def _train_one(job):
 
 def _evaluate_one(job):
     runs, data, path = job
+    torch.set_num_threads(1)  # one process per core when evaluations run side by side
     evaluate(runs, data, "test", path)
     return path
 
