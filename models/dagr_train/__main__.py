@@ -62,21 +62,18 @@ def dagr_config(a):
     )
 
 
-def train_cmd(a):
-    """`train`: one run."""
+def train_config(a, **fields):
+    """The TrainConfig of the recipe flags (`add_recipe_flags`), with `fields` set."""
 
     from .augment import AugmentConfig
-    from .train import TrainConfig, train
+    from .train import TrainConfig
 
-    cfg = TrainConfig(
-        method=a.method,
-        seed=a.seed,
+    return TrainConfig(
         epochs=a.epochs,
         batch_size=a.batch_size,
         lr=a.lr,
         weight_decay=a.weight_decay,
         modality_dropout=a.modality_dropout,
-        only=a.only,
         threads=a.threads,
         series_steps=a.series_steps,
         temporal_segments=a.temporal_segments,
@@ -93,8 +90,16 @@ def train_cmd(a):
         ),
         feat_dropout=a.feat_dropout,
         label_smoothing=a.label_smoothing,
+        **fields,
     )
-    train(a.data, a.out, cfg)
+
+
+def train_cmd(a):
+    """`train`: one run."""
+
+    from .train import train
+
+    train(a.data, a.out, train_config(a, method=a.method, seed=a.seed, only=a.only))
 
 
 def eval_cmd(a):
@@ -143,9 +148,9 @@ def report_cmd(a):
 
 
 def study_cmd(a):
-    """`study`: methods a-g over seeds."""
+    """`study`: methods a-g over seeds, every method with the same recipe."""
 
-    from .study import default_base, study
+    from .study import study
 
     bad = set(a.methods) - set("abcdefg")
     if bad:
@@ -153,23 +158,22 @@ def study_cmd(a):
             f"--methods {a.methods!r}: unknown {sorted(bad)}, expected letters of abcdefg"
         )
     seeds = [int(s) for s in a.seeds.split(",")]
-    base = default_base(a.epochs, a.threads)
     study(
         a.data,
         a.out,
         seeds,
-        base,
-        (a.lambda_d, a.lambda_a, a.tau),
+        train_config(a),
         a.methods,
         a.title,
         a.note,
+        a.jobs,
     )
 
 
 def sweep_cmd(a):
     """`sweep`: DAGR settings ranked on validation data."""
 
-    from .study import default_base, sweep
+    from .study import sweep
 
     grid = {}
     allowed = ("lambda_d", "lambda_a", "tau", "beta_total", "beta")
@@ -180,7 +184,7 @@ def sweep_cmd(a):
                 f"--grid {item!r}: expected NAME=V1,V2 with NAME one of {allowed}"
             )
         grid[name] = [float(v) for v in values.split(",")]
-    sweep(a.data, a.out, grid, default_base(a.epochs, a.threads), a.seed)
+    sweep(a.data, a.out, grid, train_config(a), a.seed)
 
 
 def bench_cmd(a):
@@ -256,13 +260,13 @@ def add_dagr_flags(p):
         "--lambda-d",
         type=float,
         default=0.0,
-        help="dispersion weight, lambda form (default 0)",
+        help="dispersion weight, lambda form (default %(default)s)",
     )
     g.add_argument(
         "--lambda-a",
         type=float,
         default=0.0,
-        help="anchoring weight, lambda form (default 0)",
+        help="anchoring weight, lambda form (default %(default)s)",
     )
     g.add_argument(
         "--beta-total",
@@ -299,6 +303,64 @@ def add_dagr_flags(p):
         choices=["cosine", "l2"],
         help="anchoring distance (default 1 - cosine)",
     )
+
+
+def add_recipe_flags(p):
+    """Adds the flags that decide a training run (shared by train, study and sweep)."""
+
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument(
+        "--modality-dropout",
+        type=float,
+        default=0.5,
+        help="probability a sample keeps a random non-empty subset",
+    )
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--series-steps",
+        action="store_true",
+        help="WiFi/RFID encoders also get each row's |step| as input channels",
+    )
+    p.add_argument(
+        "--temporal-segments",
+        type=int,
+        default=0,
+        metavar="N",
+        help="each encoder reads its last convolution out as the means of N consecutive "
+        "time segments, in order, plus the max over time, so the order of motion in the "
+        "window is kept; 0 (default) = mean + max over all time",
+    )
+    p.add_argument(
+        "--temporal-dilated",
+        action="store_true",
+        help="a residual dilated temporal convolution (k 3, dilation 2) after each "
+        "encoder's strided ones: receptive field 29 instead of 13 input steps",
+    )
+    p.add_argument(
+        "--widths",
+        type=int,
+        nargs=3,
+        default=[32, 48, 32],
+        metavar=("MMWAVE", "WIFI", "RFID"),
+        help="channel width of each encoder's temporal convolutions (default 32 48 32)",
+    )
+    p.add_argument(
+        "--feat-dropout",
+        type=float,
+        default=0.0,
+        help="dropout on each feat_m before the head, training only (default 0)",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="label smoothing of the task cross-entropy, training only (default 0)",
+    )
+    add_augment_flags(p)
+    add_dagr_flags(p)
 
 
 def parser():
@@ -367,65 +429,13 @@ def parser():
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--method", default="", help="label saved with the run")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument(
-        "--modality-dropout",
-        type=float,
-        default=0.5,
-        help="probability a sample keeps a random non-empty subset",
-    )
     p.add_argument(
         "--only",
         default="",
         choices=[""] + list(MODALITIES),
         help="train one modality alone",
     )
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument(
-        "--series-steps",
-        action="store_true",
-        help="WiFi/RFID encoders also get each row's |step| as input channels",
-    )
-    p.add_argument(
-        "--temporal-segments",
-        type=int,
-        default=0,
-        metavar="N",
-        help="each encoder reads its last convolution out as the means of N consecutive "
-        "time segments, in order, plus the max over time, so the order of motion in the "
-        "window is kept; 0 (default) = mean + max over all time",
-    )
-    p.add_argument(
-        "--temporal-dilated",
-        action="store_true",
-        help="a residual dilated temporal convolution (k 3, dilation 2) after each "
-        "encoder's strided ones: receptive field 29 instead of 13 input steps",
-    )
-    p.add_argument(
-        "--widths",
-        type=int,
-        nargs=3,
-        default=[32, 48, 32],
-        metavar=("MMWAVE", "WIFI", "RFID"),
-        help="channel width of each encoder's temporal convolutions (default 32 48 32)",
-    )
-    p.add_argument(
-        "--feat-dropout",
-        type=float,
-        default=0.0,
-        help="dropout on each feat_m before the head, training only (default 0)",
-    )
-    p.add_argument(
-        "--label-smoothing",
-        type=float,
-        default=0.0,
-        help="label smoothing of the task cross-entropy, training only (default 0)",
-    )
-    add_augment_flags(p)
-    add_dagr_flags(p)
+    add_recipe_flags(p)
     p.set_defaults(func=train_cmd)
 
     p = sub.add_parser(
@@ -469,17 +479,17 @@ def parser():
     )
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--methods", default="abcdefg")
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument(
-        "--lambda-d", type=float, default=0.1, help="dispersion weight of c and f"
+        "--jobs",
+        type=int,
+        default=1,
+        help="trainings and evaluations run side by side (default 1)",
     )
-    p.add_argument(
-        "--lambda-a", type=float, default=0.5, help="anchoring weight of d, e and f"
-    )
-    p.add_argument("--tau", type=float, default=0.3, help="agreement band of d and f")
     p.add_argument("--title", default="Study")
     p.add_argument("--note", default="", help="a line printed under the title")
+    add_recipe_flags(p)
+    # the DAGR flags give c-f their settings; full DAGR's defaults for the study
+    p.set_defaults(lambda_d=0.1, lambda_a=0.5)
     p.set_defaults(func=study_cmd)
 
     p = sub.add_parser("sweep", help="rank DAGR settings (method f) on validation data")
@@ -492,8 +502,7 @@ def parser():
         help="NAME=V1,V2 ... (lambda_d lambda_a tau beta_total beta)",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--threads", type=int, default=1)
+    add_recipe_flags(p)
     p.set_defaults(func=sweep_cmd)
 
     p = sub.add_parser("bench", help="onnxruntime latency per window at batch 1")

@@ -16,9 +16,10 @@ only, so defaults are never chosen on test data."""
 import itertools
 import json
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
+import torch
 
 from . import MODALITIES
 from .evaluate import evaluate
@@ -29,36 +30,82 @@ from .train import TrainConfig, train
 METHODS = "abcdefg"
 
 
-def method_config(method, base, lambda_d, lambda_a, tau):
-    """The TrainConfig of one method letter (g: the single-modality members' config)."""
+def method_config(method, base):
+    """The TrainConfig of one method letter (g: the single-modality members' config).
+
+    `base` is the study's recipe; its `dagr` holds the settings of full DAGR (f): c keeps
+    its dispersion, d its anchoring, e its anchoring with tau = 0, and every other choice
+    (normalized dispersion, distance, ...) carries over; a, b and g train without DAGR."""
+    full = base.dagr
+    if full.form != "lambda":
+        raise ValueError(
+            f"study: DAGR form {full.form!r}; the methods are defined in the lambda form"
+        )
     dropout = 0.0 if method in "ag" else base.modality_dropout
-    dagr = {
-        "a": DagrConfig(),
-        "b": DagrConfig(),
-        "c": DagrConfig(lambda_d=lambda_d),
-        "d": DagrConfig(lambda_a=lambda_a, tau=tau),
-        "e": DagrConfig(lambda_a=lambda_a, tau=0.0),
-        "f": DagrConfig(lambda_d=lambda_d, lambda_a=lambda_a, tau=tau),
-        "g": DagrConfig(),
-    }[method]
+    if method in "abg":
+        dagr = DagrConfig()
+    else:
+        dagr = replace(
+            full,
+            lambda_d=full.lambda_d if method in "cf" else 0.0,
+            lambda_a=full.lambda_a if method in "def" else 0.0,
+            tau=0.0 if method == "e" else full.tau,
+        )
     return replace(base, method=method, modality_dropout=dropout, dagr=dagr)
 
 
-def run_method(data, out, method, seed, base, settings, log):
-    """Trains (unless already done) and evaluates one method and seed; returns eval.json."""
-    cfg = replace(method_config(method, base, *settings), seed=seed)
-    runs = []
-    for only in MODALITIES if method == "g" else ("",):
-        run = os.path.join(
-            out, "runs", f"{method}_s{seed}" + (f"_{only}" if only else "")
+def run_dir(out, method, seed, only=""):
+    """Where the study keeps one training run."""
+    return os.path.join(out, "runs", f"{method}_s{seed}" + (f"_{only}" if only else ""))
+
+
+def planned_runs(out, methods, seeds, base):
+    """(run directory, TrainConfig) of every training the study needs, in order."""
+    plan = []
+    for method in methods:
+        for seed in seeds:
+            cfg = replace(method_config(method, base), seed=seed)
+            for only in MODALITIES if method == "g" else ("",):
+                plan.append((run_dir(out, method, seed, only), replace(cfg, only=only)))
+    return plan
+
+
+def check_reused(run, cfg):
+    """A run directory that already holds a run is reused only if it was trained with
+    exactly `cfg`; anything else would put another recipe's numbers into the study."""
+    saved = json.load(open(os.path.join(run, "run.json")))["config"]
+    wanted = json.loads(json.dumps(asdict(cfg)))
+    differ = sorted(
+        k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k)
+    )
+    if differ:
+        raise ValueError(
+            f"{run}: already holds a run trained with other settings ({', '.join(differ)}); "
+            "remove it or use another --out"
         )
-        if not os.path.exists(os.path.join(run, "run.json")):
-            train(data, run, replace(cfg, only=only), log)
-        runs.append(run)
-    path = os.path.join(out, "evals", f"{method}_s{seed}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
+def _train_one(job):
+    data, run, cfg = job
+    train(data, run, cfg)
+    return run
+
+
+def _evaluate_one(job):
+    runs, data, path = job
+    torch.set_num_threads(1)  # one process per core when evaluations run side by side
     evaluate(runs, data, "test", path)
     return path
+
+
+def run_jobs(fn, jobs, parallel):
+    """Runs `fn` over `jobs`, in `parallel` processes (spawned: torch is not fork-safe)."""
+    if parallel <= 1 or len(jobs) <= 1:
+        return [fn(j) for j in jobs]
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(parallel) as pool:
+        return pool.map(fn, jobs, chunksize=1)
 
 
 def plot_diagnostics(out, methods, seeds):
@@ -165,21 +212,65 @@ def dagr_vs_b(evals_by_method):
     return "\n".join(lines)
 
 
+def recipe_line(base):
+    """The study's recipe as the train settings that differ from TrainConfig's defaults."""
+    default, used = asdict(TrainConfig()), asdict(base)
+    parts = []
+    for key in used:
+        if key in ("method", "seed", "only", "threads") or used[key] == default[key]:
+            continue
+        value = used[key]
+        if isinstance(value, dict):
+            value = ", ".join(
+                f"{k} {v}" for k, v in value.items() if v != default[key].get(k)
+            )
+        parts.append(f"{key} {value}")
+    return "; ".join(parts)
+
+
 def study(
-    data, out, seeds, base, settings, methods=METHODS, title="Study", note="", log=print
+    data, out, seeds, base, methods=METHODS, title="Study", note="", jobs=1, log=print
 ):
-    """Trains and evaluates every method and seed, then writes the report files into `out`."""
+    """Trains and evaluates every method and seed, then writes the report files into `out`.
+
+    Runs already in `out/runs` with the same settings are reused (so an interrupted study
+    resumes); `jobs` trainings and evaluations run side by side."""
     os.makedirs(out, exist_ok=True)
+    plan = planned_runs(out, methods, seeds, base)
+    todo = []
+    for run, cfg in plan:
+        if os.path.exists(os.path.join(run, "run.json")):
+            check_reused(run, cfg)
+        else:
+            todo.append((data, run, cfg))
+    log(
+        f"study: {len(plan)} runs, {len(plan) - len(todo)} reused, {len(todo)} to train"
+    )
+    run_jobs(_train_one, todo, jobs)
     evals = {
-        m: [run_method(data, out, m, s, base, settings, log) for s in seeds]
+        m: [os.path.join(out, "evals", f"{m}_s{s}.json") for s in seeds]
         for m in methods
     }
+    os.makedirs(os.path.join(out, "evals"), exist_ok=True)
+    eval_jobs = [
+        (
+            [run_dir(out, m, s, o) for o in (MODALITIES if m == "g" else ("",))],
+            data,
+            evals[m][i],
+        )
+        for m in methods
+        for i, s in enumerate(seeds)
+    ]
+    run_jobs(_evaluate_one, eval_jobs, jobs)
     loaded = {m: [json.load(open(p)) for p in ps] for m, ps in evals.items()}
-    lambda_d, lambda_a, tau = settings
+    dagr = base.dagr
     text = report([p for ps in evals.values() for p in ps], title)
     head = ([note, ""] if note else []) + [
         f"Data: `{data}`; seeds {list(seeds)}; epochs {base.epochs}; "
-        f"DAGR lambda_d {lambda_d}, lambda_a {lambda_a}, tau {tau}.",
+        f"DAGR of c-f: lambda_d {dagr.lambda_d}, lambda_a {dagr.lambda_a}, tau {dagr.tau}"
+        f"{', normalized dispersion' if dagr.disp_normalized else ''}.",
+        "",
+        f"Recipe (every method): {recipe_line(replace(base, dagr=DagrConfig()))}.",
         "",
         "Methods: "
         + "; ".join(" ".join(line.split()) for line in __doc__.split("\n")[3:10])
@@ -220,7 +311,7 @@ def sweep(data, out, grid, base, seed=0, log=print):
         setting = dict(zip(names, values))
         form = "pareto" if any(n.startswith("beta") for n in names) else "lambda"
         cfg = replace(
-            base, method="f", seed=seed, dagr=DagrConfig(form=form, **setting)
+            base, method="f", seed=seed, dagr=replace(base.dagr, form=form, **setting)
         )
         tag = "_".join(f"{n}{v}" for n, v in setting.items())
         run = os.path.join(out, "runs", tag)
@@ -255,8 +346,3 @@ def sweep(data, out, grid, base, seed=0, log=print):
         )
     log("\n".join(lines))
     return rows
-
-
-def default_base(epochs, threads=1):
-    """The shared training settings of the study."""
-    return TrainConfig(epochs=epochs, threads=threads)

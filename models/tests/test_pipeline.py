@@ -8,6 +8,7 @@ one it has just built)."""
 import glob
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -24,6 +25,8 @@ from dagr_train.loss import DagrConfig, dagr_loss
 from dagr_train.model import Head, size_report
 from dagr_train.report import report
 from dagr_train.runs import load_run
+from dagr_train.study import study
+from dagr_train.train import TrainConfig
 
 PARITY_TOL = 1e-5
 
@@ -235,3 +238,24 @@ def test_the_split_holds_out_rooms_and_subjects_together(package, tmp_path):
     (copy / "split.json").write_text(json.dumps(bad))
     with pytest.raises(DataError, match="rooms \\[1\\] occur in both train and test"):
         load_part(str(copy), "test")
+
+
+def test_the_study_trains_side_by_side_reuses_its_runs_and_writes_the_report(
+    package, tmp_path
+):
+    data = package[0]
+    base = TrainConfig(epochs=1, batch_size=16, dagr=DagrConfig(lambda_d=0.1))
+    out, logged = str(tmp_path / "study"), []
+    text = study(data, out, [0], base, methods="bg", jobs=2, log=logged.append)
+    assert logged[0] == "study: 4 runs, 0 reused, 4 to train"
+    assert "| b | 1 |" in text and "| g | 1 |" in text
+    for name in ("report.md", "robustness.png", "diagnostics.png"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    g = json.load(open(os.path.join(out, "evals", "g_s0.json")))
+    assert g["subsets"]["mmwave+wifi+rfid"]["n"] > 0
+    # a second call trains nothing; a changed recipe is refused, not mixed in
+    logged.clear()
+    study(data, out, [0], base, methods="bg", jobs=1, log=logged.append)
+    assert logged[0] == "study: 4 runs, 4 reused, 0 to train"
+    with pytest.raises(ValueError, match="other settings"):
+        study(data, out, [0], replace(base, lr=1e-3), methods="b", log=logged.append)
