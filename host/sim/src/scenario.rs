@@ -15,6 +15,7 @@
 //! 5.0  7.5  waving
 //! 8.0 10.5  sitting_down
 //! ```
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -301,6 +302,72 @@ impl Iterator for ActivityDraw {
     }
 }
 
+/// The activity under way at a time, for [`Activities`] asked about times that mostly
+/// advance (a live run's windows): drawn as the times asked advance and dropped
+/// [`ActivityLookup::KEEP_S`] after they are over, so a run of any length holds only the
+/// activities around the time it is at. A question further back than that draws the
+/// activities again from the first; the answer for a time never depends on the order of
+/// the questions.
+#[derive(Debug, Clone)]
+pub struct ActivityLookup {
+    activities: Activities,
+    draw: ActivityDraw,
+    /// Drawn and kept activities, in time order.
+    held: VecDeque<Scheduled>,
+    /// No activity is left to draw.
+    drawn_all: bool,
+    /// End of the last activity dropped, s (no time before it can be answered from `held`).
+    dropped_until: f64,
+}
+
+impl ActivityLookup {
+    /// How long an activity over is kept after the latest time asked, s: a live run's
+    /// windows of different modalities arrive a few seconds apart at most.
+    pub const KEEP_S: f64 = 60.0;
+
+    /// Looks up `activities`, none drawn yet.
+    pub fn new(activities: Activities) -> ActivityLookup {
+        ActivityLookup {
+            draw: activities.draw(),
+            activities,
+            held: VecDeque::new(),
+            drawn_all: false,
+            dropped_until: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The activity under way at `t` (start inclusive, end exclusive), `None` in the
+    /// idle gaps, before the first and after the last.
+    pub fn at(&mut self, t: f64) -> Option<Scheduled> {
+        if t < self.dropped_until {
+            *self = ActivityLookup::new(self.activities.clone());
+        }
+        while !self.drawn_all && self.held.back().is_none_or(|s| s.end <= t) {
+            match self.draw.next() {
+                Some(item) => self.held.push_back(item),
+                None => self.drawn_all = true,
+            }
+            self.drop_before(t - Self::KEEP_S);
+        }
+        self.drop_before(t - Self::KEEP_S);
+        let i = self.held.partition_point(|s| s.end <= t);
+        self.held.get(i).filter(|s| s.start <= t).copied()
+    }
+
+    /// How many activities are held now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Drops the activities over by `t`.
+    fn drop_before(&mut self, t: f64) {
+        while let Some(front) = self.held.front().filter(|s| s.end <= t) {
+            self.dropped_until = front.end;
+            self.held.pop_front();
+        }
+    }
+}
+
 fn parse_line(fields: &[&str]) -> Result<Scheduled, String> {
     let [start, end, name] = fields else {
         return Err(format!(
@@ -473,6 +540,65 @@ mod tests {
             assert_eq!(listed.draw().collect::<Vec<_>>(), whole.items);
             assert_eq!(listed.last_end(), drawn.last_end());
         }
+    }
+
+    /// The demo's lookup before [`ActivityLookup`]: every label of the run in one list,
+    /// the latest-starting one covering `t`.
+    fn label_in_list(items: &[Scheduled], t: f64) -> Option<Scheduled> {
+        items
+            .iter()
+            .filter(|s| s.start <= t && t < s.end)
+            .max_by(|a, b| a.start.total_cmp(&b.start))
+            .copied()
+    }
+
+    #[test]
+    fn the_lookup_answers_as_the_whole_list_in_and_out_of_order() {
+        let (seed, duration) = (1, 86_400.0);
+        let whole = Schedule::random(seed, duration).items;
+        assert!(whole.len() > 10_000, "a day's schedule: {}", whole.len());
+        let mut lookup = ActivityLookup::new(Activities::random(seed, duration));
+        // In order, at a live run's pace (a window every 0.25 s) over the first half hour
+        // and at the edges of every 16th activity over the whole day.
+        let mut times: Vec<f64> = (0..7_200).map(|i| 0.25 * f64::from(i)).collect();
+        for s in whole.iter().step_by(16) {
+            times.extend([s.start - 1e-9, s.start, s.end - 1e-9, s.end]);
+        }
+        times.push(duration + 5.0);
+        times.sort_by(f64::total_cmp);
+        for &t in &times {
+            assert_eq!(lookup.at(t), label_in_list(&whole, t), "t = {t}");
+        }
+        // Out of order: a little back (kept), far back (drawn again), far ahead.
+        let mut rng = seeded(Stream::Schedule, 99, 0);
+        let mut t = 3_600.0;
+        for _ in 0..2_000 {
+            t = match (uniform(&mut rng, 0.0, 1.0) * 4.0) as u32 {
+                0 => t - uniform(&mut rng, 0.0, ActivityLookup::KEEP_S),
+                1 => uniform(&mut rng, 0.0, duration),
+                _ => t + uniform(&mut rng, 0.0, 30.0),
+            }
+            .max(0.0);
+            assert_eq!(lookup.at(t), label_in_list(&whole, t), "t = {t}");
+        }
+    }
+
+    #[test]
+    fn a_day_long_lookup_holds_only_the_last_minutes() {
+        let duration = 86_400.0;
+        let mut lookup = ActivityLookup::new(Activities::random(1, duration));
+        let mut most = 0;
+        let mut labeled = 0;
+        for i in 0..(duration * 4.0) as u32 {
+            labeled += usize::from(lookup.at(0.25 * f64::from(i)).is_some());
+            most = most.max(lookup.held());
+        }
+        assert!(labeled > 200_000, "labels found: {labeled}");
+        // One activity lasts at least 0.5 s and a gap at least RANDOM_GAP.0: KEEP_S plus
+        // one activity ahead bounds what is held.
+        let bound = (ActivityLookup::KEEP_S / (MIN_ACTIVITY + RANDOM_GAP.0)) as usize + 2;
+        assert!(most <= bound, "held {most} activities, bound {bound}");
+        assert!(most >= 2, "held {most}");
     }
 
     #[test]

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use clap::Args;
 use dagr_host::capture::seconds;
 use dagr_host::clock::GatewayClock;
-use dagr_host::dataset::label_at;
 use dagr_host::recognize::live::Labeler;
 use dagr_host::runtime::watch_signals;
-use dagr_sim::scenario::Activities;
+use dagr_sim::scenario::{Activities, ActivityLookup};
 use dagr_sim::serve::VirtualDevices;
 use dagr_sim::world::World;
 use dagr_sim::{body::Subject, Room};
@@ -69,13 +68,15 @@ pub fn run(args: &DemoArgs) -> Outcome {
     let interrupt = watch_signals()?;
     let recognizer = open_model(&config)?;
     let activities = Activities::random(args.seed, args.duration.unwrap_or(OPEN_ENDED_SCHEDULE_S));
+    // The truth is drawn as the windows advance, like the world's own plan: a day-long
+    // run holds the last minute of activities, not the day's.
+    let mut truth = ActivityLookup::new(activities.clone());
     let world = World::new(
         Room::generate(args.room),
         Subject::generate(args.subject),
         activities,
         args.seed,
     );
-    let labels = world.labels();
     let work_dir = std::env::temp_dir().join(format!("dagr-demo-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
         .map_err(context(format!("cannot create {}", work_dir.display())))?;
@@ -92,10 +93,9 @@ pub fn run(args: &DemoArgs) -> Outcome {
             args.seed,
             uris.join(" ")
         );
-        let labels: Arc<[_]> = labels.into();
         let labeler: Labeler = Box::new(move |w| {
             let centre = seconds(w.start_ns + (w.end_ns - w.start_ns) / 2);
-            label_at(&labels, centre).map(|l| Arc::from(l.class.as_str()))
+            truth.at(centre).map(|s| Arc::from(s.activity.name()))
         });
         // The devices serve until the gateway is done (then `interrupt` is raised), so the
         // gateway's sources never see them go away before it stops.
