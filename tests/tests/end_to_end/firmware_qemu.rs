@@ -304,8 +304,9 @@ fn firmware_image_boots_in_qemu_and_dagr_records_it_with_time_sync() {
     // of the bytes' arrival would be a gateway bug). There is no lower bound: QEMU's
     // emulated UART and its pty add their own delay, which grows with the machine's load
     // (4.5-10.6 ms beyond the wire time idle, 170 ms beside two trainings, 0.58 and 0.86 s
-    // seen at load 13-15). That delay is the emulator's scheduling, not the gateway's;
-    // e2e_node, without an emulator, holds the offset to the millisecond.
+    // at load 13-15, 1.2 s beside two `yes` CPU hogs). That delay is the emulator's
+    // scheduling, not the gateway's; e2e_node, without an emulator, holds the offset to the
+    // millisecond.
     let wire_s = median_last_frame_wire_s(&capture);
     eprintln!("QEMU node clock offset {offset} s, wire time of the chunks' last frames {wire_s} s");
     assert!(
