@@ -256,8 +256,10 @@ def test_the_study_trains_side_by_side_reuses_its_runs_and_writes_the_report(
     assert g["subsets"]["mmwave+wifi+rfid"]["n"] > 0
     # a second call trains nothing; a changed recipe is refused, not mixed in
     logged.clear()
+    made = os.path.getmtime(os.path.join(out, "evals", "g_s0.json"))
     study(data, out, [0], base, methods="bg", jobs=1, log=logged.append)
     assert logged[0] == "study: 4 runs, 4 reused, 0 to train"
+    assert os.path.getmtime(os.path.join(out, "evals", "g_s0.json")) == made
     with pytest.raises(ValueError, match="other settings"):
         study(data, out, [0], replace(base, lr=1e-3), methods="b", log=logged.append)
 
