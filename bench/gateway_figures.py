@@ -11,8 +11,8 @@
   prediction, RSS (its own end-of-run summary, measured from /proc/self);
 - accuracy: the reference model's held-out test captures rebuilt (rooms 47-54 with
   subjects 67-74, seeds 37-44, 120 s each: the corpus plan of models/reports/reference.md)
-  and replayed through the Rust path, against the report's held-out accuracy 0.694
-  (models/reports/temporal-2026-12-04.md).
+  and replayed through the Rust path, against the report's held-out accuracy 0.754
+  (models/reference/model.json, metrics.test; models/README.md).
 
     python3 bench/gateway_figures.py --dagr target/release/dagr
 
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 MODEL = REPO / "models" / "reference"
 # models/reports/reference.md: method f, all modalities, held-out test part.
-REPORT_ACCURACY = 0.694
+REPORT_ACCURACY = 0.754
 # The test part of the reference corpus plan: (room, subject, seed) per capture.
 TEST_CAPTURES = [(47 + i, 67 + i, 37 + i) for i in range(8)]
 

@@ -107,10 +107,49 @@ def evaluate_subsets(models, samples, k):
     return out
 
 
+def encode(models, inputs, m, batch=256):
+    """The part of the logits that modality `m`'s input decides: the features of `m`'s
+    encoder for one model, or `m`'s member's logits (masked by `present`) for a late-fusion
+    ensemble. A degraded modality changes only its own part (see `fuse`)."""
+    i = MODALITIES.index(m)
+    with torch.no_grad():
+        if isinstance(models, list):
+            member = dict(models)[m]
+            alone, _ = restrict(inputs, (m,))
+            return predict(member, alone, batch)[0] * torch.from_numpy(
+                inputs[3][:, i : i + 1]
+            )
+        x = torch.from_numpy(inputs[i])
+        return torch.cat(
+            [models.encoders[m](x[s : s + batch]) for s in range(0, len(x), batch)]
+        )
+
+
+def fuse(models, parts, present, batch=256):
+    """Logits from every modality's part (`encode`): the head of one model, the sum of the
+    members' masked logits for an ensemble."""
+    if isinstance(models, list):
+        return sum(parts)
+    present = torch.from_numpy(present)
+    with torch.no_grad():
+        return torch.cat(
+            [
+                models.head([p[s : s + batch] for p in parts], present[s : s + batch])[
+                    0
+                ]
+                for s in range(0, len(present), batch)
+            ]
+        )
+
+
 def evaluate_degraded(models, samples, k, seed=0):
-    """Accuracy with all modalities when one modality is degraded, per kind and level."""
+    """Accuracy with all modalities when one modality is degraded, per kind and level.
+
+    Only the degraded modality is encoded again at each level; the others' parts are the
+    clean ones (an encoder sees only its own modality)."""
     out = {}
     clean = samples.inputs()
+    clean_parts = [encode(models, clean, m) for m in MODALITIES]
     for mi, m in enumerate(MODALITIES):
         scale = noise_scale(clean[mi], clean[3][:, mi], m)
         for kind in KINDS:
@@ -121,7 +160,9 @@ def evaluate_degraded(models, samples, k, seed=0):
                 inputs[mi] = degrade(
                     clean[mi], clean[3][:, mi], m, kind, level, rng, scale
                 )
-                pred = logits_of(models, inputs).argmax(1).numpy()
+                parts = list(clean_parts)
+                parts[mi] = encode(models, inputs, m)
+                pred = fuse(models, parts, clean[3]).argmax(1).numpy()
                 curve.append({"level": level, **scores(samples.label, pred, k)})
             out[f"{m}/{kind}"] = curve
     return out

@@ -85,6 +85,22 @@ def check_reused(run, cfg):
         )
 
 
+def eval_is_current(runs, data, path):
+    """An eval.json is reused when it scored exactly these runs on this corpus's test part
+    after they were last trained (an interrupted study resumes without scoring again)."""
+    if not os.path.exists(path):
+        return False
+    ev = json.load(open(path))
+    made = os.path.getmtime(path)
+    return (
+        ev.get("runs") == list(runs)
+        and ev.get("data") == os.path.abspath(data)
+        and ev.get("part") == "test"
+        and "degraded" in ev
+        and all(made > os.path.getmtime(os.path.join(r, "run.json")) for r in runs)
+    )
+
+
 def _train_one(job):
     data, run, cfg = job
     train(data, run, cfg)
@@ -261,7 +277,7 @@ def study(
         for m in methods
         for i, s in enumerate(seeds)
     ]
-    run_jobs(_evaluate_one, eval_jobs, jobs)
+    run_jobs(_evaluate_one, [j for j in eval_jobs if not eval_is_current(*j)], jobs)
     loaded = {m: [json.load(open(p)) for p in ps] for m, ps in evals.items()}
     dagr = base.dagr
     text = report([p for ps in evals.values() for p in ps], title)

@@ -19,7 +19,8 @@ from safetensors.numpy import load_file
 
 from dagr_train import MODALITIES
 from dagr_train.data import DataError, load_part
-from dagr_train.evaluate import SUBSETS
+from dagr_train.degrade import KINDS, degrade, noise_scale
+from dagr_train.evaluate import SUBSETS, evaluate_degraded, logits_of
 from dagr_train.export import INPUTS, OUTPUTS
 from dagr_train.loss import DagrConfig, dagr_loss
 from dagr_train.model import Head, size_report
@@ -255,7 +256,37 @@ def test_the_study_trains_side_by_side_reuses_its_runs_and_writes_the_report(
     assert g["subsets"]["mmwave+wifi+rfid"]["n"] > 0
     # a second call trains nothing; a changed recipe is refused, not mixed in
     logged.clear()
+    made = os.path.getmtime(os.path.join(out, "evals", "g_s0.json"))
     study(data, out, [0], base, methods="bg", jobs=1, log=logged.append)
     assert logged[0] == "study: 4 runs, 4 reused, 0 to train"
+    assert os.path.getmtime(os.path.join(out, "evals", "g_s0.json")) == made
     with pytest.raises(ValueError, match="other settings"):
         study(data, out, [0], replace(base, lr=1e-3), methods="b", log=logged.append)
+
+
+def test_degraded_scores_equal_a_full_pass_on_the_degraded_inputs(package):
+    """evaluate_degraded encodes only the degraded modality again; every curve must score
+    what running the whole model (or ensemble) on the degraded inputs scores."""
+    data, run, _, _ = package
+    _, model = load_run(run)
+    samples = load_part(data, "test")
+    k = len(model.arch["classes"])
+    ensemble = [(m, model) for m in MODALITIES]  # any members will do for the identity
+    for models in (model, ensemble):
+        fast = evaluate_degraded(models, samples, k)
+        clean = samples.inputs()
+        for mi, m in enumerate(MODALITIES):
+            scale = noise_scale(clean[mi], clean[3][:, mi], m)
+            for kind in KINDS:
+                for point in fast[f"{m}/{kind}"]:
+                    inputs = list(clean)
+                    rng = np.random.default_rng(0)
+                    inputs[mi] = degrade(
+                        clean[mi], clean[3][:, mi], m, kind, point["level"], rng, scale
+                    )
+                    pred = logits_of(models, inputs).argmax(1).numpy()
+                    assert point["accuracy"] == (pred == samples.label).mean(), (
+                        m,
+                        kind,
+                        point["level"],
+                    )
