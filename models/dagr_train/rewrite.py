@@ -1,28 +1,38 @@
-"""`rewrite`: an ONNX graph rewrite of the mmWave point branch that keeps the model's outputs
-and makes it several times cheaper for tract, the gateway's default engine.
+"""`rewrite`: ONNX graph rewrites that keep the model's outputs and make it cheaper for
+tract, the gateway's default engine (rewrite_for_tract applies them all; export does).
 
-PyTorch exports PointEncoder (model.py) on the input's own layout [B, frames, points, 5]:
-a mask from |x| summed over the 5 values, (x - mean) / std by constants, two per-point
-MatMul + Add + Relu layers, the mask multiplied in, a max and a mean over the points
-(axis 2, not the innermost) and a transpose to [B, 33, frames] for the temporal
-convolutions. tract runs the standardization as two generic broadcasting ops and the max
-over a middle axis element by element; together they were half of a window's time
-(BENCHMARKS.md, "Inference latency per window").
-
+1. The mmWave point branch (fast_point_branch). PyTorch exports PointEncoder (model.py) on
+the input's own layout [B, frames, points, 5]: a mask from |x| summed over the 5 values,
+(x - mean) / std by constants, two per-point MatMul + Add + Relu layers, the mask
+multiplied in, a max and a mean over the points (axis 2, not the innermost) and a
+transpose to [B, 33, frames] for the temporal convolutions. tract runs the
+standardization as two generic broadcasting ops, the max over a middle axis element by
+element and the mask multiply per point (BENCHMARKS.md, "Inference latency per window").
 The rewritten branch computes the same function with the points axis leading:
 
     x_p   = Transpose(x, [0, 2, 1, 3])                       [B, P, F, 5]
     valid = Sign(ReduceL1(x_p, axis 3))                      [B, P, F, 1], 0 or 1
-    h     = Relu(Relu(x_p W1' + b1') W2 + b2) * valid        [B, P, F, W]
+    h     = Relu(Relu([x_p, valid] L1) L2)                   [B, P, F, W]
     max   = Max of h's first and last halves of P, halving until one is left
     out   = Transpose(Concat(max, ReduceMean(valid, axis 1)), [0, 2, 1])   [B, W + 1, F]
 
 with the standardization folded into the first layer (W1' = W1 / std, b1' = b1 -
-(mean / std) W1, computed in float64). The max is taken on h flattened to [B, P * F * W],
-as elementwise maxima of contiguous halves; tract fuses them and keeps the two MLP layers
-as one matrix product each (on the unflattened tensor it pushes the slices up into one
-small product per point; its ReduceMax and MaxPool pay per output value). Every
-other node and initializer (the other encoders, the head) is left as it is."""
+(mean / std) W1, computed in float64) and the biases and the mask inside the two
+products (masked_layers: the validity column carries the biases, so a padding point,
+all zeros, gives exactly 0 as the mask multiply did). The max is taken on h flattened to
+[B, P * F * W], as elementwise maxima of contiguous halves; tract fuses them and keeps the
+two layers as one matrix product each (on the unflattened tensor it pushes the slices up
+into one small product per point; its ReduceMax and MaxPool pay per output value).
+
+2. The series inputs (fold_series_inputs): WiFi's and RFID's per-row standardization is
+folded into the first 1x1 convolution, and WiFi's AveragePool in time becomes one MatMul
+of the input's [C * T / k, k] rows by a constant 1/k column.
+
+3. The temporal readouts (fold_temporal_readouts): every encoder's segment means become
+one MatMul by a constant averaging matrix, its max over time a tree of halves, and the
+Concat + output Gemm one Gemm with its columns reordered to match.
+
+Every other node and initializer (the head in particular) is left as it is."""
 
 import numpy as np
 import onnx
@@ -208,6 +218,22 @@ def fold_standardization(mean, std, w, b):
     return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
 
+def masked_layers(w1, b1, w2, b2):
+    """The point MLP Relu(Relu(x W1 + b1) W2 + b2) * valid as Relu(Relu([x, valid] L1) L2):
+    L1 [in + 1, hidden + 1] takes b1 from the validity column and copies that column to
+    one more hidden unit, L2 [hidden + 1, out] takes b2 from that unit. A valid point (the
+    column is 1) gets the same function; a padding point (x = 0, column 0) gets 0 from
+    both products, exactly what the mask multiply gave, with no per-point multiply."""
+    w1, b1, w2, b2 = (np.asarray(a, np.float32) for a in (w1, b1, w2, b2))
+    inputs, hidden = w1.shape
+    layer1 = np.zeros((inputs + 1, hidden + 1), np.float32)
+    layer1[:inputs, :hidden] = w1
+    layer1[inputs, :hidden] = b1
+    layer1[inputs, hidden] = 1.0
+    layer2 = np.concatenate([w2, b2[None, :]], axis=0)
+    return layer1, layer2
+
+
 def _max_tree(node, const, flat, points, block):
     """Nodes taking the max over the `points` equal blocks of tensor `flat` [B, points *
     block]: Max of its first and last ceil(n / 2) blocks (they overlap by one when n is
@@ -260,6 +286,7 @@ def _new_nodes(x, out, consts, dims):
             **attrs,
         )
 
+    layer1, layer2 = masked_layers(w1f, b1f, w2, b2)
     f32 = np.float32
     nodes = [
         # [B, points, frames, values]: the points axis leads, so the max over it below
@@ -269,15 +296,13 @@ def _new_nodes(x, out, consts, dims):
         node("ReduceL1", ["x_p"], "l1", axes=[3], keepdims=1),
         node("Sign", ["l1"], "valid"),
         node("ReduceMean", ["valid"], "point_fraction", axes=[1], keepdims=0),
-        # the point MLP, standardization folded in
-        node("MatMul", ["x_p", const("point1.weight", w1f, f32)], "mm1"),
-        node("Add", ["mm1", const("point1.bias", b1f, f32)], "add1"),
-        node("Relu", ["add1"], "relu1"),
-        node("MatMul", ["relu1", const("point2.weight", w2, f32)], "mm2"),
-        node("Add", ["mm2", const("point2.bias", b2, f32)], "add2"),
-        node("Relu", ["add2"], "relu2"),
-        node("Mul", ["relu2", "valid"], "masked"),
-        node("Reshape", ["masked", const("flat.shape", [0, -1])], "flat"),
+        # the point MLP, standardization folded in, biases and mask inside the products
+        node("Concat", ["x_p", "valid"], "x_valid", axis=3),
+        node("MatMul", ["x_valid", const("point1.weight", layer1, f32)], "mm1"),
+        node("Relu", ["mm1"], "relu1"),
+        node("MatMul", ["relu1", const("point2.weight", layer2, f32)], "mm2"),
+        node("Relu", ["mm2"], "h"),
+        node("Reshape", ["h", const("flat.shape", [0, -1])], "flat"),
     ]
     tree, top = _max_tree(node, const, "flat", points, frames * width)
     nodes += tree
@@ -304,17 +329,42 @@ def fast_point_branch(model, input_name="mmwave", where="model.onnx"):
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     if any(n.name.startswith(PREFIX + "/") for n in graph.node):
-        return model
-    g = _Graph(graph, where)
-    try:
-        old, consts, out = _match(g, input_name)
-    except GraphMismatch as e:
-        raise PointBranchMismatch(str(e)) from None
+        earlier = _earlier_rewrite(graph)
+        if earlier is None:
+            return model
+        old, consts, out = earlier
+        kept = [t for t in graph.initializer if not t.name.startswith(PREFIX + "/")]
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
+    else:
+        try:
+            old, consts, out = _match(_Graph(graph, where), input_name)
+        except GraphMismatch as e:
+            raise PointBranchMismatch(str(e)) from None
     new, inits = _new_nodes(input_name, out, consts, _dims(graph, input_name, where))
     _replace(graph, old, new, inits)
     _drop_unused(graph)
     onnx.checker.check_model(model)
     return model
+
+
+def _earlier_rewrite(graph):
+    """(nodes, constants, output) of a point branch rewritten by this module's first
+    version (biases added and the mask multiplied after the products), so that rewriting
+    a package exported then brings it up to date; None for any other graph. Its first
+    layer has the standardization folded in already (mean 0 and std 1 here)."""
+    nodes = [n for n in graph.node if n.name.startswith(PREFIX + "/")]
+    by_name = {n.name: n for n in nodes}
+    masked = by_name.get(f"{PREFIX}/masked")
+    if masked is None or masked.op_type != "Mul":
+        return None
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    w1, b1, w2, b2 = (
+        inits[f"{PREFIX}/{k}"]
+        for k in ("point1.weight", "point1.bias", "point2.weight", "point2.bias")
+    )
+    mean, std = np.zeros(w1.shape[0]), np.ones(w1.shape[0])
+    return nodes, (mean, std, w1, b1, w2, b2), by_name[f"{PREFIX}/transpose"].output[0]
 
 
 def _replace(graph, old, new, inits):

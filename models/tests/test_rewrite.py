@@ -26,6 +26,7 @@ from dagr_train.rewrite import (
     fold_series_inputs,
     fold_series_standardization,
     fold_temporal_readouts,
+    masked_layers,
     readout_weights,
     rewrite_for_tract,
 )
@@ -266,7 +267,29 @@ def test_the_order_keeping_reference_equals_its_full_rewrite_on_its_parity_input
     after = rewrite_for_tract(before)
     assert ops(before) >= {"AveragePool", "ReduceMean", "ReduceMax"}
     assert not ops(after) & {"AveragePool", "ReduceMean", "ReduceMax"}, ops(after)
+    assert point_ops(before) >= {"Mul", "Add"}
+    assert not point_ops(after) & {"Mul", "Add"}, "the earlier point branch is kept"
     assert_parity_at_commit(before, after, ORDER_KEEPING_REFERENCE)
+
+
+def point_ops(model):
+    """The op types of the rewritten point branch's nodes."""
+    return {n.op_type for n in model.graph.node if n.name.startswith(PREFIX)}
+
+
+def test_masked_layers_give_the_masked_point_mlp_on_real_and_padding_points():
+    rng = np.random.default_rng(7)
+    w1, b1 = rng.normal(size=(5, 16)), rng.normal(size=16)
+    w2, b2 = rng.normal(size=(16, 32)), rng.normal(size=32) + 1.0  # Relu(b2) > 0
+    x = rng.normal(size=(40, 5))
+    x[::3] = 0.0  # padding points
+    valid = (np.abs(x).sum(axis=1, keepdims=True) > 0).astype(np.float32)
+    relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
+    expected = relu(relu(x @ w1 + b1) @ w2 + b2) * valid
+    layer1, layer2 = masked_layers(w1, b1, w2, b2)
+    got = relu(relu(np.concatenate([x, valid], axis=1) @ layer1) @ layer2)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert np.all(got[::3] == 0.0) and np.all(got[1::3].max(axis=1) > 0)
 
 
 def test_the_committed_reference_is_rewritten_and_keeps_its_head_weights():
