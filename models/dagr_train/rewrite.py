@@ -1,28 +1,38 @@
-"""`rewrite`: an ONNX graph rewrite of the mmWave point branch that keeps the model's outputs
-and makes it several times cheaper for tract, the gateway's default engine.
+"""`rewrite`: ONNX graph rewrites that keep the model's outputs and make it cheaper for
+tract, the gateway's default engine (rewrite_for_tract applies them all; export does).
 
-PyTorch exports PointEncoder (model.py) on the input's own layout [B, frames, points, 5]:
-a mask from |x| summed over the 5 values, (x - mean) / std by constants, two per-point
-MatMul + Add + Relu layers, the mask multiplied in, a max and a mean over the points
-(axis 2, not the innermost) and a transpose to [B, 33, frames] for the temporal
-convolutions. tract runs the standardization as two generic broadcasting ops and the max
-over a middle axis element by element; together they were half of a window's time
-(BENCHMARKS.md, "Inference latency per window").
-
+1. The mmWave point branch (fast_point_branch). PyTorch exports PointEncoder (model.py) on
+the input's own layout [B, frames, points, 5]: a mask from |x| summed over the 5 values,
+(x - mean) / std by constants, two per-point MatMul + Add + Relu layers, the mask
+multiplied in, a max and a mean over the points (axis 2, not the innermost) and a
+transpose to [B, 33, frames] for the temporal convolutions. tract runs the
+standardization as two generic broadcasting ops, the max over a middle axis element by
+element and the mask multiply per point (BENCHMARKS.md, "Inference latency per window").
 The rewritten branch computes the same function with the points axis leading:
 
     x_p   = Transpose(x, [0, 2, 1, 3])                       [B, P, F, 5]
     valid = Sign(ReduceL1(x_p, axis 3))                      [B, P, F, 1], 0 or 1
-    h     = Relu(Relu(x_p W1' + b1') W2 + b2) * valid        [B, P, F, W]
+    h     = Relu(Relu([x_p, valid] L1) L2)                   [B, P, F, W]
     max   = Max of h's first and last halves of P, halving until one is left
     out   = Transpose(Concat(max, ReduceMean(valid, axis 1)), [0, 2, 1])   [B, W + 1, F]
 
 with the standardization folded into the first layer (W1' = W1 / std, b1' = b1 -
-(mean / std) W1, computed in float64). The max is taken on h flattened to [B, P * F * W],
-as elementwise maxima of contiguous halves; tract fuses them and keeps the two MLP layers
-as one matrix product each (on the unflattened tensor it pushes the slices up into one
-small product per point; its ReduceMax and MaxPool pay per output value). Every
-other node and initializer (the other encoders, the head) is left as it is."""
+(mean / std) W1, computed in float64) and the biases and the mask inside the two
+products (masked_layers: the validity column carries the biases, so a padding point,
+all zeros, gives exactly 0 as the mask multiply did). The max is taken on h flattened to
+[B, P * F * W], as elementwise maxima of contiguous halves; tract fuses them and keeps the
+two layers as one matrix product each (on the unflattened tensor it pushes the slices up
+into one small product per point; its ReduceMax and MaxPool pay per output value).
+
+2. The series inputs (fold_series_inputs): WiFi's and RFID's per-row standardization is
+folded into the first 1x1 convolution, and WiFi's AveragePool in time becomes one MatMul
+of the input's [C * T / k, k] rows by a constant 1/k column.
+
+3. The temporal readouts (fold_temporal_readouts): every encoder's segment means become
+one MatMul by a constant averaging matrix, its max over time a tree of halves, and the
+Concat + output Gemm one Gemm with its columns reordered to match.
+
+Every other node and initializer (the head in particular) is left as it is."""
 
 import numpy as np
 import onnx
@@ -32,7 +42,11 @@ PREFIX = "/mmwave/points_fast"
 """Name prefix of the nodes and initializers the rewrite adds."""
 
 
-class PointBranchMismatch(ValueError):
+class GraphMismatch(ValueError):
+    """A part of the graph is not the exported pattern a rewrite knows."""
+
+
+class PointBranchMismatch(GraphMismatch):
     """The graph's mmWave branch is not the exported PointEncoder the rewrite knows."""
 
 
@@ -54,7 +68,7 @@ class _Graph:
         found = self.consumers(name)
         if len(found) != 1 or found[0].op_type != op:
             kinds = [n.op_type for n in found]
-            raise PointBranchMismatch(
+            raise GraphMismatch(
                 f"{self.where}: `{name}` should feed one {op} node, feeds {kinds}"
             )
         return found[0]
@@ -66,13 +80,13 @@ class _Graph:
         node = self.producer.get(name)
         if node is not None and node.op_type == "Constant":
             return numpy_helper.to_array(node.attribute[0].t)
-        raise PointBranchMismatch(f"{self.where}: `{name}` should be a constant")
+        raise GraphMismatch(f"{self.where}: `{name}` should be a constant")
 
     def other_input(self, node, name):
         """The input of a binary `node` that is not `name`."""
         rest = [i for i in node.input if i != name]
         if len(rest) != 1:
-            raise PointBranchMismatch(
+            raise GraphMismatch(
                 f"{self.where}: node {node.name} should have one input besides `{name}`"
             )
         return rest[0]
@@ -87,7 +101,7 @@ def _attr(node, name, default=None):
 
 def _expect(cond, where, what):
     if not cond:
-        raise PointBranchMismatch(f"{where}: {what}")
+        raise GraphMismatch(f"{where}: {what}")
 
 
 def _linear_relu(g, x_name):
@@ -204,6 +218,22 @@ def fold_standardization(mean, std, w, b):
     return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
 
+def masked_layers(w1, b1, w2, b2):
+    """The point MLP Relu(Relu(x W1 + b1) W2 + b2) * valid as Relu(Relu([x, valid] L1) L2):
+    L1 [in + 1, hidden + 1] takes b1 from the validity column and copies that column to
+    one more hidden unit, L2 [hidden + 1, out] takes b2 from that unit. A valid point (the
+    column is 1) gets the same function; a padding point (x = 0, column 0) gets 0 from
+    both products, exactly what the mask multiply gave, with no per-point multiply."""
+    w1, b1, w2, b2 = (np.asarray(a, np.float32) for a in (w1, b1, w2, b2))
+    inputs, hidden = w1.shape
+    layer1 = np.zeros((inputs + 1, hidden + 1), np.float32)
+    layer1[:inputs, :hidden] = w1
+    layer1[inputs, :hidden] = b1
+    layer1[inputs, hidden] = 1.0
+    layer2 = np.concatenate([w2, b2[None, :]], axis=0)
+    return layer1, layer2
+
+
 def _max_tree(node, const, flat, points, block):
     """Nodes taking the max over the `points` equal blocks of tensor `flat` [B, points *
     block]: Max of its first and last ceil(n / 2) blocks (they overlap by one when n is
@@ -256,6 +286,7 @@ def _new_nodes(x, out, consts, dims):
             **attrs,
         )
 
+    layer1, layer2 = masked_layers(w1f, b1f, w2, b2)
     f32 = np.float32
     nodes = [
         # [B, points, frames, values]: the points axis leads, so the max over it below
@@ -265,15 +296,13 @@ def _new_nodes(x, out, consts, dims):
         node("ReduceL1", ["x_p"], "l1", axes=[3], keepdims=1),
         node("Sign", ["l1"], "valid"),
         node("ReduceMean", ["valid"], "point_fraction", axes=[1], keepdims=0),
-        # the point MLP, standardization folded in
-        node("MatMul", ["x_p", const("point1.weight", w1f, f32)], "mm1"),
-        node("Add", ["mm1", const("point1.bias", b1f, f32)], "add1"),
-        node("Relu", ["add1"], "relu1"),
-        node("MatMul", ["relu1", const("point2.weight", w2, f32)], "mm2"),
-        node("Add", ["mm2", const("point2.bias", b2, f32)], "add2"),
-        node("Relu", ["add2"], "relu2"),
-        node("Mul", ["relu2", "valid"], "masked"),
-        node("Reshape", ["masked", const("flat.shape", [0, -1])], "flat"),
+        # the point MLP, standardization folded in, biases and mask inside the products
+        node("Concat", ["x_p", "valid"], "x_valid", axis=3),
+        node("MatMul", ["x_valid", const("point1.weight", layer1, f32)], "mm1"),
+        node("Relu", ["mm1"], "relu1"),
+        node("MatMul", ["relu1", const("point2.weight", layer2, f32)], "mm2"),
+        node("Relu", ["mm2"], "h"),
+        node("Reshape", ["h", const("flat.shape", [0, -1])], "flat"),
     ]
     tree, top = _max_tree(node, const, "flat", points, frames * width)
     nodes += tree
@@ -300,10 +329,46 @@ def fast_point_branch(model, input_name="mmwave", where="model.onnx"):
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     if any(n.name.startswith(PREFIX + "/") for n in graph.node):
-        return model
-    g = _Graph(graph, where)
-    old, consts, out = _match(g, input_name)
+        earlier = _earlier_rewrite(graph)
+        if earlier is None:
+            return model
+        old, consts, out = earlier
+        kept = [t for t in graph.initializer if not t.name.startswith(PREFIX + "/")]
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
+    else:
+        try:
+            old, consts, out = _match(_Graph(graph, where), input_name)
+        except GraphMismatch as e:
+            raise PointBranchMismatch(str(e)) from None
     new, inits = _new_nodes(input_name, out, consts, _dims(graph, input_name, where))
+    _replace(graph, old, new, inits)
+    _drop_unused(graph)
+    onnx.checker.check_model(model)
+    return model
+
+
+def _earlier_rewrite(graph):
+    """(nodes, constants, output) of a point branch rewritten by this module's first
+    version (biases added and the mask multiplied after the products), so that rewriting
+    a package exported then brings it up to date; None for any other graph. Its first
+    layer has the standardization folded in already (mean 0 and std 1 here)."""
+    nodes = [n for n in graph.node if n.name.startswith(PREFIX + "/")]
+    by_name = {n.name: n for n in nodes}
+    masked = by_name.get(f"{PREFIX}/masked")
+    if masked is None or masked.op_type != "Mul":
+        return None
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    w1, b1, w2, b2 = (
+        inits[f"{PREFIX}/{k}"]
+        for k in ("point1.weight", "point1.bias", "point2.weight", "point2.bias")
+    )
+    mean, std = np.zeros(w1.shape[0]), np.ones(w1.shape[0])
+    return nodes, (mean, std, w1, b1, w2, b2), by_name[f"{PREFIX}/transpose"].output[0]
+
+
+def _replace(graph, old, new, inits):
+    """Puts nodes `new` where the first of nodes `old` was, drops `old`, adds `inits`."""
     old_names = {n.name for n in old}
     first = min(i for i, n in enumerate(graph.node) if n.name in old_names)
     kept = [n for n in graph.node if n.name not in old_names]
@@ -311,9 +376,6 @@ def fast_point_branch(model, input_name="mmwave", where="model.onnx"):
     del graph.node[:]
     graph.node.extend(nodes)
     graph.initializer.extend(inits)
-    _drop_unused(graph)
-    onnx.checker.check_model(model)
-    return model
 
 
 def _dims(graph, input_name, where):
@@ -339,7 +401,378 @@ def _drop_unused(graph):
     graph.node.extend(nodes)
 
 
+class _Builder:
+    """Nodes and initializers of one rewritten part, all named under `prefix`. A node input
+    is taken as given when it is one of the graph's tensors (`outside`) or already carries
+    the prefix, else as the short name of an earlier output of this builder."""
+
+    def __init__(self, prefix, outside):
+        self.prefix = prefix
+        self.outside = set(outside)
+        self.inits = {}
+
+    def name(self, short):
+        """The full name of this part's tensor or initializer `short`."""
+        return f"{self.prefix}/{short}"
+
+    def const(self, key, value, dtype=np.int64):
+        """The name of initializer `key` holding `value` (added on first use)."""
+        full = self.name(key)
+        if full not in self.inits:
+            self.inits[full] = numpy_helper.from_array(np.asarray(value, dtype), full)
+        return full
+
+    def node(self, op, inputs, output, out_name=None, **attrs):
+        """A node named like its output (`out_name`: write that graph tensor instead)."""
+        ins = [
+            i if i in self.outside or i.startswith(self.prefix + "/") else self.name(i)
+            for i in inputs
+        ]
+        return helper.make_node(
+            op, ins, [out_name or self.name(output)], name=self.name(output), **attrs
+        )
+
+
+def _int_const(g, name):
+    """The single integer held by constant `name` (a Slice bound or axis)."""
+    value = g.const(name).reshape(-1)
+    _expect(value.size == 1, g.where, f"`{name}` should hold one integer")
+    return int(value[0])
+
+
+def _time_span(g, reducer, x_of):
+    """(x, time indices) that ReduceMean/ReduceMax node `reducer` reduces over the last
+    axis: all of x, or the steps of a Slice of x along that axis. `x_of` gives each
+    tensor's time length."""
+    src = reducer.input[0]
+    sl = g.producer.get(src)
+    if sl is None or sl.op_type != "Slice":
+        return src, np.arange(x_of(src))
+    _expect(
+        len(sl.input) >= 4 and _int_const(g, sl.input[3]) in (2, -1),
+        g.where,
+        f"{sl.name} should slice the time axis",
+    )
+    _expect(
+        len(sl.input) < 5 or _int_const(g, sl.input[4]) == 1,
+        g.where,
+        f"{sl.name} should take every step",
+    )
+    _expect(
+        len(g.consumers(src)) == 1,
+        g.where,
+        f"{sl.name}'s output should feed only {reducer.name}",
+    )
+    x = sl.input[0]
+    start, end = _int_const(g, sl.input[1]), _int_const(g, sl.input[2])
+    return x, np.arange(x_of(x))[start:end]
+
+
+def _readout_match(g, gemm, x_of):
+    """(x, parts, weight, bias, nodes) when Gemm `gemm` reads Concat(axis 1) of
+    ReduceMean/ReduceMax over the last axis of one tensor x [B, C, T] or of time Slices of
+    it (TemporalEncoder's readout and output layer); parts are (op, time indices) in
+    concat order; raises GraphMismatch otherwise."""
+    where = g.where
+    _expect(
+        _attr(gemm, "transA", 0) == 0
+        and _attr(gemm, "transB", 0) == 1
+        and _attr(gemm, "alpha", 1.0) == 1.0
+        and _attr(gemm, "beta", 1.0) == 1.0
+        and len(gemm.input) == 3,
+        where,
+        f"{gemm.name} should be x W^T + b",
+    )
+    concat = g.producer.get(gemm.input[0])
+    _expect(
+        concat is not None
+        and concat.op_type == "Concat"
+        and _attr(concat, "axis") in (1, -1)
+        and len(g.consumers(concat.output[0])) == 1,
+        where,
+        f"{gemm.name} should read a Concat of readouts",
+    )
+    nodes, parts, xs = [concat], [], set()
+    for name in concat.input:
+        r = g.producer.get(name)
+        _expect(
+            r is not None
+            and r.op_type in ("ReduceMean", "ReduceMax")
+            and _attr(r, "axes") in ([2], [-1])
+            and _attr(r, "keepdims", 1) == 0
+            and len(g.consumers(name)) == 1,
+            where,
+            f"`{name}` should be a mean or max over time feeding only {concat.name}",
+        )
+        x, steps = _time_span(g, r, x_of)
+        _expect(steps.size > 0, where, f"{r.name} reduces no time step")
+        nodes += [r] + ([g.producer[r.input[0]]] if r.input[0] != x else [])
+        parts.append((r.op_type, steps))
+        xs.add(x)
+    _expect(len(xs) == 1, where, f"{concat.name} should read readouts of one tensor")
+    x = xs.pop()
+    steps = x_of(x)
+    for op, span in parts:
+        _expect(
+            op == "ReduceMean" or span.size == steps,
+            where,
+            f"{gemm.name}: a max over part of time is not rewritten",
+        )
+    weight, bias = g.const(gemm.input[1]), g.const(gemm.input[2])
+    return x, parts, weight, bias, nodes + [gemm]
+
+
+def readout_weights(parts, weight, channels, steps):
+    """(averaging matrix A [T, S], output weight W' [out, S * C + C or S * C]) such that
+    W' applied to [Reshape(x @ A) ; max_t x] equals `weight` applied to the concat of the
+    readout `parts` (S means, in any order among at most one full-time max per part)."""
+    weight = np.asarray(weight, np.float64)
+    means = [(i, span) for i, (op, span) in enumerate(parts) if op == "ReduceMean"]
+    maxes = [i for i, (op, _) in enumerate(parts) if op == "ReduceMax"]
+    average = np.zeros((steps, len(means)))
+    for s, (_, span) in enumerate(means):
+        average[span, s] = 1.0 / span.size
+    out = weight.shape[0]
+    block = lambda i: weight[:, i * channels : (i + 1) * channels]  # noqa: E731
+    # x @ A reshaped is [C, S] flattened: column c * S + s
+    mean_w = np.zeros((out, channels, len(means)))
+    for s, (i, _) in enumerate(means):
+        mean_w[:, :, s] = block(i)
+    folded = [mean_w.reshape(out, -1)]
+    if maxes:
+        folded.append(sum(block(i) for i in maxes))
+    return average.astype(np.float32), np.concatenate(folded, axis=1).astype(np.float32)
+
+
+def _readout_nodes(gemm, x, parts, weight, bias, dims):
+    """The folded readout: segment means as one MatMul by a constant averaging matrix, the
+    max over time as a tree of halves, one Gemm; writes `gemm`'s output."""
+    channels, steps = dims
+    b = _Builder(f"{gemm.name}/readout_folded", [x, gemm.input[2]])
+    average, folded = readout_weights(parts, weight, channels, steps)
+    has_max = any(op == "ReduceMax" for op, _ in parts)
+    nodes, joined = [], []
+    if average.shape[1]:
+        nodes += [
+            b.node("MatMul", [x, b.const("average", average, np.float32)], "means"),
+            b.node("Reshape", ["means", b.const("flat.shape", [0, -1])], "means_flat"),
+        ]
+        joined.append("means_flat")
+    if has_max:
+        # [B, T, C] flattened: the T blocks of C values are contiguous, so the max over
+        # time is an elementwise max of halves (as in the point branch)
+        nodes += [
+            b.node("Transpose", [x], "x_t", perm=[0, 2, 1]),
+            b.node("Reshape", ["x_t", b.const("flat.shape", [0, -1])], "x_flat"),
+        ]
+        tree, top = _max_tree(b.node, b.const, "x_flat", steps, channels)
+        nodes += tree
+        joined.append(top)
+    nodes.append(b.node("Concat", joined, "joined", axis=1))
+    nodes.append(
+        b.node(
+            "Gemm",
+            ["joined", b.const("weight", folded, np.float32), gemm.input[2]],
+            "gemm",
+            out_name=gemm.output[0],
+            transB=1,
+        )
+    )
+    return nodes, list(b.inits.values())
+
+
+def fold_temporal_readouts(model, where="model.onnx"):
+    """A copy of `model` whose TemporalEncoder readouts (Slice + ReduceMean per segment,
+    ReduceMax over time, Concat, output Gemm) are one MatMul by a constant averaging
+    matrix, a max tree of halves over the time steps and one Gemm with the columns
+    reordered. tract runs ReduceMean and ReduceMax paying per output value; this keeps the
+    readout to a few whole-tensor ops. Gemms that do not read such a readout are left."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    shapes = _time_shapes(model)
+    for gemm_name in [n.name for n in model.graph.node if n.op_type == "Gemm"]:
+        g = _Graph(model.graph, where)
+        gemm = next(n for n in model.graph.node if n.name == gemm_name)
+        try:
+            x, parts, weight, bias, old = _readout_match(
+                g, gemm, lambda t: _known(shapes, t, g.where)[1]
+            )
+            dims = _known(shapes, x, where)
+            _expect(
+                weight.shape[1] == len(parts) * dims[0],
+                where,
+                f"{gemm.name}: weight columns and readout sizes disagree",
+            )
+        except GraphMismatch:
+            continue
+        new, inits = _readout_nodes(gemm, x, parts, weight, bias, dims)
+        _replace(model.graph, old, new, inits)
+    _drop_unused(model.graph)
+    onnx.checker.check_model(model)
+    return model
+
+
+def _time_shapes(model):
+    """{tensor: (channels, steps)} of every rank-3 tensor whose last two sizes onnx's
+    shape inference knows."""
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    out = {}
+    for v in [*inferred.value_info, *inferred.input]:
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) == 3 and dims[1].dim_value > 0 and dims[2].dim_value > 0:
+            out[v.name] = (dims[1].dim_value, dims[2].dim_value)
+    return out
+
+
+def _known(shapes, name, where):
+    """(channels, steps) of tensor `name`, or GraphMismatch when shape inference did not
+    give them."""
+    if name not in shapes:
+        raise GraphMismatch(f"{where}: the shape of `{name}` is not known")
+    return shapes[name]
+
+
+def _series_match(g, x):
+    """(mean, std, pool size or 0, conv, nodes) when input `x` [B, C, T] is standardized by
+    constants (Sub, Div), optionally average-pooled in time and fed to a 1x1 Conv
+    (SeriesEncoder without step channels); raises GraphMismatch otherwise."""
+    where = g.where
+    sub = g.only_consumer(x, "Sub")
+    _expect(sub.input[0] == x, where, f"{sub.name} should subtract from `{x}`")
+    div = g.only_consumer(sub.output[0], "Div")
+    _expect(div.input[0] == sub.output[0], where, f"{div.name} should divide")
+    mean, std = g.const(sub.input[1]), g.const(div.input[1])
+    nodes, current, pool = [sub, div], div.output[0], 0
+    found = g.consumers(current)
+    if len(found) == 1 and found[0].op_type == "AveragePool":
+        p = found[0]
+        k = _attr(p, "kernel_shape")
+        _expect(
+            len(k) == 1
+            and _attr(p, "strides") == k
+            and not any(_attr(p, "pads", [0]))
+            and _attr(p, "ceil_mode", 0) == 0
+            and _attr(p, "auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET"),
+            where,
+            f"{p.name} should pool disjoint windows without padding",
+        )
+        nodes.append(p)
+        current, pool = p.output[0], k[0]
+    conv = g.only_consumer(current, "Conv")
+    _expect(
+        _attr(conv, "kernel_shape") == [1]
+        and _attr(conv, "group", 1) == 1
+        and _attr(conv, "strides", [1]) == [1]
+        and not any(_attr(conv, "pads", [0]))
+        and _attr(conv, "dilations", [1]) == [1]
+        and len(conv.input) == 3,
+        where,
+        f"{conv.name} should be a 1x1 convolution with bias",
+    )
+    return mean, std, pool, conv, nodes + [conv]
+
+
+def fold_series_standardization(mean, std, weight, bias):
+    """(W', b') with Conv1x1((x - mean) / std; W, b) == Conv1x1(x; W', b') for per-channel
+    `mean` and `std` (any shape broadcasting to [1, C, 1]), in float64 then float32."""
+    weight = np.asarray(weight, np.float64)
+    channels = weight.shape[1]
+    mean = np.broadcast_to(np.asarray(mean, np.float64).reshape(-1), channels)
+    std = np.broadcast_to(np.asarray(std, np.float64).reshape(-1), channels)
+    folded_w = weight / std[None, :, None]
+    folded_b = np.asarray(bias, np.float64) - folded_w[:, :, 0] @ mean
+    return folded_w.astype(np.float32), folded_b.astype(np.float32)
+
+
+def _series_nodes(x, pool, conv, folded, dims):
+    """The folded input: the time pooling as one MatMul of [C * T / k, k] rows by a
+    constant 1/k column, then the 1x1 Conv with the standardization in its weights."""
+    channels, steps = dims
+    b = _Builder(f"/{x}/input_folded", [x])
+    nodes, current = [], x
+    if pool > 1:
+        kept = steps // pool * pool
+        if kept != steps:  # the pool drops the last steps % pool steps
+            nodes.append(
+                b.node(
+                    "Slice",
+                    [
+                        x,
+                        b.const("start", [0]),
+                        b.const("end", [kept]),
+                        b.const("axis", [2]),
+                    ],
+                    "whole_windows",
+                )
+            )
+            current = "whole_windows"
+        column = np.full((pool, 1), 1.0 / pool)
+        nodes += [
+            b.node("Reshape", [current, b.const("rows.shape", [0, -1, pool])], "rows"),
+            b.node("MatMul", ["rows", b.const("average", column, np.float32)], "means"),
+            b.node(
+                "Reshape",
+                ["means", b.const("pooled.shape", [0, channels, kept // pool])],
+                "pooled",
+            ),
+        ]
+        current = "pooled"
+    weight, bias = folded
+    attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    nodes.append(
+        b.node(
+            "Conv",
+            [
+                current,
+                b.const("weight", weight, np.float32),
+                b.const("bias", bias, np.float32),
+            ],
+            "conv",
+            out_name=conv.output[0],
+            **attrs,
+        )
+    )
+    return nodes, list(b.inits.values())
+
+
+def fold_series_inputs(model, inputs=("wifi", "rfid"), where="model.onnx"):
+    """A copy of `model` where each series input of `inputs` that is standardized, pooled
+    and fed to a 1x1 Conv (_series_match) goes straight to the pool, done as a MatMul by a
+    constant averaging column, and to the Conv, the standardization folded into its weights
+    (tract runs the broadcasting Sub and Div on the whole [C, T] input and its
+    AveragePool pays per output). An input of another shape (step channels, say) is left."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    shapes = _time_shapes(model)
+    for x in inputs:
+        g = _Graph(model.graph, where)
+        try:
+            mean, std, pool, conv, old = _series_match(g, x)
+            weight, bias = g.const(conv.input[1]), g.const(conv.input[2])
+            dims = _known(shapes, x, where)
+            _expect(
+                weight.shape[1] == dims[0] and np.all(np.asarray(std) > 0),
+                where,
+                f"`{x}`: standardization and {conv.name} disagree",
+            )
+        except GraphMismatch:
+            continue
+        folded = fold_series_standardization(mean, std, weight, bias)
+        new, inits = _series_nodes(x, pool, conv, folded, dims)
+        _replace(model.graph, old, new, inits)
+    _drop_unused(model.graph)
+    onnx.checker.check_model(model)
+    return model
+
+
+def rewrite_for_tract(model, where="model.onnx"):
+    """Every rewrite of this module, in turn: the point branch (fast_point_branch, which
+    refuses a graph without it), the series inputs and the temporal readouts."""
+    model = fast_point_branch(model, where=where)
+    model = fold_series_inputs(model, where=where)
+    return fold_temporal_readouts(model, where=where)
+
+
 def rewrite_file(src, dst):
-    """Rewrites the ONNX file `src` into `dst` (the same path is fine)."""
-    model = fast_point_branch(onnx.load(src), where=src)
+    """Rewrites the ONNX file `src` into `dst` (the same path is fine) by
+    rewrite_for_tract."""
+    model = rewrite_for_tract(onnx.load(src), where=src)
     onnx.save(model, dst)
