@@ -132,7 +132,7 @@ def rewrite_cmd(a):
     from .rewrite import rewrite_file
 
     rewrite_file(a.onnx, a.out or a.onnx)
-    print(f"rewrite: {a.out or a.onnx} (mmWave point branch folded and reordered)")
+    print(f"rewrite: {a.out or a.onnx} (rewritten for tract: rewrite.py, same outputs)")
 
 
 def report_cmd(a):

@@ -29,9 +29,10 @@ STEPS = {"mmwave": "mmwave_frames", "wifi": "wifi_steps", "rfid": "rfid_steps"}
 
 def export_onnx(model, path, rewrite=True):
     """model.onnx with a symbolic batch axis on every input and output (legacy exporter:
-    it keeps the batch symbolic); with `rewrite`, its mmWave point branch rewritten for
-    tract (rewrite.py: the same outputs, the standardization folded into the first point
-    layer). `rewrite=False` keeps PyTorch's graph, for comparing the two."""
+    it keeps the batch symbolic); with `rewrite`, rewritten for tract (rewrite.py: the same
+    outputs; standardization folded into the first layers, the point mask inside the point
+    products, pooling and segment means as matrix products, maxima as trees).
+    `rewrite=False` keeps PyTorch's graph, for comparing the two."""
     shapes = model.arch["shapes"]
     example = tuple(torch.zeros(2, *shapes[m]) for m in MODALITIES) + (
         torch.ones(2, 3),

@@ -297,6 +297,14 @@ def test_the_committed_reference_is_rewritten_and_keeps_its_head_weights():
     assert any(n.name.startswith(PREFIX) for n in graph.node)
     readers = {n.op_type for n in graph.node if "mmwave" in n.input}
     assert readers == {"Transpose"}, f"mmwave is read by {readers}"
+    # the second round too: series standardization folded into the first layers (WiFi
+    # reshaped for its pooling MatMul, RFID straight into its conv), no pooling op left,
+    # the maxima over time as trees
+    for name, reader in (("wifi", "Reshape"), ("rfid", "Conv")):
+        readers = {n.op_type for n in graph.node if name in n.input}
+        assert readers == {reader}, f"{name} is read by {readers}"
+    ops = {n.op_type for n in graph.node}
+    assert not ops & {"AveragePool", "ReduceMax", "Sub", "Mul"}, ops
     head = load_file(os.path.join(REFERENCE, "head.safetensors"))
     inits = {t.name: t for t in graph.initializer}
     for name, value in head.items():
