@@ -3,14 +3,15 @@
 //! A row says what a format is called (on the command line, in source URIs and in capture
 //! metadata), which model input its records feed, how its bytes arrive, and which streaming
 //! decoder of `dagr-protocols` reads them. Each format's submodule says what one decoded
-//! unit becomes for the gateway ([`Unit::into_decoded`]: records with their device time,
-//! time-sync exchanges, or protocol traffic for the source) and how it is shown
-//! ([`Unit::write_json`], the object DESIGN.md fixes, and a one-line summary).
+//! unit becomes for the gateway ([`Unit::into_decoded`]: records with their device time and
+//! their modality's [`Payload`] — a point cloud, a CSI packet with its subcarrier layout,
+//! tag reads —, time-sync exchanges, or protocol traffic for the source) and how it is
+//! shown ([`Unit::write_json`], the object DESIGN.md fixes, and a one-line summary).
 //!
 //! Every stage reads the table (URIs, sources, capture channels, `dagr decode`, replay,
-//! the pipeline); adding a format means a decoder in `dagr-protocols`, a row in [`TABLE`],
-//! a variant of [`Format`] and of [`Payload`], and one submodule
-//! here — ARCHITECTURE.md lists the files.
+//! the pipeline) and the preprocessors read only the modality's payload, so adding a format
+//! means a decoder in `dagr-protocols`, a variant of [`Format`] and a row in [`TABLE`], and
+//! one submodule here — ARCHITECTURE.md lists the steps.
 //!
 //! This module must not know sources, captures, clocks' models or the command line: it is
 //! what they share about bytes.
@@ -24,6 +25,7 @@ use crate::clock::TimeSyncExchange;
 use crate::record::{DeviceTime, Modality, Payload, Record};
 
 mod esp32_csi;
+mod esp32_lltf;
 mod esp_csi;
 mod intel5300;
 mod json;
