@@ -75,6 +75,10 @@ pub struct FormatRow {
     pub modality: Option<Modality>,
     /// How the bytes arrive.
     pub transport: Transport,
+    /// Whether a serial source releases the port's DTR and RTS lines once it is open: ESP32
+    /// boards wire them to the chip's reset and boot pins, so asserted lines hold it in
+    /// reset.
+    pub releases_reset_lines: bool,
     /// A fresh streaming decoder.
     pub decoder: fn() -> Box<dyn UnitDecoder>,
 }
@@ -88,6 +92,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "frames",
         modality: Some(Modality::Mmwave),
         transport: Transport::Serial,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::ti_mmwave::FrameDecoder::new()),
     },
     FormatRow {
@@ -97,6 +102,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
+        releases_reset_lines: true,
         decoder: || Box::new(dagr_protocols::csi::esp32_csi_tool::RowDecoder::new()),
     },
     FormatRow {
@@ -106,6 +112,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
+        releases_reset_lines: true,
         decoder: || Box::new(dagr_protocols::csi::esp_csi::RowDecoder::new()),
     },
     FormatRow {
@@ -115,6 +122,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "records",
         modality: Some(Modality::Wifi),
         transport: Transport::File,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::csi::intel5300::BfeeDecoder::new()),
     },
     FormatRow {
@@ -124,6 +132,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "messages",
         modality: Some(Modality::Rfid),
         transport: Transport::Tcp,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::llrp::MessageDecoder::new()),
     },
     FormatRow {
@@ -133,6 +142,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "frames",
         modality: None,
         transport: Transport::Serial,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::node::FrameDecoder::new()),
     },
 ];
@@ -166,6 +176,11 @@ impl Format {
     /// How the bytes arrive.
     pub fn transport(self) -> Transport {
         self.row().transport
+    }
+
+    /// Whether a serial source releases DTR and RTS once the port is open (ESP32 boards).
+    pub fn releases_reset_lines(self) -> bool {
+        self.row().releases_reset_lines
     }
 
     /// What this format's decoded units are called in messages, plural.
