@@ -101,6 +101,17 @@ pub fn payload(csi: Vec<Iq>, antenna: u8, layout: &'static SubcarrierLayout) -> 
     })
 }
 
+/// The WiFi payload of a buffer whose layout is unknown (a chip or bandwidth Espressif
+/// documents none for): kept, but with no antenna the WiFi tensor can read, so the record
+/// is counted unused rather than read wrongly.
+pub fn without_layout(csi: Vec<Iq>) -> Payload {
+    Payload::Csi(CsiPacket {
+        layout: &ZERO_FIRST,
+        values: csi,
+        antennas: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

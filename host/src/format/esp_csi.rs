@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::json::{self, IqPairs, Mac};
 use super::{esp32_lltf, Decoded, Unit};
-use crate::record::{CsiPacket, DeviceTime, Modality, Payload};
+use crate::record::{DeviceTime, Modality};
 
 /// The JSON object of one row, in DESIGN.md's field order.
 #[derive(Serialize)]
@@ -59,11 +59,7 @@ impl Unit for CsiRow {
                 esp32_lltf::payload(self.csi, rx.ant, layout)
             }
             // Espressif publishes no buffer layout for C5/C6 chips: no antenna to read.
-            ChipRxCtrl::C5C6(_) => Payload::Csi(CsiPacket {
-                layout: &esp32_lltf::ZERO_FIRST,
-                values: self.csi,
-                antennas: Vec::new(),
-            }),
+            ChipRxCtrl::C5C6(_) => esp32_lltf::without_layout(self.csi),
         };
         sink(Decoded::record(
             source,

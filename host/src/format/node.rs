@@ -31,7 +31,7 @@ use serde::Serialize;
 use super::json::{self, IqPairs};
 use super::{esp32_lltf, Control, Decoded, Unit};
 use crate::clock::TimeSyncExchange;
-use crate::record::{self, CsiPacket, DeviceTime, Modality, PointCloud, TagRead};
+use crate::record::{self, DeviceTime, Modality, PointCloud, TagRead};
 
 impl Unit for Frame {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
@@ -71,13 +71,7 @@ fn csi_payload(csi: node::Csi) -> record::Payload {
     let layout = match csi.bandwidth_mhz {
         20 => &esp32_lltf::ZERO_FIRST,
         40 => &esp32_lltf::ASCENDING,
-        _ => {
-            return record::Payload::Csi(CsiPacket {
-                layout: &esp32_lltf::ZERO_FIRST,
-                values: csi.iq,
-                antennas: Vec::new(),
-            })
-        }
+        _ => return esp32_lltf::without_layout(csi.iq),
     };
     esp32_lltf::payload(csi.iq, csi.antenna, layout)
 }
