@@ -9,16 +9,17 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
+use dagr_host::format::{Decoded, Unit};
 use dagr_host::preprocess::{
     preprocess, preprocess_into, PreprocessSpec, Preprocessor, TagOrder, Tensors,
 };
-use dagr_host::record::{DeviceTime, Modality, Payload, Record};
+use dagr_host::record::{Modality, Record};
 use dagr_host::sync::{SyncConfig, Synchronizer, Window};
 use dagr_protocols::csi::esp32_csi_tool::{self, Role};
 use dagr_protocols::csi::esp_csi::{self, ChipRxCtrl};
 use dagr_protocols::csi::intel5300::Bfee;
 use dagr_protocols::csi::{Iq, RxCtrl};
-use dagr_protocols::llrp::{Epc, TagReport};
+use dagr_protocols::llrp::{Epc, Message, TagReport};
 use dagr_protocols::node::{self, HeaderRepr};
 use dagr_protocols::ti_mmwave::{Frame, Point};
 
@@ -72,15 +73,17 @@ fn allocations_in(f: impl FnOnce()) -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
-fn record(source: &str, modality: Modality, payload: Payload) -> Record {
-    Record {
-        source: Arc::from(source),
-        modality,
-        device_time: DeviceTime::MicrosU32(0),
-        arrival_ns: 0,
-        wire_bytes: 0,
-        payload,
-    }
+/// The record of `modality` the gateway makes of `unit` (its format's glue in `format/`).
+fn record(source: &str, modality: Modality, unit: impl Unit) -> Record {
+    let mut records = Vec::new();
+    unit.into_decoded(&Arc::from(source), 0, &mut |decoded| {
+        if let Decoded::Record(r) = decoded {
+            records.push(r);
+        }
+    });
+    let record = records.remove(0);
+    assert_eq!(record.modality, modality);
+    record
 }
 
 /// A 64-entry ESP32 buffer that changes with `t` and `antenna`.
@@ -128,18 +131,11 @@ fn stream(seconds: f64) -> Vec<(Record, u64)> {
                 ..RxCtrl::ht20(6)
             };
             let row = esp32_csi_tool::CsiRow::new(Role::Sta, [1; 6], rx, buffer(t, ant));
-            out.push((
-                record("wifi-a", Modality::Wifi, Payload::Esp32Csi(row)),
-                at(t),
-            ));
+            out.push((record("wifi-a", Modality::Wifi, row), at(t)));
             let esp = esp_csi::CsiRow::new(n, [2; 6], ChipRxCtrl::Esp32(rx), buffer(t, ant));
-            out.push((
-                record("wifi-b", Modality::Wifi, Payload::EspCsi(esp)),
-                at(t),
-            ));
+            out.push((record("wifi-b", Modality::Wifi, esp), at(t)));
         }
-        let bfee = Payload::Intel5300(intel(t));
-        out.push((record("wifi-c", Modality::Wifi, bfee), at(t)));
+        out.push((record("wifi-c", Modality::Wifi, intel(t)), at(t)));
         if n % 5 == 0 {
             let points = (0..40)
                 .map(|p| Point {
@@ -153,10 +149,7 @@ fn stream(seconds: f64) -> Vec<(Record, u64)> {
                 points,
                 ..Frame::default()
             };
-            out.push((
-                record("radar", Modality::Mmwave, Payload::Radar(frame)),
-                at(t),
-            ));
+            out.push((record("radar", Modality::Mmwave, frame), at(t)));
         }
         for tag in 0..8u8 {
             let mut epc = [0u8; 12];
@@ -171,7 +164,11 @@ fn stream(seconds: f64) -> Vec<(Record, u64)> {
             };
             if (n + u32::from(tag)) % 3 == 0 {
                 out.push((
-                    record("reader", Modality::Rfid, Payload::Tag(report)),
+                    record(
+                        "reader",
+                        Modality::Rfid,
+                        Message::ro_access_report(1, vec![report]),
+                    ),
                     at(t),
                 ));
             }
@@ -190,10 +187,7 @@ fn stream(seconds: f64) -> Vec<(Record, u64)> {
                 header: HeaderRepr::new(2, 1, node::Modality::Rfid, n, u64::from(n) * 10_000),
                 payload: node::Payload::Rfid(vec![read; 3]),
             };
-            out.push((
-                record("node-rfid", Modality::Rfid, Payload::Node(frame)),
-                at(t),
-            ));
+            out.push((record("node-rfid", Modality::Rfid, frame), at(t)));
         }
         t += 0.01;
         n += 1;

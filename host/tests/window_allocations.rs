@@ -12,7 +12,6 @@ use std::sync::Arc;
 use dagr_host::recognize::recent::RecentWindows;
 use dagr_host::record::{DeviceTime, Modality, Payload, Record};
 use dagr_host::sync::{SyncConfig, Synchronizer, Window};
-use dagr_protocols::llrp::TagReport;
 
 /// The system allocator, counting the blocks a thread asks for while it counts.
 struct Counting;
@@ -78,7 +77,7 @@ fn records(from_ns: u64, until_ns: u64) -> Vec<(Record, u64)> {
                 device_time: DeviceTime::NodeMicros(t / 1000),
                 arrival_ns: t,
                 wire_bytes: 0,
-                payload: Payload::Tag(TagReport::default()),
+                payload: Payload::Tags(Vec::new()),
             };
             out.push((record, t));
         }

@@ -11,8 +11,6 @@
 //! README.md: `cargo test -p dagr-host --lib clock::field_tests -- --nocapture`.
 use std::sync::Arc;
 
-use dagr_protocols::llrp::TagReport;
-
 use super::time_sync::{REQUEST_WIRE_BYTES, RESPONSE_WIRE_BYTES};
 use super::{SourceClocks, TimeSyncExchange, WireRate};
 use crate::record::{DeviceTime, Modality, Payload, Record};
@@ -266,7 +264,7 @@ impl Kind {
                 device_time: self.device_time(&clock, n, made),
                 arrival_ns: made + wire_ns + self.fixed_ns + rng.exponential(self.random_mean_ns),
                 wire_bytes: bytes,
-                payload: Payload::Tag(TagReport::default()),
+                payload: Payload::Tags(Vec::new()),
             };
             let mapped = clocks.map(&record);
             if made >= WARM_UP_S * S {

@@ -3,14 +3,16 @@
 //! JSON: `{"mac", "rssi", "local_timestamp", "csi": [[re, im], ...]}` as DESIGN.md fixes
 //! (subcarriers in buffer order, the firmware's imaginary-first pairs already swapped),
 //! followed by the row's other columns for programs that want them.
+//!
+//! Record: one antenna's buffer (`rx_ctrl.ant`), laid out as [`esp32_lltf`] says.
 use std::sync::Arc;
 
 use dagr_protocols::csi::esp32_csi_tool::CsiRow;
 use serde::Serialize;
 
 use super::json::{self, IqPairs, Mac};
-use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload};
+use super::{esp32_lltf, Decoded, Unit};
+use crate::record::{DeviceTime, Modality};
 
 /// The JSON object of one row, in DESIGN.md's field order.
 #[derive(Serialize)]
@@ -34,12 +36,15 @@ struct RowJson<'a> {
 impl Unit for CsiRow {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
         let time = DeviceTime::MicrosU32(self.rx_ctrl.local_timestamp);
+        // The tool prints no first-word flag: rows are read as printed (see esp32_lltf).
+        let layout = esp32_lltf::of_secondary_channel(self.rx_ctrl.secondary_channel, false);
+        let payload = esp32_lltf::payload(self.csi, self.rx_ctrl.ant, layout);
         sink(Decoded::record(
             source,
             Modality::Wifi,
             time,
             arrival_ns,
-            Payload::Esp32Csi(self),
+            payload,
         ));
     }
 

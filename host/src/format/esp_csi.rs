@@ -5,14 +5,18 @@
 //! whatever firmware it runs), followed by the row's other columns and the chip's own
 //! fields (ESP32: `secondary_channel`, `bandwidth`, `sig_mode`; C5/C6: `fft_gain`,
 //! `agc_gain`).
+//!
+//! Record: one antenna's buffer (ESP32 chips: `rx_ctrl.ant`, laid out as [`esp32_lltf`]
+//! says, `first_word_invalid` honoured); rows of C5/C6 chips (15 columns) hold no antenna
+//! the WiFi tensor can read, as Espressif publishes no buffer layout for them.
 use std::sync::Arc;
 
 use dagr_protocols::csi::esp_csi::{ChipRxCtrl, CsiRow};
 use serde::Serialize;
 
 use super::json::{self, IqPairs, Mac};
-use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload};
+use super::{esp32_lltf, Decoded, Unit};
+use crate::record::{DeviceTime, Modality};
 
 /// The JSON object of one row, in DESIGN.md's field order.
 #[derive(Serialize)]
@@ -48,12 +52,21 @@ enum ChipJson {
 impl Unit for CsiRow {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
         let time = DeviceTime::MicrosU32(self.rx_ctrl.local_timestamp());
+        let payload = match self.rx_ctrl {
+            ChipRxCtrl::Esp32(rx) => {
+                let layout =
+                    esp32_lltf::of_secondary_channel(rx.secondary_channel, self.first_word_invalid);
+                esp32_lltf::payload(self.csi, rx.ant, layout)
+            }
+            // Espressif publishes no buffer layout for C5/C6 chips: no antenna to read.
+            ChipRxCtrl::C5C6(_) => esp32_lltf::without_layout(self.csi),
+        };
         sink(Decoded::record(
             source,
             Modality::Wifi,
             time,
             arrival_ns,
-            Payload::EspCsi(self),
+            payload,
         ));
     }
 

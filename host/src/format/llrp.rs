@@ -1,5 +1,6 @@
 //! LLRP messages: each tag report of an RO_ACCESS_REPORT is an RFID record on the reader's
-//! UTC clock; every other message is traffic for the LLRP session.
+//! UTC clock (its reads as [`TagRead`]s); every other message is traffic for the LLRP
+//! session.
 //!
 //! JSON: one object per message, `{"type", "id", "tags": [...]}` as DESIGN.md fixes it,
 //! followed by optional details for non-report messages (`"status"`, `"event"`,
@@ -12,7 +13,7 @@ use dagr_protocols::llrp::{
 use serde::ser::{Serialize, Serializer};
 
 use super::{Control, Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload};
+use crate::record::{DeviceTime, Modality, Payload, TagRead};
 
 impl Unit for Message {
     /// An RO_ACCESS_REPORT becomes one record per tag report; a report without a
@@ -28,7 +29,7 @@ impl Unit for Message {
                 Modality::Rfid,
                 time,
                 arrival_ns,
-                Payload::Tag(tag),
+                Payload::Tags(vec![tag_read(tag)]),
             ));
         }
     }
@@ -39,6 +40,22 @@ impl Unit for Message {
 
     fn summary(&self) -> String {
         self.to_string()
+    }
+}
+
+/// A tag report as the RFID preprocessor reads it: Impinj phase, Impinj peak RSSI (else
+/// PeakRSSI), ChannelIndex and AntennaID, seen at the record's time.
+fn tag_read(tag: TagReport) -> TagRead {
+    TagRead {
+        phase_rad: tag.phase_rad(),
+        channel: tag.channel_index.unwrap_or(0),
+        antenna: tag.antenna_id.unwrap_or(0),
+        rssi_dbm: tag.impinj_peak_rssi_dbm().or(tag.peak_rssi.map(f64::from)),
+        seen_offset_s: 0.0,
+        epc: match tag.epc {
+            Epc::Epc96(bytes) => bytes.to_vec(),
+            Epc::Data { bytes, .. } => bytes,
+        },
     }
 }
 

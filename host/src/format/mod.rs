@@ -3,14 +3,15 @@
 //! A row says what a format is called (on the command line, in source URIs and in capture
 //! metadata), which model input its records feed, how its bytes arrive, and which streaming
 //! decoder of `dagr-protocols` reads them. Each format's submodule says what one decoded
-//! unit becomes for the gateway ([`Unit::into_decoded`]: records with their device time,
-//! time-sync exchanges, or protocol traffic for the source) and how it is shown
-//! ([`Unit::write_json`], the object DESIGN.md fixes, and a one-line summary).
+//! unit becomes for the gateway ([`Unit::into_decoded`]: records with their device time and
+//! their modality's [`Payload`] — a point cloud, a CSI packet with its subcarrier layout,
+//! tag reads —, time-sync exchanges, or protocol traffic for the source) and how it is
+//! shown ([`Unit::write_json`], the object DESIGN.md fixes, and a one-line summary).
 //!
 //! Every stage reads the table (URIs, sources, capture channels, `dagr decode`, replay,
-//! the pipeline); adding a format means a decoder in `dagr-protocols`, a row in [`TABLE`],
-//! a variant of [`Format`] and of [`Payload`], and one submodule
-//! here — ARCHITECTURE.md lists the files.
+//! the pipeline) and the preprocessors read only the modality's payload, so adding a format
+//! means a decoder in `dagr-protocols`, a variant of [`Format`] and a row in [`TABLE`], and
+//! one submodule here — ARCHITECTURE.md lists the steps.
 //!
 //! This module must not know sources, captures, clocks' models or the command line: it is
 //! what they share about bytes.
@@ -24,6 +25,7 @@ use crate::clock::TimeSyncExchange;
 use crate::record::{DeviceTime, Modality, Payload, Record};
 
 mod esp32_csi;
+mod esp32_lltf;
 mod esp_csi;
 mod intel5300;
 mod json;
@@ -73,6 +75,10 @@ pub struct FormatRow {
     pub modality: Option<Modality>,
     /// How the bytes arrive.
     pub transport: Transport,
+    /// Whether a serial source releases the port's DTR and RTS lines once it is open: ESP32
+    /// boards wire them to the chip's reset and boot pins, so asserted lines hold it in
+    /// reset.
+    pub releases_reset_lines: bool,
     /// A fresh streaming decoder.
     pub decoder: fn() -> Box<dyn UnitDecoder>,
 }
@@ -86,6 +92,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "frames",
         modality: Some(Modality::Mmwave),
         transport: Transport::Serial,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::ti_mmwave::FrameDecoder::new()),
     },
     FormatRow {
@@ -95,6 +102,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
+        releases_reset_lines: true,
         decoder: || Box::new(dagr_protocols::csi::esp32_csi_tool::RowDecoder::new()),
     },
     FormatRow {
@@ -104,6 +112,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "rows",
         modality: Some(Modality::Wifi),
         transport: Transport::Serial,
+        releases_reset_lines: true,
         decoder: || Box::new(dagr_protocols::csi::esp_csi::RowDecoder::new()),
     },
     FormatRow {
@@ -113,6 +122,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "records",
         modality: Some(Modality::Wifi),
         transport: Transport::File,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::csi::intel5300::BfeeDecoder::new()),
     },
     FormatRow {
@@ -122,6 +132,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "messages",
         modality: Some(Modality::Rfid),
         transport: Transport::Tcp,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::llrp::MessageDecoder::new()),
     },
     FormatRow {
@@ -131,6 +142,7 @@ pub static TABLE: [FormatRow; 6] = [
         units: "frames",
         modality: None,
         transport: Transport::Serial,
+        releases_reset_lines: false,
         decoder: || Box::new(dagr_protocols::node::FrameDecoder::new()),
     },
 ];
@@ -164,6 +176,11 @@ impl Format {
     /// How the bytes arrive.
     pub fn transport(self) -> Transport {
         self.row().transport
+    }
+
+    /// Whether a serial source releases DTR and RTS once the port is open (ESP32 boards).
+    pub fn releases_reset_lines(self) -> bool {
+        self.row().releases_reset_lines
     }
 
     /// What this format's decoded units are called in messages, plural.

@@ -1,5 +1,6 @@
 //! Frames of the dagr node link protocol: data frames are records (of the modality their
-//! header names) on the node's own µs clock; a time-sync answer completes an exchange for
+//! header names) on the node's own µs clock, their payloads read as the ESP32 formats'
+//! CSI, radar point clouds and tag reads; a time-sync answer completes an exchange for
 //! the clock model; heartbeats, acks and the rest are traffic for the source.
 //!
 //! DESIGN.md leaves this format's JSON open; it is fixed here (and in protocols/SPEC.md).
@@ -28,9 +29,9 @@ use dagr_protocols::node::{self, AckStatus, Frame, Opcode, Payload, RadarPoint, 
 use serde::Serialize;
 
 use super::json::{self, IqPairs};
-use super::{Control, Decoded, Unit};
+use super::{esp32_lltf, Control, Decoded, Unit};
 use crate::clock::TimeSyncExchange;
-use crate::record::{self, DeviceTime, Modality};
+use crate::record::{self, DeviceTime, Modality, PointCloud, TagRead};
 
 impl Unit for Frame {
     fn into_decoded(self, source: &Arc<str>, arrival_ns: u64, sink: &mut dyn FnMut(Decoded)) {
@@ -43,15 +44,14 @@ impl Unit for Frame {
             node::Modality::Rfid => Modality::Rfid,
             _ => return sink(Decoded::Control(Control::Node(self))),
         };
-        let is_data = matches!(
-            self.payload,
-            Payload::Csi(_) | Payload::Radar(_) | Payload::Rfid(_)
-        );
-        if !is_data {
-            return sink(Decoded::Control(Control::Node(self)));
-        }
-        let time = DeviceTime::NodeMicros(self.header.timestamp_us);
-        let payload = record::Payload::Node(self);
+        let sent_us = self.header.timestamp_us;
+        let payload = match self.payload {
+            Payload::Csi(csi) => csi_payload(csi),
+            Payload::Radar(radar) => radar_payload(radar),
+            Payload::Rfid(reads) => tags_payload(reads, sent_us),
+            _ => return sink(Decoded::Control(Control::Node(self))),
+        };
+        let time = DeviceTime::NodeMicros(sent_us);
         sink(Decoded::record(source, modality, time, arrival_ns, payload));
     }
 
@@ -62,6 +62,48 @@ impl Unit for Frame {
     fn summary(&self) -> String {
         self.to_string()
     }
+}
+
+/// A CSI payload (an ESP32-class radio's buffer with its antenna index): at 20 MHz laid out
+/// in the secondary-none order, at 40 MHz in the HT40 order (see [`esp32_lltf`]); other
+/// bandwidths hold no antenna the WiFi tensor can read.
+fn csi_payload(csi: node::Csi) -> record::Payload {
+    let layout = match csi.bandwidth_mhz {
+        20 => &esp32_lltf::ZERO_FIRST,
+        40 => &esp32_lltf::ASCENDING,
+        _ => return esp32_lltf::without_layout(csi.iq),
+    };
+    esp32_lltf::payload(csi.iq, csi.antenna, layout)
+}
+
+/// A radar payload: one part of frame `frame_number` (a node sends a frame of more than 50
+/// points as several payloads with the same number), its points in TLV 7 SNR units.
+fn radar_payload(radar: node::Radar) -> record::Payload {
+    let points = radar.points.iter().map(|p| record::RadarPoint {
+        x: p.x,
+        y: p.y,
+        z: p.z,
+        v: p.v,
+        snr: Some(p.snr),
+    });
+    record::Payload::Radar(PointCloud {
+        points: points.collect(),
+        part_of_frame: Some(radar.frame_number),
+    })
+}
+
+/// An RFID payload: each read seen its `first_seen_us` minus the frame's `sent_us` (both
+/// on the node's clock) after the record's time, so a batch keeps its reads' spacing.
+fn tags_payload(reads: Vec<RfidRead>, sent_us: u64) -> record::Payload {
+    let reads = reads.iter().map(|read| TagRead {
+        epc: read.epc.as_bytes().to_vec(),
+        phase_rad: Some(read.phase_rad()),
+        channel: read.channel,
+        antenna: u16::from(read.antenna),
+        rssi_dbm: Some(f64::from(read.peak_rssi_cdbm) / 100.0),
+        seen_offset_s: (read.first_seen_us as f64 - sent_us as f64) * 1e-6,
+    });
+    record::Payload::Tags(reads.collect())
 }
 
 /// A frame's JSON object: the header, then the payload's fields flattened beside it.

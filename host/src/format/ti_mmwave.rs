@@ -6,6 +6,8 @@
 //! fields `"subframe"` (`null` for 36-byte headers) and `"tlvs"` (TLV types present).
 //! Coordinates are written in their shortest decimal form (0.0095, not 0.009499999694526196),
 //! non-finite ones as `null`.
+//!
+//! Record: the frame's points (one record holds the whole frame).
 use std::sync::Arc;
 
 use dagr_protocols::ti_mmwave::{Frame, Point};
@@ -13,7 +15,7 @@ use serde::ser::{Serialize, Serializer};
 
 use super::json;
 use super::{Decoded, Unit};
-use crate::record::{DeviceTime, Modality, Payload};
+use crate::record::{DeviceTime, Modality, Payload, PointCloud, RadarPoint};
 
 /// The JSON object of one frame.
 #[derive(serde::Serialize)]
@@ -57,7 +59,17 @@ impl Unit for Frame {
             frame_number: self.frame_number,
             cpu_cycles: self.time_cpu_cycles,
         };
-        let payload = Payload::Radar(self);
+        let points = self.points.iter().map(|p| RadarPoint {
+            x: p.x,
+            y: p.y,
+            z: p.z,
+            v: p.v,
+            snr: p.snr,
+        });
+        let payload = Payload::Radar(PointCloud {
+            points: points.collect(),
+            part_of_frame: None,
+        });
         sink(Decoded::record(
             source,
             Modality::Mmwave,

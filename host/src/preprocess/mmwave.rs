@@ -8,19 +8,16 @@
 //! [`MMWAVE_SNR_SCALE_DB`] (0 without TLV 7); a non-finite
 //! coordinate is 0. Slots without a frame and points beyond a frame's count stay zero.
 //!
-//! Frames come from TI out-of-box demo packets (one record per frame) and from node-link
-//! radar payloads, whose points carry the same quantities in the same units (SNR in TLV 7
-//! units). A node sends a frame of more than 50 points as several payloads with the same
-//! `frame_number`: consecutive payloads of one source with the same frame number in one
-//! slot are merged into one frame (their points ranked together, ties in arrival order).
-use dagr_protocols::node;
-use dagr_protocols::ti_mmwave::Point;
-
+//! Every radar format gives its frames as point clouds in these units (TI out-of-box demo
+//! packets one record per frame, node-link radar payloads parts of frames). A record that
+//! is part of a frame (a node sends a frame of more than 50 points as several payloads
+//! with the same frame number) is merged with the consecutive parts of one source with the
+//! same frame number in one slot (their points ranked together, ties in arrival order).
 use super::{
     seconds_into, PreprocessSpec, MMWAVE_FEATURES, MMWAVE_POSITION_SCALE_M, MMWAVE_SNR_SCALE_DB,
     MMWAVE_VELOCITY_SCALE_MPS,
 };
-use crate::record::{Modality, Payload, Record};
+use crate::record::{Modality, Payload, RadarPoint, Record};
 use crate::sync::Window;
 
 /// One point ready to rank: SNR (`i16::MIN` without one), arrival order, features.
@@ -85,15 +82,11 @@ pub fn tensor_into(
     unused
 }
 
-/// `None` when `record` holds no radar frame; else, for a node-link frame, its source and
-/// frame number (`Some(None)` for a TI frame, a frame of its own).
+/// `None` when `record` holds no point cloud; else, for a part of a frame, its source and
+/// frame number (`Some(None)` for a whole frame).
 fn radar_frame(record: &Record) -> Option<Option<(&str, u32)>> {
     match &record.payload {
-        Payload::Radar(_) => Some(None),
-        Payload::Node(f) => match &f.payload {
-            node::Payload::Radar(radar) => Some(Some((&*record.source, radar.frame_number))),
-            _ => None,
-        },
+        Payload::Radar(cloud) => Some(cloud.part_of_frame.map(|n| (&*record.source, n))),
         _ => None,
     }
 }
@@ -101,23 +94,11 @@ fn radar_frame(record: &Record) -> Option<Option<(&str, u32)>> {
 /// Appends the points of a radar payload to `points`, in arrival order.
 fn rank_points(payload: &Payload, points: &mut Vec<Ranked>) {
     let next = points.len() as u32;
-    match payload {
-        Payload::Radar(frame) => points.extend(
-            frame
-                .points
-                .iter()
-                .zip(next..)
+    if let Payload::Radar(cloud) = payload {
+        points.extend(
+            (cloud.points.iter().zip(next..))
                 .map(|(p, i)| (p.snr.unwrap_or(i16::MIN), i, features(p))),
-        ),
-        Payload::Node(f) => {
-            if let node::Payload::Radar(radar) = &f.payload {
-                points.extend(radar.points.iter().zip(next..).map(|(p, i)| {
-                    let snr = Some(p.snr);
-                    (p.snr, i, scaled(p.x, p.y, p.z, p.v, snr))
-                }));
-            }
-        }
-        _ => {}
+        );
     }
 }
 
@@ -129,19 +110,14 @@ fn write_slot(points: &mut [Ranked], out: &mut [f32]) {
     }
 }
 
-/// A TI point's normalized `(x, y, z, v, snr)`.
-pub fn features(p: &Point) -> [f32; MMWAVE_FEATURES] {
-    scaled(p.x, p.y, p.z, p.v, p.snr)
-}
-
-/// Normalized `(x, y, z, v, snr)` of a point in metres, m/s and TLV 7 SNR units.
-fn scaled(x: f32, y: f32, z: f32, v: f32, snr: Option<i16>) -> [f32; MMWAVE_FEATURES] {
+/// A point's normalized `(x, y, z, v, snr)` (metres, m/s and TLV 7 SNR units in).
+pub fn features(p: &RadarPoint) -> [f32; MMWAVE_FEATURES] {
     let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
     [
-        finite(x) / MMWAVE_POSITION_SCALE_M,
-        finite(y) / MMWAVE_POSITION_SCALE_M,
-        finite(z) / MMWAVE_POSITION_SCALE_M,
-        finite(v) / MMWAVE_VELOCITY_SCALE_MPS,
-        snr.map_or(0.0, |s| f32::from(s) / 10.0) / MMWAVE_SNR_SCALE_DB,
+        finite(p.x) / MMWAVE_POSITION_SCALE_M,
+        finite(p.y) / MMWAVE_POSITION_SCALE_M,
+        finite(p.z) / MMWAVE_POSITION_SCALE_M,
+        finite(p.v) / MMWAVE_VELOCITY_SCALE_MPS,
+        p.snr.map_or(0.0, |s| f32::from(s) / 10.0) / MMWAVE_SNR_SCALE_DB,
     ]
 }

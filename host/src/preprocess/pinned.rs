@@ -9,9 +9,8 @@ use dagr_protocols::csi::Iq;
 use dagr_protocols::llrp::{Epc, TagReport};
 use dagr_protocols::ti_mmwave::Point;
 
-use super::tests::{csi_row, radar, record, spec, two_path_csi, window};
+use super::tests::{csi_row, radar, record, spec, tag_payload, two_path_csi, window};
 use super::*;
-use crate::record::Payload;
 use crate::sync::TimedRecord;
 
 /// A deterministic stream of numbers in `[0, 1)` (a 64-bit LCG).
@@ -99,7 +98,7 @@ fn rfid_records(rng: &mut Lcg) -> Vec<Arc<TimedRecord>> {
             impinj_peak_rssi: (i % 5 != 0).then_some((rssi_dbm * 100.0).round() as i16),
             ..TagReport::default()
         };
-        out.push(record("reader", Modality::Rfid, t, Payload::Tag(report)));
+        out.push(record("reader", Modality::Rfid, t, tag_payload(report)));
     }
     out
 }

@@ -26,15 +26,12 @@
 //! with a [`TagOrder`] list from the gateway config, each listed tag keeps its rows and an
 //! unread one leaves them zero. Reads of tags that get no row are unused and counted.
 //!
-//! # Where reads come from
-//! - LLRP tag reports (one record each): Impinj phase, Impinj peak RSSI (else PeakRSSI),
-//!   ChannelIndex and AntennaID; the read's time is the record's (FirstSeenTimestampUTC
-//!   mapped by the reader's clock model).
-//! - Node-link RFID payloads (a batch of reads per record): phase (4096 = 2π), peak RSSI
-//!   (dBm × 100), channel, antenna; each read's time is the record's shifted by its
-//!   `first_seen_us` minus the frame's `timestamp_us` (both on the node's clock), so a
-//!   batch keeps its reads' spacing (a shift longer than the window is taken as a bad
-//!   clock and ignored).
+//! # When a read was
+//! Every RFID format gives its reads as tag reads (an LLRP tag report one per record, a
+//! node-link payload a batch). A read's time is its record's (the device time mapped by
+//! the source's clock model) shifted by the read's `seen_offset_s` (a node's batch keeps
+//! its reads' spacing this way; a shift longer than the window is taken as a bad clock and
+//! ignored).
 //!
 //! A read without a phase (a reader without Impinj extensions) still gives its RSSI; its
 //! phase track holds. A read with neither is unused.
@@ -46,7 +43,6 @@ use super::{
 };
 use crate::record::{Modality, Payload};
 use crate::sync::{TimedRecord, Window};
-use dagr_protocols::node;
 
 /// Longest time between two reads on one antenna and channel that still gives a phase
 /// step, s (beyond it a moving tag may have turned by more than π).
@@ -193,40 +189,25 @@ fn collect_reads(
     scratch: &mut RfidScratch,
 ) -> usize {
     let t = seconds_into(window, r.t_ns);
-    match &r.record.payload {
-        Payload::Tag(tag) => {
-            let read = PhaseRead {
-                t,
-                phase: tag.phase_rad(),
-                link: (tag.channel_index.unwrap_or(0), tag.antenna_id.unwrap_or(0)),
-                rssi: tag.impinj_peak_rssi_dbm().or(tag.peak_rssi.map(f64::from)),
-            };
-            usize::from(!scratch.add(order, tag.epc.as_bytes(), read))
-        }
-        Payload::Node(frame) => match &frame.payload {
-            node::Payload::Rfid(reads) => {
-                let sent_us = frame.header.timestamp_us;
-                let unused = reads.iter().filter(|read| {
-                    let shift = (read.first_seen_us as f64 - sent_us as f64) * 1e-6;
-                    let shift = if shift.abs() <= spec.window_s {
-                        shift
-                    } else {
-                        0.0
-                    };
-                    let phase_read = PhaseRead {
-                        t: t + shift,
-                        phase: Some(read.phase_rad()),
-                        link: (read.channel, u16::from(read.antenna)),
-                        rssi: Some(f64::from(read.peak_rssi_cdbm) / 100.0),
-                    };
-                    !scratch.add(order, read.epc.as_bytes(), phase_read)
-                });
-                unused.count()
-            }
-            _ => 1,
-        },
-        _ => 1,
-    }
+    let Payload::Tags(reads) = &r.record.payload else {
+        return 1;
+    };
+    let unused = reads.iter().filter(|read| {
+        let shift = read.seen_offset_s;
+        let shift = if shift.abs() <= spec.window_s {
+            shift
+        } else {
+            0.0
+        };
+        let phase_read = PhaseRead {
+            t: t + shift,
+            phase: read.phase_rad,
+            link: (read.channel, read.antenna),
+            rssi: read.rssi_dbm,
+        };
+        !scratch.add(order, &read.epc, phase_read)
+    });
+    unused.count()
 }
 
 /// The phase track of one tag's reads (in time order), rad, starting at 0 (see the

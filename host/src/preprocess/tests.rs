@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use dagr_protocols::csi::esp32_csi_tool::{CsiRow, Role};
 use dagr_protocols::csi::{Iq, RxCtrl};
-use dagr_protocols::llrp::{Epc, TagReport};
+use dagr_protocols::llrp::{Epc, Message, TagReport};
 use dagr_protocols::ti_mmwave::{Frame, Point};
 
 use super::*;
+use crate::format::{Decoded, Unit};
 use crate::record::{DeviceTime, Payload, Record};
 use crate::sync::{ModalityCoverage, SourceCount, TimedRecord, Window};
 
@@ -62,6 +63,23 @@ pub(super) fn window(mut records: Vec<Arc<TimedRecord>>, present: [bool; 3]) -> 
     window
 }
 
+/// The payload of the record `unit` decodes to, made by its format's glue in `format/`
+/// (so these tests read the formats' units as the gateway does).
+pub(super) fn payload_of(unit: impl Unit) -> Payload {
+    let mut payload = None;
+    unit.into_decoded(&Arc::from("test"), 0, &mut |decoded| {
+        if let Decoded::Record(record) = decoded {
+            payload.get_or_insert(record.payload);
+        }
+    });
+    payload.expect("the unit decodes to a record")
+}
+
+/// The payload of an LLRP tag report.
+pub(super) fn tag_payload(report: TagReport) -> Payload {
+    payload_of(Message::ro_access_report(1, vec![report]))
+}
+
 pub(super) fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
     let rx_ctrl = RxCtrl {
         rssi: -40,
@@ -69,7 +87,7 @@ pub(super) fn csi_row(ant: u8, csi: Vec<Iq>) -> Payload {
         sig_len: 100,
         ..RxCtrl::ht20(6)
     };
-    Payload::Esp32Csi(CsiRow {
+    payload_of(CsiRow {
         len: 128,
         ..CsiRow::new(Role::Sta, [0; 6], rx_ctrl, csi)
     })
@@ -92,19 +110,23 @@ pub(super) fn two_path_csi(delay_ns: f64) -> Vec<Iq> {
 }
 
 pub(super) fn tag(epc_last: u8, phase: f64, channel: u16) -> Payload {
+    tag_payload(tag_report(epc_last, phase, channel))
+}
+
+fn tag_report(epc_last: u8, phase: f64, channel: u16) -> TagReport {
     let mut epc = [0u8; 12];
     epc[11] = epc_last;
-    Payload::Tag(TagReport {
+    TagReport {
         epc: Epc::Epc96(epc),
         antenna_id: Some(1),
         channel_index: Some(channel),
         impinj_phase: Some((phase.rem_euclid(TAU) / TAU * 4096.0).round() as u16 % 4096),
         ..TagReport::default()
-    })
+    }
 }
 
 pub(super) fn radar(points: Vec<Point>) -> Payload {
-    Payload::Radar(Frame {
+    payload_of(Frame {
         points,
         ..Frame::default()
     })
@@ -239,12 +261,10 @@ fn rfid_rssi_row_follows_a_blocked_tag_down() {
     let records = (0..40)
         .map(|i| {
             let t = 0.025 + 0.05 * i as f64;
-            let Payload::Tag(mut report) = tag(3, 0.0, 1) else {
-                unreachable!()
-            };
+            let mut report = tag_report(3, 0.0, 1);
             // −50 dBm, then −60 dBm from 1 s on (a body in the way), in Impinj 0.01 dB.
             report.impinj_peak_rssi = Some(if t < 1.0 { -5000 } else { -6000 });
-            record("reader", Modality::Rfid, t, Payload::Tag(report))
+            record("reader", Modality::Rfid, t, tag_payload(report))
         })
         .collect();
     let t = preprocess(&window(records, [false, false, true]), &spec());

@@ -1,7 +1,5 @@
 use std::sync::Arc;
 
-use dagr_protocols::llrp::TagReport;
-
 use super::*;
 use crate::record::{DeviceTime, Payload};
 
@@ -15,7 +13,7 @@ fn record(source: &str, modality: Modality) -> Record {
         device_time: DeviceTime::NodeMicros(0),
         arrival_ns: 0,
         wire_bytes: 0,
-        payload: Payload::Tag(TagReport::default()),
+        payload: Payload::Tags(Vec::new()),
     }
 }
 

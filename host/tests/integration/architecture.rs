@@ -172,3 +172,79 @@ fn only_sim_capture_names_the_simulator_in_the_library() {
     }
     assert!(naming.is_empty(), "{naming:?}");
 }
+
+/// Whether `path` is a module its parent declares only for tests (`#[cfg(test)] mod NAME;`
+/// in the `mod.rs` beside it).
+fn is_test_module(path: &Path) -> bool {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    let parent = std::fs::read_to_string(path.with_file_name("mod.rs")).unwrap_or_default();
+    parent.contains(&format!("#[cfg(test)]\nmod {stem};"))
+}
+
+/// A file's code without its tests (`#[cfg(test)]` onwards) and comments; empty for a file
+/// of tests.
+fn non_test_code(path: &Path) -> String {
+    if path.file_name().is_some_and(|n| n == "tests.rs") || is_test_module(path) {
+        return String::new();
+    }
+    let text = std::fs::read_to_string(path).unwrap();
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let lines = code.lines().map(|l| l.split("//").next().unwrap_or(""));
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+/// Where code outside `format/` may name a format, and why: what its device needs beyond
+/// decoding (a source that talks back to it), and the twin's formats mapped to the table
+/// (`None`: any format).
+const FORMATS_NAMED_OUTSIDE_THE_TABLE: &[(&str, Option<&str>)] = &[
+    // The radar's CLI port: its URI parameters and configuration.
+    ("source/serial/settings.rs", Some("TiMmwave")),
+    // Nodes' time-sync requests answered on the same port.
+    ("source/serial/link.rs", Some("Node")),
+    // The LLRP session the source holds with the reader.
+    ("source/llrp/link.rs", Some("Llrp")),
+    ("sim_capture.rs", None),
+];
+
+#[test]
+fn a_format_is_named_only_by_the_table_and_the_sources_that_talk_to_its_device() {
+    let mut named = Vec::new();
+    for module in LAYERS.iter().filter(|m| **m != "format") {
+        for file in files_of(module) {
+            let path = file.strip_prefix(src()).unwrap().display().to_string();
+            let code = non_test_code(&file);
+            for format in dagr_host::format::Format::ALL {
+                let allowed = FORMATS_NAMED_OUTSIDE_THE_TABLE.iter().any(|(f, which)| {
+                    *f == path && which.is_none_or(|w| w == format!("{format:?}"))
+                });
+                if !allowed && code.contains(&format!("Format::{format:?}")) {
+                    named.push(format!("{path} names Format::{format:?}"));
+                }
+            }
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}
+
+#[test]
+fn records_and_preprocessors_know_no_format_only_modality_payloads() {
+    let mut named = Vec::new();
+    for module in ["record", "preprocess"] {
+        for file in files_of(module) {
+            let code = non_test_code(&file);
+            for (i, _) in code.match_indices("dagr_protocols::") {
+                let path: String = code[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                if path != "dagr_protocols::csi::Iq" {
+                    let file = file.strip_prefix(src()).unwrap().display().to_string();
+                    named.push(format!("{file} names {path}"));
+                }
+            }
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}

@@ -6,7 +6,7 @@
 //! (Intel 5300 records are built on the simulator's own table of their subcarriers).
 use std::sync::Arc;
 
-use dagr_host::format::{Decoded, Format};
+use dagr_host::format::{Decoded, Format, Unit};
 use dagr_host::pipeline::RecordDecoder;
 use dagr_host::preprocess::{
     preprocess, preprocess_into, PreprocessSpec, Preprocessor, TagOrder, Tensors,
@@ -17,7 +17,9 @@ use dagr_host::sync::{SyncConfig, Synchronizer, Window};
 use dagr_protocols::csi::esp_csi::{self, C5c6RxCtrl, ChipRxCtrl};
 use dagr_protocols::csi::intel5300::Bfee;
 use dagr_protocols::csi::{esp32_csi_tool, Iq, RxCtrl};
+use dagr_protocols::llrp::{Message, MessageDecoder, TagReport};
 use dagr_protocols::node::{self, HeaderRepr, RadarPoint, RfidRead};
+use dagr_protocols::stream::{decode_chunk, StreamDecoder};
 use dagr_sim::csi::subcarriers::INTEL5300_SUBCARRIERS;
 
 /// Window start: a multiple of the hop, well clear of 0.
@@ -46,6 +48,27 @@ fn decode(format: Format, source: &str, bytes: &[u8]) -> Vec<Record> {
     decoder.feed(bytes, 1, &mut sink);
     decoder.finish(2, &mut sink);
     records
+}
+
+/// Every unit the protocol crate's `decoder` makes of `bytes`, the last unterminated one
+/// too: what a format's records are made from, for values worked out here.
+fn units<D: StreamDecoder>(mut decoder: D, bytes: &[u8]) -> Vec<D::Item> {
+    let mut units = Vec::new();
+    decode_chunk(&mut decoder, bytes, |unit| units.push(unit));
+    decoder.finish();
+    decode_chunk(&mut decoder, &[], |unit| units.push(unit));
+    units
+}
+
+/// The record the gateway makes of one LLRP tag report (in an RO_ACCESS_REPORT).
+fn llrp_record(report: TagReport) -> Record {
+    let mut records = Vec::new();
+    Message::ro_access_report(1, vec![report]).into_decoded(&Arc::from("reader"), 0, &mut |d| {
+        if let Decoded::Record(r) = d {
+            records.push(r);
+        }
+    });
+    records.remove(0)
 }
 
 /// The 2 s window starting at `BASE_NS` holding `records` at their times (s into it).
@@ -120,18 +143,25 @@ fn esp32_tool_rows() -> Vec<Record> {
     rows
 }
 
+/// The real ESP32-CSI-Tool rows as the protocol crate decodes them.
+fn esp32_tool_csi_rows() -> Vec<esp32_csi_tool::CsiRow> {
+    let rows = units(
+        esp32_csi_tool::RowDecoder::new(),
+        &real("esp32_csi/example_csi.csv"),
+    );
+    assert_eq!(rows.len(), 13);
+    rows
+}
+
 #[test]
 fn real_esp32_csi_tool_rows_fill_the_power_rows_with_the_db_of_their_lltf_subcarriers() {
     let rows = esp32_tool_rows();
     let times: Vec<f64> = spread(rows.len()).collect();
-    let csi: Vec<Vec<Iq>> = rows
-        .iter()
-        .map(|r| match &r.payload {
-            Payload::Esp32Csi(row) => {
-                assert_eq!(row.rx_ctrl.secondary_channel, 1, "an HT40 (above) capture");
-                row.csi.clone()
-            }
-            other => panic!("{other:?}"),
+    let csi: Vec<Vec<Iq>> = esp32_tool_csi_rows()
+        .into_iter()
+        .map(|row| {
+            assert_eq!(row.rx_ctrl.secondary_channel, 1, "an HT40 (above) capture");
+            row.csi
         })
         .collect();
     let window = window_of(rows.into_iter().zip(times.iter().copied()));
@@ -177,16 +207,13 @@ fn as_esp_csi(row: &esp32_csi_tool::CsiRow, first_word_invalid: bool) -> esp_csi
 fn esp_csi_rows_of_the_same_buffers_give_the_esp32_csi_tool_tensor() {
     let rows = esp32_tool_rows();
     let times: Vec<f64> = spread(rows.len()).collect();
-    let lines: Vec<u8> = rows
+    let lines: Vec<u8> = esp32_tool_csi_rows()
         .iter()
-        .flat_map(|r| match &r.payload {
-            Payload::Esp32Csi(row) => as_esp_csi(row, false).to_line(),
-            other => panic!("{other:?}"),
-        })
+        .flat_map(|row| as_esp_csi(row, false).to_line())
         .collect();
     let esp_csi_rows = decode(Format::EspCsi, "wifi-a", &lines);
     assert_eq!(esp_csi_rows.len(), 13);
-    assert!(matches!(esp_csi_rows[0].payload, Payload::EspCsi(_)));
+    assert!(matches!(esp_csi_rows[0].payload, Payload::Csi(_)));
     let spec = PreprocessSpec::default();
     let tool = preprocess(&window_of(rows.into_iter().zip(times.clone())), &spec);
     let esp = preprocess(&window_of(esp_csi_rows.into_iter().zip(times)), &spec);
@@ -467,10 +494,7 @@ fn node_csi_frames_give_the_tensor_of_the_esp32_rows_they_carry() {
     let rows = esp32_tool_rows();
     let times: Vec<f64> = spread(rows.len()).collect();
     let mut wire = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let Payload::Esp32Csi(row) = &r.payload else {
-            unreachable!()
-        };
+    for (i, row) in esp32_tool_csi_rows().iter().enumerate() {
         // The real rows are HT40 (LLTF in ascending order): a 40 MHz node frame.
         let csi = node::Csi {
             rssi: row.rx_ctrl.rssi,
@@ -595,10 +619,10 @@ fn rfid_read(epc_last: u8, phase: u16, first_seen_us: u64, rssi_cdbm: i16) -> Rf
 }
 
 /// The LLRP tag report of the same read.
-fn llrp_report(read: &RfidRead) -> dagr_protocols::llrp::TagReport {
+fn llrp_report(read: &RfidRead) -> TagReport {
     let mut epc = [0u8; 12];
     epc.copy_from_slice(read.epc.as_bytes());
-    dagr_protocols::llrp::TagReport {
+    TagReport {
         epc: dagr_protocols::llrp::Epc::Epc96(epc),
         antenna_id: Some(u16::from(read.antenna)),
         channel_index: Some(read.channel),
@@ -626,15 +650,7 @@ fn node_rfid_batches_give_the_tensor_of_the_same_reads_as_llrp_reports() {
         let sent_us = reads[3].first_seen_us;
         for read in &reads {
             let t = 0.05 + (read.first_seen_us - 50_000) as f64 * 1e-6;
-            let record = Record {
-                source: Arc::from("reader"),
-                modality: dagr_host::record::Modality::Rfid,
-                device_time: dagr_host::record::DeviceTime::UtcMicros(read.first_seen_us),
-                arrival_ns: 0,
-                wire_bytes: 0,
-                payload: Payload::Tag(llrp_report(read)),
-            };
-            llrp.push((record, t));
+            llrp.push((llrp_record(llrp_report(read)), t));
         }
         let t_frame = 0.05 + (sent_us - 50_000) as f64 * 1e-6;
         wire.push((node::Payload::Rfid(reads), sent_us, t_frame));
@@ -669,10 +685,13 @@ fn real_impinj_reports_without_phase_still_fill_their_rssi_rows() {
     assert_eq!(records.len(), 45);
     let mut by_tag: std::collections::BTreeMap<Vec<u8>, Vec<(f64, f64)>> = Default::default();
     let times: Vec<f64> = spread(45).collect();
-    for (r, &at) in records.iter().zip(&times) {
-        let Payload::Tag(tag) = &r.payload else {
-            panic!("{:?}", r.payload)
-        };
+    let messages = units(
+        MessageDecoder::new(),
+        &real("llrp/impinj_ro_access_reports.bin"),
+    );
+    assert_eq!(messages.iter().map(|m| m.tags().len()).sum::<usize>(), 45);
+    let tags = messages.iter().flat_map(Message::tags);
+    for (tag, &at) in tags.zip(&times) {
         assert!(tag.phase_rad().is_none(), "this reader sent no phase");
         let dbm = f64::from(tag.peak_rssi.expect("PeakRSSI"));
         by_tag
@@ -728,15 +747,10 @@ fn tag_reads(tags: &[u8]) -> Vec<(Record, f64)> {
         .flat_map(|i| {
             tags.iter().map(move |&tag| {
                 let read = rfid_read(tag, 0, 0, -4000 - 10 * i as i16 * i16::from(tag));
-                let record = Record {
-                    source: Arc::from("reader"),
-                    modality: dagr_host::record::Modality::Rfid,
-                    device_time: dagr_host::record::DeviceTime::UtcMicros(0),
-                    arrival_ns: 0,
-                    wire_bytes: 0,
-                    payload: Payload::Tag(llrp_report(&read)),
-                };
-                (record, 0.02 + 0.04 * i as f64 + 0.001 * f64::from(tag))
+                (
+                    llrp_record(llrp_report(&read)),
+                    0.02 + 0.04 * i as f64 + 0.001 * f64::from(tag),
+                )
             })
         })
         .collect()

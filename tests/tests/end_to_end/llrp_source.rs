@@ -16,7 +16,7 @@ use dagr_host::events::{
 use dagr_host::format::Decoded;
 use dagr_host::format::Format;
 use dagr_host::pipeline::RecordDecoder;
-use dagr_host::record::{DeviceTime, Payload, Record};
+use dagr_host::record::{DeviceTime, Payload, Record, TagRead};
 use dagr_host::source::llrp::{spawn_with_info, ReaderInfo};
 use dagr_host::source::{Output, SourceContext, SourceUri};
 use dagr_protocols::llrp::message_type as mt;
@@ -153,11 +153,23 @@ impl Drop for Running {
     }
 }
 
-fn tag(record: &Record) -> &TagReport {
+fn tag_reads(record: &Record) -> &[TagRead] {
     match &record.payload {
-        Payload::Tag(t) => t,
-        other => panic!("expected a tag report, got {other:?}"),
+        Payload::Tags(reads) => reads,
+        other => panic!("expected tag reads, got {other:?}"),
     }
+}
+
+/// The tag reports in `chunks`, in order, as the protocol crate decodes them.
+fn tag_reports(chunks: &[RawChunk]) -> Vec<TagReport> {
+    let mut decoder = MessageDecoder::new();
+    let mut reports = Vec::new();
+    for chunk in chunks {
+        dagr_protocols::stream::decode_chunk(&mut decoder, &chunk.bytes, |m: Message| {
+            reports.extend_from_slice(m.tags())
+        });
+    }
+    reports
 }
 
 fn now_us() -> u64 {
@@ -189,8 +201,15 @@ fn emulator_tag_reads_arrive_as_records_with_impinj_phase_rssi_and_doppler() {
     assert!(identity.impinj_extensions);
 
     let now = now_us();
-    for record in &source.records {
-        let t = tag(record);
+    let reports = tag_reports(&source.chunks);
+    assert!(reports.len() >= source.records.len());
+    for (record, t) in source.records.iter().zip(&reports) {
+        let [read] = tag_reads(record) else {
+            panic!("one read per tag report: {:?}", record.payload)
+        };
+        assert_eq!(read.epc, t.epc.as_bytes(), "records follow the reports");
+        assert_eq!(read.phase_rad, t.phase_rad());
+        assert_eq!(read.rssi_dbm, t.impinj_peak_rssi_dbm());
         let epc = t.epc.to_string();
         assert!(epc.starts_with(EMULATOR_EPC_PREFIX), "{epc}");
         let index = u16::from_str_radix(&epc[EMULATOR_EPC_PREFIX.len()..], 16).unwrap();
@@ -233,7 +252,7 @@ fn replaying_the_received_chunks_yields_the_same_records() {
             }
         });
     }
-    let key = |r: &Record| (tag(r).clone(), r.device_time, r.arrival_ns);
+    let key = |r: &Record| (tag_reads(r).to_vec(), r.device_time, r.arrival_ns);
     let live: Vec<_> = source.records.iter().map(key).collect();
     let again: Vec<_> = replayed.iter().map(key).collect();
     assert_eq!(live, again);

@@ -53,7 +53,7 @@ impl<'s> Link<'s> {
     /// right after `sensorStart` is lost.
     pub fn open(settings: &'s SerialSettings, ctx: &SourceContext) -> Result<Self, OpenError> {
         let mut data = port::open(&settings.path, settings.baud).map_err(OpenError::Failed)?;
-        if matches!(settings.format, Format::Esp32Csi | Format::EspCsi) {
+        if settings.format.releases_reset_lines() {
             port::release_reset_lines(&mut data);
         }
         let cli = match &settings.ti_cli {

@@ -8,8 +8,13 @@
 //! shares (with [`crate::classes`] and the events of [`crate::events`]).
 use std::sync::Arc;
 
-use dagr_protocols::csi::{esp32_csi_tool, esp_csi, intel5300};
-use dagr_protocols::{llrp, node, ti_mmwave};
+mod csi;
+mod point_cloud;
+mod tag_reads;
+
+pub use csi::{CsiAntenna, CsiPacket, SubcarrierLayout};
+pub use point_cloud::{PointCloud, RadarPoint};
+pub use tag_reads::TagRead;
 
 /// Which sensing modality a record belongs to (the model's three inputs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,21 +68,18 @@ pub enum DeviceTime {
     NodeMicros(u64),
 }
 
-/// The decoded content of a record: the protocol crate's own types, untouched.
+/// The decoded content of a record: the shape its modality's preprocessor reads, one per
+/// modality whatever the format (each format's module in `format/` fills it), so a new
+/// format of a known modality changes nothing after its decoder.
 #[derive(Debug, Clone)]
 pub enum Payload {
-    /// One TI radar frame.
-    Radar(ti_mmwave::Frame),
-    /// One ESP32-CSI-Tool row.
-    Esp32Csi(esp32_csi_tool::CsiRow),
-    /// One Espressif esp-csi row.
-    EspCsi(esp_csi::CsiRow),
-    /// One Intel 5300 bfee record.
-    Intel5300(intel5300::Bfee),
-    /// One RFID tag report (one LLRP TagReportData).
-    Tag(llrp::TagReport),
-    /// One node-link data frame (CSI, radar or RFID payload).
-    Node(node::Frame),
+    /// A radar point cloud (a TI frame, a node-link radar payload).
+    Radar(PointCloud),
+    /// One WiFi packet's channel state at its receive antennas (an ESP32 row, an Intel 5300
+    /// record, a node-link CSI payload).
+    Csi(CsiPacket),
+    /// RFID tag reads (one LLRP tag report, a node-link batch of reads).
+    Tags(Vec<TagRead>),
 }
 
 /// One decoded unit of sensor data with both of its times.
