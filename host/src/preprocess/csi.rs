@@ -18,7 +18,7 @@
 use dagr_protocols::csi::Iq;
 
 use super::{WIFI_ANTENNAS, WIFI_SUBCARRIERS};
-use crate::record::{CsiAntenna, CsiPacket, Payload};
+use crate::record::{CsiAntenna, CsiPacket, Payload, SubcarrierLayout};
 
 /// One antenna's 30 tensor subcarriers, divided by their RMS, as (re, im).
 pub type Antenna = [(f32, f32); WIFI_SUBCARRIERS];
@@ -26,35 +26,75 @@ pub type Antenna = [(f32, f32); WIFI_SUBCARRIERS];
 /// One packet's antennas, by slot (`None`: that antenna gave nothing).
 pub type Packet = [Option<Antenna>; WIFI_ANTENNAS];
 
+/// Where the tensor's subcarriers sit in one layout's values (both neighbours' entries and
+/// the weight of the second, see [`SubcarrierLayout::neighbours`]), worked out once per
+/// layout: a format's layout is static, so a stream reads packet after packet through the
+/// same picks instead of searching the layout for every subcarrier of every antenna.
+#[derive(Debug, Clone, Default)]
+pub struct Picks {
+    /// The layout and subcarriers `at` and `span` were worked out for.
+    key: Option<(&'static SubcarrierLayout, [i32; WIFI_SUBCARRIERS])>,
+    /// Per tensor subcarrier: the two entries around it and the second one's weight.
+    at: [(usize, usize, f32); WIFI_SUBCARRIERS],
+    /// How many values an antenna must hold (the layout's span).
+    span: usize,
+}
+
+impl Picks {
+    /// Brings the picks up to date for `layout` and `subcarriers` (a no-op when they are
+    /// the ones of the last call).
+    fn update(&mut self, layout: &'static SubcarrierLayout, subcarriers: &[i32; WIFI_SUBCARRIERS]) {
+        let current =
+            matches!(self.key, Some((l, s)) if std::ptr::eq(l, layout) && s == *subcarriers);
+        if current {
+            return;
+        }
+        self.at = subcarriers.map(|k| {
+            let (i, j, w) = layout.neighbours(k);
+            (
+                usize::from(layout.entry[i]),
+                usize::from(layout.entry[j]),
+                w,
+            )
+        });
+        self.span = layout.span();
+        self.key = Some((layout, *subcarriers));
+    }
+}
+
 /// The antennas one WiFi record gives at the tensor's `subcarriers`, or `None` when it gives
-/// none (see the [module doc](self)).
-pub fn read(payload: &Payload, subcarriers: &[i32; WIFI_SUBCARRIERS]) -> Option<Packet> {
+/// none (see the [module doc](self)); `picks` keeps the subcarriers' places between calls.
+pub fn read(
+    payload: &Payload,
+    subcarriers: &[i32; WIFI_SUBCARRIERS],
+    picks: &mut Picks,
+) -> Option<Packet> {
     let Payload::Csi(csi) = payload else {
         return None;
     };
+    picks.update(csi.layout, subcarriers);
     let mut packet: Packet = [None; WIFI_ANTENNAS];
     for antenna in &csi.antennas {
         let slot = usize::from(antenna.antenna);
         if slot < WIFI_ANTENNAS {
-            packet[slot] = read_antenna(csi, antenna, subcarriers);
+            packet[slot] = read_antenna(csi, antenna, picks);
         }
     }
     packet.iter().any(Option::is_some).then_some(packet)
 }
 
-/// One antenna's values at `subcarriers`, normalized.
-fn read_antenna(
-    csi: &CsiPacket,
-    antenna: &CsiAntenna,
-    subcarriers: &[i32; WIFI_SUBCARRIERS],
-) -> Option<Antenna> {
-    let values = csi.values_of(antenna)?;
-    let layout = csi.layout;
-    let at = |i: usize| complex(values[usize::from(layout.entry[i])]);
-    normalize(subcarriers.map(|k| {
-        let (i, j, w) = layout.neighbours(k);
-        lerp(at(i), at(j), w)
-    }))
+/// One antenna's values at the picked subcarriers, normalized; `None` when its values do
+/// not cover the layout (a truncated buffer gives nothing rather than wrong subcarriers).
+fn read_antenna(csi: &CsiPacket, antenna: &CsiAntenna, picks: &Picks) -> Option<Antenna> {
+    let values = csi.values.get(antenna.offset..)?;
+    if values.len() < picks.span {
+        return None;
+    }
+    normalize(
+        picks
+            .at
+            .map(|(i, j, w)| lerp(complex(values[i]), complex(values[j]), w)),
+    )
 }
 
 fn complex(iq: Iq) -> (f32, f32) {
@@ -79,7 +119,6 @@ pub fn normalize(h: Antenna) -> Option<Antenna> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::SubcarrierLayout;
 
     #[test]
     fn normalization_cancels_a_gain_change_and_keeps_the_phase() {
@@ -125,7 +164,12 @@ mod tests {
             })
             .collect();
         let picks = std::array::from_fn(|i| i as i32 * 2 - 29);
-        let read = read(&packet(ramp, &[(2, 0), (0, 31)]), &picks).expect("two antennas");
+        let read = read(
+            &packet(ramp, &[(2, 0), (0, 31)]),
+            &picks,
+            &mut Picks::default(),
+        )
+        .expect("two antennas");
         assert!(read[1].is_none());
         let (first, second) = (read[2].unwrap(), read[0].unwrap());
         // k = -29 lies halfway between entries 0 and 1 (re 1 and 2): 1.5 before scaling,
@@ -139,26 +183,84 @@ mod tests {
     fn records_without_a_readable_antenna_give_nothing() {
         let picks = super::super::wifi::picked_subcarriers();
         let full = vec![Iq { re: 5, im: 5 }; 31];
-        assert!(read(&packet(full.clone(), &[(0, 0)]), &picks).is_some());
+        assert!(read(
+            &packet(full.clone(), &[(0, 0)]),
+            &picks,
+            &mut Picks::default()
+        )
+        .is_some());
         assert!(
-            read(&packet(full[..30].to_vec(), &[(0, 0)]), &picks).is_none(),
+            read(
+                &packet(full[..30].to_vec(), &[(0, 0)]),
+                &picks,
+                &mut Picks::default()
+            )
+            .is_none(),
             "30 entries"
         );
         assert!(
-            read(&packet(full.clone(), &[(3, 0)]), &picks).is_none(),
+            read(
+                &packet(full.clone(), &[(3, 0)]),
+                &picks,
+                &mut Picks::default()
+            )
+            .is_none(),
             "antenna 3"
         );
         assert!(
-            read(&packet(full.clone(), &[]), &picks).is_none(),
+            read(&packet(full.clone(), &[]), &picks, &mut Picks::default()).is_none(),
             "no antenna"
         );
         assert!(
-            read(&packet(vec![Iq::default(); 31], &[(0, 0)]), &picks).is_none(),
+            read(
+                &packet(vec![Iq::default(); 31], &[(0, 0)]),
+                &picks,
+                &mut Picks::default()
+            )
+            .is_none(),
             "all zero"
         );
         assert!(
-            read(&Payload::Tags(Vec::new()), &picks).is_none(),
+            read(&Payload::Tags(Vec::new()), &picks, &mut Picks::default()).is_none(),
             "not CSI"
         );
+    }
+
+    /// Every second subcarrier of `EVEN`, reversed in the buffer: another layout.
+    static REVERSED_ODD: SubcarrierLayout = SubcarrierLayout {
+        k: &[
+            -29, -25, -21, -17, -13, -9, -5, -1, 3, 7, 11, 15, 19, 23, 27,
+        ],
+        entry: &[14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    };
+
+    #[test]
+    fn picks_kept_between_records_follow_a_change_of_layout_or_subcarriers() {
+        let values: Vec<Iq> = (0..31)
+            .map(|i| Iq {
+                re: i as i8 - 15,
+                im: (i % 7) as i8,
+            })
+            .collect();
+        let even = packet(values.clone(), &[(0, 0)]);
+        let Payload::Csi(mut other) = packet(values, &[(1, 0)]) else {
+            unreachable!()
+        };
+        other.layout = &REVERSED_ODD;
+        let other = Payload::Csi(other);
+        let odd: [i32; WIFI_SUBCARRIERS] = std::array::from_fn(|i| i as i32 * 2 - 29);
+        let shifted: [i32; WIFI_SUBCARRIERS] = std::array::from_fn(|i| i as i32 * 2 - 28);
+        let mut kept = Picks::default();
+        for (payload, subcarriers) in [
+            (&even, &odd),
+            (&other, &odd),
+            (&even, &odd),
+            (&even, &shifted),
+            (&other, &shifted),
+        ] {
+            let fresh = read(payload, subcarriers, &mut Picks::default());
+            assert_eq!(read(payload, subcarriers, &mut kept), fresh);
+            assert!(fresh.is_some());
+        }
     }
 }

@@ -64,6 +64,8 @@ pub struct WifiScratch {
     packets: PacketCache,
     /// The subcarriers the cached packets were read at.
     subcarriers: Option<[i32; WIFI_SUBCARRIERS]>,
+    /// Where those subcarriers sit in the last CSI layout read.
+    picks: csi::Picks,
 }
 
 /// Fills `out` (`[270, T]`, any previous content overwritten) with the WiFi tensor of
@@ -148,7 +150,7 @@ fn finish_packet(
     let packet = match scratch.packets.get(link, t_ns, members.len()) {
         Some(cached) => *cached,
         None => {
-            let packet = read_packet(window, spec, members, t_ns);
+            let packet = read_packet(window, spec, members, t_ns, &mut scratch.picks);
             scratch.packets.put(link, packet);
             packet
         }
@@ -165,12 +167,16 @@ fn read_packet(
     spec: &PreprocessSpec,
     members: &[usize],
     t_ns: u64,
+    picks: &mut csi::Picks,
 ) -> CachedPacket {
     let mut packet: Packet = [None; WIFI_ANTENNAS];
     let mut unusable = 0;
     for &i in members {
-        let Some(reading) = csi::read(&window.records[i].record.payload, &spec.wifi_subcarriers)
-        else {
+        let Some(reading) = csi::read(
+            &window.records[i].record.payload,
+            &spec.wifi_subcarriers,
+            picks,
+        ) else {
             unusable += 1;
             continue;
         };
