@@ -84,14 +84,7 @@ def logits_of(models, inputs):
     logits are summed over the modalities present in each sample."""
     if not isinstance(models, list):
         return predict(models, inputs)[0]
-    total = 0
-    for m, model in models:
-        i = MODALITIES.index(m)
-        alone, _ = restrict(inputs, (m,))
-        total = total + predict(model, alone)[0] * torch.from_numpy(
-            inputs[3][:, i : i + 1]
-        )
-    return total
+    return sum(encode(models, inputs, m) for m, _ in models)
 
 
 def evaluate_subsets(models, samples, k):

@@ -135,7 +135,7 @@ def plot_diagnostics(out, methods, seeds):
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.5))
     for method in methods:
         hist = [
-            json.load(open(os.path.join(out, "runs", f"{method}_s{s}", "run.json")))[
+            json.load(open(os.path.join(run_dir(out, method, s), "run.json")))[
                 "history"
             ]
             for s in seeds
