@@ -90,6 +90,7 @@ def train_config(a, **fields):
         ),
         feat_dropout=a.feat_dropout,
         label_smoothing=a.label_smoothing,
+        unimodal_weight=a.unimodal_weight,
         **fields,
     )
 
@@ -358,6 +359,15 @@ def add_recipe_flags(p):
         type=float,
         default=0.0,
         help="label smoothing of the task cross-entropy, training only (default 0)",
+    )
+    p.add_argument(
+        "--unimodal-weight",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="weight of the unimodal auxiliary loss: each present modality's embedding "
+        "alone through the shared classifier must name the class (training only; "
+        "default 0)",
     )
     add_augment_flags(p)
     add_dagr_flags(p)

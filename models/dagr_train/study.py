@@ -75,8 +75,13 @@ def check_reused(run, cfg):
     exactly `cfg`; anything else would put another recipe's numbers into the study."""
     saved = json.load(open(os.path.join(run, "run.json")))["config"]
     wanted = json.loads(json.dumps(asdict(cfg)))
+    # A setting added after the run was trained is absent from its run.json; the run was
+    # trained with that setting's default.
+    default = json.loads(json.dumps(asdict(TrainConfig())))
     differ = sorted(
-        k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k)
+        k
+        for k in set(saved) | set(wanted)
+        if saved.get(k, default.get(k)) != wanted.get(k)
     )
     if differ:
         raise ValueError(

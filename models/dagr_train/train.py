@@ -18,6 +18,7 @@ from .evaluate import predict, scores
 from .loss import DagrConfig, dagr_loss
 from .model import FusionModel, size_report
 from .runs import save_run
+from .unimodal import unimodal_loss
 
 
 @dataclass
@@ -47,6 +48,7 @@ class TrainConfig:
         0.0  # dropout on feat_m between encoders and head, training only
     )
     label_smoothing: float = 0.0  # of the task cross-entropy, training only
+    unimodal_weight: float = 0.0  # weight of the unimodal auxiliary loss (unimodal.py)
 
     def __post_init__(self):
         if self.only and self.only not in MODALITIES:
@@ -57,6 +59,8 @@ class TrainConfig:
             raise ValueError(
                 f"--temporal-segments {self.temporal_segments}: expected >= 0"
             )
+        if self.unimodal_weight < 0.0:
+            raise ValueError(f"--unimodal-weight {self.unimodal_weight}: expected >= 0")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
                 f"--label-smoothing {self.label_smoothing}: expected in [0, 1)"
@@ -124,7 +128,8 @@ def train_epoch(model, opt, train, cfg, gen):
     during the epoch), to compare with validation for under- or overfitting."""
     model.train()
     order = torch.randperm(len(train), generator=gen).numpy()
-    sums, batches = {"total": 0.0, "task": 0.0, "disp": 0.0, "anc": 0.0}, 0
+    sums = {"total": 0.0, "task": 0.0, "disp": 0.0, "anc": 0.0, "unimodal": 0.0}
+    batches = 0
     correct = 0
     for s in range(0, len(order), cfg.batch_size):
         idx = np.sort(order[s : s + cfg.batch_size])
@@ -139,16 +144,19 @@ def train_epoch(model, opt, train, cfg, gen):
         total, parts = dagr_loss(
             logits, labels, zs, present, cfg.dagr, cfg.label_smoothing
         )
+        if cfg.unimodal_weight > 0:
+            parts["unimodal"] = unimodal_loss(
+                model.head.classifier, zs, present, labels, cfg.label_smoothing
+            )
+            total = total + cfg.unimodal_weight * parts["unimodal"]
         correct += int((logits.argmax(1) == labels).sum())
         opt.zero_grad()
         total.backward()
         opt.step()
-        for key, v in (
-            ("total", total),
-            ("task", parts["task"]),
-            ("anc", parts["anc"]),
-        ):
-            sums[key] += v.item()
+        for key in ("task", "anc", "unimodal"):
+            if key in parts:
+                sums[key] += parts[key].item()
+        sums["total"] += total.item()
         sums["disp"] += torch.stack(parts["disp"]).sum().item()
         batches += 1
     means = {k: v / max(batches, 1) for k, v in sums.items()}
@@ -243,6 +251,7 @@ def train(data, out, cfg, log=print):
             "augment": cfg.augment.to_json(),
             "feat_dropout": cfg.feat_dropout,
             "label_smoothing": cfg.label_smoothing,
+            "unimodal_weight": cfg.unimodal_weight,
             "why": "regularization of training; the exported graph and the gateway never apply it",
         },
         "arch": model.arch,

@@ -45,6 +45,7 @@ def package(tmp_path_factory):
         augment=AugmentConfig(0.1, 0.2, 0.1, 0.1, 0.1, 15.0),
         feat_dropout=0.1,
         label_smoothing=0.05,
+        unimodal_weight=0.5,
     )
     train(data, run, cfg, log=lambda *_: None)
     ev = evaluate([run], data, "test", os.path.join(run, "eval.json"), degraded=False)

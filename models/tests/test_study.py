@@ -84,6 +84,16 @@ def test_a_run_with_other_settings_is_not_reused(tmp_path):
         check_reused(str(tmp_path), other)
 
 
+def test_a_run_saved_before_a_setting_existed_has_its_default(tmp_path):
+    cfg = method_config("f", full_dagr_base())
+    saved = asdict(cfg)
+    del saved["unimodal_weight"]  # run.json of a run trained before the setting existed
+    (tmp_path / "run.json").write_text(json.dumps({"config": saved}))
+    check_reused(str(tmp_path), cfg)
+    with pytest.raises(ValueError, match=r"other settings \(unimodal_weight\)"):
+        check_reused(str(tmp_path), replace(cfg, unimodal_weight=1.0))
+
+
 def test_dagr_is_compared_to_b_seed_by_seed():
     def ev(seed, acc):
         return {"seed": seed, "subsets": {"mmwave": {"accuracy": acc}}}
