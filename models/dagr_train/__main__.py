@@ -91,6 +91,7 @@ def train_config(a, **fields):
         feat_dropout=a.feat_dropout,
         label_smoothing=a.label_smoothing,
         unimodal_weight=a.unimodal_weight,
+        warm_start=tuple(a.warm_start),
         **fields,
     )
 
@@ -368,6 +369,15 @@ def add_recipe_flags(p):
         help="weight of the unimodal auxiliary loss: each present modality's embedding "
         "alone through the shared classifier must name the class (training only; "
         "default 0)",
+    )
+    p.add_argument(
+        "--warm-start",
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="start from late-fusion members: the runs of `train --only mmwave|wifi|rfid` "
+        "(one per modality) give each encoder and projection, the mean of their "
+        "classifiers the classifier (default: random initialization)",
     )
     add_augment_flags(p)
     add_dagr_flags(p)

@@ -19,6 +19,7 @@ from .loss import DagrConfig, dagr_loss
 from .model import FusionModel, size_report
 from .runs import save_run
 from .unimodal import unimodal_loss
+from .warmstart import warm_start
 
 
 @dataclass
@@ -49,6 +50,7 @@ class TrainConfig:
     )
     label_smoothing: float = 0.0  # of the task cross-entropy, training only
     unimodal_weight: float = 0.0  # weight of the unimodal auxiliary loss (unimodal.py)
+    warm_start: tuple = ()  # late-fusion member runs to start from (warmstart.py)
 
     def __post_init__(self):
         if self.only and self.only not in MODALITIES:
@@ -96,6 +98,18 @@ def fit_standardization(model, train):
     std = x.std(0) if len(x) else np.ones(train.mmwave.shape[-1])
     out["mmwave"] = set_norm(model.encoders["mmwave"].norm, mean, std)
     return out
+
+
+def current_standardization(model):
+    """The encoders' standardization constants as model.json lists (after a warm start
+    copied them from the members)."""
+    return {
+        m: {
+            "mean": model.encoders[m].norm.mean.tolist(),
+            "std": model.encoders[m].norm.std.tolist(),
+        }
+        for m in MODALITIES
+    }
 
 
 CONSTANT_ROW_FRACTION = 1e-3
@@ -214,6 +228,10 @@ def train(data, out, cfg, log=print):
     )
     with torch.no_grad():
         standardization = fit_standardization(model, train_s)
+    if cfg.warm_start:
+        warm_start(model, cfg.warm_start)
+        # the members fitted their standardization on the same training windows
+        standardization = current_standardization(model)
     opt = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
@@ -246,7 +264,11 @@ def train(data, out, cfg, log=print):
     model.load_state_dict(best_state)
     model.eval()
     info = {
-        "config": {**asdict(cfg), "widths": list(cfg.widths)},
+        "config": {
+            **asdict(cfg),
+            "widths": list(cfg.widths),
+            "warm_start": list(cfg.warm_start),
+        },
         "training_only": {
             "augment": cfg.augment.to_json(),
             "feat_dropout": cfg.feat_dropout,
