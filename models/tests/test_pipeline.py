@@ -26,8 +26,8 @@ from dagr_train.loss import DagrConfig, dagr_loss
 from dagr_train.model import Head, size_report
 from dagr_train.report import report
 from dagr_train.runs import load_run
-from dagr_train.study import study
-from dagr_train.train import TrainConfig
+from dagr_train.study import run_dir, study
+from dagr_train.train import TrainConfig, train
 
 PARITY_TOL = 1e-5
 
@@ -264,6 +264,18 @@ def test_the_study_trains_side_by_side_reuses_its_runs_and_writes_the_report(
     assert os.path.getmtime(os.path.join(out, "evals", "g_s0.json")) == made
     with pytest.raises(ValueError, match="other settings"):
         study(data, out, [0], replace(base, lr=1e-3), methods="b", log=logged.append)
+    # the g members warm-start a joint run: its encoders start as theirs (standardization
+    # included, which training does not change), and it trains, saves and scores
+    members = [run_dir(out, "g", 0, m) for m in MODALITIES]
+    warm = str(tmp_path / "warm")
+    train(data, warm, replace(base, warm_start=tuple(members)), log=lambda *_: None)
+    info, model = load_run(warm)
+    assert info["config"]["warm_start"] == members
+    for m, member in zip(MODALITIES, members):
+        src = load_run(member)[1].encoders[m].norm
+        assert torch.equal(model.encoders[m].norm.std, src.std)
+        assert info["standardization"][m]["mean"] == src.mean.tolist()
+    assert info["history"][0]["val"]["scores"]["accuracy"] is not None
 
 
 def test_degraded_scores_equal_a_full_pass_on_the_degraded_inputs(package):
