@@ -154,10 +154,12 @@ def study_cmd(a):
 
     from .study import study
 
-    bad = set(a.methods) - set("abcdefg")
+    from .study import ALL_METHODS, WarmRecipe
+
+    bad = set(a.methods) - set(ALL_METHODS)
     if bad:
         raise ValueError(
-            f"--methods {a.methods!r}: unknown {sorted(bad)}, expected letters of abcdefg"
+            f"--methods {a.methods!r}: unknown {sorted(bad)}, expected letters of {ALL_METHODS}"
         )
     seeds = [int(s) for s in a.seeds.split(",")]
     study(
@@ -169,6 +171,7 @@ def study_cmd(a):
         a.title,
         a.note,
         a.jobs,
+        warm=WarmRecipe(a.warm_lr, a.warm_unimodal_weight),
     )
 
 
@@ -498,7 +501,24 @@ def parser():
         "--out", required=True, help="study directory (runs/, evals/, report.md, PNGs)"
     )
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--methods", default="abcdefg")
+    p.add_argument(
+        "--methods",
+        default="abcdefg",
+        help="method letters (default abcdefg, the issue's; also w: g-warm-started DAGR "
+        "fusion with the unimodal loss, x: the same without DAGR)",
+    )
+    p.add_argument(
+        "--warm-lr",
+        type=float,
+        default=0.0005,
+        help="learning rate of w and x (default 5e-4; fine-tuning trained encoders)",
+    )
+    p.add_argument(
+        "--warm-unimodal-weight",
+        type=float,
+        default=1.0,
+        help="unimodal loss weight of w and x (default 1)",
+    )
     p.add_argument(
         "--jobs",
         type=int,

@@ -8,15 +8,19 @@ Methods (each trained with the same encoders, head, optimizer and epochs):
   e  b + rigid alignment (anchoring with tau = 0)
   f  b + full DAGR (lambda_d, lambda_a, tau)
   g  late fusion: one model per modality trained alone, logits summed over the present ones
+  w  warm-started DAGR fusion: f + the unimodal auxiliary loss, started from g's members
+  x  w without DAGR: b + the unimodal auxiliary loss, started from g's members
 `study` trains every method for every seed, evaluates on the test part (7 subsets,
 robustness curves) and writes report.md, diagnostics.png, robustness.png, confusion.md.
 `sweep` trains method f over a grid of settings and ranks them on the *validation* part
-only, so defaults are never chosen on test data."""
+only, so defaults are never chosen on test data. w and x (beyond the issue's a-g) train
+after g, from the members of g of the same seed, with `WarmRecipe`'s learning rate and
+unimodal weight."""
 
 import itertools
 import json
 import os
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -28,10 +32,28 @@ from .report import mean_std, report
 from .train import TrainConfig, train
 
 METHODS = "abcdefg"
+"""The issue's methods, the study's default."""
+
+ALL_METHODS = METHODS + "wx"
+"""Every method letter `study` knows."""
+
+WARM = "wx"
+"""The methods that start from g's members (trained after them)."""
 
 
-def method_config(method, base):
-    """The TrainConfig of one method letter (g: the single-modality members' config).
+@dataclass
+class WarmRecipe:
+    """What w and x change in the study's recipe besides their start: fine-tuning trained
+    encoders takes a smaller learning rate, and the unimodal loss keeps each encoder's own
+    signal (settings of the validation screen in reports/warm-2026-12-05.md)."""
+
+    lr: float = 5e-4
+    unimodal_weight: float = 1.0
+
+
+def method_config(method, base, warm=None):
+    """The TrainConfig of one method letter (g: the single-modality members' config; w
+    and x: without their members, which `planned_runs` adds per seed).
 
     `base` is the study's recipe; its `dagr` holds the settings of full DAGR (f): c keeps
     its dispersion, d its anchoring, e its anchoring with tau = 0, and every other choice
@@ -40,6 +62,16 @@ def method_config(method, base):
     if full.form != "lambda":
         raise ValueError(
             f"study: DAGR form {full.form!r}; the methods are defined in the lambda form"
+        )
+    if method not in ALL_METHODS:
+        raise ValueError(
+            f"study: unknown method {method!r}, expected one of {ALL_METHODS}"
+        )
+    if method in WARM:
+        warm = warm or WarmRecipe()
+        like = method_config("f" if method == "w" else "b", base)
+        return replace(
+            like, method=method, lr=warm.lr, unimodal_weight=warm.unimodal_weight
         )
     dropout = 0.0 if method in "ag" else base.modality_dropout
     if method in "abg":
@@ -59,12 +91,24 @@ def run_dir(out, method, seed, only=""):
     return os.path.join(out, "runs", f"{method}_s{seed}" + (f"_{only}" if only else ""))
 
 
-def planned_runs(out, methods, seeds, base):
-    """(run directory, TrainConfig) of every training the study needs, in order."""
+def members(out, seed):
+    """The run directories of g's members of `seed`, in MODALITIES order."""
+    return tuple(run_dir(out, "g", seed, m) for m in MODALITIES)
+
+
+def planned_runs(out, methods, seeds, base, warm=None):
+    """(run directory, TrainConfig) of every training the study needs, in order: g's
+    members before the warm-started methods that start from them (g is added when a
+    warm-started method is asked for without it)."""
+    if set(methods) & set(WARM) and "g" not in methods:
+        methods = "g" + methods
+    methods = sorted(methods, key=lambda m: m in WARM)
     plan = []
     for method in methods:
         for seed in seeds:
-            cfg = replace(method_config(method, base), seed=seed)
+            cfg = replace(method_config(method, base, warm), seed=seed)
+            if method in WARM:
+                cfg = replace(cfg, warm_start=members(out, seed))
             for only in MODALITIES if method == "g" else ("",):
                 plan.append((run_dir(out, method, seed, only), replace(cfg, only=only)))
     return plan
@@ -216,17 +260,21 @@ def confusion_table(ev):
     return "\n".join(lines)
 
 
-def dagr_vs_b(evals_by_method):
-    """Per subset: accuracy of f minus b, paired by seed, as mean ± std."""
-    if "f" not in evals_by_method or "b" not in evals_by_method:
+def dagr_vs_b(evals_by_method, with_dagr="f", without="b"):
+    """Per subset: accuracy of `with_dagr` minus `without` (f and b; or w and x, the
+    same comparison among warm-started runs), paired by seed, as mean ± std."""
+    if with_dagr not in evals_by_method or without not in evals_by_method:
         return ""
-    b = {ev["seed"]: ev for ev in evals_by_method["b"]}
-    keys = [k for k in evals_by_method["f"][0]["subsets"] if k != "confusion_all"]
-    lines = ["| subset | f - b accuracy (paired by seed) |", "|---|---:|"]
+    b = {ev["seed"]: ev for ev in evals_by_method[without]}
+    keys = [k for k in evals_by_method[with_dagr][0]["subsets"] if k != "confusion_all"]
+    lines = [
+        f"| subset | {with_dagr} - {without} accuracy (paired by seed) |",
+        "|---|---:|",
+    ]
     for k in keys:
         diffs = [
             ev["subsets"][k]["accuracy"] - b[ev["seed"]]["subsets"][k]["accuracy"]
-            for ev in evals_by_method["f"]
+            for ev in evals_by_method[with_dagr]
             if ev["seed"] in b
         ]
         lines.append(f"| {k} | {mean_std(diffs)} |")
@@ -250,14 +298,23 @@ def recipe_line(base):
 
 
 def study(
-    data, out, seeds, base, methods=METHODS, title="Study", note="", jobs=1, log=print
+    data,
+    out,
+    seeds,
+    base,
+    methods=METHODS,
+    title="Study",
+    note="",
+    jobs=1,
+    log=print,
+    warm=None,
 ):
     """Trains and evaluates every method and seed, then writes the report files into `out`.
 
     Runs already in `out/runs` with the same settings are reused (so an interrupted study
     resumes); `jobs` trainings and evaluations run side by side."""
     os.makedirs(out, exist_ok=True)
-    plan = planned_runs(out, methods, seeds, base)
+    plan = planned_runs(out, methods, seeds, base, warm)
     todo = []
     for run, cfg in plan:
         if os.path.exists(os.path.join(run, "run.json")):
@@ -267,7 +324,9 @@ def study(
     log(
         f"study: {len(plan)} runs, {len(plan) - len(todo)} reused, {len(todo)} to train"
     )
-    run_jobs(_train_one, todo, jobs)
+    # the warm-started runs read g's members, so they wait until those are trained
+    run_jobs(_train_one, [t for t in todo if t[2].method not in WARM], jobs)
+    run_jobs(_train_one, [t for t in todo if t[2].method in WARM], jobs)
     evals = {
         m: [os.path.join(out, "evals", f"{m}_s{s}.json") for s in seeds]
         for m in methods
@@ -303,6 +362,12 @@ def study(
         text += (
             "\n## DAGR (f) against CE + modality dropout (b)\n\n"
             + dagr_vs_b(loaded)
+            + "\n"
+        )
+    if "w" in loaded and "x" in loaded:
+        text += (
+            "\n## DAGR among warm-started fusions (w against x)\n\n"
+            + dagr_vs_b(loaded, "w", "x")
             + "\n"
         )
     if "f" in loaded:

@@ -9,7 +9,14 @@ import pytest
 
 from dagr_train.__main__ import parser, train_config
 from dagr_train.loss import DagrConfig
-from dagr_train.study import check_reused, dagr_vs_b, method_config, planned_runs
+from dagr_train import MODALITIES
+from dagr_train.study import (
+    WarmRecipe,
+    check_reused,
+    dagr_vs_b,
+    method_config,
+    planned_runs,
+)
 from dagr_train.train import TrainConfig
 
 
@@ -40,6 +47,28 @@ def test_dagr_choices_carry_to_c_to_f_and_never_to_the_plain_methods():
         assert cfg[m].dagr.disp_normalized and cfg[m].dagr.distance == "l2", m
     for m in "abg":
         assert cfg[m].dagr == DagrConfig(), m
+
+
+def test_warm_methods_are_f_and_b_started_from_g_of_their_seed():
+    base = full_dagr_base(disp_normalized=True)
+    plan = planned_runs(
+        "/s", "xw", [0, 1], base, WarmRecipe(lr=1e-4, unimodal_weight=2)
+    )
+    names = [os.path.basename(run) for run, _ in plan]
+    # g is trained first (added although not asked for), then x and w
+    assert names[:6] == [f"g_s{s}_{m}" for s in (0, 1) for m in MODALITIES]
+    assert names[6:] == ["x_s0", "x_s1", "w_s0", "w_s1"]
+    cfg = {os.path.basename(run): c for run, c in plan}
+    f, b = method_config("f", base), method_config("b", base)
+    for name, like in (("w_s1", f), ("x_s1", b)):
+        c = cfg[name]
+        assert c.warm_start == tuple(f"/s/runs/g_s1_{m}" for m in MODALITIES)
+        assert (c.lr, c.unimodal_weight, c.seed) == (1e-4, 2, 1)
+        assert c.dagr == like.dagr and c.modality_dropout == like.modality_dropout
+    assert cfg["w_s0"].dagr.weights() == (0.1, 0.5) and cfg["w_s0"].dagr.disp_normalized
+    assert cfg["g_s0_wifi"].warm_start == () and cfg["g_s0_wifi"].lr == base.lr
+    with pytest.raises(ValueError, match="unknown method 'z'"):
+        method_config("z", base)
 
 
 def test_the_study_refuses_the_pareto_form():
