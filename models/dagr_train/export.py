@@ -290,6 +290,11 @@ def model_json(info, model, manifest, metrics, parity, head_batches, head_cfg):
             )
         }
         | {
+            # training-only choices added later; absent from older runs (their defaults)
+            "unimodal_weight": info["config"].get("unimodal_weight", 0.0),
+            "warm_start": [
+                os.path.basename(r) for r in info["config"].get("warm_start", [])
+            ],
             "data": info["data"],
             "best_epoch": info["best_epoch"],
             "train_seconds": info["train_seconds"],

@@ -45,7 +45,7 @@ WARM = "wx"
 class WarmRecipe:
     """What w and x change in the study's recipe besides their start: fine-tuning trained
     encoders takes a smaller learning rate, and the unimodal loss keeps each encoder's own
-    signal (settings of the validation screen in reports/warm-2026-12-05.md)."""
+    signal (settings of the validation screen in reports/study-2026-12-05.md)."""
 
     lr: float = 5e-4
     unimodal_weight: float = 1.0
@@ -370,13 +370,15 @@ def study(
             + dagr_vs_b(loaded, "w", "x")
             + "\n"
         )
-    if "f" in loaded:
+    # the reference's method: w when the study has it, else full DAGR (f)
+    fused = next((m for m in "wf" if m in loaded), None)
+    if fused:
         text += (
-            "\n## Confusion of the fused model (f, seed "
+            f"\n## Confusion of the fused model ({fused}, seed "
             + str(seeds[0])
             + ", all modalities)\n\n"
         )
-        text += confusion_table(loaded["f"][0]) + "\n"
+        text += confusion_table(loaded[fused][0]) + "\n"
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(text + "\n")
     diag_methods = [m for m in "bf" if m in methods]

@@ -212,6 +212,8 @@ def test_the_run_saves_per_epoch_diagnostics_and_its_size(package):
     assert info["training_only"]["feat_dropout"] == 0.1
     assert info["training_only"]["label_smoothing"] == 0.05
     assert info["training_only"]["unimodal_weight"] == 0.5
+    training = json.load(open(os.path.join(pkg, "model.json")))["training"]
+    assert (training["unimodal_weight"], training["warm_start"]) == (0.5, [])
     assert all(e["train"]["unimodal"] > 0 for e in info["history"])
     assert not os.path.exists(os.path.join(data, "captures"))  # keep_captures=False
 
