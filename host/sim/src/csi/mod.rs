@@ -28,13 +28,12 @@
 //! channel is computed on the primary 20 MHz channel's 64 bins and on the secondary's 64
 //! bins (centre ±20 MHz) from the same paths, so each entry is the channel at its own
 //! frequency over the 40 MHz span; the LLTF entries are the same frequencies as HT20's.
-//! The packet's phase offsets apply at each entry's frequency, the gain control brings the
-//! 40 MHz band's power (the HT-LTF's entries) to its target RMS, the noise per entry is the
-//! HT20 formula (the HT-LTF one symbol, the LLTF two), and the RSSI is still measured on
-//! the primary's LLTF. The LLTF takes the
-//! same random draws as the HT20 packet of the same seed (the HT-LTF's noise comes from a
-//! stream of its own), so an HT40 capture's LLTF differs from the HT20 capture's of the same
-//! scene and seed only where the wider band's power changes the gain and the rounding. (The real capture
+//! The packet's phase offsets apply at each entry's frequency, the noise per entry is the
+//! HT20 formula (the HT-LTF one symbol, the LLTF two), and the RSSI and the gain control
+//! take one power measurement, as HT20's: the primary's LLTF (the legacy preamble every
+//! frame starts with). The LLTF takes the same random draws as the HT20 packet of the same
+//! seed (the HT-LTF's noise comes from a stream of its own), so an HT40 capture's LLTF is
+//! the HT20 capture's of the same scene and seed, value for value. (The real capture
 //! was printed by an LLTF-only build: 128 values under `len` 384; both decode alike.)
 pub mod channel;
 pub mod levels;
@@ -496,11 +495,12 @@ impl CsiRenderer {
             side,
         };
         let thermal = self.config.thermal_noise_var();
-        // The gain control sees the 40 MHz band: the HT-LTF's entries span it.
-        let ht_ltf = &self.ht40_layout[BINS..];
+        // The gain control's power measurement is the RSSI's: the primary's legacy LTF.
         let n = self.responses.len().max(1) as f64;
-        let signal: f64 = (0..self.responses.len())
-            .map(|a| channels(a).mean_power(ht_ltf))
+        let signal: f64 = self
+            .responses
+            .iter()
+            .map(|h| mean_power(h, Occupancy::LegacyLtf))
             .sum();
         let level = (signal / n + thermal).sqrt();
         let target = self.config.esp32_agc_rms;

@@ -351,21 +351,6 @@ impl Ht40Channel<'_> {
             self.secondary[bin_of_subcarrier(entry.offset - self.side.secondary_offset())]
         }
     }
-
-    /// Mean `|H|²` over the used `entries` (0 for none): the power gain over them.
-    pub fn mean_power(&self, entries: &[BufferEntry]) -> f64 {
-        let (sum, n) = entries
-            .iter()
-            .filter(|e| e.used)
-            .fold((0.0, 0usize), |(s, n), &e| {
-                (s + self.at(e).norm_sqr(), n + 1)
-            });
-        if n == 0 {
-            0.0
-        } else {
-            sum / n as f64
-        }
-    }
 }
 
 /// Appends to `out` one antenna's report of the HT40 buffer `entries`, as [`report`] does
