@@ -29,8 +29,8 @@
 //! thermal noise of an LLTF estimate; an HT-LTF with one spatial stream is one symbol.
 //!
 //! **Reported level**: the ESP32's gain control sets the analog gain from the packet's
-//! preamble so the power at its ADC (signal plus noise over the received band) meets a
-//! fixed target; the CSI is that signal after the FFT and the division by the known
+//! legacy preamble so the power at its ADC (signal plus noise) meets a fixed target (the
+//! twin measures it, as the RSSI, on the primary channel's LLTF, at HT40 too); the CSI is that signal after the FFT and the division by the known
 //! training symbols, in the chip's fixed-point scale. So the int8 level of a row does not
 //! follow the RSSI: it is the same constant RMS, [`ESP32_AGC_RMS`], whatever the link
 //! budget (the real capture's non-HT row, 4 dB stronger, has an RMS of 19.8 against 20.2

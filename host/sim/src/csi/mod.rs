@@ -94,8 +94,8 @@ pub struct CsiConfig {
     pub antenna_gains_db: f64,
     /// Receiver noise floor over the 20 MHz band, dBm (also printed in each row).
     pub noise_floor_dbm: f64,
-    /// int8 RMS over the used subcarriers (signal plus noise) that the ESP32's gain control
-    /// brings the received band to.
+    /// int8 RMS over the legacy LTF's used subcarriers (signal plus noise) that the ESP32's
+    /// gain control brings the received power to.
     pub esp32_agc_rms: f64,
     /// int8 level the Intel 5300's gain control puts the strongest subcarrier at (no real
     /// 5300 capture to set it from: a level that uses most of the int8 range).

@@ -15,8 +15,8 @@
 //! * `g`: automatic gain control, times a gain error: a per-packet jitter
 //!   `N(0, agc_jitter_db)` plus an offset that stays put and jumps by ±U(min, max) dB at
 //!   Poisson times (`agc_jump_rate_hz`), drifting back towards 0 dB. The ESP32's scales
-//!   the received band's power (mean `|H|²` over the used subcarriers and the antennas,
-//!   plus the thermal noise) to an RMS of `esp32_agc_rms` int8 units (see
+//!   the received power (mean `|H|²` over the legacy LTF's used subcarriers and the
+//!   antennas, plus the thermal noise) to an RMS of `esp32_agc_rms` int8 units (see
 //!   [`super::levels`]); the Intel 5300's the strongest used subcarrier to
 //!   `intel_agc_target`.
 //! * `n ~ CN(0, σ²)`: thermal noise `σ² = N_floor / (P_tx · G_antennas)` (the noise floor
