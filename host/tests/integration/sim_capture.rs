@@ -324,7 +324,7 @@ fn streams_keep_their_arc_names() {
 const PINNED_CAPTURES: [(&[&str], &str); 3] = [
     (
         &["--duration", "5"],
-        "558868bead92c815d49b12a0808f465c72ff31a36b44667984fcb8e3befdfed1",
+        "b87bbd770ab9364c828c290e58bcf1889c2d97c1c83eefc8d0b81f2c5f6c542d",
     ),
     (
         &[
@@ -337,7 +337,7 @@ const PINNED_CAPTURES: [(&[&str], &str); 3] = [
             "--duration",
             "12",
         ],
-        "bf23aacebde7dbe47852370c4c646196b4b489a267a21ec0b0f89888368ad1c0",
+        "f352684c728165a06d91f8b022d90b4cb974a9114f236e7b5092ae880e1b1bfc",
     ),
     (
         &[
@@ -354,7 +354,7 @@ const PINNED_CAPTURES: [(&[&str], &str); 3] = [
             "--csi-rate",
             "50",
         ],
-        "67060393c5600e5e58a231a718743ff862916f51eea94f060d44ec49e4d4ce15",
+        "62a94baff6746b3ae5cd8e513783a5700acc372143b871a3d8c323d865cdc2f2",
     ),
 ];
 

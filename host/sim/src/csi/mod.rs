@@ -10,9 +10,11 @@
 //! 3. The report: one [`CsiRow`] per antenna (64 subcarriers in ESP32 buffer order, see
 //!    [`subcarriers`]; DC and guard bins 0), or one Intel 5300 [`Bfee`] for all antennas.
 //!
-//! Power and RSSI: received power `P = P_tx · mean_k |H(f_k)|²` over the used subcarriers;
-//! the row's RSSI is `10·log10(P + N_floor)` dBm, rounded. The RSSI is measured before the
-//! gain control, so it keeps the absolute level the normalised CSI loses.
+//! Power and RSSI ([`levels`] gives the numbers and their sources): received power
+//! `P = P_tx · G_antennas · mean_k |H(f_k)|²` over the used subcarriers; the row's RSSI is
+//! `10·log10(P + N_floor)` dBm, rounded. The RSSI is measured before the gain control, so it
+//! keeps the absolute level (and the room's and the body's effect on it) that the CSI,
+//! brought to a constant RMS by the gain control, loses.
 //!
 //! Row header (HT20 as a station hears its access point's frames, values as in the real
 //! recording of wire-formats §2.1): `sig_mode` 1 (HT), `rate` 11, `mcs` from the config,
@@ -26,14 +28,15 @@
 //! channel is computed on the primary 20 MHz channel's 64 bins and on the secondary's 64
 //! bins (centre ±20 MHz) from the same paths, so each entry is the channel at its own
 //! frequency over the 40 MHz span; the LLTF entries are the same frequencies as HT20's.
-//! The packet's phase offsets apply at each entry's frequency, the gain control sets the
-//! strongest used entry of the whole buffer to the target, the noise per entry is the
-//! HT20 formula, and the RSSI is still measured on the primary's LLTF. The LLTF takes the
-//! same random draws as the HT20 packet of the same seed (the HT-LTF's noise comes from a
-//! stream of its own), so an HT40 capture's LLTF differs from the HT20 capture's of the same
-//! scene and seed only where the wider AGC peak changes the gain and the rounding. (The real capture
+//! The packet's phase offsets apply at each entry's frequency, the noise per entry is the
+//! HT20 formula (the HT-LTF one symbol, the LLTF two), and the RSSI and the gain control
+//! take one power measurement, as HT20's: the primary's LLTF (the legacy preamble every
+//! frame starts with). The LLTF takes the same random draws as the HT20 packet of the same
+//! seed (the HT-LTF's noise comes from a stream of its own), so an HT40 capture's LLTF is
+//! the HT20 capture's of the same scene and seed, value for value. (The real capture
 //! was printed by an LLTF-only build: 128 values under `len` 384; both decode alike.)
 pub mod channel;
+pub mod levels;
 pub mod receiver;
 pub mod subcarriers;
 
@@ -48,6 +51,10 @@ use rand_chacha::ChaCha8Rng;
 use self::channel::{
     add_response, add_responses, body_paths, response_of, shadowable_paths, shadowing_paths,
     static_paths, Path, Response, ShadowablePath,
+};
+use self::levels::{
+    dbm_to_mw, mw_to_dbm, ESP32_AGC_RMS, ESP32_NOISE_FLOOR_DBM, ESP32_TX_POWER_DBM, LLTF_SYMBOLS,
+    SMALL_DEVICE_ANTENNA_GAINS_DB,
 };
 use self::receiver::{
     mean_power, peak_magnitude, report, report_ht40, AgcState, Ht40Channel, Impairments,
@@ -81,13 +88,17 @@ pub struct CsiConfig {
     /// Packets per second per link (the driver calls [`CsiRenderer::render_packet`] at this
     /// rate; see [`packet_interval_s`](Self::packet_interval_s)).
     pub packet_rate_hz: f64,
-    /// Transmit power including both antennas' gains and losses, dBm.
+    /// The transmitter's conducted power, dBm.
     pub tx_power_dbm: f64,
+    /// Effective gain of the transmit and receive antennas together, dB.
+    pub antenna_gains_db: f64,
     /// Receiver noise floor over the 20 MHz band, dBm (also printed in each row).
     pub noise_floor_dbm: f64,
-    /// int8 level the ESP32's gain control puts the strongest subcarrier at.
-    pub esp32_agc_target: f64,
-    /// int8 level the Intel 5300's gain control puts the strongest subcarrier at.
+    /// int8 RMS over the legacy LTF's used subcarriers (signal plus noise) that the ESP32's
+    /// gain control brings the received power to.
+    pub esp32_agc_rms: f64,
+    /// int8 level the Intel 5300's gain control puts the strongest subcarrier at (no real
+    /// 5300 capture to set it from: a level that uses most of the int8 range).
     pub intel_agc_target: f64,
     /// The receiver's imperfections.
     pub impairments: Impairments,
@@ -102,13 +113,15 @@ pub struct CsiConfig {
 }
 
 impl Default for CsiConfig {
-    /// 100 packets/s per link, an ESP32 station 10 dBm EIRP away, realistic impairments.
+    /// 100 packets/s per link, the ESP32 levels of [`levels`] (those of the real capture),
+    /// realistic impairments.
     fn default() -> Self {
         CsiConfig {
             packet_rate_hz: 100.0,
-            tx_power_dbm: 10.0,
-            noise_floor_dbm: -93.0,
-            esp32_agc_target: 90.0,
+            tx_power_dbm: ESP32_TX_POWER_DBM,
+            antenna_gains_db: SMALL_DEVICE_ANTENNA_GAINS_DB,
+            noise_floor_dbm: ESP32_NOISE_FLOOR_DBM,
+            esp32_agc_rms: ESP32_AGC_RMS,
             intel_agc_target: 40.0,
             impairments: Impairments::default(),
             role: Role::Sta,
@@ -125,12 +138,25 @@ impl CsiConfig {
         1.0 / self.packet_rate_hz
     }
 
-    fn tx_power_mw(&self) -> f64 {
-        dbm_to_mw(self.tx_power_dbm)
+    /// Transmit power times the antennas' gains, mW: the received power of a channel of
+    /// power gain 1.
+    fn radiated_mw(&self) -> f64 {
+        dbm_to_mw(self.tx_power_dbm + self.antenna_gains_db)
     }
 
     fn noise_mw(&self) -> f64 {
         dbm_to_mw(self.noise_floor_dbm)
+    }
+
+    /// Thermal noise per subcarrier in the channel's power-gain units (the noise floor
+    /// relative to the received power of a unit channel), as one training symbol carries
+    /// it; 0 when the impairments leave it out.
+    fn thermal_noise_var(&self) -> f64 {
+        if self.impairments.thermal_noise {
+            self.noise_mw() / self.radiated_mw()
+        } else {
+            0.0
+        }
     }
 
     /// Where the secondary channel lies when the ESP32 receives HT40.
@@ -401,7 +427,7 @@ impl CsiRenderer {
         let occupancy = receiver.occupancy();
         let imp = &self.config.impairments;
         let (agcs, target) = match receiver {
-            Receiver::Esp32 => (&mut self.esp32_agc, self.config.esp32_agc_target),
+            Receiver::Esp32 => (&mut self.esp32_agc, self.config.esp32_agc_rms),
             Receiver::Intel5300 => (&mut self.intel_agc, self.config.intel_agc_target),
         };
         if agcs.len() <= link {
@@ -409,12 +435,25 @@ impl CsiRenderer {
         }
         let agc = agcs[link].get_or_insert_with(|| AgcState::new(t, imp, &mut self.rng));
         let offset_db = agc.offset_at(t, imp, &mut self.rng);
-        let peak = peak_magnitude(&self.responses, occupancy);
-        let packet = PacketDistortion::draw(imp, peak, target, offset_db, &mut self.rng);
-        let thermal = if imp.thermal_noise {
-            self.config.noise_mw() / self.config.tx_power_mw()
-        } else {
-            0.0
+        let thermal = self.config.thermal_noise_var();
+        let level = match receiver {
+            // The ESP32 aims the band's power (all antennas, signal plus noise) at an RMS.
+            Receiver::Esp32 => {
+                let n = self.responses.len().max(1) as f64;
+                let signal: f64 = self
+                    .responses
+                    .iter()
+                    .map(|h| mean_power(h, occupancy))
+                    .sum();
+                (signal / n + thermal).sqrt()
+            }
+            Receiver::Intel5300 => peak_magnitude(&self.responses, occupancy),
+        };
+        let packet = PacketDistortion::draw(imp, level, target, offset_db, &mut self.rng);
+        // The ESP32 reports the LLTF (two symbols), the 5300 the HT-LTF (one).
+        let symbols = match receiver {
+            Receiver::Esp32 => LLTF_SYMBOLS,
+            Receiver::Intel5300 => 1.0,
         };
         let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
         let half = BINS as i32 / 2;
@@ -422,7 +461,7 @@ impl CsiRenderer {
         self.reports
             .resize(self.responses.len(), [Iq::default(); BINS]);
         for (h, out) in self.responses.iter().zip(self.reports.iter_mut()) {
-            let noise_var = thermal + mean_power(h, occupancy) * estimation;
+            let noise_var = thermal / symbols + mean_power(h, occupancy) * estimation;
             report(h, &self.packet, noise_var, occupancy, &mut self.rng, out);
         }
         Ok(())
@@ -455,16 +494,17 @@ impl CsiRenderer {
             secondary: &self.secondary[a],
             side,
         };
-        let peak = (0..self.responses.len())
-            .map(|a| channels(a).peak_magnitude(&self.ht40_layout))
-            .fold(0.0, f64::max);
-        let target = self.config.esp32_agc_target;
-        let packet = PacketDistortion::draw(imp, peak, target, offset_db, &mut self.rng);
-        let thermal = if imp.thermal_noise {
-            self.config.noise_mw() / self.config.tx_power_mw()
-        } else {
-            0.0
-        };
+        let thermal = self.config.thermal_noise_var();
+        // The gain control's power measurement is the RSSI's: the primary's legacy LTF.
+        let n = self.responses.len().max(1) as f64;
+        let signal: f64 = self
+            .responses
+            .iter()
+            .map(|h| mean_power(h, Occupancy::LegacyLtf))
+            .sum();
+        let level = (signal / n + thermal).sqrt();
+        let target = self.config.esp32_agc_rms;
+        let packet = PacketDistortion::draw(imp, level, target, offset_db, &mut self.rng);
         let estimation = 10f64.powf(-imp.estimation_snr_db / 10.0);
         let used = self.ht40_layout.iter().filter(|e| e.used).map(|e| e.offset);
         let (lo, hi) = used.fold((0, 0), |(lo, hi), k| (k.min(lo), k.max(hi)));
@@ -474,12 +514,12 @@ impl CsiRenderer {
         let mut lltf = [Iq::default(); BINS];
         for (a, out) in self.ht40_reports.iter_mut().enumerate() {
             let h = &self.responses[a];
-            let noise_var = thermal + mean_power(h, Occupancy::LegacyLtf) * estimation;
+            let estimation_var = mean_power(h, Occupancy::LegacyLtf) * estimation;
             // The LLTF exactly as HT20 reports it (same draws), in HT40's ascending order.
             report(
                 h,
                 &self.packet,
-                noise_var,
+                thermal / LLTF_SYMBOLS + estimation_var,
                 Occupancy::LegacyLtf,
                 &mut self.rng,
                 &mut lltf,
@@ -492,6 +532,7 @@ impl CsiRenderer {
             );
             let ht_ltf = &self.ht40_layout[BINS..];
             let rng = &mut self.ht_ltf_rng;
+            let noise_var = thermal + estimation_var;
             report_ht40(channels(a), ht_ltf, &self.packet, noise_var, rng, out);
         }
         Ok(())
@@ -500,7 +541,7 @@ impl CsiRenderer {
     /// Received power of `antenna` over the used subcarriers plus noise, dBm.
     fn received_dbm(&self, antenna: usize, occupancy: Occupancy) -> f64 {
         let gain = mean_power(&self.responses[antenna], occupancy);
-        mw_to_dbm(self.config.tx_power_mw() * gain + self.config.noise_mw())
+        mw_to_dbm(self.config.radiated_mw() * gain + self.config.noise_mw())
     }
 
     fn rssi_dbm(&self, antenna: usize) -> i8 {
@@ -651,14 +692,6 @@ fn ht_ltf_rng(seed: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(1);
     rng
-}
-
-fn dbm_to_mw(dbm: f64) -> f64 {
-    10f64.powf(dbm / 10.0)
-}
-
-fn mw_to_dbm(mw: f64) -> f64 {
-    10.0 * mw.log10()
 }
 
 /// `fmt::Write` into a byte vector, so rows are formatted without a temporary string.

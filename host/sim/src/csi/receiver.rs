@@ -12,14 +12,18 @@
 //!   value each packet.
 //! * `δ ~ U(0, max_timing_offset_s)`: the packet-detection delay plus sampling-frequency
 //!   offset, a linear phase slope `−2π Δf δ` per subcarrier, new each packet.
-//! * `g`: automatic gain control. It scales the strongest used subcarrier (over the
-//!   antennas) to `agc_target` int8 units, times a gain error: a per-packet jitter
+//! * `g`: automatic gain control, times a gain error: a per-packet jitter
 //!   `N(0, agc_jitter_db)` plus an offset that stays put and jumps by ±U(min, max) dB at
-//!   Poisson times (`agc_jump_rate_hz`), drifting back towards 0 dB.
-//! * `n ~ CN(0, σ²)`: thermal noise `σ² = N_floor / P_tx` (the noise floor over the band
-//!   relative to the transmit power, in the channel's power-gain units) plus channel
-//!   estimation error `mean|H_a|² / 10^(estimation_snr_db/10)`; independent per antenna
-//!   and subcarrier.
+//!   Poisson times (`agc_jump_rate_hz`), drifting back towards 0 dB. The ESP32's scales
+//!   the received power (mean `|H|²` over the legacy LTF's used subcarriers and the
+//!   antennas, plus the thermal noise) to an RMS of `esp32_agc_rms` int8 units (see
+//!   [`super::levels`]); the Intel 5300's the strongest used subcarrier to
+//!   `intel_agc_target`.
+//! * `n ~ CN(0, σ²)`: thermal noise `σ² = N_floor / (P_tx · G_antennas)` (the noise floor
+//!   over the band relative to the received power of a unit channel, in the channel's
+//!   power-gain units; halved for the legacy LTF, whose two symbols are averaged) plus
+//!   channel estimation error `mean|H_a|² / 10^(estimation_snr_db/10)`; independent per
+//!   antenna and subcarrier.
 //! * `Q`: rounding to the nearest integer and clipping to −128..=127 (never wrapping).
 //!
 //! The antennas of a link are the chains of one receiver: they share the oscillator, the
@@ -161,11 +165,12 @@ pub struct PacketDistortion {
 }
 
 impl PacketDistortion {
-    /// Draws the phase and timing offsets; `gain` sets `peak` to `target` int8 units after a
-    /// gain error of `error_db`.
+    /// Draws the phase and timing offsets; `gain` sets a received `level` (channel units:
+    /// the RMS or the peak the gain control measures) to `target` int8 units after a gain
+    /// error of `error_db`.
     pub fn draw(
         impairments: &Impairments,
-        peak: f64,
+        level: f64,
         target: f64,
         error_db: f64,
         rng: &mut ChaCha8Rng,
@@ -185,8 +190,8 @@ impl PacketDistortion {
         } else {
             0.0
         };
-        let gain = if peak > 0.0 {
-            target / peak * db_to_amplitude(error_db + jitter_db)
+        let gain = if level > 0.0 {
+            target / level * db_to_amplitude(error_db + jitter_db)
         } else {
             0.0
         };
@@ -345,11 +350,6 @@ impl Ht40Channel<'_> {
         } else {
             self.secondary[bin_of_subcarrier(entry.offset - self.side.secondary_offset())]
         }
-    }
-
-    /// Largest `|H|` over the used `entries`.
-    pub fn peak_magnitude(&self, entries: &[BufferEntry]) -> f64 {
-        largest_abs(entries.iter().filter(|e| e.used).map(|&e| self.at(e)))
     }
 }
 

@@ -77,7 +77,22 @@ fn person(x: f64, y: f64) -> Vec<Scatterer> {
         .collect()
 }
 
+/// int8 RMS of the checks of phase and geometry below: about what the first twin's gain
+/// control gave (its strongest subcarrier at 90), so int8 rounding (±0.5) stays far below
+/// the phase differences they resolve; the real capture's level ([`levels::ESP32_AGC_RMS`],
+/// 20.2) is checked by the tests of levels, through [`at_real_levels`].
+const FINE_RMS: f64 = 64.0;
+
+/// The default renderer with `impairments`, reporting at [`FINE_RMS`].
 fn config(impairments: Impairments) -> CsiConfig {
+    CsiConfig {
+        esp32_agc_rms: FINE_RMS,
+        ..at_real_levels(impairments)
+    }
+}
+
+/// The default renderer (the real capture's levels) with `impairments`.
+fn at_real_levels(impairments: Impairments) -> CsiConfig {
     CsiConfig {
         impairments,
         ..CsiConfig::default()
@@ -164,7 +179,9 @@ fn rows_round_trip_through_the_esp32_decoder_one_per_antenna() {
         assert_eq!(row.real_timestamp, 1.500123);
         assert_eq!((rx.sig_mode, rx.bandwidth, rx.secondary_channel), (1, 0, 0));
         assert_eq!((rx.noise_floor, row.len, row.csi.len()), (-93, 256, 64));
-        assert!((-70..=-25).contains(&rx.rssi), "rssi {}", rx.rssi);
+        // A 6.9 m link at the levels of `levels`: −74 dBm on the line of sight alone; the
+        // person stands on it (up to ~10 dB of shadow), the walls add a few dB.
+        assert!((-90..=-60).contains(&rx.rssi), "rssi {}", rx.rssi);
         assert_eq!(row, &CsiRow::parse_line(&row.to_line()).unwrap());
     }
 }
@@ -181,16 +198,139 @@ fn dc_and_guard_bins_are_zero_and_used_bins_are_not() {
     }
 }
 
+/// RMS of the rows' used subcarriers, over all of them.
+fn rms(rows: &[CsiRow]) -> f64 {
+    let (sum, n) = rows.iter().fold((0.0, 0), |(s, n), row| {
+        let p: f64 = used_bins().map(|b| z(row.csi[b]).abs().powi(2)).sum();
+        (s + p, n + used_bins().count())
+    });
+    (sum / n as f64).sqrt()
+}
+
 #[test]
-fn strongest_subcarrier_lands_at_the_agc_target() {
+fn the_received_band_lands_at_the_agc_rms() {
     let room = office();
-    let mut r = CsiRenderer::new(config(Impairments::none()), 3);
+    let mut r = CsiRenderer::new(at_real_levels(Impairments::none()), 3);
     let rows = packet(&mut r, &room, 2, &person(2.5, 2.5), 0.0);
-    let peak = rows
-        .iter()
-        .flat_map(|row| row.csi.iter().map(|&iq| z(iq).abs()))
-        .fold(0.0, f64::max);
-    assert!((peak - 90.0).abs() < 1.0, "peak {peak}");
+    // Rounding adds 1/6 int8² of variance per value to the 20.2² the gain control aims at.
+    let level = rms(&rows);
+    assert!((level - levels::ESP32_AGC_RMS).abs() < 0.1, "RMS {level}");
+}
+
+/// The gain control keeps the reported level whatever the link budget: 20 dB more
+/// transmit power changes the RSSI by 20 dB and the CSI's RMS by the noise's share only.
+#[test]
+fn the_reported_level_does_not_follow_the_rssi() {
+    let room = office();
+    let levels_at = |tx_power_dbm: f64| {
+        let mut r = CsiRenderer::new(
+            CsiConfig {
+                tx_power_dbm,
+                ..CsiConfig::default()
+            },
+            30,
+        );
+        let rows: Vec<CsiRow> = (0..50)
+            .flat_map(|i| packet(&mut r, &room, 0, &[], f64::from(i) * 0.01))
+            .collect();
+        (f64::from(rows[0].rx_ctrl.rssi), rms(&rows))
+    };
+    let (weak_rssi, weak) = levels_at(levels::ESP32_TX_POWER_DBM);
+    let (strong_rssi, strong) = levels_at(levels::ESP32_TX_POWER_DBM + 20.0);
+    assert!(
+        (strong_rssi - weak_rssi - 20.0).abs() <= 1.0,
+        "{weak_rssi} {strong_rssi}"
+    );
+    for level in [weak, strong] {
+        assert!(
+            (level / levels::ESP32_AGC_RMS - 1.0).abs() < 0.05,
+            "{weak} {strong}"
+        );
+    }
+}
+
+/// The CSI's noise is the noise floor against the received power: with only thermal
+/// noise, the reported channel's SNR per subcarrier is the row's RSSI minus its noise
+/// floor, plus 3 dB for the legacy LTF's two averaged symbols.
+#[test]
+fn csi_noise_matches_the_rssi_and_the_noise_floor() {
+    let room = office();
+    let thermal_only = Impairments {
+        thermal_noise: true,
+        ..Impairments::none()
+    };
+    let mut r = CsiRenderer::new(at_real_levels(thermal_only), 31);
+    let packets: Vec<Vec<CsiRow>> = (0..400)
+        .map(|i| packet(&mut r, &room, 1, &[], f64::from(i) * 0.01))
+        .collect();
+    let rx = &packets[0][0].rx_ctrl;
+    let expected_db = f64::from(rx.rssi) - f64::from(rx.noise_floor) + 10.0 * 2f64.log10();
+    let n = packets.len() as f64;
+    let (mut signal, mut noise) = (0.0, 0.0);
+    for b in used_bins() {
+        let mean = packets
+            .iter()
+            .fold(Complex::ZERO, |s, p| s + z(p[0].csi[b]))
+            .scale(1.0 / n);
+        signal += mean.norm_sqr();
+        noise += packets
+            .iter()
+            .map(|p| (z(p[0].csi[b]) - mean).norm_sqr())
+            .sum::<f64>()
+            / (n - 1.0);
+    }
+    let snr_db = 10.0 * (signal / noise).log10();
+    // The RSSI is rounded to 1 dB; int8 rounding at this level is ~14 dB below the noise.
+    assert!(
+        (snr_db - expected_db).abs() < 1.0,
+        "{snr_db} dB vs {expected_db} dB"
+    );
+    assert!((15.0..30.0).contains(&expected_db), "{expected_db}");
+}
+
+/// A person crossing a link's line of sight shadows it: the RSSI drops, as it does on real
+/// links (the RSSI is measured before the gain control, which would hide it). The body is
+/// a generated subject's, moved from the line of sight sideways in 0.1 m steps. Measured
+/// (multipath 0.3): clear −65 dBm; −66, −66, −67, −68, −69 dBm at 0–0.4 m off the line;
+/// then −63 to −67 dBm as its reflections beat with the line of sight. Squarely on the
+/// line the shadow is only 1 dB deep: the body's scatterers there add their forward paths
+/// (no excess delay) in phase with the shadowed line of sight (see the report of issue 9).
+#[test]
+fn a_body_near_the_line_of_sight_lowers_the_rssi() {
+    use crate::Scene;
+    let mut room = office();
+    room.statics.clear();
+    room.wifi = vec![link(0, Vec3::new(1.0, 1.0, 1.0), Vec3::new(1.0, 5.0, 1.0))];
+    let mut body = Vec::new();
+    still_person(1).body_at(0.5, &mut body);
+    let n = body.len() as f64;
+    let centre = body.iter().fold(Vec3::ZERO, |c, s| c + s.pos) * (1.0 / n);
+    let placed = |x: f64| -> Vec<Scatterer> {
+        let shift = Vec3::new(x - centre.x, 3.0 - centre.y, 0.0);
+        body.iter()
+            .map(|s| Scatterer {
+                pos: s.pos + shift,
+                ..*s
+            })
+            .collect()
+    };
+    let mut r = CsiRenderer::new(at_real_levels(Impairments::none()), 32);
+    let rssi =
+        |r: &mut CsiRenderer, body: &[Scatterer]| packet(r, &room, 0, body, 0.0)[0].rx_ctrl.rssi;
+    let clear = rssi(&mut r, &[]);
+    let near: Vec<i8> = (0..=5)
+        .map(|i| rssi(&mut r, &placed(1.0 + 0.1 * f64::from(i))))
+        .collect();
+    let deepest = near.iter().copied().min().unwrap_or(clear);
+    let away = rssi(&mut r, &placed(3.4));
+    assert!(
+        clear - deepest >= 3,
+        "clear {clear}, near the line {near:?}"
+    );
+    assert!(
+        away - deepest >= 2,
+        "2.4 m away {away}, near the line {near:?}"
+    );
 }
 
 #[test]
@@ -205,9 +345,10 @@ fn rssi_falls_with_distance() {
     let mut r = CsiRenderer::new(config(Impairments::none()), 4);
     let near = packet(&mut r, &room, 0, &[], 0.0)[0].rx_ctrl.rssi;
     let far = packet(&mut r, &room, 1, &[], 0.0)[0].rx_ctrl.rssi;
-    // Friis: 4× the distance is 12 dB less; 10 dBm EIRP at 1 m, 2.437 GHz is −30 dBm.
+    // Friis: 4× the distance is 12 dB less; at 1 m and 2.437 GHz the path loses 40.2 dB,
+    // so 2 dBm through antennas of −19 dB arrives at −57.2 dBm.
     assert!((near - far - 12).abs() <= 1, "near {near} far {far}");
-    assert!((near + 30).abs() <= 1, "near {near}");
+    assert!((near + 57).abs() <= 1, "near {near}");
 }
 
 #[test]
@@ -289,7 +430,7 @@ fn agc_jumps_change_magnitude_not_the_antenna_ratio() {
     };
     let mut r = CsiRenderer::new(
         CsiConfig {
-            esp32_agc_target: 40.0,
+            esp32_agc_rms: 40.0,
             ..config(imp)
         },
         7,
@@ -324,7 +465,7 @@ fn int8_clipping_saturates_with_the_right_sign() {
     let body = person(2.5, 3.0);
     let mut r = CsiRenderer::new(
         CsiConfig {
-            esp32_agc_target: 1000.0,
+            esp32_agc_rms: 1000.0,
             ..config(Impairments::none())
         },
         8,
