@@ -132,7 +132,13 @@ pub struct CaptureReader {
     channel_messages: Option<BTreeMap<u16, u64>>,
     /// Label messages read (parsed or not).
     label_messages: u64,
+    /// Byte buffers of chunks the caller gave back ([`CaptureReader::recycle`]), filled
+    /// with later messages instead of allocating one per message.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most buffers kept for reuse (a chunk holds a few hundred messages).
+const SPARE_LIMIT: usize = 1024;
 
 /// What the next record header says.
 enum Header {
@@ -181,6 +187,7 @@ impl CaptureReader {
             chunk_channels: Vec::new(),
             channel_messages: None,
             label_messages: 0,
+            spare: Vec::new(),
         };
         reader.read_summary();
         reader.seek(MAGIC.len() as u64);
@@ -249,6 +256,16 @@ impl CaptureReader {
             }));
         }
         (self.label_messages == expected).then_some(labels)
+    }
+
+    /// Gives back the bytes of an [`Entry::Chunk`] the caller is done with: a later
+    /// message is copied into them instead of into a fresh allocation (a replay reads
+    /// hundreds of thousands of messages, each a little larger than the allocator's cache).
+    pub fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.spare.len() < SPARE_LIMIT {
+            bytes.clear();
+            self.spare.push(bytes);
+        }
     }
 
     /// The file.
@@ -452,6 +469,7 @@ impl CaptureReader {
             &mut self.channels,
             &mut self.metadata,
             &mut self.skipped_messages,
+            &mut self.spare,
         );
         self.pending.extend(entry);
     }
@@ -631,7 +649,8 @@ impl CaptureReader {
                     self.channel_messages = Some(stats.channel_message_counts);
                 }
                 Ok(record @ McapRecord::Channel(_)) => {
-                    interpret(record, &mut self.channels, &mut self.metadata, &mut 0);
+                    let (metadata, spare) = (&mut self.metadata, &mut Vec::new());
+                    interpret(record, &mut self.channels, metadata, &mut 0, spare);
                 }
                 _ => {}
             }
@@ -752,12 +771,14 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-/// Learns from a definition record, or turns a message into an entry.
+/// Learns from a definition record, or turns a message into an entry (its bytes copied into
+/// a `spare` buffer when there is one).
 fn interpret(
     record: McapRecord<'_>,
     channels: &mut HashMap<u16, Channel>,
     metadata: &mut BTreeMap<String, String>,
     skipped: &mut u64,
+    spare: &mut Vec<Vec<u8>>,
 ) -> Option<Entry> {
     match record {
         McapRecord::Channel(c) => {
@@ -774,7 +795,13 @@ fn interpret(
                     stream: stream.clone(),
                     log_ns: header.log_time,
                     publish_ns: header.publish_time,
-                    bytes: data.into_owned(),
+                    bytes: match spare.pop() {
+                        Some(mut bytes) => {
+                            bytes.extend_from_slice(&data);
+                            bytes
+                        }
+                        None => data.into_owned(),
+                    },
                 }),
                 Some(Channel::Labels) => Label::from_json(&data).map(Entry::Label),
                 Some(Channel::Status) => {
@@ -842,6 +869,35 @@ mod tests {
         }
         writer.finish().unwrap();
         labels
+    }
+
+    #[test]
+    fn recycled_buffers_carry_later_messages_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labeled.mcap");
+        labeled_capture(&path);
+        let fresh: Vec<Entry> = CaptureReader::open(&path).unwrap().collect();
+        let mut reader = CaptureReader::open(&path).unwrap();
+        let (mut read, mut given_back, mut reused) = (Vec::new(), Vec::new(), 0);
+        while let Some(entry) = reader.next() {
+            match entry {
+                Entry::Chunk { bytes, .. } => {
+                    reused += usize::from(given_back.contains(&bytes.as_ptr()));
+                    read.push(bytes.clone());
+                    given_back.push(bytes.as_ptr());
+                    reader.recycle(bytes);
+                }
+                other => read.push(other.log_ns().to_le_bytes().to_vec()),
+            }
+        }
+        let expected: Vec<Vec<u8>> = (fresh.into_iter())
+            .map(|e| match e {
+                Entry::Chunk { bytes, .. } => bytes,
+                other => other.log_ns().to_le_bytes().to_vec(),
+            })
+            .collect();
+        assert_eq!(read, expected);
+        assert!(reused > 40, "{reused} of 60 chunks in a given-back buffer");
     }
 
     #[test]
