@@ -51,6 +51,7 @@ use crate::record::Modality;
 
 pub mod inspect;
 pub mod pace;
+mod plain_chunk;
 pub mod read_fault;
 pub mod reader;
 pub mod recorder;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use mcap::records::Record as McapRecord;
 use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 
+use super::plain_chunk::PlainChunk;
 use super::read_fault::{DamageReason, StopReason};
 use super::{
     status_from_json, CaptureError, CaptureFault, Label, StreamInfo, LABELS_TOPIC, METADATA_NAME,
@@ -125,7 +126,19 @@ pub struct CaptureReader {
     /// The record being read, kept from record to record (a chunk is up to megabytes:
     /// a fresh buffer per chunk was zeroed and mapped again each time).
     record_buffer: Vec<u8>,
+    /// The summary's chunk index: each chunk's offset and the channels it holds messages of.
+    chunk_channels: Vec<(u64, Vec<u16>)>,
+    /// The summary's message count per channel.
+    channel_messages: Option<BTreeMap<u16, u64>>,
+    /// Label messages read (parsed or not).
+    label_messages: u64,
+    /// Byte buffers of chunks the caller gave back ([`CaptureReader::recycle`]), filled
+    /// with later messages instead of allocating one per message.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most buffers kept for reuse (a chunk holds a few hundred messages).
+const SPARE_LIMIT: usize = 1024;
 
 /// What the next record header says.
 enum Header {
@@ -171,6 +184,10 @@ impl CaptureReader {
             orphans: 0,
             end: ReadEnd::Reading,
             record_buffer: Vec::new(),
+            chunk_channels: Vec::new(),
+            channel_messages: None,
+            label_messages: 0,
+            spare: Vec::new(),
         };
         reader.read_summary();
         reader.seek(MAGIC.len() as u64);
@@ -189,6 +206,66 @@ impl CaptureReader {
             })
             .collect();
         Ok((reader.streams(), labels))
+    }
+
+    /// The capture's labels in file order, as [`catalog`](Self::catalog) returns them,
+    /// reading only the chunks that hold label messages when the summary can tell which:
+    /// its chunk index names each chunk's channels and its statistics count the label
+    /// messages, so the labels read must number what the statistics say, with nothing
+    /// damaged on the way. Otherwise (no summary, a damaged chunk, a count that disagrees,
+    /// labels outside chunks) the whole file is read, as `catalog` does. A replay needs the
+    /// labels before its first window and reads the file once more for the data.
+    pub fn labels(path: &Path) -> Result<Vec<Label>, CaptureError> {
+        let mut reader = CaptureReader::open(path)?;
+        match reader.labels_by_index() {
+            Some(labels) => Ok(labels),
+            None => Ok(CaptureReader::catalog(path)?.1),
+        }
+    }
+
+    /// The labels of the chunks the chunk index lists with the label channel, or `None`
+    /// when the summary does not show these to be all of them or a chunk did not read.
+    fn labels_by_index(&mut self) -> Option<Vec<Label>> {
+        let label_channels: Vec<u16> = (self.channels.iter())
+            .filter(|(_, c)| matches!(c, Channel::Labels))
+            .map(|(&id, _)| id)
+            .collect();
+        if label_channels.is_empty() {
+            // A summary without channel definitions: which chunks hold labels is unknown.
+            return None;
+        }
+        let counts = self.channel_messages.as_ref()?;
+        let expected: u64 = label_channels
+            .iter()
+            .map(|id| counts.get(id).copied().unwrap_or(0))
+            .sum();
+        let chunks: Vec<u64> = (self.chunk_channels.iter())
+            .filter(|(_, ids)| ids.iter().any(|id| label_channels.contains(id)))
+            .map(|&(offset, _)| offset)
+            .collect();
+        let mut labels = Vec::new();
+        for offset in chunks {
+            self.seek(offset);
+            self.advance();
+            if !self.damage.is_empty() || self.end != ReadEnd::Reading {
+                return None;
+            }
+            labels.extend(self.pending.drain(..).filter_map(|e| match e {
+                Entry::Label(label) => Some(label),
+                _ => None,
+            }));
+        }
+        (self.label_messages == expected).then_some(labels)
+    }
+
+    /// Gives back the bytes of an [`Entry::Chunk`] the caller is done with: a later
+    /// message is copied into them instead of into a fresh allocation (a replay reads
+    /// hundreds of thousands of messages, each a little larger than the allocator's cache).
+    pub fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.spare.len() < SPARE_LIMIT {
+            bytes.clear();
+            self.spare.push(bytes);
+        }
     }
 
     /// The file.
@@ -381,8 +458,10 @@ impl CaptureReader {
 
     fn take(&mut self, record: McapRecord<'_>) {
         if let McapRecord::Message { header, .. } = &record {
-            if !self.channels.contains_key(&header.channel_id) {
-                self.orphans += 1;
+            match self.channels.get(&header.channel_id) {
+                None => self.orphans += 1,
+                Some(Channel::Labels) => self.label_messages += 1,
+                Some(_) => {}
             }
         }
         let entry = interpret(
@@ -390,13 +469,24 @@ impl CaptureReader {
             &mut self.channels,
             &mut self.metadata,
             &mut self.skipped_messages,
+            &mut self.spare,
         );
         self.pending.extend(entry);
     }
 
     /// Decodes one chunk record (decompressing, checking its CRC) as a whole: either all of
-    /// its entries are queued or the chunk is reported damaged.
+    /// its entries are queued or the chunk is reported damaged. An intact uncompressed chunk
+    /// (dagr's own) is read in place ([`PlainChunk`]), anything else by the MCAP reader.
     fn chunk(&mut self, start: u64, record: &[u8]) {
+        if let Some(chunk) = PlainChunk::check(record) {
+            for (opcode, data) in chunk.iter() {
+                match mcap::parse_record(opcode, data) {
+                    Ok(r) => self.take(r),
+                    Err(_) => self.skipped_messages += 1,
+                }
+            }
+            return;
+        }
         match decode_chunk(record) {
             Ok(records) => {
                 for (opcode, data) in records {
@@ -551,16 +641,24 @@ impl CaptureReader {
             let body = &rest[9..9 + len as usize];
             match mcap::parse_record(opcode, body) {
                 Ok(McapRecord::ChunkIndex(index)) => {
-                    self.chunk_offsets.push(index.chunk_start_offset)
+                    self.chunk_offsets.push(index.chunk_start_offset);
+                    let ids = index.message_index_offsets.keys().copied().collect();
+                    self.chunk_channels.push((index.chunk_start_offset, ids));
+                }
+                Ok(McapRecord::Statistics(stats)) => {
+                    self.channel_messages = Some(stats.channel_message_counts);
                 }
                 Ok(record @ McapRecord::Channel(_)) => {
-                    interpret(record, &mut self.channels, &mut self.metadata, &mut 0);
+                    let (metadata, spare) = (&mut self.metadata, &mut Vec::new());
+                    interpret(record, &mut self.channels, metadata, &mut 0, spare);
                 }
                 _ => {}
             }
             rest = &rest[9 + len as usize..];
         }
         self.chunk_offsets.sort_unstable();
+        self.chunk_channels
+            .sort_unstable_by_key(|&(offset, _)| offset);
     }
 
     /// The summary section's byte range, from a well-formed footer.
@@ -633,7 +731,7 @@ mod op {
 /// Decodes one whole chunk record (opcode, length, body) with the MCAP reader, which checks
 /// the CRC and decompresses (none, zstd, lz4), bounded by [`RECORD_LIMIT`]; returns its
 /// records, or why the chunk is unreadable.
-fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, mcap::McapError> {
+pub(super) fn decode_chunk(record: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, mcap::McapError> {
     let options = LinearReaderOptions::default()
         .with_skip_start_magic(true)
         .with_skip_end_magic(true)
@@ -673,12 +771,14 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-/// Learns from a definition record, or turns a message into an entry.
+/// Learns from a definition record, or turns a message into an entry (its bytes copied into
+/// a `spare` buffer when there is one).
 fn interpret(
     record: McapRecord<'_>,
     channels: &mut HashMap<u16, Channel>,
     metadata: &mut BTreeMap<String, String>,
     skipped: &mut u64,
+    spare: &mut Vec<Vec<u8>>,
 ) -> Option<Entry> {
     match record {
         McapRecord::Channel(c) => {
@@ -695,7 +795,13 @@ fn interpret(
                     stream: stream.clone(),
                     log_ns: header.log_time,
                     publish_ns: header.publish_time,
-                    bytes: data.into_owned(),
+                    bytes: match spare.pop() {
+                        Some(mut bytes) => {
+                            bytes.extend_from_slice(&data);
+                            bytes
+                        }
+                        None => data.into_owned(),
+                    },
                 }),
                 Some(Channel::Labels) => Label::from_json(&data).map(Entry::Label),
                 Some(Channel::Status) => {
@@ -726,5 +832,120 @@ fn channel_kind(c: &mcap::records::Channel) -> Channel {
             uri: c.metadata.get("uri").cloned().unwrap_or_default(),
         })),
         None => Channel::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::writer::CaptureWriter;
+    use crate::capture::StreamInfo;
+
+    /// A capture of one raw stream in chunks of ~100 KB, a label every tenth chunk: many
+    /// MCAP chunks, a few of them with labels.
+    fn labeled_capture(path: &Path) -> Vec<Label> {
+        let mut writer = CaptureWriter::create(path, 0).unwrap().without_age_flush();
+        let stream = StreamInfo {
+            name: "sim-wifi-1".into(),
+            format: Format::Esp32Csi,
+            uri: String::new(),
+        };
+        writer.add_stream(&stream).unwrap();
+        let bytes = vec![b'x'; 100_000];
+        let mut labels = Vec::new();
+        for i in 0..60u64 {
+            if i % 10 == 3 {
+                let label = Label {
+                    start: i as f64,
+                    end: i as f64 + 5.0,
+                    class: format!("class{i}"),
+                };
+                writer.write_label(&label).unwrap();
+                labels.push(label);
+            }
+            writer
+                .write_chunk("sim-wifi-1", i * 1_000_000_000, 0, &bytes)
+                .unwrap();
+        }
+        writer.finish().unwrap();
+        labels
+    }
+
+    #[test]
+    fn recycled_buffers_carry_later_messages_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labeled.mcap");
+        labeled_capture(&path);
+        let fresh: Vec<Entry> = CaptureReader::open(&path).unwrap().collect();
+        let mut reader = CaptureReader::open(&path).unwrap();
+        let (mut read, mut given_back, mut reused) = (Vec::new(), Vec::new(), 0);
+        while let Some(entry) = reader.next() {
+            match entry {
+                Entry::Chunk { bytes, .. } => {
+                    reused += usize::from(given_back.contains(&bytes.as_ptr()));
+                    read.push(bytes.clone());
+                    given_back.push(bytes.as_ptr());
+                    reader.recycle(bytes);
+                }
+                other => read.push(other.log_ns().to_le_bytes().to_vec()),
+            }
+        }
+        let expected: Vec<Vec<u8>> = (fresh.into_iter())
+            .map(|e| match e {
+                Entry::Chunk { bytes, .. } => bytes,
+                other => other.log_ns().to_le_bytes().to_vec(),
+            })
+            .collect();
+        assert_eq!(read, expected);
+        assert!(reused > 40, "{reused} of 60 chunks in a given-back buffer");
+    }
+
+    #[test]
+    fn labels_from_the_chunk_index_are_the_catalogs_and_damage_falls_back_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labeled.mcap");
+        let written = labeled_capture(&path);
+        assert_eq!(written.len(), 6);
+
+        let mut reader = CaptureReader::open(&path).unwrap();
+        let by_index = reader
+            .labels_by_index()
+            .expect("the summary tells the label chunks");
+        assert_eq!(by_index, written);
+        let chunks = reader.chunk_channels.len();
+        assert!(chunks >= 8, "{chunks} chunks");
+        assert_eq!(CaptureReader::labels(&path).unwrap(), written);
+        assert_eq!(CaptureReader::catalog(&path).unwrap().1, written);
+
+        // Cut short (no summary): the whole file is read, as the catalog reads it.
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = dir.path().join("cut.mcap");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        assert!(CaptureReader::open(&cut)
+            .unwrap()
+            .labels_by_index()
+            .is_none());
+        let catalog = CaptureReader::catalog(&cut).unwrap().1;
+        assert!(!catalog.is_empty() && catalog.len() < written.len());
+        assert_eq!(CaptureReader::labels(&cut).unwrap(), catalog);
+
+        // A damaged chunk holding a label: the index path gives up, the catalog skips it.
+        let label_chunk = reader
+            .chunk_channels
+            .iter()
+            .find(|(_, ids)| ids.len() > 1)
+            .map(|&(offset, _)| offset)
+            .unwrap();
+        let mut damaged = bytes.clone();
+        damaged[label_chunk as usize + 200] ^= 0xFF;
+        let broken = dir.path().join("damaged.mcap");
+        std::fs::write(&broken, &damaged).unwrap();
+        assert!(CaptureReader::open(&broken)
+            .unwrap()
+            .labels_by_index()
+            .is_none());
+        let catalog = CaptureReader::catalog(&broken).unwrap().1;
+        assert_eq!(catalog.len(), written.len() - 1);
+        assert_eq!(CaptureReader::labels(&broken).unwrap(), catalog);
     }
 }

@@ -44,7 +44,7 @@ pub fn replay_windows(
     let mut reader = CaptureReader::open(path)?;
     let mut wired = std::collections::BTreeSet::new();
     let mut window = Window::empty();
-    for entry in reader.by_ref() {
+    while let Some(entry) = reader.next() {
         let Entry::Chunk {
             stream,
             log_ns,
@@ -60,6 +60,7 @@ pub fn replay_windows(
             }
         }
         pipeline.push_chunk(&stream.name, stream.format, &bytes, log_ns);
+        reader.recycle(bytes);
         while pipeline.poll_into(log_ns, &mut window) {
             each(&window);
         }

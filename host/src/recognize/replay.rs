@@ -58,7 +58,7 @@ pub fn recognize_capture_features(
     recognizer: &mut Recognizer,
     each: &mut dyn FnMut(&Prediction, WindowFeatures<'_>) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let (_, labels) = CaptureReader::catalog(path)?;
+    let labels = CaptureReader::labels(path)?;
     let mut tally = Tally::new(recognizer.classes().clone());
     let mut failure: Option<ReplayError> = None;
     let config = recognizer.sync_config();
