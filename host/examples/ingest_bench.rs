@@ -4,10 +4,11 @@
 //! Generates 60 s of device bytes (3 ESP32-CSI-Tool links x 1000 rows/s, a TI radar at
 //! 20 frames/s x 64 points, an LLRP reader reporting 23 tags x 30 reads/s), each chunk
 //! stamped with a jittered arrival time, then times the pipeline over all of it and over
-//! each source type alone. Prints medians of several runs, as multiples of real time, by
-//! two clocks: the thread's CPU time (what the work costs one core; the figure to compare
-//! across runs on a shared, loaded machine) and wall time (what it took here, including
-//! the time the thread waited for a core).
+//! each source type alone. Prints medians of several runs (each at least a quarter of a
+//! CPU second of passes), per pass, as multiples of real time, by two clocks: the
+//! thread's CPU time (what the work costs one core; the figure to compare across runs on a
+//! shared, loaded machine) and wall time (what it took here, including the time the thread
+//! waited for a core).
 //!
 //! `cargo run --release -p dagr-host --example ingest_bench [-- --subcarriers 64|128 --runs 7]`
 use std::time::Instant;
@@ -69,14 +70,28 @@ struct Timing {
     wall_s: f64,
 }
 
-/// Times `runs` passes; returns the median seconds and the totals of one pass.
+/// CPU seconds each timed run lasts at least: the thread's run time in schedstat advances
+/// by scheduler ticks (4 ms here), so a run repeats its pass until the tick is a small
+/// part of it (a radar-only pass takes about 1 ms).
+const MIN_RUN_CPU_S: f64 = 0.25;
+
+/// Times `runs` runs, each of as many passes as [`MIN_RUN_CPU_S`] needs; returns the median
+/// seconds per pass and the totals of one pass.
 fn time(sources: &[Source], chunks: &[Chunk], runs: usize) -> (Timing, Totals) {
     let mut totals = Totals::default();
     let (cpu, wall): (Vec<f64>, Vec<f64>) = (0..runs)
         .map(|_| {
             let (cpu, wall) = (thread_cpu_seconds(), Instant::now());
-            totals = std::hint::black_box(pipeline(sources, chunks));
-            (thread_cpu_seconds() - cpu, wall.elapsed().as_secs_f64())
+            let mut passes = 0;
+            while passes == 0 || thread_cpu_seconds() - cpu < MIN_RUN_CPU_S {
+                totals = std::hint::black_box(pipeline(sources, chunks));
+                passes += 1;
+            }
+            let per_pass = |s: f64| s / f64::from(passes);
+            (
+                per_pass(thread_cpu_seconds() - cpu),
+                per_pass(wall.elapsed().as_secs_f64()),
+            )
         })
         .unzip();
     let timing = Timing {
