@@ -15,10 +15,11 @@ use dagr_protocols::csi::intel5300::Bfee;
 use dagr_protocols::csi::{Iq, RxCtrl};
 use dagr_protocols::llrp::{Message, RoSpec};
 use dagr_protocols::node::{
-    encode_frame, HeaderRepr, Heartbeat, Modality, PayloadRepr, RadarPoint, RadarRepr,
-    TimeSyncRequest, TimeSyncResponse,
+    emit_frame, encode_frame, Ack, AckStatus, Command, CsiRepr, Epc, FrameDecoder, HeaderRepr,
+    Heartbeat, Modality, Opcode, PayloadRepr, RadarPoint, RadarRepr, RfidRead, RfidRepr,
+    TimeSyncRequest, TimeSyncResponse, MAX_FRAME_LEN, MAX_WIRE_LEN,
 };
-use dagr_protocols::node::{CsiRepr, MAX_WIRE_LEN};
+use dagr_protocols::stream::StreamDecoder;
 use dagr_protocols::ti_mmwave::{Frame, Packet, Point};
 
 fn manifest() -> PathBuf {
@@ -230,12 +231,49 @@ fn llrp() {
     );
 }
 
-/// Node link: COBS frames as a node sends them. The first byte sets the decoder limit
-/// (256 + 16 × byte), so each seed starts with a delimiter-free knob byte 0x40.
+/// Node link: COBS frames as a node sends them, one seed per payload kind, all kinds in a
+/// row, and one un-stuffed frame for the one-shot parser.
+///
+/// The target reads its first byte as the decoder limit (256 + 16 × byte) and then feeds
+/// the whole input, that byte included, to the streaming decoder. So each streamed seed is
+/// the knob 0x40 (limit 1280, above the largest wire frame) and a delimiter: the decoder
+/// skips the run `[0x40]` as a partial frame before its first delimiter and then meets the
+/// frames on their boundaries. Without that delimiter the knob byte would become part of
+/// the first frame's COBS run and break it (the seeds before this fix: 1 of 6 decoded).
 fn node() {
-    let mut seeds = Vec::new();
     let iq = pseudo_iq(64, 4);
-    let points = [
+    let (points, reads) = (radar_points(), rfid_reads());
+    let frames = node_frames(&iq, &points, &reads);
+    let mut seeds = Vec::new();
+    let mut all = NODE_KNOB.to_vec();
+    for (name, header, payload) in &frames {
+        let mut wire = [0u8; MAX_WIRE_LEN];
+        let n = encode_frame(header, payload, &mut wire).expect("encodes");
+        seeds.push((*name, with_knob(&NODE_KNOB, &wire[..n])));
+        all.extend_from_slice(&wire[..n]);
+    }
+    for ((name, seed), (_, header, payload)) in seeds.iter().zip(&frames) {
+        let expected = [emit(header, payload)];
+        assert_eq!(streamed_node_frames(seed), expected, "{name}");
+    }
+    let expected: Vec<Vec<u8>> = frames.iter().map(|(_, h, p)| emit(h, p)).collect();
+    assert_eq!(streamed_node_frames(&all), expected, "all kinds in a row");
+    seeds.push(("encoded-all-kinds-in-a-row", all));
+    // Un-stuffed, the radar frame is what the target's one-shot `Frame::parse` reads; its
+    // first byte (the version, 0x10) is the knob.
+    let (_, header, payload) = &frames[1];
+    let raw = emit(header, payload);
+    dagr_protocols::node::Frame::parse(&raw).expect("the raw radar frame parses");
+    seeds.push(("raw-radar-frame", raw));
+    write_corpus("node", &seeds);
+}
+
+/// The node target's knob byte and a delimiter (see [`node`]).
+const NODE_KNOB: [u8; 2] = [0x40, 0x00];
+
+/// Two radar points, one of them with a negative x and a zero velocity.
+fn radar_points() -> [RadarPoint; 2] {
+    [
         RadarPoint {
             x: 1.0,
             y: 2.5,
@@ -252,7 +290,44 @@ fn node() {
             snr: 95,
             noise: 38,
         },
-    ];
+    ]
+}
+
+/// Two tag reads with 96-bit EPCs on two antennas.
+fn rfid_reads() -> [RfidRead; 2] {
+    let read = |epc: &[u8], antenna: u8, first_seen_us: u64| RfidRead {
+        antenna,
+        peak_rssi_cdbm: -5_250,
+        channel: 7,
+        phase: 1_234,
+        doppler: -48,
+        first_seen_us,
+        epc: Epc::new(epc).expect("a 12-byte EPC"),
+    };
+    [
+        read(
+            &[
+                0xE2, 0x80, 0x11, 0x70, 0, 0, 0x02, 0x0A, 0xB1, 0x3C, 0x55, 0x01,
+            ],
+            1,
+            1_000_700,
+        ),
+        read(
+            &[
+                0x30, 0x08, 0x33, 0xB2, 0xDD, 0xD9, 0x01, 0x40, 0, 0, 0, 0x07,
+            ],
+            2,
+            1_000_750,
+        ),
+    ]
+}
+
+/// One frame of every payload kind the protocol defines, named for its seed.
+fn node_frames<'a>(
+    iq: &'a [Iq],
+    points: &'a [RadarPoint],
+    reads: &'a [RfidRead],
+) -> Vec<(&'static str, HeaderRepr, PayloadRepr<'a>)> {
     let heartbeat = Heartbeat {
         uptime_us: 5_000_000,
         samples_produced: 4_000,
@@ -261,7 +336,7 @@ fn node() {
         ring_capacity: 32,
         ..Heartbeat::default()
     };
-    let frames: [(&str, HeaderRepr, PayloadRepr<'_>); 5] = [
+    vec![
         (
             "encoded-csi",
             HeaderRepr::new(1, 2, Modality::Wifi, 41, 1_000_000),
@@ -271,7 +346,7 @@ fn node() {
                 channel: 6,
                 antenna: 0,
                 bandwidth_mhz: 20,
-                iq: &iq,
+                iq,
             }),
         ),
         (
@@ -279,8 +354,13 @@ fn node() {
             HeaderRepr::new(1, 1, Modality::Mmwave, 7, 1_000_500),
             PayloadRepr::Radar(RadarRepr {
                 frame_number: 99,
-                points: &points,
+                points,
             }),
+        ),
+        (
+            "encoded-rfid",
+            HeaderRepr::new(1, 3, Modality::Rfid, 12, 1_000_800),
+            PayloadRepr::Rfid(RfidRepr { reads }),
         ),
         (
             "encoded-heartbeat",
@@ -303,16 +383,57 @@ fn node() {
                 t3: 5_000_090,
             }),
         ),
-    ];
-    let mut all = vec![0x40];
-    for (name, header, payload) in &frames {
-        let mut wire = [0u8; MAX_WIRE_LEN];
-        let n = encode_frame(header, payload, &mut wire).expect("encodes");
-        seeds.push((*name, with_knob(&[0x40], &wire[..n])));
-        all.extend_from_slice(&wire[..n]);
+        (
+            "encoded-command",
+            HeaderRepr::new(1, 0xFF, Modality::None, 43, 5_100_000),
+            PayloadRepr::Command(Command {
+                opcode: Opcode::SetRate,
+                stream: 0,
+                arg: 20_000,
+            }),
+        ),
+        (
+            "encoded-ack",
+            HeaderRepr::new(1, 0xFF, Modality::None, 13, 5_100_300),
+            PayloadRepr::Ack(Ack {
+                command_seq: 43,
+                opcode: Opcode::SetRate,
+                status: AckStatus::Ok,
+            }),
+        ),
+    ]
+}
+
+/// The un-stuffed bytes of a frame (header, payload, CRC).
+fn emit(header: &HeaderRepr, payload: &PayloadRepr<'_>) -> Vec<u8> {
+    let mut raw = [0u8; MAX_FRAME_LEN];
+    let n = emit_frame(header, payload, &mut raw).expect("emits");
+    raw[..n].to_vec()
+}
+
+/// What the node target's streaming decoder makes of `seed` (limit from its first byte),
+/// each frame re-emitted as un-stuffed bytes.
+fn streamed_node_frames(seed: &[u8]) -> Vec<Vec<u8>> {
+    let limit = 256 + usize::from(seed[0]) * 16;
+    let mut decoder = FrameDecoder::with_limit(limit);
+    let mut rest = seed;
+    let mut frames = Vec::new();
+    let mut drain = |decoder: &mut FrameDecoder| {
+        while let Some(frame) = decoder.next_item() {
+            let mut raw = [0u8; MAX_FRAME_LEN];
+            let n = frame.emit(&mut raw).expect("re-emits");
+            frames.push(raw[..n].to_vec());
+        }
+    };
+    while !rest.is_empty() {
+        let taken = decoder.push(rest);
+        rest = &rest[taken..];
+        drain(&mut decoder);
     }
-    seeds.push(("encoded-all-kinds-in-a-row", all));
-    write_corpus("node", &seeds);
+    decoder.finish();
+    drain(&mut decoder);
+    assert_eq!(decoder.stats().frames_rejected, 0, "no frame rejected");
+    frames
 }
 
 /// TI mmWave: the first packets of both real xwr16xx recordings, and an SDK 3.x frame from

@@ -7,8 +7,29 @@
 #   protocols/fuzz/reach.sh SECONDS seeds   # from corpus/<target> with dict/<target>.dict
 #
 # Prints one line per target: executions, corpus inputs, corpus inputs that decode.
+#
+#   protocols/fuzz/reach.sh each            # every committed seed run once, alone
+#
+# Prints one line per seed: whether it decodes to a record (a seed that does not never
+# reaches the round trip it was written for); exits 1 when one does not.
 set -euo pipefail
 cd "$(dirname "$0")"
+if [ "${1:-}" = each ]; then
+    failed=0
+    for target in ${TARGETS:-$(cargo +nightly fuzz list)}; do
+        seeds=(corpus/"$target"/*)
+        # libFuzzer runs file arguments one by one: "Running: F", what F printed, "Executed F".
+        log=$(DAGR_FUZZ_REPORT=every cargo +nightly fuzz run "$target" "${seeds[@]}" 2>&1) \
+            || { echo "$log" | tail -n 30; echo "$target: the run failed"; exit 1; }
+        lines=$(awk -v t="$target" '/^Running: /{f=$2; d=0} /^dagr-fuzz: /{d=1}
+            /^Executed /{print t ": " f ": " (d ? "decodes to a record" : "DECODES NOTHING")}' <<<"$log")
+        echo "$lines"
+        if grep -q 'DECODES NOTHING' <<<"$lines" || [ "$(wc -l <<<"$lines")" -ne "${#seeds[@]}" ]; then
+            failed=1
+        fi
+    done
+    exit "$failed"
+fi
 seconds=${1:?seconds}
 mode=${2:?empty or seeds}
 work=$(mktemp -d)
