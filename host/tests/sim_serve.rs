@@ -266,9 +266,11 @@ fn the_radar_data_port_sends_frames_only_between_sensor_start_and_sensor_stop() 
     let mut data = open(data_path);
     let mut cli = open(cli_path);
     assert!(read_for(data.as_mut(), Duration::from_millis(300)).is_empty());
+    let asked = Instant::now();
     let answer = command(cli.as_mut(), "sensorStart");
     assert!(answer.contains("sensorStart\r\nDone"), "{answer:?}");
     let frames = read_frames(data.as_mut(), 8, Duration::from_secs(20));
+    let waited = asked.elapsed();
     // Each frame's `timeCpuCycles` (the R4F's 200 MHz clock) is 50 ms per frame number after
     // the previous one's, to a microsecond: the radar runs at 20 Hz on its own clock. Frame
     // numbers only increase; a frame the outbox dropped for a slow reader skips a number,
@@ -289,6 +291,19 @@ fn the_radar_data_port_sends_frames_only_between_sensor_start_and_sensor_stop() 
         "(frame number step, CPU cycles step) {steps:?}: 10 000 000 cycles a frame at 20 Hz"
     );
     assert!(steps.iter().any(|&(n, _)| n == 1), "{steps:?}");
+    // And the frames are paced in real time, not sent as fast as they are made: frame k
+    // leaves no earlier than k periods after the first, so the last one read cannot come
+    // sooner than that after `sensorStart` (a lower bound only: a starved machine delays
+    // frames, it cannot hurry them).
+    let span = frames[frames.len() - 1]
+        .frame_number
+        .wrapping_sub(frames[0].frame_number);
+    let paced = Duration::from_millis(50) * span;
+    assert!(
+        waited >= paced.mul_f64(0.9),
+        "{} frames {span} numbers apart arrived within {waited:?} of sensorStart",
+        frames.len()
+    );
     let answer = command(cli.as_mut(), "sensorStop");
     assert!(answer.contains("Done"), "{answer:?}");
     // Frames sent before the answer may still be buffered; a radar still running would
