@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dagr_protocols::ti_mmwave::cli::parse_cfg;
+use dagr_protocols::ti_mmwave::decode_bytes;
 use dagr_sim::serve::ti_cli::RADAR_CFG;
 use serde_json::Value;
 
@@ -252,6 +253,10 @@ fn command(cli: &mut dyn serialport::SerialPort, line: &str) -> String {
     String::from_utf8_lossy(&read_for(cli, Duration::from_millis(300))).into_owned()
 }
 
+/// The served radar's data port is silent until `sensorStart`, then sends frames 50 ms apart
+/// on the radar's own clock (20 Hz, read from the frame headers' numbers and `timeCpuCycles`
+/// rather than the test's wall clock, so a starved reader or server cannot fail it while a
+/// repeated or mistimed frame does), and falls silent after `sensorStop`.
 #[test]
 fn the_radar_data_port_sends_frames_only_between_sensor_start_and_sensor_stop() {
     let served = Served::start(&["--duration", "10"]);
@@ -261,26 +266,84 @@ fn the_radar_data_port_sends_frames_only_between_sensor_start_and_sensor_stop() 
     let mut data = open(data_path);
     let mut cli = open(cli_path);
     assert!(read_for(data.as_mut(), Duration::from_millis(300)).is_empty());
-    let started = Instant::now();
+    let asked = Instant::now();
     let answer = command(cli.as_mut(), "sensorStart");
     assert!(answer.contains("sensorStart\r\nDone"), "{answer:?}");
-    let frames = read_for(data.as_mut(), Duration::from_millis(300));
-    let expected = started.elapsed().as_secs_f64() * 20.0;
-    let magic = [2u8, 1, 4, 3, 6, 5, 8, 7];
-    let count = frames.windows(8).filter(|w| *w == magic).count() as f64;
+    let frames = read_frames(data.as_mut(), 8, Duration::from_secs(20));
+    let waited = asked.elapsed();
+    // Each frame's `timeCpuCycles` (the R4F's 200 MHz clock) is 50 ms per frame number after
+    // the previous one's, to a microsecond: the radar runs at 20 Hz on its own clock. Frame
+    // numbers only increase; a frame the outbox dropped for a slow reader skips a number,
+    // so gaps are allowed, but a radar that sent only every other frame would have none
+    // consecutive.
+    let steps: Vec<(u32, u32)> = frames
+        .windows(2)
+        .map(|w| {
+            (
+                w[1].frame_number.wrapping_sub(w[0].frame_number),
+                w[1].time_cpu_cycles.wrapping_sub(w[0].time_cpu_cycles),
+            )
+        })
+        .collect();
     assert!(
-        (count - expected).abs() <= 2.5,
-        "{count} frames, {expected:.1} expected at 20 Hz"
+        steps.iter().all(|&(n, cycles)| (1..1000).contains(&n)
+            && u64::from(cycles).abs_diff(u64::from(n) * 10_000_000) <= 200),
+        "(frame number step, CPU cycles step) {steps:?}: 10 000 000 cycles a frame at 20 Hz"
+    );
+    assert!(steps.iter().any(|&(n, _)| n == 1), "{steps:?}");
+    // And the frames are paced in real time, not sent as fast as they are made: frame k
+    // leaves no earlier than k periods after the first, so the last one read cannot come
+    // sooner than that after `sensorStart` (a lower bound only: a starved machine delays
+    // frames, it cannot hurry them).
+    let span = frames[frames.len() - 1]
+        .frame_number
+        .wrapping_sub(frames[0].frame_number);
+    let paced = Duration::from_millis(50) * span;
+    assert!(
+        waited >= paced.mul_f64(0.9),
+        "{} frames {span} numbers apart arrived within {waited:?} of sensorStart",
+        frames.len()
     );
     let answer = command(cli.as_mut(), "sensorStop");
     assert!(answer.contains("Done"), "{answer:?}");
-    read_for(data.as_mut(), Duration::from_millis(60));
-    assert!(read_for(data.as_mut(), Duration::from_millis(200)).is_empty());
+    // Frames sent before the answer may still be buffered; a radar still running would
+    // keep every 200 ms read busy (4 frames each), so the port must fall quiet.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read_for(data.as_mut(), Duration::from_millis(200)).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "frames kept coming 10 s after sensorStop"
+        );
+    }
     let answer = command(cli.as_mut(), "frobnicate 1");
     assert!(
         answer.contains("'frobnicate' is not recognized as a CLI command"),
         "{answer:?}"
     );
+}
+
+/// Reads `port` until it has given `count` whole frames (the first `count` returned), at
+/// most for `limit`.
+fn read_frames(
+    port: &mut dyn serialport::SerialPort,
+    count: usize,
+    limit: Duration,
+) -> Vec<dagr_protocols::ti_mmwave::Frame> {
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    loop {
+        got.extend(read_for(port, Duration::from_millis(100)));
+        let (mut frames, _) = decode_bytes(&got);
+        if frames.len() >= count {
+            frames.truncate(count);
+            return frames;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} frames after {limit:?}",
+            frames.len()
+        );
+    }
 }
 
 #[test]

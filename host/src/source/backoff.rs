@@ -91,6 +91,7 @@ mod tests {
         stop.stop();
         let start = Instant::now();
         assert!(!wait_unless_stopped(Duration::from_secs(5), &stop));
-        assert!(start.elapsed() < Duration::from_millis(100));
+        // Far below the 5 s asked for, with room for a starved thread.
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 }
