@@ -462,7 +462,16 @@ impl CsiRenderer {
             .resize(self.responses.len(), [Iq::default(); BINS]);
         for (h, out) in self.responses.iter().zip(self.reports.iter_mut()) {
             let noise_var = thermal / symbols + mean_power(h, occupancy) * estimation;
-            report(h, &self.packet, noise_var, occupancy, &mut self.rng, out);
+            let smooth = imp.channel_filter && receiver == Receiver::Esp32;
+            report(
+                h,
+                &self.packet,
+                noise_var,
+                occupancy,
+                smooth,
+                &mut self.rng,
+                out,
+            );
         }
         Ok(())
     }
@@ -521,6 +530,7 @@ impl CsiRenderer {
                 &self.packet,
                 thermal / LLTF_SYMBOLS + estimation_var,
                 Occupancy::LegacyLtf,
+                imp.channel_filter,
                 &mut self.rng,
                 &mut lltf,
             );
@@ -533,7 +543,16 @@ impl CsiRenderer {
             let ht_ltf = &self.ht40_layout[BINS..];
             let rng = &mut self.ht_ltf_rng;
             let noise_var = thermal + estimation_var;
-            report_ht40(channels(a), ht_ltf, &self.packet, noise_var, rng, out);
+            let smooth = imp.channel_filter;
+            report_ht40(
+                channels(a),
+                ht_ltf,
+                &self.packet,
+                noise_var,
+                smooth,
+                rng,
+                out,
+            );
         }
         Ok(())
     }

@@ -24,6 +24,8 @@
 //!   power-gain units; halved for the legacy LTF, whose two symbols are averaged) plus
 //!   channel estimation error `mean|H_a|² / 10^(estimation_snr_db/10)`; independent per
 //!   antenna and subcarrier.
+//! * optionally the ESP32's channel filter ([`Impairments::channel_filter`]): the estimate
+//!   smoothed over adjacent subcarriers before `Q`;
 //! * `Q`: rounding to the nearest integer and clipping to −128..=127 (never wrapping).
 //!
 //! The antennas of a link are the chains of one receiver: they share the oscillator, the
@@ -62,6 +64,14 @@ pub struct Impairments {
     pub thermal_noise: bool,
     /// Signal-to-error ratio of the channel estimate itself, dB (`f64::INFINITY` = exact).
     pub estimation_snr_db: f64,
+    /// Smooth the estimate over adjacent subcarriers before reporting it (ESP-IDF's
+    /// `channel_filter_en`, which Espressif's CSI examples turn on): each used subcarrier
+    /// becomes `(Ĥ(k−1) + 2Ĥ(k) + Ĥ(k+1)) / 4` over its used neighbours (weights
+    /// renormalized at the band edges and beside DC). ESP32 receivers only. Off by default
+    /// while the reference model is the one trained without it (host/sim/CALIBRATION.md:
+    /// with it the CSI's second-difference SNR is the real capture's; the WiFi encoder's
+    /// validation accuracy did not change).
+    pub channel_filter: bool,
 }
 
 impl Default for Impairments {
@@ -77,6 +87,7 @@ impl Default for Impairments {
             agc_jump_max_db: 3.0,
             thermal_noise: true,
             estimation_snr_db: 25.0,
+            channel_filter: false,
         }
     }
 }
@@ -93,6 +104,7 @@ impl Impairments {
             agc_jump_max_db: 0.0,
             thermal_noise: false,
             estimation_snr_db: f64::INFINITY,
+            channel_filter: false,
         }
     }
 }
@@ -304,28 +316,54 @@ pub fn report(
     packet: &RotatedPacket,
     noise_var: f64,
     occupancy: Occupancy,
+    smooth: bool,
     rng: &mut ChaCha8Rng,
     out: &mut [Iq; BINS],
 ) {
     let sigma = (noise_var / 2.0).sqrt();
-    for (bin, (z, iq)) in h.iter().zip(out.iter_mut()).enumerate() {
+    let mut estimate = [Complex::ZERO; BINS];
+    for (bin, (z, y)) in h.iter().zip(estimate.iter_mut()).enumerate() {
+        let k = subcarrier_of_bin(bin);
+        if !occupancy.is_used(k) {
+            continue;
+        }
+        *y = *z * packet.rotation(k);
+        if sigma > 0.0 {
+            let n_re: f64 = rng.sample(StandardNormal);
+            let n_im: f64 = rng.sample(StandardNormal);
+            *y += Complex::new(n_re, n_im).scale(sigma);
+        }
+    }
+    for (bin, iq) in out.iter_mut().enumerate() {
         let k = subcarrier_of_bin(bin);
         if !occupancy.is_used(k) {
             *iq = Iq::default();
             continue;
         }
-        let mut y = *z * packet.rotation(k);
-        if sigma > 0.0 {
-            let n_re: f64 = rng.sample(StandardNormal);
-            let n_im: f64 = rng.sample(StandardNormal);
-            y += Complex::new(n_re, n_im).scale(sigma);
-        }
+        let y = if smooth {
+            smoothed(&estimate, k, occupancy)
+        } else {
+            estimate[bin]
+        };
         let y = y.scale(packet.packet.gain);
         *iq = Iq {
             re: quantize(y.re),
             im: quantize(y.im),
         };
     }
+}
+
+/// The channel filter at subcarrier `k`: `[1, 2, 1] / 4` over `k` and its used neighbours.
+fn smoothed(estimate: &[Complex; BINS], k: i32, occupancy: Occupancy) -> Complex {
+    let mut sum = estimate[bin_of_subcarrier(k)].scale(2.0);
+    let mut weight = 2.0;
+    for n in [k - 1, k + 1] {
+        if occupancy.is_used(n) {
+            sum += estimate[bin_of_subcarrier(n)];
+            weight += 1.0;
+        }
+    }
+    sum.scale(1.0 / weight)
 }
 
 /// One antenna's true channel over an HT40 packet's 40 MHz: the primary and the secondary
@@ -362,27 +400,54 @@ pub fn report_ht40(
     entries: &[BufferEntry],
     packet: &RotatedPacket,
     noise_var: f64,
+    smooth: bool,
     rng: &mut ChaCha8Rng,
     out: &mut Vec<Iq>,
 ) {
     let sigma = (noise_var / 2.0).sqrt();
-    for &entry in entries {
-        if !entry.used {
-            out.push(Iq::default());
-            continue;
-        }
+    // The estimate of each used entry, by frequency (offset + HT40_SPAN / 2).
+    let mut estimate = [None; HT40_SPAN];
+    for &entry in entries.iter().filter(|e| e.used) {
         let mut y = channel.at(entry) * packet.rotation(entry.offset);
         if sigma > 0.0 {
             let n_re: f64 = rng.sample(StandardNormal);
             let n_im: f64 = rng.sample(StandardNormal);
             y += Complex::new(n_re, n_im).scale(sigma);
         }
+        estimate[ht40_slot(entry.offset)] = Some(y);
+    }
+    for &entry in entries {
+        let slot = ht40_slot(entry.offset);
+        let y = match estimate[slot] {
+            Some(y) if entry.used => y,
+            _ => {
+                out.push(Iq::default());
+                continue;
+            }
+        };
+        let y = if smooth {
+            let neighbours = [slot.wrapping_sub(1), slot + 1]
+                .into_iter()
+                .filter_map(|n| estimate.get(n).copied().flatten());
+            let (sum, weight) = neighbours.fold((y.scale(2.0), 2.0), |(s, w), z| (s + z, w + 1.0));
+            sum.scale(1.0 / weight)
+        } else {
+            y
+        };
         let y = y.scale(packet.packet.gain);
         out.push(Iq {
             re: quantize(y.re),
             im: quantize(y.im),
         });
     }
+}
+
+/// Frequencies an HT40 buffer can hold, in subcarrier spacings (both 20 MHz channels).
+const HT40_SPAN: usize = 4 * BINS;
+
+/// Index of HT40 buffer offset `k` in a by-frequency array of [`HT40_SPAN`].
+fn ht40_slot(k: i32) -> usize {
+    (k + HT40_SPAN as i32 / 2) as usize
 }
 
 #[cfg(test)]
@@ -487,6 +552,48 @@ mod tests {
             last = now;
         }
         assert!((50..=150).contains(&jumps), "~100 jumps in 20 s: {jumps}");
+    }
+
+    /// The channel filter keeps a smooth channel and removes most of the noise that
+    /// subcarrier second differences see (what the realism table's CSI SNR measures).
+    #[test]
+    fn the_channel_filter_keeps_a_smooth_channel_and_cuts_second_difference_noise() {
+        let mut packet = RotatedPacket::default();
+        let distortion = PacketDistortion {
+            common_phase: 0.0,
+            timing_offset_s: 0.0,
+            gain: 1.0,
+        };
+        packet.set(distortion, -32..=31);
+        let occupancy = Occupancy::LegacyLtf;
+        // A flat channel of 100 (int8 units at gain 1) stays 100 on every used subcarrier,
+        // band edges and DC neighbours included (their weights are renormalized).
+        let flat = [Complex::new(100.0, 0.0); BINS];
+        let mut out = [Iq::default(); BINS];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        report(&flat, &packet, 0.0, occupancy, true, &mut rng, &mut out);
+        for (bin, iq) in out.iter().enumerate() {
+            let k = subcarrier_of_bin(bin);
+            let want = if occupancy.is_used(k) { 100 } else { 0 };
+            assert_eq!((iq.re, iq.im), (want, 0), "subcarrier {k}");
+        }
+        // Noise alone, many packets: second differences over the positive subcarriers.
+        let mut second_difference_power = |smooth: bool| {
+            let zero = [Complex::ZERO; BINS];
+            let mut rng = ChaCha8Rng::seed_from_u64(2);
+            let mut sum = 0.0;
+            for _ in 0..200 {
+                report(&zero, &packet, 400.0, occupancy, smooth, &mut rng, &mut out);
+                let v = |k: i32| f64::from(out[bin_of_subcarrier(k)].re);
+                sum += (3..=25)
+                    .map(|k| (v(k - 1) - 2.0 * v(k) + v(k + 1)).powi(2))
+                    .sum::<f64>();
+            }
+            sum
+        };
+        let ratio = second_difference_power(true) / second_difference_power(false);
+        // [1, 2, 1] / 4 passes 1/16 of white noise's second-difference power in theory.
+        assert!((0.04..0.09).contains(&ratio), "{ratio}");
     }
 
     #[test]
