@@ -355,14 +355,17 @@ pub fn report(
 
 /// The channel filter at subcarrier `k`: `[1, 2, 1] / 4` over `k` and its used neighbours.
 fn smoothed(estimate: &[Complex; BINS], k: i32, occupancy: Occupancy) -> Complex {
-    let mut sum = estimate[bin_of_subcarrier(k)].scale(2.0);
-    let mut weight = 2.0;
-    for n in [k - 1, k + 1] {
-        if occupancy.is_used(n) {
-            sum += estimate[bin_of_subcarrier(n)];
-            weight += 1.0;
-        }
-    }
+    let neighbours = [k - 1, k + 1]
+        .into_iter()
+        .filter(|&n| occupancy.is_used(n))
+        .map(|n| estimate[bin_of_subcarrier(n)]);
+    channel_filter(estimate[bin_of_subcarrier(k)], neighbours)
+}
+
+/// `[1, 2, 1] / 4` at `centre` given its used neighbours (one or two; the weights are
+/// renormalized where one is missing, at a band edge or beside DC).
+fn channel_filter(centre: Complex, neighbours: impl Iterator<Item = Complex>) -> Complex {
+    let (sum, weight) = neighbours.fold((centre.scale(2.0), 2.0), |(s, w), z| (s + z, w + 1.0));
     sum.scale(1.0 / weight)
 }
 
@@ -429,8 +432,7 @@ pub fn report_ht40(
             let neighbours = [slot.wrapping_sub(1), slot + 1]
                 .into_iter()
                 .filter_map(|n| estimate.get(n).copied().flatten());
-            let (sum, weight) = neighbours.fold((y.scale(2.0), 2.0), |(s, w), z| (s + z, w + 1.0));
-            sum.scale(1.0 / weight)
+            channel_filter(y, neighbours)
         } else {
             y
         };
