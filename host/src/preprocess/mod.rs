@@ -27,8 +27,9 @@
 //!   RMS-normalized power averaged over the link's antennas (in linear power, then
 //!   `10·log10(max(p, 1e-6))`), dB / [`WIFI_AMPLITUDE_SCALE_DB`];
 //!   blocks 1 and 2 the phase differences between antennas 1–0 and 2–1 of each packet
-//!   (receiver offsets cancel), unwrapped in time, / [`WIFI_PHASE_SCALE_RAD`]; each row
-//!   linearly resampled onto `T` uniform steps, then minus the mean of its `T` values.
+//!   (receiver offsets cancel), / [`WIFI_PHASE_SCALE_RAD`]; each row linearly resampled
+//!   onto `T` uniform steps (a phase row unwrapped in time first), then minus the mean of
+//!   its `T` values (a phase row: minus its packets' circular mean, wrapped to ±π).
 //! - **RFID `[46, T]`** ([`rfid`]): two rows per tag, up to 23 tags in EPC order (or in
 //!   the order of a [`TagOrder`] list), zero-padded: row `2·tag` the tag's phase track
 //!   built from phase steps between reads on the same antenna and channel, /
@@ -76,7 +77,7 @@ pub const WIFI_SUBCARRIERS: usize = 30;
 pub const WIFI_BLOCKS: usize = 3;
 /// Divides the window-centred power, dB.
 pub const WIFI_AMPLITUDE_SCALE_DB: f32 = 3.0;
-/// Divides the window-centred, time-unwrapped antenna phase difference, rad.
+/// Divides the antenna phase difference turned by its window circular mean, rad.
 pub const WIFI_PHASE_SCALE_RAD: f32 = 1.0;
 /// Most tags in the RFID tensor (XRF55's 23).
 pub const RFID_TAGS: usize = 23;
@@ -149,8 +150,8 @@ impl Layout {
     /// This build's layout.
     pub const CURRENT: Layout = Layout {
         wifi_rows: "(link*3 + block)*30 + subcarrier; block 0: power dB averaged over the \
-                    link's antennas, blocks 1, 2: phase difference antenna 1-0, 2-1 \
-                    (unwrapped); every row minus its window mean",
+                    link's antennas, minus its window mean; blocks 1, 2: phase difference \
+                    antenna 1-0, 2-1, minus its window circular mean, wrapped to +-pi",
         rfid_rows: "tag*2 + quantity, tags in EPC order (object tags first), zero rows \
                     after the last tag read; quantity 0: phase track from steps between \
                     reads on one antenna and channel, 1: RSSI; every row minus its window \

@@ -22,6 +22,10 @@ pub struct PacketRows {
     pub power: Option<[f32; WIFI_SUBCARRIERS]>,
     /// Blocks 1 and 2: phase differences of antennas 1-0 and 2-1.
     pub phase_diffs: [Option<[f32; WIFI_SUBCARRIERS]>; 2],
+    /// The same phase differences as unit vectors `(cos, sin)`, zero where a pair is
+    /// absent or a product is zero: summed over a window's packets they give each row's
+    /// mean direction (its circular mean) without a sine or cosine per value.
+    pub phase_units: [[[f32; 2]; WIFI_SUBCARRIERS]; 2],
 }
 
 /// One packet of a link as a window saw it.
@@ -103,6 +107,7 @@ mod tests {
             rows: PacketRows {
                 power: Some([x; WIFI_SUBCARRIERS]),
                 phase_diffs: [None, None],
+                phase_units: [[[0.0; 2]; WIFI_SUBCARRIERS]; 2],
             },
         }
     }

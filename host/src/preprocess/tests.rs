@@ -403,6 +403,54 @@ fn antenna_phase_differences_cancel_the_receivers_per_packet_offsets() {
 }
 
 #[test]
+fn a_phase_slip_through_a_fade_does_not_wind_up_a_phase_row() {
+    // Antenna 1 leads antenna 0 by 3.1 rad (next to ±π) on every subcarrier; during a
+    // fade (packets 100-102) the difference walks on by 2, 4, 6 rad, so the time unwrap
+    // climbs a whole turn and stays there. Antenna 2 equals antenna 1.
+    let iq = |angle: f64| {
+        let (s, c) = angle.sin_cos();
+        Iq {
+            re: (100.0 * c).round() as i8,
+            im: (100.0 * s).round() as i8,
+        }
+    };
+    let mut records = Vec::new();
+    for i in 0..200 {
+        let t = 0.005 + 0.01 * i as f64;
+        let lead = match i {
+            100..=102 => 3.1 + 2.0 * (i - 99) as f64,
+            _ => 3.1,
+        };
+        for (ant, angle) in [(0u8, 0.0), (1, lead), (2, lead)] {
+            records.push(record(
+                "wifi-a",
+                Modality::Wifi,
+                t,
+                csi_row(ant, vec![iq(angle); 64]),
+            ));
+        }
+    }
+    let t = preprocess(&window(records, [false, true, false]), &spec());
+    let block1 = &t.wifi[30 * 200..60 * 200];
+    let bound = std::f32::consts::PI / WIFI_PHASE_SCALE_RAD + 1e-6;
+    assert!(block1.iter().all(|x| x.abs() <= bound), "wrapped to ±π");
+    // Away from the fade every step is back at the row's centre on both sides of it (an
+    // unwrapped and mean-centred row would sit about half a turn off either side).
+    for row in block1.chunks_exact(200) {
+        let off = (0..200)
+            .filter(|k| !(95..=108).contains(k))
+            .map(|k| row[k].abs() * WIFI_PHASE_SCALE_RAD)
+            .fold(0.0f32, f32::max);
+        assert!(off < 0.1, "steady part off centre by {off} rad");
+    }
+    let block2 = &t.wifi[60 * 200..90 * 200];
+    assert!(
+        block2.iter().all(|x| x.abs() < 1e-6),
+        "antennas 2 and 1 agree"
+    );
+}
+
+#[test]
 fn wifi_links_are_the_wifi_sources_in_name_order() {
     // wifi-a's channel changes between its two packets, wifi-b's does not.
     let records = vec![

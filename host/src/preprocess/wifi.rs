@@ -4,18 +4,28 @@
 //! - block 0, **amplitude**: `10·log10` of the subcarrier's power, each antenna's row first
 //!   normalized by its RMS over the picked subcarriers (cancels AGC gain and transmit power),
 //!   averaged over the link's antennas (the mean of the antennas' powers, then in dB,
-//!   floored at `10·log10(1e-6)`); in units of [`WIFI_AMPLITUDE_SCALE_DB`];
+//!   floored at `10·log10(1e-6)`); in units of [`WIFI_AMPLITUDE_SCALE_DB`]. (Averaging in
+//!   dB instead keeps more of an antenna in a fade, where a moving body changes the power
+//!   most, but it trained a WiFi encoder no better: validation 0.378 against 0.381, one
+//!   seed each, `models/reports/wrap-2026-12-05.md`);
 //! - blocks 1 and 2, **phase differences** between antennas 1 and 0, and 2 and 1, of one
 //!   packet: `arg(H₁ · conj(H₀))`. The antennas of one receiver share its oscillator and
 //!   sampling clock, so the per-packet carrier-frequency and timing offsets (which make raw
 //!   CSI phase random) cancel, and what is left turns with the paths' geometry: a body's
-//!   reflection or shadow moves it, breathing shows at the breathing rate. Unwrapped along
-//!   time, in units of [`WIFI_PHASE_SCALE_RAD`].
+//!   reflection or shadow moves it, breathing shows at the breathing rate. In units of
+//!   [`WIFI_PHASE_SCALE_RAD`].
 //!
-//! Every row is linearly resampled onto the grid (see [`super::grid`]) and then has the
-//! mean of its grid values subtracted: the static channel (which
-//! depends on the room, the furniture and where the devices hang) is dropped and what the
-//! person changes during the window is kept. Rows: `(link · 3 + block) · 30 + s`. A link
+//! Every row is linearly resampled onto the grid (see [`super::grid`]; a phase row is
+//! unwrapped along time first, so that it is interpolated the short way round) and then
+//! centred: an amplitude row has the mean of its grid values subtracted, a phase row its
+//! circular mean (the mean direction of the window's packets), and is wrapped to ±π. The
+//! static channel (which depends on the room, the furniture and where the devices hang)
+//! is dropped and what the person changes during the window is kept. A phase row is
+//! wrapped rather than left unwrapped because the unwrap cannot be trusted through a deep
+//! fade: where a subcarrier's product is noise its phase slips by whole turns, and an
+//! unwrapped row wound up by such slips (up to 45 rad in a simulated corpus, against a
+//! body's fraction of a radian) would swamp the rows that carry the activity.
+//! Rows: `(link · 3 + block) · 30 + s`. A link
 //! or antenna pair that sent nothing in the window stays zero (a single-antenna receiver
 //! fills block 0 only).
 //!
@@ -66,7 +76,16 @@ pub struct WifiScratch {
     subcarriers: Option<[i32; WIFI_SUBCARRIERS]>,
     /// Where those subcarriers sit in the last CSI layout read.
     picks: csi::Picks,
+    /// Per link and antenna pair, the sum over the window's packets of each subcarrier's
+    /// phase difference as a unit vector `(cos, sin)`: the direction of its circular mean.
+    directions: [Directions; WIFI_LINKS * PAIRS],
 }
+
+/// Antenna pairs a link's phase differences are taken over (blocks 1 and 2).
+const PAIRS: usize = WIFI_BLOCKS - 1;
+
+/// Per subcarrier, a sum of unit vectors `(cos, sin)`.
+type Directions = [[f64; 2]; WIFI_SUBCARRIERS];
 
 /// Fills `out` (`[270, T]`, any previous content overwritten) with the WiFi tensor of
 /// `window` (see the [module doc](self)); returns how many WiFi records were unused.
@@ -81,13 +100,14 @@ pub fn tensor_into(
         .series
         .resize_with(WIFI_LINKS * WIFI_BLOCKS, Series::default);
     scratch.series.iter_mut().for_each(Series::clear);
+    scratch.directions = Default::default();
     if scratch.subcarriers != Some(spec.wifi_subcarriers) {
         scratch.packets.clear();
         scratch.subcarriers = Some(spec.wifi_subcarriers);
     }
     let unused = collect_packets(window, spec, scratch);
     grid_times_into(spec.window_s, spec.wifi_steps, &mut scratch.grid);
-    write_rows(&mut scratch.series, &scratch.grid, out);
+    write_rows(&mut scratch.series, &scratch.directions, &scratch.grid, out);
     unused
 }
 
@@ -158,6 +178,8 @@ fn finish_packet(
     scratch.members[link].clear();
     let series = &mut scratch.series[link * WIFI_BLOCKS..(link + 1) * WIFI_BLOCKS];
     push_rows(series, seconds_into(window, t_ns), &packet.rows);
+    let directions = &mut scratch.directions[link * PAIRS..(link + 1) * PAIRS];
+    add_directions(directions, &packet.rows);
     packet.unusable
 }
 
@@ -195,21 +217,31 @@ fn read_packet(
 }
 
 /// Resamples every series onto `grid` into its 30 rows of `out`, phase series unwrapped
-/// first, each row centred and scaled.
-fn write_rows(series: &mut [Series], grid: &[f64], out: &mut [f32]) {
+/// first, each row centred (phase rows about their circular mean, from `directions`, and
+/// wrapped) and scaled.
+fn write_rows(
+    series: &mut [Series],
+    directions: &[Directions; WIFI_LINKS * PAIRS],
+    grid: &[f64],
+    out: &mut [f32],
+) {
     let steps = grid.len();
     let block = WIFI_SUBCARRIERS * steps;
     for (channel, s) in series.iter_mut().enumerate() {
-        let scale = if channel % WIFI_BLOCKS == 0 {
-            WIFI_AMPLITUDE_SCALE_DB
+        let rows = &mut out[channel * block..(channel + 1) * block];
+        let (link, kind) = (channel / WIFI_BLOCKS, channel % WIFI_BLOCKS);
+        if kind == 0 {
+            s.resample_into(grid, rows);
+            if !s.is_empty() {
+                centre_rows(rows, steps, WIFI_AMPLITUDE_SCALE_DB);
+            }
         } else {
             unwrap_columns(s);
-            WIFI_PHASE_SCALE_RAD
-        };
-        let rows = &mut out[channel * block..(channel + 1) * block];
-        s.resample_into(grid, rows);
-        if !s.is_empty() {
-            centre_rows(rows, steps, scale);
+            s.resample_into(grid, rows);
+            if !s.is_empty() {
+                let pair = link * PAIRS + kind - 1;
+                centre_phase_rows(rows, steps, &directions[pair], WIFI_PHASE_SCALE_RAD);
+            }
         }
     }
 }
@@ -221,6 +253,7 @@ fn packet_rows(packet: &Packet) -> PacketRows {
     let mut rows = PacketRows {
         power: None,
         phase_diffs: [None; WIFI_ANTENNAS - 1],
+        phase_units: [[[0.0; 2]; WIFI_SUBCARRIERS]; WIFI_ANTENNAS - 1],
     };
     if antennas == 0 {
         return rows;
@@ -233,16 +266,38 @@ fn packet_rows(packet: &Packet) -> PacketRows {
             .sum();
         10.0 * (p / antennas as f32).max(1e-6).log10()
     }));
-    for (pair, diff) in rows.phase_diffs.iter_mut().enumerate() {
+    for (pair, (diff, units)) in (rows.phase_diffs.iter_mut())
+        .zip(&mut rows.phase_units)
+        .enumerate()
+    {
         if let (Some(a), Some(b)) = (&packet[pair], &packet[pair + 1]) {
-            *diff = Some(std::array::from_fn(|s| {
+            // b · conj(a), whose argument is the phase difference.
+            let product: [(f32, f32); WIFI_SUBCARRIERS] = std::array::from_fn(|s| {
                 let (ar, ai, br, bi) = (a[s].0, a[s].1, b[s].0, b[s].1);
-                // arg(b · conj(a))
-                (bi * ar - br * ai).atan2(br * ar + bi * ai)
-            }));
+                (br * ar + bi * ai, bi * ar - br * ai)
+            });
+            *diff = Some(product.map(|(re, im)| im.atan2(re)));
+            *units = product.map(|(re, im)| {
+                let norm = re.hypot(im);
+                if norm > 0.0 {
+                    [re / norm, im / norm]
+                } else {
+                    [0.0, 0.0]
+                }
+            });
         }
     }
     rows
+}
+
+/// Adds a packet's phase differences, as unit vectors, to its link's direction sums.
+fn add_directions(directions: &mut [Directions], rows: &PacketRows) {
+    for (sums, units) in directions.iter_mut().zip(&rows.phase_units) {
+        for (sum, unit) in sums.iter_mut().zip(units) {
+            sum[0] += f64::from(unit[0]);
+            sum[1] += f64::from(unit[1]);
+        }
+    }
 }
 
 /// Appends a packet's rows at time `t` to its link's three series.
@@ -317,6 +372,18 @@ fn centre_rows(rows: &mut [f32], steps: usize, scale: f32) {
 /// Rows whose sums [`centre_rows`] runs side by side.
 const ROW_GROUP: usize = 8;
 
+/// Turns each phase row (rows of `steps` values, one per subcarrier) by minus its circular
+/// mean, the direction of `directions`' sum for that subcarrier (no turn when the sum is
+/// zero: no packet had a defined phase), wraps it to ±π and divides by `scale`.
+fn centre_phase_rows(rows: &mut [f32], steps: usize, directions: &Directions, scale: f32) {
+    for (row, [cos_sum, sin_sum]) in rows.chunks_exact_mut(steps).zip(directions) {
+        let mean = sin_sum.atan2(*cos_sum);
+        for x in row.iter_mut() {
+            *x = wrap_pi(f64::from(*x) - mean) as f32 / scale;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +457,34 @@ mod tests {
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&values), bits(&alone), "{rows} x {steps}");
         }
+    }
+
+    #[test]
+    fn antenna_powers_are_averaged_linearly_and_phase_units_follow_the_differences() {
+        // Antenna 0 flat; antenna 1 20 dB down on subcarrier 0 and turned by 0.5 rad on
+        // every subcarrier; antenna 2 absent.
+        let mut one = [(1.0f32, 0.0f32); WIFI_SUBCARRIERS];
+        one[0] = (0.1, 0.0);
+        let turned = one.map(|(re, _)| (re * 0.5f32.cos(), re * 0.5f32.sin()));
+        let rows = packet_rows(&[Some([(1.0, 0.0); WIFI_SUBCARRIERS]), Some(turned), None]);
+        let power = rows.power.unwrap();
+        // The mean of the linear powers, in dB: 10·log10((1 + 0.01) / 2).
+        assert!(
+            (power[0] - 10.0 * 0.505f32.log10()).abs() < 1e-4,
+            "{}",
+            power[0]
+        );
+        assert!(power[1].abs() < 1e-5);
+        let diff = rows.phase_diffs[0].unwrap();
+        assert!(diff.iter().all(|d| (d - 0.5).abs() < 1e-5), "{diff:?}");
+        for [c, s] in rows.phase_units[0] {
+            assert!((c - 0.5f32.cos()).abs() < 1e-5 && (s - 0.5f32.sin()).abs() < 1e-5);
+        }
+        assert!(rows.phase_diffs[1].is_none());
+        assert!(
+            rows.phase_units[1].iter().all(|u| *u == [0.0, 0.0]),
+            "absent pair"
+        );
     }
 
     #[test]
