@@ -76,6 +76,10 @@ pub struct DeviceOptions {
     /// What the radar runs from its first frame (a user's `.cfg`); `None`: the default
     /// IWR6843-like configuration.
     pub radar: Option<RadarCfg>,
+    /// The ESP32 receivers smooth their estimate across neighbouring subcarriers
+    /// ([`crate::csi::receiver::Impairments::channel_filter`]); off by default, as in the corpora the
+    /// reference model was trained on.
+    pub csi_channel_filter: bool,
 }
 
 /// A user's radar `.cfg`: the file it came from (named in the radar's `sim://radar?cfg=`
@@ -96,6 +100,7 @@ impl Default for DeviceOptions {
             csi_output: CsiOutput::default(),
             csi_bandwidth: CsiBandwidth::default(),
             radar: None,
+            csi_channel_filter: false,
         }
     }
 }
@@ -290,11 +295,12 @@ impl CsiDevice {
     /// of `options.csi_bandwidth` frames.
     pub fn with_options(seed: u64, link: usize, options: &DeviceOptions) -> Self {
         let device = FIRST_CSI_LINK + link as u64;
-        let config = CsiConfig {
+        let mut config = CsiConfig {
             packet_rate_hz: options.csi_rate_hz,
             bandwidth: options.csi_bandwidth,
             ..CsiConfig::default()
         };
+        config.impairments.channel_filter = options.csi_channel_filter;
         let renderer = CsiRenderer::new(config.clone(), seed_for(Stream::Renderer, seed, device));
         let clock = DeviceClock::free_running(seed, device);
         CsiDevice {

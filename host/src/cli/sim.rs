@@ -68,6 +68,12 @@ pub struct SimArgs {
     /// keeps its text. Default: an IWR6843 at 20 frames/s with clutter removal on.
     #[arg(long, value_name = "FILE", conflicts_with = "serve")]
     pub radar_cfg: Option<PathBuf>,
+    /// The ESP32 CSI receivers smooth their estimate across neighbouring subcarriers, as
+    /// ESP-IDF does with `channel_filter_en` (on in Espressif's CSI examples): each used
+    /// subcarrier becomes [1, 2, 1]/4 of itself and its used neighbours (with --out). Off by
+    /// default: the reference model was trained without it.
+    #[arg(long, conflicts_with = "serve")]
+    pub csi_channel_filter: bool,
 }
 
 /// The room, the person, what they do and for how long.
@@ -146,6 +152,19 @@ impl SimArgs {
             (CsiWidth::Mhz40, _) => Ok(CsiBandwidth::Ht40(side)),
         }
     }
+
+    /// `--csi-channel-filter`, an ESP32 setting: with `--csi-format intel5300` it is a
+    /// usage error rather than silently ignored.
+    pub fn csi_channel_filter(&self) -> Result<bool, UsageError> {
+        if self.csi_channel_filter && self.csi_format == CsiFormat::Intel5300 {
+            return Err(UsageError(
+                "--csi-channel-filter: an ESP32 receiver setting; expected --csi-format \
+                 esp32-csi"
+                    .into(),
+            ));
+        }
+        Ok(self.csi_channel_filter)
+    }
 }
 
 impl SceneArgs {
@@ -192,6 +211,7 @@ pub fn run(args: &SimArgs) -> Outcome {
         },
         csi_bandwidth,
         radar: radar.map(|(cfg, _)| cfg),
+        csi_channel_filter: args.csi_channel_filter()?,
     };
     let mut renderers = renderers_with(&world, scene.seed, &options)
         .map_err(|e| UsageError(format!("--radar-cfg: {e}")))?;

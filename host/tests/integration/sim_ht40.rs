@@ -190,7 +190,7 @@ fn impossible_bandwidth_choices_are_usage_errors() {
     let dir = scratch("ht40-usage");
     let out = dir.join("never.mcap");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 2] = [
+    let cases: [(&[&str], &str); 3] = [
         (
             &["--csi-secondary", "below"],
             "--csi-secondary: only with --csi-bandwidth 40",
@@ -198,6 +198,10 @@ fn impossible_bandwidth_choices_are_usage_errors() {
         (
             &["--csi-bandwidth", "40", "--csi-format", "intel5300"],
             "--csi-bandwidth 40: the simulated Intel 5300 reports HT20 only",
+        ),
+        (
+            &["--csi-channel-filter", "--csi-format", "intel5300"],
+            "--csi-channel-filter: an ESP32 receiver setting",
         ),
     ];
     for (extra, message) in cases {
@@ -219,4 +223,65 @@ fn impossible_bandwidth_choices_are_usage_errors() {
     ]);
     assert_eq!(serve.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&serve.stderr).contains("--csi-secondary"));
+}
+
+/// Mean over a capture's CSI rows of the LLTF's roughness across subcarriers: `|h(k−1) −
+/// 2·h(k) + h(k+1)|` over the used subcarriers `−26..=−1` and `1..=26`, relative to the
+/// row's mean `|h|`. `k_of` maps a buffer entry to its subcarrier.
+fn roughness(path: &Path, k_of: impl Fn(usize) -> i32) -> f64 {
+    let (mut sum, mut rows) = (0.0, 0);
+    for record in replay_json(path) {
+        let Some(csi) = record["csi"].as_array() else {
+            continue;
+        };
+        let mut h = std::collections::BTreeMap::new();
+        for (i, iq) in csi.iter().take(64).enumerate() {
+            let (re, im) = (iq[0].as_f64().unwrap(), iq[1].as_f64().unwrap());
+            h.insert(k_of(i), (re, im));
+        }
+        let size = |(re, im): (f64, f64)| re.hypot(im);
+        let used: Vec<i32> = (-26..=26).filter(|&k| k != 0).collect();
+        let mean = used.iter().map(|k| size(h[k])).sum::<f64>() / used.len() as f64;
+        let mut second = 0.0;
+        for run in [-26..=-1, 1..=26] {
+            let run: Vec<(f64, f64)> = run.map(|k| h[&k]).collect();
+            for w in run.windows(3) {
+                second += size((
+                    w[0].0 - 2.0 * w[1].0 + w[2].0,
+                    w[0].1 - 2.0 * w[1].1 + w[2].1,
+                ));
+            }
+        }
+        sum += second / mean;
+        rows += 1;
+    }
+    assert!(rows > 100, "{rows} CSI rows");
+    sum / f64::from(rows)
+}
+
+/// `--csi-channel-filter` smooths the ESP32's estimate across subcarriers at both widths:
+/// the same scene and seed give rows with a clearly smaller second difference.
+#[test]
+fn the_channel_filter_flag_smooths_the_rows_at_both_widths() {
+    let dir = scratch("channel-filter");
+    let widths: [(&str, fn(usize) -> i32); 2] = [
+        ("20", |i| if i < 32 { i as i32 } else { i as i32 - 64 }),
+        ("40", |i| i as i32 - 32),
+    ];
+    for (width, k_of) in widths {
+        let rough = |filter: bool| {
+            let path = dir.join(format!("ht{width}-{filter}.mcap"));
+            let mut extra = vec!["--csi-bandwidth", width, "--duration", "2"];
+            if filter {
+                extra.push("--csi-channel-filter");
+            }
+            sim(&dir, &path, "1", &extra);
+            roughness(&path, k_of)
+        };
+        let (off, on) = (rough(false), rough(true));
+        assert!(
+            on < 0.7 * off,
+            "HT{width}: {on} with the filter, {off} without"
+        );
+    }
 }

@@ -270,6 +270,7 @@ fn simulated_devices_look_like_the_real_recordings() {
     let (real_c, sim_c) = (real_csi(), sim_csi(CsiBandwidth::Ht20));
     let sim_c40 = sim_csi(CsiBandwidth::Ht40(SecondaryChannel::Above));
     let sim_cf = sim_csi_filtered(CsiBandwidth::Ht20, true);
+    let sim_cf40 = sim_csi_filtered(CsiBandwidth::Ht40(SecondaryChannel::Above), true);
     let (real_t, sim_t) = (real_rfid(), sim_rfid());
     let row = |name: &str, real: f64, sim: String| println!("| {name} | {real:.2} | {sim} |");
     println!("| figure | real | simulated |");
@@ -364,6 +365,15 @@ fn simulated_devices_look_like_the_real_recordings() {
     assert!(
         sim_cf.snr_db_median > sim_c.snr_db_median + 5.0,
         "{sim_cf:?}"
+    );
+    // The same filter on HT40 frames (their LLTF part, as the capture's figures).
+    assert!(
+        (sim_cf40.snr_db_median - real_c.snr_db_median).abs() <= 3.0,
+        "filtered HT40 CSI SNR {sim_cf40:?} vs {real_c:?}"
+    );
+    assert!(
+        sim_cf40.snr_db_median > sim_c40.snr_db_median + 5.0,
+        "{sim_cf40:?} vs {sim_c40:?}"
     );
     // HT40 rows are the same packets as HT20 ones: the same RSSI.
     assert_eq!(sim_c40.rssi_median, sim_c.rssi_median);
