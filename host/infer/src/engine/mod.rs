@@ -7,6 +7,7 @@ mod ort;
 #[cfg(feature = "ort")]
 pub use self::ort::ORT_DYLIB_PATH;
 mod tract;
+mod vector_state;
 
 use crate::package::ModelPackage;
 use crate::{InferError, WindowInput};

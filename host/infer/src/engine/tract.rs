@@ -1,9 +1,15 @@
 //! The tract engine: the ONNX model decoded once, its input facts fixed to batch 1,
 //! optimized (tract's declutter and codegen passes) and kept as a runnable plan with a
-//! persistent state, so a window costs one `run` and no re-planning.
+//! persistent state, so a window costs one `run` and no re-planning. The plan is run node by
+//! node with the vector registers' upper halves cleared after each (`vzeroupper`, see
+//! [`super::vector_state`]): tract's x86-64 kernels leave them dirty, which slowed the
+//! legacy-SSE code after them, tract's own and the gateway's, several-fold.
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::OpState;
+use tract_onnx::tract_core::plan::EvalContext;
 
+use super::vector_state::clear_upper_halves;
 use super::{store, Engine, EngineKind, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES};
 use crate::package::ModelPackage;
 use crate::{InferError, WindowInput};
@@ -40,6 +46,20 @@ impl TractEngine {
     }
 }
 
+/// One node of the plan as tract evaluates it, then the vector registers' upper halves
+/// cleared: tract's kernels leave them dirty, which slows every legacy-SSE instruction after
+/// them, tract's own code between kernels included (see [`clear_upper_halves`]).
+fn eval_then_clear(
+    ctx: &EvalContext,
+    state: Option<&mut (dyn OpState + 'static)>,
+    node: &TypedNode,
+    input: TVec<TValue>,
+) -> TractResult<TVec<TValue>> {
+    let outputs = tract_onnx::tract_core::plan::eval(ctx, state, node, input);
+    clear_upper_halves();
+    outputs
+}
+
 /// `[1, shape...]` of each input, `present` last.
 fn batch_one_shapes(pkg: &ModelPackage) -> [Vec<usize>; 4] {
     let with_batch = |shape: &[usize]| [&[1][..], shape].concat();
@@ -66,12 +86,9 @@ fn optimized_plan(
     model.into_optimized()?.into_runnable()
 }
 
-impl Engine for TractEngine {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Tract
-    }
-
-    fn run(&mut self, input: &WindowInput<'_>, out: &mut EngineOutputs) -> Result<(), InferError> {
+impl TractEngine {
+    /// The window's tensors as the plan's inputs, after checking their lengths.
+    fn inputs(&self, input: &WindowInput<'_>) -> Result<TVec<TValue>, InferError> {
         let lens = [0, 1, 2].map(|m| self.input_shapes[m][1..].iter().product());
         input.check_lengths(lens)?;
         let present = input.present_mask();
@@ -81,9 +98,20 @@ impl Engine for TractEngine {
             let tensor = Tensor::from_shape(shape, values).map_err(engine_error)?;
             inputs.push(tensor.into_tvalue());
         }
+        Ok(inputs)
+    }
+}
+
+impl Engine for TractEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Tract
+    }
+
+    fn run(&mut self, input: &WindowInput<'_>, out: &mut EngineOutputs) -> Result<(), InferError> {
+        let inputs = self.inputs(input)?;
         let outputs = self
             .state
-            .run(inputs)
+            .run_plan_with_eval(inputs, eval_then_clear)
             .map_err(|e| engine_error(format!("{e:#}")))?;
         let buffers = std::iter::once(&mut out.logits).chain(out.features.iter_mut());
         for (((name, value), buffer), &len) in OUTPUT_NAMES
@@ -97,5 +125,54 @@ impl Engine for TractEngine {
             store(name, values, len, buffer)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1) of the given length, different per `seed`.
+    fn pattern(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 37 + seed * 11) % 101) as f32 / 50.5 - 1.0)
+            .collect()
+    }
+
+    /// The plan evaluated node by node with the registers cleared after each gives the bits
+    /// tract's own `run` gives, window after window on one state.
+    #[test]
+    fn clearing_the_vector_state_between_nodes_keeps_every_output_bit() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
+        let pkg = ModelPackage::load(&dir).expect("reference package loads");
+        let mut ours = TractEngine::open(&pkg).expect("tract opens the reference");
+        let mut plain = optimized_plan(&pkg, &ours.input_shapes)
+            .and_then(|plan| plan.spawn())
+            .expect("a second state");
+        let lens = [0, 1, 2].map(|m| pkg.input_shape(m).iter().product::<usize>());
+        for (seed, present) in [[true; 3], [true, false, true], [false, false, true]]
+            .into_iter()
+            .enumerate()
+        {
+            let [mmwave, wifi, rfid] = lens.map(|len| pattern(len, seed));
+            let input = WindowInput {
+                mmwave: &mmwave,
+                wifi: &wifi,
+                rfid: &rfid,
+                present,
+            };
+            let mut out = EngineOutputs::default();
+            ours.run(&input, &mut out).expect("run");
+            let expected = plain
+                .run(ours.inputs(&input).expect("inputs"))
+                .expect("plain run");
+            let got = std::iter::once(&out.logits).chain(&out.features);
+            for (value, got) in expected.iter().zip(got) {
+                let want = value.try_as_plain_ram().expect("ram");
+                let want = want.as_slice::<f32>().expect("f32");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(got), bits(want), "window {seed}");
+            }
+        }
     }
 }
