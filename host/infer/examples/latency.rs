@@ -79,7 +79,15 @@ fn percentile_ms(times: &mut [Duration], q: f64) -> f64 {
 }
 
 /// Times `step` `windows` times after `warmup` untimed calls.
+///
+/// The vector registers' upper halves are cleared first: the contenders run one after the
+/// other on this thread, and tract 0.23.9's x86-64 kernels return with them dirty, which
+/// makes every legacy-SSE instruction after them slow (`vzeroupper`, see
+/// `dagr_infer::clear_upper_halves`). Without it, the contender after a tract one (ort)
+/// would start from tract's state, not its own; with it, each runs in the state that it
+/// and its own code leave, as in a process of its own (like the Python peer).
 fn time_calls(args: &Args, mut step: impl FnMut()) -> Figures {
+    dagr_infer::clear_upper_halves();
     for _ in 0..args.warmup {
         step();
     }

@@ -20,8 +20,8 @@ pub use classifier::{Classifier, Scores};
 #[cfg(feature = "ort")]
 pub use engine::ORT_DYLIB_PATH;
 pub use engine::{
-    open_engine, Engine, EngineKind, EngineOptions, EngineOutputs, UnknownEngine, INPUT_NAMES,
-    OUTPUT_NAMES,
+    clear_upper_halves, open_engine, Engine, EngineKind, EngineOptions, EngineOutputs,
+    UnknownEngine, INPUT_NAMES, OUTPUT_NAMES,
 };
 pub use error::InferError;
 pub use input::WindowInput;

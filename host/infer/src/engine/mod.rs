@@ -8,6 +8,7 @@ mod ort;
 pub use self::ort::ORT_DYLIB_PATH;
 mod tract;
 mod vector_state;
+pub use self::vector_state::clear_upper_halves;
 
 use crate::package::ModelPackage;
 use crate::{InferError, WindowInput};

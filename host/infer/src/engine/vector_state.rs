@@ -11,9 +11,11 @@
 
 /// Clears the upper halves of the vector registers (`vzeroupper`) where the processor has
 /// AVX; nothing elsewhere. Changes no value: between calls the upper halves hold nothing
-/// the ABI lets code rely on.
+/// the ABI lets code rely on. Public for benchmarks that time other code after tract in the
+/// same thread (the `latency` example clears before each contender, so ONNX Runtime does not
+/// start from the state tract left).
 #[allow(unsafe_code)]
-pub(crate) fn clear_upper_halves() {
+pub fn clear_upper_halves() {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: `vzeroupper` requires AVX, detected just above, and nothing else; the
