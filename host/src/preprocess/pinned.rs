@@ -156,7 +156,7 @@ fn esp32_ti_and_llrp_tensors_are_bit_identical_to_the_reference_models_training(
         "links 0 and 1 filled, five tags, 38 frames"
     );
     assert_eq!(t.wifi[1], -1.590_330_2);
-    assert_eq!(t.wifi[30 * 200 + 17], 6.398_07e-2);
+    assert_eq!(t.wifi[30 * 200 + 17], 6.311_061e-2);
     assert_eq!(t.rfid[1], -3.782_704e-1);
     assert_eq!(t.rfid[2 * 60 + 5], -4.660_954_8e-1);
     assert_eq!(t.mmwave[1], 9.397_422e-1);
@@ -164,7 +164,7 @@ fn esp32_ti_and_llrp_tensors_are_bit_identical_to_the_reference_models_training(
     assert_eq!(t.present, [1.0; 3]);
     assert_eq!(
         hashes,
-        [0x47ae2af58a2f9d33, 0x5a97e73c18a0f4ad, 0x0d1311303a1f11a7]
+        [0x226c9d83b6a60863, 0x5a97e73c18a0f4ad, 0x0d1311303a1f11a7]
     );
 }
 
