@@ -225,6 +225,9 @@ fn impossible_bandwidth_choices_are_usage_errors() {
     assert!(String::from_utf8_lossy(&serve.stderr).contains("--csi-secondary"));
 }
 
+/// Which subcarrier a buffer entry of one layout holds.
+type SubcarrierOf = fn(usize) -> i32;
+
 /// Mean over a capture's CSI rows of the LLTF's roughness across subcarriers: `|h(k−1) −
 /// 2·h(k) + h(k+1)|` over the used subcarriers `−26..=−1` and `1..=26`, relative to the
 /// row's mean `|h|`. `k_of` maps a buffer entry to its subcarrier.
@@ -264,7 +267,7 @@ fn roughness(path: &Path, k_of: impl Fn(usize) -> i32) -> f64 {
 #[test]
 fn the_channel_filter_flag_smooths_the_rows_at_both_widths() {
     let dir = scratch("channel-filter");
-    let widths: [(&str, fn(usize) -> i32); 2] = [
+    let widths: [(&str, SubcarrierOf); 2] = [
         ("20", |i| if i < 32 { i as i32 } else { i as i32 - 64 }),
         ("40", |i| i as i32 - 32),
     ];
