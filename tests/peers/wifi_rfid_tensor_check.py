@@ -14,8 +14,12 @@ window the shard marks WiFi (RFID) present, the window's records are those with
   subcarriers (LLTF entry `k mod 64`, or `k + 32` with a secondary channel) are divided by
   their RMS. Block 0: `10 log10(max(mean over antennas of |h|^2, 1e-6))`; blocks 1, 2:
   `arg(h1 conj(h0))`, `arg(h2 conj(h1))`, unwrapped along time. Each row is linearly
-  resampled onto the cell centres `(k + 1/2) window / T` (ends held), minus the mean of its T
-  values, divided by 3 dB (power) or 1 rad (phase).
+  resampled onto the cell centres `(k + 1/2) window / T` (ends held); a power row minus the
+  mean of its T values, divided by 3 dB; a phase row minus its circular mean (the angle of
+  the sum over the window's packets of `b conj(a) / |b conj(a)|`, 0 when that sum is 0),
+  wrapped into (-pi, pi], divided by 1 rad. Phase values are compared as angles (their
+  difference wrapped), so a value a rounding away from +-pi matches its twin on the other
+  side.
 - RFID `[46, T]`: tags read in the window in EPC byte order (first 23); row `2 tag` the phase
   track (each read advances it by the wrapped phase step to the latest earlier read on the
   same antenna and channel, at most 0.5 s before, times the time since the tag's previous
@@ -103,6 +107,7 @@ def wifi_tensor(records, start_ns, window_s, steps, link_names, subcarriers, shi
             if r["source"] == name:
                 packets.setdefault(r["mapped_ns"][0], []).append(r)
         power, diffs = [], [[], []]
+        directions = [np.zeros(SUBCARRIERS, complex), np.zeros(SUBCARRIERS, complex)]
         for at in sorted(packets):
             t = (at - start_ns) * 1e-9 + shift
             ants = [None] * ANTENNAS
@@ -118,7 +123,10 @@ def wifi_tensor(records, start_ns, window_s, steps, link_names, subcarriers, shi
             for pair in range(2):
                 a, b = ants[pair], ants[pair + 1]
                 if a is not None and b is not None:
-                    diffs[pair].append((t, np.angle(b * np.conj(a))))
+                    product = b * np.conj(a)
+                    diffs[pair].append((t, np.angle(product)))
+                    size = np.abs(product)
+                    directions[pair] += np.where(size > 0, product / size, 0)
         series = [(power, WIFI_DB_SCALE, False)]
         series += [(d, WIFI_PHASE_SCALE, True) for d in diffs]
         for block, (samples, scale, phase) in enumerate(series):
@@ -128,7 +136,10 @@ def wifi_tensor(records, start_ns, window_s, steps, link_names, subcarriers, shi
             values = np.array([v for _, v in samples])
             if phase:
                 values = np.unwrap(values, axis=0)
-            rows = centred(resample(times, values, grid)) / scale
+                mean = np.angle(directions[block - 1])[:, None]
+                rows = wrap(resample(times, values, grid) - mean) / scale
+            else:
+                rows = centred(resample(times, values, grid)) / scale
             at = (link * 3 + block) * SUBCARRIERS
             out[at : at + SUBCARRIERS] = rows
     return out
@@ -193,8 +204,17 @@ def swapped_rows(expected, tolerance):
     return expected
 
 
-def compare(name, tensor, present, starts, build, window_s, tolerance):
-    """Builds every present window's tensor and reports the differences."""
+def difference(got, expected, angular):
+    """Largest |got - expected|, taken as an angle difference (wrapped) on the rows
+    `angular` marks (their scale is 1 rad)."""
+    d = got - expected
+    d[angular] = wrap(d[angular])
+    return float(np.abs(d).max())
+
+
+def compare(name, tensor, present, starts, build, window_s, tolerance, angular):
+    """Builds every present window's tensor and reports the differences; `angular`: the
+    rows compared as angles."""
     steps = tensor.shape[2]
     report = {"windows": 0, "max_diff": 0.0, "swapped_rows": None, "shifted": None}
     swap_diffs, shift_diffs = [], []
@@ -205,19 +225,25 @@ def compare(name, tensor, present, starts, build, window_s, tolerance):
         got = tensor[w].astype(np.float64)
         expected = build(start_ns, steps, 0.0)
         report["windows"] += 1
-        report["max_diff"] = max(
-            report["max_diff"], float(np.abs(got - expected).max())
-        )
+        report["max_diff"] = max(report["max_diff"], difference(got, expected, angular))
         if report["windows"] <= 3:
             swap = swapped_rows(expected, tolerance)
-            swap_diffs.append(float(np.abs(got - swap).max()))
+            swap_diffs.append(difference(got, swap, angular))
             later = build(start_ns, steps, window_s / steps)
-            shift_diffs.append(float(np.abs(got - later).max()))
+            shift_diffs.append(difference(got, later, angular))
     if swap_diffs:
         report["swapped_rows"] = min(swap_diffs)
         report["shifted"] = min(shift_diffs)
     report["nonzero"] = int(np.count_nonzero(tensor))
     return name, report
+
+
+def wifi_phase_rows():
+    """The WiFi tensor's phase-difference rows (blocks 1 and 2 of every link)."""
+    rows = np.zeros(LINKS * 3 * SUBCARRIERS, bool)
+    for link in range(LINKS):
+        rows[(link * 3 + 1) * SUBCARRIERS : (link * 3 + 3) * SUBCARRIERS] = True
+    return rows
 
 
 def main():
@@ -272,6 +298,7 @@ def main():
                 wifi_of,
                 window_s,
                 tolerance,
+                wifi_phase_rows(),
             ),
             compare(
                 "rfid",
@@ -281,6 +308,7 @@ def main():
                 rfid_of,
                 window_s,
                 tolerance,
+                np.zeros(2 * TAGS, bool),
             ),
         ]
     )
