@@ -229,19 +229,19 @@ fn write_rows(
     let block = WIFI_SUBCARRIERS * steps;
     for (channel, s) in series.iter_mut().enumerate() {
         let rows = &mut out[channel * block..(channel + 1) * block];
+        // Block 0 is the link's power; blocks 1 and 2 its antenna pairs' phase differences.
         let (link, kind) = (channel / WIFI_BLOCKS, channel % WIFI_BLOCKS);
-        if kind == 0 {
-            s.resample_into(grid, rows);
-            if !s.is_empty() {
-                centre_rows(rows, steps, WIFI_AMPLITUDE_SCALE_DB);
-            }
-        } else {
+        let pair = kind.checked_sub(1).map(|p| link * PAIRS + p);
+        if pair.is_some() {
             unwrap_columns(s);
-            s.resample_into(grid, rows);
-            if !s.is_empty() {
-                let pair = link * PAIRS + kind - 1;
-                centre_phase_rows(rows, steps, &directions[pair], WIFI_PHASE_SCALE_RAD);
-            }
+        }
+        s.resample_into(grid, rows);
+        if s.is_empty() {
+            continue;
+        }
+        match pair {
+            None => centre_rows(rows, steps, WIFI_AMPLITUDE_SCALE_DB),
+            Some(p) => centre_phase_rows(rows, steps, &directions[p], WIFI_PHASE_SCALE_RAD),
         }
     }
 }
