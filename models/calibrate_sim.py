@@ -113,11 +113,16 @@ def row_features(x, window_s):
 
 
 def wifi_features(w, window_s):
-    """Power rows and antenna phase-difference rows summarized separately."""
+    """Power rows and antenna phase-difference rows summarized separately. Three links
+    of blocks of 30 rows, the power blocks first: three blocks a link (one power block,
+    the gateway's layout) or five (three antennas' powers, the layout tried in
+    models/reports/antennas-2026-12-05.md)."""
     n, rows, t = w.shape
-    blocks = w.reshape(n, rows // 90, 3, 30, t)
-    power = blocks[:, :, 0].reshape(n, -1, t)
-    phase = blocks[:, :, 1:].reshape(n, -1, t)
+    per_link = rows // 3 // 30
+    powers = {5: 3, 3: 1}[per_link]
+    blocks = w.reshape(n, 3, per_link, 30, t)
+    power = blocks[:, :, :powers].reshape(n, -1, t)
+    phase = blocks[:, :, powers:].reshape(n, -1, t)
     return np.concatenate(
         [row_features(power, window_s), row_features(phase, window_s)], 1
     )

@@ -79,6 +79,22 @@ def restrict(inputs, subset):
     return out, present.sum(1) > 0
 
 
+def alone_for(member, inputs, m):
+    """`inputs` as a late-fusion member of modality `m` takes them: `m`'s input and presence
+    kept, every other modality absent, as zeros of the shape the member was built for (it
+    never sees them, and their shapes may have changed since it was trained: a WiFi
+    layout change leaves the mmWave and RFID members valid). The same values as
+    `restrict(inputs, (m,))` where the shapes agree."""
+    n = len(inputs[3])
+    shapes = member.arch["shapes"]
+    out = [
+        inputs[j] if o == m else np.zeros((n, *shapes[o]), np.float32)
+        for j, o in enumerate(MODALITIES)
+    ]
+    keep = np.array([o == m for o in MODALITIES], np.float32)
+    return out + [inputs[3] * keep]
+
+
 def logits_of(models, inputs):
     """Logits of one model, or of a late-fusion ensemble: a list of (modality, model) whose
     logits are summed over the modalities present in each sample."""
@@ -108,10 +124,8 @@ def encode(models, inputs, m, batch=256):
     with torch.no_grad():
         if isinstance(models, list):
             member = dict(models)[m]
-            alone, _ = restrict(inputs, (m,))
-            return predict(member, alone, batch)[0] * torch.from_numpy(
-                inputs[3][:, i : i + 1]
-            )
+            logits = predict(member, alone_for(member, inputs, m), batch)[0]
+            return logits * torch.from_numpy(inputs[3][:, i : i + 1])
         x = torch.from_numpy(inputs[i])
         return torch.cat(
             [models.encoders[m](x[s : s + batch]) for s in range(0, len(x), batch)]

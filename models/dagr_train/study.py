@@ -116,7 +116,9 @@ def planned_runs(out, methods, seeds, base, warm=None):
 
 def check_reused(run, cfg):
     """A run directory that already holds a run is reused only if it was trained with
-    exactly `cfg`; anything else would put another recipe's numbers into the study."""
+    exactly `cfg`; anything else would put another recipe's numbers into the study. The
+    thread count is not part of the recipe (it says how many cores a run used, not what
+    it learned), so a run trained on one thread is reused by a study on two."""
     saved = json.load(open(os.path.join(run, "run.json")))["config"]
     wanted = json.loads(json.dumps(asdict(cfg)))
     # A setting added after the run was trained is absent from its run.json; the run was
@@ -124,7 +126,7 @@ def check_reused(run, cfg):
     default = json.loads(json.dumps(asdict(TrainConfig())))
     differ = sorted(
         k
-        for k in set(saved) | set(wanted)
+        for k in (set(saved) | set(wanted)) - {"threads"}
         if saved.get(k, default.get(k)) != wanted.get(k)
     )
     if differ:

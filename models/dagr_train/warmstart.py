@@ -26,11 +26,19 @@ def member_modality(info, run):
     return only
 
 
-def same_architecture(model, member, run):
-    """Refuses a member whose architecture differs from the model's (shapes, widths,
-    readout): its weights would not mean the same thing."""
-    if member.arch != model.arch:
-        differ = sorted(k for k in model.arch if model.arch[k] != member.arch.get(k))
+def same_architecture(model, member, run, modality):
+    """Refuses a member whose architecture differs from the model's where it shapes the
+    encoder and projection taken from it (its modality's input shape, widths, readout):
+    its weights would not mean the same thing. The other modalities' input shapes are not
+    compared; they build encoders that are not taken (an mmWave member stays valid when the
+    WiFi tensor changes shape)."""
+
+    def seen(arch):
+        return dict(arch, shapes={modality: arch.get("shapes", {}).get(modality)})
+
+    wanted, given = seen(model.arch), seen(member.arch)
+    if given != wanted:
+        differ = sorted(k for k in wanted if wanted[k] != given.get(k))
         raise ValueError(
             f"{run}: trained with another architecture ({', '.join(differ)}) than this run"
         )
@@ -46,7 +54,7 @@ def warm_start(model, runs):
         m = member_modality(info, run)
         if m in chosen:
             raise ValueError(f"{run}: a second member for {m} (first: {chosen[m]})")
-        same_architecture(model, member, run)
+        same_architecture(model, member, run, m)
         chosen[m] = run
         model.encoders[m].load_state_dict(member.encoders[m].state_dict())
         model.head.proj[m].load_state_dict(member.head.proj[m].state_dict())

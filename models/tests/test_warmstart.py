@@ -13,10 +13,10 @@ SHAPES = {"mmwave": (8, 16, 5), "wifi": (12, 32), "rfid": (6, 32)}
 CLASSES = ["a", "b", "c"]
 
 
-def member(tmp_path, only, seed, widths=(8, 8, 8)):
+def member(tmp_path, only, seed, widths=(8, 8, 8), shapes=SHAPES):
     """A saved single-modality run with random weights; (run dir, model)."""
     torch.manual_seed(seed)
-    model = FusionModel(SHAPES, CLASSES, widths, feat_dim=16, embed_dim=8)
+    model = FusionModel(shapes, CLASSES, widths, feat_dim=16, embed_dim=8)
     run = str(tmp_path / f"{only or 'joint'}_{seed}")
     save_run(run, {"arch": model.arch, "config": {"only": only}}, model)
     return run, model
@@ -68,3 +68,18 @@ def test_a_member_of_another_architecture_is_refused(tmp_path):
     run, _ = member(tmp_path, "wifi", 0, widths=(8, 16, 8))
     with pytest.raises(ValueError, match=r"another architecture \(widths\)"):
         warm_start(fresh(), [run])
+
+
+def test_only_the_members_own_input_shape_must_match(tmp_path):
+    wider_wifi = dict(SHAPES, wifi=(20, 32))
+    # An mmWave member made when the WiFi tensor had another shape gives the same encoder.
+    mm, src = member(tmp_path, "mmwave", 0, shapes=wider_wifi)
+    wifi, _ = member(tmp_path, "wifi", 1)
+    rfid, _ = member(tmp_path, "rfid", 2)
+    model = fresh()
+    warm_start(model, [mm, wifi, rfid])
+    assert equal(model.encoders["mmwave"], src.encoders["mmwave"])
+    # A WiFi member of the other WiFi shape is refused, naming the shapes.
+    old_wifi, _ = member(tmp_path, "wifi", 3, shapes=wider_wifi)
+    with pytest.raises(ValueError, match=r"another architecture \(shapes\)"):
+        warm_start(fresh(), [mm, old_wifi, rfid])
