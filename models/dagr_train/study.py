@@ -166,13 +166,26 @@ def _evaluate_one(job):
 
 
 def run_jobs(fn, jobs, parallel):
-    """Runs `fn` over `jobs`, in `parallel` processes (spawned: torch is not fork-safe)."""
+    """Runs `fn` over `jobs`, in `parallel` processes (spawned: torch is not fork-safe).
+    A worker that dies (the kernel kills a training that runs out of memory) stops the
+    study with an error saying so, where a `multiprocessing.Pool` would wait for it
+    forever."""
     if parallel <= 1 or len(jobs) <= 1:
         return [fn(j) for j in jobs]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    with multiprocessing.get_context("spawn").Pool(parallel) as pool:
-        return pool.map(fn, jobs, chunksize=1)
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(parallel, mp_context=context) as pool:
+            return list(pool.map(fn, jobs))
+    except BrokenProcessPool as e:
+        raise RuntimeError(
+            f"a worker of the {parallel} running side by side died before it finished "
+            "(killed by the system, e.g. out of memory: see `dmesg`); rerun with fewer "
+            "--jobs (finished runs are reused)"
+        ) from e
 
 
 def plot_diagnostics(out, methods, seeds):

@@ -11,6 +11,7 @@ from dagr_train.__main__ import parser, train_config
 from dagr_train.loss import DagrConfig
 from dagr_train import MODALITIES
 from dagr_train.study import (
+    run_jobs,
     WarmRecipe,
     check_reused,
     dagr_vs_b,
@@ -129,3 +130,9 @@ def test_dagr_is_compared_to_b_seed_by_seed():
 
     table = dagr_vs_b({"b": [ev(0, 0.5), ev(1, 0.7)], "f": [ev(1, 0.8), ev(0, 0.6)]})
     assert "| mmwave | 0.100 ± 0.000 |" in table
+
+
+def test_a_worker_that_dies_stops_the_study_with_a_clear_error():
+    # os._exit ends a worker at once, as the kernel's out-of-memory killer does.
+    with pytest.raises(RuntimeError, match="died before it finished.*fewer --jobs"):
+        run_jobs(os._exit, [3, 3], 2)
