@@ -119,7 +119,7 @@ def wifi_features(w, window_s):
     models/reports/antennas-2026-12-05.md)."""
     n, rows, t = w.shape
     per_link = rows // 3 // 30
-    powers = {5: 3, 3: 1}[per_link]
+    powers = per_link - 2  # every block but the two phase differences
     blocks = w.reshape(n, 3, per_link, 30, t)
     power = blocks[:, :, :powers].reshape(n, -1, t)
     phase = blocks[:, :, powers:].reshape(n, -1, t)

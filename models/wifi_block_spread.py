@@ -32,7 +32,7 @@ def spreads(wifi):
     antenna 1 minus antenna 0's power rows; NaN where a kind is missing."""
     n, rows, steps = wifi.shape
     blocks = rows // LINKS // SUBCARRIERS
-    powers = {5: 3, 3: 1}[blocks]
+    powers = blocks - 2  # every block but the two phase differences
     x = wifi.reshape(n, LINKS, blocks, SUBCARRIERS, steps)
     power = x[:, :, :powers].std(axis=-1).mean(axis=(1, 2, 3))
     phase = x[:, :, powers:].std(axis=-1).mean(axis=(1, 2, 3))

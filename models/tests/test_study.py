@@ -11,12 +11,12 @@ from dagr_train.__main__ import parser, train_config
 from dagr_train.loss import DagrConfig
 from dagr_train import MODALITIES
 from dagr_train.study import (
-    run_jobs,
     WarmRecipe,
     check_reused,
     dagr_vs_b,
     method_config,
     planned_runs,
+    run_jobs,
 )
 from dagr_train.train import TrainConfig
 

@@ -98,11 +98,11 @@ import json, sys
 import numpy as np
 from safetensors_file import read_safetensors as load
 base = load(sys.argv[1])
-# Each link's rows: its power block(s) first, then two phase-difference blocks.
+# Each link's rows: its power block(s) first, then two phase-difference blocks of 30.
 per_link = base["wifi"].shape[1] // 3
 power = np.zeros(base["wifi"].shape[1], bool)
 for link in range(3):
-    power[link * per_link : link * per_link + per_link - 60] = True
+    power[link * per_link : (link + 1) * per_link - 2 * 30] = True
 result = {"shape": list(base["wifi"].shape), "others": []}
 for path in sys.argv[2:]:
     other = load(path)

@@ -22,15 +22,13 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 def weighted_accuracies(model, inputs, labels):
     """Accuracy of the weighted fusion for each alpha, and of the model as it is."""
     logits, _, zs = predict(model, inputs)
-    mask = (torch.from_numpy(inputs[3]) > 0.5).to(zs[0].dtype)
-    count = mask.sum(1, keepdim=True).clamp(min=1.0)
+    present = torch.from_numpy(inputs[3])
     out = []
     for alpha in ALPHAS:
-        weight = (1.0, alpha, 1.0)
-        fused = (
-            sum(z * mask[:, i : i + 1] * weight[i] for i, z in enumerate(zs)) / count
-        )
+        # The head's own masked mean, over the WiFi embedding scaled by alpha.
+        weighted = [zs[0], alpha * zs[1], zs[2]]
         with torch.no_grad():
+            fused = model.head.fuse(weighted, present)
             pred = model.head.classifier(fused).argmax(1).numpy()
         out.append(float(np.mean(pred == labels)))
     return out, float(np.mean(logits.argmax(1).numpy() == labels))

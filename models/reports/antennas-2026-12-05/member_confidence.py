@@ -14,17 +14,15 @@ import numpy as np
 import torch
 
 from dagr_train import MODALITIES
-from dagr_train.evaluate import alone_for, load_part, predict
+from dagr_train.evaluate import encode, load_part
 from dagr_train.runs import load_run
 
 
-def member_logits(study, seed, m, inputs):
-    """Member `m`'s logits, zero where `m` is absent (as late fusion sums them)."""
-    _, model = load_run(f"{study}/runs/g_s{seed}_{m}")
-    i = MODALITIES.index(m)
-    return (
-        predict(model, alone_for(model, inputs, m))[0].numpy() * inputs[3][:, i : i + 1]
-    )
+def member_logits(study, seed, inputs):
+    """Each late-fusion member's logits, zero where its modality is absent: what late
+    fusion sums (`evaluate.encode` of the ensemble of seed `seed`)."""
+    members = [(m, load_run(f"{study}/runs/g_s{seed}_{m}")[1]) for m in MODALITIES]
+    return {m: encode(members, inputs, m).numpy() for m in MODALITIES}
 
 
 def main():
@@ -34,7 +32,7 @@ def main():
         samples = load_part(corpus, "val")
         inputs, y = samples.inputs(), samples.label
         for seed in (0, 1, 2):
-            logits = {m: member_logits(study, seed, m, inputs) for m in MODALITIES}
+            logits = member_logits(study, seed, inputs)
             wifi = logits["wifi"]
             top = torch.softmax(torch.from_numpy(wifi), 1).numpy().max(1)
             right = wifi.argmax(1) == y

@@ -14,25 +14,12 @@ evaluation's tables leave such windows out, so its two-modality figures differ a
 import sys
 
 import numpy as np
+from member_confidence import member_logits
 
-from dagr_train import MODALITIES
-from dagr_train.evaluate import alone_for, load_part, predict
-from dagr_train.runs import load_run
+from dagr_train.evaluate import load_part
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SUBSETS = (("mmwave", "wifi", "rfid"), ("mmwave", "wifi"), ("wifi", "rfid"))
-
-
-def member_logits(study, seed, corpus, part):
-    """Every member's logits on `part`, zero where its modality is absent; and labels."""
-    samples = load_part(corpus, part)
-    inputs = samples.inputs()
-    out = {}
-    for i, m in enumerate(MODALITIES):
-        _, model = load_run(f"{study}/runs/g_s{seed}_{m}")
-        logits = predict(model, alone_for(model, inputs, m))[0].numpy()
-        out[m] = logits * inputs[3][:, i : i + 1]
-    return out, samples.label
 
 
 def accuracies(logits, labels):
@@ -54,8 +41,10 @@ def main():
         tag, paths = arg.split("=", 1)
         corpus, study = paths.split(":", 1)
         for part in ("val", "test"):
+            samples = load_part(corpus, part)
+            inputs, labels = samples.inputs(), samples.label
             r = np.array(
-                [accuracies(*member_logits(study, s, corpus, part)) for s in range(3)]
+                [accuracies(member_logits(study, s, inputs), labels) for s in range(3)]
             )
             for j, a in enumerate(ALPHAS):
                 all3, mw, wr = r[:, j, 0], r[:, j, 1], r[:, j, 2]
