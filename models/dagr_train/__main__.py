@@ -117,6 +117,22 @@ def eval_cmd(a):
             )
 
 
+def fusion_cmd(a):
+    """`fusion`: the head's fusion weights of a run, chosen on validation."""
+
+    from .fusion import choose, write
+
+    doc = choose(a.run, a.data, [float(x) for x in a.grid.split(",")])
+    write(a.run, doc)
+    val = doc["val"]
+    print(
+        f"fusion: {a.run}: weights {dict(zip(doc['order'], doc['weights']))}; "
+        f"validation mean over fused subsets {val['equal']['mean']:.3f} (equal) -> "
+        f"{val['chosen']['mean']:.3f}, all three {val['equal']['mmwave+wifi+rfid']:.3f} -> "
+        f"{val['chosen']['mmwave+wifi+rfid']:.3f}"
+    )
+
+
 def export_cmd(a):
     """`export`: the model package of a run."""
 
@@ -477,6 +493,21 @@ def parser():
         "--no-degradation", action="store_true", help="skip the robustness curves"
     )
     p.set_defaults(func=eval_cmd)
+
+    p = sub.add_parser(
+        "fusion",
+        help="choose a run's per-modality fusion weights on validation (fusion.json)",
+    )
+    p.add_argument("--run", required=True, help="run directory (fusion.json goes here)")
+    p.add_argument(
+        "--data", required=True, help="corpus directory (its val part is used)"
+    )
+    p.add_argument(
+        "--grid",
+        default="0.25,0.5,0.75,1",
+        help="weights tried for each modality, comma-separated (default 0.25,0.5,0.75,1)",
+    )
+    p.set_defaults(func=fusion_cmd)
 
     p = sub.add_parser("export", help="write the model package of a run")
     p.add_argument("--run", required=True)

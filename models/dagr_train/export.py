@@ -17,7 +17,7 @@ from .dropout import SUBSETS
 from .evaluate import restrict
 from .loss import DagrConfig, dagr_loss, pair_distance
 from .rewrite import rewrite_file
-from .runs import load_run
+from .runs import FUSION_JSON, load_run
 
 OPSET = 17
 INPUTS = ("mmwave", "wifi", "rfid", "present")
@@ -77,7 +77,8 @@ def head_architecture(model):
             }
             for m in MODALITIES
         },
-        "fusion": "masked mean: fused = sum over present m of z_m / max(1, number present); present means present > 0.5",
+        "fusion": "weighted masked mean: fused = sum over present m of w_m z_m / sum over present m of w_m (zeros when none is present); present means present > 0.5; w = fusion_weights",
+        "fusion_weights": [float(w) for w in model.head.fusion_weights],
         "classifier": {
             "weight": "head.classifier.weight",
             "bias": "head.classifier.bias",
@@ -307,6 +308,18 @@ def model_json(info, model, manifest, metrics, parity, head_batches, head_cfg):
     }
 
 
+def fusion_choice(run_dir):
+    """How the run's fusion weights were chosen (its fusion.json without the weights,
+    which model.json gives as `head.fusion_weights`), or None for equal weights never
+    chosen."""
+    path = os.path.join(run_dir, FUSION_JSON)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        doc = json.load(f)
+    return {k: v for k, v in doc.items() if k != "weights"}
+
+
 def export(run_dir, out, data=None, eval_json=None):
     """Writes the model package of `run_dir` into `out`; parity inputs come from the run's
     test split (or val/train when empty). `eval_json`: headline metrics to copy in."""
@@ -336,6 +349,7 @@ def export(run_dir, out, data=None, eval_json=None):
             k: v for k, v in ev["subsets"].items() if k != "confusion_all"
         }
     doc = model_json(info, model, manifest, metrics, parity, head_batches, head_cfg)
+    doc["head"]["fusion_choice"] = fusion_choice(run_dir)
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")

@@ -164,8 +164,14 @@ class PointEncoder(nn.Module):
 class Head(nn.Module):
     """Per-modality projection to z_m, fusion masked by `present`, linear classifier.
     An absent modality's embedding is replaced by exact zeros (a select, not a product,
-    so even an inf or NaN in an absent input cannot leak) and the mean is over the present
-    ones; with none present the fused vector is zero."""
+    so even an inf or NaN in an absent input cannot leak) and the fusion is over the
+    present ones; with none present the fused vector is zero.
+
+    The fusion is the mean of the present embeddings weighted by `fusion_weights` (one
+    positive weight per modality, MODALITIES order): `sum_m w_m z_m / sum_m w_m` over the
+    present m. Training keeps them at 1 (the plain masked mean); `fusion.py` may choose
+    others on validation for a trained run. They are a constant of the graph, not a
+    parameter, and act after z_m, so DAGR (which sees z_m) is the same either way."""
 
     def __init__(self, feat_dim, embed_dim, classes):
         super().__init__()
@@ -173,19 +179,27 @@ class Head(nn.Module):
             {m: nn.Linear(feat_dim, embed_dim) for m in MODALITIES}
         )
         self.classifier = nn.Linear(embed_dim, classes)
+        # Not in the state dict: a run's chosen weights live in its fusion.json.
+        self.register_buffer(
+            "fusion_weights", torch.ones(len(MODALITIES)), persistent=False
+        )
 
     def embed(self, feats):
         """z_m for each modality, in MODALITIES order."""
         return [self.proj[m](f) for m, f in zip(MODALITIES, feats)]
 
     def fuse(self, zs, present):
-        """Masked mean of the embeddings of the present modalities."""
+        """Weighted mean of the embeddings of the present modalities (see the class
+        docstring); with every weight 1, exactly the plain masked mean."""
         mask = present > 0.5
+        weights = self.fusion_weights.to(zs[0].dtype)
         total = torch.zeros_like(zs[0])
+        weight = torch.zeros_like(zs[0][:, :1])
         for i, z in enumerate(zs):
-            total = total + torch.where(mask[:, i : i + 1], z, torch.zeros_like(z))
-        count = mask.to(zs[0].dtype).sum(dim=1, keepdim=True).clamp(min=1.0)
-        return total / count
+            keep = mask[:, i : i + 1]
+            total = total + torch.where(keep, weights[i] * z, torch.zeros_like(z))
+            weight = weight + keep.to(z.dtype) * weights[i]
+        return total / torch.where(weight > 0, weight, torch.ones_like(weight))
 
     def forward(self, feats, present):
         """The module's output for a batch (see the class docstring)."""

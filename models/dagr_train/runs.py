@@ -1,6 +1,7 @@
-"""A training run on disk: run.json (configuration, data, history, timing) and model.pt
-(the state dict of the chosen epoch). Everything later steps (eval, export, report) need
-is read back from here."""
+"""A training run on disk: run.json (configuration, data, history, timing), model.pt
+(the state dict of the chosen epoch) and, once `fusion` chose them, fusion.json (the
+head's fusion weights). Everything later steps (eval, export, report) need is read back
+from here."""
 
 import json
 import os
@@ -11,6 +12,7 @@ from .model import FusionModel
 
 RUN_JSON = "run.json"
 WEIGHTS = "model.pt"
+FUSION_JSON = "fusion.json"
 
 
 def save_run(out, info, model):
@@ -22,8 +24,9 @@ def save_run(out, info, model):
         f.write("\n")
 
 
-def load_run(path):
-    """(info, model in eval mode) of the run directory `path`."""
+def load_run(path, fusion=True):
+    """(info, model in eval mode) of the run directory `path`; with `fusion`, the head
+    takes the weights of the run's fusion.json when there is one (else equal weights)."""
     info_path = os.path.join(path, RUN_JSON)
     try:
         with open(info_path) as f:
@@ -44,5 +47,19 @@ def load_run(path):
         arch.get("temporal_dilated", False),
     )
     model.load_state_dict(torch.load(os.path.join(path, WEIGHTS), weights_only=True))
+    if fusion:
+        model.head.fusion_weights.copy_(fusion_weights(path))
     model.eval()
     return info, model
+
+
+def fusion_weights(path):
+    """The fusion weights of run `path`: its fusion.json's, or all 1 without one."""
+    file = os.path.join(path, FUSION_JSON)
+    if not os.path.exists(file):
+        return torch.ones(3)
+    with open(file) as f:
+        weights = json.load(f)["weights"]
+    if len(weights) != 3 or not all(w > 0 and w != float("inf") for w in weights):
+        raise ValueError(f"{file}: `weights` must be 3 positive numbers, got {weights}")
+    return torch.tensor(weights, dtype=torch.float32)

@@ -9,6 +9,7 @@ from dagr_train.augment import AugmentConfig
 from dagr_train.corpus import build, find_dagr
 from dagr_train.evaluate import evaluate
 from dagr_train.export import export
+from dagr_train.fusion import write as write_fusion
 from dagr_train.loss import DagrConfig
 from dagr_train.train import TrainConfig, train
 
@@ -16,6 +17,9 @@ TINY = {
     "rooms": {"train": [1, 2], "val": [3], "test": [4]},
     "subjects": {"train": [1, 2], "val": [3], "test": [4]},
 }
+
+FUSION_WEIGHTS = (1.0, 0.25, 0.5)
+"""The tiny run's fusion weights (mmwave, wifi, rfid)."""
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +52,9 @@ def package(tmp_path_factory):
         unimodal_weight=0.5,
     )
     train(data, run, cfg, log=lambda *_: None)
+    # Unequal fusion weights (as `fusion` may choose), so that eval, export and every
+    # parity check cover the weighted head.
+    write_fusion(run, {"weights": list(FUSION_WEIGHTS)})
     ev = evaluate([run], data, "test", os.path.join(run, "eval.json"), degraded=False)
     export(run, pkg, data, os.path.join(run, "eval.json"))
     return data, run, pkg, ev

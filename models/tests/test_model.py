@@ -108,6 +108,40 @@ def test_fusion_is_the_mean_of_the_present_embeddings():
     assert torch.allclose(logits, want, atol=1e-6)
 
 
+def test_fusion_weights_weigh_the_present_embeddings():
+    model = small_model()
+    model.head.fusion_weights.copy_(torch.tensor([1.0, 0.25, 0.5]))
+    x = inputs(3, 2)
+    present = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    with torch.no_grad():
+        logits, _, zs = model.run(*x, present)
+        fused = torch.stack(
+            [
+                (zs[0][0] + 0.25 * zs[1][0] + 0.5 * zs[2][0]) / 1.75,
+                zs[1][1],  # alone: its own embedding, whatever its weight
+                (0.25 * zs[1][2] + 0.5 * zs[2][2]) / 0.75,
+            ]
+        )
+        want = model.head.classifier(fused)
+    assert torch.allclose(logits, want, atol=1e-6)
+
+
+def test_equal_fusion_weights_are_the_plain_mean_bit_for_bit():
+    model = small_model()
+    zs = [torch.randn(4, 32) for _ in range(3)]
+    present = torch.tensor([[1.0, 1, 1], [1, 0, 1], [0, 1, 0], [0, 0, 0]])
+    fused = model.head.fuse(zs, present)
+    mask = present > 0.5
+    plain = sum(torch.where(mask[:, i : i + 1], z, 0.0) for i, z in enumerate(zs))
+    plain = plain / mask.float().sum(1, keepdim=True).clamp(min=1.0)
+    assert torch.equal(fused, plain)
+
+
+def test_fusion_weights_are_not_in_the_state_dict():
+    # saved runs from before the weights existed still load; fusion.json carries them
+    assert not any("fusion" in k for k in small_model().state_dict())
+
+
 def test_no_modality_present_gives_the_classifier_bias():
     model = small_model()
     with torch.no_grad():

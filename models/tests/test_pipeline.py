@@ -29,6 +29,8 @@ from dagr_train.runs import load_run
 from dagr_train.study import run_dir, study
 from dagr_train.train import TrainConfig, train
 
+from conftest import FUSION_WEIGHTS
+
 PARITY_TOL = 1e-5
 
 
@@ -109,6 +111,66 @@ def check_graph(pkg, manifest):
     )
 
 
+def head_logits(pkg, feats, present, weights=None):
+    """The logits model.json's head section describes (float64, numpy): the projections
+    of head.safetensors, the weighted masked mean with `head.fusion_weights` (or
+    `weights`), the classifier."""
+    doc = json.load(open(os.path.join(pkg, "model.json")))["head"]
+    w = load_file(os.path.join(pkg, "head.safetensors"))
+    f64 = {k: v.astype(np.float64) for k, v in w.items()}
+    weights = np.array(weights or doc["fusion_weights"], np.float64)
+    total, weight = 0.0, np.zeros((len(present), 1))
+    for i, m in enumerate(MODALITIES):
+        p = doc["projection"][m]
+        z = feats[i].astype(np.float64) @ f64[p["weight"]].T + f64[p["bias"]]
+        keep = present[:, i : i + 1] > 0.5
+        total = total + np.where(keep, weights[i] * z, 0.0)
+        weight = weight + keep * weights[i]
+    fused = total / np.where(weight > 0, weight, 1.0)
+    c = doc["classifier"]
+    return fused @ f64[c["weight"]].T + f64[c["bias"]]
+
+
+def check_fusion(pkg):
+    """model.onnx's logits are model.json's head, fusion weights included, applied to its
+    own `feat_*` outputs, on every parity file."""
+    session = ort.InferenceSession(
+        os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    for path in parity_files(pkg):
+        d = np.load(path)
+        logits, *feats = session.run(list(OUTPUTS), {k: d[k] for k in INPUTS})
+        want = head_logits(pkg, feats, d["present"])
+        diff = float(np.abs(logits - want).max())
+        assert diff < PARITY_TOL * max(1.0, float(np.abs(want).max())), (path, diff)
+
+
+def test_the_graphs_logits_are_model_json_s_weighted_head(package):
+    _, run, pkg, _ = package
+    doc = json.load(open(os.path.join(pkg, "model.json")))
+    assert doc["head"]["fusion_weights"] == list(FUSION_WEIGHTS)
+    assert load_run(run)[1].head.fusion_weights.tolist() == list(FUSION_WEIGHTS)
+    check_fusion(pkg)
+
+
+def test_unequal_fusion_weights_change_the_fused_logits(package):
+    pkg = package[2]
+    d = np.load(parity_files(pkg)[-1])
+    session = ort.InferenceSession(
+        os.path.join(pkg, "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    logits, *feats = session.run(list(OUTPUTS), {k: d[k] for k in INPUTS})
+    equal = head_logits(pkg, feats, d["present"], [1.0, 1.0, 1.0])
+    several = d["present"].sum(1) > 1
+    single = d["present"].sum(1) == 1
+    assert several.any() and single.any()
+    # where two or more modalities are present the weights matter; alone, they do not
+    assert np.abs(logits[several] - equal[several]).max() > 1e-3
+    assert np.abs(logits[single] - equal[single]).max() < PARITY_TOL * max(
+        1.0, float(np.abs(equal).max())
+    )
+
+
 def test_onnx_runs_at_any_batch_with_random_subsets(package):
     data, run, pkg, _ = package
     _, model = load_run(run)
@@ -155,6 +217,7 @@ def test_head_adaptation_vectors_reproduce_from_head_safetensors(package):
         head = Head(
             doc["head"]["feat_dim"], doc["head"]["embed_dim"], len(doc["classes"])
         ).to(dtype)
+        head.fusion_weights.copy_(torch.tensor(doc["head"]["fusion_weights"]))
         head.load_state_dict(
             {
                 k[len("head.") :]: torch.from_numpy(v).to(dtype)

@@ -9,7 +9,7 @@ import json
 import os
 
 import pytest
-from test_pipeline import check_graph, check_parity
+from test_pipeline import check_fusion, check_graph, check_parity
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = sorted(
@@ -27,3 +27,8 @@ def test_reference_parity_reproduces_in_onnxruntime(pkg):
 def test_reference_matches_the_current_preprocessing(pkg, package):
     data = package[0]
     check_graph(pkg, json.load(open(os.path.join(data, "dataset.json"))))
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_reference_logits_are_its_model_json_head(pkg):
+    check_fusion(pkg)

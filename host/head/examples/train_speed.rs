@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use dagr_head::{
     arena_len, fit, AdamConfig, DagrConfig, HeadShape, MemoryBudget, ParamBlock, Rng, Split,
-    TrainConfig, Windows,
+    TrainConfig, Windows, EQUAL_FUSION,
 };
 use safetensors::SafeTensors;
 
@@ -231,6 +231,8 @@ fn reference_head(path: &Path) -> Result<(HeadShape, Vec<f32>), Box<dyn std::err
         feat_dim: proj.shape()[1],
         embed_dim: proj.shape()[0],
         classes,
+        // The time of a step does not depend on the weights' values.
+        fusion_weights: EQUAL_FUSION,
     };
     let mut params = Vec::with_capacity(shape.param_count());
     for block in ParamBlock::ALL {

@@ -1,4 +1,4 @@
-//! The head's forward pass: projections, masked mean, classifier.
+//! The head's forward pass: projections, weighted masked mean, classifier.
 
 use crate::shape::{HeadShape, ParamBlock, MODALITIES};
 
@@ -8,6 +8,8 @@ use crate::shape::{HeadShape, ParamBlock, MODALITIES};
 pub enum HeadError {
     /// The parameter slice does not hold `HeadShape::param_count()` values.
     Params { expected: usize, found: usize },
+    /// A modality's fusion weight is not a positive finite number.
+    FusionWeight { modality: usize },
     /// A feature vector is not `feat_dim` long.
     Features {
         modality: usize,
@@ -31,6 +33,10 @@ impl core::fmt::Display for HeadError {
                     "head parameters: expected {expected} values, found {found}"
                 )
             }
+            HeadError::FusionWeight { modality } => write!(
+                f,
+                "fusion weight of modality {modality}: expected a positive finite number"
+            ),
             HeadError::Features {
                 modality,
                 expected,
@@ -59,7 +65,8 @@ pub struct Activations<'b> {
     /// The embeddings `z_m`, modality after modality (`MODALITIES * embed_dim`), computed
     /// for every modality, present or not (an absent one is only left out of the fusion).
     pub z: &'b mut [f32],
-    /// The masked mean of the present embeddings (`embed_dim`); zeros when none is present.
+    /// The weighted mean of the present embeddings (`embed_dim`, weights
+    /// `HeadShape::fusion_weights`); zeros when none is present.
     pub fused: &'b mut [f32],
     /// The classifier's output (`classes`).
     pub logits: &'b mut [f32],
@@ -73,8 +80,12 @@ pub struct Head<'p> {
 }
 
 impl<'p> Head<'p> {
-    /// A head over `params`, which must hold exactly `shape.param_count()` values.
+    /// A head over `params`, which must hold exactly `shape.param_count()` values, with
+    /// positive finite fusion weights.
     pub fn new(shape: HeadShape, params: &'p [f32]) -> Result<Self, HeadError> {
+        if let Some(modality) = shape.bad_fusion_weight() {
+            return Err(HeadError::FusionWeight { modality });
+        }
         if params.len() != shape.param_count() {
             return Err(HeadError::Params {
                 expected: shape.param_count(),
@@ -113,7 +124,7 @@ impl<'p> Head<'p> {
                 z,
             );
         }
-        masked_mean(out.z, present, out.fused);
+        weighted_mean(out.z, present, self.shape.fusion_weights, out.fused);
         linear(
             self.block(ParamBlock::ClassifierWeight),
             self.block(ParamBlock::ClassifierBias),
@@ -161,19 +172,38 @@ fn linear(weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `fused = sum over present m of z_m / max(1, number present)`, summed in modality order
-/// like the PyTorch head.
-fn masked_mean(z: &[f32], present: [bool; MODALITIES], fused: &mut [f32]) {
+/// `fused = sum over present m of w_m z_m / sum over present m of w_m` (zeros when none is
+/// present), summed in modality order like the PyTorch head.
+fn weighted_mean(
+    z: &[f32],
+    present: [bool; MODALITIES],
+    weights: [f32; MODALITIES],
+    fused: &mut [f32],
+) {
     fused.fill(0.0);
     let e = fused.len();
     for (m, _) in present.iter().enumerate().filter(|(_, &p)| p) {
         for (f, v) in fused.iter_mut().zip(&z[m * e..(m + 1) * e]) {
-            *f += v;
+            *f += weights[m] * v;
         }
     }
-    let count = present.iter().filter(|&&p| p).count().max(1) as f32;
+    let total = fusion_total(present, weights);
     for f in fused.iter_mut() {
-        *f /= count;
+        *f /= total;
+    }
+}
+
+/// The divisor of the weighted mean: the present modalities' weights summed in modality
+/// order, or 1 when none is present (the fused vector is then zero).
+pub(crate) fn fusion_total(present: [bool; MODALITIES], weights: [f32; MODALITIES]) -> f32 {
+    let total: f32 = (0..MODALITIES)
+        .filter(|&m| present[m])
+        .map(|m| weights[m])
+        .sum();
+    if total > 0.0 {
+        total
+    } else {
+        1.0
     }
 }
 
@@ -187,6 +217,7 @@ mod tests {
         feat_dim: 2,
         embed_dim: 2,
         classes: 2,
+        fusion_weights: crate::EQUAL_FUSION,
     };
     #[rustfmt::skip]
     const PARAMS: [f32; 24] = [
@@ -225,6 +256,42 @@ mod tests {
         let (_, fused, logits) = run([true, false, true]);
         assert_eq!(fused, [3.5, 3.5]);
         assert_eq!(logits, [3.5, 10.0]);
+    }
+
+    #[test]
+    fn fusion_weights_weigh_the_present_modalities() {
+        let shape = HeadShape {
+            fusion_weights: [1.0, 0.25, 0.5],
+            ..SHAPE
+        };
+        let head = Head::new(shape, &PARAMS).unwrap();
+        let (mut z, mut fused, mut logits) = ([0.0; 6], [0.0; 2], [0.0; 2]);
+        let mut out = Activations {
+            z: &mut z,
+            fused: &mut fused,
+            logits: &mut logits,
+        };
+        // all three: ((1,2) + 0.25 (7,9) + 0.5 (6,5)) / 1.75 = (5.75, 6.75) / 1.75
+        head.forward(FEATS, [true; 3], &mut out).unwrap();
+        assert_eq!(out.fused, [5.75 / 1.75, 6.75 / 1.75]);
+        // wifi and rfid: (0.25 (7,9) + 0.5 (6,5)) / 0.75 = (4.75, 4.75) / 0.75
+        head.forward(FEATS, [false, true, true], &mut out).unwrap();
+        assert_eq!(out.fused, [4.75 / 0.75, 4.75 / 0.75]);
+        // one modality alone is its own embedding, whatever its weight
+        head.forward(FEATS, [false, true, false], &mut out).unwrap();
+        assert_eq!(out.fused, [7.0, 9.0]);
+    }
+
+    #[test]
+    fn a_bad_fusion_weight_is_refused() {
+        let shape = HeadShape {
+            fusion_weights: [1.0, 0.0, 1.0],
+            ..SHAPE
+        };
+        assert_eq!(
+            Head::new(shape, &PARAMS).unwrap_err(),
+            HeadError::FusionWeight { modality: 1 }
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use core::ops::Range;
 
-use crate::forward::{Activations, Head};
+use crate::forward::{fusion_total, Activations, Head};
 use crate::objective::DagrConfig;
 use crate::regularizer::{anchoring, dispersion, Embeddings};
 use crate::shape::{HeadShape, ParamBlock, MODALITIES};
@@ -265,15 +265,16 @@ pub(crate) fn shifted_exp_sum(row: &[f32]) -> (f32, f32) {
     (max, sum)
 }
 
-/// Classifier backward into `dz`: `dfused = W_c^T dlogits`, shared equally by the present
-/// modalities' embeddings (the masked mean's gradient); absent ones get nothing.
+/// Classifier backward into `dz`: `dfused = W_c^T dlogits`, shared by the present
+/// modalities' embeddings in proportion to their fusion weights (the weighted mean's
+/// gradient, `w_m / sum of present weights`); absent ones get nothing.
 fn fused_backward(head: &Head<'_>, batch: &Windows<'_>, act: &mut BatchActivations<'_>) {
     let shape = head.shape();
     let (e, c) = (shape.embed_dim, shape.classes);
     let weight = head.block(ParamBlock::ClassifierWeight);
     for (i, present) in batch.present.iter().enumerate() {
         let dlogits = &act.logits[i * c..(i + 1) * c];
-        let count = present.iter().filter(|&&p| p).count().max(1) as f32;
+        let total = fusion_total(*present, shape.fusion_weights);
         let tmp = &mut act.tmp[..e];
         tmp.fill(0.0);
         for (row, &dl) in weight.chunks_exact(e).zip(dlogits) {
@@ -283,8 +284,9 @@ fn fused_backward(head: &Head<'_>, batch: &Windows<'_>, act: &mut BatchActivatio
         }
         for m in (0..MODALITIES).filter(|&m| present[m]) {
             let at = (i * MODALITIES + m) * e;
+            let w = shape.fusion_weights[m];
             for (d, t) in act.dz[at..at + e].iter_mut().zip(tmp.iter()) {
-                *d += t / count;
+                *d += w * (t / total);
             }
         }
     }
@@ -375,6 +377,7 @@ mod tests {
         feat_dim: 2,
         embed_dim: 2,
         classes: 2,
+        fusion_weights: crate::EQUAL_FUSION,
     };
     #[rustfmt::skip]
     const PARAMS: [f32; 24] = [
@@ -479,6 +482,53 @@ mod tests {
         for (i, (g, e)) in grad.iter().zip(expected).enumerate() {
             assert!(close(*g, e), "parameter {i}: {g} != {e}");
         }
+    }
+
+    /// The task loss of a head with `fusion_weights` and a classifier that reads the
+    /// fused vector, and its gradient.
+    fn weighted_task(params: &[f32; 24]) -> (f32, [f32; 24]) {
+        let shape = HeadShape {
+            fusion_weights: [1.0, 0.25, 0.5],
+            ..SHAPE
+        };
+        let task_only = DagrConfig {
+            lambda_d: 0.0,
+            lambda_a: 0.0,
+            ..CFG
+        };
+        let windows = Windows {
+            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
+            present: &PRESENT,
+            labels: &[0, 1],
+        };
+        let mut buf = [0.0; 64];
+        let len = BatchActivations::len(shape, 2);
+        let mut act = BatchActivations::new(shape, 2, &mut buf[..len]).unwrap();
+        let mut grad = [f32::NAN; 24];
+        let head = Head::new(shape, params).unwrap();
+        let terms = loss_and_gradient(&head, &task_only, &windows, &mut act, &mut grad).unwrap();
+        (terms.task, grad)
+    }
+
+    #[test]
+    fn fusion_weights_share_the_gradient_like_finite_differences() {
+        let mut params = PARAMS;
+        params[18..].copy_from_slice(&[1.0, -0.5, 0.25, 2.0, 0.1, -0.2]);
+        let (_, grad) = weighted_task(&params);
+        let h = 1e-2;
+        for i in 0..24 {
+            let (mut up, mut down) = (params, params);
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (weighted_task(&up).0 - weighted_task(&down).0) / (2.0 * h);
+            assert!(
+                (grad[i] - numeric).abs() < 1e-3,
+                "parameter {i}: {} != {numeric}",
+                grad[i]
+            );
+        }
+        // wifi's projection is present once with weight 0.25 of 1.25: a nonzero gradient
+        assert!(grad[6..12].iter().any(|g| g.abs() > 1e-3));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! The head sits on top of the frozen ONNX backbone: each modality's feature vector
 //! `feat_m` (length `feat_dim`) is projected to an embedding `z_m = W_m feat_m + b_m`
-//! (length `embed_dim`), the embeddings of the present modalities are averaged
-//! (`fused = sum_{m present} z_m / max(1, number present)`), and a linear classifier gives
+//! (length `embed_dim`), the embeddings of the present modalities are averaged with fixed
+//! per-modality weights (`fused = sum_{m present} w_m z_m / sum_{m present} w_m`, zeros
+//! when none is present; all weights 1 is DESIGN.md's plain masked mean), and a linear
+//! classifier gives
 //! `logits = W_c fused + b_c` (length `classes`). This is the head of DESIGN.md ("Model
 //! package") and of `model.json`'s `head` section.
 //!
@@ -22,7 +24,7 @@ mod forward;
 mod shape;
 
 pub use forward::{Activations, Head, HeadError};
-pub use shape::{HeadShape, ParamBlock, MODALITIES};
+pub use shape::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
 
 mod adam;
 mod augment;

@@ -6,7 +6,8 @@ use core::ops::Range;
 /// of the ONNX inputs and of `present`).
 pub const MODALITIES: usize = 3;
 
-/// The dimensions of a head: everything needed to size its parameters and buffers.
+/// A head's fixed structure: its dimensions (everything needed to size its parameters and
+/// buffers) and the weight of each modality in its fusion. Nothing here is trained.
 ///
 /// Flat parameter layout (row-major matrices, `out x in`, as PyTorch's `nn.Linear` stores
 /// them, so `head.safetensors` tensors copy in unchanged), blocks in this order:
@@ -24,7 +25,7 @@ pub const MODALITIES: usize = 3;
 ///
 /// Gradients and optimizer moments use the same layout, so one index means one parameter
 /// everywhere.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HeadShape {
     /// Length of each modality's backbone feature vector (`feat_*`).
     pub feat_dim: usize,
@@ -32,7 +33,15 @@ pub struct HeadShape {
     pub embed_dim: usize,
     /// Number of classes (length of the logits).
     pub classes: usize,
+    /// Each modality's weight in the fusion, in modality order, all positive and finite:
+    /// `fused = sum_m w_m z_m / sum_m w_m` over the present m. [`EQUAL_FUSION`] is the
+    /// plain masked mean. Chosen once for a trained model (model.json's
+    /// `head.fusion_weights`); adaptation trains the parameters around them.
+    pub fusion_weights: [f32; MODALITIES],
 }
+
+/// Fusion weights that make the fusion the plain mean of the present embeddings.
+pub const EQUAL_FUSION: [f32; MODALITIES] = [1.0; MODALITIES];
 
 /// One tensor of the flat parameter layout (see [`HeadShape`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +71,13 @@ impl ParamBlock {
 }
 
 impl HeadShape {
+    /// The first modality whose fusion weight is not a positive finite number, if any.
+    pub fn bad_fusion_weight(&self) -> Option<usize> {
+        self.fusion_weights
+            .iter()
+            .position(|w| !(w.is_finite() && *w > 0.0))
+    }
+
     /// Number of `f32` parameters of one modality's projection (weight then bias).
     fn projection_len(&self) -> usize {
         self.embed_dim * self.feat_dim + self.embed_dim
@@ -110,6 +126,7 @@ mod tests {
         feat_dim: 4,
         embed_dim: 3,
         classes: 2,
+        fusion_weights: EQUAL_FUSION,
     };
 
     #[test]
@@ -129,6 +146,16 @@ mod tests {
         assert_eq!(next, SHAPE.param_count());
         // 3 * (3*4 + 3) + 2*3 + 2
         assert_eq!(SHAPE.param_count(), 53);
+    }
+
+    #[test]
+    fn fusion_weights_must_be_positive_and_finite() {
+        assert_eq!(SHAPE.bad_fusion_weight(), None);
+        for (m, bad) in [(0, 0.0), (1, -1.0), (2, f32::NAN), (1, f32::INFINITY)] {
+            let mut shape = SHAPE;
+            shape.fusion_weights[m] = bad;
+            assert_eq!(shape.bad_fusion_weight(), Some(m), "{bad}");
+        }
     }
 
     #[test]

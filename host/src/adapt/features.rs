@@ -131,6 +131,7 @@ mod tests {
         feat_dim: 2,
         embed_dim: 2,
         classes: 3,
+        fusion_weights: dagr_head::EQUAL_FUSION,
     };
 
     #[test]

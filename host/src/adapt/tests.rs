@@ -54,6 +54,7 @@ const SHAPE: HeadShape = HeadShape {
     feat_dim: 4,
     embed_dim: 4,
     classes: 2,
+    fusion_weights: dagr_head::EQUAL_FUSION,
 };
 
 /// 40 windows of two classes told apart by the sign of their first feature, every

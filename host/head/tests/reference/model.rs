@@ -1,5 +1,6 @@
 //! The committed reference model's head: its shape and flat parameters from
-//! head.safetensors, and the DAGR settings model.json records for its head batches.
+//! head.safetensors, its fusion weights and the DAGR settings of its head batches from
+//! model.json.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,7 @@ pub fn reference_head() -> (HeadShape, Vec<f32>) {
         feat_dim: proj[1],
         embed_dim: proj[0],
         classes: classifier[0],
+        fusion_weights: fusion_weights(),
     };
     let mut params = vec![f32::NAN; shape.param_count()];
     for block in ParamBlock::ALL {
@@ -65,6 +67,20 @@ pub fn reference_head() -> (HeadShape, Vec<f32>) {
         params[shape.range(block)].copy_from_slice(&values);
     }
     (shape, params)
+}
+
+/// model.json's `head.fusion_weights`.
+fn fusion_weights() -> [f32; 3] {
+    let path = reference_dir().join("model.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let weights: Vec<f32> = doc["head"]["fusion_weights"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: no head.fusion_weights", path.display()))
+        .iter()
+        .map(|w| w.as_f64().unwrap() as f32)
+        .collect();
+    weights.try_into().unwrap()
 }
 
 /// The DAGR settings of a head batch: the numeric flags stored in the .npz, the string

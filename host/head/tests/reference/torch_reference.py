@@ -13,6 +13,7 @@ Run with the training venv from the repository root:
     ~/.cache/dagr/train-venv/bin/python host/head/tests/reference/torch_reference.py
 """
 
+import json
 import os
 import sys
 
@@ -50,11 +51,14 @@ VARIANTS = [
 
 
 def reference_head():
-    """The committed reference head (float32)."""
+    """The committed reference head (float32), with model.json's fusion weights."""
     tensors = load_file(os.path.join(REFERENCE, "head.safetensors"))
     w = tensors["head.proj.mmwave.weight"]
     head = Head(w.shape[1], w.shape[0], tensors["head.classifier.bias"].shape[0])
     head.load_state_dict({k.removeprefix("head."): v for k, v in tensors.items()})
+    with open(os.path.join(REFERENCE, "model.json")) as f:
+        weights = json.load(f)["head"]["fusion_weights"]
+    head.fusion_weights.copy_(torch.tensor(weights))
     return head
 
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dagr_head::{HeadShape, ParamBlock, MODALITIES};
+use dagr_head::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
 use serde_json::Value;
 
 use super::PackageError;
@@ -200,12 +200,14 @@ fn input_shapes(f: &Fields<'_>) -> Result<[Vec<usize>; MODALITIES], PackageError
     Ok(shapes)
 }
 
-/// `head.feat_dim`, `head.embed_dim`, `head.classes` (= the number of `classes`).
+/// `head.feat_dim`, `head.embed_dim`, `head.classes` (= the number of `classes`),
+/// `head.fusion_weights`.
 fn head_shape(f: &Fields<'_>, classes: usize) -> Result<HeadShape, PackageError> {
     let shape = HeadShape {
         feat_dim: f.positive_integer("head.feat_dim")?,
         embed_dim: f.positive_integer("head.embed_dim")?,
         classes: f.positive_integer("head.classes")?,
+        fusion_weights: fusion_weights(f)?,
     };
     if shape.classes != classes {
         return Err(f.error(
@@ -215,6 +217,34 @@ fn head_shape(f: &Fields<'_>, classes: usize) -> Result<HeadShape, PackageError>
         ));
     }
     Ok(shape)
+}
+
+/// `head.fusion_weights`: one positive finite number per modality, in modality order. A
+/// package without the field was exported before the weights existed, when the fusion
+/// was the plain mean: equal weights.
+fn fusion_weights(f: &Fields<'_>) -> Result<[f32; MODALITIES], PackageError> {
+    const FIELD: &str = "head.fusion_weights";
+    let Ok(value) = f.get(FIELD) else {
+        return Ok(EQUAL_FUSION);
+    };
+    let expected = "3 positive numbers (mmwave, wifi, rfid)";
+    let weights = value
+        .as_array()
+        .filter(|a| a.len() == MODALITIES)
+        .and_then(|a| {
+            a.iter()
+                .map(|v| v.as_f64().filter(|w| *w > 0.0 && w.is_finite()))
+                .map(|w| w.map(|w| w as f32))
+                .collect::<Option<Vec<f32>>>()
+        })
+        .ok_or_else(|| f.error(FIELD, expected, describe(value)))?;
+    let mut out = EQUAL_FUSION;
+    out.copy_from_slice(&weights);
+    if out.iter().any(|w| !(*w > 0.0 && w.is_finite())) {
+        // positive in f64 but zero or infinite once narrowed to f32
+        return Err(f.error(FIELD, expected, describe(value)));
+    }
+    Ok(out)
 }
 
 /// The tensor names of `head.projection.<m>.{weight,bias}` and `head.classifier.*`.

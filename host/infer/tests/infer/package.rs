@@ -67,8 +67,35 @@ fn the_reference_package_loads_with_its_model_json_values() {
     assert_eq!(pkg.preprocess_spec()["wifi_steps"], json!(200));
     let head = pkg.head_shape();
     assert_eq!((head.feat_dim, head.embed_dim, head.classes), (64, 32, 13));
+    assert_eq!(head.fusion_weights, [1.0, 0.25, 0.75]);
     assert_eq!(pkg.head_params().len(), head.param_count());
     assert_eq!(pkg.dir(), reference_dir());
+}
+
+#[test]
+fn bad_fusion_weights_are_named_and_a_package_without_them_fuses_equally() {
+    for bad in [
+        json!([1.0, 0.0, 1.0]),
+        json!([1.0, -0.5, 1.0]),
+        json!([1.0, 1.0]),
+        json!([1.0, "a", 1.0]),
+        json!([1.0, 1e300, 1.0]),
+        json!(0.5),
+    ] {
+        let copy = Copy::new();
+        copy.edit_json(|d| d["head"]["fusion_weights"] = bad.clone());
+        assert_field(
+            &copy.load_err(),
+            "model.json",
+            "head.fusion_weights",
+            "3 positive numbers",
+        );
+    }
+    // exported before the weights existed: the plain mean it was trained and exported with
+    let copy = Copy::new();
+    copy.edit_json(|d| drop(d["head"].as_object_mut().unwrap().remove("fusion_weights")));
+    let pkg = ModelPackage::load(copy.dir.path()).expect("loads");
+    assert_eq!(pkg.head_shape().fusion_weights, dagr_head::EQUAL_FUSION);
 }
 
 #[test]

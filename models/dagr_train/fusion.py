@@ -1,0 +1,104 @@
+"""`fusion`: the head's per-modality fusion weights of a trained run, chosen on validation.
+
+A modality whose member is often sure and wrong on unseen rooms (WiFi on the twin, see
+reports/antennas-2026-12-05.md) pulls the plain mean of the embeddings away from the
+others' agreement; weighting it down in the head's fusion recovers that without
+retraining. The weights act after the projections (`Head.fuse`), so the embeddings z_m,
+and DAGR on them during gateway adaptation, are unchanged.
+
+Search: every weight vector on a grid whose largest weight is 1 (only the ratios matter
+to a weighted mean), scored on the validation part by the mean accuracy over the four
+subsets of two or more modalities (a single modality's fusion is its own embedding,
+whatever its weight). Ties go to the vector closest to equal (largest sum). The choice,
+the grid and both scores are written to the run's fusion.json, which `load_run` applies,
+so `eval` and `export` see the chosen head. Test data is never read here."""
+
+import itertools
+import json
+import os
+
+import numpy as np
+import torch
+
+from . import MODALITIES
+from .data import load_part
+from .evaluate import SUBSETS, predict
+from .runs import FUSION_JSON, load_run
+
+GRID = (0.25, 0.5, 0.75, 1.0)
+"""Weights tried for each modality by default."""
+
+FUSED_SUBSETS = [s for s in SUBSETS if len(s) > 1]
+"""The subsets the weights can change: two or more modalities."""
+
+
+def candidates(grid):
+    """Every weight vector over `grid` whose largest weight is that of the grid's largest
+    value (a weighted mean depends only on the ratios)."""
+    top = max(grid)
+    return [w for w in itertools.product(grid, repeat=len(MODALITIES)) if max(w) == top]
+
+
+def subset_accuracy(head, zs, present, labels, subset):
+    """Accuracy of `head` on the windows that keep a modality when only `subset` is."""
+    keep = np.array([m in subset for m in MODALITIES], np.float32)
+    mask = present * keep
+    has = mask.sum(1) > 0
+    if not has.any():
+        return None
+    with torch.no_grad():
+        fused = head.fuse([z[has] for z in zs], torch.from_numpy(mask[has]))
+        pred = head.classifier(fused).argmax(1).numpy()
+    return float(np.mean(pred == labels[has]))
+
+
+def score(head, zs, present, labels, weights):
+    """(mean accuracy over FUSED_SUBSETS, accuracy per subset) of `head` with `weights`."""
+    head.fusion_weights.copy_(torch.tensor(weights, dtype=torch.float32))
+    per = {
+        "+".join(s): subset_accuracy(head, zs, present, labels, s)
+        for s in FUSED_SUBSETS
+    }
+    values = [v for v in per.values() if v is not None]
+    return (float(np.mean(values)) if values else 0.0), per
+
+
+def choose(run_dir, data, grid=GRID):
+    """The fusion.json document of `run_dir`: the weights that score best on `data`'s
+    validation part, with the equal weights' scores beside them."""
+    if not grid or min(grid) <= 0 or not all(np.isfinite(grid)):
+        raise ValueError(f"fusion grid {list(grid)}: every weight must be positive")
+    _, model = load_run(run_dir, fusion=False)
+    samples = load_part(data, "val")
+    if len(samples) == 0:
+        raise ValueError(f"{data}: the validation part is empty; nothing to choose on")
+    inputs = samples.inputs()
+    _, _, zs = predict(model, inputs)
+    equal = score(model.head, zs, inputs[3], samples.label, (1.0,) * len(MODALITIES))
+    best = max(
+        candidates(grid),
+        key=lambda w: (score(model.head, zs, inputs[3], samples.label, w)[0], sum(w)),
+    )
+    top = max(grid)
+    weights = [w / top for w in best]
+    chosen = score(model.head, zs, inputs[3], samples.label, weights)
+    return {
+        "weights": weights,
+        "order": list(MODALITIES),
+        "chosen_on": "val",
+        "criterion": "mean validation accuracy over the subsets of two or more "
+        "modalities; ties to the largest sum",
+        "grid": list(grid),
+        "val_windows": len(samples),
+        "val": {
+            "equal": {"mean": equal[0], **equal[1]},
+            "chosen": {"mean": chosen[0], **chosen[1]},
+        },
+    }
+
+
+def write(run_dir, doc):
+    """Saves `doc` as the run's fusion.json."""
+    with open(os.path.join(run_dir, FUSION_JSON), "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
