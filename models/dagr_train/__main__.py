@@ -117,12 +117,23 @@ def eval_cmd(a):
             )
 
 
+def numbers(text, flag):
+    """A comma-separated list of numbers given to `flag`."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"{flag} {text!r}: expected numbers separated by commas"
+        ) from None
+
+
 def fusion_cmd(a):
     """`fusion`: the head's fusion weights of a run, chosen on validation."""
 
     from .fusion import choose, write
 
-    doc = choose(a.run, a.data, [float(x) for x in a.grid.split(",")])
+    weights = numbers(a.weights, "--weights") if a.weights else None
+    doc = choose(a.run, a.data, numbers(a.grid, "--grid"), weights)
     write(a.run, doc)
     val = doc["val"]
     print(
@@ -506,6 +517,12 @@ def parser():
         "--grid",
         default="0.25,0.5,0.75,1",
         help="weights tried for each modality, comma-separated (default 0.25,0.5,0.75,1)",
+    )
+    p.add_argument(
+        "--weights",
+        help="mmwave,wifi,rfid weights to use instead of searching (e.g. 1,0.5,0.25: "
+        "more robust to a failing radar, reports/fusion-2026-12-05.md); still scored on "
+        "validation and written to fusion.json",
     )
     p.set_defaults(func=fusion_cmd)
 

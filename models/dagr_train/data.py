@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from safetensors import safe_open
 from safetensors.numpy import load_file
 
 from . import MODALITIES, RESERVED_ID
@@ -100,18 +101,50 @@ def load_shard(path, shapes):
     )
 
 
-def concat(parts, shapes):
-    """Samples of several shards as one."""
-    if not parts:
-        empty = {m: np.zeros((0,) + s, np.float32) for m, s in shapes.items()}
-        return Samples(
-            empty["mmwave"],
-            empty["wifi"],
-            empty["rfid"],
-            np.zeros((0, 3), np.float32),
-            *(np.zeros(0, np.int64) for _ in range(3)),
-        )
-    return Samples(*(np.concatenate([getattr(p, c) for p in parts]) for c in COLUMNS))
+def column_shapes(shapes):
+    """(per-sample shape, dtype) of every column, in COLUMNS order."""
+    out = {m: (tuple(shapes[m]), np.float32) for m in ("mmwave", "wifi", "rfid")}
+    out["present"] = ((len(MODALITIES),), np.float32)
+    return [out.get(c, ((), np.int64)) for c in COLUMNS]
+
+
+def allocate(n, shapes, modalities=MODALITIES):
+    """Samples of `n` windows, uninitialized, every column allocated once at full size;
+    the inputs of modalities not in `modalities` are zeros the system maps lazily (no
+    memory until written)."""
+    columns = []
+    for c, (shape, dtype) in zip(COLUMNS, column_shapes(shapes)):
+        lazy = c in MODALITIES and c not in modalities
+        columns.append((np.zeros if lazy else np.empty)((n, *shape), dtype))
+    return Samples(*columns)
+
+
+def shard_length(path):
+    """The number of windows of a shard, from its header alone (nothing loaded)."""
+    try:
+        with safe_open(path, "np") as f:
+            return f.get_slice("label").get_shape()[0]
+    except Exception as e:  # safetensors raises several types for a bad file
+        raise DataError(f"{path}: not a readable safetensors shard ({e})") from e
+
+
+def load_shards(paths, shapes, modalities=MODALITIES):
+    """The windows of several shards as one Samples. The columns are allocated once at
+    their final size and each shard is copied in and let go, so the peak is the result
+    plus one shard (not twice the result, as loading all and concatenating would be).
+    Inputs of modalities not in `modalities` are left all zero (and cost no memory)."""
+    out = allocate(sum(shard_length(p) for p in paths), shapes, modalities)
+    kept = [c for c in COLUMNS if c not in MODALITIES or c in modalities]
+    at = 0
+    for path in paths:
+        shard = load_shard(path, shapes)
+        n = len(shard)
+        if at + n > len(out):
+            raise DataError(f"{path}: holds more windows than its header said")
+        for c in kept:
+            getattr(out, c)[at : at + n] = getattr(shard, c)
+        at += n
+    return out
 
 
 def load_split(root):
@@ -176,12 +209,15 @@ def check_disjoint(path, split):
                     )
 
 
-def load_part(root, part, split=None, manifest=None):
-    """All windows of one split part ("train", "val" or "test") of the export in `root`."""
+def load_part(root, part, split=None, manifest=None, modalities=MODALITIES):
+    """All windows of one split part ("train", "val" or "test") of the export in `root`;
+    the inputs of modalities not in `modalities` are left all zero (not read into
+    memory), their presence kept."""
     manifest = manifest or load_manifest(root)
     split = split or load_split(root)
     shapes = input_shapes(manifest)
-    parts = [load_shard(os.path.join(root, f), shapes) for f in split[part]["files"]]
-    samples = concat(parts, shapes)
+    samples = load_shards(
+        [os.path.join(root, f) for f in split[part]["files"]], shapes, modalities
+    )
     check_ids(os.path.join(root, SPLIT), part, samples.room, samples.subject)
     return samples

@@ -63,11 +63,24 @@ def score(head, zs, present, labels, weights):
     return (float(np.mean(values)) if values else 0.0), per
 
 
-def choose(run_dir, data, grid=GRID):
+def check_positive(weights, what):
+    """Refuses an empty list or a weight that is not a positive finite number."""
+    if not weights or not all(np.isfinite(weights)) or min(weights) <= 0:
+        raise ValueError(f"{what} {list(weights)}: every weight must be positive")
+
+
+def choose(run_dir, data, grid=GRID, weights=None):
     """The fusion.json document of `run_dir`: the weights that score best on `data`'s
-    validation part, with the equal weights' scores beside them."""
-    if not grid or min(grid) <= 0 or not all(np.isfinite(grid)):
-        raise ValueError(f"fusion grid {list(grid)}: every weight must be positive")
+    validation part (or the given `weights`, scored there), with the equal weights'
+    scores beside them."""
+    check_positive(grid, "fusion grid")
+    if weights is not None:
+        check_positive(weights, "fusion weights")
+        if len(weights) != len(MODALITIES):
+            raise ValueError(
+                f"fusion weights {list(weights)}: expected one per modality "
+                f"({', '.join(MODALITIES)})"
+            )
     _, model = load_run(run_dir, fusion=False)
     samples = load_part(data, "val")
     if len(samples) == 0:
@@ -75,19 +88,29 @@ def choose(run_dir, data, grid=GRID):
     inputs = samples.inputs()
     _, _, zs = predict(model, inputs)
     equal = score(model.head, zs, inputs[3], samples.label, (1.0,) * len(MODALITIES))
-    best = max(
-        candidates(grid),
-        key=lambda w: (score(model.head, zs, inputs[3], samples.label, w)[0], sum(w)),
-    )
-    top = max(grid)
+    if weights is None:
+        best = max(
+            candidates(grid),
+            key=lambda w: (
+                score(model.head, zs, inputs[3], samples.label, w)[0],
+                sum(w),
+            ),
+        )
+        criterion = (
+            "mean validation accuracy over the subsets of two or more modalities; "
+            "ties to the largest sum"
+        )
+    else:
+        best, grid = weights, [max(weights)]
+        criterion = "given by hand (--weights), scored on validation"
+    top = max(best)
     weights = [w / top for w in best]
     chosen = score(model.head, zs, inputs[3], samples.label, weights)
     return {
         "weights": weights,
         "order": list(MODALITIES),
         "chosen_on": "val",
-        "criterion": "mean validation accuracy over the subsets of two or more "
-        "modalities; ties to the largest sum",
+        "criterion": criterion,
         "grid": list(grid),
         "val_windows": len(samples),
         "val": {

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from . import MODALITIES
 from .augment import AugmentConfig, augment
-from .data import input_shapes, load_manifest, load_part, load_split
+from .data import COLUMNS, Samples, input_shapes, load_manifest, load_part, load_split
 from .diagnostics import diagnose
 from .dropout import drop_modalities
 from .evaluate import predict, scores
@@ -69,17 +69,76 @@ class TrainConfig:
             )
 
 
+COMPACT_CHUNK = 256
+"""Windows moved per step by `compact`."""
+
+
+def compact(column, keep):
+    """`column[keep]` written over the column's own first rows and returned as a view of
+    them, chunk by chunk: never a second copy of the kept rows. Safe in place because
+    the i-th kept row comes from row >= i, which no earlier step has overwritten."""
+    rows = np.flatnonzero(keep)
+    for s in range(0, len(rows), COMPACT_CHUNK):
+        part = rows[s : s + COMPACT_CHUNK]
+        column[s : s + len(part)] = column[part]
+    return column[: len(rows)]
+
+
 def single_modality(samples, modality):
-    """The samples where `modality` is present, with every other modality removed."""
+    """The samples where `modality` is present, with every other modality removed (all
+    zeros, allocated lazily: the system's zero page until written). Reuses `samples`'
+    arrays (the kept rows are moved to their front): the caller gives `samples` up, so a
+    member's training holds only its own modality, once."""
     i = MODALITIES.index(modality)
-    s = samples.take(samples.present[:, i] > 0.5)
-    keep = np.zeros(3, np.float32)
-    keep[i] = 1.0
-    s.present = s.present * keep
-    for j, m in enumerate(MODALITIES):
-        if j != i:
-            setattr(s, m, np.zeros_like(getattr(s, m)))
-    return s
+    keep = samples.present[:, i] > 0.5
+    n = int(keep.sum())
+    columns = {}
+    for c in COLUMNS:
+        column = getattr(samples, c)
+        if c in MODALITIES and c != modality:
+            columns[c] = np.zeros((n, *column.shape[1:]), column.dtype)
+        else:
+            columns[c] = compact(column, keep)
+    only = np.zeros(3, np.float32)
+    only[i] = 1.0
+    columns["present"] = columns["present"] * only
+    return Samples(**columns)
+
+
+STATS_CHUNK = 256
+"""Windows per step of `channel_moments`: its temporaries stay ~1/40 of the corpus."""
+
+
+def channel_moments(x, rows, values):
+    """Mean and standard deviation (float64) per channel of `x` [N, ...] over the windows
+    `rows` (boolean [N]), chunk by chunk, in two passes (mean, then squared deviations),
+    without copying the selected windows: `values(chunk)` turns a chunk [n, ...] into
+    [k, C] values of C channels."""
+    total, count = None, 0
+    for s in range(0, len(x), STATS_CHUNK):
+        v = values(x[s : s + STATS_CHUNK][rows[s : s + STATS_CHUNK]])
+        part = v.sum(0, dtype=np.float64)
+        total = part if total is None else total + part
+        count += len(v)
+    if count == 0:
+        return None
+    mean = total / count
+    squares = 0.0
+    for s in range(0, len(x), STATS_CHUNK):
+        v = values(x[s : s + STATS_CHUNK][rows[s : s + STATS_CHUNK]])
+        squares = squares + ((v - mean) ** 2).sum(0)
+    return mean, np.sqrt(squares / count)
+
+
+def series_values(chunk):
+    """[n, R, T] -> [n * T, R]: each row a channel, every sample and step a value."""
+    return chunk.transpose(0, 2, 1).reshape(-1, chunk.shape[1])
+
+
+def point_values(chunk):
+    """[n, F, P, V] -> the real (non-padding) points' values [k, V]."""
+    points = chunk.reshape(-1, chunk.shape[-1])
+    return points[np.abs(points).sum(1) > 0]
 
 
 def fit_standardization(model, train):
@@ -87,15 +146,16 @@ def fit_standardization(model, train):
     per row for WiFi and RFID (over samples and time), per point value for mmWave (over
     real, non-padding points only). Returns them for model.json."""
     out = {}
-    for i, m in enumerate(("wifi", "rfid")):
-        x = getattr(train, m)[train.present[:, MODALITIES.index(m)] > 0.5]
-        mean = x.mean(axis=(0, 2)) if len(x) else np.zeros(x.shape[1])
-        std = x.std(axis=(0, 2)) if len(x) else np.ones(x.shape[1])
+    for m, values in (("wifi", series_values), ("rfid", series_values)):
+        x = getattr(train, m)
+        moments = channel_moments(
+            x, train.present[:, MODALITIES.index(m)] > 0.5, values
+        )
+        mean, std = moments or (np.zeros(x.shape[1]), np.ones(x.shape[1]))
         out[m] = set_norm(model.encoders[m].norm, mean, std)
-    x = train.mmwave[train.present[:, 0] > 0.5].reshape(-1, train.mmwave.shape[-1])
-    x = x[np.abs(x).sum(1) > 0]
-    mean = x.mean(0) if len(x) else np.zeros(train.mmwave.shape[-1])
-    std = x.std(0) if len(x) else np.ones(train.mmwave.shape[-1])
+    width = train.mmwave.shape[-1]
+    moments = channel_moments(train.mmwave, train.present[:, 0] > 0.5, point_values)
+    mean, std = moments or (np.zeros(width), np.ones(width))
     out["mmwave"] = set_norm(model.encoders["mmwave"].norm, mean, std)
     return out
 
@@ -207,7 +267,11 @@ def train(data, out, cfg, log=print):
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     manifest, split = load_manifest(data), load_split(data)
-    train_s, val_s = (load_part(data, p, split, manifest) for p in ("train", "val"))
+    # a single-modality run reads only its own modality's inputs
+    modalities = (cfg.only,) if cfg.only else MODALITIES
+    train_s, val_s = (
+        load_part(data, p, split, manifest, modalities) for p in ("train", "val")
+    )
     if cfg.only:
         train_s, val_s = (
             single_modality(train_s, cfg.only),

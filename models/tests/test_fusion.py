@@ -73,3 +73,26 @@ def test_bad_fusion_weights_are_refused_with_the_file_named(package, tmp_path, w
 def test_a_grid_with_a_non_positive_weight_is_refused(package):
     with pytest.raises(ValueError, match="positive"):
         fusion.choose(package[1], package[0], (0.0, 1.0))
+
+
+def test_weights_given_by_hand_are_scored_and_written(package, tmp_path):
+    data, run, _, _ = package
+    copy = str(tmp_path / "run")
+    shutil.copytree(run, copy)
+    doc = fusion.choose(copy, data, weights=[2.0, 1.0, 0.5])
+    assert doc["weights"] == [1.0, 0.5, 0.25]  # scaled so the largest is 1
+    assert "by hand" in doc["criterion"]
+    assert set(doc["val"]["chosen"]) == {
+        "mean",
+        *("+".join(s) for s in fusion.FUSED_SUBSETS),
+    }
+    with pytest.raises(ValueError, match="one per modality"):
+        fusion.choose(copy, data, weights=[1.0, 0.5])
+
+
+def test_the_command_line_names_a_bad_list(package, capsys):
+    from dagr_train.__main__ import main
+
+    data, run, _, _ = package
+    assert main(["fusion", "--run", run, "--data", data, "--weights", "1,x,1"]) == 2
+    assert "--weights '1,x,1': expected numbers" in capsys.readouterr().err
