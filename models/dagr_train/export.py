@@ -17,7 +17,7 @@ from .dropout import SUBSETS
 from .evaluate import restrict
 from .loss import DagrConfig, dagr_loss, pair_distance
 from .rewrite import rewrite_file
-from .runs import FUSION_JSON, load_run
+from .runs import load_run, read_fusion
 
 OPSET = 17
 INPUTS = ("mmwave", "wifi", "rfid", "present")
@@ -312,12 +312,8 @@ def fusion_choice(run_dir):
     """How the run's fusion weights were chosen (its fusion.json without the weights,
     which model.json gives as `head.fusion_weights`), or None for equal weights never
     chosen."""
-    path = os.path.join(run_dir, FUSION_JSON)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        doc = json.load(f)
-    return {k: v for k, v in doc.items() if k != "weights"}
+    doc = read_fusion(run_dir)
+    return None if doc is None else {k: v for k, v in doc.items() if k != "weights"}
 
 
 def export(run_dir, out, data=None, eval_json=None):

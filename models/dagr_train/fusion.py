@@ -23,7 +23,7 @@ import torch
 from . import MODALITIES
 from .data import load_part
 from .evaluate import SUBSETS, predict
-from .runs import FUSION_JSON, load_run
+from .runs import FUSION_JSON, check_fusion_weights, load_run
 
 GRID = (0.25, 0.5, 0.75, 1.0)
 """Weights tried for each modality by default."""
@@ -63,24 +63,13 @@ def score(head, zs, present, labels, weights):
     return (float(np.mean(values)) if values else 0.0), per
 
 
-def check_positive(weights, what):
-    """Refuses an empty list or a weight that is not a positive finite number."""
-    if not weights or not all(np.isfinite(weights)) or min(weights) <= 0:
-        raise ValueError(f"{what} {list(weights)}: every weight must be positive")
-
-
 def choose(run_dir, data, grid=GRID, weights=None):
     """The fusion.json document of `run_dir`: the weights that score best on `data`'s
     validation part (or the given `weights`, scored there), with the equal weights'
     scores beside them."""
-    check_positive(grid, "fusion grid")
+    check_fusion_weights(grid, "fusion grid", per_modality=False)
     if weights is not None:
-        check_positive(weights, "fusion weights")
-        if len(weights) != len(MODALITIES):
-            raise ValueError(
-                f"fusion weights {list(weights)}: expected one per modality "
-                f"({', '.join(MODALITIES)})"
-            )
+        check_fusion_weights(weights, "fusion weights")
     _, model = load_run(run_dir, fusion=False)
     samples = load_part(data, "val")
     if len(samples) == 0:
@@ -89,23 +78,23 @@ def choose(run_dir, data, grid=GRID, weights=None):
     _, _, zs = predict(model, inputs)
     equal = score(model.head, zs, inputs[3], samples.label, (1.0,) * len(MODALITIES))
     if weights is None:
-        best = max(
-            candidates(grid),
-            key=lambda w: (
-                score(model.head, zs, inputs[3], samples.label, w)[0],
-                sum(w),
-            ),
-        )
+        # every candidate scored once; ties to the one closest to equal
+        scored = {
+            w: score(model.head, zs, inputs[3], samples.label, w)
+            for w in candidates(grid)
+        }
+        best = max(scored, key=lambda w: (scored[w][0], sum(w)))
+        chosen = scored[best]
         criterion = (
             "mean validation accuracy over the subsets of two or more modalities; "
             "ties to the largest sum"
         )
     else:
         best, grid = weights, [max(weights)]
+        chosen = score(model.head, zs, inputs[3], samples.label, best)
         criterion = "given by hand (--weights), scored on validation"
-    top = max(best)
-    weights = [w / top for w in best]
-    chosen = score(model.head, zs, inputs[3], samples.label, weights)
+    # only the ratios matter: the largest weight is written as 1
+    weights = [w / max(best) for w in best]
     return {
         "weights": weights,
         "order": list(MODALITIES),

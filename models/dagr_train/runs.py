@@ -4,10 +4,12 @@ head's fusion weights). Everything later steps (eval, export, report) need is re
 from here."""
 
 import json
+import math
 import os
 
 import torch
 
+from . import MODALITIES
 from .model import FusionModel
 
 RUN_JSON = "run.json"
@@ -48,18 +50,34 @@ def load_run(path, fusion=True):
     )
     model.load_state_dict(torch.load(os.path.join(path, WEIGHTS), weights_only=True))
     if fusion:
-        model.head.fusion_weights.copy_(fusion_weights(path))
+        doc = read_fusion(path)
+        if doc is not None:
+            model.head.fusion_weights.copy_(torch.tensor(doc["weights"]))
     model.eval()
     return info, model
 
 
-def fusion_weights(path):
-    """The fusion weights of run `path`: its fusion.json's, or all 1 without one."""
+def check_fusion_weights(weights, what, per_modality=True):
+    """Refuses an empty list, a weight that is not a positive finite number, and (with
+    `per_modality`) a count other than one per modality."""
+    number = (int, float)
+    if not weights or not all(
+        isinstance(w, number) and w > 0 and math.isfinite(w) for w in weights
+    ):
+        raise ValueError(f"{what} {weights!r}: every weight must be a positive number")
+    if per_modality and len(weights) != len(MODALITIES):
+        raise ValueError(
+            f"{what} {weights!r}: expected one per modality ({', '.join(MODALITIES)})"
+        )
+
+
+def read_fusion(path):
+    """The fusion.json document of run `path` (its `weights` checked: one positive number
+    per modality), or None when `fusion` never chose weights for it."""
     file = os.path.join(path, FUSION_JSON)
     if not os.path.exists(file):
-        return torch.ones(3)
+        return None
     with open(file) as f:
-        weights = json.load(f)["weights"]
-    if len(weights) != 3 or not all(w > 0 and w != float("inf") for w in weights):
-        raise ValueError(f"{file}: `weights` must be 3 positive numbers, got {weights}")
-    return torch.tensor(weights, dtype=torch.float32)
+        doc = json.load(f)
+    check_fusion_weights(doc.get("weights"), f"{file}: `weights`")
+    return doc

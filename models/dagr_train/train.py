@@ -146,11 +146,10 @@ def fit_standardization(model, train):
     per row for WiFi and RFID (over samples and time), per point value for mmWave (over
     real, non-padding points only). Returns them for model.json."""
     out = {}
-    for m, values in (("wifi", series_values), ("rfid", series_values)):
+    for m in ("wifi", "rfid"):
         x = getattr(train, m)
-        moments = channel_moments(
-            x, train.present[:, MODALITIES.index(m)] > 0.5, values
-        )
+        rows = train.present[:, MODALITIES.index(m)] > 0.5
+        moments = channel_moments(x, rows, series_values)
         mean, std = moments or (np.zeros(x.shape[1]), np.ones(x.shape[1]))
         out[m] = set_norm(model.encoders[m].norm, mean, std)
     width = train.mmwave.shape[-1]

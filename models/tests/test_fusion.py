@@ -60,7 +60,9 @@ def test_a_run_without_fusion_json_has_equal_weights(package, tmp_path):
     assert load_run(run, fusion=False)[1].head.fusion_weights.tolist() == [1.0] * 3
 
 
-@pytest.mark.parametrize("weights", [[1.0, 0.0, 1.0], [1.0, -2.0, 1.0], [1.0, 1.0]])
+@pytest.mark.parametrize(
+    "weights", [[1.0, 0.0, 1.0], [1.0, -2.0, 1.0], [1.0, 1.0], [1.0, "a", 1.0], None]
+)
 def test_bad_fusion_weights_are_refused_with_the_file_named(package, tmp_path, weights):
     copy = str(tmp_path / "run")
     shutil.copytree(package[1], copy)

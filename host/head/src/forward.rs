@@ -229,7 +229,12 @@ mod tests {
     const FEATS: [&[f32]; 3] = [&[1.0, 2.0], &[3.0, 4.0], &[5.0, 6.0]];
 
     fn run(present: [bool; 3]) -> ([f32; 6], [f32; 2], [f32; 2]) {
-        let head = Head::new(SHAPE, &PARAMS).unwrap();
+        run_with(SHAPE, present)
+    }
+
+    /// `z`, `fused` and `logits` of a head of `shape` over PARAMS for one window.
+    fn run_with(shape: HeadShape, present: [bool; 3]) -> ([f32; 6], [f32; 2], [f32; 2]) {
+        let head = Head::new(shape, &PARAMS).unwrap();
         let (mut z, mut fused, mut logits) = ([f32::NAN; 6], [f32::NAN; 2], [f32::NAN; 2]);
         let mut out = Activations {
             z: &mut z,
@@ -264,22 +269,15 @@ mod tests {
             fusion_weights: [1.0, 0.25, 0.5],
             ..SHAPE
         };
-        let head = Head::new(shape, &PARAMS).unwrap();
-        let (mut z, mut fused, mut logits) = ([0.0; 6], [0.0; 2], [0.0; 2]);
-        let mut out = Activations {
-            z: &mut z,
-            fused: &mut fused,
-            logits: &mut logits,
-        };
         // all three: ((1,2) + 0.25 (7,9) + 0.5 (6,5)) / 1.75 = (5.75, 6.75) / 1.75
-        head.forward(FEATS, [true; 3], &mut out).unwrap();
-        assert_eq!(out.fused, [5.75 / 1.75, 6.75 / 1.75]);
+        let (_, fused, _) = run_with(shape, [true; 3]);
+        assert_eq!(fused, [5.75 / 1.75, 6.75 / 1.75]);
         // wifi and rfid: (0.25 (7,9) + 0.5 (6,5)) / 0.75 = (4.75, 4.75) / 0.75
-        head.forward(FEATS, [false, true, true], &mut out).unwrap();
-        assert_eq!(out.fused, [4.75 / 0.75, 4.75 / 0.75]);
+        let (_, fused, _) = run_with(shape, [false, true, true]);
+        assert_eq!(fused, [4.75 / 0.75, 4.75 / 0.75]);
         // one modality alone is its own embedding, whatever its weight
-        head.forward(FEATS, [false, true, false], &mut out).unwrap();
-        assert_eq!(out.fused, [7.0, 9.0]);
+        let (_, fused, _) = run_with(shape, [false, true, false]);
+        assert_eq!(fused, [7.0, 9.0]);
     }
 
     #[test]

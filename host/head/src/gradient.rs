@@ -396,16 +396,21 @@ mod tests {
     const PRESENT: [[bool; 3]; 2] = [[true, true, false], [true, false, true]];
 
     fn run(cfg: &DagrConfig) -> (LossTerms, [f32; 24]) {
+        run_with(SHAPE, &PARAMS, cfg)
+    }
+
+    /// The loss terms and gradient of a head of `shape` over `params` on the two windows.
+    fn run_with(shape: HeadShape, params: &[f32; 24], cfg: &DagrConfig) -> (LossTerms, [f32; 24]) {
         let windows = Windows {
             feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
             present: &PRESENT,
             labels: &[0, 1],
         };
         let mut buf = [0.0; 64];
-        let len = BatchActivations::len(SHAPE, 2);
-        let mut act = BatchActivations::new(SHAPE, 2, &mut buf[..len]).unwrap();
+        let len = BatchActivations::len(shape, 2);
+        let mut act = BatchActivations::new(shape, 2, &mut buf[..len]).unwrap();
         let mut grad = [f32::NAN; 24];
-        let head = Head::new(SHAPE, &PARAMS).unwrap();
+        let head = Head::new(shape, params).unwrap();
         let terms = loss_and_gradient(&head, cfg, &windows, &mut act, &mut grad).unwrap();
         (terms, grad)
     }
@@ -484,8 +489,8 @@ mod tests {
         }
     }
 
-    /// The task loss of a head with `fusion_weights` and a classifier that reads the
-    /// fused vector, and its gradient.
+    /// The task loss of a head with unequal `fusion_weights` over `params`, and its
+    /// gradient.
     fn weighted_task(params: &[f32; 24]) -> (f32, [f32; 24]) {
         let shape = HeadShape {
             fusion_weights: [1.0, 0.25, 0.5],
@@ -496,17 +501,7 @@ mod tests {
             lambda_a: 0.0,
             ..CFG
         };
-        let windows = Windows {
-            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
-            present: &PRESENT,
-            labels: &[0, 1],
-        };
-        let mut buf = [0.0; 64];
-        let len = BatchActivations::len(shape, 2);
-        let mut act = BatchActivations::new(shape, 2, &mut buf[..len]).unwrap();
-        let mut grad = [f32::NAN; 24];
-        let head = Head::new(shape, params).unwrap();
-        let terms = loss_and_gradient(&head, &task_only, &windows, &mut act, &mut grad).unwrap();
+        let (terms, grad) = run_with(shape, params, &task_only);
         (terms.task, grad)
     }
 

@@ -228,23 +228,16 @@ fn fusion_weights(f: &Fields<'_>) -> Result<[f32; MODALITIES], PackageError> {
         return Ok(EQUAL_FUSION);
     };
     let expected = "3 positive numbers (mmwave, wifi, rfid)";
-    let weights = value
+    // Checked once narrowed to f32: a positive f64 may become 0 or infinity.
+    let positive = |v: &Value| {
+        let w = v.as_f64()? as f32;
+        (w > 0.0 && w.is_finite()).then_some(w)
+    };
+    value
         .as_array()
-        .filter(|a| a.len() == MODALITIES)
-        .and_then(|a| {
-            a.iter()
-                .map(|v| v.as_f64().filter(|w| *w > 0.0 && w.is_finite()))
-                .map(|w| w.map(|w| w as f32))
-                .collect::<Option<Vec<f32>>>()
-        })
-        .ok_or_else(|| f.error(FIELD, expected, describe(value)))?;
-    let mut out = EQUAL_FUSION;
-    out.copy_from_slice(&weights);
-    if out.iter().any(|w| !(*w > 0.0 && w.is_finite())) {
-        // positive in f64 but zero or infinite once narrowed to f32
-        return Err(f.error(FIELD, expected, describe(value)));
-    }
-    Ok(out)
+        .and_then(|a| a.iter().map(positive).collect::<Option<Vec<f32>>>())
+        .and_then(|w| <[f32; MODALITIES]>::try_from(w).ok())
+        .ok_or_else(|| f.error(FIELD, expected, describe(value)))
 }
 
 /// The tensor names of `head.projection.<m>.{weight,bias}` and `head.classifier.*`.
