@@ -40,6 +40,7 @@ def corpus_cmd(a):
             else [],
         },
         keep_captures=not a.drop_captures,
+        half_train=a.float16_train,
     )
 
 
@@ -465,6 +466,12 @@ def parser():
         "--drop-captures",
         action="store_true",
         help="delete the MCAP captures once exported (training reads only the shards)",
+    )
+    p.add_argument(
+        "--float16-train",
+        action="store_true",
+        help="store the training shards' inputs in float16 (half the disk; validation and "
+        "test shards stay float32)",
     )
     p.add_argument("--captures-per-pair", type=int, default=1)
     p.add_argument(

@@ -20,8 +20,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from . import RESERVED_ID
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from . import MODALITIES, RESERVED_ID
 from .data import (
+    MANIFEST,
     SPLIT,
     SPLIT_FORMAT,
     DataError,
@@ -127,10 +132,13 @@ def run(cmd):
 
 
 def export(dagr, paths, out, window, hop):
-    """`dagr dataset export` of `paths` into `out`, which already holds the captures.
+    """`dagr dataset export` of `paths` into `out`; returns the export's manifest
+    (dataset.json, not written to `out`: `build` writes the manifest of all chunks).
 
     The exporter refuses an existing directory (and --force would replace it, captures
-    included), so it writes a fresh staging directory whose files then move into `out`."""
+    included), so it writes a fresh staging directory whose shards then move into `out`.
+    The exporter's own splits.json (a split suggested per chunk) is not kept: split.json is
+    the corpus's split."""
     staging = os.path.join(out, ".export")
     shutil.rmtree(staging, ignore_errors=True)
     cmd = [dagr, "dataset", "export", *paths, "--out", staging]
@@ -139,9 +147,63 @@ def export(dagr, paths, out, window, hop):
     if hop is not None:
         cmd += ["--hop", str(hop)]
     run(cmd)
+    manifest = load_manifest(staging)
     for name in os.listdir(staging):
-        os.replace(os.path.join(staging, name), os.path.join(out, name))
-    os.rmdir(staging)
+        if name.endswith(".safetensors"):
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    shutil.rmtree(staging)
+    return manifest
+
+
+def merge_manifests(chunks):
+    """One dataset.json for the exports of consecutive chunks of a plan: their files in
+    order and their counts summed; every other field must agree (one build of `dagr`, one
+    window and hop), else the chunks do not belong together."""
+    merged = dict(chunks[0])
+    merged["files"] = [f for c in chunks for f in c["files"]]
+    for c in chunks[1:]:
+        for key in merged:
+            if key not in ("files", "counts") and c.get(key) != merged[key]:
+                raise DataError(
+                    f"corpus: export chunks disagree on dataset.json `{key}`"
+                )
+    merged["counts"] = add_counts([c["counts"] for c in chunks])
+    return merged
+
+
+def add_counts(counts):
+    """The sum of several dataset.json `counts`: numbers added, tables added key by key."""
+    total = {}
+    for c in counts:
+        for key, value in c.items():
+            if isinstance(value, dict):
+                table = total.setdefault(key, {})
+                for k, v in value.items():
+                    table[k] = table.get(k, 0) + v
+            else:
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+def store_half(path):
+    """Rewrites a shard with its modality inputs in float16 (labels, ids, times and
+    `present` unchanged; the header's metadata kept). Halves a training shard on disk; the
+    inputs are standardized per channel later, and float16's 2^-11 relative step is far below
+    the training augmentations' noise. `data.load_shard` widens them back to float32."""
+    with safe_open(path, "np") as f:
+        metadata = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    for m in MODALITIES:
+        tensors[m] = tensors[m].astype(np.float16)
+    save_file(tensors, path + ".half", metadata=metadata)
+    os.replace(path + ".half", path)
+
+
+def write_manifest(out, manifest):
+    """Writes the merged dataset.json into `out`."""
+    with open(os.path.join(out, MANIFEST), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
 
 
 def write_split(out, captures, manifest):
@@ -168,6 +230,11 @@ def write_split(out, captures, manifest):
     return split
 
 
+CHUNK = 16
+"""Captures simulated and exported together by `build`: with captures dropped, the disk
+holds at most one chunk of captures beside the shards."""
+
+
 def build(
     out,
     dagr,
@@ -182,50 +249,73 @@ def build(
     pairing="grid",
     extra=None,
     keep_captures=True,
+    half_train=False,
+    chunk=CHUNK,
 ):
     """Simulates, exports and splits the corpus into `out` (captures in out/captures, shards
-    and dataset.json/splits.json/split.json in out/). With `keep_captures` False the MCAP
-    captures are deleted once exported (training reads only the shards; about half the
-    disk). Returns the split."""
+    and dataset.json/split.json in out/), `chunk` captures at a time. With `keep_captures`
+    False each chunk's MCAP captures are deleted once exported (training reads only the
+    shards; about half the disk). With `half_train` the training shards store their inputs
+    in float16 (half their size; validation and test shards stay float32, so their scores
+    compare exactly with a float32 corpus's). The chunking changes no shard and no count:
+    each capture is exported on its own terms. Returns the split."""
     captures = plan(rooms, subjects, captures_per_pair, seed, pairing, extra)
     cap_dir = os.path.join(out, "captures")
     os.makedirs(cap_dir, exist_ok=True)
     started = time.time()
-    paths = []
-    for k, c in enumerate(captures):
-        path = os.path.join(cap_dir, c.stem + ".mcap")
-        run(
-            [
-                dagr,
-                "sim",
-                "--seed",
-                str(c.seed),
-                "--room",
-                str(c.room),
-                "--subject",
-                str(c.subject),
-                "--duration",
-                str(duration),
-                "--out",
-                path,
-            ]
-        )
-        paths.append(path)
-        log(
-            f"corpus: simulated {k + 1}/{len(captures)} {c.stem} ({time.time() - started:.0f} s)"
-        )
-    export(dagr, paths, out, window, hop)
-    manifest = load_manifest(out)
+    manifests = []
+    for first in range(0, len(captures), chunk):
+        group = captures[first : first + chunk]
+        paths = []
+        for k, c in enumerate(group, start=first):
+            paths.append(simulate(dagr, c, duration, cap_dir))
+            log(
+                f"corpus: simulated {k + 1}/{len(captures)} {c.stem} "
+                f"({time.time() - started:.0f} s)"
+            )
+        manifest = export(dagr, paths, out, window, hop)
+        if half_train:
+            for f in manifest["files"]:
+                if f["file"] and f["file"].startswith("train_"):
+                    store_half(os.path.join(out, f["file"]))
+        if not keep_captures:
+            for path in paths:
+                os.remove(path)
+        manifests.append(manifest)
+    manifest = merge_manifests(manifests)
+    write_manifest(out, manifest)
     split = write_split(out, captures, manifest)
     if not keep_captures:
-        shutil.rmtree(cap_dir)
-        log(f"corpus: deleted {cap_dir} (--drop-captures)")
+        os.rmdir(cap_dir)
+        log(f"corpus: deleted the captures in {cap_dir} (--drop-captures)")
     log(
         f"corpus: exported {manifest['counts']['windows']} windows "
         f"({time.time() - started:.0f} s); split train {len(split['train']['files'])}, "
         f"val {len(split['val']['files'])}, test {len(split['test']['files'])} files"
     )
     return split
+
+
+def simulate(dagr, capture, duration, cap_dir):
+    """`dagr sim` of one planned capture into `cap_dir`; returns the capture's path."""
+    path = os.path.join(cap_dir, capture.stem + ".mcap")
+    run(
+        [
+            dagr,
+            "sim",
+            "--seed",
+            str(capture.seed),
+            "--room",
+            str(capture.room),
+            "--subject",
+            str(capture.subject),
+            "--duration",
+            str(duration),
+            "--out",
+            path,
+        ]
+    )
+    return path
 
 
 def parse_ids(text, flag):

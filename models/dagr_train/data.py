@@ -76,7 +76,8 @@ class Samples:
 
 
 def load_shard(path, shapes):
-    """One shard's columns, each checked against the per-sample `shapes` of dataset.json."""
+    """One shard's columns, each checked against the per-sample `shapes` of dataset.json;
+    inputs as stored (float32, or float16 from `corpus --float16-train`)."""
     try:
         t = load_file(path)
     except Exception as e:  # safetensors raises several types for a bad file
@@ -91,8 +92,12 @@ def load_shard(path, shapes):
                 f"{path}: tensor `{m}` has shape {list(t[m].shape)}, "
                 f"expected {[n, *shape]} (dataset.json shapes)"
             )
-        if t[m].dtype != np.float32:
-            raise DataError(f"{path}: tensor `{m}` is {t[m].dtype}, expected float32")
+        allowed = (np.float32, np.float16) if m in shapes else (np.float32,)
+        if t[m].dtype not in allowed:
+            expected = " or ".join(np.dtype(d).name for d in allowed)
+            raise DataError(
+                f"{path}: tensor `{m}` is {t[m].dtype}, expected {expected}"
+            )
     return Samples(
         *(
             t[c] if c in shapes or c == "present" else t[c].astype(np.int64)
@@ -101,39 +106,48 @@ def load_shard(path, shapes):
     )
 
 
-def column_shapes(shapes):
-    """(per-sample shape, dtype) of every column, in COLUMNS order."""
-    out = {m: (tuple(shapes[m]), np.float32) for m in MODALITIES}
+def column_shapes(shapes, inputs=np.float32):
+    """(per-sample shape, dtype) of every column, in COLUMNS order; the modality inputs
+    in `inputs`."""
+    out = {m: (tuple(shapes[m]), inputs) for m in MODALITIES}
     out["present"] = ((len(MODALITIES),), np.float32)
     return [out.get(c, ((), np.int64)) for c in COLUMNS]
 
 
-def allocate(n, shapes, modalities=MODALITIES):
-    """Samples of `n` windows, uninitialized, every column allocated once at full size;
-    the inputs of modalities not in `modalities` are zeros the system maps lazily (no
-    memory until written)."""
+def allocate(n, shapes, modalities=MODALITIES, inputs=np.float32):
+    """Samples of `n` windows, uninitialized, every column allocated once at full size
+    (the modality inputs in `inputs`); the inputs of modalities not in `modalities` are
+    zeros the system maps lazily (no memory until written)."""
     columns = []
-    for c, (shape, dtype) in zip(COLUMNS, column_shapes(shapes)):
+    for c, (shape, dtype) in zip(COLUMNS, column_shapes(shapes, inputs)):
         lazy = c in MODALITIES and c not in modalities
         columns.append((np.zeros if lazy else np.empty)((n, *shape), dtype))
     return Samples(*columns)
 
 
-def shard_length(path):
-    """The number of windows of a shard, from its header alone (nothing loaded)."""
+def shard_header(path):
+    """(windows, dtype of the modality inputs) of a shard, from its header alone (nothing
+    loaded); the inputs' dtype is float32 unless every one of them is stored in float16."""
     try:
         with safe_open(path, "np") as f:
-            return f.get_slice("label").get_shape()[0]
+            n = f.get_slice("label").get_shape()[0]
+            dtypes = {f.get_slice(m).get_dtype() for m in MODALITIES if m in f.keys()}
     except Exception as e:  # safetensors raises several types for a bad file
         raise DataError(f"{path}: not a readable safetensors shard ({e})") from e
+    return n, np.float16 if dtypes == {"F16"} else np.float32
 
 
-def load_shards(paths, shapes, modalities=MODALITIES):
+def load_shards(paths, shapes, modalities=MODALITIES, widen=True):
     """The windows of several shards as one Samples. The columns are allocated once at
     their final size and each shard is copied in and let go, so the peak is the result
     plus one shard (not twice the result, as loading all and concatenating would be).
-    Inputs of modalities not in `modalities` are left all zero (and cost no memory)."""
-    out = allocate(sum(shard_length(p) for p in paths), shapes, modalities)
+    Inputs of modalities not in `modalities` are left all zero (and cost no memory).
+    The inputs come back in float32, or with `widen` False in float16 when every shard
+    stores them so (half the memory; the trainer widens each batch)."""
+    headers = [shard_header(p) for p in paths]
+    narrow = not widen and headers and all(d == np.float16 for _, d in headers)
+    inputs = np.float16 if narrow else np.float32
+    out = allocate(sum(n for n, _ in headers), shapes, modalities, inputs)
     kept = [c for c in COLUMNS if c not in MODALITIES or c in modalities]
     at = 0
     for path in paths:
@@ -207,15 +221,14 @@ def check_disjoint(path, split):
                     )
 
 
-def load_part(root, part, split=None, manifest=None, modalities=MODALITIES):
+def load_part(root, part, split=None, manifest=None, modalities=MODALITIES, widen=True):
     """All windows of one split part ("train", "val" or "test") of the export in `root`;
     the inputs of modalities not in `modalities` are left all zero (not read into
-    memory), their presence kept."""
+    memory), their presence kept. `widen` as in `load_shards`."""
     manifest = manifest or load_manifest(root)
     split = split or load_split(root)
     shapes = input_shapes(manifest)
-    samples = load_shards(
-        [os.path.join(root, f) for f in split[part]["files"]], shapes, modalities
-    )
+    paths = [os.path.join(root, f) for f in split[part]["files"]]
+    samples = load_shards(paths, shapes, modalities, widen)
     check_ids(os.path.join(root, SPLIT), part, samples.room, samples.subject)
     return samples

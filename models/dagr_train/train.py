@@ -206,7 +206,10 @@ def train_epoch(model, opt, train, cfg, gen):
     correct = 0
     for s in range(0, len(order), cfg.batch_size):
         idx = np.sort(order[s : s + cfg.batch_size])
-        inputs = [torch.from_numpy(x[idx]) for x in train.inputs()]
+        inputs = [
+            torch.from_numpy(x[idx].astype(np.float32, copy=False))
+            for x in train.inputs()
+        ]
         xs = augment(inputs[:3], inputs[3], model.encoders, cfg.augment, gen)
         xs, present = drop_modalities(xs, inputs[3], cfg.modality_dropout, gen)
         feats = [model.encoders[m](x) for m, x in zip(MODALITIES, xs)]
@@ -268,9 +271,9 @@ def train(data, out, cfg, log=print):
     manifest, split = load_manifest(data), load_split(data)
     # a single-modality run reads only its own modality's inputs
     modalities = (cfg.only,) if cfg.only else MODALITIES
-    train_s, val_s = (
-        load_part(data, p, split, manifest, modalities) for p in ("train", "val")
-    )
+    # float16 training shards stay float16 in memory (each batch is widened)
+    train_s = load_part(data, "train", split, manifest, modalities, widen=False)
+    val_s = load_part(data, "val", split, manifest, modalities)
     if cfg.only:
         train_s, val_s = (
             single_modality(train_s, cfg.only),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from dagr_train.corpus import find_dagr, parse_ids, plan
+from dagr_train.corpus import find_dagr, merge_manifests, parse_ids, plan
 from dagr_train.data import DataError, load_shard
 
 PARTS = {"train": [1, 2], "val": [3], "test": [4]}
@@ -77,6 +77,16 @@ def test_a_shard_with_the_wrong_shape_names_file_tensor_and_expectation(tmp_path
         match=r"a.safetensors: tensor `wifi` has shape \[2, 270, 10\], expected \[2, 270, 12\]",
     ):
         load_shard(path, wrong)
+    save_file(dict(tensors, present=tensors["present"].astype(np.float16)), path)
+    with pytest.raises(
+        DataError, match="tensor `present` is float16, expected float32$"
+    ):
+        load_shard(path, shapes)
+    save_file(dict(tensors, rfid=tensors["rfid"].astype(np.float64)), path)
+    with pytest.raises(
+        DataError, match="`rfid` is float64, expected float32 or float16"
+    ):
+        load_shard(path, shapes)
     del tensors["label"]
     save_file(tensors, path)
     with pytest.raises(DataError, match="missing tensor `label`"):
@@ -110,3 +120,20 @@ def test_extra_training_captures_come_last_and_leave_the_default_seeds_alone():
         plan(rooms, subjects, 1, 0, "zip", {"rooms": [41], "subjects": [91]})
     with pytest.raises(DataError, match="room id 1000"):
         plan(rooms, subjects, 1, 0, "zip", {"rooms": [1000], "subjects": [91]})
+
+
+def test_export_chunks_merge_counts_and_must_agree():
+    a = {
+        "format": "f",
+        "spec": {"window_s": 2.0},
+        "files": [{"file": "a"}],
+        "counts": {"windows": 3, "per_class": {"walking": 2, "waving": 1}},
+    }
+    b = dict(
+        a, files=[{"file": "b"}], counts={"windows": 2, "per_class": {"walking": 2}}
+    )
+    merged = merge_manifests([a, b])
+    assert [f["file"] for f in merged["files"]] == ["a", "b"]
+    assert merged["counts"] == {"windows": 5, "per_class": {"walking": 4, "waving": 1}}
+    with pytest.raises(DataError, match="disagree on dataset.json `spec`"):
+        merge_manifests([a, dict(b, spec={"window_s": 3.0})])

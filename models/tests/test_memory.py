@@ -106,12 +106,12 @@ def test_a_single_modality_keeps_only_its_own_windows_and_input(modality):
 
 
 def test_shard_headers_give_their_lengths(package):
-    from dagr_train.data import shard_length
+    from dagr_train.data import shard_header
 
     data = package[0]
     for f in load_split(data)["train"]["files"]:
         path = os.path.join(data, f)
-        assert shard_length(path) == load_file(path)["label"].shape[0]
+        assert shard_header(path)[0] == load_file(path)["label"].shape[0]
 
 
 def test_compaction_in_place_keeps_the_rows_in_order(monkeypatch):

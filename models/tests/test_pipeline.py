@@ -18,6 +18,7 @@ import torch
 from safetensors.numpy import load_file
 
 from dagr_train import MODALITIES
+from dagr_train.corpus import build, find_dagr
 from dagr_train.data import DataError, load_part
 from dagr_train.degrade import KINDS, degrade, noise_scale
 from dagr_train.evaluate import SUBSETS, evaluate_degraded, logits_of
@@ -29,7 +30,7 @@ from dagr_train.runs import load_run
 from dagr_train.study import run_dir, study
 from dagr_train.train import TrainConfig, train
 
-from conftest import FUSION_WEIGHTS
+from conftest import FUSION_WEIGHTS, TINY
 
 PARITY_TOL = 1e-5
 
@@ -306,6 +307,56 @@ def test_the_split_holds_out_rooms_and_subjects_together(package, tmp_path):
     (copy / "split.json").write_text(json.dumps(bad))
     with pytest.raises(DataError, match="rooms \\[1\\] occur in both train and test"):
         load_part(str(copy), "test")
+
+
+def test_a_chunked_float16_corpus_holds_the_same_windows(package, tmp_path):
+    """One capture per export chunk and float16 training shards change no window: the
+    manifest and split equal the one-chunk corpus's, validation and test shards keep
+    float32 and every value, training inputs are the float32 values rounded to float16."""
+    data, _, _, _ = package
+    half = str(tmp_path / "half")
+    build(
+        half,
+        find_dagr(os.environ.get("DAGR_BIN")),
+        TINY["rooms"],
+        TINY["subjects"],
+        duration=12.0,
+        log=lambda *_: None,
+        keep_captures=False,
+        half_train=True,
+        chunk=1,
+    )
+    assert not os.path.exists(os.path.join(half, "captures"))
+
+    def manifest(root):
+        m = json.load(open(os.path.join(root, "dataset.json")))
+        for f in m["files"]:
+            f["capture"] = os.path.basename(f["capture"])
+        return m
+
+    assert manifest(half) == manifest(data)
+    assert json.load(open(os.path.join(half, "split.json"))) == json.load(
+        open(os.path.join(data, "split.json"))
+    )
+    for part in ("train", "val", "test"):
+        whole, chunked = load_part(data, part), load_part(half, part)
+        for m in MODALITIES:
+            a, b = getattr(whole, m), getattr(chunked, m)
+            assert b.dtype == np.float32 and a.shape == b.shape
+            expected = a.astype(np.float16).astype(np.float32) if part == "train" else a
+            assert np.array_equal(b, expected), (part, m)
+        for c in ("present", "label", "room", "subject"):
+            assert np.array_equal(getattr(whole, c), getattr(chunked, c)), (part, c)
+    narrow = load_part(half, "train", widen=False)
+    for m in MODALITIES:
+        wide = getattr(load_part(half, "train"), m)
+        assert getattr(narrow, m).dtype == np.float16
+        assert np.array_equal(getattr(narrow, m).astype(np.float32), wide), m
+    assert load_part(data, "train", widen=False).wifi.dtype == np.float32
+    train_files = json.load(open(os.path.join(half, "split.json")))["train"]["files"]
+    stored = load_file(os.path.join(half, train_files[0]))
+    assert all(stored[m].dtype == np.float16 for m in MODALITIES)
+    assert stored["present"].dtype == np.float32
 
 
 def test_the_study_trains_side_by_side_reuses_its_runs_and_writes_the_report(
