@@ -257,7 +257,7 @@ def build(
     False each chunk's MCAP captures are deleted once exported (training reads only the
     shards; about half the disk). With `half_train` the training shards store their inputs
     in float16 (half their size; validation and test shards stay float32, so their scores
-    compare exactly with a float32 corpus's). The chunking changes no shard and no count:
+    compare exactly with a float32 corpus's). The chunking changes no window and no count:
     each capture is exported on its own terms. Returns the split."""
     captures = plan(rooms, subjects, captures_per_pair, seed, pairing, extra)
     cap_dir = os.path.join(out, "captures")
