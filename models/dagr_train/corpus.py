@@ -194,7 +194,11 @@ def store_half(path):
         metadata = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     for m in MODALITIES:
-        tensors[m] = tensors[m].astype(np.float16)
+        half = tensors[m].astype(np.float16)
+        if not np.isfinite(half).all():
+            # past float16's range (65504); the exported inputs are scaled far below it
+            raise DataError(f"{path}: `{m}` does not fit float16 (--float16-train)")
+        tensors[m] = half
     save_file(tensors, path + ".half", metadata=metadata)
     os.replace(path + ".half", path)
 
@@ -206,12 +210,19 @@ def write_manifest(out, manifest):
         f.write("\n")
 
 
+def shards_by_stem(manifest):
+    """The shard file of each exported capture, by the capture's stem (captures that gave
+    no window have none)."""
+    return {
+        os.path.splitext(os.path.basename(f["capture"]))[0]: f["file"]
+        for f in manifest["files"]
+        if f["file"]
+    }
+
+
 def write_split(out, captures, manifest):
     """split.json: per part its rooms, subjects and shard files (as named in dataset.json)."""
-    files_of = {}
-    for f in manifest["files"]:
-        if f["file"]:
-            files_of[os.path.splitext(os.path.basename(f["capture"]))[0]] = f["file"]
+    files_of = shards_by_stem(manifest)
     split = {
         "format": SPLIT_FORMAT,
         "rule": __doc__.split("\n\n")[1].replace("\n", " "),
@@ -275,9 +286,10 @@ def build(
             )
         manifest = export(dagr, paths, out, window, hop)
         if half_train:
-            for f in manifest["files"]:
-                if f["file"] and f["file"].startswith("train_"):
-                    store_half(os.path.join(out, f["file"]))
+            shards = shards_by_stem(manifest)
+            for c in group:
+                if c.part == "train" and c.stem in shards:
+                    store_half(os.path.join(out, shards[c.stem]))
         if not keep_captures:
             for path in paths:
                 os.remove(path)

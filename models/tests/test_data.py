@@ -3,9 +3,15 @@ offending file or flag and the expectation."""
 
 import numpy as np
 import pytest
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 
-from dagr_train.corpus import find_dagr, merge_manifests, parse_ids, plan
+from dagr_train.corpus import (
+    find_dagr,
+    merge_manifests,
+    parse_ids,
+    plan,
+    store_half,
+)
 from dagr_train.data import DataError, load_shard
 
 PARTS = {"train": [1, 2], "val": [3], "test": [4]}
@@ -137,3 +143,16 @@ def test_export_chunks_merge_counts_and_must_agree():
     assert merged["counts"] == {"windows": 5, "per_class": {"walking": 4, "waving": 1}}
     with pytest.raises(DataError, match="disagree on dataset.json `spec`"):
         merge_manifests([a, dict(b, spec={"window_s": 3.0})])
+
+
+def test_inputs_past_float16_range_are_refused_not_stored_as_infinity(tmp_path):
+    n = 2
+    tensors = {m: np.zeros((n, 3), np.float32) for m in ("mmwave", "wifi", "rfid")}
+    tensors |= {"present": np.ones((n, 3), np.float32)}
+    path = str(tmp_path / "train_a.safetensors")
+    save_file(dict(tensors, rfid=np.full((n, 3), 7e4, np.float32)), path)
+    with pytest.raises(DataError, match="`rfid` does not fit float16"):
+        store_half(path)
+    save_file(tensors, path)
+    store_half(path)
+    assert load_file(path)["wifi"].dtype == np.float16

@@ -347,11 +347,12 @@ def test_a_chunked_float16_corpus_holds_the_same_windows(package, tmp_path):
             assert np.array_equal(b, expected), (part, m)
         for c in ("present", "label", "room", "subject"):
             assert np.array_equal(getattr(whole, c), getattr(chunked, c)), (part, c)
-    narrow = load_part(half, "train", widen=False)
+    narrow, wide = load_part(half, "train", widen=False), load_part(half, "train")
     for m in MODALITIES:
-        wide = getattr(load_part(half, "train"), m)
         assert getattr(narrow, m).dtype == np.float16
-        assert np.array_equal(getattr(narrow, m).astype(np.float32), wide), m
+        assert np.array_equal(
+            getattr(narrow, m).astype(np.float32), getattr(wide, m)
+        ), m
     assert load_part(data, "train", widen=False).wifi.dtype == np.float32
     train_files = json.load(open(os.path.join(half, "split.json")))["train"]["files"]
     stored = load_file(os.path.join(half, train_files[0]))
