@@ -7,8 +7,9 @@
 //! goes). [`Motion::pose_at`] gives the skeleton at any time since the instance started.
 //!
 //! Placement: every instance but walking stands on one floor point (its *anchor*) drawn
-//! around the subject's favourite spot in the activity area, facing the radar turned by the
-//! subject's facing habit plus up to ±0.6 rad; the supporting foot (or both feet's middle)
+//! around the subject's favourite spot in the activity area (anywhere in the room), facing
+//! any direction (drawn per instance: the task and the furniture set it, not the radar's
+//! mounting); the supporting foot (or both feet's middle)
 //! stays on the anchor and the lower foot on the floor, so a person who bends, sits or falls
 //! pivots about their feet rather than sliding. Walking follows an arc of a circle that fits
 //! in the activity area, speeding up and slowing down over 0.5 s at its ends, at the
@@ -95,8 +96,19 @@ impl Motion {
         let mut anchor = habit + jitter;
         anchor.x = anchor.x.clamp(area.min.0, area.max.0);
         anchor.y = anchor.y.clamp(area.min.1, area.max.1);
+        // Where a person faces is set by the task and the furniture (a table, a window, the
+        // door), not by where the radar hangs: any direction, so the radar sees a motion
+        // from the front, the side or behind; turned around when that faces a wall closer
+        // than the motion reaches (a fall lands a body length ahead).
+        let reach = if activity == Activity::Falling {
+            subject.height + 0.3
+        } else {
+            0.7
+        };
         let to_radar = room.radar.pos - anchor;
-        let yaw = (-to_radar.x).atan2(to_radar.y) + subject.facing_habit + uniform(rng, -0.6, 0.6);
+        let facing =
+            (-to_radar.x).atan2(to_radar.y) + subject.facing_habit + uniform(rng, -0.6, 0.6);
+        let yaw = away_from_walls(anchor, facing, reach, room.size);
         let radius = area.inner_radius() * uniform(rng, 0.5, 0.9);
         let slack = area.inner_radius() - radius;
         let centre = area.center()
@@ -323,6 +335,24 @@ struct WalkPath {
 }
 
 /// +1 or −1 with equal odds.
+/// `yaw`, or when the floor point `reach` m ahead of `anchor` lies outside the room (`size`)
+/// or within 0.3 m of a wall, the first of the opposite and the two side facings whose point
+/// does not; facing the room's middle when none is clear.
+fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
+    let clear = |yaw: f64| {
+        let ahead = anchor + Vec3::new(0.0, reach, 0.0).rotate_z(yaw);
+        (0.3..size.x - 0.3).contains(&ahead.x) && (0.3..size.y - 0.3).contains(&ahead.y)
+    };
+    [0.0, PI, FRAC_PI_2, -FRAC_PI_2]
+        .into_iter()
+        .map(|turn| yaw + turn)
+        .find(|&yaw| clear(yaw))
+        .unwrap_or_else(|| {
+            let to_middle = size * 0.5 - anchor;
+            (-to_middle.x).atan2(to_middle.y)
+        })
+}
+
 fn sign(rng: &mut ChaCha8Rng) -> f64 {
     if uniform(rng, 0.0, 1.0) < 0.5 {
         -1.0
