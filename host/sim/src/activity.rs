@@ -27,6 +27,7 @@ use super::body::{
 };
 use super::draw::uniform;
 use super::geometry::Vec3;
+use super::room::WALL_CLEARANCE_M;
 use super::scene::Room;
 
 pub use dagr_classes::Activity;
@@ -94,8 +95,11 @@ impl Motion {
         );
         let jitter = Vec3::new(uniform(rng, -0.6, 0.6), uniform(rng, -0.6, 0.6), 0.0);
         let mut anchor = habit + jitter;
-        anchor.x = anchor.x.clamp(area.min.0, area.max.0);
-        anchor.y = anchor.y.clamp(area.min.1, area.max.1);
+        // Far enough from the walls that a body turned away from the nearest one has room
+        // behind it (sitting down) and ahead of it.
+        let inset = BACK_REACH_M + 0.3 - WALL_CLEARANCE_M;
+        anchor.x = anchor.x.clamp(area.min.0 + inset, area.max.0 - inset);
+        anchor.y = anchor.y.clamp(area.min.1 + inset, area.max.1 - inset);
         // Where a person faces is set by the task and the furniture (a table, a window, the
         // door), not by where the radar hangs: any direction, so the radar sees a motion
         // from the front, the side or behind; turned around when that faces a wall closer
@@ -334,14 +338,14 @@ struct WalkPath {
     speed: f64,
 }
 
-/// +1 or −1 with equal odds.
-/// `yaw`, or when the floor point `reach` m ahead of `anchor` lies outside the room (`size`)
-/// or within 0.3 m of a wall, the first of the opposite and the two side facings whose point
-/// does not; facing the room's middle when none is clear.
+/// `yaw`, or when the floor point `reach` m ahead of `anchor` or [`BACK_REACH_M`] behind it
+/// lies outside the room (`size`) or within 0.3 m of a wall, the first of the opposite and
+/// the two side facings whose points do not; facing the room's middle when none is clear.
 fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
+    let inside = |p: Vec3| (0.3..size.x - 0.3).contains(&p.x) && (0.3..size.y - 0.3).contains(&p.y);
     let clear = |yaw: f64| {
-        let ahead = anchor + Vec3::new(0.0, reach, 0.0).rotate_z(yaw);
-        (0.3..size.x - 0.3).contains(&ahead.x) && (0.3..size.y - 0.3).contains(&ahead.y)
+        let forward = Vec3::new(0.0, 1.0, 0.0).rotate_z(yaw);
+        inside(anchor + forward * reach) && inside(anchor - forward * BACK_REACH_M)
     };
     [0.0, PI, FRAC_PI_2, -FRAC_PI_2]
         .into_iter()
@@ -353,6 +357,10 @@ fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
         })
 }
 
+/// How far behind its feet a body reaches (the hips of a person sitting down), m.
+const BACK_REACH_M: f64 = 0.6;
+
+/// +1 or −1 with equal odds.
 fn sign(rng: &mut ChaCha8Rng) -> f64 {
     if uniform(rng, 0.0, 1.0) < 0.5 {
         -1.0

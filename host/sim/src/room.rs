@@ -137,7 +137,7 @@ impl Room {
 }
 
 /// Where nobody stands: the strip along every wall, m.
-const WALL_CLEARANCE_M: f64 = 0.5;
+pub const WALL_CLEARANCE_M: f64 = 0.5;
 
 /// The part of the room the devices are installed around (see the module doc).
 fn central_area(size: Vec3) -> ActivityArea {
