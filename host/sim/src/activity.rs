@@ -7,8 +7,9 @@
 //! goes). [`Motion::pose_at`] gives the skeleton at any time since the instance started.
 //!
 //! Placement: every instance but walking stands on one floor point (its *anchor*) drawn
-//! around the subject's favourite spot in the activity area, facing the radar turned by the
-//! subject's facing habit plus up to ±0.6 rad; the supporting foot (or both feet's middle)
+//! around the subject's favourite spot in the activity area (anywhere in the room), facing
+//! any direction (drawn per instance: the task and the furniture set it, not the radar's
+//! mounting); the supporting foot (or both feet's middle)
 //! stays on the anchor and the lower foot on the floor, so a person who bends, sits or falls
 //! pivots about their feet rather than sliding. Walking follows an arc of a circle that fits
 //! in the activity area, speeding up and slowing down over 0.5 s at its ends, at the
@@ -26,6 +27,7 @@ use super::body::{
 };
 use super::draw::uniform;
 use super::geometry::Vec3;
+use super::room::WALL_CLEARANCE_M;
 use super::scene::Room;
 
 pub use dagr_classes::Activity;
@@ -93,10 +95,24 @@ impl Motion {
         );
         let jitter = Vec3::new(uniform(rng, -0.6, 0.6), uniform(rng, -0.6, 0.6), 0.0);
         let mut anchor = habit + jitter;
-        anchor.x = anchor.x.clamp(area.min.0, area.max.0);
-        anchor.y = anchor.y.clamp(area.min.1, area.max.1);
+        // Far enough from the walls that a body turned away from the nearest one has room
+        // behind it (sitting down) and ahead of it.
+        let inset = BACK_REACH_M + 0.3 - WALL_CLEARANCE_M;
+        anchor.x = anchor.x.clamp(area.min.0 + inset, area.max.0 - inset);
+        anchor.y = anchor.y.clamp(area.min.1 + inset, area.max.1 - inset);
+        // Where a person faces is set by the task and the furniture (a table, a window, the
+        // door), not by where the radar hangs: any direction, so the radar sees a motion
+        // from the front, the side or behind; turned around when that faces a wall closer
+        // than the motion reaches (a fall lands a body length ahead).
+        let reach = if activity == Activity::Falling {
+            subject.height + 0.3
+        } else {
+            0.7
+        };
         let to_radar = room.radar.pos - anchor;
-        let yaw = (-to_radar.x).atan2(to_radar.y) + subject.facing_habit + uniform(rng, -0.6, 0.6);
+        let facing =
+            (-to_radar.x).atan2(to_radar.y) + subject.facing_habit + uniform(rng, -0.6, 0.6);
+        let yaw = away_from_walls(anchor, facing, reach, room.size);
         let radius = area.inner_radius() * uniform(rng, 0.5, 0.9);
         let slack = area.inner_radius() - radius;
         let centre = area.center()
@@ -321,6 +337,28 @@ struct WalkPath {
     /// Full walking speed, m/s.
     speed: f64,
 }
+
+/// `yaw`, or when the floor point `reach` m ahead of `anchor` or [`BACK_REACH_M`] behind it
+/// lies outside the room (`size`) or within 0.3 m of a wall, the first of the opposite and
+/// the two side facings whose points do not; facing the room's middle when none is clear.
+fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
+    let inside = |p: Vec3| (0.3..size.x - 0.3).contains(&p.x) && (0.3..size.y - 0.3).contains(&p.y);
+    let clear = |yaw: f64| {
+        let forward = Vec3::new(0.0, 1.0, 0.0).rotate_z(yaw);
+        inside(anchor + forward * reach) && inside(anchor - forward * BACK_REACH_M)
+    };
+    [0.0, PI, FRAC_PI_2, -FRAC_PI_2]
+        .into_iter()
+        .map(|turn| yaw + turn)
+        .find(|&yaw| clear(yaw))
+        .unwrap_or_else(|| {
+            let to_middle = size * 0.5 - anchor;
+            (-to_middle.x).atan2(to_middle.y)
+        })
+}
+
+/// How far behind its feet a body reaches (the hips of a person sitting down), m.
+const BACK_REACH_M: f64 = 0.6;
 
 /// +1 or −1 with equal odds.
 fn sign(rng: &mut ChaCha8Rng) -> f64 {

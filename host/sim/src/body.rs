@@ -63,7 +63,7 @@ impl Subject {
             vigour: uniform(&mut rng, 0.8, 1.2),
             right_handed: uniform(&mut rng, 0.0, 1.0) < 0.85,
             facing_habit: uniform(&mut rng, -0.8, 0.8),
-            spot_habit: (uniform(&mut rng, 0.2, 0.8), uniform(&mut rng, 0.2, 0.8)),
+            spot_habit: (uniform(&mut rng, 0.0, 1.0), uniform(&mut rng, 0.0, 1.0)),
             breathing_hz: uniform(&mut rng, 0.2, 0.35),
         }
     }
