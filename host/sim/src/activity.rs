@@ -7,9 +7,10 @@
 //! goes). [`Motion::pose_at`] gives the skeleton at any time since the instance started.
 //!
 //! Placement: every instance but walking stands on one floor point (its *anchor*) drawn
-//! around the subject's favourite spot in the activity area (anywhere in the room), facing
-//! any direction (drawn per instance: the task and the furniture set it, not the radar's
-//! mounting); the supporting foot (or both feet's middle)
+//! around the subject's favourite spot in the activity area (anywhere in the room, at least
+//! 0.9 m from the walls), facing the radar turned by the subject's facing habit plus up to
+//! ±0.6 rad (the radar hangs on the wall people face, as an installer would put it), turned
+//! away from a wall the motion would reach; the supporting foot (or both feet's middle)
 //! stays on the anchor and the lower foot on the floor, so a person who bends, sits or falls
 //! pivots about their feet rather than sliding. Walking follows an arc of a circle that fits
 //! in the activity area, speeding up and slowing down over 0.5 s at its ends, at the
@@ -100,10 +101,9 @@ impl Motion {
         let inset = BACK_REACH_M + 0.3 - WALL_CLEARANCE_M;
         anchor.x = anchor.x.clamp(area.min.0 + inset, area.max.0 - inset);
         anchor.y = anchor.y.clamp(area.min.1 + inset, area.max.1 - inset);
-        // Where a person faces is set by the task and the furniture (a table, a window, the
-        // door), not by where the radar hangs: any direction, so the radar sees a motion
-        // from the front, the side or behind; turned around when that faces a wall closer
-        // than the motion reaches (a fall lands a body length ahead).
+        // Facing the radar (its wall is the one people face), turned around or aside when
+        // that faces a wall closer than the motion reaches (a fall lands a body length
+        // ahead) or has one right behind (sitting down).
         let reach = if activity == Activity::Falling {
             subject.height + 0.3
         } else {

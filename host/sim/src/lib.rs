@@ -15,7 +15,8 @@
 //!   static body; breathing, ~1 cm/s, is far below the 0.14 m/s Doppler bin; only fidgets
 //!   and weight shifts leave occasional points), so phone calls, drinking once the arm is up
 //!   and lying after a fall look alike; motion across boresight (no radial velocity); a
-//!   person beyond ~6 m or off to the side.
+//!   person beyond ~6 m, beside it or below it: people stand anywhere in the room, and the
+//!   radar covers the part it was pointed at (WiFi's links and RFID's tags span the room).
 //! - **WiFi** (3 links, antenna phase differences and power): sees whatever moves the body
 //!   relative to the links' paths — the body shadows the line of sight and wall paths by up
 //!   to 10 dB and adds its own reflections whose phase follows the limbs — so walking,

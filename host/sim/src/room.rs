@@ -6,15 +6,17 @@
 //! - size 4–8 m wide (x), 4–10 m deep (y), 2.6–3.2 m high;
 //! - the radar on the front wall (y ≈ 0) at 1.0–1.5 m height, boresight into the room
 //!   (±15° of +y);
-//! - the activity area, where people are placed: the whole floor but 0.5 m along every wall,
-//!   so people are also beside and below the radar (outside its ±60° azimuth and ±20°
-//!   elevation field of view, and in its near-range leakage) and beyond its useful range
-//!   (the SNR falls with R⁴; the default cfg searches to 8.9 m), as in a real home, where
-//!   the radar covers the part of the room it was pointed at;
+//! - the activity area, where people are placed: the whole floor but 0.5 m along every wall
+//!   (walks; the feet of every other activity at least 0.9 m from a wall), so people are
+//!   also beside and below the radar (outside its ±60° azimuth and ±20° elevation field of
+//!   view, and in its near-range leakage) and beyond its useful range (the SNR falls with
+//!   R⁴; the default cfg searches to 8.9 m), as in a real home, where the radar covers the
+//!   part of the room it was pointed at;
 //! - the central area, 1 m from the side and back walls, 1.5–6.5 m in front of the radar,
 //!   which the devices are installed around: three WiFi links whose line of sight crosses
-//!   it, left wall to right wall, back wall to front wall, and one corner to the opposite corner; each receiver has 3
-//!   antennas λ/2 apart along its wall, channel 1, 6 or 11, a stable MAC per room and link;
+//!   it, left wall to right wall, back wall to front wall, and one corner to the opposite
+//!   corner; each receiver has 3 antennas λ/2 apart along its wall, channel 1, 6 or 11, a
+//!   stable MAC per room and link;
 //! - an RFID reader with 2–4 antennas on the walls (1.2–2.0 m high) and [`ROOM_TAGS`] tags,
 //!   about two thirds on walls (0.5–2.0 m high) and the rest on furniture, plus one tag on a
 //!   cup (resting on the first piece of furniture) and one on the person's phone

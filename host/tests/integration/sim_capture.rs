@@ -316,15 +316,16 @@ fn streams_keep_their_arc_names() {
     assert_eq!(info.modality_name(), "wifi");
 }
 
-/// `dagr sim` arguments and the SHA-256 of the capture they wrote at commit c66f14e, before
-/// the run could be interrupted. Training corpora and replay figures are rebuilt from these
+/// `dagr sim` arguments and the SHA-256 of the capture they write, pinned again at commit
+/// df41570, when the twin began to place people anywhere in the room (first pinned at
+/// c66f14e, before the run could be interrupted). Training corpora and replay figures are rebuilt from these
 /// arguments, so their bytes must not move by accident (the capture's metadata names the
 /// dagr version: a version bump changes them too, and so does any change to the physics,
 /// on purpose).
 const PINNED_CAPTURES: [(&[&str], &str); 3] = [
     (
         &["--duration", "5"],
-        "b87bbd770ab9364c828c290e58bcf1889c2d97c1c83eefc8d0b81f2c5f6c542d",
+        "183771f2eea59822f7b2e9627a39d69e8b5951da2ab669146d2d14032fb13c3a",
     ),
     (
         &[
@@ -337,7 +338,7 @@ const PINNED_CAPTURES: [(&[&str], &str); 3] = [
             "--duration",
             "12",
         ],
-        "f352684c728165a06d91f8b022d90b4cb974a9114f236e7b5092ae880e1b1bfc",
+        "db3f6562ee9a04a715a02ba9342f1c45a6ff87819844c8bd62b3368fae46297e",
     ),
     (
         &[
@@ -354,7 +355,7 @@ const PINNED_CAPTURES: [(&[&str], &str); 3] = [
             "--csi-rate",
             "50",
         ],
-        "62a94baff6746b3ae5cd8e513783a5700acc372143b871a3d8c323d865cdc2f2",
+        "ed09fb428c2ba9d69df2bc7fe8462e860417fe99054521c6797676a7062d8ca4",
     ),
 ];
 
