@@ -28,7 +28,7 @@ use super::body::{
 };
 use super::draw::uniform;
 use super::geometry::Vec3;
-use super::room::WALL_CLEARANCE_M;
+use super::room::{ActivityArea, WALL_CLEARANCE_M};
 use super::scene::Room;
 
 pub use dagr_classes::Activity;
@@ -98,7 +98,7 @@ impl Motion {
         let mut anchor = habit + jitter;
         // Far enough from the walls that a body turned away from the nearest one has room
         // behind it (sitting down) and ahead of it.
-        let inset = BACK_REACH_M + 0.3 - WALL_CLEARANCE_M;
+        let inset = BACK_REACH_M + WALL_GAP_M - WALL_CLEARANCE_M;
         anchor.x = anchor.x.clamp(area.min.0 + inset, area.max.0 - inset);
         anchor.y = anchor.y.clamp(area.min.1 + inset, area.max.1 - inset);
         // Facing the radar (its wall is the one people face), turned around or aside when
@@ -110,9 +110,8 @@ impl Motion {
             0.7
         };
         let to_radar = room.radar.pos - anchor;
-        let facing =
-            (-to_radar.x).atan2(to_radar.y) + subject.facing_habit + uniform(rng, -0.6, 0.6);
-        let yaw = away_from_walls(anchor, facing, reach, room.size);
+        let facing = yaw_towards(to_radar) + subject.facing_habit + uniform(rng, -0.6, 0.6);
+        let yaw = away_from_walls(anchor, facing, reach, &area);
         let radius = area.inner_radius() * uniform(rng, 0.5, 0.9);
         let slack = area.inner_radius() - radius;
         let centre = area.center()
@@ -339,10 +338,11 @@ struct WalkPath {
 }
 
 /// `yaw`, or when the floor point `reach` m ahead of `anchor` or [`BACK_REACH_M`] behind it
-/// lies outside the room (`size`) or within 0.3 m of a wall, the first of the opposite and
-/// the two side facings whose points do not; facing the room's middle when none is clear.
-fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
-    let inside = |p: Vec3| (0.3..size.x - 0.3).contains(&p.x) && (0.3..size.y - 0.3).contains(&p.y);
+/// comes within [`WALL_GAP_M`] of a wall (the activity `area` is the floor but
+/// [`WALL_CLEARANCE_M`] along the walls), the first of the opposite and the two side facings
+/// whose points do not; facing the area's middle when none is clear.
+fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, area: &ActivityArea) -> f64 {
+    let inside = |p: Vec3| area.contains(p, WALL_CLEARANCE_M - WALL_GAP_M);
     let clear = |yaw: f64| {
         let forward = Vec3::new(0.0, 1.0, 0.0).rotate_z(yaw);
         inside(anchor + forward * reach) && inside(anchor - forward * BACK_REACH_M)
@@ -351,14 +351,19 @@ fn away_from_walls(anchor: Vec3, yaw: f64, reach: f64, size: Vec3) -> f64 {
         .into_iter()
         .map(|turn| yaw + turn)
         .find(|&yaw| clear(yaw))
-        .unwrap_or_else(|| {
-            let to_middle = size * 0.5 - anchor;
-            (-to_middle.x).atan2(to_middle.y)
-        })
+        .unwrap_or_else(|| yaw_towards(area.center() - anchor))
+}
+
+/// The yaw of a body facing along floor direction `v` (yaw 0 faces +y, as `rotate_z` turns).
+fn yaw_towards(v: Vec3) -> f64 {
+    (-v.x).atan2(v.y)
 }
 
 /// How far behind its feet a body reaches (the hips of a person sitting down), m.
 const BACK_REACH_M: f64 = 0.6;
+
+/// Least gap between a body and a wall, m.
+const WALL_GAP_M: f64 = 0.3;
 
 /// +1 or −1 with equal odds.
 fn sign(rng: &mut ChaCha8Rng) -> f64 {

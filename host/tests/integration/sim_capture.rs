@@ -318,10 +318,10 @@ fn streams_keep_their_arc_names() {
 
 /// `dagr sim` arguments and the SHA-256 of the capture they write, pinned again at commit
 /// df41570, when the twin began to place people anywhere in the room (first pinned at
-/// c66f14e, before the run could be interrupted). Training corpora and replay figures are rebuilt from these
-/// arguments, so their bytes must not move by accident (the capture's metadata names the
-/// dagr version: a version bump changes them too, and so does any change to the physics,
-/// on purpose).
+/// c66f14e, before the run could be interrupted). Training corpora and replay figures are
+/// rebuilt from these arguments, so their bytes must not move by accident (the capture's
+/// metadata names the dagr version: a version bump changes them too, and so does any change
+/// to the physics, on purpose).
 const PINNED_CAPTURES: [(&[&str], &str); 3] = [
     (
         &["--duration", "5"],
