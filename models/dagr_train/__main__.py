@@ -1,6 +1,7 @@
 """Command line: `python -m dagr_train corpus|train|eval|export|rewrite|report|study|sweep|bench`."""
 
 import argparse
+import json
 import sys
 
 from . import MODALITIES
@@ -88,6 +89,8 @@ def train_config(a, **fields):
             row_mask=a.augment_row_mask,
             point_drop=a.augment_point_drop,
             rotate=a.augment_rotate,
+            noisy_modality=a.augment_noisy_modality,
+            noisy_sigma=a.augment_noisy_sigma,
         ),
         feat_dropout=a.feat_dropout,
         label_smoothing=a.label_smoothing,
@@ -143,6 +146,36 @@ def fusion_cmd(a):
         f"{val['chosen']['mean']:.3f}, all three {val['equal']['mmwave+wifi+rfid']:.3f} -> "
         f"{val['chosen']['mmwave+wifi+rfid']:.3f}"
     )
+
+
+def guard_cmd(a):
+    """`guard`: the norm guard's bounds, chosen on validation; the test part scored."""
+
+    from . import guard
+
+    if not 0.0 < a.quantile <= 1.0:
+        raise SystemExit(
+            f"dagr_train guard: --quantile {a.quantile}: expected in (0, 1]"
+        )
+    if a.run:
+        head, where = guard.RunHead(a.run), a.run
+    else:
+        head, where = guard.PackageHead(a.package), a.package
+    doc = guard.choose(head, a.data, a.quantile)
+    bounds = ", ".join(f"{m} {b:.3f}" for m, b in zip(MODALITIES, doc["bounds"]))
+    print(f"guard: {where}: bounds (quantile {a.quantile} of validation) {bounds}")
+    doc["held_out"] = guard.score_test(head, a.data, doc["bounds"])
+    print(guard.table(doc["held_out"]))
+    if a.write:
+        if a.run:
+            guard.write_run(a.run, doc)
+        else:
+            guard.write_package(a.package, doc)
+        print(f"guard: written to {where}")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"source": where, **doc}, f, indent=2)
+            f.write("\n")
 
 
 def export_cmd(a):
@@ -274,6 +307,18 @@ def add_augment_flags(p):
         type=float,
         default=0.0,
         help="max rotation of the radar points about the vertical axis, degrees",
+    )
+    g.add_argument(
+        "--augment-noisy-modality",
+        type=float,
+        default=0.0,
+        help="probability a sample has one present modality drowned in noise",
+    )
+    g.add_argument(
+        "--augment-noisy-sigma",
+        type=float,
+        default=2.0,
+        help="that noise's largest sigma, in the modality's std (default %(default)s)",
     )
 
 
@@ -532,6 +577,27 @@ def parser():
         "validation and written to fusion.json",
     )
     p.set_defaults(func=fusion_cmd)
+
+    p = sub.add_parser(
+        "guard",
+        help="choose the norm guard's bounds on validation; score the test part with "
+        "and without it, clean and with noise (guard.py)",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", help="run directory (band.json goes here with --write)")
+    which.add_argument(
+        "--package", help="model package (head.norm_band in model.json with --write)"
+    )
+    p.add_argument("--data", required=True, help="corpus (its val and test parts)")
+    p.add_argument(
+        "--quantile",
+        type=float,
+        default=0.999,
+        help="share of clean validation windows each bound lies above (%(default)s)",
+    )
+    p.add_argument("--write", action="store_true", help="write the bounds")
+    p.add_argument("--out", help="write the bounds and scores as JSON here")
+    p.set_defaults(func=guard_cmd)
 
     p = sub.add_parser("export", help="write the model package of a run")
     p.add_argument("--run", required=True)

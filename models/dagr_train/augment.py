@@ -18,7 +18,14 @@ raw inputs of a training batch, before modality dropout; every one is off at 0:
   probability q;
 - `rotate` a: radar points are rotated about the vertical axis by a random angle in
   [-a, a] degrees, one angle per sample (the person's bearing from the radar differs by
-  room).
+  room);
+- `noisy_modality` p: with probability p a sample has one of its present modalities,
+  drawn at random, drowned in Gaussian noise of sigma ~ U(0, `noisy_sigma`) times that
+  modality's overall standard deviation ([`modality_scale`]), on what the gateway writes
+  only; its `present` stays 1. A sensor that turns to noise is not an outage (the gateway
+  cannot tell it from a busy scene), so the fusion must learn to lean on the other
+  sensors when one of them stops agreeing with them. The test-time counterpart is the
+  robustness curves' `sigma` (degrade.py), measured in the same unit.
 
 Absent modalities stay all-zero. Randomness comes from the training generator, so a run is
 reproducible from its seed."""
@@ -42,15 +49,17 @@ class AugmentConfig:
     row_mask: float = 0.0
     point_drop: float = 0.0
     rotate: float = 0.0
+    noisy_modality: float = 0.0
+    noisy_sigma: float = 2.0
 
     def __post_init__(self):
-        for name in ("time_shift", "row_mask", "point_drop"):
+        for name in ("time_shift", "row_mask", "point_drop", "noisy_modality"):
             v = getattr(self, name)
             if not 0.0 <= v < 1.0:
                 raise ValueError(
                     f"--augment-{name.replace('_', '-')} {v}: expected in [0, 1)"
                 )
-        for name in ("gain", "noise", "rotate"):
+        for name in ("gain", "noise", "rotate", "noisy_sigma"):
             v = getattr(self, name)
             if v < 0.0:
                 raise ValueError(
@@ -58,8 +67,10 @@ class AugmentConfig:
                 )
 
     def active(self):
-        """Whether any transform is on."""
-        return any(v > 0 for v in asdict(self).values())
+        """Whether any transform is on (`noisy_sigma` alone is a setting, not one)."""
+        settings = asdict(self)
+        settings.pop("noisy_sigma")
+        return any(v > 0 for v in settings.values())
 
     def to_json(self):
         """The settings as a plain dict (run.json)."""
@@ -126,6 +137,35 @@ def augment_points(x, std, cfg, gen):
     return x * valid  # padding and dropped points are all-zero rows
 
 
+def modality_scale(norm):
+    """One standard deviation for a whole modality from its per-row (WiFi/RFID) or
+    per-value (mmWave) training constants: the spread of all its values pooled, the within
+    part (mean of the variances) plus the between part (variance of the means); what
+    degrade.noise_scale measures on evaluated data."""
+    within = (norm.std.double() ** 2).mean()
+    between = norm.mean.double().var(unbiased=False)
+    return float((within + between).sqrt())
+
+
+def drown_one_modality(inputs, present, encoders, p, max_sigma, gen):
+    """`inputs` with, for each sample with probability `p`, one present modality drawn at
+    random given Gaussian noise of sigma ~ U(0, max_sigma) modality scales, on rows and
+    points with data only (see the module doc)."""
+    b = present.shape[0]
+    chosen = torch.multinomial(present.float() + 1e-12, 1, generator=gen).view(b)
+    hit = (torch.rand(b, generator=gen) < p) & (present.sum(dim=1) > 0)
+    sigma = torch.rand(b, generator=gen) * max_sigma
+    out = []
+    for i, (m, x) in enumerate(zip(MODALITIES, inputs)):
+        mine = (
+            (hit & (chosen == i)).to(x.dtype) * sigma * modality_scale(encoders[m].norm)
+        )
+        has_data = (x.abs().sum(dim=-1, keepdim=True) > 0).to(x.dtype)
+        noise = torch.randn(x.shape, generator=gen) * has_data
+        out.append(x + noise * mine.view([-1] + [1] * (x.dim() - 1)))
+    return out
+
+
 def augment(inputs, present, encoders, cfg, gen):
     """The training inputs (MODALITIES order) augmented by `cfg`; `encoders` hold the
     standardization constants (already fitted). Absent modalities stay zero."""
@@ -140,4 +180,8 @@ def augment(inputs, present, encoders, cfg, gen):
             y = augment_series(x, norm.mean, norm.std, cfg, gen)
         gate = (present[:, i] > 0.5).to(x.dtype).view([-1] + [1] * (x.dim() - 1))
         out.append(y * gate)
+    if cfg.noisy_modality > 0:
+        out = drown_one_modality(
+            out, present, encoders, cfg.noisy_modality, cfg.noisy_sigma, gen
+        )
     return out

@@ -17,7 +17,7 @@ from .dropout import SUBSETS
 from .evaluate import restrict
 from .loss import DagrConfig, dagr_loss, pair_distance
 from .rewrite import rewrite_file
-from .runs import load_run, read_fusion
+from .runs import load_run, read_band, read_fusion
 
 OPSET = 17
 INPUTS = ("mmwave", "wifi", "rfid", "present")
@@ -320,6 +320,9 @@ def export(run_dir, out, data=None, eval_json=None):
     """Writes the model package of `run_dir` into `out`; parity inputs come from the run's
     test split (or val/train when empty). `eval_json`: headline metrics to copy in."""
     info, model = load_run(run_dir)
+    # model.onnx has no norm guard (the runtime applies model.json's `head.norm_band`), so
+    # the graph, its parity files and the head batches are the head without it.
+    model.head.norm_band.fill_(float("inf"))
     data = data or info["data"]["root"]
     manifest = load_manifest(data)
     if manifest["spec"] != info["data"]["spec"]:
@@ -346,6 +349,9 @@ def export(run_dir, out, data=None, eval_json=None):
         }
     doc = model_json(info, model, manifest, metrics, parity, head_batches, head_cfg)
     doc["head"]["fusion_choice"] = fusion_choice(run_dir)
+    band = read_band(run_dir)
+    if band is not None:
+        doc["head"]["norm_band"] = band
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")

@@ -171,7 +171,12 @@ class Head(nn.Module):
     positive weight per modality, MODALITIES order): `sum_m w_m z_m / sum_m w_m` over the
     present m. Training keeps them at 1 (the plain masked mean); `fusion.py` may choose
     others on validation for a trained run. They are a constant of the graph, not a
-    parameter, and act after z_m, so DAGR (which sees z_m) is the same either way."""
+    parameter, and act after z_m, so DAGR (which sees z_m) is the same either way.
+
+    The norm guard (`admitted`, guard.py) leaves out of the fusion a present modality whose
+    embedding is longer than its `norm_band` bound (chosen on clean validation windows
+    after training; infinite, i.e. off, during training and in the exported graph, where
+    the runtime applies it from model.json)."""
 
     def __init__(self, feat_dim, embed_dim, classes):
         super().__init__()
@@ -183,15 +188,34 @@ class Head(nn.Module):
         self.register_buffer(
             "fusion_weights", torch.ones(len(MODALITIES)), persistent=False
         )
+        # Likewise a run's band.json (guard.py); infinite bounds set nothing aside.
+        self.register_buffer(
+            "norm_band",
+            torch.full((len(MODALITIES),), float("inf")),
+            persistent=False,
+        )
 
     def embed(self, feats):
         """z_m for each modality, in MODALITIES order."""
         return [self.proj[m](f) for m, f in zip(MODALITIES, feats)]
 
-    def fuse(self, zs, present):
-        """Weighted mean of the embeddings of the present modalities (see the class
-        docstring); with every weight 1, exactly the plain masked mean."""
+    def admitted(self, zs, present):
+        """The modalities the fusion takes [B, 3] (bool): the present ones (> 0.5) whose
+        embedding's norm is within `norm_band`, or all present ones when none is (the
+        fusion is never emptied); a NaN norm is out of band. Without a band, or while
+        tracing for export, `present`."""
         mask = present > 0.5
+        # An exported graph never has the guard (the runtime applies model.json's band).
+        if torch.jit.is_tracing() or not bool(torch.isfinite(self.norm_band).any()):
+            return mask
+        norms = torch.stack([torch.linalg.vector_norm(z, dim=1) for z in zs], 1)
+        kept = mask & (norms <= self.norm_band.to(norms.dtype))
+        return torch.where(kept.any(dim=1, keepdim=True), kept, mask)
+
+    def fuse(self, zs, present):
+        """Weighted mean of the embeddings of the admitted modalities (see the class
+        docstring); with every weight 1 and no band, exactly the plain masked mean."""
+        mask = self.admitted(zs, present)
         weights = self.fusion_weights.to(zs[0].dtype)
         total = torch.zeros_like(zs[0])
         weight = torch.zeros_like(zs[0][:, :1])

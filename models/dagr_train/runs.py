@@ -1,6 +1,6 @@
 """A training run on disk: run.json (configuration, data, history, timing), model.pt
 (the state dict of the chosen epoch) and, once `fusion` chose them, fusion.json (the
-head's fusion weights). Everything later steps (eval, export, report) need is read back
+head's fusion weights), once `guard` chose them, band.json (the norm guard's bounds). Everything later steps (eval, export, report) need is read back
 from here."""
 
 import json
@@ -28,7 +28,8 @@ def save_run(out, info, model):
 
 def load_run(path, fusion=True):
     """(info, model in eval mode) of the run directory `path`; with `fusion`, the head
-    takes the weights of the run's fusion.json when there is one (else equal weights)."""
+    takes the weights of the run's fusion.json when there is one (else equal weights) and
+    the norm guard's bounds of its band.json (else none)."""
     info_path = os.path.join(path, RUN_JSON)
     try:
         with open(info_path) as f:
@@ -53,6 +54,9 @@ def load_run(path, fusion=True):
         doc = read_fusion(path)
         if doc is not None:
             model.head.fusion_weights.copy_(torch.tensor(doc["weights"]))
+        band = read_band(path)
+        if band is not None:
+            model.head.norm_band.copy_(torch.tensor(band["bounds"]))
     model.eval()
     return info, model
 
@@ -80,4 +84,28 @@ def read_fusion(path):
     with open(file) as f:
         doc = json.load(f)
     check_fusion_weights(doc.get("weights"), f"{file}: `weights`")
+    return doc
+
+
+BAND_JSON = "band.json"
+"""A run's norm guard bounds (guard.py), applied by `load_run`."""
+
+
+def read_band(path):
+    """The run's band.json document, or None; bounds that are not 3 positive finite
+    numbers are refused naming the file."""
+    file = os.path.join(path, BAND_JSON)
+    if not os.path.exists(file):
+        return None
+    with open(file) as f:
+        doc = json.load(f)
+    bounds = doc.get("bounds")
+    ok = isinstance(bounds, list) and len(bounds) == len(MODALITIES)
+    ok = ok and all(
+        isinstance(b, (int, float)) and math.isfinite(b) and b > 0 for b in bounds
+    )
+    if not ok:
+        raise ValueError(
+            f"{file}: `bounds`: expected 3 positive numbers, found {bounds!r}"
+        )
     return doc

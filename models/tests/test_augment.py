@@ -6,7 +6,13 @@ import math
 import pytest
 import torch
 
-from dagr_train.augment import AugmentConfig, augment, augment_points, augment_series
+from dagr_train.augment import (
+    AugmentConfig,
+    augment,
+    augment_points,
+    augment_series,
+    modality_scale,
+)
 from dagr_train.model import FusionModel
 
 SHAPES = {"mmwave": (8, 6, 5), "wifi": (4, 20), "rfid": (3, 20)}
@@ -128,3 +134,33 @@ def test_bad_settings_name_their_flag():
         AugmentConfig(row_mask=1.0)
     with pytest.raises(ValueError, match="--augment-gain -0.1"):
         AugmentConfig(gain=-0.1)
+
+
+def test_a_drowned_modality_gets_noise_in_its_own_scale_on_data_only():
+    inputs, present = batch(b=400)
+    present[1:, 0] = 0  # mmWave absent from all but sample 0: never drowned there
+    inputs[0][1:] = 0
+    enc = encoders()
+    cfg = AugmentConfig(noisy_modality=0.5, noisy_sigma=2.0)
+    out = augment(inputs, present, enc, cfg, gen())
+    changed = [(o != x).flatten(1).any(dim=1) for o, x in zip(out, inputs)]
+    # at most one modality a sample, about half the samples, never an absent one
+    per_sample = torch.stack(changed, 1).sum(dim=1)
+    assert int(per_sample.max()) == 1
+    assert 0.4 < per_sample.float().mean().item() < 0.6
+    assert not bool(changed[0][1:].any()) and not bool(changed[1][0])
+    # WiFi's scale: rows with mean 3 and std 2 pooled -> 2; sigma ~ U(0, 2) -> mean |sigma| 1
+    hit = changed[1]
+    spread = (out[1][hit] - inputs[1][hit]).flatten(1).std(dim=1)
+    assert spread.max().item() < 2.0 * 2.0 * 1.2
+    assert spread.mean().item() == pytest.approx(2.0, rel=0.15)
+    assert torch.count_nonzero(out[2][:, 2]) == 0  # an unread tag stays unread
+
+
+def test_modality_scale_pools_the_rows_means_and_spreads():
+    enc = encoders()
+    norm = enc["wifi"].norm
+    assert modality_scale(norm) == pytest.approx(2.0)  # equal means: the rows' std
+    with torch.no_grad():
+        norm.mean.copy_(torch.tensor([0.0, 0.0, 2.0, 2.0]))
+    assert modality_scale(norm) == pytest.approx(math.sqrt(4.0 + 1.0))

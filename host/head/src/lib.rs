@@ -7,7 +7,9 @@
 //! when none is present; all weights 1 is DESIGN.md's plain masked mean), and a linear
 //! classifier gives
 //! `logits = W_c fused + b_c` (length `classes`). This is the head of DESIGN.md ("Model
-//! package") and of `model.json`'s `head` section.
+//! package") and of `model.json`'s `head` section. The [`admitted`] guard, applied by the
+//! recognizer before the fusion, sets aside a present modality whose embedding is out of the
+//! band clean windows stay in (a sensor turned to noise; `head.norm_band`).
 //!
 //! It runs natively so the gateway (and a sensor node) can adapt and hot-swap it; the
 //! trainer of issue 12 (backward, Adam) will live here too, which is why the parameters are
@@ -21,9 +23,11 @@
 #![forbid(unsafe_code)]
 
 mod forward;
+mod guard;
 mod shape;
 
 pub use forward::{Activations, Head, HeadError};
+pub use guard::{admitted, euclidean_norm, NormBand, NO_BAND};
 pub use shape::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
 
 mod adam;

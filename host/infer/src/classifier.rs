@@ -1,7 +1,7 @@
 //! The classifier: an engine for the backbone features, then the native Rust head for the
 //! logits, softmax for the probabilities and argmax for the class.
 
-use dagr_head::{Activations, Head, HeadShape, MODALITIES};
+use dagr_head::{admitted, Activations, Head, HeadShape, NormBand, MODALITIES};
 
 use crate::engine::{open_engine, Engine, EngineKind, EngineOptions, EngineOutputs};
 use crate::package::ModelPackage;
@@ -18,6 +18,9 @@ pub struct Scores {
     pub class: usize,
     /// The backbone features the head took, `feat_mmwave`, `feat_wifi`, `feat_rfid`.
     pub features: [Vec<f32>; 3],
+    /// The modalities the fusion took: the present ones less those the norm guard set
+    /// aside (see `dagr_head::admitted`).
+    pub fused: [bool; 3],
 }
 
 /// An engine (the ONNX backbone) and the native head on top of it. The head's parameters
@@ -26,6 +29,8 @@ pub struct Classifier {
     engine: Box<dyn Engine>,
     head_shape: HeadShape,
     head_params: Vec<f32>,
+    /// The norm guard's band, when the package has one.
+    norm_band: Option<NormBand>,
     outputs: EngineOutputs,
     z: Vec<f32>,
     fused: Vec<f32>,
@@ -49,6 +54,7 @@ impl Classifier {
             engine: open_engine(pkg, kind, options)?,
             head_shape: shape,
             head_params: pkg.head_params().to_vec(),
+            norm_band: pkg.norm_band(),
             outputs: EngineOutputs::default(),
             z: vec![0.0; MODALITIES * shape.embed_dim],
             fused: vec![0.0; shape.embed_dim],
@@ -66,7 +72,7 @@ impl Classifier {
     }
 
     /// Classifies one window: the engine's `feat_*`, the native head's logits (not the
-    /// ONNX `logits`), their softmax and argmax.
+    /// ONNX `logits`) over the modalities the norm guard admits, their softmax and argmax.
     pub fn classify(&mut self, input: &WindowInput<'_>) -> Result<&Scores, InferError> {
         self.engine.run(input, &mut self.outputs)?;
         std::mem::swap(&mut self.outputs.features, &mut self.scores.features);
@@ -78,6 +84,15 @@ impl Classifier {
             logits: &mut self.scores.logits,
         };
         head.forward(feats, input.present, &mut act)?;
+        self.scores.fused = input.present;
+        if let Some(band) = &self.norm_band {
+            let fused = admitted(act.z, input.present, band);
+            if fused != input.present {
+                // The embeddings do not depend on the mask: only the fusion is redone.
+                head.forward(feats, fused, &mut act)?;
+                self.scores.fused = fused;
+            }
+        }
         softmax(&self.scores.logits, &mut self.scores.probs);
         self.scores.class = argmax(&self.scores.logits);
         Ok(&self.scores)
@@ -89,8 +104,9 @@ impl Classifier {
         &self.scores
     }
 
-    /// The ONNX model's own `logits` of the last window (the exported head's), for checks
-    /// that the native head agrees with it.
+    /// The ONNX model's own `logits` of the last window (the exported head's, over the
+    /// `present` input: the graph has no norm guard), for checks that the native head
+    /// agrees with it.
     pub fn onnx_logits(&self) -> &[f32] {
         &self.outputs.logits
     }

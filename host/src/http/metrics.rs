@@ -14,7 +14,8 @@
 //! `dagr_node_crc_errors_total`; `dagr_sync_records_total`, `dagr_sync_late_records_total`,
 //! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
 //! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`,
-//! `dagr_predictions_absent_total{modality}`, `dagr_head_version` (the head that made the
+//! `dagr_predictions_absent_total{modality}`, `dagr_predictions_set_aside_total{modality}`,
+//! `dagr_head_version` (the head that made the
 //! latest prediction, 0 for the model's own);
 //! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
 use std::fmt::Error;
@@ -232,6 +233,14 @@ impl Collector for StatusMetrics {
             .map(|(modality, n)| ([("modality", modality.name())], Sample::Counter(n)));
         let help = "Predictions made without a modality (it was absent or masked).";
         family(&mut encoder, "dagr_predictions_absent", help, absent)?;
+        let set_aside = status
+            .predictions
+            .set_aside
+            .by_modality()
+            .map(|(modality, n)| ([("modality", modality.name())], Sample::Counter(n)));
+        let help = "Predictions whose model set a present modality aside (its embedding out of \
+                    the norm guard's band: a sensor turned to noise).";
+        family(&mut encoder, "dagr_predictions_set_aside", help, set_aside)?;
         for (name, help, value) in PER_SOURCE {
             let samples = status
                 .sources
@@ -331,9 +340,14 @@ mod tests {
             &[],
         );
         tracker.note_prediction("walking", [true; 3]);
+        tracker.note_set_aside([false, false, true]);
         tracker.note_head(3);
         tracker.refresh(None);
         let text = render(board.snapshot()).unwrap();
+        assert!(
+            text.contains("dagr_predictions_set_aside_total{modality=\"rfid\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE dagr_head_version gauge\n"), "{text}");
         assert!(text.contains("\ndagr_head_version 3.0\n"), "{text}");
     }

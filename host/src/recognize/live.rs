@@ -252,6 +252,7 @@ impl LiveRecognizer {
             self.remember(&prediction)?;
             if let Some(status) = &mut self.status {
                 status.note_prediction(&prediction.class, prediction.present);
+                status.note_set_aside(prediction.set_aside);
                 status.note_head(prediction.head);
             }
             if let Some(tally) = &mut self.tally {

@@ -253,6 +253,7 @@ impl Recognizer {
             probs: scores.probs.clone(),
             classes: self.classes.clone(),
             present: window.present(),
+            set_aside: std::array::from_fn(|m| window.present()[m] && !scores.fused[m]),
             label,
             head: self.head_version,
         })

@@ -143,6 +143,7 @@ mod tests {
             probs: vec![0.0; classes.len()],
             classes: classes.clone(),
             present: [true; 3],
+            set_aside: [false; 3],
             label: label.map(Arc::from),
             head: 0,
         }

@@ -217,6 +217,9 @@ pub struct PredictionTotals {
     pub last_present: Vec<&'static str>,
     /// Per modality, predictions made without it.
     pub absent: ModalityCounts,
+    /// Per modality, predictions that had it but left it out of the fusion: the model's
+    /// norm guard found its embedding out of band (a sensor turned to noise).
+    pub set_aside: ModalityCounts,
     /// The version of the head that made the latest prediction (0: the model package's
     /// own; a prediction line's `head`).
     pub last_head: Option<u64>,

@@ -126,6 +126,7 @@ fn predictions_say_which_modalities_they_were_made_without() {
     tracker.note_prediction("walking", [true, true, true]);
     tracker.note_prediction("walking", [true, false, true]);
     tracker.note_prediction("falling", [false, false, true]);
+    tracker.note_set_aside([false, false, true]);
     tracker.refresh(None);
     assert_eq!(board.snapshot().predictions.last_head, None);
     tracker.note_head(3);
@@ -147,4 +148,8 @@ fn predictions_say_which_modalities_they_were_made_without() {
     );
     assert_eq!(json["last_present"], serde_json::json!(["rfid"]));
     assert_eq!(json["last_head"], 3);
+    assert_eq!(
+        json["set_aside"],
+        serde_json::json!({"mmwave": 0, "wifi": 0, "rfid": 1})
+    );
 }

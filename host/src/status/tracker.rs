@@ -226,6 +226,12 @@ impl StatusTracker {
         };
     }
 
+    /// Counts the modalities the norm guard set aside in a prediction (a prediction's
+    /// `set_aside`, in [`Modality::ALL`] order).
+    pub fn note_set_aside(&mut self, set_aside: [bool; 3]) {
+        self.predictions.set_aside.add(set_aside);
+    }
+
     /// Counts a prediction of `class` made with the modalities `present` marks (in
     /// [`Modality::ALL`] order, as [`Window::present`](crate::sync::Window::present) gives
     /// them).

@@ -1,8 +1,9 @@
 //! The gateway recognizes a window as the training side would: the same simulated capture
 //! of a held-out room and person, cut by `dagr dataset export` and run through onnxruntime
 //! in the training venv (Python), and replayed through `dagr replay --model` (Rust:
-//! pipeline, preprocessing, tract backbone, native head), gives the same class for every
-//! labeled window, with probabilities equal to float precision.
+//! pipeline, preprocessing, tract backbone, native head and its norm guard), gives the same
+//! class for every labeled window, with probabilities equal to float precision, and sets
+//! the same modalities aside.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,8 +26,12 @@ fn train_python() -> PathBuf {
     Path::new(&home).join(".cache/dagr/train-venv/bin/python")
 }
 
-/// Runs every window of an exported dataset through model.onnx in onnxruntime; prints one
-/// JSON object per window: start_s, label index, probabilities (softmax of the logits).
+/// Runs every window of an exported dataset through model.onnx in onnxruntime, with the
+/// package's norm guard (model.json `head.norm_band`) applied as models/dagr_train/guard.py
+/// states it: a present modality whose embedding (head.safetensors' projection of its
+/// `feat_*`) is longer than its bound is given to the graph as absent, unless all are.
+/// Prints one JSON object per window: start_s, label index, probabilities (softmax of the
+/// logits), the modalities set aside.
 const ONNXRUNTIME_WINDOWS: &str = r#"
 import json, sys
 import numpy as np
@@ -35,18 +40,37 @@ from safetensors.numpy import load_file
 
 dataset, model = sys.argv[1], sys.argv[2]
 manifest = json.load(open(f"{dataset}/dataset.json"))
+head = json.load(open(f"{model}/model.json"))["head"]
+bounds = head.get("norm_band", {}).get("bounds")
+tensors = load_file(f"{model}/head.safetensors")
+names = ("mmwave", "wifi", "rfid")
 session = ort.InferenceSession(f"{model}/model.onnx", providers=["CPUExecutionProvider"])
+outputs = ["logits"] + [f"feat_{m}" for m in names]
 for entry in manifest["files"]:
     if not entry["file"]:
         continue
     t = load_file(f"{dataset}/{entry['file']}")
     for i in range(t["label"].shape[0]):
-        feed = {m: t[m][i : i + 1] for m in ("mmwave", "wifi", "rfid", "present")}
-        logits = session.run(["logits"], feed)[0][0].astype(np.float64)
+        feed = {m: t[m][i : i + 1] for m in names + ("present",)}
+        logits, *feats = session.run(outputs, feed)
+        present = feed["present"][0] > 0.5
+        kept = present.copy()
+        if bounds:
+            for m, (name, f) in enumerate(zip(names, feats)):
+                proj = head["projection"][name]
+                z = f[0] @ tensors[proj["weight"]].T + tensors[proj["bias"]]
+                kept[m] &= bool(np.linalg.norm(z) <= bounds[m])
+            if kept.any() and (kept != present).any():
+                feed["present"] = kept.astype(np.float32)[None, :]
+                logits = session.run(["logits"], feed)[0]
+            else:
+                kept = present
+        logits = logits[0].astype(np.float64)
         p = np.exp(logits - logits.max())
         p /= p.sum()
+        aside = [n for n, a, k in zip(names, present, kept) if a and not k]
         print(json.dumps({"start": float(t["start_s"][i]), "label": int(t["label"][i]),
-                          "probs": p.tolist()}))
+                          "probs": p.tolist(), "set_aside": aside}))
 "#;
 
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
@@ -115,6 +139,10 @@ fn replayed_windows_get_the_class_onnxruntime_gives_the_exported_windows() {
             .unwrap_or_else(|| panic!("no Rust prediction for the window at {start} ms"));
         let label = &classes[window["label"].as_u64().unwrap() as usize];
         assert_eq!(ours["label"].as_str(), Some(label.as_str()), "{start} ms");
+        assert_eq!(
+            ours["set_aside"], window["set_aside"],
+            "{start} ms: set aside"
+        );
         let theirs: Vec<f64> = window["probs"]
             .as_array()
             .unwrap()

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dagr_head::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
+use dagr_head::{HeadShape, NormBand, ParamBlock, EQUAL_FUSION, MODALITIES};
 use serde_json::Value;
 
 use super::PackageError;
@@ -24,6 +24,8 @@ pub(crate) struct Manifest {
     /// Per modality, the input shape without the batch axis.
     pub input_shapes: [Vec<usize>; MODALITIES],
     pub head: HeadShape,
+    /// `head.norm_band.bounds`, when the package has a norm guard.
+    pub norm_band: Option<NormBand>,
     /// The head.safetensors tensor name of each block, in `ParamBlock::ALL` order.
     pub head_tensors: Vec<String>,
     /// The whole of model.json, for writers that carry its other fields over.
@@ -158,6 +160,7 @@ impl Manifest {
             preprocess: preprocess.clone(),
             input_shapes: input_shapes(&f)?,
             head: head_shape(&f, classes.len())?,
+            norm_band: norm_band(&f)?,
             head_tensors: head_tensors(&f)?,
             classes,
             root: root.clone(),
@@ -238,6 +241,33 @@ fn fusion_weights(f: &Fields<'_>) -> Result<[f32; MODALITIES], PackageError> {
         .and_then(|a| a.iter().map(positive).collect::<Option<Vec<f32>>>())
         .and_then(|w| <[f32; MODALITIES]>::try_from(w).ok())
         .ok_or_else(|| f.error(FIELD, expected, describe(value)))
+}
+
+/// `head.norm_band.bounds`: each modality's upper bound on its embedding's norm, 3 positive
+/// numbers in modality order (see `dagr_head::admitted`). A package without `head.norm_band`
+/// has no guard: every present modality is fused, as before the guard existed.
+fn norm_band(f: &Fields<'_>) -> Result<Option<NormBand>, PackageError> {
+    const FIELD: &str = "head.norm_band.bounds";
+    if f.get("head.norm_band").is_err() {
+        return Ok(None);
+    }
+    let value = f.get(FIELD)?;
+    let positive = |v: &Value| {
+        let b = v.as_f64()? as f32;
+        (b > 0.0 && b.is_finite()).then_some(b)
+    };
+    value
+        .as_array()
+        .and_then(|a| a.iter().map(positive).collect::<Option<Vec<f32>>>())
+        .and_then(|b| <NormBand>::try_from(b).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            f.error(
+                FIELD,
+                "3 positive numbers (mmwave, wifi, rfid)",
+                describe(value),
+            )
+        })
 }
 
 /// The tensor names of `head.projection.<m>.{weight,bias}` and `head.classifier.*`.

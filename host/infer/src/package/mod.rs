@@ -10,7 +10,7 @@ mod onnx_signature;
 
 use std::path::{Path, PathBuf};
 
-use dagr_head::HeadShape;
+use dagr_head::{HeadShape, NormBand};
 
 pub use error::PackageError;
 pub use manifest::{FORMAT, MODALITY_NAMES};
@@ -104,6 +104,12 @@ impl ModelPackage {
     /// The head's dimensions (model.json `head`).
     pub fn head_shape(&self) -> HeadShape {
         self.manifest.head
+    }
+
+    /// The norm guard's band (model.json `head.norm_band.bounds`), `None` for a package
+    /// without one: see `dagr_head::admitted`.
+    pub fn norm_band(&self) -> Option<NormBand> {
+        self.manifest.norm_band
     }
 
     /// The head's parameters from head.safetensors, in `dagr_head::HeadShape`'s flat layout.

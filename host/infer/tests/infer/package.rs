@@ -99,6 +99,42 @@ fn bad_fusion_weights_are_named_and_a_package_without_them_fuses_equally() {
 }
 
 #[test]
+fn bad_norm_band_bounds_are_named_and_a_package_without_a_band_has_no_guard() {
+    for bad in [
+        json!([1.0, 0.0, 1.0]),
+        json!([1.0, 2.0]),
+        json!([1.0, "a", 1.0]),
+        json!([1.0, 1e300, 1.0]),
+        json!(3.0),
+    ] {
+        let copy = Copy::new();
+        copy.edit_json(|d| d["head"]["norm_band"] = json!({ "bounds": bad.clone() }));
+        assert_field(
+            &copy.load_err(),
+            "model.json",
+            "head.norm_band.bounds",
+            "3 positive numbers",
+        );
+    }
+    let copy = Copy::new();
+    copy.edit_json(|d| d["head"]["norm_band"] = json!({ "quantile": 0.999 }));
+    assert_field(
+        &copy.load_err(),
+        "model.json",
+        "head.norm_band.bounds",
+        "a value",
+    );
+    copy.edit_json(|d| d["head"]["norm_band"] = json!({ "bounds": [12.5, 30.0, 7.25] }));
+    let pkg = ModelPackage::load(copy.dir.path()).expect("loads");
+    assert_eq!(pkg.norm_band(), Some([12.5, 30.0, 7.25]));
+    copy.edit_json(|d| drop(d["head"].as_object_mut().unwrap().remove("norm_band")));
+    assert_eq!(
+        ModelPackage::load(copy.dir.path()).unwrap().norm_band(),
+        None
+    );
+}
+
+#[test]
 fn each_missing_file_is_named() {
     for name in ["model.json", "model.onnx", "head.safetensors"] {
         let copy = Copy::new();

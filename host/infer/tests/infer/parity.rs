@@ -208,6 +208,62 @@ fn classifier_gives_the_stored_logits_their_softmax_and_argmax() {
     }
 }
 
+/// The reference package copied with `bounds` as its norm band.
+fn reference_with_band(bounds: [f32; 3]) -> (tempfile::TempDir, ModelPackage) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["model.json", "model.onnx", "head.safetensors"] {
+        std::fs::copy(reference_dir().join(name), dir.path().join(name)).expect("copy");
+    }
+    let path = dir.path().join("model.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc["head"]["norm_band"] = serde_json::json!({ "bounds": bounds });
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let pkg = ModelPackage::load(dir.path()).expect("the package with a band loads");
+    (dir, pkg)
+}
+
+#[test]
+fn the_norm_guard_fuses_as_if_a_set_aside_modality_were_absent_but_never_empties_the_fusion() {
+    let plain = ModelPackage::load(&reference_dir()).expect("reference package loads");
+    let mut plain = Classifier::open(&plain, EngineKind::Tract).expect("classifier opens");
+    // RFID's embeddings are never that short: RFID is set aside whenever another is present.
+    let (_dir, pkg) = reference_with_band([1e30, 1e30, 1e-6]);
+    let mut guarded = Classifier::open(&pkg, EngineKind::Tract).expect("classifier opens");
+    let mut checked = 0;
+    for case in cases() {
+        for row in 0..case.rows() {
+            let input = case.input(row);
+            let got = guarded.classify(&input).expect("classifies").clone();
+            let [mmwave, wifi, rfid] = input.present;
+            let alone = rfid && !mmwave && !wifi;
+            let expected_fused = [mmwave, wifi, rfid && alone];
+            assert_eq!(
+                got.fused,
+                expected_fused,
+                "{} row {row}",
+                case.file.display()
+            );
+            let without = WindowInput {
+                present: expected_fused,
+                ..case.input(row)
+            };
+            let want = plain.classify(&without).expect("classifies");
+            assert_eq!(got.logits, want.logits, "{} row {row}", case.file.display());
+            assert_eq!(got.class, want.class);
+            checked += usize::from(rfid && !alone);
+        }
+    }
+    assert!(checked >= 3, "only {checked} windows had RFID set aside");
+    // Every modality out of band: all of them stay in, the plain head's answer.
+    let (_dir, pkg) = reference_with_band([1e-6; 3]);
+    let mut tight = Classifier::open(&pkg, EngineKind::Tract).expect("classifier opens");
+    let case = &cases()[0];
+    let got = tight.classify(&case.input(0)).expect("classifies").clone();
+    assert_eq!(got.fused, case.present(0));
+    assert_eq!(got.logits, plain.classify(&case.input(0)).unwrap().logits);
+}
+
 #[test]
 fn a_window_of_the_wrong_size_is_refused_by_name() {
     let pkg = ModelPackage::load(&reference_dir()).expect("reference package loads");
