@@ -227,20 +227,10 @@ fn head_shape(f: &Fields<'_>, classes: usize) -> Result<HeadShape, PackageError>
 /// was the plain mean: equal weights.
 fn fusion_weights(f: &Fields<'_>) -> Result<[f32; MODALITIES], PackageError> {
     const FIELD: &str = "head.fusion_weights";
-    let Ok(value) = f.get(FIELD) else {
-        return Ok(EQUAL_FUSION);
-    };
-    let expected = "3 positive numbers (mmwave, wifi, rfid)";
-    // Checked once narrowed to f32: a positive f64 may become 0 or infinity.
-    let positive = |v: &Value| {
-        let w = v.as_f64()? as f32;
-        (w > 0.0 && w.is_finite()).then_some(w)
-    };
-    value
-        .as_array()
-        .and_then(|a| a.iter().map(positive).collect::<Option<Vec<f32>>>())
-        .and_then(|w| <[f32; MODALITIES]>::try_from(w).ok())
-        .ok_or_else(|| f.error(FIELD, expected, describe(value)))
+    match f.get(FIELD) {
+        Ok(value) => per_modality_positive(f, FIELD, value),
+        Err(_) => Ok(EQUAL_FUSION),
+    }
 }
 
 /// `head.norm_band.bounds`: each modality's upper bound on its embedding's norm, 3 positive
@@ -251,22 +241,27 @@ fn norm_band(f: &Fields<'_>) -> Result<Option<NormBand>, PackageError> {
     if f.get("head.norm_band").is_err() {
         return Ok(None);
     }
-    let value = f.get(FIELD)?;
+    per_modality_positive(f, FIELD, f.get(FIELD)?).map(Some)
+}
+
+/// `value` (model.json's `field`) as 3 positive finite numbers in modality order, each
+/// checked once narrowed to f32 (a positive f64 may become 0 or infinity there).
+fn per_modality_positive(
+    f: &Fields<'_>,
+    field: &str,
+    value: &Value,
+) -> Result<[f32; MODALITIES], PackageError> {
     let positive = |v: &Value| {
-        let b = v.as_f64()? as f32;
-        (b > 0.0 && b.is_finite()).then_some(b)
+        let x = v.as_f64()? as f32;
+        (x > 0.0 && x.is_finite()).then_some(x)
     };
     value
         .as_array()
         .and_then(|a| a.iter().map(positive).collect::<Option<Vec<f32>>>())
-        .and_then(|b| <NormBand>::try_from(b).ok())
-        .map(Some)
+        .and_then(|x| <[f32; MODALITIES]>::try_from(x).ok())
         .ok_or_else(|| {
-            f.error(
-                FIELD,
-                "3 positive numbers (mmwave, wifi, rfid)",
-                describe(value),
-            )
+            let expected = "3 positive numbers (mmwave, wifi, rfid)";
+            f.error(field, expected, describe(value))
         })
 }
 
