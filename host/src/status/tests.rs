@@ -86,6 +86,7 @@ fn the_json_field_names_are_the_documented_ones() {
             "last_s_ago",
             "last_present",
             "absent",
+            "set_aside",
             "last_head"
         ]
     );

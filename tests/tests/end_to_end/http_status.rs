@@ -575,6 +575,8 @@ fn metrics_agree_with_status(address: SocketAddr) {
     for modality in ["mmwave", "wifi", "rfid"] {
         let key = format!("dagr_predictions_absent_total{{modality=\"{modality}\"}}");
         agree(&key, &frozen["predictions"]["absent"][modality]);
+        let key = format!("dagr_predictions_set_aside_total{{modality=\"{modality}\"}}");
+        agree(&key, &frozen["predictions"]["set_aside"][modality]);
     }
     // No radar among the sources: every window was made without it.
     let predictions = &frozen["predictions"];
