@@ -1,7 +1,7 @@
 """A training run on disk: run.json (configuration, data, history, timing), model.pt
-(the state dict of the chosen epoch) and, once `fusion` chose them, fusion.json (the
-head's fusion weights), once `guard` chose them, band.json (the norm guard's bounds). Everything later steps (eval, export, report) need is read back
-from here."""
+(the state dict of the chosen epoch), once `fusion` chose them fusion.json (the head's
+fusion weights) and once `guard` chose them band.json (the norm guard's bounds). Everything
+later steps (eval, export, report) need is read back from here."""
 
 import json
 import math
@@ -62,13 +62,14 @@ def load_run(path, fusion=True):
 
 
 def check_fusion_weights(weights, what, per_modality=True):
-    """Refuses an empty list, a weight that is not a positive finite number, and (with
-    `per_modality`) a count other than one per modality."""
+    """Refuses an empty list, a value that is not a positive finite number, and (with
+    `per_modality`) a count other than one per modality. Also checks the norm guard's
+    bounds (band.json), which follow the same rule."""
     number = (int, float)
     if not weights or not all(
         isinstance(w, number) and w > 0 and math.isfinite(w) for w in weights
     ):
-        raise ValueError(f"{what} {weights!r}: every weight must be a positive number")
+        raise ValueError(f"{what} {weights!r}: every value must be a positive number")
     if per_modality and len(weights) != len(MODALITIES):
         raise ValueError(
             f"{what} {weights!r}: expected one per modality ({', '.join(MODALITIES)})"
@@ -99,13 +100,5 @@ def read_band(path):
         return None
     with open(file) as f:
         doc = json.load(f)
-    bounds = doc.get("bounds")
-    ok = isinstance(bounds, list) and len(bounds) == len(MODALITIES)
-    ok = ok and all(
-        isinstance(b, (int, float)) and math.isfinite(b) and b > 0 for b in bounds
-    )
-    if not ok:
-        raise ValueError(
-            f"{file}: `bounds`: expected 3 positive numbers, found {bounds!r}"
-        )
+    check_fusion_weights(doc.get("bounds"), f"{file}: `bounds`")
     return doc

@@ -114,6 +114,21 @@ def test_the_scores_say_what_the_guard_does(package):
         assert s["with"] == s["without"] and s["set_aside"] == 0.0
     huge = guard.score_test(head, data, bounds=[1e9] * 3)
     assert all(s["set_aside"] == 0.0 for s in huge.values())
+    # RFID out of band, the others in: scored as if RFID were absent wherever another is
+    no_rfid = guard.score_test(head, data, bounds=[1e9, 1e9, 1e-9])["clean"]
+    samples = real_load_part(data, "test")
+    inputs = samples.inputs()
+    present = inputs[3]
+    others = (present[:, :2] > 0.5).any(axis=1)
+    masked = present.copy()
+    masked[others, 2] = 0.0
+    zs = head.embed(inputs)
+    want = np.mean(guard.classify(head, zs, masked, None) == samples.label)
+    assert no_rfid["with"] == pytest.approx(want)
+    assert no_rfid["set_aside"] == pytest.approx(
+        np.mean(others & (present[:, 2] > 0.5))
+    )
+    assert no_rfid["set_aside"] > 0
 
 
 def test_a_bad_band_json_is_refused_naming_the_file(package, tmp_path):

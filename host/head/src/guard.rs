@@ -6,22 +6,19 @@
 //! `z_m` far longer than any clean window gives. In the weighted mean that long vector
 //! outweighs the others and decides the class alone (the reference held out, all three
 //! sensors, RFID input under noise of one standard deviation: 0.425; with the guard 0.860,
-//! RFID set aside in 97 % of those windows; on clean windows a modality is set aside in
-//! 0.7 % and accuracy goes from 0.912 to 0.909; models/README.md, "Norm guard"). The band is each modality's upper
-//! bound on `|z_m|` (Euclidean norm), chosen once for a trained model on its clean
-//! validation windows (`model.json`'s `head.norm_band`); it is not trained.
+//! a modality set aside in 97 % of those windows; on clean windows one is set aside in
+//! 0.7 % and accuracy goes from 0.912 to 0.909; models/README.md, "Norm guard"). The band
+//! is each modality's upper bound on `|z_m|` (Euclidean norm), chosen once for a trained
+//! model on its clean validation windows (`model.json`'s `head.norm_band`); not trained.
 //!
-//! The guard never empties the fusion: when every present modality is out of its band, all of
-//! them stay in (there is nothing better to fuse).
+//! The guard never empties the fusion: when every present modality is out of its band, all
+//! of them stay in (there is nothing better to fuse).
 
 use crate::shape::MODALITIES;
 
 /// Each modality's upper bound on the norm of its embedding `z_m`, in modality order.
 /// `f32::INFINITY` bounds nothing.
 pub type NormBand = [f32; MODALITIES];
-
-/// The band that sets nothing aside: a model without `head.norm_band`.
-pub const NO_BAND: NormBand = [f32::INFINITY; MODALITIES];
 
 /// The modalities the fusion takes: those of `present` whose embedding (`z`, the embeddings
 /// modality after modality, `embed_dim` each) is within `band`, or all of `present` when none
@@ -32,7 +29,7 @@ pub fn admitted(z: &[f32], present: [bool; MODALITIES], band: &NormBand) -> [boo
     for (m, keep) in kept.iter_mut().enumerate() {
         if *keep {
             let norm = euclidean_norm(&z[m * embed_dim..(m + 1) * embed_dim]);
-            // `!(a <= b)` rather than `a > b`: a NaN norm is out of band.
+            // `<=` is false for a NaN norm: out of band.
             *keep = norm <= band[m];
         }
     }
@@ -44,13 +41,16 @@ pub fn admitted(z: &[f32], present: [bool; MODALITIES], band: &NormBand) -> [boo
 }
 
 /// `sqrt(sum v^2)`, summed in order.
-pub fn euclidean_norm(v: &[f32]) -> f32 {
+fn euclidean_norm(v: &[f32]) -> f32 {
     libm::sqrtf(v.iter().map(|x| x * x).sum())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The band that sets nothing aside.
+    const NO_BAND: NormBand = [f32::INFINITY; MODALITIES];
 
     /// Three 2-long embeddings of norms 5, 1 and 13.
     const Z: [f32; 6] = [3.0, 4.0, 1.0, 0.0, 5.0, 12.0];

@@ -15,8 +15,7 @@
 //! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
 //! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`,
 //! `dagr_predictions_absent_total{modality}`, `dagr_predictions_set_aside_total{modality}`,
-//! `dagr_head_version` (the head that made the
-//! latest prediction, 0 for the model's own);
+//! `dagr_head_version` (the head that made the latest prediction, 0 for the model's own);
 //! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
 use std::fmt::Error;
 
