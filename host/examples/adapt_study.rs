@@ -303,7 +303,7 @@ fn run_one(
     method: Method,
 ) -> Result<Run, Box<dyn Error>> {
     let drawn = draw(&pair.adapt, shots, settings.seed);
-    let outcome = adapt_head(start, shape, &drawn, settings, &mut |_| {})?;
+    let outcome = adapt_head(start, None, shape, &drawn, settings, &mut |_| {})?;
     let ungated = train_without_gate(start, shape, &drawn, settings)?;
     let score =
         |params: &[f32]| -> Vec<f64> { pair.eval.iter().map(|e| accuracy(params, e)).collect() };

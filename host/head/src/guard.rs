@@ -24,20 +24,24 @@ pub type NormBand = [f32; MODALITIES];
 /// modality after modality, `embed_dim` each) is within `band`, or all of `present` when none
 /// of them is. A non-finite embedding is out of every band.
 pub fn admitted(z: &[f32], present: [bool; MODALITIES], band: &NormBand) -> [bool; MODALITIES] {
-    let embed_dim = z.len() / MODALITIES;
+    let norms = embedding_norms(z);
     let mut kept = present;
     for (m, keep) in kept.iter_mut().enumerate() {
-        if *keep {
-            let norm = euclidean_norm(&z[m * embed_dim..(m + 1) * embed_dim]);
-            // `<=` is false for a NaN norm: out of band.
-            *keep = norm <= band[m];
-        }
+        // `<=` is false for a NaN norm: out of band.
+        *keep = *keep && norms[m] <= band[m];
     }
     if kept.iter().any(|&k| k) {
         kept
     } else {
         present
     }
+}
+
+/// The Euclidean norm of each modality's embedding in `z` (the embeddings modality after
+/// modality, `embed_dim` each): what the band bounds.
+pub fn embedding_norms(z: &[f32]) -> [f32; MODALITIES] {
+    let embed_dim = z.len() / MODALITIES;
+    core::array::from_fn(|m| euclidean_norm(&z[m * embed_dim..(m + 1) * embed_dim]))
 }
 
 /// `sqrt(sum v^2)`, summed in order.
@@ -57,6 +61,7 @@ mod tests {
 
     #[test]
     fn an_embedding_longer_than_its_band_is_set_aside() {
+        assert_eq!(embedding_norms(&Z), [5.0, 1.0, 13.0]);
         let band = [6.0, 2.0, 10.0];
         assert_eq!(admitted(&Z, [true; 3], &band), [true, true, false]);
         // Exactly on the bound is inside.

@@ -27,7 +27,7 @@ mod guard;
 mod shape;
 
 pub use forward::{Activations, Head, HeadError};
-pub use guard::{admitted, NormBand};
+pub use guard::{admitted, embedding_norms, NormBand};
 pub use shape::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
 
 mod adam;

@@ -121,10 +121,23 @@ impl Classifier {
         &self.head_params
     }
 
-    /// Replaces the head (an adapted one) and returns the previous parameters, for rollback.
-    /// Refused, and nothing changed, when `params` does not fit the head's shape.
-    pub fn replace_head(&mut self, params: Vec<f32>) -> Result<Vec<f32>, InferError> {
+    /// The norm guard's band in use (the package's, or the one that came with a replaced
+    /// head).
+    pub fn norm_band(&self) -> Option<NormBand> {
+        self.norm_band
+    }
+
+    /// Replaces the head (an adapted one) and its norm guard band (an adapted head's
+    /// embeddings have other lengths, so its band comes with it) and returns the previous
+    /// parameters, for rollback. Refused, and nothing changed, when `params` does not fit
+    /// the head's shape.
+    pub fn replace_head(
+        &mut self,
+        params: Vec<f32>,
+        norm_band: Option<NormBand>,
+    ) -> Result<Vec<f32>, InferError> {
         Head::new(self.head_shape, &params)?;
+        self.norm_band = norm_band;
         Ok(std::mem::replace(&mut self.head_params, params))
     }
 }

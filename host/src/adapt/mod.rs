@@ -9,6 +9,7 @@
 //! buffers, settings from model.json and files. It must not know where labels come from
 //! beyond captures, nor how a running gateway swaps its head.
 
+mod band;
 mod captures;
 mod error;
 mod features;
@@ -17,10 +18,11 @@ mod record;
 mod settings;
 mod train;
 
+pub use band::{follow_band, FollowedBand, FOLLOW_RULE};
 pub use captures::{features_from_captures, CaptureFeatures, CaptureWindows};
 pub use error::AdaptError;
 pub use features::LabeledFeatures;
-pub use package::{check_own_head, write_package, PARITY_DROPPED};
+pub use package::{check_own_head, write_package, BAND_FOLLOWED, PARITY_DROPPED};
 pub use record::AdaptationRecord;
 pub use settings::AdaptSettings;
 pub use train::{adapt_head, holdout_order, AdaptOutcome};

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use dagr_infer::{ModelPackage, PackageError};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{AdaptError, AdaptationRecord};
 use crate::output::{Overwrite, StagedDir};
@@ -18,7 +18,8 @@ pub const PARITY_DROPPED: &str = "dropped: parity/ held the source head's logits
 
 /// Writes the package `source` with head `params` to `out`: head.safetensors holding
 /// `params`; model.json = the source's, less its `parity` and `head_adaptation` lists, plus
-/// `adaptation` = `record` (a source's own `adaptation` kept inside it as `previous`);
+/// `adaptation` = `record` (a source's own `adaptation` kept inside it as `previous`), its
+/// `head.norm_band` moved for the adapted head when the record has the moved band;
 /// model.onnx = the source's with the head's initializers holding `params`; no parity/.
 /// Built beside `out`, loaded back with [`ModelPackage::load`] and checked to hold
 /// `params` in both files, then renamed onto `out`; an existing `out` is replaced only when
@@ -73,9 +74,22 @@ pub fn check_own_head(package: &ModelPackage) -> Result<(), AdaptError> {
     }
 }
 
+/// What an adapted package's `head.norm_band.chosen_on` says: the bounds are the source
+/// model's, moved for the adapted head (`adaptation.norm_band` has how).
+pub const BAND_FOLLOWED: &str = "val of the source model, moved for the adapted head on the \
+    adaptation's windows (adaptation.norm_band)";
+
 /// The adapted package's model.json.
 fn model_json(source: &Value, record: &AdaptationRecord) -> Value {
     let mut json = source.clone();
+    if let (Some(band), Some(followed)) = (json.pointer_mut("/head/norm_band"), record.norm_band) {
+        band["bounds"] = json!(followed.bounds);
+        band["chosen_on"] = json!(BAND_FOLLOWED);
+        // The source head's test-part scores; this head was not scored there.
+        if let Some(band) = band.as_object_mut() {
+            band.remove("held_out");
+        }
+    }
     let mut adaptation = record.to_json();
     adaptation["parity"] = Value::from(PARITY_DROPPED);
     if let Some(map) = json.as_object_mut() {

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use dagr_head::Scores;
 use serde_json::{json, Value};
 
+use super::band::{FollowedBand, FOLLOW_RULE};
 use super::{AdaptOutcome, AdaptSettings};
 
 /// The `adaptation` object of an adapted package's model.json.
@@ -35,6 +36,9 @@ pub struct AdaptationRecord {
     pub parent: String,
     /// When the adaptation finished, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub utc: String,
+    /// The norm guard's band carried over to the adapted head (`None`: the source had
+    /// none).
+    pub norm_band: Option<FollowedBand>,
 }
 
 impl AdaptationRecord {
@@ -66,6 +70,7 @@ impl AdaptationRecord {
             settings: settings.to_json(),
             parent: parent.to_string(),
             utc: utc_now(),
+            norm_band: outcome.norm_band,
         }
     }
 
@@ -80,6 +85,15 @@ impl AdaptationRecord {
             .iter()
             .map(|(c, n)| (c.clone(), json!(n)))
             .collect();
+        let norm_band = self.norm_band.map_or(Value::Null, |b| {
+            json!({
+                "source_bounds": b.source,
+                "bounds": b.bounds,
+                "ratio": b.ratio,
+                "windows": b.windows,
+                "rule": FOLLOW_RULE,
+            })
+        });
         json!({
             "parent": self.parent,
             "utc": self.utc,
@@ -92,6 +106,7 @@ impl AdaptationRecord {
             "validation": {"before": scores(&self.before), "after": scores(&self.after)},
             "accepted": self.accepted,
             "settings": self.settings,
+            "norm_band": norm_band,
         })
     }
 }

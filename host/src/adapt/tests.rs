@@ -90,7 +90,16 @@ fn the_gate_accepts_a_head_that_learned_and_refuses_one_it_cannot_validate() {
     let data = separable();
     let start = vec![0.01f32; SHAPE.param_count()];
     let mut epochs = 0;
-    let outcome = adapt_head(&start, SHAPE, &data, &settings(0.25), &mut |_| epochs += 1).unwrap();
+    let band = [1e3f32; 3];
+    let outcome = adapt_head(
+        &start,
+        Some(&band),
+        SHAPE,
+        &data,
+        &settings(0.25),
+        &mut |_| epochs += 1,
+    )
+    .unwrap();
     let (before, after) = (
         outcome.report.before.unwrap(),
         outcome.report.after.unwrap(),
@@ -103,15 +112,24 @@ fn the_gate_accepts_a_head_that_learned_and_refuses_one_it_cannot_validate() {
     );
     assert_eq!(epochs, outcome.report.epochs);
     assert_ne!(outcome.params, start);
+    // The band moved with the head, measured on every window (all inside the wide band).
+    let moved = outcome.norm_band.expect("a start band gives a moved one");
+    assert_eq!(moved.source, band);
+    assert_eq!(moved.windows, [40; 3]);
+    for ((bound, source), ratio) in moved.bounds.iter().zip(band).zip(moved.ratio) {
+        assert_eq!(*bound, source * ratio);
+        assert!(ratio > 0.0 && ratio != 1.0, "{moved:?}");
+    }
 
-    let blind = adapt_head(&start, SHAPE, &data, &settings(0.0), &mut |_| {}).unwrap();
+    let blind = adapt_head(&start, None, SHAPE, &data, &settings(0.0), &mut |_| {}).unwrap();
     assert!(!blind.accepted && blind.report.before.is_none());
+    assert_eq!(blind.norm_band, None);
 }
 
 #[test]
 fn a_head_or_data_of_another_shape_is_refused() {
     let data = separable();
-    let err = adapt_head(&[0.0; 10], SHAPE, &data, &settings(0.25), &mut |_| {}).unwrap_err();
+    let err = adapt_head(&[0.0; 10], None, SHAPE, &data, &settings(0.25), &mut |_| {}).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("head parameters: expected 70 values"),
@@ -122,13 +140,13 @@ fn a_head_or_data_of_another_shape_is_refused() {
         ..SHAPE
     };
     let start = vec![0.0; other.param_count()];
-    let err = adapt_head(&start, other, &data, &settings(0.25), &mut |_| {}).unwrap_err();
+    let err = adapt_head(&start, None, other, &data, &settings(0.25), &mut |_| {}).unwrap_err();
     assert!(
         err.to_string().starts_with("labeled features: expected"),
         "{err}"
     );
     let empty = LabeledFeatures::new(SHAPE);
     let start = vec![0.0; SHAPE.param_count()];
-    let err = adapt_head(&start, SHAPE, &empty, &settings(0.25), &mut |_| {}).unwrap_err();
+    let err = adapt_head(&start, None, SHAPE, &empty, &settings(0.25), &mut |_| {}).unwrap_err();
     assert_eq!(err.to_string(), "no labeled window to adapt on");
 }

@@ -1,7 +1,10 @@
 //! One adaptation: the labeled windows split into training and held-out parts, the head
 //! trained from its current parameters, and the validation gate's verdict.
-use dagr_head::{arena_len, fit, split_holdout, EpochReport, FitReport, HeadShape, Rng, Split};
+use dagr_head::{
+    arena_len, fit, split_holdout, EpochReport, FitReport, HeadShape, NormBand, Rng, Split,
+};
 
+use super::band::{follow_band, FollowedBand};
 use super::{AdaptError, AdaptSettings, LabeledFeatures};
 
 /// What an adaptation gives: the new parameters, the trainer's report and the gate's
@@ -22,14 +25,18 @@ pub struct AdaptOutcome {
     pub windows: usize,
     /// Labeled windows per class index.
     pub per_class: Vec<usize>,
+    /// The norm guard's band for the adapted head, when the start head had one (see
+    /// [`follow_band`]).
+    pub norm_band: Option<FollowedBand>,
 }
 
-/// Adapts the head `start` (of `shape`) on `data` under `settings`; `on_epoch` sees each
-/// epoch's report (progress). The trainer keeps the parameters that scored best on the
+/// Adapts the head `start` (of `shape`, norm guard band `start_band`) on `data` under
+/// `settings`; `on_epoch` sees each epoch's report (progress). The trainer keeps the parameters that scored best on the
 /// held-out windows, the starting ones included, so the adapted head is never worse there
 /// than the start; [`AdaptOutcome::accepted`] says whether it is better.
 pub fn adapt_head(
     start: &[f32],
+    start_band: Option<&NormBand>,
     shape: HeadShape,
     data: &LabeledFeatures,
     settings: &AdaptSettings,
@@ -54,12 +61,16 @@ pub fn adapt_head(
         on_epoch,
     )?;
     let accepted = report.before.is_some() && report.best_epoch > 0;
+    let norm_band = start_band
+        .map(|band| follow_band(band, shape, start, &params, data))
+        .transpose()?;
     Ok(AdaptOutcome {
         params,
         report,
         accepted,
         windows: data.len(),
         per_class: data.per_class(shape.classes),
+        norm_band,
     })
 }
 

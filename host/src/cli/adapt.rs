@@ -88,6 +88,7 @@ pub fn run(args: &AdaptArgs) -> Outcome {
     let package = recognizer.package();
     let outcome = adapt_head(
         package.head_params(),
+        package.norm_band().as_ref(),
         package.head_shape(),
         &data.features,
         &settings,
@@ -181,6 +182,20 @@ fn print_outcome(outcome: &AdaptOutcome) {
         scores(r.after),
         r.best_epoch
     );
+    if let Some(band) = &outcome.norm_band {
+        let moved: Vec<String> = (dagr_infer::MODALITY_NAMES.iter().enumerate())
+            .map(|(m, name)| {
+                format!(
+                    "{name} {:.2} -> {:.2} (x{:.3}, {} windows)",
+                    band.source[m], band.bounds[m], band.ratio[m], band.windows[m]
+                )
+            })
+            .collect();
+        eprintln!(
+            "dagr adapt: norm guard band moved with the head: {}",
+            moved.join(", ")
+        );
+    }
 }
 
 /// Why the gate refused.

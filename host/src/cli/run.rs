@@ -264,6 +264,7 @@ fn open_online(
     let current = HeadVersion {
         version: recognizer.head_version(),
         params: recognizer.head_params().to_vec(),
+        norm_band: recognizer.norm_band(),
     };
     let (control, adaptation) = OnlineAdaptation::new(Setup {
         package: recognizer.package().clone(),
@@ -293,19 +294,25 @@ fn resume(
     let model = recognizer.package();
     store.load(newest, model)?;
     let previous = match heads.get(1) {
-        Some(before) => HeadVersion {
-            version: before.version,
-            params: store.load(before, model)?.head_params().to_vec(),
-        },
+        Some(before) => {
+            let package = store.load(before, model)?;
+            HeadVersion {
+                version: before.version,
+                params: package.head_params().to_vec(),
+                norm_band: package.norm_band(),
+            }
+        }
         None => HeadVersion {
             version: recognizer.head_version(),
             params: recognizer.head_params().to_vec(),
+            norm_band: recognizer.norm_band(),
         },
     };
     let parent = newest.parent().unwrap_or_else(|| "(unrecorded)".into());
     let mut adapted = open_model_at(config, &newest.dir)?;
     let params = adapted.head_params().to_vec();
-    adapted.replace_head(params, newest.version)?;
+    let band = adapted.norm_band();
+    adapted.replace_head(params, band, newest.version)?;
     eprintln!(
         "dagr {command}: using adapted head {} from {} (adapted from model {parent}; the \
          configured model is {} in {}); head {} before it is kept for rollback",

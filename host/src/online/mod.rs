@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
-use dagr_head::{EpochReport, HeadShape};
+use dagr_head::{EpochReport, HeadShape, NormBand};
 use dagr_infer::ModelPackage;
 use serde_json::{json, Value};
 
@@ -52,6 +52,8 @@ pub struct HeadVersion {
     pub version: u64,
     /// Its parameters.
     pub params: Vec<f32>,
+    /// Its norm guard band (`None`: the model has no guard).
+    pub norm_band: Option<NormBand>,
 }
 
 /// What online adaptation starts from.
@@ -256,6 +258,7 @@ impl OnlineAdaptation {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             adapt_head(
                 &start.params,
+                start.norm_band.as_ref(),
                 shared.shape,
                 data,
                 &shared.settings,
@@ -319,6 +322,7 @@ impl OnlineAdaptation {
         let new = HeadVersion {
             version,
             params: outcome.params,
+            norm_band: outcome.norm_band.map(|b| b.bounds),
         };
         let mut heads = lock(&shared.heads);
         let previous = std::mem::replace(&mut heads.current, new.clone());
@@ -327,6 +331,7 @@ impl OnlineAdaptation {
         let _ = shared.to_live.send(HeadUpdate {
             params: new.params,
             version,
+            norm_band: new.norm_band,
         });
         summary["head"] = json!(version);
         summary["message"] = json!(format!("head {version} in use from the next window"));
@@ -367,6 +372,7 @@ impl OnlineAdaptation {
         let _ = shared.to_live.send(HeadUpdate {
             params: previous.params,
             version: previous.version,
+            norm_band: previous.norm_band,
         });
         tracing::info!(
             "rollback: head {} replaces head {}",

@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::time::Instant;
 
 use super::*;
 
@@ -10,10 +11,22 @@ fn reference() -> ModelPackage {
 /// Online adaptation of the reference model with `max_labeled`, its recent windows filled
 /// with `windows` windows of 2 s every 0.5 s from t = 0, features varying by window.
 fn online(max_labeled: usize, windows: usize) -> (OnlineAdaptation, Adaptation) {
+    online_with(max_labeled, windows, |i, j| {
+        ((i * 7 + j) % 13) as f32 / 13.0
+    })
+}
+
+/// [`online`] with window `i`'s feature `j` (every modality alike) given by `feature`.
+fn online_with(
+    max_labeled: usize,
+    windows: usize,
+    feature: impl Fn(usize, usize) -> f32,
+) -> (OnlineAdaptation, Adaptation) {
     let package = reference();
     let current = HeadVersion {
         version: 0,
         params: package.head_params().to_vec(),
+        norm_band: package.norm_band(),
     };
     let settings = AdaptSettings::from_package(&package).unwrap();
     let (online, live) = OnlineAdaptation::new(Setup {
@@ -29,7 +42,7 @@ fn online(max_labeled: usize, windows: usize) -> (OnlineAdaptation, Adaptation) 
         let mut recent = live.recent.lock().unwrap();
         let dim = recent.feat_dim();
         for i in 0..windows {
-            let f: Vec<f32> = (0..dim).map(|j| ((i * 7 + j) % 13) as f32 / 13.0).collect();
+            let f: Vec<f32> = (0..dim).map(|j| feature(i, j)).collect();
             let start = i as f64 * 0.5;
             recent
                 .push(start, start + 2.0, [&f, &f, &f], [true; 3])
@@ -106,4 +119,52 @@ fn one_adaptation_at_a_time_and_rollback_needs_a_previous_head() {
         rollback.body["error"],
         "no previous head to roll back to; head 0 is in use"
     );
+}
+
+/// Waits (at most a minute) for the adaptation thread to finish; its `GET /adapt` state.
+fn finished(online: &OnlineAdaptation) -> serde_json::Value {
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state = online.adaptation().body;
+        if state["state"] == "idle" {
+            return state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the adaptation never ended: {state}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_accepted_head_goes_live_with_its_own_band_and_a_rollback_restores_the_old_one() {
+    // Windows before t = 100 s and after tell their class by the sign of their features.
+    let sign = |i: usize| if i < 200 { 1.0 } else { -1.0 };
+    let (online, live) = online_with(1000, 400, |i, j| {
+        sign(i) * (1.0 + (j % 5) as f32 / 5.0) + ((i * 7 + j) % 13) as f32 / 130.0
+    });
+    let source = reference()
+        .norm_band()
+        .expect("the reference has a norm guard");
+    assert_eq!(label(&online, "walking", 0.0, 101.5).status, 200);
+    assert_eq!(label(&online, "waving", 100.0, 201.5).status, 200);
+    assert_eq!(online.start_adaptation().status, 202);
+    let state = finished(&online);
+    assert_eq!(state["head"], 1, "the head was accepted: {state}");
+    let update = live
+        .heads
+        .try_recv()
+        .expect("the new head is sent to the live sink");
+    assert_eq!(update.version, 1);
+    let band = update.norm_band.expect("the adapted head has a band");
+    assert_ne!(band, source, "the band moved with the head");
+    assert!(band.iter().all(|b| b.is_finite() && *b > 0.0), "{band:?}");
+
+    assert_eq!(online.rollback().status, 200);
+    let back = live
+        .heads
+        .try_recv()
+        .expect("the rollback is sent to the live sink");
+    assert_eq!((back.version, back.norm_band), (0, Some(source)));
 }

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+use dagr_head::NormBand;
 
 use super::recent::{FeatureLengthError, RecentWindows};
 use super::{Prediction, RecognizeError, Recognizer, Tally};
@@ -63,6 +64,8 @@ pub struct HeadUpdate {
     pub params: Vec<f32>,
     /// Its version, named by every prediction it makes.
     pub version: u64,
+    /// Its norm guard band (an adapted head's own, see `adapt::follow_band`).
+    pub norm_band: Option<NormBand>,
 }
 
 /// What online adaptation shares with the live sink: the ring it records windows into
@@ -215,7 +218,7 @@ impl LiveRecognizer {
             return;
         };
         let version = update.version;
-        match self.recognizer.replace_head(update.params, version) {
+        match (self.recognizer).replace_head(update.params, update.norm_band, version) {
             Ok(_) => tracing::info!("head {version} in use from the next window"),
             Err(error) => tracing::error!("head {version} refused, the current one stays: {error}"),
         }

@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dagr_head::NormBand;
 use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
 
 use crate::capture::seconds;
@@ -158,20 +159,26 @@ impl Recognizer {
         self.classifier.head_params()
     }
 
+    /// The norm guard's band in use with the current head.
+    pub fn norm_band(&self) -> Option<NormBand> {
+        self.classifier.norm_band()
+    }
+
     /// The version of the head in use (0: the package's own head).
     pub fn head_version(&self) -> u64 {
         self.head_version
     }
 
-    /// Puts head `params` in use as `version` from the next window on, returning the
-    /// parameters it replaces; refused, and nothing changed, when `params` do not fit the
-    /// head's shape.
+    /// Puts head `params` with its norm guard band in use as `version` from the next window
+    /// on, returning the parameters it replaces; refused, and nothing changed, when `params`
+    /// do not fit the head's shape.
     pub fn replace_head(
         &mut self,
         params: Vec<f32>,
+        norm_band: Option<NormBand>,
         version: u64,
     ) -> Result<Vec<f32>, dagr_infer::InferError> {
-        let old = self.classifier.replace_head(params)?;
+        let old = self.classifier.replace_head(params, norm_band)?;
         self.head_version = version;
         Ok(old)
     }

@@ -155,9 +155,17 @@ fn adapting_to_an_unseen_room_writes_a_package_that_replay_runs() {
         "the gate passed: (accuracy, loss) {after:?} against {before:?}"
     );
     assert!(record["windows"].as_u64().unwrap() >= 40, "{record}");
-    assert_ne!(
-        package.head_params(),
-        ModelPackage::load(&reference()).unwrap().head_params()
+    let source = ModelPackage::load(&reference()).unwrap();
+    assert_ne!(package.head_params(), source.head_params());
+    // The norm guard's band moved with the head, and stderr says by how much.
+    let band = package
+        .norm_band()
+        .expect("the adapted package keeps a norm guard");
+    assert_ne!(Some(band), source.norm_band());
+    assert_eq!(record["norm_band"]["bounds"], serde_json::json!(band));
+    assert!(
+        err.contains("norm guard band moved with the head: mmwave "),
+        "{err}"
     );
 
     let replay = run_ok(&[

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dagr_head::{Activations, Head, Scores};
-use dagr_host::adapt::{write_package, AdaptError, AdaptationRecord, PARITY_DROPPED};
+use dagr_host::adapt::{
+    write_package, AdaptError, AdaptationRecord, FollowedBand, BAND_FOLLOWED, PARITY_DROPPED,
+};
 use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
 use serde_json::{json, Value};
 
@@ -50,8 +52,17 @@ fn record(parent: &str) -> AdaptationRecord {
         settings: json!({"epochs": 3}),
         parent: parent.into(),
         utc: "2026-12-04T14:00:00Z".into(),
+        norm_band: Some(MOVED),
     }
 }
+
+/// A band moved for an adapted head, as `adapt::follow_band` reports it.
+const MOVED: FollowedBand = FollowedBand {
+    source: [34.0, 40.0, 28.0],
+    bounds: [40.8, 44.0, 28.0],
+    ratio: [1.2, 1.1, 1.0],
+    windows: [500, 480, 0],
+};
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -84,6 +95,15 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
         "the rest is kept"
     );
     assert!(!out.join("parity").exists());
+    // The guard's band is the adapted head's, and says where it came from; the source
+    // head's test-part scores are not carried over.
+    assert_eq!(written.norm_band(), Some(MOVED.bounds));
+    let band = &json["head"]["norm_band"];
+    assert_eq!(band["chosen_on"], BAND_FOLLOWED);
+    assert!(band.get("held_out").is_none() && band.get("rule").is_some());
+    let recorded = &json["adaptation"]["norm_band"];
+    assert_eq!(recorded["source_bounds"], json!(MOVED.source));
+    assert_eq!(recorded["windows"], json!([500, 480, 0]));
 
     let mut classifier = Classifier::open(&written, EngineKind::Tract).unwrap();
     let windows = dagr_npz::read(&parity_windows());
