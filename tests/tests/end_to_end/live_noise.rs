@@ -218,6 +218,8 @@ fn a_device_that_turns_to_noise_stays_present_and_predictions_keep_coming() {
         rows > 0.8 * ROWS_PER_S * device_s,
         "{rows} noisy rows in {device_s:.1} s of the receiver's clock: the relay did not keep up"
     );
+    let aside: Vec<&str> = seen.iter().map(|s| s.set_aside.as_str()).collect();
+    eprintln!("set aside during the noise: {aside:?}");
     let during: Vec<&str> = seen.iter().map(|s| s.present.as_str()).collect();
     assert!(
         during.iter().all(|p| *p == all),

@@ -21,12 +21,22 @@ pub(super) struct Seen {
     pub(super) t: f64,
     pub(super) start: f64,
     pub(super) present: String,
+    /// The modalities the norm guard set aside, `+`-joined (empty: none).
+    pub(super) set_aside: String,
 }
 
 /// `dagr run`'s predictions as they come (also followed by `live_noise`).
 pub(super) struct Predictions {
     lines: Receiver<Value>,
     pub(super) seen: Vec<Seen>,
+}
+
+/// A prediction's list of modality names, `+`-joined.
+fn joined(list: &Value) -> String {
+    let names: Vec<&str> = (list.as_array().expect("a list of modalities").iter())
+        .map(|m| m.as_str().expect("modality names"))
+        .collect();
+    names.join("+")
 }
 
 impl Predictions {
@@ -75,16 +85,11 @@ impl Predictions {
                 ),
                 Err(RecvTimeoutError::Disconnected) => panic!("dagr run ended early"),
             };
-            let modalities: Vec<&str> = value["present"]
-                .as_array()
-                .expect("present is a list")
-                .iter()
-                .map(|m| m.as_str().expect("modality names"))
-                .collect();
             let seen = Seen {
                 t: value["t"].as_f64().expect("t is a number"),
                 start: value["start"].as_f64().expect("start is a number"),
-                present: modalities.join("+"),
+                present: joined(&value["present"]),
+                set_aside: joined(&value["set_aside"]),
             };
             if seen.start >= from_s {
                 run = if seen.present == present { run + 1 } else { 0 };

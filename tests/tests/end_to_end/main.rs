@@ -10,6 +10,7 @@ mod failures_said;
 mod firmware_qemu;
 mod http_status;
 mod intel5300_peers;
+mod live_guard;
 mod live_noise;
 mod live_outage;
 mod llrp_peers;
