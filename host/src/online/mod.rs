@@ -297,6 +297,14 @@ impl OnlineAdaptation {
             "after": scores_json(report.after),
             "took_s": started.elapsed().as_secs_f64(),
         });
+        if let Some(band) = &outcome.norm_band {
+            summary["norm_band"] = json!({
+                "source_bounds": band.source,
+                "bounds": band.bounds,
+                "ratio": band.ratio,
+                "windows": band.windows,
+            });
+        }
         if !outcome.accepted {
             summary["message"] = json!(rejection(start.version, &report));
             return summary;

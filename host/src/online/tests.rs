@@ -152,6 +152,8 @@ fn an_accepted_head_goes_live_with_its_own_band_and_a_rollback_restores_the_old_
     assert_eq!(online.start_adaptation().status, 202);
     let state = finished(&online);
     assert_eq!(state["head"], 1, "the head was accepted: {state}");
+    let moved = &state["last"]["norm_band"];
+    assert_eq!(moved["source_bounds"], json!(source), "{state}");
     let update = live
         .heads
         .try_recv()
@@ -160,6 +162,11 @@ fn an_accepted_head_goes_live_with_its_own_band_and_a_rollback_restores_the_old_
     let band = update.norm_band.expect("the adapted head has a band");
     assert_ne!(band, source, "the band moved with the head");
     assert!(band.iter().all(|b| b.is_finite() && *b > 0.0), "{band:?}");
+    assert_eq!(
+        moved["bounds"],
+        json!(band),
+        "GET /adapt shows the band in use"
+    );
 
     assert_eq!(online.rollback().status, 200);
     let back = live
