@@ -4,8 +4,9 @@ and what it does to held-out accuracy when a sensor turns to noise.
 A sensor that turns to noise is not an outage: the window says it is present, its noise
 goes through its encoder, and the embedding comes out far longer than any clean window's.
 The head's weighted mean is then dominated by that one vector, and the fused class is what
-the noise says (the reference held out, all three sensors, RFID noise of one standard
-deviation of its input: 0.425). The guard sets such a modality aside: a present modality
+the noise says (a reference trained without noisy sensors, held out, all three sensors,
+RFID noise of one standard deviation of its input: 0.425; one trained with
+`--augment-noisy-modality` needs the guard far less). The guard sets such a modality aside: a present modality
 whose embedding norm |z_m| exceeds its bound is left out of the fusion, unless every
 present one does (see `Head.admitted`; the gateway's `dagr_head::admitted` is the same
 rule). Each bound is a quantile (0.999 by default: one clean validation window in a

@@ -67,7 +67,7 @@ fn the_reference_package_loads_with_its_model_json_values() {
     assert_eq!(pkg.preprocess_spec()["wifi_steps"], json!(200));
     let head = pkg.head_shape();
     assert_eq!((head.feat_dim, head.embed_dim, head.classes), (64, 32, 13));
-    assert_eq!(head.fusion_weights, [1.0, 0.75, 1.0]);
+    assert_eq!(head.fusion_weights, [1.0, 0.75, 0.75]);
     assert_eq!(pkg.head_params().len(), head.param_count());
     assert_eq!(pkg.dir(), reference_dir());
 }
