@@ -139,3 +139,34 @@ pub fn peak_rss_kb(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// A thread that runs until told to stop, and is stopped and joined when dropped: the relays
+/// the live tests put between a device and the gateway, so a failing test never leaves one
+/// running.
+pub struct BackgroundThread {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundThread {
+    /// Runs `body` on a new thread; `body` gets the flag that says it should return.
+    pub fn spawn(
+        body: impl FnOnce(&std::sync::atomic::AtomicBool) + Send + 'static,
+    ) -> BackgroundThread {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        BackgroundThread {
+            stop,
+            thread: Some(std::thread::spawn(move || body(&flag))),
+        }
+    }
+}
+
+impl Drop for BackgroundThread {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -13,18 +13,15 @@
 //! So the count is printed, not asserted.
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use dagr_protocols::llrp::{message_type, Body, Header, Message, HEADER_LEN};
-use dagr_tests::binaries::dagr;
 use dagr_tests::live_run::serve_room;
-use dagr_tests::process::ChildGuard;
+use dagr_tests::process::BackgroundThread;
 
-use super::live_outage::Predictions;
+use super::live_outage::run_gateway;
 
 /// Windows wholly inside the noise that are counted.
 const NOISY_WINDOWS: usize = 12;
@@ -37,8 +34,7 @@ struct NoisyReader {
     noisy: Arc<AtomicBool>,
     /// Tag reads whose values were replaced.
     rewritten: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _relay: BackgroundThread,
 }
 
 impl NoisyReader {
@@ -46,18 +42,17 @@ impl NoisyReader {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (noisy, rewritten, stop) = (
+        let (noisy, rewritten) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicBool::new(false)),
         );
-        let (flag, count, done) = (noisy.clone(), rewritten.clone(), stop.clone());
+        let (flag, count) = (noisy.clone(), rewritten.clone());
         let reader = reader.to_string();
-        let thread = std::thread::spawn(move || {
+        let relay_thread = BackgroundThread::spawn(move |done| {
             while !done.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((gateway, _)) => {
-                        relay(gateway, &reader, &flag, &count, &done);
+                        relay(gateway, &reader, &flag, &count, done);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(20));
@@ -70,17 +65,7 @@ impl NoisyReader {
             port,
             noisy,
             rewritten,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for NoisyReader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            _relay: relay_thread,
         }
     }
 }
@@ -201,22 +186,9 @@ fn a_reader_turned_to_noise_stays_present_and_only_it_may_be_set_aside() {
     let relay = NoisyReader::start(reader_address(&reader));
     let log = dir.join("run.log");
     let spawned = Instant::now();
-    let mut child = Command::new(dagr());
-    child.args(["run", "--json", "--duration", "600"]);
-    for uri in &uris[..uris.len() - 1] {
-        child.args(["--source", uri]);
-    }
-    let child = child
-        .args([
-            "--source",
-            &format!("llrp://127.0.0.1:{}?name=rfid", relay.port),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("create the log"))
-        .spawn()
-        .expect("dagr runs");
-    let mut run = ChildGuard(child);
-    let mut predictions = Predictions::follow(&mut run);
+    let mut sources = uris[..uris.len() - 1].to_vec();
+    sources.push(format!("llrp://127.0.0.1:{}?name=rfid", relay.port));
+    let (run, mut predictions) = run_gateway(&sources, 600, &log);
     let all = "mmwave+wifi+rfid";
     predictions.until_present(all, 6, Duration::from_secs(80));
     let clean_before = predictions.seen.len();

@@ -6,19 +6,16 @@
 //! antenna), so WiFi stays in every prediction's `present` and predictions keep coming one
 //! per hop: noise is not an outage.
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use dagr_tests::binaries::dagr;
-use dagr_tests::process::ChildGuard;
+use dagr_tests::process::BackgroundThread;
 use serialport::{SerialPort, TTYPort};
 
 use dagr_tests::live_run::{serial_path, serve_room};
 
-use super::live_outage::Predictions;
+use super::live_outage::run_gateway;
 
 /// Largest |value| of a noise CSI component (the simulator's rows stay within ±127).
 const NOISE_AMPLITUDE: i64 = 60;
@@ -39,8 +36,7 @@ struct NoisyRelay {
     rewritten: Arc<AtomicU64>,
     /// The device's `local_timestamp` (µs) of the first and of the latest replaced row.
     noisy_us: Arc<Mutex<Option<(u32, u32)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _relay: BackgroundThread,
 }
 
 impl NoisyRelay {
@@ -55,10 +51,9 @@ impl NoisyRelay {
         let noisy = Arc::new(AtomicBool::new(false));
         let rewritten = Arc::new(AtomicU64::new(0));
         let noisy_us = Arc::new(Mutex::new(None));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, count, done) = (noisy.clone(), rewritten.clone(), stop.clone());
+        let (flag, count) = (noisy.clone(), rewritten.clone());
         let span = noisy_us.clone();
-        let thread = std::thread::spawn(move || {
+        let relay = BackgroundThread::spawn(move |done| {
             // The slave stays open here so the pty lives however often the gateway opens it.
             let _slave = slave;
             let mut pending = Vec::new();
@@ -93,17 +88,7 @@ impl NoisyRelay {
             noisy,
             rewritten,
             noisy_us,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for NoisyRelay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            _relay: relay,
         }
     }
 }
@@ -174,17 +159,8 @@ fn a_device_that_turns_to_noise_stays_present_and_predictions_keep_coming() {
     // The gateway's clock starts after this (once its model is loaded): its time is never
     // more than the time since.
     let spawned = Instant::now();
-    let child = Command::new(dagr())
-        .args(["run", "--json", "--duration", "600"])
-        .args(["--source", &radar])
-        .args(["--source", &format!("esp32-csi://{}?name=wifi", relay.path)])
-        .args(["--source", &reader])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("create the log"))
-        .spawn()
-        .expect("dagr runs");
-    let mut run = ChildGuard(child);
-    let mut predictions = Predictions::follow(&mut run);
+    let wifi = format!("esp32-csi://{}?name=wifi", relay.path);
+    let (run, mut predictions) = run_gateway(&[radar, wifi, reader], 600, &log);
     let all = "mmwave+wifi+rfid";
     // Hang guards only (the served room lasts 300 s): 80 + 160 + 40 s.
     predictions.until_present(all, 3, Duration::from_secs(80));

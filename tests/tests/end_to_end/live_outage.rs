@@ -39,6 +39,28 @@ fn joined(list: &Value) -> String {
     names.join("+")
 }
 
+/// Starts `dagr run --json --duration DURATION_S` on `sources` (its standard error to
+/// `log`, to read on failure; a full pipe cannot stall it) and follows its predictions.
+pub(super) fn run_gateway(
+    sources: &[String],
+    duration_s: u32,
+    log: &Path,
+) -> (ChildGuard, Predictions) {
+    let mut command = Command::new(dagr());
+    command.args(["run", "--json", "--duration", &duration_s.to_string()]);
+    for source in sources {
+        command.args(["--source", source]);
+    }
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("create the log"))
+        .spawn()
+        .expect("dagr runs");
+    let mut run = ChildGuard(child);
+    let predictions = Predictions::follow(&mut run);
+    (run, predictions)
+}
+
 impl Predictions {
     pub(super) fn follow(run: &mut ChildGuard) -> Predictions {
         let out = run.0.stdout.take().expect("piped stdout");
@@ -162,23 +184,10 @@ fn a_device_that_dies_is_masked_and_used_again_when_it_returns() {
     let port = reserved.port();
     let mut reader = Emulator::start(port);
 
-    // Its log goes to a file: read on failure, and a full pipe cannot stall it.
     let log = dir.join("run.log");
-    let child = Command::new(dagr())
-        .args(["run", "--json", "--duration", "120"])
-        .args(["--source", &radar])
-        .arg("--source")
-        .arg(format!(
-            "esp32-csi://{}?name=wifi",
-            dir.join("wifi").display()
-        ))
-        .args(["--source", &format!("llrp://127.0.0.1:{port}?name=rfid")])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("create the log"))
-        .spawn()
-        .expect("dagr runs");
-    let mut run = ChildGuard(child);
-    let mut predictions = Predictions::follow(&mut run);
+    let wifi = format!("esp32-csi://{}?name=wifi", dir.join("wifi").display());
+    let rfid = format!("llrp://127.0.0.1:{port}?name=rfid");
+    let (run, mut predictions) = run_gateway(&[radar, wifi, rfid], 120, &log);
     let all = "mmwave+wifi+rfid";
     predictions.until_present(all, 3, Duration::from_secs(60));
 
