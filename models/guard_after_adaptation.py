@@ -29,10 +29,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dagr_train import MODALITIES  # noqa: E402
 from dagr_train import guard  # noqa: E402
 from dagr_train.data import load_part  # noqa: E402
-from dagr_train.degrade import degrade, noise_scale  # noqa: E402
 
 SIGMAS = (1.0, 4.0)
 
@@ -41,30 +39,6 @@ def bounds_of(package):
     """The package's `head.norm_band.bounds`."""
     with open(os.path.join(package, "model.json")) as f:
         return json.load(f)["head"]["norm_band"]["bounds"]
-
-
-def conditions(head, test):
-    """{condition: embeddings} on the test part: clean, then each modality under noise."""
-    x = test.inputs()
-    clean = head.embed(x)
-    out = {"clean": clean}
-    for i, m in enumerate(MODALITIES):
-        scale = noise_scale(x[i], x[3][:, i], m)
-        for sigma in SIGMAS:
-            rng = np.random.default_rng(0)
-            noisy = list(x)
-            noisy[i] = degrade(x[i], x[3][:, i], m, "sigma", sigma, rng, scale)
-            zs = list(clean)
-            zs[i] = head.embed(noisy)[i]
-            out[f"{m} sigma {sigma:g}"] = zs
-    return out
-
-
-def score(head, zs, present, labels, bounds):
-    """(accuracy, share of windows with a modality set aside) under `bounds`."""
-    aside = (present > 0.5) & ~guard.admitted(zs, present, bounds)
-    right = guard.classify(head, zs, present, bounds) == labels
-    return float(right.mean()), float(aside.any(axis=1).mean())
 
 
 def corpus_table(source, adapted, data):
@@ -79,9 +53,11 @@ def corpus_table(source, adapted, data):
         "fresh": guard.choose_bounds(head.embed(vx), vx[3]),
     }
     present = test.inputs()[3]
-    zs_by = conditions(head, test)
+    zs_by = guard.noisy_conditions(head, test, SIGMAS)
     table = {
-        name: {c: score(head, zs, present, test.label, b) for c, zs in zs_by.items()}
+        name: {
+            c: guard.score(head, zs, present, test.label, b) for c, zs in zs_by.items()
+        }
         for name, b in bands.items()
     }
     return {"bands": bands, "table": table}

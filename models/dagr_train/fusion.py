@@ -23,7 +23,7 @@ import torch
 from . import MODALITIES
 from .data import load_part
 from .evaluate import SUBSETS, predict
-from .runs import FUSION_JSON, check_fusion_weights, load_run
+from .runs import FUSION_JSON, check_positive_numbers, load_run
 
 GRID = (0.25, 0.5, 0.75, 1.0)
 """Weights tried for each modality by default."""
@@ -67,9 +67,9 @@ def choose(run_dir, data, grid=GRID, weights=None):
     """The fusion.json document of `run_dir`: the weights that score best on `data`'s
     validation part (or the given `weights`, scored there), with the equal weights'
     scores beside them."""
-    check_fusion_weights(grid, "fusion grid", per_modality=False)
+    check_positive_numbers(grid, "fusion grid", per_modality=False)
     if weights is not None:
-        check_fusion_weights(weights, "fusion weights")
+        check_positive_numbers(weights, "fusion weights")
     _, model = load_run(run_dir, fusion=False)
     samples = load_part(data, "val")
     if len(samples) == 0:

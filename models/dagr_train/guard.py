@@ -143,38 +143,43 @@ def classify(head, zs, present, bounds):
     return (fused @ w.T + b).argmax(1)
 
 
-def score_test(head, data, bounds, seed=0):
-    """{condition: {"without": acc, "with": acc, "set_aside": share}} on the test part:
-    clean, then each modality under each of SIGMAS (noise drawn as the robustness curves
-    draw it)."""
-    samples = load_part(data, "test")
+def noisy_conditions(head, samples, sigmas=SIGMAS, seed=0):
+    """{condition: embeddings} of `samples`: clean, then each modality's input under each of
+    `sigmas` (noise drawn as the robustness curves draw it), the others kept clean."""
     clean = samples.inputs()
-    clean_z = head.embed(clean)
     present = clean[3]
-    out = {}
-
-    def add(name, zs):
-        aside = (present > 0.5) & ~admitted(zs, present, bounds)
-        out[name] = {
-            "without": float(
-                np.mean(classify(head, zs, present, None) == samples.label)
-            ),
-            "with": float(
-                np.mean(classify(head, zs, present, bounds) == samples.label)
-            ),
-            "set_aside": float(aside.any(axis=1).mean()),
-        }
-
-    add("clean", clean_z)
+    clean_z = head.embed(clean)
+    out = {"clean": clean_z}
     for i, m in enumerate(MODALITIES):
         scale = noise_scale(clean[i], present[:, i], m)
-        for sigma in SIGMAS:
+        for sigma in sigmas:
             rng = np.random.default_rng(seed)
             inputs = list(clean)
             inputs[i] = degrade(clean[i], present[:, i], m, "sigma", sigma, rng, scale)
             zs = list(clean_z)
             zs[i] = head.embed(inputs)[i]
-            add(f"{m} sigma {sigma:g}", zs)
+            out[f"{m} sigma {sigma:g}"] = zs
+    return out
+
+
+def score(head, zs, present, labels, bounds):
+    """(accuracy, share of windows with a modality set aside) under the guard `bounds`
+    (None: off)."""
+    aside = (present > 0.5) & ~admitted(zs, present, bounds)
+    right = classify(head, zs, present, bounds) == labels
+    return float(right.mean()), float(aside.any(axis=1).mean())
+
+
+def score_test(head, data, bounds, seed=0):
+    """{condition: {"without": acc, "with": acc, "set_aside": share}} on the test part,
+    for each of `noisy_conditions`."""
+    samples = load_part(data, "test")
+    present = samples.inputs()[3]
+    out = {}
+    for name, zs in noisy_conditions(head, samples, SIGMAS, seed).items():
+        without, _ = score(head, zs, present, samples.label, None)
+        with_guard, aside = score(head, zs, present, samples.label, bounds)
+        out[name] = {"without": without, "with": with_guard, "set_aside": aside}
     return out
 
 

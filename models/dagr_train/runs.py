@@ -61,10 +61,10 @@ def load_run(path, fusion=True):
     return info, model
 
 
-def check_fusion_weights(weights, what, per_modality=True):
+def check_positive_numbers(weights, what, per_modality=True):
     """Refuses an empty list, a value that is not a positive finite number, and (with
-    `per_modality`) a count other than one per modality. Also checks the norm guard's
-    bounds (band.json), which follow the same rule."""
+    `per_modality`) a count other than one per modality: fusion weights, their grid and the
+    norm guard's bounds (band.json) follow the same rule."""
     number = (int, float)
     if not weights or not all(
         isinstance(w, number) and w > 0 and math.isfinite(w) for w in weights
@@ -76,16 +76,22 @@ def check_fusion_weights(weights, what, per_modality=True):
         )
 
 
-def read_fusion(path):
-    """The fusion.json document of run `path` (its `weights` checked: one positive number
-    per modality), or None when `fusion` never chose weights for it."""
-    file = os.path.join(path, FUSION_JSON)
+def read_checked(path, name, field):
+    """Run `path`'s JSON document `name`, its `field` checked to hold one positive number
+    per modality (refused naming the file), or None when the file is not there."""
+    file = os.path.join(path, name)
     if not os.path.exists(file):
         return None
     with open(file) as f:
         doc = json.load(f)
-    check_fusion_weights(doc.get("weights"), f"{file}: `weights`")
+    check_positive_numbers(doc.get(field), f"{file}: `{field}`")
     return doc
+
+
+def read_fusion(path):
+    """The fusion.json document of run `path` (its `weights` checked), or None when
+    `fusion` never chose weights for it."""
+    return read_checked(path, FUSION_JSON, "weights")
 
 
 BAND_JSON = "band.json"
@@ -93,12 +99,5 @@ BAND_JSON = "band.json"
 
 
 def read_band(path):
-    """The run's band.json document, or None; bounds that are not 3 positive finite
-    numbers are refused naming the file."""
-    file = os.path.join(path, BAND_JSON)
-    if not os.path.exists(file):
-        return None
-    with open(file) as f:
-        doc = json.load(f)
-    check_fusion_weights(doc.get("bounds"), f"{file}: `bounds`")
-    return doc
+    """The run's band.json document (its `bounds` checked), or None."""
+    return read_checked(path, BAND_JSON, "bounds")

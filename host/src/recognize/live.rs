@@ -217,8 +217,12 @@ impl LiveRecognizer {
         let Some(update) = adaptation.heads.try_iter().last() else {
             return;
         };
-        let version = update.version;
-        match (self.recognizer).replace_head(update.params, update.norm_band, version) {
+        let HeadUpdate {
+            params,
+            version,
+            norm_band,
+        } = update;
+        match self.recognizer.replace_head(params, norm_band, version) {
             Ok(_) => tracing::info!("head {version} in use from the next window"),
             Err(error) => tracing::error!("head {version} refused, the current one stays: {error}"),
         }

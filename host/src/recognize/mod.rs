@@ -239,11 +239,12 @@ impl Recognizer {
     ) -> Result<Prediction, RecognizeError> {
         preprocess_into(window, &self.spec, &mut self.pre, &mut self.tensors);
         let tensors = &self.tensors;
+        let present = window.present();
         let input = WindowInput {
             mmwave: &tensors.mmwave,
             wifi: &tensors.wifi,
             rfid: &tensors.rfid,
-            present: window.present(),
+            present,
         };
         let scores =
             self.classifier
@@ -259,8 +260,8 @@ impl Recognizer {
             score: scores.probs[scores.class],
             probs: scores.probs.clone(),
             classes: self.classes.clone(),
-            present: window.present(),
-            set_aside: std::array::from_fn(|m| window.present()[m] && !scores.fused[m]),
+            present,
+            set_aside: std::array::from_fn(|m| present[m] && !scores.fused[m]),
             label,
             head: self.head_version,
         })
