@@ -11,6 +11,13 @@ modality and on the three concatenated, and score the test windows. Reported per
 a 95 % interval from a bootstrap over test captures, and over seeds as mean, standard
 deviation, min and max.
 
+With `--corpus DIR` nothing is simulated: the probe trains on a training corpus's train
+part (`python -m dagr_train corpus`, the data the trained encoders learn from: 240 rooms and
+people for the reference), each seed on its own bootstrap draw of those captures (or on
+`--train-captures N` of them drawn without replacement, for a learning curve), and is
+scored on the corpus's test part (rooms and people held out together; `--test-parts` adds
+`val`). `--work` then keeps each capture's features, so later runs skip computing them.
+
 Targets (issue 9): mmWave >= 0.5, WiFi >= 0.3, RFID >= 0.3, fused >= best single + 0.05,
 no single modality >= 0.9. Room and subject ids >= 1000 are reserved for outside
 evaluation; this script refuses them.
@@ -20,11 +27,15 @@ Usage (from the repository root, after `cargo build --release -p dagr-host --bin
     ~/.cache/dagr/venv/bin/python models/calibrate_sim.py \\
         [--dagr target/release/dagr] [--seeds 0,1,2] [--duration 90] \\
         [--train-captures 24] [--test-captures 8] [--work DIR] [--json FILE]
+    ~/.cache/dagr/venv/bin/python models/calibrate_sim.py --corpus DIR \\
+        [--seeds 0,1,2] [--train-captures N] [--test-parts test[,val]] [--work DIR]
 
 Needs numpy and scikit-learn (pinned in tests/peers/requirements.txt, the tools venv).
 """
 
 import argparse
+import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -41,7 +52,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 
-DTYPES = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
+DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I64": "<i8"}
 MODALITIES = ("mmwave", "wifi", "rfid")  # the order of the `present` columns
 TRAIN_ROOMS = range(1, 41)
 TRAIN_SUBJECTS = range(1, 61)
@@ -201,7 +212,8 @@ def features_of(path, window_s):
         rfid_f = np.concatenate([row_features(rfid, window_s), count], 1)
     else:
         wifi_f, rfid_f = wifi_features(wifi, window_s), rfid_features(rfid, window_s)
-    feats = {"mmwave": mmwave_features(t["mmwave"]), "wifi": wifi_f, "rfid": rfid_f}
+    mmwave = t["mmwave"].astype(np.float32)  # a training corpus stores float16
+    feats = {"mmwave": mmwave_features(mmwave), "wifi": wifi_f, "rfid": rfid_f}
     for i, m in enumerate(MODALITIES):
         feats[m] = feats[m] * present[:, [i]]
     return feats, present.astype(np.float64), t["label"].astype(np.int64)
@@ -283,6 +295,105 @@ def simulate(args, seed, work):
             }
         )
     return parts, manifest
+
+
+def features_key(path):
+    """What kept features must match to be reused: the shard (its absolute path, size and
+    modification time) and the source of the functions that compute them."""
+    info = os.stat(path)
+    code = "".join(
+        inspect.getsource(f)
+        for f in (
+            features_of,
+            row_features,
+            wifi_features,
+            rfid_features,
+            mmwave_features,
+            segment_means,
+        )
+    )
+    text = f"{os.path.abspath(path)} {info.st_size} {info.st_mtime_ns}\n{code}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_features(path, window_s, cache):
+    """`features_of(path)`, kept in `cache` (a directory, or None) as .npz between runs;
+    recomputed when the shard or the feature code changed since."""
+    if cache is None:
+        return features_of(path, window_s)
+    stored = os.path.join(cache, os.path.basename(path) + ".npz")
+    key = features_key(path)
+    if os.path.exists(stored):
+        z = np.load(stored)
+        if "key" in z.files and str(z["key"]) == key:
+            return {m: z[m] for m in MODALITIES}, z["present"], z["label"]
+    feats, present, label = features_of(path, window_s)
+    os.makedirs(cache, exist_ok=True)
+    np.savez(stored, key=key, present=present, label=label, **feats)
+    return feats, present, label
+
+
+def corpus_parts(corpus, cache, test_parts):
+    """Per-capture feature sets of a training corpus's train part and of `test_parts`
+    (made by `python -m dagr_train corpus`; see models/README.md; the parts named in its
+    split.json), the latter all tested on; features kept in `cache` when given."""
+    split = json.load(open(os.path.join(corpus, "split.json")))
+    manifest = json.load(open(os.path.join(corpus, "dataset.json")))
+    window_s = manifest["spec"]["window_s"]
+    entries = {e["file"]: e for e in manifest["files"] if e["file"]}
+    parts = []
+    for name in ("train", *test_parts):
+        if name not in split:
+            sys.exit(f"{corpus}/split.json has no part {name!r}")
+        files = split[name]["files"]
+        print(f"{name}: features of {len(files)} captures", flush=True)
+        for file in files:
+            entry = entries[file]
+            if entry["room"] >= RESERVED or entry["subject"] >= RESERVED:
+                sys.exit(
+                    f"room/subject ids >= {RESERVED} are reserved for outside evaluation"
+                )
+            feats, present, label = cached_features(
+                os.path.join(corpus, file), window_s, cache
+            )
+            parts.append(
+                {
+                    "split": "train" if name == "train" else "test",
+                    "part": name,
+                    "room": entry["room"],
+                    "subject": entry["subject"],
+                    "feats": feats,
+                    "present": present,
+                    "label": label,
+                }
+            )
+    return parts, manifest
+
+
+def corpus_ranges(corpus, test_parts):
+    """The rooms and subjects of a corpus's train part and the parts tested on (its
+    split.json)."""
+    split = json.load(open(os.path.join(corpus, "split.json")))
+    return {
+        f"{part}_{what}": split[part][what]
+        for part in ("train", *test_parts)
+        for what in ("rooms", "subjects")
+    }
+
+
+def resample_training(parts, seed, count):
+    """The test captures and seed `seed`'s draw of the training captures, so that seeds
+    differ in which rooms trained: `count` of them without replacement, or with `count`
+    None a bootstrap draw (with replacement) of as many as there are."""
+    train = [p for p in parts if p["split"] == "train"]
+    rng = np.random.default_rng(seed)
+    if count is None:
+        drawn = [train[i] for i in rng.integers(0, len(train), size=len(train))]
+    else:
+        if count > len(train):
+            sys.exit(f"--train-captures {count}: the corpus has {len(train)}")
+        drawn = [train[i] for i in rng.permutation(len(train))[:count]]
+    return drawn + [p for p in parts if p["split"] != "train"]
 
 
 def stack(parts, split, names):
@@ -437,31 +548,40 @@ def markdown(report):
     return "\n".join(lines)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dagr", default="target/release/dagr")
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--duration", type=float, default=90.0)
-    ap.add_argument("--train-captures", type=int, default=24)
-    ap.add_argument("--test-captures", type=int, default=8)
-    ap.add_argument("--work", default=None)
-    ap.add_argument("--json", default="calibration_sim.json")
-    ap.add_argument(
-        "--reuse",
-        action="store_true",
-        help="reuse captures and shards already in --work (same seeds and counts)",
-    )
-    ap.add_argument(
-        "--markdown",
-        metavar="JSON",
-        help="print the tables of an earlier report as Markdown and exit",
-    )
-    args = ap.parse_args()
-    if args.markdown:
-        print(markdown(json.load(open(args.markdown))))
-        return
-    started = time.time()
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+def seed_report(seed, parts, results):
+    """One seed's entry of the report: its captures, window counts and results."""
+    train = [p for p in parts if p["split"] == "train"]
+    test = [p for p in parts if p["split"] == "test"]
+    return {
+        "seed": seed,
+        "train_pairs": [(p["room"], p["subject"]) for p in train],
+        "test_pairs": [(p["room"], p["subject"]) for p in test],
+        "train_windows": int(sum(len(p["label"]) for p in train)),
+        "test_windows": int(sum(len(p["label"]) for p in test)),
+        "test_present": [
+            float(np.mean(np.concatenate([p["present"][:, i] for p in test])))
+            for i in range(3)
+        ],
+        "results": results,
+    }
+
+
+def probe_corpus(args, seeds, test_parts):
+    """Per seed's report over a training corpus (`--corpus`), and the class names."""
+    parts, manifest = corpus_parts(args.corpus, args.work, test_parts)
+    classes = manifest["classes"]
+    per_seed = []
+    for seed in seeds:
+        drawn = resample_training(parts, seed, args.train_captures)
+        print(
+            f"seed {seed}: {sum(p['split'] == 'train' for p in drawn)} training captures"
+        )
+        per_seed.append(seed_report(seed, drawn, evaluate(drawn, seed, len(classes))))
+    return per_seed, classes
+
+
+def probe_simulated(args, seeds):
+    """Per seed's report over captures simulated for it, and the class names."""
     per_seed = []
     classes = None
     for seed in seeds:
@@ -478,31 +598,108 @@ def main():
         )
         parts, manifest = simulate(args, seed, work)
         classes = manifest["classes"]
-        results = evaluate(parts, seed, len(classes))
-        train = [p for p in parts if p["split"] == "train"]
-        test = [p for p in parts if p["split"] == "test"]
-        per_seed.append(
-            {
-                "seed": seed,
-                "train_pairs": [(p["room"], p["subject"]) for p in train],
-                "test_pairs": [(p["room"], p["subject"]) for p in test],
-                "train_windows": int(sum(len(p["label"]) for p in train)),
-                "test_windows": int(sum(len(p["label"]) for p in test)),
-                "test_present": [
-                    float(np.mean(np.concatenate([p["present"][:, i] for p in test])))
-                    for i in range(3)
-                ],
-                "results": results,
-            }
-        )
+        per_seed.append(seed_report(seed, parts, evaluate(parts, seed, len(classes))))
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
+    return per_seed, classes
+
+
+def curve_markdown(reports):
+    """One line per report (a learning curve: the same corpus, more training captures):
+    training captures and windows, each input's mean ± sd over seeds, the fusion gain."""
+    names = list(MODALITIES) + ["fused", "fused_minus_best_single"]
+    lines = [
+        "| training captures | windows | mmwave | wifi | rfid | fused | fused − best single |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for report in reports:
+        count = report["train_captures"]
+        drawn = "all, bootstrap" if count is None else str(count)
+        windows = np.mean([s["train_windows"] for s in report["per_seed"]])
+        cells = []
+        for n in names:
+            st = report["summary"][n]
+            sign = "+" if n == "fused_minus_best_single" else ""
+            cells.append(f"{st['mean']:{sign}.3f} ± {st['std']:.3f}")
+        lines.append(f"| {drawn} | {windows:.0f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dagr", default="target/release/dagr")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--duration", type=float, default=90.0)
+    ap.add_argument(
+        "--train-captures",
+        type=int,
+        default=None,
+        help="training captures per seed (default 24; with --corpus, a bootstrap draw "
+        "of all of them)",
+    )
+    ap.add_argument("--test-captures", type=int, default=8)
+    ap.add_argument(
+        "--work",
+        default=None,
+        help="keep captures and shards here (with --corpus: the features)",
+    )
+    ap.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="probe a training corpus instead of simulating: train on its train part "
+        "(each seed a bootstrap draw of its captures), test on its test part",
+    )
+    ap.add_argument("--json", default="calibration_sim.json")
+    ap.add_argument(
+        "--test-parts",
+        default="test",
+        help="with --corpus: the parts tested on, comma-separated (test, val)",
+    )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse captures and shards already in --work (same seeds and counts)",
+    )
+    ap.add_argument(
+        "--markdown",
+        metavar="JSON",
+        help="print the tables of an earlier report as Markdown and exit",
+    )
+    ap.add_argument(
+        "--curve",
+        metavar="JSON",
+        nargs="+",
+        help="print a learning curve of earlier --corpus reports as Markdown and exit",
+    )
+    args = ap.parse_args()
+    if args.curve:
+        print(curve_markdown([json.load(open(f)) for f in args.curve]))
+        return
+    if args.markdown:
+        print(markdown(json.load(open(args.markdown))))
+        return
+    started = time.time()
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    test_parts = [p for p in args.test_parts.split(",") if p.strip()]
+    if args.corpus:
+        if "train" in test_parts:
+            sys.exit("--test-parts: the train part is what the probe trains on")
+        per_seed, classes = probe_corpus(args, seeds, test_parts)
+    else:
+        if args.train_captures is None:
+            args.train_captures = 24
+        per_seed, classes = probe_simulated(args, seeds)
     report = {
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "classes": classes,
-        "duration_s": args.duration,
-        "ranges": {
+        "duration_s": None if args.corpus else args.duration,
+        "corpus": args.corpus,
+        "train_captures": args.train_captures,
+        "test_parts": test_parts if args.corpus else None,
+        "ranges": corpus_ranges(args.corpus, test_parts)
+        if args.corpus
+        else {
             "train_rooms": [TRAIN_ROOMS.start, TRAIN_ROOMS.stop - 1],
             "train_subjects": [TRAIN_SUBJECTS.start, TRAIN_SUBJECTS.stop - 1],
             "test_rooms": [TEST_ROOMS.start, TEST_ROOMS.stop - 1],
