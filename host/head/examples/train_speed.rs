@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         patience: 0,
         seed: 0,
         dagr,
+        labeled_classes_only: false, // plain cross-entropy, as the PyTorch loop it is timed against
     };
     let mut ours = Vec::new();
     let mut steps = 0;

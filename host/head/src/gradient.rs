@@ -7,6 +7,7 @@
 
 use core::ops::Range;
 
+use crate::classes::ClassSet;
 use crate::forward::{fusion_total, Activations, Head};
 use crate::objective::DagrConfig;
 use crate::regularizer::{anchoring, dispersion, Embeddings};
@@ -168,8 +169,31 @@ pub fn loss_and_backward(
     batch: &Windows<'_>,
     act: &mut BatchActivations<'_>,
 ) -> Result<LossTerms, TrainError> {
+    loss_and_backward_among(head, cfg, batch, &ClassSet::ALL, act)
+}
+
+/// [`loss_and_backward`] with the task loss's softmax over the classes of `competing`
+/// only (see [`ClassSet`]): the other classes' logits get no gradient. Every label of
+/// `batch` must be in `competing`.
+pub fn loss_and_backward_among(
+    head: &Head<'_>,
+    cfg: &DagrConfig,
+    batch: &Windows<'_>,
+    competing: &ClassSet,
+    act: &mut BatchActivations<'_>,
+) -> Result<LossTerms, TrainError> {
     let shape = head.shape();
     check(shape, cfg, batch, act)?;
+    if !batch
+        .labels
+        .iter()
+        .all(|&l| competing.contains(usize::from(l)))
+    {
+        return Err(TrainError::Setting {
+            name: "competing classes",
+            expected: "every label of the batch among them",
+        });
+    }
     let n = batch.len();
     act.filled = 0;
     for i in 0..n {
@@ -186,6 +210,7 @@ pub fn loss_and_backward(
         shape.classes,
         &mut act.logits[..n * shape.classes],
         batch.labels,
+        competing,
     );
     act.dz[..n * MODALITIES * e].fill(0.0);
     fused_backward(head, batch, act);
@@ -241,20 +266,42 @@ fn check(
     Ok(())
 }
 
-/// Mean cross-entropy of `logits` (rows of `classes`) against `labels`; overwrites the
-/// logits with the loss's gradient with respect to them, `(softmax - onehot) / n`.
-pub(crate) fn cross_entropy_backward(classes: usize, logits: &mut [f32], labels: &[u16]) -> f32 {
+/// Mean cross-entropy of `logits` (rows of `classes`) against `labels`, the softmax over
+/// the classes of `competing`; overwrites the logits with the loss's gradient with respect
+/// to them, `(softmax - onehot) / n` (0 for a class outside `competing`).
+pub(crate) fn cross_entropy_backward(
+    classes: usize,
+    logits: &mut [f32],
+    labels: &[u16],
+    competing: &ClassSet,
+) -> f32 {
     let n = labels.len() as f32;
     let mut sum = 0.0;
     for (row, &label) in logits.chunks_exact_mut(classes).zip(labels) {
-        let (max, total) = shifted_exp_sum(row);
+        let (max, total) = if *competing == ClassSet::ALL {
+            shifted_exp_sum(row)
+        } else {
+            shifted_exp_sum_among(row, competing)
+        };
         sum += max + libm::logf(total) - row[usize::from(label)];
-        for v in row.iter_mut() {
-            *v = libm::expf(*v - max) / total / n;
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = if competing.contains(c) {
+                libm::expf(*v - max) / total / n
+            } else {
+                0.0
+            };
         }
         row[usize::from(label)] -= 1.0 / n;
     }
     sum / n
+}
+
+/// [`shifted_exp_sum`] over the entries of `row` whose class is in `competing`.
+fn shifted_exp_sum_among(row: &[f32], competing: &ClassSet) -> (f32, f32) {
+    let among = || (row.iter().enumerate()).filter(|(c, _)| competing.contains(*c));
+    let max = among().map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = among().map(|(_, &v)| libm::expf(v - max)).sum();
+    (max, sum)
 }
 
 /// (`max(row)`, `sum exp(row - max)`): `log sum exp(row)` is `max + ln(sum)`, computed
@@ -417,6 +464,48 @@ mod tests {
 
     fn close(a: f32, b: f32) -> bool {
         (a - b).abs() <= 1e-6
+    }
+
+    #[test]
+    fn a_class_outside_the_competing_set_is_out_of_the_softmax_and_gets_no_gradient() {
+        let competing = ClassSet::of_labels([0u16, 2]).unwrap();
+        let mut logits = [1.0f32, 2.0, 0.5];
+        let loss = cross_entropy_backward(3, &mut logits, &[0], &competing);
+        let (e0, e2) = (1.0f32.exp(), 0.5f32.exp());
+        assert!(close(loss, (e0 + e2).ln() - 1.0), "{loss}");
+        let expected = [e0 / (e0 + e2) - 1.0, 0.0, e2 / (e0 + e2)];
+        assert!(
+            logits.iter().zip(expected).all(|(g, e)| close(*g, e)),
+            "{logits:?}"
+        );
+        // Every class competing: the plain cross-entropy, bit for bit.
+        let (mut all, mut plain) = ([1.0f32, 2.0, 0.5], [1.0f32, 2.0, 0.5]);
+        let full = ClassSet::of_labels([0u16, 1, 2]).unwrap();
+        let a = cross_entropy_backward(3, &mut all, &[0], &full);
+        let b = cross_entropy_backward(3, &mut plain, &[0], &ClassSet::ALL);
+        assert_eq!((a, all), (b, plain));
+    }
+
+    #[test]
+    fn a_label_outside_the_competing_classes_is_refused() {
+        let windows = Windows {
+            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
+            present: &PRESENT,
+            labels: &[0, 1],
+        };
+        let mut buf = [0.0; 64];
+        let len = BatchActivations::len(SHAPE, 2);
+        let mut act = BatchActivations::new(SHAPE, 2, &mut buf[..len]).unwrap();
+        let head = Head::new(SHAPE, &PARAMS).unwrap();
+        let only_0 = ClassSet::of_labels([0u16]).unwrap();
+        let err = loss_and_backward_among(&head, &CFG, &windows, &only_0, &mut act).unwrap_err();
+        assert!(matches!(
+            err,
+            TrainError::Setting {
+                name: "competing classes",
+                ..
+            }
+        ));
     }
 
     const CFG: DagrConfig = DagrConfig {

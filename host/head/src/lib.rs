@@ -32,6 +32,7 @@ pub use shape::{HeadShape, ParamBlock, EQUAL_FUSION, MODALITIES};
 
 mod adam;
 mod augment;
+mod classes;
 mod gradient;
 mod holdout;
 mod objective;
@@ -42,7 +43,10 @@ mod windows;
 
 pub use adam::{Adam, AdamConfig, AdamStep};
 pub use augment::{add_noise, drop_modalities, Rng};
-pub use gradient::{loss_and_backward, loss_and_gradient, BatchActivations, LossTerms};
+pub use classes::{ClassSet, CLASS_SET_CAPACITY};
+pub use gradient::{
+    loss_and_backward, loss_and_backward_among, loss_and_gradient, BatchActivations, LossTerms,
+};
 pub use holdout::split_holdout;
 pub use objective::{ConfigError, DagrConfig, Distance, Form, EPS};
 pub use train_error::TrainError;

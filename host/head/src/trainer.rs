@@ -6,8 +6,9 @@
 
 use crate::adam::{Adam, AdamConfig};
 use crate::augment::{add_noise, drop_modalities, Rng};
+use crate::classes::{ClassSet, CLASS_SET_CAPACITY};
 use crate::forward::Head;
-use crate::gradient::{loss_and_backward, shifted_exp_sum, BatchActivations, LossTerms};
+use crate::gradient::{loss_and_backward_among, shifted_exp_sum, BatchActivations, LossTerms};
 use crate::objective::DagrConfig;
 use crate::shape::{HeadShape, MODALITIES};
 use crate::train_error::TrainError;
@@ -39,13 +40,18 @@ pub struct TrainConfig {
     pub seed: u64,
     /// The objective's DAGR flags.
     pub dagr: DagrConfig,
+    /// Compare each label only with the classes some training window has (see
+    /// [`ClassSet`]): a head adapted on a few activities keeps the others. Off, every class
+    /// is in the softmax, as in training.
+    pub labeled_classes_only: bool,
 }
 
 impl Default for TrainConfig {
     /// Adaptation defaults: 30 epochs of batch 8 (the batch whose memory fits 128 KiB for
     /// the reference head, see [`MemoryBudget`]), the training pipeline's AdamW and cosine
     /// schedule and modality dropout 0.5, no feature noise, patience 5, plain
-    /// cross-entropy (set `dagr` from model.json's `dagr` section).
+    /// cross-entropy (set `dagr` from model.json's `dagr` section) over the labeled
+    /// classes only.
     fn default() -> Self {
         TrainConfig {
             epochs: 30,
@@ -57,6 +63,7 @@ impl Default for TrainConfig {
             patience: 5,
             seed: 0,
             dagr: DagrConfig::default(),
+            labeled_classes_only: true,
         }
     }
 }
@@ -221,12 +228,14 @@ pub fn fit(
     let before = validate(shape, params, &split.windows, split.val, &mut a.act)?;
     a.best.copy_from_slice(params);
     let (mut best, mut best_epoch, mut stale, mut epochs) = (before, 0, 0, 0);
+    let competing = competing_classes(&split, cfg);
     for epoch in 1..=cfg.epochs {
         let lr = learning_rate(cfg, epoch - 1);
         let batches = Batches {
             windows: &split.windows,
             train: split.train,
             cfg,
+            competing: &competing,
         };
         let train = train_epoch(shape, params, batches, lr, &mut a, &mut rng)?;
         epochs = epoch;
@@ -259,6 +268,19 @@ pub fn fit(
         before,
         after: best,
     })
+}
+
+/// The classes the task loss compares labels with: those of the training windows when
+/// `cfg.labeled_classes_only`, else all ([`check`] made sure the labels fit a set).
+fn competing_classes(split: &Split<'_, '_>, cfg: &TrainConfig) -> ClassSet {
+    if !cfg.labeled_classes_only {
+        return ClassSet::ALL;
+    }
+    let labels = split
+        .train
+        .iter()
+        .map(|&i| split.windows.labels[i as usize]);
+    ClassSet::of_labels(labels).unwrap_or(ClassSet::ALL)
 }
 
 /// Settings and lengths checked before anything is written.
@@ -296,6 +318,12 @@ fn check(
     if split.train.is_empty() {
         return Err(TrainError::EmptyBatch);
     }
+    if cfg.labeled_classes_only && shape.classes > CLASS_SET_CAPACITY {
+        return Err(TrainError::Setting {
+            name: "labeled_classes_only",
+            expected: "a head of at most 256 classes",
+        });
+    }
     Ok(())
 }
 
@@ -313,6 +341,7 @@ struct Batches<'s, 'w> {
     windows: &'s Windows<'w>,
     train: &'s mut [u32],
     cfg: &'s TrainConfig,
+    competing: &'s ClassSet,
 }
 
 /// One pass over the shuffled training windows, one optimizer step per batch; the mean of
@@ -329,6 +358,7 @@ fn train_epoch(
         windows,
         train,
         cfg,
+        competing,
     } = batches;
     rng.shuffle(train);
     let f = shape.feat_dim;
@@ -355,7 +385,7 @@ fn train_epoch(
             labels: &labels[..n],
         };
         let head = Head::new(shape, params)?;
-        let terms = loss_and_backward(&head, &cfg.dagr, &batch, &mut a.act)?;
+        let terms = loss_and_backward_among(&head, &cfg.dagr, &batch, competing, &mut a.act)?;
         let step = a.adam.begin_step(lr);
         let adam = &mut a.adam;
         a.act.gradient_rows(&batch, |range, row| {

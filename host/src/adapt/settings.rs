@@ -60,6 +60,7 @@ impl AdaptSettings {
             "noise_sigma": t.noise_sigma,
             "patience": t.patience,
             "seed": t.seed,
+            "labeled_classes_only": t.labeled_classes_only,
             "holdout_fraction": self.holdout_fraction,
             "holdout_seed": self.seed,
             "dagr": {

@@ -150,3 +150,83 @@ fn a_head_or_data_of_another_shape_is_refused() {
     let err = adapt_head(&start, None, SHAPE, &empty, &settings(0.25), &mut |_| {}).unwrap_err();
     assert_eq!(err.to_string(), "no labeled window to adapt on");
 }
+
+const SHAPE3: HeadShape = HeadShape {
+    feat_dim: 4,
+    embed_dim: 4,
+    classes: 3,
+    fusion_weights: dagr_head::EQUAL_FUSION,
+};
+
+/// `count` windows per class of `classes`, class `c` marked by feature `c` (+1) over noise,
+/// every feature shifted by `shift` (another room).
+fn marked(classes: &[u16], count: usize, shift: f32, seed: u64) -> LabeledFeatures {
+    let mut data = LabeledFeatures::new(SHAPE3);
+    let mut rng = Rng::new(seed);
+    for i in 0..count {
+        for &c in classes {
+            let f: Vec<f32> = (0..4)
+                .map(|j| f32::from(j == usize::from(c)) + shift + 0.2 * rng.normal())
+                .collect();
+            data.push([&f, &f, &f], [true; 3], c, i as f64).unwrap();
+        }
+    }
+    data
+}
+
+/// Share of `data`'s windows whose top class under `params` is their label.
+fn accuracy(params: &[f32], data: &LabeledFeatures) -> f32 {
+    let head = dagr_head::Head::new(SHAPE3, params).unwrap();
+    let windows = data.windows();
+    let (mut z, mut fused, mut logits) = ([0.0; 12], [0.0; 4], [0.0; 3]);
+    let mut correct = 0;
+    for i in 0..windows.len() {
+        let feats = std::array::from_fn(|m| windows.feat(m, i, 4));
+        let mut act = dagr_head::Activations {
+            z: &mut z,
+            fused: &mut fused,
+            logits: &mut logits,
+        };
+        head.forward(feats, windows.present[i], &mut act).unwrap();
+        let top = (0..3)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
+        correct += usize::from(top == usize::from(windows.labels[i]));
+    }
+    correct as f32 / windows.len() as f32
+}
+
+#[test]
+fn adapting_on_some_classes_keeps_the_others_unless_every_class_competes() {
+    // A head that tells all three classes apart.
+    let all = marked(&[0, 1, 2], 30, 0.0, 5);
+    let mut start = vec![0.01f32; SHAPE3.param_count()];
+    let mut train = settings(0.25);
+    train.train.epochs = 60;
+    start = adapt_head(&start, None, SHAPE3, &all, &train, &mut |_| {})
+        .unwrap()
+        .params;
+    let unseen = marked(&[2], 40, 0.3, 9);
+    assert_eq!(
+        accuracy(&start, &unseen),
+        1.0,
+        "the start head knows class 2"
+    );
+    // A new room (every feature shifted), labeled windows of classes 0 and 1 only.
+    let labeled = marked(&[0, 1], 40, 0.3, 7);
+    let mut adapt = settings(0.25);
+    adapt.train.epochs = 40;
+    let kept = adapt_head(&start, None, SHAPE3, &labeled, &adapt, &mut |_| {}).unwrap();
+    adapt.train.labeled_classes_only = false;
+    let plain = adapt_head(&start, None, SHAPE3, &labeled, &adapt, &mut |_| {}).unwrap();
+    let (kept_2, plain_2) = (
+        accuracy(&kept.params, &unseen),
+        accuracy(&plain.params, &unseen),
+    );
+    assert!(kept_2 >= 0.95, "class 2 kept: {kept_2}");
+    assert!(
+        plain_2 < kept_2,
+        "plain cross-entropy forgets class 2: {plain_2}"
+    );
+    assert!(accuracy(&kept.params, &labeled) >= accuracy(&start, &labeled));
+}

@@ -45,6 +45,7 @@ fn config(dagr: DagrConfig) -> TrainConfig {
         patience: 0,
         seed: 11,
         dagr,
+        labeled_classes_only: false, // every class in the softmax, as PyTorch trains
     }
 }
 
