@@ -85,6 +85,9 @@ pub fn run(args: &AdaptArgs) -> Outcome {
         );
     })?;
     print_data(&data, recognizer.package());
+    if args.captures.len() == 1 {
+        eprintln!("{ONE_CAPTURE_NOTE}");
+    }
     let package = recognizer.package();
     let outcome = adapt_head(
         package.head_params(),
@@ -163,7 +166,25 @@ fn print_data(data: &CaptureFeatures, package: &ModelPackage) {
         data.features.len(),
         listed.join(", ")
     );
+    let unlabeled: Vec<&str> = (package.classes().iter().zip(&counts))
+        .filter(|(_, &n)| n == 0)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    if !unlabeled.is_empty() {
+        eprintln!(
+            "dagr adapt: no labeled window of {}: left out of the loss, so the head is not taught \
+             that they never happen",
+            unlabeled.join(", ")
+        );
+    }
 }
+
+/// Why one capture is a weak basis for adapting: the gate's held-out windows come from it.
+const ONE_CAPTURE_NOTE: &str = "dagr adapt: note: one capture: the gate holds out windows of \
+    that same capture, so it cannot tell a head that does better in the room from one that \
+    learned this capture (measured: one capture of up to 300 s did not help on held-out rooms; \
+    models/reports/adapt-few-2026-12-06.md); give two or more captures and check the result on \
+    another one with `dagr replay --model`";
 
 /// The held-out scores before and after.
 fn print_outcome(outcome: &AdaptOutcome) {

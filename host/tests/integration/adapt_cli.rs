@@ -138,6 +138,18 @@ fn adapting_to_an_unseen_room_writes_a_package_that_replay_runs() {
     );
     assert!(err.contains("val accuracy"), "{err}");
     assert!(err.contains("held-out windows before: accuracy"), "{err}");
+    assert!(
+        err.contains("dagr adapt: note: one capture: the gate holds out windows of that same"),
+        "{err}"
+    );
+    // 40 s do not show every activity: the others are named and left out of the loss.
+    assert!(
+        err.contains("dagr adapt: no labeled window of ")
+            && err.contains(
+                ": left out of the loss, so the head is not taught that they never happen"
+            ),
+        "{err}"
+    );
 
     let package = ModelPackage::load(&out).unwrap();
     let json = package.model_json();
