@@ -34,6 +34,7 @@ Needs numpy and scikit-learn (pinned in tests/peers/requirements.txt, the tools 
 """
 
 import argparse
+import functools
 import hashlib
 import inspect
 import json
@@ -297,22 +298,27 @@ def simulate(args, seed, work):
     return parts, manifest
 
 
+@functools.cache
+def feature_code():
+    """The source of the functions that compute the features (read once)."""
+    functions = (
+        features_of,
+        row_features,
+        wifi_features,
+        rfid_features,
+        mmwave_features,
+        segment_means,
+    )
+    return "".join(inspect.getsource(f) for f in functions)
+
+
 def features_key(path):
     """What kept features must match to be reused: the shard (its absolute path, size and
     modification time) and the source of the functions that compute them."""
     info = os.stat(path)
-    code = "".join(
-        inspect.getsource(f)
-        for f in (
-            features_of,
-            row_features,
-            wifi_features,
-            rfid_features,
-            mmwave_features,
-            segment_means,
-        )
+    text = (
+        f"{os.path.abspath(path)} {info.st_size} {info.st_mtime_ns}\n{feature_code()}"
     )
-    text = f"{os.path.abspath(path)} {info.st_size} {info.st_mtime_ns}\n{code}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -336,7 +342,8 @@ def cached_features(path, window_s, cache):
 def corpus_parts(corpus, cache, test_parts):
     """Per-capture feature sets of a training corpus's train part and of `test_parts`
     (made by `python -m dagr_train corpus`; see models/README.md; the parts named in its
-    split.json), the latter all tested on; features kept in `cache` when given."""
+    split.json), the latter all tested on, features kept in `cache` when given; the
+    corpus's manifest; and the rooms and subjects of those parts."""
     split = json.load(open(os.path.join(corpus, "split.json")))
     manifest = json.load(open(os.path.join(corpus, "dataset.json")))
     window_s = manifest["spec"]["window_s"]
@@ -359,7 +366,6 @@ def corpus_parts(corpus, cache, test_parts):
             parts.append(
                 {
                     "split": "train" if name == "train" else "test",
-                    "part": name,
                     "room": entry["room"],
                     "subject": entry["subject"],
                     "feats": feats,
@@ -367,18 +373,12 @@ def corpus_parts(corpus, cache, test_parts):
                     "label": label,
                 }
             )
-    return parts, manifest
-
-
-def corpus_ranges(corpus, test_parts):
-    """The rooms and subjects of a corpus's train part and the parts tested on (its
-    split.json)."""
-    split = json.load(open(os.path.join(corpus, "split.json")))
-    return {
+    ranges = {
         f"{part}_{what}": split[part][what]
         for part in ("train", *test_parts)
         for what in ("rooms", "subjects")
     }
+    return parts, manifest, ranges
 
 
 def resample_training(parts, seed, count):
@@ -567,8 +567,9 @@ def seed_report(seed, parts, results):
 
 
 def probe_corpus(args, seeds, test_parts):
-    """Per seed's report over a training corpus (`--corpus`), and the class names."""
-    parts, manifest = corpus_parts(args.corpus, args.work, test_parts)
+    """Per seed's report over a training corpus (`--corpus`), the class names, and the
+    rooms and subjects trained and tested on."""
+    parts, manifest, ranges = corpus_parts(args.corpus, args.work, test_parts)
     classes = manifest["classes"]
     per_seed = []
     for seed in seeds:
@@ -577,11 +578,12 @@ def probe_corpus(args, seeds, test_parts):
             f"seed {seed}: {sum(p['split'] == 'train' for p in drawn)} training captures"
         )
         per_seed.append(seed_report(seed, drawn, evaluate(drawn, seed, len(classes))))
-    return per_seed, classes
+    return per_seed, classes, ranges
 
 
 def probe_simulated(args, seeds):
-    """Per seed's report over captures simulated for it, and the class names."""
+    """Per seed's report over captures simulated for it, the class names, and the ranges
+    of rooms and subjects the captures are drawn from."""
     per_seed = []
     classes = None
     for seed in seeds:
@@ -601,7 +603,13 @@ def probe_simulated(args, seeds):
         per_seed.append(seed_report(seed, parts, evaluate(parts, seed, len(classes))))
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
-    return per_seed, classes
+    ranges = {
+        "train_rooms": [TRAIN_ROOMS.start, TRAIN_ROOMS.stop - 1],
+        "train_subjects": [TRAIN_SUBJECTS.start, TRAIN_SUBJECTS.stop - 1],
+        "test_rooms": [TEST_ROOMS.start, TEST_ROOMS.stop - 1],
+        "test_subjects": [TEST_SUBJECTS.start, TEST_SUBJECTS.stop - 1],
+    }
+    return per_seed, classes, ranges
 
 
 def curve_markdown(reports):
@@ -680,15 +688,15 @@ def main():
         return
     started = time.time()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    test_parts = [p for p in args.test_parts.split(",") if p.strip()]
+    test_parts = [p.strip() for p in args.test_parts.split(",") if p.strip()]
     if args.corpus:
         if "train" in test_parts:
             sys.exit("--test-parts: the train part is what the probe trains on")
-        per_seed, classes = probe_corpus(args, seeds, test_parts)
+        per_seed, classes, ranges = probe_corpus(args, seeds, test_parts)
     else:
         if args.train_captures is None:
             args.train_captures = 24
-        per_seed, classes = probe_simulated(args, seeds)
+        per_seed, classes, ranges = probe_simulated(args, seeds)
     report = {
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
@@ -697,14 +705,7 @@ def main():
         "corpus": args.corpus,
         "train_captures": args.train_captures,
         "test_parts": test_parts if args.corpus else None,
-        "ranges": corpus_ranges(args.corpus, test_parts)
-        if args.corpus
-        else {
-            "train_rooms": [TRAIN_ROOMS.start, TRAIN_ROOMS.stop - 1],
-            "train_subjects": [TRAIN_SUBJECTS.start, TRAIN_SUBJECTS.stop - 1],
-            "test_rooms": [TEST_ROOMS.start, TEST_ROOMS.stop - 1],
-            "test_subjects": [TEST_SUBJECTS.start, TEST_SUBJECTS.stop - 1],
-        },
+        "ranges": ranges,
         "per_seed": per_seed,
         "summary": summary(per_seed),
         "runtime_s": round(time.time() - started, 1),

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 
 import numpy as np
-import pytest
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "calibrate_sim.py")
 
@@ -145,9 +144,3 @@ def test_reserved_rooms_are_refused(package, tmp_path):
     code, log, report = probe(copy, str(tmp_path))
     assert code != 0 and "reserved for outside evaluation" in log, log
     assert report is None
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """The probe's classifier on one thread, as the script sets by default."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")

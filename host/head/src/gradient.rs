@@ -278,11 +278,7 @@ pub(crate) fn cross_entropy_backward(
     let n = labels.len() as f32;
     let mut sum = 0.0;
     for (row, &label) in logits.chunks_exact_mut(classes).zip(labels) {
-        let (max, total) = if *competing == ClassSet::ALL {
-            shifted_exp_sum(row)
-        } else {
-            shifted_exp_sum_among(row, competing)
-        };
+        let (max, total) = shifted_exp_sum_among(row, competing);
         sum += max + libm::logf(total) - row[usize::from(label)];
         for (c, v) in row.iter_mut().enumerate() {
             *v = if competing.contains(c) {
@@ -296,7 +292,8 @@ pub(crate) fn cross_entropy_backward(
     sum / n
 }
 
-/// [`shifted_exp_sum`] over the entries of `row` whose class is in `competing`.
+/// [`shifted_exp_sum`] over the entries of `row` whose class is in `competing` (every
+/// entry, in the same order, for [`ClassSet::ALL`]: the same bits).
 fn shifted_exp_sum_among(row: &[f32], competing: &ClassSet) -> (f32, f32) {
     let among = || (row.iter().enumerate()).filter(|(c, _)| competing.contains(*c));
     let max = among().map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
@@ -448,6 +445,19 @@ mod tests {
 
     /// The loss terms and gradient of a head of `shape` over `params` on the two windows.
     fn run_with(shape: HeadShape, params: &[f32; 24], cfg: &DagrConfig) -> (LossTerms, [f32; 24]) {
+        let mut grad = [f32::NAN; 24];
+        let terms = on_two_windows(shape, params, |head, windows, act| {
+            loss_and_gradient(head, cfg, windows, act, &mut grad).unwrap()
+        });
+        (terms, grad)
+    }
+
+    /// `f` on a head of `shape` over `params`, the two windows and their activations.
+    fn on_two_windows<R>(
+        shape: HeadShape,
+        params: &[f32; 24],
+        f: impl FnOnce(&Head<'_>, &Windows<'_>, &mut BatchActivations<'_>) -> R,
+    ) -> R {
         let windows = Windows {
             feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
             present: &PRESENT,
@@ -456,10 +466,7 @@ mod tests {
         let mut buf = [0.0; 64];
         let len = BatchActivations::len(shape, 2);
         let mut act = BatchActivations::new(shape, 2, &mut buf[..len]).unwrap();
-        let mut grad = [f32::NAN; 24];
-        let head = Head::new(shape, params).unwrap();
-        let terms = loss_and_gradient(&head, cfg, &windows, &mut act, &mut grad).unwrap();
-        (terms, grad)
+        f(&Head::new(shape, params).unwrap(), &windows, &mut act)
     }
 
     fn close(a: f32, b: f32) -> bool {
@@ -488,17 +495,10 @@ mod tests {
 
     #[test]
     fn a_label_outside_the_competing_classes_is_refused() {
-        let windows = Windows {
-            feats: [&FEATS[0], &FEATS[1], &FEATS[2]],
-            present: &PRESENT,
-            labels: &[0, 1],
-        };
-        let mut buf = [0.0; 64];
-        let len = BatchActivations::len(SHAPE, 2);
-        let mut act = BatchActivations::new(SHAPE, 2, &mut buf[..len]).unwrap();
-        let head = Head::new(SHAPE, &PARAMS).unwrap();
         let only_0 = ClassSet::of_labels([0u16]).unwrap();
-        let err = loss_and_backward_among(&head, &CFG, &windows, &only_0, &mut act).unwrap_err();
+        let err = on_two_windows(SHAPE, &PARAMS, |head, windows, act| {
+            loss_and_backward_among(head, &CFG, windows, &only_0, act).unwrap_err()
+        });
         assert!(matches!(
             err,
             TrainError::Setting {
