@@ -62,6 +62,7 @@ pub mod wifi;
 pub use tag_order::{TagOrder, TagOrderError};
 
 mod packet_cache;
+mod phase_rows;
 #[cfg(test)]
 mod pinned;
 #[cfg(test)]

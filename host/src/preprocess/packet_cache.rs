@@ -51,6 +51,23 @@ pub struct PacketCache {
 struct LinkPackets {
     source: Option<Arc<str>>,
     packets: VecDeque<CachedPacket>,
+    /// Where the last packet was found or put: a window asks for its packets in time
+    /// order, so the next one is usually the one after it.
+    cursor: usize,
+}
+
+impl LinkPackets {
+    /// Where the packet at `t_ns` is (`Ok`) or would go (`Err`), as a binary search says,
+    /// looking beside the cursor first.
+    fn position(&self, t_ns: u64) -> Result<usize, usize> {
+        let at = |i: usize| self.packets.get(i).map(|p| p.t_ns);
+        for i in [self.cursor, self.cursor + 1] {
+            if at(i) == Some(t_ns) {
+                return Ok(i);
+            }
+        }
+        self.packets.binary_search_by_key(&t_ns, |p| p.t_ns)
+    }
 }
 
 impl PacketCache {
@@ -66,27 +83,44 @@ impl PacketCache {
             while cache.packets.front().is_some_and(|p| p.t_ns < start_ns) {
                 cache.packets.pop_front();
             }
+            cache.cursor = 0;
         }
     }
 
     /// The packet of `link` at `t_ns` if it was made of exactly `records` records.
+    #[cfg(test)]
     pub fn get(&self, link: usize, t_ns: u64, records: usize) -> Option<&CachedPacket> {
-        let packets = &self.links.get(link)?.packets;
-        let i = packets.binary_search_by_key(&t_ns, |p| p.t_ns).ok()?;
-        Some(&packets[i]).filter(|p| p.records == records)
+        let cache = self.links.get(link)?;
+        let i = cache.position(t_ns).ok()?;
+        Some(&cache.packets[i]).filter(|p| p.records == records)
     }
 
-    /// Keeps `packet` for `link`, replacing one of the same time.
-    pub fn put(&mut self, link: usize, packet: CachedPacket) {
-        let Some(cache) = self.links.get_mut(link) else {
-            return;
-        };
+    /// The packet of `link` at `t_ns` made of exactly `records` records: the kept one, or
+    /// else the one `compute` gives, kept from now on (replacing one of the same time).
+    /// `None` only for a link slot the last [`Self::start_window`] did not have.
+    pub fn get_or_put(
+        &mut self,
+        link: usize,
+        t_ns: u64,
+        records: usize,
+        compute: impl FnOnce() -> CachedPacket,
+    ) -> Option<&CachedPacket> {
+        let cache = self.links.get_mut(link)?;
+        let found = cache.position(t_ns);
         let packets = &mut cache.packets;
-        match packets.binary_search_by_key(&packet.t_ns, |p| p.t_ns) {
-            Ok(i) => packets[i] = packet,
-            Err(i) if i == packets.len() => packets.push_back(packet),
-            Err(i) => packets.insert(i, packet),
-        }
+        let i = match found {
+            Ok(i) if packets[i].records == records => i,
+            Ok(i) => {
+                packets[i] = compute();
+                i
+            }
+            Err(i) => {
+                packets.insert(i, compute());
+                i
+            }
+        };
+        cache.cursor = i;
+        Some(&cache.packets[i])
     }
 
     /// Forgets everything (the tensor's subcarriers changed).
@@ -112,12 +146,47 @@ mod tests {
         }
     }
 
+    fn put(cache: &mut PacketCache, link: usize, p: CachedPacket) {
+        cache.get_or_put(link, p.t_ns, p.records, || p);
+    }
+
+    #[test]
+    fn a_packet_is_computed_once_and_again_only_when_its_record_count_changes() {
+        let mut cache = PacketCache::default();
+        cache.start_window(&[Some("a"), None, None], 0);
+        let computed = std::cell::Cell::new(0);
+        let ask = |cache: &mut PacketCache, t: u64, records: usize| {
+            let x = t as f32 + records as f32 / 10.0;
+            let got = cache.get_or_put(0, t, records, || {
+                computed.set(computed.get() + 1);
+                packet(t, records, x)
+            });
+            got.unwrap().rows.power.unwrap()[0]
+        };
+        // In time order (beside the cursor), out of order (by search), in order again.
+        for t in [10, 20, 30, 40, 25, 5, 10, 20, 25, 30, 40] {
+            assert_eq!(ask(&mut cache, t, 3), t as f32 + 0.3);
+        }
+        assert_eq!(computed.get(), 6, "each time once");
+        assert_eq!(
+            ask(&mut cache, 20, 2),
+            20.2,
+            "a record fewer: computed again"
+        );
+        assert_eq!(ask(&mut cache, 20, 2), 20.2);
+        assert_eq!(computed.get(), 7);
+        assert!(
+            cache.get_or_put(3, 10, 3, || packet(10, 3, 0.0)).is_none(),
+            "no slot 3"
+        );
+    }
+
     #[test]
     fn a_packet_is_found_by_time_only_with_the_same_record_count() {
         let mut cache = PacketCache::default();
         cache.start_window(&[Some("a"), None, None], 0);
-        cache.put(0, packet(30, 3, 1.0));
-        cache.put(0, packet(10, 3, 2.0));
+        put(&mut cache, 0, packet(30, 3, 1.0));
+        put(&mut cache, 0, packet(10, 3, 2.0));
         assert_eq!(cache.get(0, 10, 3).unwrap().rows.power.unwrap()[0], 2.0);
         assert_eq!(cache.get(0, 30, 3).unwrap().rows.power.unwrap()[0], 1.0);
         assert!(
@@ -133,8 +202,8 @@ mod tests {
         let mut cache = PacketCache::default();
         cache.start_window(&[Some("a"), Some("b"), None], 0);
         for t in [10, 20, 30] {
-            cache.put(0, packet(t, 1, 0.0));
-            cache.put(1, packet(t, 1, 0.0));
+            put(&mut cache, 0, packet(t, 1, 0.0));
+            put(&mut cache, 1, packet(t, 1, 0.0));
         }
         cache.start_window(&[Some("a"), Some("c"), None], 20);
         assert!(cache.get(0, 10, 1).is_none());

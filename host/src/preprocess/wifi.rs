@@ -38,8 +38,9 @@
 //! antenna for the ESP32 formats and node frames, one record for all of them for the
 //! Intel 5300); a record without a mapping is unused and counted.
 use super::csi::{self, Packet};
-use super::grid::{grid_times_into, wrap_pi, Series};
+use super::grid::{grid_times_into, Series};
 use super::packet_cache::{CachedPacket, PacketCache, PacketRows};
+use super::phase_rows;
 use super::{
     seconds_into, PreprocessSpec, WIFI_AMPLITUDE_SCALE_DB, WIFI_ANTENNAS, WIFI_BLOCKS, WIFI_LINKS,
     WIFI_PHASE_SCALE_RAD, WIFI_SUBCARRIERS,
@@ -167,20 +168,23 @@ fn finish_packet(
         return 0;
     };
     let members = &scratch.members[link];
-    let packet = match scratch.packets.get(link, t_ns, members.len()) {
-        Some(cached) => *cached,
-        None => {
-            let packet = read_packet(window, spec, members, t_ns, &mut scratch.picks);
-            scratch.packets.put(link, packet);
-            packet
-        }
+    let picks = &mut scratch.picks;
+    // Read where it is kept: a packet's rows are most of a kilobyte.
+    let kept = scratch.packets.get_or_put(link, t_ns, members.len(), || {
+        read_packet(window, spec, members, t_ns, picks)
+    });
+    let Some(packet) = kept else {
+        // No slot for the link (start_window was given every link): nothing to add.
+        scratch.members[link].clear();
+        return 0;
     };
-    scratch.members[link].clear();
     let series = &mut scratch.series[link * WIFI_BLOCKS..(link + 1) * WIFI_BLOCKS];
     push_rows(series, seconds_into(window, t_ns), &packet.rows);
     let directions = &mut scratch.directions[link * PAIRS..(link + 1) * PAIRS];
     add_directions(directions, &packet.rows);
-    packet.unusable
+    let unusable = packet.unusable;
+    scratch.members[link].clear();
+    unusable
 }
 
 /// Reads the records `members` of one packet and computes what it adds to the series.
@@ -312,44 +316,20 @@ fn push_rows(series: &mut [Series], t: f64, rows: &PacketRows) {
     }
 }
 
-/// Unwraps every column of `series` along time.
-///
-/// Each column is its own chain (a value depends on the previous one of its column), so
-/// the columns are walked side by side, a row at a time, in groups of [`COLUMN_GROUP`]:
-/// the processor overlaps the independent chains instead of waiting on one. Every column
-/// sees the same operations in the same order as walking it alone.
+/// Unwraps every column of `series` along time (see [`phase_rows::unwrap_columns`]).
 fn unwrap_columns(series: &mut Series) {
     let n = series.len();
-    if n < 2 {
-        return;
-    }
-    let width = series.values.len() / n;
-    let mut first = 0;
-    while first < width {
-        let group = (width - first).min(COLUMN_GROUP);
-        let mut level = [0.0f64; COLUMN_GROUP];
-        for (l, &v) in level.iter_mut().zip(&series.values[first..first + group]) {
-            *l = f64::from(v);
-        }
-        for row in series.values.chunks_exact_mut(width).skip(1) {
-            for (l, now) in level.iter_mut().zip(&mut row[first..first + group]) {
-                // The previous sample as stored: the unwrapped level rounded to f32.
-                let wrapped_prev = wrap_pi(f64::from(*l as f32));
-                *l += wrap_pi(f64::from(*now) - wrapped_prev);
-                *now = *l as f32;
-            }
-        }
-        first += group;
+    if n >= 2 {
+        let width = series.values.len() / n;
+        phase_rows::unwrap_columns(&mut series.values, width);
     }
 }
-
-/// Columns unwrapped side by side (at least a link's 30 subcarriers).
-const COLUMN_GROUP: usize = 32;
 
 /// Subtracts each row's mean (rows of `steps` values) and divides by `scale`.
 ///
 /// The sums run over [`ROW_GROUP`] rows side by side (each row's in its own order, so the
-/// same value as summing it alone) for the same reason as [`unwrap_columns`].
+/// same value as summing it alone): the processor overlaps the independent sums instead of
+/// waiting on one.
 fn centre_rows(rows: &mut [f32], steps: usize, scale: f32) {
     for group in rows.chunks_mut(steps * ROW_GROUP) {
         let n_rows = group.len() / steps;
@@ -376,16 +356,13 @@ const ROW_GROUP: usize = 8;
 /// mean, the direction of `directions`' sum for that subcarrier (no turn when the sum is
 /// zero: no packet had a defined phase), wraps it to ±π and divides by `scale`.
 fn centre_phase_rows(rows: &mut [f32], steps: usize, directions: &Directions, scale: f32) {
-    for (row, [cos_sum, sin_sum]) in rows.chunks_exact_mut(steps).zip(directions) {
-        let mean = sin_sum.atan2(*cos_sum);
-        for x in row.iter_mut() {
-            *x = wrap_pi(f64::from(*x) - mean) as f32 / scale;
-        }
-    }
+    let means = directions.map(|[cos_sum, sin_sum]| sin_sum.atan2(cos_sum));
+    phase_rows::turn_rows(rows, steps, &means, scale);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::grid::wrap_pi;
     use super::*;
 
     #[test]
