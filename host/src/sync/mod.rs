@@ -495,17 +495,18 @@ impl Synchronizer {
         let rings: [_; 3] = std::array::from_fn(|m| self.rings[m].as_slices());
         let mut slots = SlotTally::default();
         let mut heads = [0usize; 3];
-        loop {
-            let next = (0..3)
-                .filter_map(|m| {
-                    let i = *self.runs[m].get(heads[m])?;
-                    Some((m, held_at(rings[m], i)))
-                })
-                .min_by_key(|(_, h)| h.order());
-            let Some((m, held)) = next else {
+        // Each run's next record and its order key; only the run just taken from moves.
+        let head_at = |m: usize, head: usize| {
+            let held = held_at(rings[m], *self.runs[m].get(head)?);
+            Some((held.order(), held))
+        };
+        let mut next: [_; 3] = std::array::from_fn(|m| head_at(m, 0));
+        while let Some(m) = earliest(&next) {
+            let Some((_, held)) = next[m] else {
                 break;
             };
             heads[m] += 1;
+            next[m] = head_at(m, heads[m]);
             let (len, n_slots) = (self.config.window_ns, self.config.slots);
             slots.add(Modality::ALL[m], held.t_ns - start, len, n_slots);
             let place = self.places[held.source];
@@ -542,6 +543,15 @@ impl Held {
     fn order(&self) -> (u64, u64) {
         (self.t_ns, self.seq)
     }
+}
+
+/// The run whose next record comes first by order key (keys are unique: push order breaks
+/// ties of time), or `None` when every run is used up.
+fn earliest(next: &[Option<((u64, u64), &Held)>; 3]) -> Option<usize> {
+    (0..3)
+        .filter_map(|m| Some((m, next[m]?.0)))
+        .min_by_key(|&(_, key)| key)
+        .map(|(m, _)| m)
 }
 
 /// Entry `i` of a ring seen as its two slices (oldest first).
