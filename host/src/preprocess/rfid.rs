@@ -65,7 +65,18 @@ pub struct PhaseRead {
 #[derive(Debug, Clone, Default)]
 struct TagReads {
     epc: Vec<u8>,
+    /// [`fingerprint`] of `epc`: a window files hundreds of reads among a few dozen tags,
+    /// and comparing words first leaves a full EPC comparison to the one tag that matches.
+    key: u64,
     reads: Vec<PhaseRead>,
+}
+
+/// A word that differs between most EPCs: their length and bytes folded (FNV-1a).
+fn fingerprint(epc: &[u8]) -> u64 {
+    epc.iter()
+        .fold(0xcbf2_9ce4_8422_2325 ^ epc.len() as u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// The buffers the RFID tensor is built in, kept between windows so that a steady stream
@@ -92,7 +103,9 @@ impl RfidScratch {
         {
             return false;
         }
-        let slot = match self.tags[..self.used].iter().position(|t| t.epc == epc) {
+        let key = fingerprint(epc);
+        let same = |t: &TagReads| t.key == key && t.epc == epc;
+        let slot = match self.tags[..self.used].iter().position(same) {
             Some(slot) => slot,
             None => {
                 if self.used == self.tags.len() {
@@ -101,6 +114,7 @@ impl RfidScratch {
                 let tag = &mut self.tags[self.used];
                 tag.epc.clear();
                 tag.epc.extend_from_slice(epc);
+                tag.key = key;
                 tag.reads.clear();
                 self.used += 1;
                 self.used - 1
