@@ -165,6 +165,15 @@ enum Command {
         /// Print JSON lines (field names as in DESIGN.md) instead of human summaries.
         #[arg(long)]
         json: bool,
+        /// The inference engine that runs the model: tract (built in) or ort (ONNX Runtime:
+        /// a build with the `ort` feature, the library at ORT_DYLIB_PATH).
+        #[arg(
+            long,
+            value_name = "ENGINE",
+            default_value = "tract",
+            requires = "model"
+        )]
+        engine: EngineKind,
     },
     /// Simulate a room with a person and the radar, WiFi CSI and RFID devices watching it,
     /// and write what the devices send as a labeled capture.
@@ -412,14 +421,16 @@ fn run(command: Command) -> Outcome {
             file,
             model: Some(model),
             json,
+            engine,
             ..
-        } => recognize_replay::run(&file, &model, EngineKind::Tract, json),
+        } => recognize_replay::run(&file, &model, engine, json),
         Command::Replay {
             file,
             speed,
             max,
             json,
             model: None,
+            ..
         } => replay::run(&file, if max { Speed::Max } else { speed }, json),
         Command::Inspect { file, json } => inspect::run(&file, json),
         Command::Dataset {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dagr_head::NormBand;
-use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
+use dagr_infer::{Classifier, EngineKind, EngineOptions, ModelPackage, WindowInput};
 
 use crate::capture::seconds;
 use crate::preprocess::tag_order::TagOrder;
@@ -100,6 +100,16 @@ impl Recognizer {
     /// Loads the package in `dir`, checks its preprocessing against this build's and opens
     /// its classifier on `engine`.
     pub fn open(dir: &Path, engine: EngineKind) -> Result<Recognizer, RecognizeError> {
+        Self::open_with(dir, engine, &EngineOptions::default())
+    }
+
+    /// [`Recognizer::open`] with the engine opened per `options` (e.g. ONNX Runtime on one
+    /// thread, for a replay that runs window after window on one core).
+    pub fn open_with(
+        dir: &Path,
+        engine: EngineKind,
+        options: &EngineOptions,
+    ) -> Result<Recognizer, RecognizeError> {
         let package = ModelPackage::load(dir).map_err(|source| RecognizeError::Package {
             dir: dir.to_path_buf(),
             source,
@@ -116,11 +126,12 @@ impl Recognizer {
         let spec = PreprocessSpec::new(window_s, hop_s);
         check_spec(package.preprocess_spec(), &spec)
             .map_err(|source| RecognizeError::Spec { file, source })?;
-        let classifier =
-            Classifier::open(&package, engine).map_err(|source| RecognizeError::Inference {
+        let classifier = Classifier::open_with(&package, engine, options).map_err(|source| {
+            RecognizeError::Inference {
                 name: package.name().to_string(),
                 source,
-            })?;
+            }
+        })?;
         let classes = package
             .classes()
             .iter()

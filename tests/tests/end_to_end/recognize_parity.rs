@@ -3,14 +3,15 @@
 //! in the training venv (Python), and replayed through `dagr replay --model` (Rust:
 //! pipeline, preprocessing, tract backbone, native head and its norm guard), gives the same
 //! class for every labeled window, with probabilities equal to float precision, and sets
-//! the same modalities aside.
+//! the same modalities aside; and so does the replay on ONNX Runtime (`--engine ort`)
+//! where the build has it.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use dagr_tests::binaries::dagr;
-use dagr_tests::process::run_ok;
+use dagr_tests::process::{run_ok, spawn_piped};
 use serde_json::Value;
 
 /// Largest difference allowed between a probability from Rust and from onnxruntime.
@@ -117,6 +118,20 @@ fn replayed_windows_get_the_class_onnxruntime_gives_the_exported_windows() {
         timeout,
     ));
 
+    assert!(python.len() >= 12, "{} exported windows", python.len());
+    agree_with_onnxruntime("tract", &rust, &python);
+    // The same replay on ONNX Runtime (`--engine ort`), where this build has it.
+    if let Some(ort) = replay_on_ort(&model, &capture, timeout) {
+        agree_with_onnxruntime("ort", &ort, &python);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Checks `dagr replay --json` predictions (`rust`, on `engine`) against onnxruntime's on
+/// the exported windows (`python`): every labeled window there, with its label, the class
+/// onnxruntime gives, the same modalities set aside and probabilities within
+/// [`PROB_TOLERANCE`].
+fn agree_with_onnxruntime(engine: &str, rust: &[Value], python: &[Value]) {
     let classes: Vec<String> = rust[0]["probs"]
         .as_object()
         .expect("probs keyed by class")
@@ -129,19 +144,26 @@ fn replayed_windows_get_the_class_onnxruntime_gives_the_exported_windows() {
         .filter(|p| !p["label"].is_null())
         .map(|p| ((p["start"].as_f64().unwrap() * 1e3).round() as i64, p))
         .collect();
-    assert!(python.len() >= 12, "{} exported windows", python.len());
-    assert_eq!(labeled.len(), python.len(), "the same labeled windows");
+    assert_eq!(
+        labeled.len(),
+        python.len(),
+        "{engine}: the same labeled windows"
+    );
     let mut worst: f64 = 0.0;
-    for window in &python {
+    for window in python {
         let start = (window["start"].as_f64().unwrap() * 1e3).round() as i64;
         let ours = labeled
             .get(&start)
-            .unwrap_or_else(|| panic!("no Rust prediction for the window at {start} ms"));
+            .unwrap_or_else(|| panic!("{engine}: no prediction for the window at {start} ms"));
         let label = &classes[window["label"].as_u64().unwrap() as usize];
-        assert_eq!(ours["label"].as_str(), Some(label.as_str()), "{start} ms");
+        assert_eq!(
+            ours["label"].as_str(),
+            Some(label.as_str()),
+            "{engine}: {start} ms"
+        );
         assert_eq!(
             ours["set_aside"], window["set_aside"],
-            "{start} ms: set aside"
+            "{engine}: {start} ms: set aside"
         );
         let theirs: Vec<f64> = window["probs"]
             .as_array()
@@ -155,12 +177,41 @@ fn replayed_windows_get_the_class_onnxruntime_gives_the_exported_windows() {
         assert_eq!(
             ours["class"].as_str(),
             Some(classes[argmax].as_str()),
-            "window at {start} ms"
+            "{engine}: window at {start} ms"
         );
         for (class, p) in classes.iter().zip(&theirs) {
             worst = worst.max((ours["probs"][class].as_f64().unwrap() - p).abs());
         }
     }
-    assert!(worst <= PROB_TOLERANCE, "probabilities differ by {worst}");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        worst <= PROB_TOLERANCE,
+        "{engine}: probabilities differ by {worst}"
+    );
+}
+
+/// `dagr replay --json --engine ort` of `capture`, or `None` (said on stderr) when this
+/// build has no ort engine or no library for it, unless `DAGR_REQUIRE_ORT=1` (.ci/run).
+fn replay_on_ort(model: &Path, capture: &Path, timeout: Duration) -> Option<Vec<Value>> {
+    let required = std::env::var("DAGR_REQUIRE_ORT").as_deref() == Ok("1");
+    let skip = |reason: &str| {
+        assert!(!required, "DAGR_REQUIRE_ORT=1 but {reason}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipping the ort replay: {reason}");
+        None
+    };
+    if std::env::var_os("ORT_DYLIB_PATH").is_none_or(|p| p.is_empty()) {
+        return skip("ORT_DYLIB_PATH is not set");
+    }
+    let mut replay = Command::new(dagr());
+    replay.args(["replay", "--json", "--engine", "ort", "--model"]);
+    let output = spawn_piped(replay.arg(model).arg(capture)).wait_output("replay on ort", timeout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("not in this build") {
+        return skip("this dagr was built without the ort engine");
+    }
+    assert!(
+        output.status.success(),
+        "dagr replay --engine ort: {stderr}"
+    );
+    Some(json_lines(&output.stdout))
 }
