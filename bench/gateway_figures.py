@@ -5,7 +5,9 @@
   skipped with a note when it or libonnxruntime is missing);
 - replay: a simulated 10-minute 3-modality capture through `dagr replay --model` pinned to
   one core (taskset), as a multiple of real time (median of --runs), by wall time and by
-  the CPU time the process used (on a shared machine the wall time includes waiting);
+  the CPU time the process used (on a shared machine the wall time includes waiting), on
+  tract and, when `--dagr` was built with `--features dagr-infer/ort`, on ONNX Runtime
+  (`--engine ort`), the two alternating;
 - live: `dagr run` on the devices of a separate `dagr sim --serve` process for --live
   seconds: deadline-to-prediction latency p50/p99, CPU share of a core since the first
   prediction, RSS (its own end-of-run summary, measured from /proc/self);
@@ -69,41 +71,66 @@ def children_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
+def ort_library():
+    """The libonnxruntime the train venv's onnxruntime wheel ships, or None."""
+    venv = Path.home() / ".cache" / "dagr" / "train-venv"
+    libs = sorted(
+        venv.glob("lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*")
+    )
+    return libs[-1] if libs else None
+
+
 def replay_speed(dagr, tmp, runs):
-    """Median wall and CPU time of replaying a 600 s capture with the model on one core."""
+    """Median wall and CPU time of replaying a 600 s capture with the model on one core,
+    on tract and (where `dagr` has the ort engine and the library is there) on ONNX
+    Runtime, the two engines alternating run by run."""
     capture = tmp / "ten_minutes.mcap"
     simulate(dagr, capture, 47, 67, 1, 600)
-    walls, cpus = [], []
+    lib = ort_library()
+    env = os.environ | ({"ORT_DYLIB_PATH": str(lib)} if lib else {})
+    engines = ["tract", "ort"] if lib else ["tract"]
+    walls = {e: [] for e in engines}
+    cpus = {e: [] for e in engines}
+    windows = {}
     for _ in range(runs):
-        start, cpu = time.perf_counter(), children_cpu_s()
-        out = run(
-            ["taskset", "-c", "0", dagr, "replay", "--json", "--model", MODEL, capture]
+        for engine in list(engines):
+            cmd = ["taskset", "-c", "0", dagr, "replay", "--json", "--engine", engine]
+            cmd = [str(c) for c in cmd + ["--model", MODEL, capture]]
+            start, cpu = time.perf_counter(), children_cpu_s()
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if out.returncode != 0 and "not in this build" in out.stderr:
+                print(
+                    f"replay on ort: skipped ({dagr} was built without the ort engine)"
+                )
+                engines.remove(engine)
+                continue
+            if out.returncode != 0:
+                sys.exit(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr}")
+            walls[engine].append(time.perf_counter() - start)
+            cpus[engine].append(children_cpu_s() - cpu)
+            windows[engine] = len(out.stdout.splitlines())
+    if not lib:
+        print("replay on ort: skipped (no libonnxruntime in the train venv)")
+    for engine in engines:
+        wall, cpu = statistics.median(walls[engine]), statistics.median(cpus[engine])
+        print(
+            f"replay ({engine}): 600 s capture, {windows[engine]} windows, median of "
+            f"{runs} on one core: wall {wall:.2f} s = {600 / wall:.0f}x real time, "
+            f"CPU {cpu:.2f} s = {600 / cpu:.0f}x (target >= 300x)"
         )
-        walls.append(time.perf_counter() - start)
-        cpus.append(children_cpu_s() - cpu)
-    windows = len(out.stdout.splitlines())
-    wall, cpu = statistics.median(walls), statistics.median(cpus)
-    print(
-        f"replay: 600 s capture, {windows} windows, median of {runs} on one core: "
-        f"wall {wall:.2f} s = {600 / wall:.0f}x real time, CPU {cpu:.2f} s = "
-        f"{600 / cpu:.0f}x (target >= 300x)"
-    )
 
 
 def latency(dagr, runs):
     """The latency example's table (tract, ort, onnxruntime from Python)."""
     example = Path(dagr).parent / "examples" / "latency"
-    venv = Path.home() / ".cache" / "dagr" / "train-venv"
-    libs = sorted(
-        venv.glob("lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*")
-    )
-    if not example.exists() or not libs:
+    lib = ort_library()
+    if not example.exists() or not lib:
         print(
-            f"latency: skipped ({example} or libonnxruntime in {venv} missing; build it "
-            "with cargo build --release -p dagr-infer --features ort --examples)"
+            f"latency: skipped ({example} or the train venv's libonnxruntime missing; "
+            "build it with cargo build --release -p dagr-infer --features ort --examples)"
         )
         return
-    env = os.environ | {"ORT_DYLIB_PATH": str(libs[-1])}
+    env = os.environ | {"ORT_DYLIB_PATH": str(lib)}
     out = run([example, "--model", MODEL, "--runs", runs], env=env)
     print("latency: " + out.stdout.strip().replace("\n", "\n  "))
 
