@@ -147,6 +147,15 @@ pub fn unwrap(phases: &mut [f64]) {
     }
 }
 
+/// The next state of a 64-bit xorshift: the tests' fixed-seed stream of awkward values.
+#[cfg(test)]
+pub(super) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,9 +283,7 @@ mod tests {
         // Pseudo-random values over many magnitudes (an xorshift, fixed seed).
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = xorshift(&mut state);
             let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64;
             let exponent = (state % 48) as i32 - 8;
             let x = mantissa * 2f64.powi(exponent);

@@ -247,6 +247,15 @@ mod lanes {
     mod tests {
         use super::*;
 
+        /// Whether this processor runs the lane forms; says so on stderr when not.
+        fn lanes_here() -> bool {
+            let here = available();
+            if !here {
+                eprintln!("no AVX2 and FMA here: the scalar forms are the only ones");
+            }
+            here
+        }
+
         fn bits(v: &[f32]) -> Vec<u32> {
             v.iter().map(|x| x.to_bits()).collect()
         }
@@ -272,9 +281,7 @@ mod lanes {
             }
             let mut state = 0x2545_f491_4f6c_dd1du64;
             for _ in 0..4000 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = super::super::super::grid::xorshift(&mut state);
                 let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
                 v.push((unit - 0.5) * [7.0, 60.0, 4000.0][(state % 3) as usize]);
             }
@@ -298,8 +305,7 @@ mod lanes {
 
         #[test]
         fn four_lane_wrap_equals_the_scalar_one_on_the_remainders_edges() {
-            if !available() {
-                eprintln!("no AVX2 and FMA here: the scalar forms are the only ones");
+            if !lanes_here() {
                 return;
             }
             // Multiples of TAU and their neighbours, where the rounded quotient is one off,
@@ -321,8 +327,7 @@ mod lanes {
 
         #[test]
         fn four_lane_unwrap_equals_the_scalar_one_bit_for_bit() {
-            if !available() {
-                eprintln!("no AVX2 and FMA here: the scalar forms are the only ones");
+            if !lanes_here() {
                 return;
             }
             let values = awkward_values();
@@ -339,8 +344,7 @@ mod lanes {
 
         #[test]
         fn four_lane_turn_equals_the_scalar_one_bit_for_bit() {
-            if !available() {
-                eprintln!("no AVX2 and FMA here: the scalar forms are the only ones");
+            if !lanes_here() {
                 return;
             }
             let values = awkward_values();
