@@ -32,6 +32,14 @@ of the input's [C * T / k, k] rows by a constant 1/k column.
 one MatMul by a constant averaging matrix, its max over time a tree of halves, and the
 Concat + output Gemm one Gemm with its columns reordered to match.
 
+4. The point branch's two reductions (fold_point_reductions): the point mask's sum of
+magnitudes over the 5 values (ReduceL1) and the share of valid points per frame
+(ReduceMean over the points) become products by constant columns of ones, which tract runs
+in its matrix kernels rather than value by value (the two reductions took 15 % of its time
+per window, BENCHMARKS.md). Both give the same bits: a sum of magnitudes is zero exactly
+when every one of them is (the Sign after it sees the same zeros), and a count of ones and
+zeros is exact in any order before it is divided by the number of points.
+
 Every other node and initializer (the head in particular) is left as it is."""
 
 import numpy as np
@@ -765,10 +773,67 @@ def fold_series_inputs(model, inputs=("wifi", "rfid"), where="model.onnx"):
 
 def rewrite_for_tract(model, where="model.onnx"):
     """Every rewrite of this module, in turn: the point branch (fast_point_branch, which
-    refuses a graph without it), the series inputs and the temporal readouts."""
+    refuses a graph without it) and its reductions, the series inputs and the temporal
+    readouts."""
     model = fast_point_branch(model, where=where)
+    model = fold_point_reductions(model, where=where)
     model = fold_series_inputs(model, where=where)
     return fold_temporal_readouts(model, where=where)
+
+
+def fold_point_reductions(model, where="model.onnx"):
+    """A copy of `model` whose rewritten point branch computes its mask's sum of
+    magnitudes and its share of valid points as products (module docstring, 4); a graph
+    without those reductions (folded already, or no rewritten branch) comes back as it
+    was."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    by_name = {n.name: n for n in graph.node}
+    l1 = by_name.get(f"{PREFIX}/l1")
+    fraction = by_name.get(f"{PREFIX}/point_fraction")
+    if (
+        l1 is None
+        or fraction is None
+        or (l1.op_type, fraction.op_type)
+        != (
+            "ReduceL1",
+            "ReduceMean",
+        )
+    ):
+        return model
+    frames, points = _dims(graph, "mmwave", where)
+    b = _Builder(PREFIX, outside=set())
+    f32 = np.float32
+    sum_of_magnitudes = [
+        b.node("Abs", ["x_p"], "magnitudes"),
+        b.node(
+            "MatMul", ["magnitudes", b.const("values.ones", np.ones((5, 1)), f32)], "l1"
+        ),
+    ]
+    share_of_valid = [
+        b.node(
+            "Reshape",
+            ["valid", b.const("valid_rows.shape", [0, points, frames])],
+            "valid_rows",
+        ),
+        b.node(
+            "MatMul",
+            [b.const("points.ones", np.ones((1, points)), f32), "valid_rows"],
+            "valid_count",
+        ),
+        b.node(
+            "Div", ["valid_count", b.const("points.count", points, f32)], "valid_share"
+        ),
+        b.node(
+            "Reshape",
+            ["valid_share", b.const("fraction.shape", [0, frames, 1])],
+            "point_fraction",
+        ),
+    ]
+    _replace(graph, [l1], sum_of_magnitudes, [])
+    _replace(graph, [fraction], share_of_valid, list(b.inits.values()))
+    onnx.checker.check_model(model)
+    return model
 
 
 def rewrite_file(src, dst):

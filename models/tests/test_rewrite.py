@@ -24,6 +24,7 @@ from dagr_train.rewrite import (
     PointBranchMismatch,
     fast_point_branch,
     fold_series_inputs,
+    fold_point_reductions,
     fold_series_standardization,
     fold_temporal_readouts,
     masked_layers,
@@ -86,7 +87,7 @@ def pytorch_graph(model, tmp_path):
 
 def ops(model):
     """The op types of `model`'s nodes outside the rewritten point branch (whose
-    ReduceMean is the point fraction, over the points)."""
+    ReduceMean is the point fraction, over the points, until fold_point_reductions)."""
     return {n.op_type for n in model.graph.node if not n.name.startswith(PREFIX)}
 
 
@@ -129,6 +130,24 @@ def test_every_rewrite_keeps_every_output_of_every_encoder_variant(
     for batch in (1, 5):
         diffs = max_differences(before, after, random_inputs(rng, batch, TODAY))
         assert max(diffs.values()) < TOL, f"batch {batch}: {diffs}"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_point_reductions_become_products_with_the_same_outputs(seed, tmp_path):
+    model = randomized_standardization(small_model(seed, **TEMPORAL[-1]), seed)
+    before = fast_point_branch(pytorch_graph(model, tmp_path))
+    assert point_ops(before) >= {"ReduceL1", "ReduceMean"}
+    after = fold_point_reductions(before)
+    assert not point_ops(after) & {"ReduceL1", "ReduceMean"}, point_ops(after)
+    rng = np.random.default_rng(seed)
+    for batch in (1, 5):
+        inputs = random_inputs(rng, batch, TODAY)
+        # one frame of points with magnitudes that cancel in a plain sum: still valid
+        inputs["mmwave"][0, 1, :3] = [[1.0, -1.0, 0.0, 0.0, 0.0]] * 3
+        diffs = max_differences(before, after, inputs)
+        # the mask and the share of valid points are exact either way
+        assert max(diffs.values()) == 0.0, f"batch {batch}: {diffs}"
+    assert fold_point_reductions(after).SerializeToString() == after.SerializeToString()
 
 
 def test_a_pool_that_drops_the_last_steps_is_folded_with_them_dropped(tmp_path):
@@ -295,6 +314,8 @@ def test_masked_layers_give_the_masked_point_mlp_on_real_and_padding_points():
 def test_the_committed_reference_is_rewritten_and_keeps_its_head_weights():
     graph = onnx.load(os.path.join(REFERENCE, "model.onnx")).graph
     assert any(n.name.startswith(PREFIX) for n in graph.node)
+    points = {n.op_type for n in graph.node if n.name.startswith(PREFIX)}
+    assert not points & {"ReduceL1", "ReduceMean"}, "point reductions not folded"
     readers = {n.op_type for n in graph.node if "mmwave" in n.input}
     assert readers == {"Transpose"}, f"mmwave is read by {readers}"
     # the second round too: series standardization folded into the first layers (WiFi
