@@ -87,6 +87,11 @@ enum Command {
         /// Print JSON lines even on a terminal.
         #[arg(long)]
         json: bool,
+        /// The inference engine (overrides the config's `[model] engine`): tract (built
+        /// in) or ort (ONNX Runtime: a build with the `ort` feature, the library at
+        /// ORT_DYLIB_PATH).
+        #[arg(long, value_name = "ENGINE")]
+        engine: Option<EngineKind>,
     },
     /// Watch a simulated room live: simulated radar, WiFi CSI and RFID devices and the
     /// gateway with the reference model in one process, through the gateway's real
@@ -452,6 +457,7 @@ fn run(command: Command) -> Outcome {
             http,
             duration,
             json,
+            engine,
         } => run::run(run::RunArgs {
             config,
             model,
@@ -459,6 +465,7 @@ fn run(command: Command) -> Outcome {
             http,
             duration,
             json,
+            engine,
         }),
         #[cfg(feature = "sim")]
         Command::Demo { args } => demo::run(&args),

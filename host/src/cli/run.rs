@@ -45,13 +45,18 @@ pub struct RunArgs {
     pub duration: Option<f64>,
     /// `--json`.
     pub json: bool,
+    /// `--engine tract|ort`.
+    pub engine: Option<EngineKind>,
 }
 
 /// Runs the live gateway; see `dagr run --help`.
 pub fn run(args: RunArgs) -> Outcome {
     let overrides = Overrides {
         model: args.model,
-        engine: None,
+        engine: args.engine.map(|kind| match kind {
+            EngineKind::Tract => Engine::Tract,
+            EngineKind::Ort => Engine::Ort,
+        }),
         sources: (!args.sources.is_empty()).then_some(args.sources),
         http: args.http,
         output: args.json.then_some(OutputMode::Json),

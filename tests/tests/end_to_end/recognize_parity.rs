@@ -215,3 +215,58 @@ fn replay_on_ort(model: &Path, capture: &Path, timeout: Duration) -> Option<Vec<
     );
     Some(json_lines(&output.stdout))
 }
+
+#[test]
+fn run_takes_its_engine_from_the_command_line_over_the_config() {
+    let dir = dagr_tests::scratch_dir("run-engine");
+    let capture = dir.join("short.mcap");
+    let timeout = Duration::from_secs(60);
+    run_ok(
+        Command::new(dagr())
+            .args(["sim", "--seed", "5", "--duration", "3", "--out"])
+            .arg(&capture),
+        timeout,
+    );
+    // The config asks for tract; the flag asks for ort, and ort is what opens.
+    let config = dir.join("gateway.toml");
+    std::fs::write(&config, "[model]\nengine = \"tract\"\n").unwrap();
+    let source = format!("replay://{}?max", capture.display());
+    let mut run = Command::new(dagr());
+    run.args([
+        "run",
+        "--engine",
+        "ort",
+        "--duration",
+        "2",
+        "--source",
+        &source,
+    ])
+    .arg("--config")
+    .arg(&config);
+    let out = spawn_piped(&mut run).wait_output("dagr run --engine ort", timeout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let required = std::env::var("DAGR_REQUIRE_ORT").as_deref() == Ok("1");
+    if stderr.contains("the ort engine is not in this build") {
+        assert!(
+            !required,
+            "DAGR_REQUIRE_ORT=1 but dagr has no ort engine: {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+    } else if std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty()) {
+        assert!(out.status.success(), "dagr run --engine ort: {stderr}");
+    } else {
+        // An ort build without the library: the failure names the variable to set.
+        assert!(stderr.contains("ORT_DYLIB_PATH"), "{stderr}");
+    }
+    // A name that is no engine is refused before anything starts.
+    let mut bogus = Command::new(dagr());
+    bogus.args(["run", "--engine", "onnx"]);
+    let out = spawn_piped(&mut bogus).wait_output("dagr run --engine onnx", timeout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown engine `onnx` (expected `tract` or `ort`)"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
