@@ -4,8 +4,9 @@
 //! Both loops are chains of [`wrap_pi`], which branches on the value's size; written
 //! plainly the compiler keeps them scalar, and they were about a third of the WiFi
 //! tensor's time in a replay. The four-lane forms compute both sides of every branch and
-//! select, with the same operations on each value as [`wrap_pi`] (the remainder by one
-//! fused multiply-add, as its scalar `mul_add`), so they give the same bits; values
+//! select (the remainder only when a lane needs it), with the same operations on each
+//! value as [`wrap_pi`] (the remainder by one fused multiply-add, as its scalar
+//! `mul_add`), so they give the same bits; values
 //! `wrap_pi` hands to `fmod` (NaN, magnitudes of `2^40` and more) are left to it. The
 //! processor is asked once per call; without AVX2 and FMA (or off x86-64) the scalar
 //! forms run.

@@ -174,7 +174,7 @@ fn finish_packet(
         read_packet(window, spec, members, t_ns, picks)
     });
     let Some(packet) = kept else {
-        // No slot for the link (start_window was given every link): nothing to add.
+        // Not reached: start_window gave every link a slot. Were it, the packet adds nothing.
         scratch.members[link].clear();
         return 0;
     };
