@@ -135,7 +135,7 @@ def latency(dagr, runs):
     print("latency: " + out.stdout.strip().replace("\n", "\n  "))
 
 
-def live(dagr, tmp, seconds):
+def live(dagr, tmp, seconds, engine="tract"):
     """`dagr run` on a served room for `seconds`; returns its summary lines."""
     sim = subprocess.Popen(
         [dagr, "sim", "--serve", "--room", "47", "--subject", "67", "--seed", "2"]
@@ -151,10 +151,12 @@ def live(dagr, tmp, seconds):
             if not line:
                 sys.exit(f"dagr sim --serve ended early; URIs {uris}")
             uris.append(line.strip())
-        cmd = [dagr, "run", "--json", "--duration", str(seconds)]
+        cmd = [dagr, "run", "--json", "--duration", str(seconds), "--engine", engine]
         for uri in uris:
             cmd += ["--source", uri]
-        out = run(cmd, cwd=tmp)
+        lib = ort_library()
+        env = os.environ | ({"ORT_DYLIB_PATH": str(lib)} if lib else {})
+        out = run(cmd, cwd=tmp, env=env)
     finally:
         sim.terminate()
         sim.wait()
@@ -163,7 +165,7 @@ def live(dagr, tmp, seconds):
         for line in out.stderr.splitlines()
         if "latency" in line or "CPU" in line or "records" in line
     ]
-    print(f"live: dagr run for {seconds} s on 5 served devices:")
+    print(f"live: dagr run --engine {engine} for {seconds} s on 5 served devices:")
     for line in summary:
         print(f"  {line.strip()}")
     latency = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", out.stderr)
@@ -180,7 +182,7 @@ def live(dagr, tmp, seconds):
     return None
 
 
-def live_runs(dagr, tmp, seconds, runs, busy):
+def live_runs(dagr, tmp, seconds, runs, busy, engine="tract"):
     """`live` `runs` times beside `busy` busy-looping processes (extra load on the cores,
     as a loaded edge box has); prints the median p50 and p99 over the runs."""
     spinners = [
@@ -190,7 +192,9 @@ def live_runs(dagr, tmp, seconds, runs, busy):
     try:
         if busy:
             print(f"live: {busy} busy-looping processes beside it")
-        figures = [f for f in (live(dagr, tmp, seconds) for _ in range(runs)) if f]
+        figures = [
+            f for f in (live(dagr, tmp, seconds, engine) for _ in range(runs)) if f
+        ]
     finally:
         for spinner in spinners:
             spinner.kill()
@@ -240,6 +244,12 @@ def main() -> None:
         help="busy-looping processes run beside the live part, as extra load (0)",
     )
     parser.add_argument(
+        "--engine",
+        choices=["tract", "ort"],
+        default="tract",
+        help="the engine of the live part (tract; ort needs a --dagr built with it)",
+    )
+    parser.add_argument(
         "--only",
         choices=["latency", "replay", "live", "accuracy"],
         action="append",
@@ -254,7 +264,7 @@ def main() -> None:
         if "replay" in parts:
             replay_speed(args.dagr, tmp, args.runs)
         if "live" in parts:
-            live_runs(args.dagr, tmp, args.live, args.live_runs, args.busy)
+            live_runs(args.dagr, tmp, args.live, args.live_runs, args.busy, args.engine)
         if "accuracy" in parts:
             accuracy(args.dagr, tmp)
 

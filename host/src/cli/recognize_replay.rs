@@ -7,16 +7,13 @@ use std::path::Path;
 
 use dagr_host::recognize::replay::{recognize_capture, ReplayError};
 use dagr_host::recognize::Recognizer;
-use dagr_infer::{EngineKind, EngineOptions};
+use dagr_infer::EngineKind;
 
 use super::{context, Failure, Outcome};
 
 /// Recognizes every window of `file` with the model in `model`.
 pub fn run(file: &Path, model: &Path, engine: EngineKind, json: bool) -> Outcome {
-    // Windows are recognized one after another on this thread: ONNX Runtime's pool of
-    // intra-op threads would spin beside it (on one core, doubling the replay's CPU time).
-    let one_thread = EngineOptions { threads: Some(1) };
-    let mut recognizer = Recognizer::open_with(model, engine, &one_thread)?;
+    let mut recognizer = Recognizer::open(model, engine)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = recognize_capture(file, &mut recognizer, &mut |p| {

@@ -98,13 +98,16 @@ pub struct Recognizer {
 
 impl Recognizer {
     /// Loads the package in `dir`, checks its preprocessing against this build's and opens
-    /// its classifier on `engine`.
+    /// its classifier on `engine`, ONNX Runtime on one intra-op thread: windows are
+    /// recognized one at a time, and a pool of threads spins beside the one that works
+    /// (live, 7.3 % of a core against 1.2 % on one thread; a replay on one core took twice
+    /// the CPU; BENCHMARKS.md).
     pub fn open(dir: &Path, engine: EngineKind) -> Result<Recognizer, RecognizeError> {
-        Self::open_with(dir, engine, &EngineOptions::default())
+        Self::open_with(dir, engine, &EngineOptions { threads: Some(1) })
     }
 
-    /// [`Recognizer::open`] with the engine opened per `options` (e.g. ONNX Runtime on one
-    /// thread, for a replay that runs window after window on one core).
+    /// [`Recognizer::open`] with the engine opened per `options` (e.g. ONNX Runtime's own
+    /// choice of threads).
     pub fn open_with(
         dir: &Path,
         engine: EngineKind,
