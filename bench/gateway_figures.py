@@ -80,6 +80,11 @@ def ort_library():
     return libs[-1] if libs else None
 
 
+def ort_env(lib):
+    """This process's environment with ORT_DYLIB_PATH at `lib` (unchanged when None)."""
+    return os.environ | ({"ORT_DYLIB_PATH": str(lib)} if lib else {})
+
+
 def replay_speed(dagr, tmp, runs):
     """Median wall and CPU time of replaying a 600 s capture with the model on one core,
     on tract and (where `dagr` has the ort engine and the library is there) on ONNX
@@ -87,7 +92,7 @@ def replay_speed(dagr, tmp, runs):
     capture = tmp / "ten_minutes.mcap"
     simulate(dagr, capture, 47, 67, 1, 600)
     lib = ort_library()
-    env = os.environ | ({"ORT_DYLIB_PATH": str(lib)} if lib else {})
+    env = ort_env(lib)
     engines = ["tract", "ort"] if lib else ["tract"]
     walls = {e: [] for e in engines}
     cpus = {e: [] for e in engines}
@@ -130,8 +135,7 @@ def latency(dagr, runs):
             "build it with cargo build --release -p dagr-infer --features ort --examples)"
         )
         return
-    env = os.environ | {"ORT_DYLIB_PATH": str(lib)}
-    out = run([example, "--model", MODEL, "--runs", runs], env=env)
+    out = run([example, "--model", MODEL, "--runs", runs], env=ort_env(lib))
     print("latency: " + out.stdout.strip().replace("\n", "\n  "))
 
 
@@ -154,9 +158,7 @@ def live(dagr, tmp, seconds, engine="tract"):
         cmd = [dagr, "run", "--json", "--duration", str(seconds), "--engine", engine]
         for uri in uris:
             cmd += ["--source", uri]
-        lib = ort_library()
-        env = os.environ | ({"ORT_DYLIB_PATH": str(lib)} if lib else {})
-        out = run(cmd, cwd=tmp, env=env)
+        out = run(cmd, cwd=tmp, env=ort_env(ort_library()))
     finally:
         sim.terminate()
         sim.wait()

@@ -791,15 +791,8 @@ def fold_point_reductions(model, where="model.onnx"):
     by_name = {n.name: n for n in graph.node}
     l1 = by_name.get(f"{PREFIX}/l1")
     fraction = by_name.get(f"{PREFIX}/point_fraction")
-    if (
-        l1 is None
-        or fraction is None
-        or (l1.op_type, fraction.op_type)
-        != (
-            "ReduceL1",
-            "ReduceMean",
-        )
-    ):
+    ops = [None if n is None else n.op_type for n in (l1, fraction)]
+    if ops != ["ReduceL1", "ReduceMean"]:
         return model
     frames, points = _dims(graph, "mmwave", where)
     b = _Builder(PREFIX, outside=set())

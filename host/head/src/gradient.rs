@@ -292,8 +292,7 @@ pub(crate) fn cross_entropy_backward(
     sum / n
 }
 
-/// [`shifted_exp_sum`] over the entries of `row` whose class is in `competing` (every
-/// entry, in the same order, for [`ClassSet::ALL`]: the same bits).
+/// [`shifted_exp_sum`] over the entries of `row` whose class is in `competing`.
 fn shifted_exp_sum_among(row: &[f32], competing: &ClassSet) -> (f32, f32) {
     let among = || (row.iter().enumerate()).filter(|(c, _)| competing.contains(*c));
     let max = among().map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
@@ -302,11 +301,9 @@ fn shifted_exp_sum_among(row: &[f32], competing: &ClassSet) -> (f32, f32) {
 }
 
 /// (`max(row)`, `sum exp(row - max)`): `log sum exp(row)` is `max + ln(sum)`, computed
-/// around the maximum like PyTorch so no term overflows.
+/// around the maximum like PyTorch so no term overflows (every entry, in order).
 pub(crate) fn shifted_exp_sum(row: &[f32]) -> (f32, f32) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = row.iter().map(|v| libm::expf(v - max)).sum();
-    (max, sum)
+    shifted_exp_sum_among(row, &ClassSet::ALL)
 }
 
 /// Classifier backward into `dz`: `dfused = W_c^T dlogits`, shared by the present

@@ -103,16 +103,6 @@ impl Recognizer {
     /// (live, 7.3 % of a core against 1.2 % on one thread; a replay on one core took twice
     /// the CPU; BENCHMARKS.md).
     pub fn open(dir: &Path, engine: EngineKind) -> Result<Recognizer, RecognizeError> {
-        Self::open_with(dir, engine, &EngineOptions { threads: Some(1) })
-    }
-
-    /// [`Recognizer::open`] with the engine opened per `options` (e.g. ONNX Runtime's own
-    /// choice of threads).
-    pub fn open_with(
-        dir: &Path,
-        engine: EngineKind,
-        options: &EngineOptions,
-    ) -> Result<Recognizer, RecognizeError> {
         let package = ModelPackage::load(dir).map_err(|source| RecognizeError::Package {
             dir: dir.to_path_buf(),
             source,
@@ -129,12 +119,14 @@ impl Recognizer {
         let spec = PreprocessSpec::new(window_s, hop_s);
         check_spec(package.preprocess_spec(), &spec)
             .map_err(|source| RecognizeError::Spec { file, source })?;
-        let classifier = Classifier::open_with(&package, engine, options).map_err(|source| {
-            RecognizeError::Inference {
-                name: package.name().to_string(),
-                source,
-            }
-        })?;
+        let one_thread = EngineOptions { threads: Some(1) };
+        let classifier =
+            Classifier::open_with(&package, engine, &one_thread).map_err(|source| {
+                RecognizeError::Inference {
+                    name: package.name().to_string(),
+                    source,
+                }
+            })?;
         let classes = package
             .classes()
             .iter()

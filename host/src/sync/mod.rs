@@ -501,10 +501,7 @@ impl Synchronizer {
             Some((held.order(), held))
         };
         let mut next: [_; 3] = std::array::from_fn(|m| head_at(m, 0));
-        while let Some(m) = earliest(&next) {
-            let Some((_, held)) = next[m] else {
-                break;
-            };
+        while let Some((m, held)) = earliest(&next) {
             heads[m] += 1;
             next[m] = head_at(m, heads[m]);
             let (len, n_slots) = (self.config.window_ns, self.config.slots);
@@ -546,12 +543,12 @@ impl Held {
 }
 
 /// The run whose next record comes first by order key (keys are unique: push order breaks
-/// ties of time), or `None` when every run is used up.
-fn earliest(next: &[Option<((u64, u64), &Held)>; 3]) -> Option<usize> {
+/// ties of time) and that record, or `None` when every run is used up.
+fn earliest<'a>(next: &[Option<((u64, u64), &'a Held)>; 3]) -> Option<(usize, &'a Held)> {
     (0..3)
-        .filter_map(|m| Some((m, next[m]?.0)))
-        .min_by_key(|&(_, key)| key)
-        .map(|(m, _)| m)
+        .filter_map(|m| Some((m, next[m]?)))
+        .min_by_key(|&(_, (key, _))| key)
+        .map(|(m, (_, held))| (m, held))
 }
 
 /// Entry `i` of a ring seen as its two slices (oldest first).
