@@ -8,21 +8,31 @@ multiplied in, a max and a mean over the points (axis 2, not the innermost) and 
 transpose to [B, 33, frames] for the temporal convolutions. tract runs the
 standardization as two generic broadcasting ops, the max over a middle axis element by
 element and the mask multiply per point (BENCHMARKS.md, "Inference latency per window").
-The rewritten branch computes the same function with the points axis leading:
+The rewritten branch computes the same function with the 5 values leading, so that each
+layer is one product of a constant weight by every point at once (the points and frames
+of the window are the columns):
 
-    x_p   = Transpose(x, [0, 2, 1, 3])                       [B, P, F, 5]
-    valid = Sign(ReduceL1(x_p, axis 3))                      [B, P, F, 1], 0 or 1
-    h     = Relu(Relu([x_p, valid] L1) L2)                   [B, P, F, W]
-    max   = Max of h's first and last halves of P, halving until one is left
-    out   = Transpose(Concat(max, ReduceMean(valid, axis 1)), [0, 2, 1])   [B, W + 1, F]
+    x_c   = [B, 5, P * F], x's values by point then frame (two plain transposes)
+    valid = Sign(ones[1, 5] x |x_c|)                                [B, 1, P * F], 0 or 1
+    h     = Relu(Conv1x1(Relu(Conv1x1(x_c, W1', b1')), W2, b2)) * valid      [B, W, P * F]
+    max   = Max of Reshape(h, [B, W, P, F])'s first and last halves of P, halving until
+            one is left                                                      [B, W, F]
+    out   = Concat(max, (ones[1, P] x Reshape(valid, [B, P, F])) / P, axis 1) [B, W + 1, F]
 
 with the standardization folded into the first layer (W1' = W1 / std, b1' = b1 -
-(mean / std) W1, computed in float64) and the biases and the mask inside the two
-products (masked_layers: the validity column carries the biases, so a padding point,
-all zeros, gives exactly 0 as the mask multiply did). The max is taken on h flattened to
-[B, P * F * W], as elementwise maxima of contiguous halves; tract fuses them and keeps the
-two layers as one matrix product each (on the unflattened tensor it pushes the slices up
-into one small product per point; its ReduceMax and MaxPool pay per output value).
+(mean / std) W1, computed in float64). tract runs each layer as one matrix product with
+its bias, Relu and (for the second) the mask multiply applied in the product's kernel,
+per column of its output; onnxruntime fuses the Relus into its convolutions. The input
+is moved as [F, P * 5] -> [P * 5, F] and [P, 5, F] -> [5, P, F], two moves onnxruntime
+makes by rows where the single [0, 3, 2, 1] permutation cost it three times as much. The
+max over the points is a tree of elementwise maxima of halves: tract's ReduceMax and
+MaxPool pay per output value, and the split of the columns into (P, F) keeps it from
+pushing the halves up into one small product per point. The sum of magnitudes and the
+share of valid points are products by constant ones, which tract runs in its matrix
+kernels rather than value by value; they give the reductions' bits (a sum of magnitudes
+is zero exactly when every one of them is, and a count of ones and zeros is exact in any
+order before it is divided by the number of points). A branch rewritten by
+an earlier version of this module is brought up to date (_earlier_rewrite).
 
 2. The series inputs (fold_series_inputs): WiFi's and RFID's per-row standardization is
 folded into the first 1x1 convolution, and WiFi's AveragePool in time becomes one MatMul
@@ -31,14 +41,6 @@ of the input's [C * T / k, k] rows by a constant 1/k column.
 3. The temporal readouts (fold_temporal_readouts): every encoder's segment means become
 one MatMul by a constant averaging matrix, its max over time a tree of halves, and the
 Concat + output Gemm one Gemm with its columns reordered to match.
-
-4. The point branch's two reductions (fold_point_reductions): the point mask's sum of
-magnitudes over the 5 values (ReduceL1) and the share of valid points per frame
-(ReduceMean over the points) become products by constant columns of ones, which tract runs
-in its matrix kernels rather than value by value (the two reductions took 15 % of its time
-per window, BENCHMARKS.md). Both give the same bits: a sum of magnitudes is zero exactly
-when every one of them is (the Sign after it sees the same zeros), and a count of ones and
-zeros is exact in any order before it is divided by the number of points.
 
 Every other node and initializer (the head in particular) is left as it is."""
 
@@ -226,108 +228,136 @@ def fold_standardization(mean, std, w, b):
     return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
 
-def masked_layers(w1, b1, w2, b2):
-    """The point MLP Relu(Relu(x W1 + b1) W2 + b2) * valid as Relu(Relu([x, valid] L1) L2):
-    L1 [in + 1, hidden + 1] takes b1 from the validity column and copies that column to
-    one more hidden unit, L2 [hidden + 1, out] takes b2 from that unit. A valid point (the
-    column is 1) gets the same function; a padding point (x = 0, column 0) gets 0 from
-    both products, exactly what the mask multiply gave, with no per-point multiply."""
-    w1, b1, w2, b2 = (np.asarray(a, np.float32) for a in (w1, b1, w2, b2))
-    inputs, hidden = w1.shape
-    layer1 = np.zeros((inputs + 1, hidden + 1), np.float32)
-    layer1[:inputs, :hidden] = w1
-    layer1[inputs, :hidden] = b1
-    layer1[inputs, hidden] = 1.0
-    layer2 = np.concatenate([w2, b2[None, :]], axis=0)
-    return layer1, layer2
+def unmasked_layers(layer1, layer2):
+    """(W1, b1, W2, b2) of the point MLP that the second version of this rewrite stored as
+    Relu(Relu([x, valid] L1) L2): L1 [in + 1, hidden + 1] held b1 in its last row and
+    copied the validity column to its last hidden unit, L2 [hidden + 1, out] held b2 in
+    its last row. Exact: the values are taken as they were stored."""
+    layer1, layer2 = np.asarray(layer1), np.asarray(layer2)
+    inputs, hidden = layer1.shape[0] - 1, layer1.shape[1] - 1
+    return (
+        layer1[:inputs, :hidden],
+        layer1[inputs, :hidden],
+        layer2[:hidden],
+        layer2[hidden],
+    )
 
 
-def _max_tree(node, const, flat, points, block):
-    """Nodes taking the max over the `points` equal blocks of tensor `flat` [B, points *
-    block]: Max of its first and last ceil(n / 2) blocks (they overlap by one when n is
-    odd, which max does not mind) until one block is left. Slicing the flattened tensor
-    keeps tract from pushing the slices up into one matrix product per point. Returns the
-    nodes and the last tensor's name."""
-    nodes, current, n, level = [], flat, points, 0
+def _max_tree(b, x, count, axis, block=1):
+    """Nodes taking the max over the `count` equal blocks of `block` indices along `axis`
+    of tensor `x`: Max of its first and last ceil(n / 2) blocks (they overlap by one when
+    n is odd, which max does not mind) until one block is left, as elementwise maxima
+    (tract's ReduceMax pays per output value). Returns the nodes and the last tensor's
+    name."""
+    nodes, current, n, level = [], x, count, 0
     while n > 1:
         half = (n + 1) // 2
         parts = []
         for part, first in (("lo", 0), ("hi", n - half)):
             tag = f"tree{level}.{part}"
-            start = const(f"{tag}.start", [first * block])
-            end = const(f"{tag}.end", [(first + half) * block])
-            nodes.append(node("Slice", [current, start, end, const("axis1", [1])], tag))
+            start = b.const(f"{tag}.start", [first * block])
+            end = b.const(f"{tag}.end", [(first + half) * block])
+            on = b.const(f"axis{axis}", [axis])
+            nodes.append(b.node("Slice", [current, start, end, on], tag))
             parts.append(tag)
-        nodes.append(node("Max", parts, f"tree{level}"))
+        nodes.append(b.node("Max", parts, f"tree{level}"))
         current, n, level = f"tree{level}", half, level + 1
     return nodes, current
 
 
+def _point_columns(b, x, frames, points, values):
+    """Nodes writing `columns` [B, values, points * frames] from `x` [B, frames, points,
+    values] (module docstring, 1)."""
+    return [
+        b.node("Reshape", [x, b.const("rows.shape", [0, frames, -1])], "rows"),
+        b.node("Transpose", ["rows"], "by_frame", perm=[0, 2, 1]),
+        b.node(
+            "Reshape",
+            ["by_frame", b.const("by_frame.shape", [0, points, values, frames])],
+            "values_by_frame",
+        ),
+        b.node("Transpose", ["values_by_frame"], "values_first", perm=[0, 2, 1, 3]),
+        b.node(
+            "Reshape",
+            ["values_first", b.const("columns.shape", [0, values, -1])],
+            "columns",
+        ),
+    ]
+
+
 def _new_nodes(x, out, consts, dims):
-    """The rewritten branch's nodes and initializers, writing tensor `out`; `dims` are the
-    input's (frames, points)."""
+    """The rewritten branch's nodes and initializers (module docstring, 1), writing tensor
+    `out`; `dims` are the input's (frames, points)."""
     mean, std, w1, b1, w2, b2 = consts
     frames, points = dims
-    width = w2.shape[1]
+    values, width = w1.shape[0], w2.shape[1]
     w1f, b1f = fold_standardization(mean, std, w1, b1)
-    inits = {}
-
-    def name(s):
-        return f"{PREFIX}/{s}"
-
-    def const(key, value, dtype=np.int64):
-        """The name of initializer `key` holding `value` (added on first use)."""
-        if name(key) not in inits:
-            inits[name(key)] = numpy_helper.from_array(
-                np.asarray(value, dtype), name(key)
-            )
-        return name(key)
-
-    def node(op, inputs, output, **attrs):
-        """A node named like its output; inputs are the graph input, full initializer
-        names (from `const`) or the short names of earlier outputs."""
-        return helper.make_node(
-            op,
-            [i if i == x or i.startswith(PREFIX) else name(i) for i in inputs],
-            [name(output)],
-            name=name(output),
-            **attrs,
-        )
-
-    layer1, layer2 = masked_layers(w1f, b1f, w2, b2)
+    b = _Builder(PREFIX, outside={x})
     f32 = np.float32
-    nodes = [
-        # [B, points, frames, values]: the points axis leads, so the max over it below
-        # is an elementwise max of contiguous blocks
-        node("Transpose", [x], "x_p", perm=[0, 2, 1, 3]),
-        # the point mask: sum |x| > 0 (Sign of a sum of magnitudes is 0 or 1)
-        node("ReduceL1", ["x_p"], "l1", axes=[3], keepdims=1),
-        node("Sign", ["l1"], "valid"),
-        node("ReduceMean", ["valid"], "point_fraction", axes=[1], keepdims=0),
-        # the point MLP, standardization folded in, biases and mask inside the products
-        node("Concat", ["x_p", "valid"], "x_valid", axis=3),
-        node("MatMul", ["x_valid", const("point1.weight", layer1, f32)], "mm1"),
-        node("Relu", ["mm1"], "relu1"),
-        node("MatMul", ["relu1", const("point2.weight", layer2, f32)], "mm2"),
-        node("Relu", ["mm2"], "h"),
-        node("Reshape", ["h", const("flat.shape", [0, -1])], "flat"),
+
+    def kernel(w):
+        """A [in, out] weight as a 1x1 Conv kernel [out, in, 1]."""
+        return np.asarray(w, f32).T[:, :, None]
+
+    nodes = _point_columns(b, x, frames, points, values)
+    nodes += [
+        # the point mask: Sign of the sum of magnitudes, 0 or 1
+        b.node("Abs", ["columns"], "magnitudes"),
+        b.node(
+            "MatMul",
+            [b.const("values.ones", np.ones((1, values)), f32), "magnitudes"],
+            "l1",
+        ),
+        b.node("Sign", ["l1"], "valid"),
+        # the point MLP, standardization folded in, the mask multiplied per column
+        b.node(
+            "Conv",
+            ["columns", b.const("point1.weight", kernel(w1f), f32)]
+            + [b.const("point1.bias", b1f, f32)],
+            "conv1",
+            kernel_shape=[1],
+        ),
+        b.node("Relu", ["conv1"], "relu1"),
+        b.node(
+            "Conv",
+            ["relu1", b.const("point2.weight", kernel(w2), f32)]
+            + [b.const("point2.bias", b2, f32)],
+            "conv2",
+            kernel_shape=[1],
+        ),
+        b.node("Relu", ["conv2"], "relu2"),
+        b.node("Mul", ["relu2", "valid"], "h"),
+        b.node(
+            "Reshape",
+            ["h", b.const("by_point.shape", [0, width, points, frames])],
+            "by_point",
+        ),
     ]
-    tree, top = _max_tree(node, const, "flat", points, frames * width)
+    tree, top = _max_tree(b, "by_point", points, axis=2)
     nodes += tree
     nodes += [
-        node("Reshape", [top, const("max.shape", [0, frames, width])], "point_max"),
-        node("Concat", ["point_max", "point_fraction"], "per_frame", axis=2),
+        b.node("Reshape", [top, b.const("max.shape", [0, width, frames])], "point_max"),
+        # the share of valid points per frame
+        b.node(
+            "Reshape",
+            ["valid", b.const("valid_rows.shape", [0, points, frames])],
+            "valid_rows",
+        ),
+        b.node(
+            "MatMul",
+            [b.const("points.ones", np.ones((1, points)), f32), "valid_rows"],
+            "valid_count",
+        ),
+        b.node(
+            "Div",
+            ["valid_count", b.const("points.count", points, f32)],
+            "point_fraction",
+        ),
+        b.node(
+            "Concat", ["point_max", "point_fraction"], "per_frame", out_name=out, axis=1
+        ),
     ]
-    nodes.append(
-        helper.make_node(
-            "Transpose",
-            [name("per_frame")],
-            [out],
-            name=name("transpose"),
-            perm=[0, 2, 1],
-        )
-    )
-    return nodes, list(inits.values())
+    return nodes, list(b.inits.values())
 
 
 def fast_point_branch(model, input_name="mmwave", where="model.onnx"):
@@ -357,20 +387,29 @@ def fast_point_branch(model, input_name="mmwave", where="model.onnx"):
 
 
 def _earlier_rewrite(graph):
-    """(nodes, constants, output) of a point branch rewritten by this module's first
-    version (biases added and the mask multiplied after the products), so that rewriting
-    a package exported then brings it up to date; None for any other graph. Its first
-    layer has the standardization folded in already (mean 0 and std 1 here)."""
+    """(nodes, constants, output) of a point branch rewritten by an earlier version of
+    this module, so that rewriting a package exported then brings it up to date; None for
+    any other graph (the current version's branch in particular). The first version added
+    the biases and multiplied the mask after its products; the second carried the biases
+    and the mask in a validity column of its products, with the points leading. Both have
+    the standardization folded into their first layer already (mean 0 and std 1 here)."""
     nodes = [n for n in graph.node if n.name.startswith(PREFIX + "/")]
     by_name = {n.name: n for n in nodes}
-    masked = by_name.get(f"{PREFIX}/masked")
-    if masked is None or masked.op_type != "Mul":
-        return None
     inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    w1, b1, w2, b2 = (
-        inits[f"{PREFIX}/{k}"]
-        for k in ("point1.weight", "point1.bias", "point2.weight", "point2.bias")
-    )
+
+    def init(key):
+        return inits[f"{PREFIX}/{key}"]
+
+    masked, joined = by_name.get(f"{PREFIX}/masked"), by_name.get(f"{PREFIX}/x_valid")
+    if masked is not None and masked.op_type == "Mul":
+        w1, b1, w2, b2 = (
+            init(k)
+            for k in ("point1.weight", "point1.bias", "point2.weight", "point2.bias")
+        )
+    elif joined is not None and joined.op_type == "Concat":
+        w1, b1, w2, b2 = unmasked_layers(init("point1.weight"), init("point2.weight"))
+    else:
+        return None
     mean, std = np.zeros(w1.shape[0]), np.ones(w1.shape[0])
     return nodes, (mean, std, w1, b1, w2, b2), by_name[f"{PREFIX}/transpose"].output[0]
 
@@ -573,7 +612,7 @@ def _readout_nodes(gemm, x, parts, weight, bias, dims):
             b.node("Transpose", [x], "x_t", perm=[0, 2, 1]),
             b.node("Reshape", ["x_t", b.const("flat.shape", [0, -1])], "x_flat"),
         ]
-        tree, top = _max_tree(b.node, b.const, "x_flat", steps, channels)
+        tree, top = _max_tree(b, "x_flat", steps, axis=1, block=channels)
         nodes += tree
         joined.append(top)
     nodes.append(b.node("Concat", joined, "joined", axis=1))
@@ -773,60 +812,10 @@ def fold_series_inputs(model, inputs=("wifi", "rfid"), where="model.onnx"):
 
 def rewrite_for_tract(model, where="model.onnx"):
     """Every rewrite of this module, in turn: the point branch (fast_point_branch, which
-    refuses a graph without it) and its reductions, the series inputs and the temporal
-    readouts."""
+    refuses a graph without it), the series inputs and the temporal readouts."""
     model = fast_point_branch(model, where=where)
-    model = fold_point_reductions(model, where=where)
     model = fold_series_inputs(model, where=where)
     return fold_temporal_readouts(model, where=where)
-
-
-def fold_point_reductions(model, where="model.onnx"):
-    """A copy of `model` whose rewritten point branch computes its mask's sum of
-    magnitudes and its share of valid points as products (module docstring, 4); a graph
-    without those reductions (folded already, or no rewritten branch) comes back as it
-    was."""
-    model = onnx.ModelProto.FromString(model.SerializeToString())
-    graph = model.graph
-    by_name = {n.name: n for n in graph.node}
-    l1 = by_name.get(f"{PREFIX}/l1")
-    fraction = by_name.get(f"{PREFIX}/point_fraction")
-    ops = [None if n is None else n.op_type for n in (l1, fraction)]
-    if ops != ["ReduceL1", "ReduceMean"]:
-        return model
-    frames, points = _dims(graph, "mmwave", where)
-    b = _Builder(PREFIX, outside=set())
-    f32 = np.float32
-    sum_of_magnitudes = [
-        b.node("Abs", ["x_p"], "magnitudes"),
-        b.node(
-            "MatMul", ["magnitudes", b.const("values.ones", np.ones((5, 1)), f32)], "l1"
-        ),
-    ]
-    share_of_valid = [
-        b.node(
-            "Reshape",
-            ["valid", b.const("valid_rows.shape", [0, points, frames])],
-            "valid_rows",
-        ),
-        b.node(
-            "MatMul",
-            [b.const("points.ones", np.ones((1, points)), f32), "valid_rows"],
-            "valid_count",
-        ),
-        b.node(
-            "Div", ["valid_count", b.const("points.count", points, f32)], "valid_share"
-        ),
-        b.node(
-            "Reshape",
-            ["valid_share", b.const("fraction.shape", [0, frames, 1])],
-            "point_fraction",
-        ),
-    ]
-    _replace(graph, [l1], sum_of_magnitudes, [])
-    _replace(graph, [fraction], share_of_valid, list(b.inits.values()))
-    onnx.checker.check_model(model)
-    return model
 
 
 def rewrite_file(src, dst):

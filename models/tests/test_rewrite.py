@@ -24,12 +24,11 @@ from dagr_train.rewrite import (
     PointBranchMismatch,
     fast_point_branch,
     fold_series_inputs,
-    fold_point_reductions,
     fold_series_standardization,
     fold_temporal_readouts,
-    masked_layers,
     readout_weights,
     rewrite_for_tract,
+    unmasked_layers,
 )
 from dagr_train.runs import load_run
 
@@ -41,6 +40,14 @@ REFERENCE_BEFORE_REWRITE = "6e7eb35"
 ORDER_KEEPING_REFERENCE = "0af576d"
 """The commit of the first order-keeping reference (--temporal-segments 4
 --temporal-dilated), exported with only the point branch rewritten."""
+SECOND_BRANCH_REFERENCE = "6148af8"
+"""The last commit whose models/reference/model.onnx has the second version of the
+rewritten point branch (the mask and biases in a validity column, the points leading)."""
+POINT_OPS = {
+    "Transpose", "Reshape", "Abs", "MatMul", "Sign", "Conv", "Relu", "Mul", "Slice",
+    "Max", "Div", "Concat",
+}  # fmt: skip
+"""The op types of the current rewritten point branch: no reduction left in it."""
 
 
 def session(model):
@@ -86,8 +93,7 @@ def pytorch_graph(model, tmp_path):
 
 
 def ops(model):
-    """The op types of `model`'s nodes outside the rewritten point branch (whose
-    ReduceMean is the point fraction, over the points, until fold_point_reductions)."""
+    """The op types of `model`'s nodes outside the rewritten point branch."""
     return {n.op_type for n in model.graph.node if not n.name.startswith(PREFIX)}
 
 
@@ -132,22 +138,34 @@ def test_every_rewrite_keeps_every_output_of_every_encoder_variant(
         assert max(diffs.values()) < TOL, f"batch {batch}: {diffs}"
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_point_reductions_become_products_with_the_same_outputs(seed, tmp_path):
-    model = randomized_standardization(small_model(seed, **TEMPORAL[-1]), seed)
-    before = fast_point_branch(pytorch_graph(model, tmp_path))
-    assert point_ops(before) >= {"ReduceL1", "ReduceMean"}
-    after = fold_point_reductions(before)
-    assert not point_ops(after) & {"ReduceL1", "ReduceMean"}, point_ops(after)
-    rng = np.random.default_rng(seed)
+def test_the_second_branch_is_brought_up_to_date_with_every_output_bit():
+    """The committed reference of SECOND_BRANCH_REFERENCE, rewritten: its point branch
+    becomes the current one and every output keeps its bits, on its parity inputs and on
+    random windows with a frame whose point magnitudes cancel in a plain sum."""
+    before = onnx.load_from_string(
+        at_commit("models/reference/model.onnx", SECOND_BRANCH_REFERENCE)
+    )
+    assert f"{PREFIX}/x_valid" in branch_names(before)
+    after = rewrite_for_tract(before)
+    assert f"{PREFIX}/x_valid" not in branch_names(after)
+    assert point_ops(after) == POINT_OPS
+    inputs = []
+    for name in ("b1_all.npz", "b1_no_wifi.npz", "b7_subsets.npz"):
+        raw = at_commit(f"models/reference/parity/{name}", SECOND_BRANCH_REFERENCE)
+        d = np.load(io.BytesIO(raw))
+        inputs.append({k: d[k] for k in INPUTS})
+    shapes = {
+        v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim[1:])
+        for v in before.graph.input
+    }
+    rng = np.random.default_rng(8)
     for batch in (1, 5):
-        inputs = random_inputs(rng, batch, TODAY)
-        # one frame of points with magnitudes that cancel in a plain sum: still valid
-        inputs["mmwave"][0, 1, :3] = [[1.0, -1.0, 0.0, 0.0, 0.0]] * 3
-        diffs = max_differences(before, after, inputs)
-        # the mask and the share of valid points are exact either way
-        assert max(diffs.values()) == 0.0, f"batch {batch}: {diffs}"
-    assert fold_point_reductions(after).SerializeToString() == after.SerializeToString()
+        window = random_inputs(rng, batch, shapes)
+        window["mmwave"][0, 1, :3] = [[1.0, -1.0, 0.0, 0.0, 0.0]] * 3
+        inputs.append(window)
+    for window in inputs:
+        diffs = max_differences(before, after, window)
+        assert max(diffs.values()) == 0.0, diffs
 
 
 def test_a_pool_that_drops_the_last_steps_is_folded_with_them_dropped(tmp_path):
@@ -219,9 +237,13 @@ def test_the_rewrite_keeps_every_output_of_a_random_model(seed, tmp_path):
     norm.std.copy_(torch.rand(5, generator=gen) * 2 + 0.05)
     before = pytorch_graph(model, tmp_path)
     after = fast_point_branch(before)
+    assert point_ops(after) == POINT_OPS
     rng = np.random.default_rng(seed)
     for batch in (1, 5):
-        diffs = max_differences(before, after, random_inputs(rng, batch, TODAY))
+        inputs = random_inputs(rng, batch, TODAY)
+        # one frame of points with magnitudes that cancel in a plain sum: still valid
+        inputs["mmwave"][0, 1, :3] = [[1.0, -1.0, 0.0, 0.0, 0.0]] * 3
+        diffs = max_differences(before, after, inputs)
         assert max(diffs.values()) < TOL, f"batch {batch}: {diffs}"
 
 
@@ -286,8 +308,9 @@ def test_the_order_keeping_reference_equals_its_full_rewrite_on_its_parity_input
     after = rewrite_for_tract(before)
     assert ops(before) >= {"AveragePool", "ReduceMean", "ReduceMax"}
     assert not ops(after) & {"AveragePool", "ReduceMean", "ReduceMax"}, ops(after)
-    assert point_ops(before) >= {"Mul", "Add"}
-    assert not point_ops(after) & {"Mul", "Add"}, "the earlier point branch is kept"
+    assert f"{PREFIX}/masked" in branch_names(before)
+    assert f"{PREFIX}/masked" not in branch_names(after), "the earlier branch is kept"
+    assert point_ops(after) == POINT_OPS
     assert_parity_at_commit(before, after, ORDER_KEEPING_REFERENCE)
 
 
@@ -296,36 +319,42 @@ def point_ops(model):
     return {n.op_type for n in model.graph.node if n.name.startswith(PREFIX)}
 
 
-def test_masked_layers_give_the_masked_point_mlp_on_real_and_padding_points():
+def branch_names(model):
+    """The names of the rewritten point branch's nodes."""
+    return {n.name for n in model.graph.node if n.name.startswith(PREFIX)}
+
+
+def test_unmasked_layers_give_back_the_second_versions_weights_exactly():
     rng = np.random.default_rng(7)
     w1, b1 = rng.normal(size=(5, 16)), rng.normal(size=16)
-    w2, b2 = rng.normal(size=(16, 32)), rng.normal(size=32) + 1.0  # Relu(b2) > 0
-    x = rng.normal(size=(40, 5))
-    x[::3] = 0.0  # padding points
-    valid = (np.abs(x).sum(axis=1, keepdims=True) > 0).astype(np.float32)
-    relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
-    expected = relu(relu(x @ w1 + b1) @ w2 + b2) * valid
-    layer1, layer2 = masked_layers(w1, b1, w2, b2)
-    got = relu(relu(np.concatenate([x, valid], axis=1) @ layer1) @ layer2)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-    assert np.all(got[::3] == 0.0) and np.all(got[1::3].max(axis=1) > 0)
+    w2, b2 = rng.normal(size=(16, 32)), rng.normal(size=32)
+    # the second version's layout: b1 from the validity column, which one more hidden
+    # unit copies to carry b2
+    layer1 = np.zeros((6, 17))
+    layer1[:5, :16], layer1[5, :16], layer1[5, 16] = w1, b1, 1.0
+    layer2 = np.concatenate([w2, b2[None, :]], axis=0)
+    for got, want in zip(unmasked_layers(layer1, layer2), (w1, b1, w2, b2)):
+        assert np.array_equal(got, want)
 
 
 def test_the_committed_reference_is_rewritten_and_keeps_its_head_weights():
     graph = onnx.load(os.path.join(REFERENCE, "model.onnx")).graph
     assert any(n.name.startswith(PREFIX) for n in graph.node)
     points = {n.op_type for n in graph.node if n.name.startswith(PREFIX)}
-    assert not points & {"ReduceL1", "ReduceMean"}, "point reductions not folded"
+    assert points == POINT_OPS, points
     readers = {n.op_type for n in graph.node if "mmwave" in n.input}
-    assert readers == {"Transpose"}, f"mmwave is read by {readers}"
+    assert readers == {"Reshape"}, f"mmwave is read by {readers}"
     # the second round too: series standardization folded into the first layers (WiFi
     # reshaped for its pooling MatMul, RFID straight into its conv), no pooling op left,
     # the maxima over time as trees
     for name, reader in (("wifi", "Reshape"), ("rfid", "Conv")):
         readers = {n.op_type for n in graph.node if name in n.input}
         assert readers == {reader}, f"{name} is read by {readers}"
-    # (the head's fusion weights are its own Mul nodes, after the encoders)
-    ops = {n.op_type for n in graph.node if not n.name.startswith("/head/")}
+    # (the head's fusion weights are its own Mul nodes, after the encoders; the point
+    # branch's Mul is its mask)
+    ops = {
+        n.op_type for n in graph.node if not n.name.startswith(("/head/", PREFIX + "/"))
+    }
     assert not ops & {"AveragePool", "ReduceMax", "Sub", "Mul"}, ops
     head = load_file(os.path.join(REFERENCE, "head.safetensors"))
     inits = {t.name: t for t in graph.initializer}
