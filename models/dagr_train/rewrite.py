@@ -312,16 +312,22 @@ def _new_nodes(x, out, consts, dims):
         # the point MLP, standardization folded in, the mask multiplied per column
         b.node(
             "Conv",
-            ["columns", b.const("point1.weight", kernel(w1f), f32)]
-            + [b.const("point1.bias", b1f, f32)],
+            [
+                "columns",
+                b.const("point1.weight", kernel(w1f), f32),
+                b.const("point1.bias", b1f, f32),
+            ],
             "conv1",
             kernel_shape=[1],
         ),
         b.node("Relu", ["conv1"], "relu1"),
         b.node(
             "Conv",
-            ["relu1", b.const("point2.weight", kernel(w2), f32)]
-            + [b.const("point2.bias", b2, f32)],
+            [
+                "relu1",
+                b.const("point2.weight", kernel(w2), f32),
+                b.const("point2.bias", b2, f32),
+            ],
             "conv2",
             kernel_shape=[1],
         ),
