@@ -15,8 +15,7 @@ of the window are the columns):
     x_c   = [B, 5, P * F], x's values by point then frame (two plain transposes)
     valid = Sign(ones[1, 5] x |x_c|)                                [B, 1, P * F], 0 or 1
     h     = Relu(Conv1x1(Relu(Conv1x1(x_c, W1', b1')), W2, b2)) * valid      [B, W, P * F]
-    max   = Max of Reshape(h, [B, W, P, F])'s first and last halves of P, halving until
-            one is left                                                      [B, W, F]
+    max   = MaxPool(Reshape(h, [B, W, P, F]), kernel [P, 1])               [B, W, F]
     out   = Concat(max, (ones[1, P] x Reshape(valid, [B, P, F])) / P, axis 1) [B, W + 1, F]
 
 with the standardization folded into the first layer (W1' = W1 / std, b1' = b1 -
@@ -25,9 +24,9 @@ its bias, Relu and (for the second) the mask multiply applied in the product's k
 per column of its output; onnxruntime fuses the Relus into its convolutions. The input
 is moved as [F, P * 5] -> [P * 5, F] and [P, 5, F] -> [5, P, F], two moves onnxruntime
 makes by rows where the single [0, 3, 2, 1] permutation cost it three times as much. The
-max over the points is a tree of elementwise maxima of halves: tract's ReduceMax and
-MaxPool pay per output value, and the split of the columns into (P, F) keeps it from
-pushing the halves up into one small product per point. The sum of magnitudes and the
+max over the points is one MaxPool whose window spans them: tract runs it in a loop over
+the points for every (channel, frame) where ReduceMax builds a slice per output value, and
+where a tree of halves became 64 slices of one point and the max nodes between them. The sum of magnitudes and the
 share of valid points are products by constant ones, which tract runs in its matrix
 kernels rather than value by value; they give the reductions' bits (a sum of magnitudes
 is zero exactly when every one of them is, and a count of ones and zeros is exact in any
@@ -39,8 +38,9 @@ folded into the first 1x1 convolution, and WiFi's AveragePool in time becomes on
 of the input's [C * T / k, k] rows by a constant 1/k column.
 
 3. The temporal readouts (fold_temporal_readouts): every encoder's segment means become
-one MatMul by a constant averaging matrix, its max over time a tree of halves, and the
-Concat + output Gemm one Gemm with its columns reordered to match.
+one MatMul by a constant averaging matrix, its max over time one MaxPool whose window spans
+the steps, and the Concat + output Gemm one Gemm with its columns reordered to match. A
+readout folded by an earlier version (the max as a tree of halves) gets the MaxPool.
 
 Every other node and initializer (the head in particular) is left as it is."""
 
@@ -243,28 +243,6 @@ def unmasked_layers(layer1, layer2):
     )
 
 
-def _max_tree(b, x, count, axis, block=1):
-    """Nodes taking the max over the `count` equal blocks of `block` indices along `axis`
-    of tensor `x`: Max of its first and last ceil(n / 2) blocks (they overlap by one when
-    n is odd, which max does not mind) until one block is left, as elementwise maxima
-    (tract's ReduceMax pays per output value). Returns the nodes and the last tensor's
-    name."""
-    nodes, current, n, level = [], x, count, 0
-    while n > 1:
-        half = (n + 1) // 2
-        parts = []
-        for part, first in (("lo", 0), ("hi", n - half)):
-            tag = f"tree{level}.{part}"
-            start = b.const(f"{tag}.start", [first * block])
-            end = b.const(f"{tag}.end", [(first + half) * block])
-            on = b.const(f"axis{axis}", [axis])
-            nodes.append(b.node("Slice", [current, start, end, on], tag))
-            parts.append(tag)
-        nodes.append(b.node("Max", parts, f"tree{level}"))
-        current, n, level = f"tree{level}", half, level + 1
-    return nodes, current
-
-
 def _point_columns(b, x, frames, points, values):
     """Nodes writing `columns` [B, values, points * frames] from `x` [B, frames, points,
     values] (module docstring, 1)."""
@@ -339,10 +317,13 @@ def _new_nodes(x, out, consts, dims):
             "by_point",
         ),
     ]
-    tree, top = _max_tree(b, "by_point", points, axis=2)
-    nodes += tree
     nodes += [
-        b.node("Reshape", [top, b.const("max.shape", [0, width, frames])], "point_max"),
+        b.node("MaxPool", ["by_point"], "pooled_max", kernel_shape=[points, 1]),
+        b.node(
+            "Reshape",
+            ["pooled_max", b.const("max.shape", [0, width, frames])],
+            "point_max",
+        ),
         # the share of valid points per frame
         b.node(
             "Reshape",
@@ -397,8 +378,9 @@ def _earlier_rewrite(graph):
     this module, so that rewriting a package exported then brings it up to date; None for
     any other graph (the current version's branch in particular). The first version added
     the biases and multiplied the mask after its products; the second carried the biases
-    and the mask in a validity column of its products, with the points leading. Both have
-    the standardization folded into their first layer already (mean 0 and std 1 here)."""
+    and the mask in a validity column of its products, with the points leading; the third
+    was the current one with the max over the points as a tree of halves. All have the
+    standardization folded into their first layer already (mean 0 and std 1 here)."""
     nodes = [n for n in graph.node if n.name.startswith(PREFIX + "/")]
     by_name = {n.name: n for n in nodes}
     inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -406,18 +388,28 @@ def _earlier_rewrite(graph):
     def init(key):
         return inits[f"{PREFIX}/{key}"]
 
-    masked, joined = by_name.get(f"{PREFIX}/masked"), by_name.get(f"{PREFIX}/x_valid")
-    if masked is not None and masked.op_type == "Mul":
+    def op(name):
+        node = by_name.get(f"{PREFIX}/{name}")
+        return node.op_type if node is not None else None
+
+    if op("masked") == "Mul":
         w1, b1, w2, b2 = (
             init(k)
             for k in ("point1.weight", "point1.bias", "point2.weight", "point2.bias")
         )
-    elif joined is not None and joined.op_type == "Concat":
+        out = by_name[f"{PREFIX}/transpose"].output[0]
+    elif op("x_valid") == "Concat":
         w1, b1, w2, b2 = unmasked_layers(init("point1.weight"), init("point2.weight"))
+        out = by_name[f"{PREFIX}/transpose"].output[0]
+    elif op("tree0") == "Max" and op("conv1") == "Conv":
+        # 1x1 Conv kernels [out, in, 1] back to [in, out] weights
+        w1, w2 = (init(f"point{i}.weight")[:, :, 0].T for i in (1, 2))
+        b1, b2 = init("point1.bias"), init("point2.bias")
+        out = by_name[f"{PREFIX}/per_frame"].output[0]
     else:
         return None
     mean, std = np.zeros(w1.shape[0]), np.ones(w1.shape[0])
-    return nodes, (mean, std, w1, b1, w2, b2), by_name[f"{PREFIX}/transpose"].output[0]
+    return nodes, (mean, std, w1, b1, w2, b2), out
 
 
 def _replace(graph, old, new, inits):
@@ -597,9 +589,23 @@ def readout_weights(parts, weight, channels, steps):
     return average.astype(np.float32), np.concatenate(folded, axis=1).astype(np.float32)
 
 
+def _max_over_time(b, x, steps, out_name=None):
+    """Nodes writing `max_flat` [B, C] (or `out_name`), the max of `x` [B, C, steps] over
+    its steps: one MaxPool whose window spans them."""
+    return [
+        b.node("MaxPool", [x], "max", kernel_shape=[steps]),
+        b.node(
+            "Reshape",
+            ["max", b.const("flat.shape", [0, -1])],
+            "max_flat",
+            out_name=out_name,
+        ),
+    ]
+
+
 def _readout_nodes(gemm, x, parts, weight, bias, dims):
     """The folded readout: segment means as one MatMul by a constant averaging matrix, the
-    max over time as a tree of halves, one Gemm; writes `gemm`'s output."""
+    max over time as one MaxPool, one Gemm; writes `gemm`'s output."""
     channels, steps = dims
     b = _Builder(f"{gemm.name}/readout_folded", [x, gemm.input[2]])
     average, folded = readout_weights(parts, weight, channels, steps)
@@ -612,15 +618,8 @@ def _readout_nodes(gemm, x, parts, weight, bias, dims):
         ]
         joined.append("means_flat")
     if has_max:
-        # [B, T, C] flattened: the T blocks of C values are contiguous, so the max over
-        # time is an elementwise max of halves (as in the point branch)
-        nodes += [
-            b.node("Transpose", [x], "x_t", perm=[0, 2, 1]),
-            b.node("Reshape", ["x_t", b.const("flat.shape", [0, -1])], "x_flat"),
-        ]
-        tree, top = _max_tree(b, "x_flat", steps, axis=1, block=channels)
-        nodes += tree
-        joined.append(top)
+        nodes += _max_over_time(b, x, steps)
+        joined.append("max_flat")
     nodes.append(b.node("Concat", joined, "joined", axis=1))
     nodes.append(
         b.node(
@@ -637,11 +636,13 @@ def _readout_nodes(gemm, x, parts, weight, bias, dims):
 def fold_temporal_readouts(model, where="model.onnx"):
     """A copy of `model` whose TemporalEncoder readouts (Slice + ReduceMean per segment,
     ReduceMax over time, Concat, output Gemm) are one MatMul by a constant averaging
-    matrix, a max tree of halves over the time steps and one Gemm with the columns
-    reordered. tract runs ReduceMean and ReduceMax paying per output value; this keeps the
-    readout to a few whole-tensor ops. Gemms that do not read such a readout are left."""
+    matrix, a MaxPool over the time steps and one Gemm with the columns reordered. tract
+    runs ReduceMean and ReduceMax paying per output value; this keeps the readout to a few
+    whole-tensor ops. Readouts folded with a tree of halves for the max get the MaxPool;
+    Gemms that do not read such a readout are left."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
     shapes = _time_shapes(model)
+    _pool_tree_readouts(model.graph, shapes, where)
     for gemm_name in [n.name for n in model.graph.node if n.op_type == "Gemm"]:
         g = _Graph(model.graph, where)
         gemm = next(n for n in model.graph.node if n.name == gemm_name)
@@ -662,6 +663,33 @@ def fold_temporal_readouts(model, where="model.onnx"):
     _drop_unused(model.graph)
     onnx.checker.check_model(model)
     return model
+
+
+def _pool_tree_readouts(graph, shapes, where):
+    """Replaces, in each readout folded by an earlier version of this module, the max over
+    time taken as a tree of halves (`x_t`, `x_flat`, `tree*` under the readout's prefix)
+    by _max_over_time, writing the tree's last tensor; the same values."""
+    for transpose in [n for n in graph.node if n.name.endswith("/readout_folded/x_t")]:
+        prefix = transpose.name[: -len("/x_t")]
+        x = transpose.input[0]
+        old = [
+            n
+            for n in graph.node
+            if n.name in (transpose.name, f"{prefix}/x_flat")
+            or n.name.startswith(f"{prefix}/tree")
+        ]
+        maxes = [n for n in old if n.op_type == "Max"]
+        _expect(maxes, where, f"{prefix}: a tree of Max nodes expected after x_t")
+        top = max(maxes, key=lambda n: int(n.name.rsplit("tree", 1)[1]))
+        steps = _known(shapes, x, where)[1]
+        b = _Builder(prefix, [x])
+        new = _max_over_time(b, x, steps, out_name=top.output[0])
+        stale = {t.name for t in graph.initializer if t.name.startswith(prefix + "/")}
+        stale &= {i for n in old for i in n.input}
+        kept = [t for t in graph.initializer if t.name not in stale]
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
+        _replace(graph, old, new, b.inits.values())
 
 
 def _time_shapes(model):

@@ -40,12 +40,17 @@ REFERENCE_BEFORE_REWRITE = "6e7eb35"
 ORDER_KEEPING_REFERENCE = "0af576d"
 """The commit of the first order-keeping reference (--temporal-segments 4
 --temporal-dilated), exported with only the point branch rewritten."""
-SECOND_BRANCH_REFERENCE = "6148af8"
-"""The last commit whose models/reference/model.onnx has the second version of the
-rewritten point branch (the mask and biases in a validity column, the points leading)."""
+EARLIER_BRANCHES = {
+    "6148af8": f"{PREFIX}/x_valid",
+    "1adb119": f"{PREFIX}/tree0",
+}
+"""Commits whose models/reference/model.onnx has an earlier version of the rewritten point
+branch, by a node only that version has: the second (the mask and biases in a validity
+column, the points leading) and the third (a tree of halves for the max over the points,
+as in its readouts)."""
 POINT_OPS = {
-    "Transpose", "Reshape", "Abs", "MatMul", "Sign", "Conv", "Relu", "Mul", "Slice",
-    "Max", "Div", "Concat",
+    "Transpose", "Reshape", "Abs", "MatMul", "Sign", "Conv", "Relu", "Mul", "MaxPool",
+    "Div", "Concat",
 }  # fmt: skip
 """The op types of the current rewritten point branch: no reduction left in it."""
 
@@ -122,9 +127,10 @@ def test_every_rewrite_keeps_every_output_of_every_encoder_variant(
     model = randomized_standardization(small_model(3, series_steps, **temporal), 3)
     before = pytorch_graph(model, tmp_path)
     after = rewrite_for_tract(before)
-    # the readouts are folded in every variant; the series inputs where no step
-    # channels sit between the standardization and the pooling
+    # the readouts are folded in every variant (their max over time one MaxPool); the
+    # series inputs where no step channels sit between the standardization and the pooling
     assert not ops(after) & {"ReduceMean", "ReduceMax"}, ops(after)
+    assert "MaxPool" in ops(after) and not readout_trees(after)
     if series_steps:
         assert readers(after, "wifi") == ["Sub"]
     else:
@@ -138,20 +144,21 @@ def test_every_rewrite_keeps_every_output_of_every_encoder_variant(
         assert max(diffs.values()) < TOL, f"batch {batch}: {diffs}"
 
 
-def test_the_second_branch_is_brought_up_to_date_with_every_output_bit():
-    """The committed reference of SECOND_BRANCH_REFERENCE, rewritten: its point branch
-    becomes the current one and every output keeps its bits, on its parity inputs and on
+@pytest.mark.parametrize("commit", sorted(EARLIER_BRANCHES))
+def test_earlier_branches_are_brought_up_to_date_with_every_output_bit(commit):
+    """The committed reference of `commit`, rewritten: its point branch and its readouts
+    become the current ones and every output keeps its bits, on its parity inputs and on
     random windows with a frame whose point magnitudes cancel in a plain sum."""
-    before = onnx.load_from_string(
-        at_commit("models/reference/model.onnx", SECOND_BRANCH_REFERENCE)
-    )
-    assert f"{PREFIX}/x_valid" in branch_names(before)
+    before = onnx.load_from_string(at_commit("models/reference/model.onnx", commit))
+    marker = EARLIER_BRANCHES[commit]
+    assert marker in branch_names(before)
     after = rewrite_for_tract(before)
-    assert f"{PREFIX}/x_valid" not in branch_names(after)
+    assert marker not in branch_names(after)
     assert point_ops(after) == POINT_OPS
+    assert readout_trees(before) and not readout_trees(after)
     inputs = []
     for name in ("b1_all.npz", "b1_no_wifi.npz", "b7_subsets.npz"):
-        raw = at_commit(f"models/reference/parity/{name}", SECOND_BRANCH_REFERENCE)
+        raw = at_commit(f"models/reference/parity/{name}", commit)
         d = np.load(io.BytesIO(raw))
         inputs.append({k: d[k] for k in INPUTS})
     shapes = {
@@ -166,6 +173,11 @@ def test_the_second_branch_is_brought_up_to_date_with_every_output_bit():
     for window in inputs:
         diffs = max_differences(before, after, window)
         assert max(diffs.values()) == 0.0, diffs
+
+
+def readout_trees(model):
+    """The nodes of readouts whose max over time is a tree of halves (an earlier fold)."""
+    return [n.name for n in model.graph.node if "/readout_folded/tree" in n.name]
 
 
 def test_a_pool_that_drops_the_last_steps_is_folded_with_them_dropped(tmp_path):
@@ -356,6 +368,7 @@ def test_the_committed_reference_is_rewritten_and_keeps_its_head_weights():
         n.op_type for n in graph.node if not n.name.startswith(("/head/", PREFIX + "/"))
     }
     assert not ops & {"AveragePool", "ReduceMax", "Sub", "Mul"}, ops
+    assert not [n.name for n in graph.node if "/readout_folded/tree" in n.name]
     head = load_file(os.path.join(REFERENCE, "head.safetensors"))
     inits = {t.name: t for t in graph.initializer}
     for name, value in head.items():
