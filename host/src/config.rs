@@ -18,6 +18,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use dagr_infer::EngineKind;
 use serde::Deserialize;
 
 use crate::events::{OverflowPolicy, SourceQueue, DEFAULT_CAPACITY, DEFAULT_MAX_BYTES};
@@ -197,6 +198,26 @@ impl Engine {
     /// The name gateway.toml and the command line use.
     pub fn name(self) -> &'static str {
         self.name_of()
+    }
+}
+
+/// `--engine`'s value, as the config names it.
+impl From<EngineKind> for Engine {
+    fn from(kind: EngineKind) -> Engine {
+        match kind {
+            EngineKind::Tract => Engine::Tract,
+            EngineKind::Ort => Engine::Ort,
+        }
+    }
+}
+
+/// The configured engine, as the inference crate opens it.
+impl From<Engine> for EngineKind {
+    fn from(engine: Engine) -> EngineKind {
+        match engine {
+            Engine::Tract => EngineKind::Tract,
+            Engine::Ort => EngineKind::Ort,
+        }
     }
 }
 

@@ -263,6 +263,26 @@ def _point_columns(b, x, frames, points, values):
     ]
 
 
+def _point_layer(b, src, index, weight, bias):
+    """Nodes `conv{index}` and `relu{index}`: Relu of the 1x1 Conv of `src` by the [in,
+    out] `weight` (as a kernel [out, in, 1], constant `point{index}.weight`) plus `bias`."""
+    kernel = np.asarray(weight, np.float32).T[:, :, None]
+    conv = f"conv{index}"
+    return [
+        b.node(
+            "Conv",
+            [
+                src,
+                b.const(f"point{index}.weight", kernel, np.float32),
+                b.const(f"point{index}.bias", bias, np.float32),
+            ],
+            conv,
+            kernel_shape=[1],
+        ),
+        b.node("Relu", [conv], f"relu{index}"),
+    ]
+
+
 def _new_nodes(x, out, consts, dims):
     """The rewritten branch's nodes and initializers (module docstring, 1), writing tensor
     `out`; `dims` are the input's (frames, points)."""
@@ -272,11 +292,6 @@ def _new_nodes(x, out, consts, dims):
     w1f, b1f = fold_standardization(mean, std, w1, b1)
     b = _Builder(PREFIX, outside={x})
     f32 = np.float32
-
-    def kernel(w):
-        """A [in, out] weight as a 1x1 Conv kernel [out, in, 1]."""
-        return np.asarray(w, f32).T[:, :, None]
-
     nodes = _point_columns(b, x, frames, points, values)
     nodes += [
         # the point mask: Sign of the sum of magnitudes, 0 or 1
@@ -288,36 +303,14 @@ def _new_nodes(x, out, consts, dims):
         ),
         b.node("Sign", ["l1"], "valid"),
         # the point MLP, standardization folded in, the mask multiplied per column
-        b.node(
-            "Conv",
-            [
-                "columns",
-                b.const("point1.weight", kernel(w1f), f32),
-                b.const("point1.bias", b1f, f32),
-            ],
-            "conv1",
-            kernel_shape=[1],
-        ),
-        b.node("Relu", ["conv1"], "relu1"),
-        b.node(
-            "Conv",
-            [
-                "relu1",
-                b.const("point2.weight", kernel(w2), f32),
-                b.const("point2.bias", b2, f32),
-            ],
-            "conv2",
-            kernel_shape=[1],
-        ),
-        b.node("Relu", ["conv2"], "relu2"),
+        *_point_layer(b, "columns", 1, w1f, b1f),
+        *_point_layer(b, "relu1", 2, w2, b2),
         b.node("Mul", ["relu2", "valid"], "h"),
         b.node(
             "Reshape",
             ["h", b.const("by_point.shape", [0, width, points, frames])],
             "by_point",
         ),
-    ]
-    nodes += [
         b.node("MaxPool", ["by_point"], "pooled_max", kernel_shape=[points, 1]),
         b.node(
             "Reshape",
@@ -684,9 +677,9 @@ def _pool_tree_readouts(graph, shapes, where):
         steps = _known(shapes, x, where)[1]
         b = _Builder(prefix, [x])
         new = _max_over_time(b, x, steps, out_name=top.output[0])
-        stale = {t.name for t in graph.initializer if t.name.startswith(prefix + "/")}
-        stale &= {i for n in old for i in n.input}
-        kept = [t for t in graph.initializer if t.name not in stale]
+        # the builder's constants replace the graph's of the same names (`flat.shape` is
+        # the means' too); the tree's others go with _drop_unused
+        kept = [t for t in graph.initializer if t.name not in b.inits]
         del graph.initializer[:]
         graph.initializer.extend(kept)
         _replace(graph, old, new, b.inits.values())

@@ -53,10 +53,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Outcome {
     let overrides = Overrides {
         model: args.model,
-        engine: args.engine.map(|kind| match kind {
-            EngineKind::Tract => Engine::Tract,
-            EngineKind::Ort => Engine::Ort,
-        }),
+        engine: args.engine.map(Engine::from),
         sources: (!args.sources.is_empty()).then_some(args.sources),
         http: args.http,
         output: args.json.then_some(OutputMode::Json),
@@ -95,10 +92,7 @@ pub fn open_model(config: &GatewayConfig) -> Result<Recognizer, Failure> {
 
 /// The model package in `dir`, on `config`'s engine, with its RFID tag list.
 fn open_model_at(config: &GatewayConfig, dir: &Path) -> Result<Recognizer, Failure> {
-    let engine = match config.model.engine {
-        Engine::Tract => EngineKind::Tract,
-        Engine::Ort => EngineKind::Ort,
-    };
+    let engine = EngineKind::from(config.model.engine);
     let mut recognizer = Recognizer::open(dir, engine)?;
     if !config.rfid.tags.is_empty() {
         let order = TagOrder::from_hex(&config.rfid.tags).map_err(context("rfid.tags"))?;
