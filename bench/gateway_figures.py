@@ -172,13 +172,16 @@ def live(dagr, tmp, seconds, engine="tract"):
         print(f"  {line.strip()}")
     latency = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", out.stderr)
     usage = re.search(
-        r"CPU ([\d.]+) % .*RSS ([\d.]+) MB \(peak ([\d.]+) MB\)", out.stderr
+        r"CPU ([\d.]+) % .*RSS ([\d.]+) MB while predicting \(at most ([\d.]+) MB, "
+        r"peak ([\d.]+) MB\)",
+        out.stderr,
     )
     if latency and usage:
         print(
             f"  => p50 {latency[1]} ms, p99 {latency[2]} ms (target p99 < 15 ms); "
-            f"CPU {usage[1]} % of a core (target < 10 %); RSS {usage[2]} MB, "
-            f"peak {usage[3]} MB (target < 64 MB)"
+            f"CPU {usage[1]} % of a core (target < 10 %); RSS while predicting "
+            f"{usage[2]} MB, at most {usage[3]} MB (target < 64 MB); peak {usage[4]} MB "
+            "with start-up"
         )
         return float(latency[1]), float(latency[2])
     return None

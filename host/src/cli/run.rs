@@ -12,7 +12,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dagr_host::adapt::AdaptSettings;
@@ -188,7 +188,7 @@ pub fn run_live_labeled(
     let first = usage.clone();
     let publish = server.is_some().then(|| feed.clone());
     let output: PredictionOutput = Box::new(move |p, latency| {
-        first.mark_first();
+        first.note_prediction();
         if let Some(feed) = &publish {
             feed.publish(Arc::from(p.to_json().to_string()));
         }
@@ -362,20 +362,44 @@ fn summary(command: &str, sink: &LiveRecognizer, usage: &UsageProbe) -> String {
     text
 }
 
-/// The process's own CPU time and memory (Linux /proc), read at the first prediction and
-/// at the end, so the CPU share leaves out start-up (model loading, optimization).
+/// The process's own CPU time and memory (Linux /proc): CPU read at the first prediction
+/// and at the end, so the share leaves out start-up (model loading, optimization); resident
+/// memory sampled while predictions flow (at most once a second), so the steady state is
+/// what the gateway held with every source running, not after they were stopped.
 #[derive(Debug, Clone, Default)]
 struct UsageProbe {
-    first: std::sync::Arc<std::sync::OnceLock<(Instant, Option<f64>)>>,
+    first: Arc<std::sync::OnceLock<(Instant, Option<f64>)>>,
+    resident: Arc<Mutex<ResidentSamples>>,
+}
+
+/// Resident-set samples taken while predicting.
+#[derive(Debug, Default)]
+struct ResidentSamples {
+    at: Option<Instant>,
+    last_kb: Option<u64>,
+    max_kb: u64,
 }
 
 impl UsageProbe {
-    /// Notes the time and CPU seconds of the first prediction (later calls do nothing).
-    fn mark_first(&self) {
+    /// Notes a prediction: the time and CPU seconds of the first one, and the resident
+    /// memory when a second has passed since the last sample.
+    fn note_prediction(&self) {
         self.first.get_or_init(|| (Instant::now(), cpu_seconds()));
+        let mut resident = self.resident.lock().unwrap_or_else(|e| e.into_inner());
+        if resident
+            .at
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        resident.at = Some(Instant::now());
+        resident.last_kb = status_kb("VmRSS:");
+        resident.max_kb = resident.max_kb.max(resident.last_kb.unwrap_or(0));
     }
 
-    /// `steady state: CPU x % of a core over y s; RSS a MB (peak b MB)`.
+    /// `CPU x % of a core over y s since the first prediction; RSS a MB while predicting
+    /// (at most b MB, peak c MB)`: a the last sample, b the largest, c the process's
+    /// high-water mark including start-up.
     fn report(&self) -> String {
         let share = match (self.first.get(), cpu_seconds()) {
             (Some((at, Some(cpu0))), Some(cpu1)) => {
@@ -387,11 +411,15 @@ impl UsageProbe {
             }
             _ => "CPU share unknown (no prediction or no /proc)".to_string(),
         };
-        let mb = |key| status_kb(key).map_or(f64::NAN, |kb| kb as f64 / 1024.0);
+        let mb = |kb: Option<u64>| kb.map_or(f64::NAN, |kb| kb as f64 / 1024.0);
+        let resident = self.resident.lock().unwrap_or_else(|e| e.into_inner());
+        // The kernel updates VmHWM lazily; a sample may be above it.
+        let peak = status_kb("VmHWM:").map(|kb| kb.max(resident.max_kb));
         format!(
-            "{share}; RSS {:.1} MB (peak {:.1} MB)",
-            mb("VmRSS:"),
-            mb("VmHWM:")
+            "{share}; RSS {:.1} MB while predicting (at most {:.1} MB, peak {:.1} MB)",
+            mb(resident.last_kb),
+            mb(resident.last_kb.map(|_| resident.max_kb)),
+            mb(peak)
         )
     }
 }
