@@ -487,6 +487,8 @@ mod splitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     #[cfg(feature = "alloc")]
@@ -566,6 +568,49 @@ mod tests {
         fn word_searches_agree_with_naive_ones(hay in prop::collection::vec(0u8..4, 0..64), needle in 0u8..4) {
             prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
             prop_assert_eq!(rfind_byte(&hay, needle), hay.iter().rposition(|&b| b == needle));
+        }
+
+        /// The one-pass scan gives what [`Tokens`] (a token at a time through
+        /// [`parse_int`]) gives: the same values in order, or the same failure.
+        #[test]
+        fn value_scan_agrees_with_token_parsing(
+            text in prop::collection::vec(
+                prop::sample::select(b"0123456789- ,x".to_vec()), 0..300),
+            sep in prop::sample::select(vec![b' ', b',']),
+        ) {
+            let map = |v: i64| i8::try_from(v).ok();
+            let mut scanned = Vec::new();
+            let got = scan_values(&text, sep, map, |v| scanned.push(v));
+            let mut expected = Vec::new();
+            let mut want = Ok(0);
+            for token in Tokens::new(&text, sep) {
+                match token.map(|v| (v, map(v))) {
+                    None => { want = Err(BadValue::NotInteger); break; }
+                    Some((v, None)) => { want = Err(BadValue::OutOfRange(v)); break; }
+                    Some((_, Some(b))) => { expected.push(b); want = Ok(expected.len()); }
+                }
+            }
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(scanned, expected);
+        }
+
+        /// Lists of in-range values as firmware prints them, with runs of separators and
+        /// any length, read back exactly.
+        #[test]
+        fn printed_values_scan_back(
+            values in prop::collection::vec(any::<i8>(), 0..200),
+            gaps in prop::collection::vec(1usize..3, 200),
+            sep in prop::sample::select(vec![b' ', b',']),
+        ) {
+            let mut text = Vec::new();
+            for (v, gap) in values.iter().zip(&gaps) {
+                text.extend(alloc::format!("{v}").bytes());
+                text.extend(core::iter::repeat_n(sep, *gap));
+            }
+            let mut scanned = Vec::new();
+            let got = scan_values(&text, sep, |v| i8::try_from(v).ok(), |v| scanned.push(v));
+            prop_assert_eq!(got, Ok(values.len()));
+            prop_assert_eq!(scanned, values);
         }
     }
 }
