@@ -61,6 +61,7 @@ pub mod wifi;
 
 pub use tag_order::{TagOrder, TagOrderError};
 
+mod angle;
 mod packet_cache;
 mod phase_rows;
 #[cfg(test)]

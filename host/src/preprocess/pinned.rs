@@ -2,6 +2,12 @@
 //! frames and LLRP tag reports as this module computed them when the model was exported.
 //! These tests pin that output bit for bit (an FNV-1a hash of every float's bits, plus a
 //! few values) on one fixed, busy window, so no refactoring can change what the model sees.
+//!
+//! Changed once on purpose since the export: the WiFi phase differences are taken by
+//! [`super::angle::atan2`] (correctly rounded) instead of libm's `atan2f`, which is one ulp
+//! off on about a sixth of CSI angles, for 5 % of a replay's CPU. The WiFi hash and one
+//! value moved; replaying a 600 s capture gave the same class on 1200 of 1200 windows and
+//! class probabilities within 0.009 (BENCHMARKS.md, "WiFi phase angles without libm").
 use std::f64::consts::TAU;
 use std::sync::Arc;
 
@@ -146,7 +152,7 @@ fn busy_window() -> crate::sync::Window {
 }
 
 #[test]
-fn esp32_ti_and_llrp_tensors_are_bit_identical_to_the_reference_models_training() {
+fn esp32_ti_and_llrp_tensors_are_pinned_bit_for_bit() {
     let t = preprocess(&busy_window(), &spec());
     let hashes = [fnv1a(&t.wifi), fnv1a(&t.rfid), fnv1a(&t.mmwave)];
     let nonzero = |v: &[f32]| v.iter().filter(|x| **x != 0.0).count();
@@ -156,7 +162,7 @@ fn esp32_ti_and_llrp_tensors_are_bit_identical_to_the_reference_models_training(
         "links 0 and 1 filled, five tags, 38 frames"
     );
     assert_eq!(t.wifi[1], -1.590_330_2);
-    assert_eq!(t.wifi[30 * 200 + 17], 6.311_061e-2);
+    assert_eq!(t.wifi[30 * 200 + 17], 6.311_062e-2);
     assert_eq!(t.rfid[1], -3.782_704e-1);
     assert_eq!(t.rfid[2 * 60 + 5], -4.660_954_8e-1);
     assert_eq!(t.mmwave[1], 9.397_422e-1);
@@ -164,7 +170,7 @@ fn esp32_ti_and_llrp_tensors_are_bit_identical_to_the_reference_models_training(
     assert_eq!(t.present, [1.0; 3]);
     assert_eq!(
         hashes,
-        [0x226c9d83b6a60863, 0x5a97e73c18a0f4ad, 0x0d1311303a1f11a7]
+        [0x52c3c7ab19a99a07, 0x5a97e73c18a0f4ad, 0x0d1311303a1f11a7]
     );
 }
 

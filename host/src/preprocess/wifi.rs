@@ -40,7 +40,7 @@
 use super::csi::{self, Packet};
 use super::grid::{grid_times_into, Series};
 use super::packet_cache::{CachedPacket, PacketCache, PacketRows};
-use super::phase_rows;
+use super::{angle, phase_rows};
 use super::{
     seconds_into, PreprocessSpec, WIFI_AMPLITUDE_SCALE_DB, WIFI_ANTENNAS, WIFI_BLOCKS, WIFI_LINKS,
     WIFI_PHASE_SCALE_RAD, WIFI_SUBCARRIERS,
@@ -280,9 +280,9 @@ fn packet_rows(packet: &Packet) -> PacketRows {
                 let (ar, ai, br, bi) = (a[s].0, a[s].1, b[s].0, b[s].1);
                 (br * ar + bi * ai, bi * ar - br * ai)
             });
-            *diff = Some(product.map(|(re, im)| im.atan2(re)));
+            *diff = Some(product.map(|(re, im)| angle::atan2(im, re)));
             *units = product.map(|(re, im)| {
-                let norm = re.hypot(im);
+                let norm = angle::hypot(re, im);
                 if norm > 0.0 {
                     [re / norm, im / norm]
                 } else {
