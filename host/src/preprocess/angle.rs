@@ -1,7 +1,9 @@
 //! The argument of a complex number for the WiFi phase differences, `atan2(im, re)` of
-//! `f32`s evaluated in `f64` (a polynomial on `0..=1` after folding the octants), so it is
-//! the correctly rounded angle for all but a few in 10^6 inputs and takes a fraction of
-//! libm's `atan2f` time, which was a sixteenth of a replay.
+//! `f32`s evaluated in `f64` (a polynomial on `0..=1` after folding the octants): the
+//! correctly rounded angle for all but a few inputs in 10^6, the same bits on every
+//! platform (only IEEE `f64` arithmetic; glibc 2.36's `atan2f` is one ulp off on a sixth of
+//! CSI angles, and other C libraries differ from it), in a fraction of libm's time (its
+//! `atan2f` was 5 % of a replay).
 use std::f64::consts::{FRAC_PI_2, PI};
 
 /// `atan(z) / z ≈ P(z²)` for `0 ≤ z ≤ 1`, lowest power first: a Chebyshev fit of degree
@@ -67,7 +69,7 @@ mod tests {
 
     #[test]
     fn atan2_is_the_correctly_rounded_angle_and_within_one_ulp_of_libm() {
-        let (mut rounded_otherwise, mut off_libm) = (0, 0);
+        let mut rounded_otherwise = 0;
         for (re, im) in products() {
             let ours = atan2(im, re);
             let exact = f64::from(im).atan2(f64::from(re)) as f32;
@@ -75,15 +77,10 @@ mod tests {
             let libm = im.atan2(re);
             let ulps = (ours.to_bits() as i64 - libm.to_bits() as i64).abs();
             assert!(ulps <= 1, "atan2({im}, {re}): {ours} against libm's {libm}");
-            off_libm += usize::from(ulps == 1);
         }
         assert!(
             rounded_otherwise <= 10,
             "{rounded_otherwise} in 10^6 not correctly rounded"
-        );
-        assert!(
-            off_libm > 0,
-            "libm's atan2f is not correctly rounded; these are its misses"
         );
     }
 
