@@ -3,7 +3,8 @@
 //! A source thread sends [`SourceEvent`]s — the raw bytes it received ([`RawChunk`], what the
 //! recorder stores), the records decoded from them, changes of its connection state
 //! ([`SourceStatus`]) and completed node time-sync exchanges — on a channel bounded in
-//! events and bytes ([`channel`]) whose memory follows what is queued. A source never blocks silently on a full channel: [`EventSender`] applies
+//! events and bytes ([`channel`]) whose memory follows what is queued. A source never
+//! blocks silently on a full channel: [`EventSender`] applies
 //! an explicit [`OverflowPolicy`] and counts every drop in the source's [`SourceCounters`],
 //! which status and metrics read, beside what the device said about itself
 //! ([`DeviceFacts`]: an RFID reader's identity, node heartbeats). [`SourceQueue`] shapes a
