@@ -1,6 +1,8 @@
 //! Per-window inference latency at batch 1 (issue 11 point 7): tract, ort (1 intra-op thread
-//! and ONNX Runtime's default) and onnxruntime from Python (the same two settings), side by
-//! side from one run, on one parity window of the model package.
+//! and ONNX Runtime's default) and onnxruntime from Python (the same two settings), each on
+//! the whole ONNX model, side by side from one run, on one parity window of the model
+//! package; and what the gateway runs per window on each engine, `Classifier::classify`
+//! (the backbone up to `feat_*` on one thread, then the native head).
 //!
 //! ```sh
 //! ORT_DYLIB_PATH=$HOME/.cache/dagr/train-venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.32.0 \
@@ -104,6 +106,14 @@ fn time_calls(args: &Args, mut step: impl FnMut()) -> Figures {
     }
 }
 
+/// Engine options for the whole ONNX model, `logits` included, as the Python peer runs it.
+fn whole_model(threads: Option<usize>) -> EngineOptions {
+    EngineOptions {
+        threads,
+        onnx_logits: true,
+    }
+}
+
 /// The engine alone (the whole ONNX model, like the Python peer) on `input`.
 fn time_engine(
     args: &Args,
@@ -112,8 +122,7 @@ fn time_engine(
     threads: Option<usize>,
     input: &WindowInput<'_>,
 ) -> Result<Figures, String> {
-    let mut engine =
-        open_engine(pkg, kind, &EngineOptions { threads }).map_err(|e| e.to_string())?;
+    let mut engine = open_engine(pkg, kind, &whole_model(threads)).map_err(|e| e.to_string())?;
     let mut out = EngineOutputs::default();
     Ok(time_calls(args, || {
         engine
@@ -122,13 +131,20 @@ fn time_engine(
     }))
 }
 
-/// `Classifier::classify` (engine, native head, softmax) with tract.
+/// `Classifier::classify` (the backbone on `kind` with one thread, the native head,
+/// softmax), as the gateway recognizes a window.
 fn time_classifier(
     args: &Args,
     pkg: &ModelPackage,
+    kind: EngineKind,
     input: &WindowInput<'_>,
 ) -> Result<Figures, String> {
-    let mut classifier = Classifier::open(pkg, EngineKind::Tract).map_err(|e| e.to_string())?;
+    let one_thread = EngineOptions {
+        threads: Some(1),
+        onnx_logits: false,
+    };
+    let mut classifier =
+        Classifier::open_with(pkg, kind, &one_thread).map_err(|e| e.to_string())?;
     Ok(time_calls(args, || {
         classifier
             .classify(input)
@@ -216,7 +232,7 @@ fn run() -> Result<(), String> {
         ),
         (
             "tract + native head (Classifier::classify)".into(),
-            Box::new(move || time_classifier(a, pkg, input)),
+            Box::new(move || time_classifier(a, pkg, EngineKind::Tract, input)),
         ),
     ];
     if cfg!(feature = "ort") {
@@ -227,6 +243,10 @@ fn run() -> Result<(), String> {
         contenders.push((
             "ort, default threads".into(),
             Box::new(move || time_engine(a, pkg, EngineKind::Ort, None, input)),
+        ));
+        contenders.push((
+            "ort + native head (Classifier::classify)".into(),
+            Box::new(move || time_classifier(a, pkg, EngineKind::Ort, input)),
         ));
     }
     if let Some(python) = &args.python {

@@ -43,7 +43,8 @@ impl Classifier {
         Self::open_with(pkg, kind, &EngineOptions::default())
     }
 
-    /// [`Classifier::open`] with engine options (ONNX Runtime's thread count).
+    /// [`Classifier::open`] with engine options (ONNX Runtime's thread count, the ONNX
+    /// logits beside the native head's).
     pub fn open_with(
         pkg: &ModelPackage,
         kind: EngineKind,
@@ -106,9 +107,9 @@ impl Classifier {
 
     /// The ONNX model's own `logits` of the last window (the exported head's, over the
     /// `present` input: the graph has no norm guard), for checks that the native head
-    /// agrees with it.
-    pub fn onnx_logits(&self) -> &[f32] {
-        &self.outputs.logits
+    /// agrees with it; `None` unless opened with [`EngineOptions::onnx_logits`].
+    pub fn onnx_logits(&self) -> Option<&[f32]> {
+        (!self.outputs.logits.is_empty()).then_some(self.outputs.logits.as_slice())
     }
 
     /// The head's dimensions.

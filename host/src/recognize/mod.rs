@@ -119,7 +119,10 @@ impl Recognizer {
         let spec = PreprocessSpec::new(window_s, hop_s);
         check_spec(package.preprocess_spec(), &spec)
             .map_err(|source| RecognizeError::Spec { file, source })?;
-        let one_thread = EngineOptions { threads: Some(1) };
+        let one_thread = EngineOptions {
+            threads: Some(1),
+            ..EngineOptions::default()
+        };
         let classifier =
             Classifier::open_with(&package, engine, &one_thread).map_err(|source| {
                 RecognizeError::Inference {

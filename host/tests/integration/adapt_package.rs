@@ -9,7 +9,7 @@ use dagr_head::{Activations, Head, Scores};
 use dagr_host::adapt::{
     write_package, AdaptError, AdaptationRecord, FollowedBand, BAND_FOLLOWED, PARITY_DROPPED,
 };
-use dagr_infer::{Classifier, EngineKind, ModelPackage, WindowInput};
+use dagr_infer::{Classifier, EngineKind, EngineOptions, ModelPackage, WindowInput};
 use serde_json::{json, Value};
 
 use crate::support::scratch;
@@ -105,7 +105,12 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
     assert_eq!(recorded["source_bounds"], json!(MOVED.source));
     assert_eq!(recorded["windows"], json!([500, 480, 0]));
 
-    let mut classifier = Classifier::open(&written, EngineKind::Tract).unwrap();
+    let with_onnx_logits = EngineOptions {
+        onnx_logits: true,
+        ..EngineOptions::default()
+    };
+    let mut classifier =
+        Classifier::open_with(&written, EngineKind::Tract, &with_onnx_logits).unwrap();
     let windows = dagr_npz::read(&parity_windows());
     let present = windows["present"].f32s();
     let masks: Vec<[bool; 3]> = present
@@ -129,7 +134,7 @@ fn an_adapted_package_loads_and_its_onnx_logits_are_the_native_heads() {
             present,
         };
         let native = classifier.classify(&input).unwrap().logits.clone();
-        let onnx = classifier.onnx_logits().to_vec();
+        let onnx = classifier.onnx_logits().expect("asked for").to_vec();
         let diff = max_diff(&native, &onnx);
         assert!(
             diff <= LOGIT_TOLERANCE,

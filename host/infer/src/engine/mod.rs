@@ -1,6 +1,7 @@
 //! The inference engines behind one interface: tract (pure Rust, the default) and ONNX
-//! Runtime through `ort` (cargo feature `ort`). An engine runs the whole ONNX model for one
-//! window at batch 1 and hands back its outputs; what is done with them is the classifier's.
+//! Runtime through `ort` (cargo feature `ort`). An engine runs the ONNX model for one window
+//! at batch 1, up to the backbone features (and the exported head's `logits` when asked),
+//! and hands back its outputs; what is done with them is the classifier's.
 
 #[cfg(feature = "ort")]
 mod ort;
@@ -56,15 +57,40 @@ pub struct EngineOptions {
     /// Intra-op threads ONNX Runtime may use for one window (`None`: its default, one per
     /// physical core). tract always runs a window on the calling thread.
     pub threads: Option<usize>,
+    /// Whether to compute the ONNX `logits` too (the exported head, over the `present`
+    /// input), for checks of the native head against it. Off, the engine runs only the
+    /// graph up to `feat_*`, which is all the classifier uses (the exported head's ~60 small
+    /// nodes were 7 % of tract's window).
+    pub onnx_logits: bool,
+}
+
+impl EngineOptions {
+    /// Indices into [`OUTPUT_NAMES`] of the outputs an engine opened with these options
+    /// computes.
+    pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
+        let first = if self.onnx_logits { 0 } else { 1 };
+        first..OUTPUT_NAMES.len()
+    }
 }
 
 /// The model's outputs for one window, in buffers an engine refills on every run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EngineOutputs {
-    /// The ONNX `logits` (the exported head's; the classifier uses the native head's).
+    /// The ONNX `logits` (the exported head's; the classifier uses the native head's);
+    /// empty unless the engine was opened with [`EngineOptions::onnx_logits`].
     pub logits: Vec<f32>,
     /// `feat_mmwave`, `feat_wifi`, `feat_rfid`: the backbone features the head takes.
     pub features: [Vec<f32>; 3],
+}
+
+impl EngineOutputs {
+    /// The buffer of output `k` of [`OUTPUT_NAMES`].
+    pub(crate) fn buffer(&mut self, k: usize) -> &mut Vec<f32> {
+        match k {
+            0 => &mut self.logits,
+            m => &mut self.features[m - 1],
+        }
+    }
 }
 
 /// An engine holding one loaded model, ready to run window after window.
@@ -85,7 +111,7 @@ pub fn open_engine(
     options: &EngineOptions,
 ) -> Result<Box<dyn Engine>, InferError> {
     match kind {
-        EngineKind::Tract => Ok(Box::new(tract::TractEngine::open(pkg)?)),
+        EngineKind::Tract => Ok(Box::new(tract::TractEngine::open(pkg, options)?)),
         #[cfg(feature = "ort")]
         EngineKind::Ort => Ok(Box::new(ort::OrtEngine::open(pkg, options)?)),
         #[cfg(not(feature = "ort"))]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::TensorRef;
 
 use super::{store, Engine, EngineKind, EngineOptions, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES};
@@ -23,6 +23,10 @@ pub(crate) struct OrtEngine {
     input_shapes: [Vec<usize>; 4],
     /// Expected output lengths, in `OUTPUT_NAMES` order.
     output_lens: [usize; 4],
+    /// The outputs computed (indices into `OUTPUT_NAMES`), and the run options that ask
+    /// ONNX Runtime for those only (it runs just the nodes they need).
+    outputs: std::ops::Range<usize>,
+    run_options: RunOptions<HasSelectedOutputs>,
 }
 
 /// ort's errors are not `Send + Sync`: keep their message.
@@ -70,6 +74,13 @@ impl OrtEngine {
             .map_err(engine_error)?;
         let with_batch = |shape: &[usize]| [&[1][..], shape].concat();
         let feat = pkg.head_shape().feat_dim;
+        let outputs = options.outputs();
+        let selector = OUTPUT_NAMES[outputs.clone()]
+            .iter()
+            .fold(OutputSelector::no_default(), |s, name| s.with(*name));
+        let run_options = RunOptions::new()
+            .map_err(engine_error)?
+            .with_outputs(selector);
         Ok(OrtEngine {
             session,
             input_shapes: [
@@ -79,6 +90,8 @@ impl OrtEngine {
                 vec![1, 3],
             ],
             output_lens: [pkg.classes().len(), feat, feat, feat],
+            outputs,
+            run_options,
         })
     }
 }
@@ -99,14 +112,18 @@ impl Engine for OrtEngine {
                 TensorRef::from_array_view((shape.as_slice(), values)).map_err(engine_error)?;
             inputs.push((*name, tensor));
         }
-        let outputs = self.session.run(inputs).map_err(engine_error)?;
-        let buffers = std::iter::once(&mut out.logits).chain(out.features.iter_mut());
-        for ((name, buffer), &len) in OUTPUT_NAMES.iter().zip(buffers).zip(&self.output_lens) {
+        let outputs = self
+            .session
+            .run_with_options(inputs, &self.run_options)
+            .map_err(engine_error)?;
+        out.logits.clear();
+        for k in self.outputs.clone() {
+            let name = OUTPUT_NAMES[k];
             let value = outputs
                 .get(name)
                 .ok_or_else(|| engine_error(format!("no output `{name}`")))?;
             let (_, values) = value.try_extract_tensor::<f32>().map_err(engine_error)?;
-            store(name, values, len, buffer)?;
+            store(name, values, self.output_lens[k], out.buffer(k))?;
         }
         Ok(())
     }

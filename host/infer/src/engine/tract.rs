@@ -10,7 +10,7 @@ use tract_onnx::tract_core::ops::OpState;
 use tract_onnx::tract_core::plan::EvalContext;
 
 use super::vector_state::clear_upper_halves;
-use super::{store, Engine, EngineKind, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES};
+use super::{store, Engine, EngineKind, EngineOptions, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES};
 use crate::package::ModelPackage;
 use crate::{InferError, WindowInput};
 
@@ -21,6 +21,8 @@ pub(crate) struct TractEngine {
     input_shapes: [Vec<usize>; 4],
     /// Expected output lengths, in `OUTPUT_NAMES` order.
     output_lens: [usize; 4],
+    /// The outputs the plan computes (indices into `OUTPUT_NAMES`).
+    outputs: std::ops::Range<usize>,
 }
 
 fn engine_error(e: impl std::fmt::Display) -> InferError {
@@ -31,17 +33,23 @@ fn engine_error(e: impl std::fmt::Display) -> InferError {
 }
 
 impl TractEngine {
-    /// Builds the optimized plan for the package's model.
-    pub(crate) fn open(pkg: &ModelPackage) -> Result<TractEngine, InferError> {
+    /// Builds the optimized plan for the package's model, cut after the outputs `options`
+    /// asks for (tract drops the nodes no output needs).
+    pub(crate) fn open(
+        pkg: &ModelPackage,
+        options: &EngineOptions,
+    ) -> Result<TractEngine, InferError> {
         let input_shapes = batch_one_shapes(pkg);
-        let plan =
-            optimized_plan(pkg, &input_shapes).map_err(|e| engine_error(format!("{e:#}")))?;
+        let outputs = options.outputs();
+        let plan = optimized_plan(pkg, &input_shapes, &OUTPUT_NAMES[outputs.clone()])
+            .map_err(|e| engine_error(format!("{e:#}")))?;
         let state = plan.spawn().map_err(|e| engine_error(format!("{e:#}")))?;
         let feat = pkg.head_shape().feat_dim;
         Ok(TractEngine {
             state,
             input_shapes,
             output_lens: [pkg.classes().len(), feat, feat, feat],
+            outputs,
         })
     }
 }
@@ -71,15 +79,16 @@ fn batch_one_shapes(pkg: &ModelPackage) -> [Vec<usize>; 4] {
     ]
 }
 
-/// The model with named inputs and outputs in our order, batch fixed to 1, optimized.
+/// The model with named inputs and `outputs` in our order, batch fixed to 1, optimized.
 fn optimized_plan(
     pkg: &ModelPackage,
     input_shapes: &[Vec<usize>; 4],
+    outputs: &[&str],
 ) -> TractResult<Arc<TypedRunnableModel>> {
     let mut model = tract_onnx::onnx()
         .model_for_proto_model(pkg.onnx_proto())?
         .with_inputs_by_name(INPUT_NAMES)?
-        .with_outputs_by_name(OUTPUT_NAMES)?;
+        .with_outputs_by_name(outputs.iter().copied())?;
     for (ix, shape) in input_shapes.iter().enumerate() {
         model.set_input_fact(ix, f32::fact(shape).into())?;
     }
@@ -113,16 +122,11 @@ impl Engine for TractEngine {
             .state
             .run_plan_with_eval(inputs, eval_then_clear)
             .map_err(|e| engine_error(format!("{e:#}")))?;
-        let buffers = std::iter::once(&mut out.logits).chain(out.features.iter_mut());
-        for (((name, value), buffer), &len) in OUTPUT_NAMES
-            .iter()
-            .zip(&outputs)
-            .zip(buffers)
-            .zip(&self.output_lens)
-        {
+        out.logits.clear();
+        for (k, value) in self.outputs.clone().zip(&outputs) {
             let view = value.try_as_plain_ram().map_err(engine_error)?;
             let values = view.as_slice::<f32>().map_err(engine_error)?;
-            store(name, values, len, buffer)?;
+            store(OUTPUT_NAMES[k], values, self.output_lens[k], out.buffer(k))?;
         }
         Ok(())
     }
@@ -145,8 +149,12 @@ mod tests {
     fn clearing_the_vector_state_between_nodes_keeps_every_output_bit() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
         let pkg = ModelPackage::load(&dir).expect("reference package loads");
-        let mut ours = TractEngine::open(&pkg).expect("tract opens the reference");
-        let mut plain = optimized_plan(&pkg, &ours.input_shapes)
+        let all = EngineOptions {
+            onnx_logits: true,
+            ..EngineOptions::default()
+        };
+        let mut ours = TractEngine::open(&pkg, &all).expect("tract opens the reference");
+        let mut plain = optimized_plan(&pkg, &ours.input_shapes, &OUTPUT_NAMES)
             .and_then(|plan| plan.spawn())
             .expect("a second state");
         let lens = [0, 1, 2].map(|m| pkg.input_shape(m).iter().product::<usize>());
@@ -174,5 +182,42 @@ mod tests {
                 assert_eq!(bits(got), bits(want), "window {seed}");
             }
         }
+    }
+
+    /// Without the exported head the plan is smaller, gives the same feature bits and
+    /// leaves `logits` empty.
+    #[test]
+    fn the_backbone_alone_gives_the_same_features_and_no_logits() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
+        let pkg = ModelPackage::load(&dir).expect("reference package loads");
+        let all = EngineOptions {
+            onnx_logits: true,
+            ..EngineOptions::default()
+        };
+        let mut whole = TractEngine::open(&pkg, &all).expect("whole model");
+        let mut backbone = TractEngine::open(&pkg, &EngineOptions::default()).expect("backbone");
+        let nodes = |e: &TractEngine| e.state.model().nodes().len();
+        assert!(
+            nodes(&backbone) + 30 < nodes(&whole),
+            "backbone {} nodes, whole {}",
+            nodes(&backbone),
+            nodes(&whole)
+        );
+        let lens = [0, 1, 2].map(|m| pkg.input_shape(m).iter().product::<usize>());
+        let [mmwave, wifi, rfid] = lens.map(|len| pattern(len, 5));
+        let input = WindowInput {
+            mmwave: &mmwave,
+            wifi: &wifi,
+            rfid: &rfid,
+            present: [true, false, true],
+        };
+        let (mut a, mut b) = (EngineOutputs::default(), EngineOutputs::default());
+        whole.run(&input, &mut a).expect("whole runs");
+        b.logits = vec![1.0; 3];
+        backbone.run(&input, &mut b).expect("backbone runs");
+        assert_eq!(a.logits.len(), pkg.classes().len());
+        assert!(b.logits.is_empty(), "no logits without the head");
+        let bits = |v: &[Vec<f32>; 3]| v.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.features), bits(&b.features));
     }
 }

@@ -88,7 +88,11 @@ fn max_abs_diff(what: &str, ours: &[f32], stored: &[f32]) -> f32 {
 /// Runs `kind` on every row of every case and checks all four outputs.
 fn engine_matches_stored_outputs(kind: EngineKind) {
     let pkg = ModelPackage::load(&reference_dir()).expect("reference package loads");
-    let mut engine = open_engine(&pkg, kind, &EngineOptions::default()).expect("engine opens");
+    let whole = EngineOptions {
+        onnx_logits: true,
+        ..EngineOptions::default()
+    };
+    let mut engine = open_engine(&pkg, kind, &whole).expect("engine opens");
     let mut out = EngineOutputs::default();
     let mut worst = 0.0f32;
     let mut rows = 0;
@@ -166,7 +170,12 @@ fn native_head_reproduces_the_stored_logits_from_the_stored_features() {
 #[test]
 fn classifier_gives_the_stored_logits_their_softmax_and_argmax() {
     let pkg = ModelPackage::load(&reference_dir()).expect("reference package loads");
-    let mut classifier = Classifier::open(&pkg, EngineKind::Tract).expect("classifier opens");
+    let with_onnx_logits = EngineOptions {
+        onnx_logits: true,
+        ..EngineOptions::default()
+    };
+    let mut classifier = Classifier::open_with(&pkg, EngineKind::Tract, &with_onnx_logits)
+        .expect("classifier opens");
     for case in cases() {
         for row in 0..case.rows() {
             let stored = case.get("logits").row(row);
@@ -199,7 +208,10 @@ fn classifier_gives_the_stored_logits_their_softmax_and_argmax() {
                 case.get("feat_wifi").row(row),
             );
             assert!(feat <= ENGINE_TOLERANCE, "features handed back: {feat:e}");
-            let native_vs_onnx = max_abs_diff("logits", &scores.logits, classifier.onnx_logits());
+            let onnx = classifier
+                .onnx_logits()
+                .expect("opened with the ONNX logits");
+            let native_vs_onnx = max_abs_diff("logits", &scores.logits, onnx);
             assert!(
                 native_vs_onnx <= HEAD_TOLERANCE,
                 "native head vs ONNX head: {native_vs_onnx:e}"
