@@ -4,6 +4,8 @@
 //! and hands back its outputs; what is done with them is the classifier's.
 
 #[cfg(feature = "ort")]
+mod graph_cut;
+#[cfg(feature = "ort")]
 mod ort;
 #[cfg(feature = "ort")]
 pub use self::ort::ORT_DYLIB_PATH;

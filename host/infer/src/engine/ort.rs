@@ -9,7 +9,9 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::TensorRef;
 
-use super::{store, Engine, EngineKind, EngineOptions, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES};
+use super::{
+    graph_cut, store, Engine, EngineKind, EngineOptions, EngineOutputs, INPUT_NAMES, OUTPUT_NAMES,
+};
 use crate::package::ModelPackage;
 use crate::{InferError, WindowInput};
 
@@ -69,12 +71,12 @@ impl OrtEngine {
         if let Some(threads) = options.threads {
             builder = builder.with_intra_threads(threads).map_err(engine_error)?;
         }
-        let session = builder
-            .commit_from_memory(pkg.onnx_bytes())
-            .map_err(engine_error)?;
+        let outputs = options.outputs();
+        let model =
+            graph_cut::encoded_with_outputs(pkg.onnx_proto(), &OUTPUT_NAMES[outputs.clone()]);
+        let session = builder.commit_from_memory(&model).map_err(engine_error)?;
         let with_batch = |shape: &[usize]| [&[1][..], shape].concat();
         let feat = pkg.head_shape().feat_dim;
-        let outputs = options.outputs();
         let selector = OUTPUT_NAMES[outputs.clone()]
             .iter()
             .fold(OutputSelector::no_default(), |s, name| s.with(*name));
