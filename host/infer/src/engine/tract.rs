@@ -143,17 +143,25 @@ mod tests {
             .collect()
     }
 
+    fn reference() -> ModelPackage {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
+        ModelPackage::load(&dir).expect("reference package loads")
+    }
+
+    /// Options for the whole model, the exported head's `logits` included.
+    fn whole_model() -> EngineOptions {
+        EngineOptions {
+            onnx_logits: true,
+            ..EngineOptions::default()
+        }
+    }
+
     /// The plan evaluated node by node with the registers cleared after each gives the bits
     /// tract's own `run` gives, window after window on one state.
     #[test]
     fn clearing_the_vector_state_between_nodes_keeps_every_output_bit() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
-        let pkg = ModelPackage::load(&dir).expect("reference package loads");
-        let all = EngineOptions {
-            onnx_logits: true,
-            ..EngineOptions::default()
-        };
-        let mut ours = TractEngine::open(&pkg, &all).expect("tract opens the reference");
+        let pkg = reference();
+        let mut ours = TractEngine::open(&pkg, &whole_model()).expect("tract opens the reference");
         let mut plain = optimized_plan(&pkg, &ours.input_shapes, &OUTPUT_NAMES)
             .and_then(|plan| plan.spawn())
             .expect("a second state");
@@ -188,13 +196,8 @@ mod tests {
     /// leaves `logits` empty.
     #[test]
     fn the_backbone_alone_gives_the_same_features_and_no_logits() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference");
-        let pkg = ModelPackage::load(&dir).expect("reference package loads");
-        let all = EngineOptions {
-            onnx_logits: true,
-            ..EngineOptions::default()
-        };
-        let mut whole = TractEngine::open(&pkg, &all).expect("whole model");
+        let pkg = reference();
+        let mut whole = TractEngine::open(&pkg, &whole_model()).expect("whole model");
         let mut backbone = TractEngine::open(&pkg, &EngineOptions::default()).expect("backbone");
         let nodes = |e: &TractEngine| e.state.model().nodes().len();
         assert!(
