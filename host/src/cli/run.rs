@@ -26,6 +26,7 @@ use dagr_host::recognize::live::{Adaptation, LiveError, LiveRecognizer, Predicti
 use dagr_host::recognize::{default_model_dir, priority, Recognizer};
 use dagr_host::runtime::{watch_signals, Gateway, Interrupt, Until};
 use dagr_host::source::{self, Output};
+use dagr_host::status::process::{cpu_seconds, status_kb};
 use dagr_host::status::{ModelStatus, StatusBoard, StatusTracker};
 use dagr_infer::EngineKind;
 
@@ -422,22 +423,4 @@ impl UsageProbe {
             mb(peak)
         )
     }
-}
-
-/// User + system CPU seconds of this process (`/proc/self/stat`, clock ticks at 100 Hz as
-/// on every Linux the gateway targets).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-}
-
-/// A `kB` line of `/proc/self/status`.
-fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line[key.len()..].split_whitespace().next()?.parse().ok()
 }

@@ -2,7 +2,8 @@
 //! by `prometheus-client` from one snapshot per scrape, so its values always agree with
 //! the `/status` taken at the same moment.
 //!
-//! Names (counters get `_total` appended by the encoder): `dagr_uptime_seconds`,
+//! Names (counters get `_total` appended by the encoder): `process_resident_memory_bytes`,
+//! `process_cpu_seconds_total` (the process collector's names), `dagr_uptime_seconds`,
 //! `dagr_model_info{model,engine}`; per source (label `source`): `dagr_source_connected`,
 //! `dagr_source_records_total`, `dagr_source_bytes_total`,
 //! `dagr_source_records_per_second`, `dagr_source_gaps_total`,
@@ -15,18 +16,21 @@
 //! `dagr_sync_overflow_records_total`, `dagr_sync_windows_total`,
 //! `dagr_sync_buffered_records`; `dagr_predictions_total`, `dagr_predictions_partial_total`,
 //! `dagr_predictions_absent_total{modality}`, `dagr_predictions_set_aside_total{modality}`,
-//! `dagr_head_version` (the head that made the latest prediction, 0 for the model's own);
+//! `dagr_head_version` (the head that made the latest prediction, 0 for the model's own),
+//! `dagr_prediction_latency_seconds` (a histogram, deadline to prediction);
 //! `dagr_events_clients`, `dagr_events_published_total`, `dagr_events_dropped_total`.
 use std::fmt::Error;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::status::{GatewayStatus, NodeStatus, SourceHealth};
+use crate::status::{GatewayStatus, LatencyHistogram, NodeStatus, SourceHealth};
 
 /// The `Content-Type` of the text this module writes.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -40,10 +44,11 @@ pub fn render(status: GatewayStatus) -> Result<String, Error> {
     Ok(text)
 }
 
-/// One sample's value: a count since start, or a level now.
+/// One sample's value: a count since start, seconds used since start, or a level now.
 #[derive(Debug, Clone, Copy)]
 enum Sample {
     Counter(u64),
+    SecondsCounter(f64),
     Gauge(f64),
 }
 
@@ -51,13 +56,14 @@ impl EncodeMetric for Sample {
     fn encode(&self, encoder: MetricEncoder) -> Result<(), Error> {
         match *self {
             Sample::Counter(n) => ConstCounter::new(n).encode(encoder),
+            Sample::SecondsCounter(s) => ConstCounter::new(s).encode(encoder),
             Sample::Gauge(x) => ConstGauge::new(x).encode(encoder),
         }
     }
 
     fn metric_type(&self) -> MetricType {
         match self {
-            Sample::Counter(_) => MetricType::Counter,
+            Sample::Counter(_) | Sample::SecondsCounter(_) => MetricType::Counter,
             Sample::Gauge(_) => MetricType::Gauge,
         }
     }
@@ -76,6 +82,17 @@ fn level(x: f64) -> Option<Sample> {
 
 /// Whole-gateway metrics.
 const GATEWAY: &[Metric<GatewayStatus>] = &[
+    // The process collector's standard names, so dashboards made for them work.
+    (
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        |g| level(g.process.resident_bytes? as f64),
+    ),
+    (
+        "process_cpu_seconds",
+        "Total user and system CPU time spent in seconds.",
+        |g| Some(Sample::SecondsCounter(g.process.cpu_seconds?)),
+    ),
     (
         "dagr_uptime_seconds",
         "Seconds since the gateway started.",
@@ -225,6 +242,7 @@ impl Collector for StatusMetrics {
             info,
             level(1.0).map(|v| (model, v)),
         )?;
+        latency_histogram(&mut encoder, &status.predictions.latency)?;
         let absent = status
             .predictions
             .absent
@@ -266,6 +284,28 @@ impl Collector for StatusMetrics {
         }
         Ok(())
     }
+}
+
+/// `dagr_prediction_latency_seconds`, once a prediction was made.
+fn latency_histogram(
+    encoder: &mut DescriptorEncoder,
+    latency: &LatencyHistogram,
+) -> Result<(), Error> {
+    if latency.count == 0 {
+        return Ok(());
+    }
+    let help = "Time from a window's deadline (its end plus the allowed lateness) to its \
+                prediction.";
+    let mut descriptor = encoder.encode_descriptor(
+        "dagr_prediction_latency_seconds",
+        help,
+        None,
+        MetricType::Histogram,
+    )?;
+    let no_labels: [(&str, &str); 0] = [];
+    descriptor
+        .encode_family(&no_labels)?
+        .encode_histogram::<NoLabelSet>(latency.sum_s, latency.count, &latency.buckets(), None)
 }
 
 /// The labels of a source's reader identity.
@@ -328,6 +368,55 @@ mod tests {
             !text.contains("dagr_head_version "),
             "no prediction yet:\n{text}"
         );
+        assert!(
+            !text.contains("dagr_prediction_latency"),
+            "no prediction, no latency:\n{text}"
+        );
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter\n"),
+            "{text}"
+        );
+        let resident = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("a resident size");
+        assert!(resident > 1e6, "{resident} bytes resident:\n{text}");
+    }
+
+    #[test]
+    fn prediction_latencies_are_a_histogram_with_cumulative_buckets() {
+        let board = StatusBoard::new(ModelStatus::default());
+        let mut tracker = crate::status::StatusTracker::new(
+            board.clone(),
+            crate::clock::GatewayClock::new(),
+            &[],
+        );
+        for ms in [0.5, 3.0, 3.0, 12.0, 40.0, 2000.0] {
+            tracker.note_latency(std::time::Duration::from_secs_f64(ms / 1e3));
+        }
+        tracker.refresh(None);
+        let status = board.snapshot();
+        assert_eq!(status.predictions.latency.last_s, Some(2.0));
+        let text = render(status).unwrap();
+        for line in [
+            "# TYPE dagr_prediction_latency_seconds histogram\n",
+            "dagr_prediction_latency_seconds_count 6\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"0.001\"} 1\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"0.005\"} 3\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"0.015\"} 4\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"0.05\"} 5\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"1\"} 5\n",
+            "dagr_prediction_latency_seconds_bucket{le=\"+Inf\"} 6\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
+        }
+        let sum = text
+            .lines()
+            .find_map(|l| l.strip_prefix("dagr_prediction_latency_seconds_sum "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("a sum");
+        assert!((sum - 2.0585).abs() < 1e-9, "sum {sum}");
     }
 
     #[test]

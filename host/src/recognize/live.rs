@@ -261,6 +261,7 @@ impl LiveRecognizer {
                 status.note_prediction(&prediction.class, prediction.present);
                 status.note_set_aside(prediction.set_aside);
                 status.note_head(prediction.head);
+                status.note_latency(latency);
             }
             if let Some(tally) = &mut self.tally {
                 tally.add(&prediction);

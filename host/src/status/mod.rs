@@ -21,8 +21,10 @@ use serde::Serialize;
 
 use crate::record::Modality;
 
+pub mod process;
 pub mod tracker;
 
+pub use process::ProcessUsage;
 pub use tracker::StatusTracker;
 
 /// How stale the run loop's last update may be before `/healthz` says the gateway is
@@ -46,6 +48,8 @@ pub struct GatewayStatus {
     pub events: EventTotals,
     /// Seconds since the run loop last updated the board (`null` before its first update).
     pub updated_s_ago: Option<f64>,
+    /// The gateway process's memory and CPU time, read when this status was taken.
+    pub process: ProcessUsage,
 }
 
 /// Which model answers, and on which engine.
@@ -223,6 +227,48 @@ pub struct PredictionTotals {
     /// The version of the head that made the latest prediction (0: the model package's
     /// own; a prediction line's `head`).
     pub last_head: Option<u64>,
+    /// How long after their windows' deadlines the predictions came.
+    pub latency: LatencyHistogram,
+}
+
+/// Upper bounds of [`LatencyHistogram`]'s buckets, seconds: the live target is 15 ms at
+/// the 99th percentile; a loaded box or a slow model shows in the upper ones.
+pub const LATENCY_BUCKETS_S: [f64; 10] = [
+    0.001, 0.002, 0.005, 0.010, 0.015, 0.025, 0.050, 0.100, 0.250, 1.0,
+];
+
+/// Deadline-to-prediction latencies as a histogram: how many fell in each bucket of
+/// [`LATENCY_BUCKETS_S`] (over the bound before, at or under its own), their sum, and the
+/// latest one.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct LatencyHistogram {
+    /// Latencies per bucket; the last counts those over the largest bound.
+    pub in_bucket: [u64; LATENCY_BUCKETS_S.len() + 1],
+    /// All latencies noted.
+    pub count: u64,
+    /// Their sum, seconds.
+    pub sum_s: f64,
+    /// The latest, seconds.
+    pub last_s: Option<f64>,
+}
+
+impl LatencyHistogram {
+    /// Notes one latency.
+    pub fn add(&mut self, latency: std::time::Duration) {
+        let s = latency.as_secs_f64();
+        let bucket = LATENCY_BUCKETS_S.partition_point(|&bound| bound < s);
+        self.in_bucket[bucket] += 1;
+        self.count += 1;
+        self.sum_s += s;
+        self.last_s = Some(s);
+    }
+
+    /// `(upper bound, latencies in the bucket)` per bucket, `+Inf` last.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        (LATENCY_BUCKETS_S.iter().copied().chain([f64::INFINITY]))
+            .zip(self.in_bucket)
+            .collect()
+    }
 }
 
 /// A count per modality, with the modalities' names as keys.
@@ -336,6 +382,7 @@ impl StatusBoard {
             predictions,
             events: self.0.events.totals(),
             updated_s_ago: seconds_since(published.at),
+            process: ProcessUsage::now(),
         }
     }
 

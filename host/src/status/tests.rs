@@ -52,7 +52,8 @@ fn the_json_field_names_are_the_documented_ones() {
             "synchronizer",
             "predictions",
             "events",
-            "updated_s_ago"
+            "updated_s_ago",
+            "process"
         ]
     );
     assert_eq!(
@@ -87,10 +88,19 @@ fn the_json_field_names_are_the_documented_ones() {
             "last_present",
             "absent",
             "set_aside",
-            "last_head"
+            "last_head",
+            "latency"
         ]
     );
+    assert_eq!(
+        keys(&json["predictions"]["latency"]),
+        ["in_bucket", "count", "sum_s", "last_s"]
+    );
     assert_eq!(keys(&json["events"]), ["clients", "published", "dropped"]);
+    assert_eq!(
+        keys(&json["process"]),
+        ["resident_bytes", "peak_resident_bytes", "cpu_seconds"]
+    );
 }
 
 #[test]

@@ -252,6 +252,11 @@ impl StatusTracker {
         self.last_prediction_at = Some(Instant::now());
     }
 
+    /// Notes how long after its window's deadline the latest prediction came.
+    pub fn note_latency(&mut self, latency: std::time::Duration) {
+        self.predictions.latency.add(latency);
+    }
+
     /// Notes the version of the head that made the latest prediction (0: the model
     /// package's own), so a reader sees an adapted head come into use or roll back.
     pub fn note_head(&mut self, version: u64) {

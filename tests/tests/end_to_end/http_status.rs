@@ -171,6 +171,8 @@ impl EventSink for RunLoop {
             let line = serde_json::json!({"window": window.index, "present": present});
             self.feed.publish(line.to_string().into());
             self.tracker.note_prediction("window", window.present());
+            let after_end = self.clock.now_ns().saturating_sub(window.end_ns);
+            self.tracker.note_latency(Duration::from_nanos(after_end));
         }
         self.tracker.refresh_if_due(Some(&self.pipeline));
         Ok(())
@@ -281,8 +283,9 @@ fn source<'a>(status: &'a Value, scheme: &str) -> &'a Value {
 }
 
 /// The samples of a Prometheus text exposition, keyed `name{labels}`; checks that every
-/// line is a comment (`# HELP` / `# TYPE` naming a family before its samples) or a
-/// sample `name{label="value",...} number`.
+/// line is a comment (`# HELP` / `# TYPE` naming a family before its samples; a
+/// histogram's samples are its `_bucket`, `_sum` and `_count`) or a sample
+/// `name{label="value",...} number`.
 fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     let mut samples = BTreeMap::new();
     let mut typed = Vec::new();
@@ -293,8 +296,15 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
             assert!(kind == "HELP" || kind == "TYPE", "bad comment {line:?}");
             if kind == "TYPE" {
                 let t = parts.next().unwrap();
-                assert!(["counter", "gauge"].contains(&t), "type {t} in {line:?}");
-                typed.push(name.to_string());
+                assert!(
+                    ["counter", "gauge", "histogram"].contains(&t),
+                    "type {t} in {line:?}"
+                );
+                if t == "histogram" {
+                    typed.extend(["_bucket", "_sum", "_count"].map(|s| format!("{name}{s}")));
+                } else {
+                    typed.push(name.to_string());
+                }
             }
             continue;
         }
@@ -572,6 +582,17 @@ fn metrics_agree_with_status(address: SocketAddr) {
         &frozen["synchronizer"]["records"],
     );
     agree("dagr_predictions_total", &frozen["predictions"]["total"]);
+    let latency = &frozen["predictions"]["latency"];
+    assert_eq!(latency["count"], frozen["predictions"]["total"]);
+    agree("dagr_prediction_latency_seconds_count", &latency["count"]);
+    agree("dagr_prediction_latency_seconds_sum", &latency["sum_s"]);
+    agree(
+        "dagr_prediction_latency_seconds_bucket{le=\"+Inf\"}",
+        &latency["count"],
+    );
+    assert!(metric("process_resident_memory_bytes") > 1e6, "{text}");
+    assert!(frozen["process"]["resident_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(metric("process_cpu_seconds_total") > 0.0, "{text}");
     for modality in ["mmwave", "wifi", "rfid"] {
         let key = format!("dagr_predictions_absent_total{{modality=\"{modality}\"}}");
         agree(&key, &frozen["predictions"]["absent"][modality]);
