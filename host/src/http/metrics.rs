@@ -342,6 +342,25 @@ mod tests {
     use super::*;
     use crate::status::{ModelStatus, StatusBoard};
 
+    /// A board with no source and the tracker that publishes to it.
+    fn board_and_tracker() -> (StatusBoard, crate::status::StatusTracker) {
+        let board = StatusBoard::new(ModelStatus::default());
+        let tracker = crate::status::StatusTracker::new(
+            board.clone(),
+            crate::clock::GatewayClock::new(),
+            &[],
+        );
+        (board, tracker)
+    }
+
+    /// The value of the sample line `name value` in `text`.
+    fn sample(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    }
+
     #[test]
     fn a_fresh_gateway_exposes_its_totals_without_source_families() {
         let board = StatusBoard::new(ModelStatus {
@@ -376,22 +395,13 @@ mod tests {
             text.contains("# TYPE process_cpu_seconds_total counter\n"),
             "{text}"
         );
-        let resident = text
-            .lines()
-            .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
-            .and_then(|v| v.parse::<f64>().ok())
-            .expect("a resident size");
+        let resident = sample(&text, "process_resident_memory_bytes");
         assert!(resident > 1e6, "{resident} bytes resident:\n{text}");
     }
 
     #[test]
     fn prediction_latencies_are_a_histogram_with_cumulative_buckets() {
-        let board = StatusBoard::new(ModelStatus::default());
-        let mut tracker = crate::status::StatusTracker::new(
-            board.clone(),
-            crate::clock::GatewayClock::new(),
-            &[],
-        );
+        let (board, mut tracker) = board_and_tracker();
         for ms in [0.5, 3.0, 3.0, 12.0, 40.0, 2000.0] {
             tracker.note_latency(std::time::Duration::from_secs_f64(ms / 1e3));
         }
@@ -411,22 +421,13 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line:?} in\n{text}");
         }
-        let sum = text
-            .lines()
-            .find_map(|l| l.strip_prefix("dagr_prediction_latency_seconds_sum "))
-            .and_then(|v| v.parse::<f64>().ok())
-            .expect("a sum");
+        let sum = sample(&text, "dagr_prediction_latency_seconds_sum");
         assert!((sum - 2.0585).abs() < 1e-9, "sum {sum}");
     }
 
     #[test]
     fn the_head_of_the_latest_prediction_is_a_gauge() {
-        let board = StatusBoard::new(ModelStatus::default());
-        let mut tracker = crate::status::StatusTracker::new(
-            board.clone(),
-            crate::clock::GatewayClock::new(),
-            &[],
-        );
+        let (board, mut tracker) = board_and_tracker();
         tracker.note_prediction("walking", [true; 3]);
         tracker.note_set_aside([false, false, true]);
         tracker.note_head(3);
