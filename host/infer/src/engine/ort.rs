@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
+use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::{
@@ -25,10 +25,9 @@ pub(crate) struct OrtEngine {
     input_shapes: [Vec<usize>; 4],
     /// Expected output lengths, in `OUTPUT_NAMES` order.
     output_lens: [usize; 4],
-    /// The outputs computed (indices into `OUTPUT_NAMES`), and the run options that ask
-    /// ONNX Runtime for those only (it runs just the nodes they need).
+    /// The outputs computed (indices into `OUTPUT_NAMES`): the session's graph was cut
+    /// after them, so a run returns exactly these.
     outputs: std::ops::Range<usize>,
-    run_options: RunOptions<HasSelectedOutputs>,
 }
 
 /// ort's errors are not `Send + Sync`: keep their message.
@@ -77,12 +76,6 @@ impl OrtEngine {
         let session = builder.commit_from_memory(&model).map_err(engine_error)?;
         let with_batch = |shape: &[usize]| [&[1][..], shape].concat();
         let feat = pkg.head_shape().feat_dim;
-        let selector = OUTPUT_NAMES[outputs.clone()]
-            .iter()
-            .fold(OutputSelector::no_default(), |s, name| s.with(*name));
-        let run_options = RunOptions::new()
-            .map_err(engine_error)?
-            .with_outputs(selector);
         Ok(OrtEngine {
             session,
             input_shapes: [
@@ -93,7 +86,6 @@ impl OrtEngine {
             ],
             output_lens: [pkg.classes().len(), feat, feat, feat],
             outputs,
-            run_options,
         })
     }
 }
@@ -114,10 +106,7 @@ impl Engine for OrtEngine {
                 TensorRef::from_array_view((shape.as_slice(), values)).map_err(engine_error)?;
             inputs.push((*name, tensor));
         }
-        let outputs = self
-            .session
-            .run_with_options(inputs, &self.run_options)
-            .map_err(engine_error)?;
+        let outputs = self.session.run(inputs).map_err(engine_error)?;
         out.logits.clear();
         for k in self.outputs.clone() {
             let name = OUTPUT_NAMES[k];
