@@ -17,9 +17,11 @@ pub struct ProcessUsage {
 impl ProcessUsage {
     /// The process's usage now.
     pub fn now() -> ProcessUsage {
+        let status = std::fs::read_to_string("/proc/self/status").ok();
+        let bytes = |key| Some(kb_line(status.as_deref()?, key)? * 1024);
         ProcessUsage {
-            resident_bytes: status_kb("VmRSS:").map(|kb| kb * 1024),
-            peak_resident_bytes: status_kb("VmHWM:").map(|kb| kb * 1024),
+            resident_bytes: bytes("VmRSS:"),
+            peak_resident_bytes: bytes("VmHWM:"),
             cpu_seconds: cpu_seconds(),
         }
     }
@@ -38,7 +40,11 @@ pub fn cpu_seconds() -> Option<f64> {
 
 /// A `kB` line of `/proc/self/status` (`VmRSS:`, `VmHWM:`...).
 pub fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    kb_line(&std::fs::read_to_string("/proc/self/status").ok()?, key)
+}
+
+/// The value of the `kB` line `key` of a `/proc/.../status` text.
+fn kb_line(status: &str, key: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
 }
